@@ -1,0 +1,121 @@
+"""Choosing the LLM provider and its fallbacks from the parsed settings.
+
+Development falls back to the embedded local model (with a warning) where credentials are
+missing; production refuses to start instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modules.infrastructure.module_api.types import LLMConfig, Secret
+
+LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
+
+_REQUIRED = {
+    "openai": ("OPENAI_API_KEY",),
+    "azure": ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT"),
+    "local": (),
+}
+
+
+@dataclass
+class LLMSelection:
+    primary: LLMConfig | None = None
+    fallbacks: list[LLMConfig] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def select_llm(values: Mapping[str, Any], production: bool) -> LLMSelection:
+    """Resolve ``LLM_PROVIDER`` and ``LLM_FALLBACK_PROVIDERS`` into ready ``LLMConfig`` objects."""
+    selection = LLMSelection()
+    provider = values["LLM_PROVIDER"] or _provider_with_credentials(values)
+    if provider is None:
+        if production:
+            selection.problems.append(
+                "LLM_PROVIDER is not set and no LLM credentials are configured; in production set "
+                "LLM_PROVIDER (openai, azure or local) and that provider's credentials"
+            )
+            return selection
+        selection.warnings.append("No LLM provider configured: using the embedded local model (LLM_PROVIDER=local)")
+        provider = "local"
+    missing = missing_credentials(provider, values)
+    if missing and production:
+        selection.problems.append(f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them or choose another provider")
+        return selection
+    if missing:
+        selection.warnings.append(f"LLM_PROVIDER={provider} lacks {', '.join(missing)}: using the embedded local model instead")
+        provider = "local"
+    selection.primary = build_llm_config(provider, values)
+    _add_fallbacks(selection, values, production)
+    return selection
+
+
+def missing_credentials(provider: str, values: Mapping[str, Any]) -> list[str]:
+    """Names of the variables ``provider`` needs that are not set."""
+    if provider == "openai" and values["OPENAI_BASE_URL"]:
+        return []  # a self-hosted OpenAI-compatible server may need no key
+    return [name for name in _REQUIRED[provider] if not values[name]]
+
+
+def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
+    shared: dict[str, Any] = {
+        "timeout": values["LLM_TIMEOUT"],
+        "max_retries": values["LLM_MAX_RETRIES"],
+        "cache_ttl": values["LLM_CACHE_TTL"],
+        "rpm_limit": values["LLM_RPM_LIMIT"],
+        "tpm_limit": values["LLM_TPM_LIMIT"],
+    }
+    if provider == "openai":
+        return LLMConfig(
+            provider="openai",
+            model=values["OPENAI_MODEL"],
+            api_key=_secret(values["OPENAI_API_KEY"]),
+            base_url=values["OPENAI_BASE_URL"],
+            **shared,
+        )
+    if provider == "azure":
+        return LLMConfig(
+            provider="azure",
+            model=values["AZURE_OPENAI_DEPLOYMENT"],
+            api_key=_secret(values["AZURE_OPENAI_API_KEY"]),
+            endpoint=values["AZURE_OPENAI_ENDPOINT"],
+            api_version=values["AZURE_OPENAI_API_VERSION"],
+            deployment=values["AZURE_OPENAI_DEPLOYMENT"],
+            **shared,
+        )
+    return LLMConfig(provider="local", model=LOCAL_MODEL_NAME, local_model_path=values["LOCAL_LLM_MODEL_PATH"], **shared)
+
+
+def _provider_with_credentials(values: Mapping[str, Any]) -> str | None:
+    if values["OPENAI_API_KEY"] or values["OPENAI_BASE_URL"]:
+        return "openai"
+    if values["AZURE_OPENAI_API_KEY"]:
+        return "azure"
+    return None
+
+
+def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], production: bool) -> None:
+    assert selection.primary is not None
+    chosen = [selection.primary.provider]
+    for provider in values["LLM_FALLBACK_PROVIDERS"]:
+        if provider in chosen:
+            if provider != "local" or production:  # in development local may already be the primary
+                selection.warnings.append(f"LLM_FALLBACK_PROVIDERS lists '{provider}' twice or as the primary: ignored")
+            continue
+        missing = missing_credentials(provider, values)
+        if missing and production:
+            selection.problems.append(f"LLM_FALLBACK_PROVIDERS includes {provider}, which needs {', '.join(missing)}")
+            continue
+        if missing:
+            selection.warnings.append(f"LLM fallback '{provider}' lacks {', '.join(missing)}: skipped")
+            continue
+        chosen.append(provider)
+        selection.fallbacks.append(build_llm_config(provider, values))
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None

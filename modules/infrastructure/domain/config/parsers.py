@@ -1,0 +1,162 @@
+"""Parsers for configuration values: each turns raw text into a typed value or says why not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+Parser = Callable[[str], Any]
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]+$")
+_DB_SCHEME = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z0-9_]+)?$")
+
+
+class InvalidValue(ValueError):
+    """A raw value did not parse: ``problem`` says what is wrong, ``expected`` the valid form."""
+
+    def __init__(self, problem: str, expected: str) -> None:
+        super().__init__(f"{problem}; expected {expected}")
+        self.problem = problem
+        self.expected = expected
+
+
+def boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidValue("is not a boolean", "true/false, 1/0, yes/no or on/off")
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
+    expected = _range_text("a whole number", minimum, maximum)
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise InvalidValue("is not a whole number", expected) from None
+        _check_range(value, minimum, maximum, expected)
+        return value
+
+    return parse
+
+
+def number(minimum: float | None = None, maximum: float | None = None, *, above: float | None = None) -> Parser:
+    """A float; ``above`` is an exclusive lower bound (timeouts must be > 0)."""
+    expected = f"a number greater than {above:g}" if above is not None else _range_text("a number", minimum, maximum)
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise InvalidValue("is not a number", expected) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidValue("is not a finite number", expected)
+        if above is not None and value <= above:
+            raise InvalidValue(f"must be greater than {above:g}", expected)
+        _check_range(value, minimum, maximum, expected)
+        return value
+
+    return parse
+
+
+def choice(options: Iterable[str], *, upper: bool = False) -> Parser:
+    allowed = tuple(o.upper() if upper else o.lower() for o in options)
+    expected = "one of " + ", ".join(allowed)
+
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in allowed:
+            raise InvalidValue("is not a known value", expected)
+        return value
+
+    return parse
+
+
+def text(raw: str) -> str:
+    return raw.strip()
+
+
+def host(raw: str) -> str:
+    value = raw.strip()
+    if not _HOST.match(value):
+        raise InvalidValue("is not a host name or address", "a host such as 127.0.0.1 or api.internal")
+    return value
+
+
+def url(schemes: Iterable[str]) -> Parser:
+    """A URL whose scheme is one of ``schemes`` and which names a host (or a path for unix://)."""
+    allowed = tuple(schemes)
+    expected = "a URL such as " + " or ".join(f"{s}://..." for s in allowed)
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        parts = _split(value, expected)
+        if parts.scheme not in allowed:
+            raise InvalidValue(f"has scheme '{parts.scheme}'", expected)
+        if not (parts.hostname or (parts.scheme == "unix" and parts.path)):
+            raise InvalidValue("has no host", expected)
+        _check_port(parts, expected)
+        return value
+
+    return parse
+
+
+def database_url(raw: str) -> str:
+    """A SQLAlchemy URL: ``dialect[+driver]://...``; SQLite needs no host."""
+    value = raw.strip()
+    expected = "a SQLAlchemy URL such as sqlite:///var/app.db or postgresql+psycopg2://user@host:5432/db"
+    parts = _split(value, expected)
+    if not _DB_SCHEME.match(parts.scheme) or "://" not in value:
+        raise InvalidValue("is not a database URL", expected)
+    if not parts.scheme.startswith("sqlite") and not parts.hostname and not parts.query:
+        raise InvalidValue("has no host", expected)
+    _check_port(parts, expected)
+    return value
+
+
+def comma_list(item: Parser) -> Parser:
+    """Comma-separated values, each parsed by ``item``; blanks between commas are ignored."""
+
+    def parse(raw: str) -> tuple[Any, ...]:
+        items = [part.strip() for part in raw.split(",") if part.strip()]
+        return tuple(item(part) for part in items)
+
+    return parse
+
+
+def _split(value: str, expected: str):  # -> SplitResult
+    try:
+        return urlsplit(value)
+    except ValueError:
+        raise InvalidValue("is not a valid URL", expected) from None
+
+
+def _check_port(parts: Any, expected: str) -> None:
+    try:
+        parts.port
+    except ValueError:
+        raise InvalidValue("has an invalid port", expected) from None
+
+
+def _check_range(value: float, minimum: float | None, maximum: float | None, expected: str) -> None:
+    if minimum is not None and value < minimum:
+        raise InvalidValue(f"is below the minimum {minimum:g}", expected)
+    if maximum is not None and value > maximum:
+        raise InvalidValue(f"is above the maximum {maximum:g}", expected)
+
+
+def _range_text(kind: str, minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"{kind} from {minimum:g} to {maximum:g}"
+    if minimum is not None:
+        return f"{kind} of at least {minimum:g}"
+    if maximum is not None:
+        return f"{kind} of at most {maximum:g}"
+    return kind

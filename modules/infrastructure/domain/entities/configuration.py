@@ -1,0 +1,130 @@
+"""The ``Configuration`` entity: environment variables in, a validated ``AppConfig`` out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from modules.infrastructure.domain.config.llm_selection import LLMSelection, select_llm
+from modules.infrastructure.domain.config.parsers import InvalidValue, boolean
+from modules.infrastructure.domain.config.settings import (
+    DEFAULT_DATABASE_URL,
+    FEATURE_FLAG_PREFIX,
+    SETTINGS,
+    Setting,
+)
+from modules.infrastructure.domain.secrets import mask_url
+from modules.infrastructure.module_api.errors import ConfigurationError
+from modules.infrastructure.module_api.types import (
+    APIConfig,
+    AppConfig,
+    CacheConfig,
+    DatabaseConfig,
+    LoggingConfig,
+    MessagingConfig,
+)
+
+_MAX_SHOWN = 60
+
+
+class Configuration:
+    """Parses and validates the module's settings from a mapping of environment variables.
+
+    Every problem is collected and reported together in one ``ConfigurationError``.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ: dict[str, str] = dict(os.environ if environ is None else environ)
+        self._values: dict[str, Any] = {}
+        self._problems: list[str] = []
+        self._malformed: set[str] = set()
+        self._parse()
+
+    def load_from_environment(self) -> AppConfig:
+        """The validated configuration; raises ``ConfigurationError`` listing every problem."""
+        problems = self.validate_required_config()
+        llm = select_llm(self._values, self._production)
+        if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
+            problems += llm.problems
+        if problems or llm.primary is None:
+            raise ConfigurationError(f"The configuration has {len(problems)} problem(s); fix them and restart:", problems)
+        return self._build(llm)
+
+    def validate_required_config(self) -> list[str]:
+        """Every malformed value, plus what production requires and lacks; empty when all is well."""
+        problems = list(self._problems)
+        if self._production and not self._values.get("DATABASE_URL") and "DATABASE_URL" not in self._malformed:
+            problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL")
+        return problems
+
+    @property
+    def _production(self) -> bool:
+        return self._values.get("APP_ENV") == "production"
+
+    def _parse(self) -> None:
+        for setting in SETTINGS:
+            self._values[setting.name] = self._parse_one(setting)
+        self._values["feature_flags"] = self._parse_flags()
+
+    def _parse_one(self, setting: Setting) -> Any:
+        raw = self._environ.get(setting.name, "").strip()
+        if raw:
+            try:
+                return setting.parse(raw)
+            except InvalidValue as exc:
+                self._malformed.add(setting.name)
+                self._problems.append(f"{setting.name}={_shown(setting, raw)} {exc.problem}; expected {exc.expected}")
+        return None if setting.default is None else setting.parse(setting.default)
+
+    def _parse_flags(self) -> Mapping[str, bool]:
+        flags: dict[str, bool] = {}
+        for name, raw in sorted(self._environ.items()):
+            if not name.startswith(FEATURE_FLAG_PREFIX) or len(name) == len(FEATURE_FLAG_PREFIX):
+                continue
+            try:
+                flags[name[len(FEATURE_FLAG_PREFIX) :].lower()] = boolean(raw)
+            except InvalidValue as exc:
+                self._problems.append(f"{name}={raw.strip()[:_MAX_SHOWN]!r} {exc.problem}; expected {exc.expected}")
+        return MappingProxyType(flags)
+
+    def _build(self, llm: LLMSelection) -> AppConfig:
+        v = self._values
+        warnings = list(llm.warnings)
+        url = v["DATABASE_URL"]
+        if url is None:
+            url = DEFAULT_DATABASE_URL
+            warnings.insert(0, f"DATABASE_URL not set: using the embedded SQLite database {DEFAULT_DATABASE_URL}")
+        assert llm.primary is not None
+        return AppConfig(
+            environment=v["APP_ENV"],
+            debug=v["DEBUG"],
+            database=DatabaseConfig(
+                url=url,
+                replica_urls=v["DATABASE_REPLICA_URLS"],
+                pool_size=v["DB_POOL_SIZE"],
+                max_overflow=v["DB_MAX_OVERFLOW"],
+                pool_timeout=v["DB_POOL_TIMEOUT"],
+                pool_recycle=v["DB_POOL_RECYCLE"],
+                echo=v["DB_ECHO"],
+            ),
+            llm_config=llm.primary,
+            llm_fallbacks=tuple(llm.fallbacks),
+            api_config=APIConfig(host=v["API_HOST"], port=v["API_PORT"]),
+            cache=CacheConfig(redis_url=v["REDIS_URL"]),
+            messaging=MessagingConfig(rabbitmq_urls=v["RABBITMQ_URL"] or ()),
+            logging=LoggingConfig(level=v["LOG_LEVEL"], format=v["LOG_FORMAT"]),
+            feature_flags=v["feature_flags"],
+            warnings=tuple(warnings),
+        )
+
+
+def _shown(setting: Setting, raw: str) -> str:
+    """How a bad value appears in a message: never a secret, URLs without their password."""
+    if setting.secret:
+        return "<hidden>"
+    shown = mask_url(raw)
+    if len(shown) > _MAX_SHOWN:
+        shown = shown[:_MAX_SHOWN] + "..."
+    return repr(shown)

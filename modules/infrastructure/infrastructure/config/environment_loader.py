@@ -1,0 +1,78 @@
+"""``EnvironmentLoader``: the process environment plus a dotenv file, read once per process."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+from modules.infrastructure.domain.entities.configuration import Configuration
+from modules.infrastructure.domain.secrets import Redactor, secrets_in_environment
+from modules.infrastructure.module_api.errors import ConfigurationError
+from modules.infrastructure.module_api.types import AppConfig
+
+DEFAULT_ENV_FILE = ".env"
+
+
+class EnvironmentLoader:
+    """Merges a dotenv file under the real environment (which wins) and validates the result.
+
+    ``ENV_FILE`` names another dotenv file; a missing default ``.env`` is fine, a missing
+    file named by ``ENV_FILE`` is an error.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._config: AppConfig | None = None
+        self._merged: dict[str, str] | None = None
+
+    def load_config(self) -> AppConfig:
+        """The validated ``AppConfig``, parsed on the first call and cached."""
+        config = self._config
+        if config is None:
+            with self._lock:
+                if self._config is None:
+                    self._config = Configuration(self.environment()).load_from_environment()
+                config = self._config
+        return config
+
+    def environment(self) -> dict[str, str]:
+        """The merged variables: the dotenv file's values overridden by the real environment."""
+        if self._merged is None:
+            real = dict(os.environ if self._environ is None else self._environ)
+            self._merged = {**_read_env_file(real.get("ENV_FILE", "").strip()), **real}
+        return self._merged
+
+    def redactor(self) -> Redactor:
+        """A redactor that knows every secret value in the merged environment."""
+        return Redactor(secrets_in_environment(self.environment()))
+
+    def reset(self) -> None:
+        """Forget the cached configuration, so the next ``load_config()`` reads everything again."""
+        with self._lock:
+            self._config = None
+            self._merged = None
+
+
+def _read_env_file(named: str) -> dict[str, str]:
+    path = Path(named or DEFAULT_ENV_FILE)
+    if not path.is_file():
+        if named:
+            raise ConfigurationError(f"ENV_FILE={named!r} does not exist or is not a file; fix the path or unset ENV_FILE")
+        return {}
+    content = path.read_text(encoding="utf-8")
+    bad_lines = [b.original.line for b in parse_stream(io.StringIO(content)) if b.error]
+    if bad_lines:
+        raise ConfigurationError(
+            f"{path} could not be parsed; write each setting as NAME=value",
+            [f"{path} line {n} is not NAME=value" for n in bad_lines],
+        )
+    values = dotenv_values(stream=io.StringIO(content), interpolate=True)
+    return {key: value for key, value in values.items() if value is not None}
+

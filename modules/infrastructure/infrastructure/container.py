@@ -1,0 +1,148 @@
+"""The composition root: builds every adapter from ``AppConfig`` on first use, once per process."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from modules.infrastructure.domain.ports import HealthCheck
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+from modules.infrastructure.infrastructure.health.pending import pending_checks
+from modules.infrastructure.infrastructure.logging.setup import configure_logging
+from modules.infrastructure.module_api.types import AppConfig
+
+logger = logging.getLogger(__name__)
+
+Factory = Callable[["Container"], Any]
+
+
+def _build_config(container: Container) -> AppConfig:
+    config = container.loader.load_config()
+    configure_logging(config.logging, container.redactor)
+    return config
+
+
+FACTORIES: dict[str, Factory] = {
+    "config": _build_config,
+    "redactor": lambda c: c.loader.redactor(),
+    "health_checks": lambda c: pending_checks(c.config),
+}
+
+
+class Container:
+    """Holds one instance of each component, built lazily under a lock; tests swap them with ``override``."""
+
+    def __init__(self, loader: EnvironmentLoader | None = None, factories: dict[str, Factory] | None = None) -> None:
+        self.loader = loader or EnvironmentLoader()
+        self._factories = dict(FACTORIES if factories is None else factories)
+        self._instances: dict[str, Any] = {}
+        self._overrides: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
+
+    @property
+    def config(self) -> AppConfig:
+        return self.get("config")
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.get("redactor")
+
+    @property
+    def health_checks(self) -> Sequence[HealthCheck]:
+        return self.get("health_checks")
+
+    def get(self, name: str) -> Any:
+        """The component called ``name``: an override if one is active, else the built instance."""
+        for layer in reversed(self._overrides):
+            if name in layer:
+                return layer[name]
+        try:
+            return self._instances[name]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._instances:
+                self._instances[name] = self._factory(name)(self)
+            return self._instances[name]
+
+    @contextmanager
+    def override(self, **components: Any) -> Iterator[None]:
+        """Use the given components instead of the built ones inside the ``with`` block."""
+        for name in components:
+            self._factory(name)
+        self._overrides.append(components)
+        try:
+            yield
+        finally:
+            self._overrides.remove(components)
+
+    def shutdown(self) -> None:
+        """Close every built component (newest first) and forget them; safe to call twice."""
+        with self._lock:
+            instances, self._instances = self._instances, {}
+        for name, instance in reversed(list(instances.items())):
+            close = getattr(instance, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # shutdown goes on; the failure is logged, not raised
+                    logger.exception("Closing the %s component failed", name)
+
+    def reset(self) -> None:
+        """Close everything, drop overrides and reread the configuration on next use."""
+        self.shutdown()
+        self._overrides.clear()
+        self.loader.reset()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: let components drop inherited connections without closing the parent's."""
+        self._lock = threading.RLock()
+        kept = {}
+        for name, instance in self._instances.items():
+            after_fork = getattr(instance, "after_fork", None)
+            if callable(after_fork):
+                after_fork()
+                kept[name] = instance
+            elif not callable(getattr(instance, "close", None)):
+                kept[name] = instance
+        self._instances = kept
+
+    def _factory(self, name: str) -> Factory:
+        try:
+            return self._factories[name]
+        except KeyError:
+            known = ", ".join(sorted(self._factories))
+            raise ValueError(f"Unknown infrastructure component {name!r}; known components: {known}") from None
+
+
+_container: Container | None = None
+_container_lock = threading.Lock()
+
+
+def get_container() -> Container:
+    """The process-wide container, created on first use; ``shutdown`` runs at interpreter exit."""
+    global _container
+    container = _container
+    if container is None:
+        with _container_lock:
+            if _container is None:
+                _container = Container()
+                atexit.register(_container.shutdown)
+            container = _container
+    return container
+
+
+def _after_fork_in_child() -> None:
+    global _container_lock
+    _container_lock = threading.Lock()
+    if _container is not None:
+        _container.after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,107 @@
+"""One logging setup for the process: level and format from the configuration, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.module_api.types import LoggingConfig
+
+# Attributes every LogRecord has; anything else on a record was passed with ``extra=``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra=`` fields of a record."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class RedactionFilter(logging.Filter):
+    """Masks secrets in a record's message, string extras, traceback and stack before any handler sees them."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact = self.redactor.redact
+        record.msg, record.args = redact(record.getMessage()), None
+        for key, value in extra_fields(record).items():
+            if isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: timestamp, level, logger, message, extra fields, exception."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **extra_fields(record),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return self.redactor.redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines, with extra fields appended as ``key=value``."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__(_TEXT_FORMAT)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = extra_fields(record)
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        return self.redactor.redact(line)
+
+
+def configure_logging(
+    config: LoggingConfig, redactor: Redactor, stream: IO[str] | None = None, *, force: bool = False
+) -> logging.Handler | None:
+    """Set the root level and install the module's handler, replacing one installed earlier.
+
+    An application that configured root handlers of its own keeps them (no second handler
+    unless ``force``), but every root handler gets the redaction filter: none prints a secret.
+    """
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_infrastructure_handler", False)]
+    foreign = len(root.handlers) > len(ours)
+    handler = None
+    if force or not foreign:
+        for old in ours:
+            root.removeHandler(old)
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler._infrastructure_handler = True  # type: ignore[attr-defined]
+        handler.setFormatter(JsonFormatter(redactor) if config.format == "json" else TextFormatter(redactor))
+        root.addHandler(handler)
+    for each in root.handlers:
+        for old_filter in [f for f in each.filters if isinstance(f, RedactionFilter)]:
+            each.removeFilter(old_filter)
+        each.addFilter(RedactionFilter(redactor))
+    root.setLevel(config.level)
+    return handler

@@ -1,0 +1,96 @@
+"""Every error that leaves the infrastructure module.
+
+    InfrastructureError
+    ├── ConfigurationError          a setting is missing, malformed or out of range
+    ├── DatabaseError               a database operation failed
+    ├── CacheError                  the cache failed and the caller asked to be told
+    ├── MessagingError              an event could not be stored or published
+    └── LLMProviderError            a language-model call failed
+        ├── LLMRateLimitError       the provider or a local limit said "slow down"
+        ├── LLMTimeoutError         no answer within the timeout or deadline
+        ├── LLMAuthenticationError  the credentials were refused
+        └── LLMBadRequestError      the request itself is wrong; retrying cannot help
+
+Driver and client exceptions are mapped to this tree at the adapter edge and chained
+(``raise ... from exc``). Messages say what failed and what to do, and never carry a
+secret: API keys, tokens and URL passwords are masked before a message is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "CacheError",
+    "ConfigurationError",
+    "DatabaseError",
+    "InfrastructureError",
+    "LLMAuthenticationError",
+    "LLMBadRequestError",
+    "LLMProviderError",
+    "LLMRateLimitError",
+    "LLMTimeoutError",
+    "MessagingError",
+]
+
+
+class InfrastructureError(Exception):
+    """Base of every failure raised by the infrastructure module."""
+
+
+class ConfigurationError(InfrastructureError):
+    """The configuration is unusable; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        if self.problems:
+            message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message)
+
+
+class DatabaseError(InfrastructureError):
+    """A database operation failed."""
+
+
+class CacheError(InfrastructureError):
+    """A cache operation failed (raised only to callers that asked for strict mode)."""
+
+
+class MessagingError(InfrastructureError):
+    """An event could not be stored in the outbox or published to the broker."""
+
+
+class LLMProviderError(InfrastructureError):
+    """A language-model call failed."""
+
+    def __init__(self, message: str, *, provider: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status_code = status_code
+
+
+class LLMRateLimitError(LLMProviderError):
+    """Rate limited; ``retry_after`` is the suggested wait in seconds, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class LLMTimeoutError(LLMProviderError):
+    """The provider did not answer within the per-attempt timeout or the call's deadline."""
+
+
+class LLMAuthenticationError(LLMProviderError):
+    """The provider refused the credentials (HTTP 401/403); check the API key setting."""
+
+
+class LLMBadRequestError(LLMProviderError):
+    """The request is invalid (bad prompt, missing variable, too long); retrying cannot help."""

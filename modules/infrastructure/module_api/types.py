@@ -1,0 +1,304 @@
+"""Public data types of the infrastructure module.
+
+Configuration types are frozen and mask their secrets: ``repr`` and ``str`` never show an
+API key or a URL password. A credential is held in a :class:`Secret`; read it with
+``reveal()`` only where it is handed to a client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from modules.infrastructure.domain.secrets import MASK, mask_url
+
+__all__ = [
+    "APIConfig",
+    "AppConfig",
+    "CacheConfig",
+    "CheckStatus",
+    "ComponentCheck",
+    "DatabaseConfig",
+    "DatabaseSession",
+    "EnvironmentStatus",
+    "LLMClient",
+    "LLMConfig",
+    "LLMResponse",
+    "LoggingConfig",
+    "MessagingConfig",
+    "Prompt",
+    "PromptContext",
+    "Secret",
+    "UsageStats",
+]
+
+_URL = {"mask": "url"}
+_URLS = {"mask": "urls"}
+
+
+class Secret:
+    """A credential that does not show itself: ``repr``/``str`` print ``****``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for handing to a client library; never log it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class _MaskedRepr:
+    """Mixin for dataclasses: URL fields are shown with their password masked."""
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            kind = f.metadata.get("mask")
+            if kind == "url" and value is not None:
+                value = mask_url(value)
+            elif kind == "urls":
+                value = tuple(mask_url(v) for v in value)
+            elif isinstance(value, MappingProxyType):
+                value = dict(value)
+            parts.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class DatabaseConfig(_MaskedRepr):
+    """Where the database is and how its connection pool behaves."""
+
+    url: str = field(metadata=_URL)
+    replica_urls: tuple[str, ...] = field(default=(), metadata=_URLS)
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = 1800
+    echo: bool = False
+
+
+@dataclass(frozen=True, repr=False)
+class LLMConfig(_MaskedRepr):
+    """One LLM provider's settings, with the call policy shared by every provider."""
+
+    provider: str
+    model: str
+    api_key: Secret | None = None
+    base_url: str | None = field(default=None, metadata=_URL)
+    endpoint: str | None = field(default=None, metadata=_URL)
+    api_version: str | None = None
+    deployment: str | None = None
+    local_model_path: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 3
+    cache_ttl: int = 86400
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class APIConfig(_MaskedRepr):
+    """Where an HTTP front end of the application should listen."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True, repr=False)
+class CacheConfig(_MaskedRepr):
+    """The shared cache; no ``redis_url`` means the in-memory cache."""
+
+    redis_url: str | None = field(default=None, metadata=_URL)
+
+
+@dataclass(frozen=True, repr=False)
+class MessagingConfig(_MaskedRepr):
+    """The message broker; several URLs mean failover across cluster nodes."""
+
+    rabbitmq_urls: tuple[str, ...] = field(default=(), metadata=_URLS)
+
+
+@dataclass(frozen=True, repr=False)
+class LoggingConfig(_MaskedRepr):
+    """Log level and line format (``text`` or ``json``)."""
+
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True, repr=False)
+class AppConfig(_MaskedRepr):
+    """The whole validated configuration, read once per process."""
+
+    environment: str
+    debug: bool
+    database: DatabaseConfig
+    llm_config: LLMConfig
+    api_config: APIConfig
+    cache: CacheConfig
+    messaging: MessagingConfig
+    logging: LoggingConfig
+    feature_flags: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    llm_fallbacks: tuple[LLMConfig, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def database_url(self) -> str:
+        """The primary database URL (``database.url``)."""
+        return self.database.url
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@dataclass
+class DatabaseSession:
+    """A database session: use it as a context manager (commit, or rollback, then close).
+
+    Attribute access goes to the underlying SQLAlchemy ``Session``, so
+    ``db.execute(text("SELECT 1")).scalar()`` and ``db.query(Model)`` work directly.
+    """
+
+    session: Any
+    connection_id: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["session"], name)
+
+    def __enter__(self) -> DatabaseSession:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
+@dataclass
+class LLMClient:
+    """A ready client for one provider and model."""
+
+    provider: str
+    model: str
+    client: Any
+
+    def generate_completion(self, prompt: str, **kwargs: Any) -> str:
+        """Send ``prompt`` as one user message and return the answer's text."""
+        return self.client.generate_completion(prompt, **kwargs)
+
+
+@dataclass(frozen=True)
+class UsageStats:
+    """Tokens used by one call and what they cost (``None`` when the price is unknown)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class LLMResponse:
+    """The answer to a prompt, with provider, model, latency and cache facts in ``metadata``."""
+
+    content: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    usage_stats: UsageStats = field(default_factory=UsageStats)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt template with ``{variable}`` placeholders and generation parameters."""
+
+    template: str
+    system: str | None = None
+    name: str | None = None
+    version: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """Per-call values: template variables, the calling module and call options."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    module: str | None = None
+    request_id: str | None = None
+    use_cache: bool | None = None
+    provider: str | None = None
+    timeout: float | None = None
+
+
+class CheckStatus(enum.StrEnum):
+    """How one component fared in the start-up check."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class ComponentCheck:
+    """One line of the start-up report."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    elapsed_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": str(self.status), "detail": self.detail, "elapsed_ms": round(self.elapsed_ms, 1)}
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """The start-up report: valid when no component is in ``error``."""
+
+    is_valid: bool
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    checks: Mapping[str, ComponentCheck] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[ComponentCheck]:
+        return iter(self.checks.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data (the ``--json`` output)."""
+        return {
+            "is_valid": self.is_valid,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "checks": {name: check.to_dict() for name, check in self.checks.items()},
+        }
