@@ -80,7 +80,8 @@ class Container:
         try:
             yield
         finally:
-            self._overrides.remove(components)
+            # reset() may already have dropped this layer; remove it by identity if it is still there.
+            self._overrides[:] = [layer for layer in self._overrides if layer is not components]
 
     def shutdown(self) -> None:
         """Close every built component (newest first) and forget them; safe to call twice."""

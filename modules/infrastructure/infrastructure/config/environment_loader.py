@@ -45,13 +45,21 @@ class EnvironmentLoader:
     def environment(self) -> dict[str, str]:
         """The merged variables: the dotenv file's values overridden by the real environment."""
         if self._merged is None:
-            real = dict(os.environ if self._environ is None else self._environ)
+            real = self._real()
             self._merged = {**_read_env_file(real.get("ENV_FILE", "").strip()), **real}
         return self._merged
 
+    def _real(self) -> dict[str, str]:
+        return dict(os.environ if self._environ is None else self._environ)
+
     def redactor(self) -> Redactor:
-        """A redactor that knows every secret value in the merged environment."""
-        return Redactor(secrets_in_environment(self.environment()))
+        """A redactor that knows every secret value, even when the dotenv file is malformed."""
+        try:
+            environment = self.environment()
+        except ConfigurationError:
+            real = self._real()
+            environment = {**_read_env_file(real.get("ENV_FILE", "").strip(), strict=False), **real}
+        return Redactor(secrets_in_environment(environment))
 
     def reset(self) -> None:
         """Forget the cached configuration, so the next ``load_config()`` reads everything again."""
@@ -60,15 +68,16 @@ class EnvironmentLoader:
             self._merged = None
 
 
-def _read_env_file(named: str) -> dict[str, str]:
+def _read_env_file(named: str, strict: bool = True) -> dict[str, str]:
+    """The file's variables; ``strict`` makes a missing named file or a malformed line an error."""
     path = Path(named or DEFAULT_ENV_FILE)
     if not path.is_file():
-        if named:
+        if named and strict:
             raise ConfigurationError(f"ENV_FILE={named!r} does not exist or is not a file; fix the path or unset ENV_FILE")
         return {}
     content = path.read_text(encoding="utf-8")
     bad_lines = [b.original.line for b in parse_stream(io.StringIO(content)) if b.error]
-    if bad_lines:
+    if bad_lines and strict:
         raise ConfigurationError(
             f"{path} could not be parsed; write each setting as NAME=value",
             [f"{path} line {n} is not NAME=value" for n in bad_lines],

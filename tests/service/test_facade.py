@@ -1,0 +1,118 @@
+"""The facade: configuration, feature flags, overrides, reset and capabilities still to come."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from modules.infrastructure.module_api import (
+    ConfigurationError,
+    InfrastructureService,
+    Prompt,
+    PromptContext,
+)
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+
+def test_defaults_work_offline() -> None:
+    config = InfrastructureService.get_config()
+    assert config.environment == "development"
+    assert config.database_url == "sqlite:///var/app.db"
+    assert config.llm_config.provider == "local"
+
+
+def test_configuration_is_read_once_and_reset_rereads(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = InfrastructureService.get_config()
+    monkeypatch.setenv("DB_POOL_SIZE", "7")
+    assert InfrastructureService.get_config() is first
+    InfrastructureService.reset()
+    assert InfrastructureService.get_config().database.pool_size == 7
+
+
+def test_dotenv_file_is_read_and_environment_wins(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (clean_env / ".env").write_text("DB_POOL_SIZE=3\nAPI_PORT=9000\n")
+    monkeypatch.setenv("API_PORT", "9100")
+    config = InfrastructureService.get_config()
+    assert (config.database.pool_size, config.api_config.port) == (3, 9100)
+
+
+def test_malformed_configuration_raises_with_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_POOL_SIZE", "abc")
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigurationError) as raised:
+        InfrastructureService.get_config()
+    assert any("DB_POOL_SIZE" in p for p in raised.value.problems)
+    assert any("LOG_LEVEL" in p for p in raised.value.problems)
+
+
+def test_feature_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATURE_FLAG_NEW_UI", "true")
+    monkeypatch.setenv("FEATURE_FLAG_BETA_EXPORT", "off")
+    assert InfrastructureService.is_feature_enabled("new_ui") is True
+    assert InfrastructureService.is_feature_enabled("NEW_UI") is True
+    assert InfrastructureService.is_feature_enabled("beta_export", default=True) is False
+    assert InfrastructureService.is_feature_enabled("unknown") is False
+    assert InfrastructureService.is_feature_enabled("unknown", default=True) is True
+
+
+def test_override_swaps_the_config_and_restores_it() -> None:
+    real = InfrastructureService.get_config()
+    fake = replace(real, environment="test", feature_flags=MappingProxyType({"new_ui": True}))
+    with InfrastructureService.override(config=fake):
+        assert InfrastructureService.get_config() is fake
+        assert InfrastructureService.is_feature_enabled("new_ui")
+    assert InfrastructureService.get_config() is real
+    assert not InfrastructureService.is_feature_enabled("new_ui")
+
+
+def test_overrides_nest_and_unwind_on_error() -> None:
+    real = InfrastructureService.get_config()
+    outer, inner = replace(real, environment="test"), replace(real, environment="staging")
+    with InfrastructureService.override(config=outer):
+        with pytest.raises(RuntimeError):
+            with InfrastructureService.override(config=inner):
+                assert InfrastructureService.get_config() is inner
+                raise RuntimeError("boom")
+        assert InfrastructureService.get_config() is outer
+    assert InfrastructureService.get_config() is real
+
+
+def test_override_rejects_an_unknown_component() -> None:
+    with pytest.raises(ValueError, match="Unknown infrastructure component 'databse'.*config"):
+        with InfrastructureService.override(databse=object()):
+            pass
+
+
+def test_reset_drops_overrides() -> None:
+    real = InfrastructureService.get_config()
+    override = InfrastructureService.override(config=replace(real, environment="test"))
+    override.__enter__()
+    InfrastructureService.reset()
+    assert InfrastructureService.get_config().environment == "development"
+    override.__exit__(None, None, None)
+    assert InfrastructureService.get_config().environment == "development"
+
+
+@pytest.mark.parametrize(
+    ("call", "capability"),
+    [
+        (lambda: InfrastructureService.get_database_session(), "get_database_session"),
+        (lambda: InfrastructureService.get_database_session(read_only=True), "get_database_session"),
+        (lambda: InfrastructureService.get_llm_client("openai"), "get_llm_client"),
+        (lambda: InfrastructureService.execute_prompt(Prompt("Hi {name}"), PromptContext({"name": "x"})), "execute_prompt"),
+    ],
+)
+def test_capabilities_not_built_yet_say_so(call, capability: str) -> None:
+    with pytest.raises(NotImplementedError, match=capability):
+        call()
+
+
+def test_shutdown_is_idempotent() -> None:
+    InfrastructureService.get_config()
+    InfrastructureService.shutdown()
+    InfrastructureService.shutdown()
+    assert InfrastructureService.get_config().environment == "development"

@@ -1,0 +1,71 @@
+"""scripts/validate_environment.py as an operator runs it: output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TESTS
+
+SCRIPT = TESTS.parent / "scripts" / "validate_environment.py"
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+
+def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_valid_configuration_exits_0_with_one_line_per_component(clean_env: Path) -> None:
+    result = run(clean_env)
+    assert result.returncode == 0, result.stderr
+    for name in ("config", "database", "cache", "messaging", "llm"):
+        assert any(line.split()[:1] == [name] for line in result.stdout.splitlines()), name
+    assert "valid" in result.stdout.splitlines()[0]
+
+
+def test_json_output(clean_env: Path) -> None:
+    result = run(clean_env, "--json", "--timeout", "2")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["is_valid"] is True
+    assert list(report["checks"]) == ["config", "database", "cache", "messaging", "llm"]
+
+
+def test_malformed_configuration_exits_1_naming_the_variable_without_a_traceback(clean_env: Path) -> None:
+    result = run(clean_env, DB_POOL_SIZE="abc")
+    assert result.returncode == 1
+    assert "DB_POOL_SIZE" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_malformed_dotenv_file_exits_1_naming_the_line(clean_env: Path) -> None:
+    (clean_env / ".env").write_text("DB_POOL_SIZE=5\nthis line is not a setting\n")
+    result = run(clean_env, "--json")
+    assert result.returncode == 1
+    assert any("line 2" in error for error in json.loads(result.stdout)["errors"])
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_required_settings_exits_1(clean_env: Path) -> None:
+    result = run(clean_env, APP_ENV="production")
+    assert result.returncode == 1
+    assert "DATABASE_URL" in result.stdout and "LLM_PROVIDER" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--timeout", "0"], ["--timeout", "soon"]])
+def test_usage_errors_exit_2(clean_env: Path, args: list[str]) -> None:
+    result = run(clean_env, *args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr

@@ -1,0 +1,41 @@
+"""Project files stay in step with the code: the settings table, .env.example, README, requirements."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from modules.infrastructure.domain.config.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = {s.name for s in SETTINGS}
+
+
+def test_env_example_lists_every_variable_with_a_parsable_default() -> None:
+    text = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert NAMES <= listed
+    assert listed - NAMES <= {"FEATURE_FLAG_NEW_UI"}
+    for setting in SETTINGS:
+        if setting.default:
+            setting.parse(setting.default)
+
+
+def test_readme_configuration_table_lists_every_variable() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_<>]+)` \|", readme, re.MULTILINE))
+    assert NAMES <= rows
+    assert "FEATURE_FLAG_<NAME>" in rows
+
+
+def test_setup_cfg_requires_what_requirements_txt_pins() -> None:
+    pinned = {
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    required = {line.strip() for line in cfg["options"]["install_requires"].splitlines() if line.strip()}
+    assert required == pinned
