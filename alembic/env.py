@@ -13,11 +13,12 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+from modules.infrastructure.infrastructure.database.orm import Base
 
 config = context.config
 
-# The shared ORM metadata is attached here once the database capability provides it.
-target_metadata = None
+# Every module's models share this metadata (import them before autogenerate).
+target_metadata = Base.metadata
 
 
 def database_url() -> str:

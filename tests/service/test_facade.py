@@ -100,8 +100,6 @@ def test_reset_drops_overrides() -> None:
 @pytest.mark.parametrize(
     ("call", "capability"),
     [
-        (lambda: InfrastructureService.get_database_session(), "get_database_session"),
-        (lambda: InfrastructureService.get_database_session(read_only=True), "get_database_session"),
         (lambda: InfrastructureService.get_llm_client("openai"), "get_llm_client"),
         (lambda: InfrastructureService.execute_prompt(Prompt("Hi {name}"), PromptContext({"name": "x"})), "execute_prompt"),
     ],

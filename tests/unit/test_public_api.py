@@ -8,13 +8,20 @@ from modules.infrastructure.module_api import errors
 PUBLIC = [
     "APIConfig",
     "AppConfig",
+    "Base",
+    "BaseRepository",
     "CacheConfig",
     "CacheError",
     "CheckStatus",
     "ComponentCheck",
     "ConfigurationError",
     "DatabaseConfig",
+    "DatabaseConflictError",
+    "DatabaseConnectionError",
     "DatabaseError",
+    "DatabaseIntegrityError",
+    "DatabasePoolExhaustedError",
+    "DatabaseQueryError",
     "DatabaseSession",
     "EnvironmentStatus",
     "InfrastructureError",
@@ -30,6 +37,8 @@ PUBLIC = [
     "LoggingConfig",
     "MessagingConfig",
     "MessagingError",
+    "MigrationStatus",
+    "PoolStats",
     "Prompt",
     "PromptContext",
     "Secret",
@@ -51,6 +60,14 @@ def test_error_tree_matches_the_design() -> None:
     assert issubclass(api.ConfigurationError, api.InfrastructureError)
     for cls in (api.DatabaseError, api.CacheError, api.MessagingError, api.LLMProviderError):
         assert issubclass(cls, api.InfrastructureError)
+    for cls in (
+        api.DatabaseConnectionError,
+        api.DatabasePoolExhaustedError,
+        api.DatabaseConflictError,
+        api.DatabaseIntegrityError,
+        api.DatabaseQueryError,
+    ):
+        assert issubclass(cls, api.DatabaseError)
     for cls in (api.LLMRateLimitError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):
         assert issubclass(cls, api.LLMProviderError)
 

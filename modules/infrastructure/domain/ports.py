@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from modules.infrastructure.module_api.types import ComponentCheck
+from modules.infrastructure.module_api.types import ComponentCheck, DatabaseSession
 
 
 @runtime_checkable
@@ -14,3 +14,13 @@ class HealthCheck(Protocol):
     name: str
 
     def check(self) -> ComponentCheck: ...
+
+
+class SessionSource(Protocol):
+    """Pooled database sessions by engine label (``primary``, ``replica-1``, ...)."""
+
+    def session(self, label: str, read_only: bool = False) -> DatabaseSession:
+        """A session holding a checked, live connection; raises ``DatabaseConnectionError`` when there is none."""
+        ...
+
+    def ping(self, label: str) -> bool: ...

@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modules.infrastructure.domain.ports import HealthCheck
 from modules.infrastructure.domain.secrets import Redactor
@@ -16,6 +16,10 @@ from modules.infrastructure.infrastructure.config.environment_loader import Envi
 from modules.infrastructure.infrastructure.health.pending import pending_checks
 from modules.infrastructure.infrastructure.logging.setup import configure_logging
 from modules.infrastructure.module_api.types import AppConfig
+
+if TYPE_CHECKING:
+    from modules.infrastructure.domain.entities.database import DatabaseConnection
+    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +32,31 @@ def _build_config(container: Container) -> AppConfig:
     return config
 
 
+def _build_database_manager(container: Container) -> Any:
+    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+
+    return ConnectionManager(container.config.database, container.redactor)
+
+
+def _build_database(container: Container) -> Any:
+    from modules.infrastructure.domain.entities.database import DatabaseConnection
+
+    return DatabaseConnection(container.config.database, container.get("database_manager"))
+
+
+def _build_health_checks(container: Container) -> list[HealthCheck]:
+    from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+
+    database = DatabaseHealthCheck(container.get("database_manager"))
+    return [database, *pending_checks(container.config, built=frozenset({"database"}))]
+
+
 FACTORIES: dict[str, Factory] = {
     "config": _build_config,
     "redactor": lambda c: c.loader.redactor(),
-    "health_checks": lambda c: pending_checks(c.config),
+    "database_manager": _build_database_manager,
+    "database": _build_database,
+    "health_checks": _build_health_checks,
 }
 
 
@@ -52,6 +77,14 @@ class Container:
     @property
     def redactor(self) -> Redactor:
         return self.get("redactor")
+
+    @property
+    def database(self) -> DatabaseConnection:
+        return self.get("database")
+
+    @property
+    def database_manager(self) -> ConnectionManager:
+        return self.get("database_manager")
 
     @property
     def health_checks(self) -> Sequence[HealthCheck]:

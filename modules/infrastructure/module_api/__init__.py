@@ -6,7 +6,12 @@ Sibling modules import from here and nowhere else in ``modules.infrastructure``.
 from modules.infrastructure.module_api.errors import (
     CacheError,
     ConfigurationError,
+    DatabaseConflictError,
+    DatabaseConnectionError,
     DatabaseError,
+    DatabaseIntegrityError,
+    DatabasePoolExhaustedError,
+    DatabaseQueryError,
     InfrastructureError,
     LLMAuthenticationError,
     LLMBadRequestError,
@@ -29,6 +34,8 @@ from modules.infrastructure.module_api.types import (
     LLMResponse,
     LoggingConfig,
     MessagingConfig,
+    MigrationStatus,
+    PoolStats,
     Prompt,
     PromptContext,
     Secret,
@@ -39,13 +46,20 @@ from modules.infrastructure.module_api.infrastructure_service import Infrastruct
 __all__ = [
     "APIConfig",
     "AppConfig",
+    "Base",
+    "BaseRepository",
     "CacheConfig",
     "CacheError",
     "CheckStatus",
     "ComponentCheck",
     "ConfigurationError",
     "DatabaseConfig",
+    "DatabaseConflictError",
+    "DatabaseConnectionError",
     "DatabaseError",
+    "DatabaseIntegrityError",
+    "DatabasePoolExhaustedError",
+    "DatabaseQueryError",
     "DatabaseSession",
     "EnvironmentStatus",
     "InfrastructureError",
@@ -61,8 +75,23 @@ __all__ = [
     "LoggingConfig",
     "MessagingConfig",
     "MessagingError",
+    "MigrationStatus",
+    "PoolStats",
     "Prompt",
     "PromptContext",
     "Secret",
     "UsageStats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``Base`` and ``BaseRepository`` load SQLAlchemy, so they are imported on first access only."""
+    if name == "Base":
+        from modules.infrastructure.infrastructure.database.orm import Base
+
+        return Base
+    if name == "BaseRepository":
+        from modules.infrastructure.infrastructure.database.repository import BaseRepository
+
+        return BaseRepository
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

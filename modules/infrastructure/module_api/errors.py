@@ -3,6 +3,11 @@
     InfrastructureError
     ├── ConfigurationError          a setting is missing, malformed or out of range
     ├── DatabaseError               a database operation failed
+    │   ├── DatabaseConnectionError     the server is unreachable, refused us or dropped us
+    │   ├── DatabasePoolExhaustedError  no free connection within DB_POOL_TIMEOUT
+    │   ├── DatabaseConflictError       serialization failure or deadlock; run it again
+    │   ├── DatabaseIntegrityError      a constraint refused the data
+    │   └── DatabaseQueryError          the statement or its arguments are invalid
     ├── CacheError                  the cache failed and the caller asked to be told
     ├── MessagingError              an event could not be stored or published
     └── LLMProviderError            a language-model call failed
@@ -23,7 +28,12 @@ from collections.abc import Iterable
 __all__ = [
     "CacheError",
     "ConfigurationError",
+    "DatabaseConflictError",
+    "DatabaseConnectionError",
     "DatabaseError",
+    "DatabaseIntegrityError",
+    "DatabasePoolExhaustedError",
+    "DatabaseQueryError",
     "InfrastructureError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
@@ -50,6 +60,26 @@ class ConfigurationError(InfrastructureError):
 
 class DatabaseError(InfrastructureError):
     """A database operation failed."""
+
+
+class DatabaseConnectionError(DatabaseError):
+    """The database server is unreachable, refused the connection, or the connection was lost."""
+
+
+class DatabasePoolExhaustedError(DatabaseError):
+    """Every pooled connection stayed checked out for DB_POOL_TIMEOUT; sessions may not be closed."""
+
+
+class DatabaseConflictError(DatabaseError):
+    """A serialization failure or deadlock rolled the transaction back; running it again may succeed."""
+
+
+class DatabaseIntegrityError(DatabaseError):
+    """A unique, foreign-key, not-null or check constraint refused the data."""
+
+
+class DatabaseQueryError(DatabaseError):
+    """The statement or its arguments are invalid (bad SQL, unknown column or filter, wrong type)."""
 
 
 class CacheError(InfrastructureError):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.infrastructure.module_api.types import (
     AppConfig,
@@ -12,12 +12,17 @@ from modules.infrastructure.module_api.types import (
     EnvironmentStatus,
     LLMClient,
     LLMResponse,
+    MigrationStatus,
+    PoolStats,
     Prompt,
     PromptContext,
 )
 
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.container import Container
+    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+
+R = TypeVar("R")
 
 
 def _container() -> Container:
@@ -25,6 +30,18 @@ def _container() -> Container:
     from modules.infrastructure.infrastructure.container import get_container
 
     return get_container()
+
+
+def _database_call(action: Callable[[ConnectionManager], R]) -> R:
+    """Run ``action`` with the connection manager, mapping driver errors to ``DatabaseError``."""
+    manager = _container().database_manager
+    try:
+        return action(manager)
+    except Exception as exc:
+        mapped = manager.error_mapper()(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 def _not_built(capability: str) -> NotImplementedError:
@@ -71,11 +88,52 @@ class InfrastructureService:
 
     @staticmethod
     def get_database_session(read_only: bool = False) -> DatabaseSession:
-        """A pooled database session (a replica when ``read_only``); raises ``DatabaseError``.
+        """A pooled session: on a replica when ``read_only`` (falling back to the primary), else the primary.
 
-        ``with InfrastructureService.get_database_session() as db: db.execute(text("SELECT 1"))``
+        Raises ``DatabaseConnectionError`` when unreachable, ``DatabasePoolExhaustedError`` when no
+        connection frees up in time. ``with InfrastructureService.get_database_session() as db: db.add(x)``
         """
-        raise _not_built("Database sessions (get_database_session)")
+        return _container().database.get_session(read_only)
+
+    @staticmethod
+    def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3) -> R:
+        """Run ``fn(session)`` in one committed transaction, retried after a conflict or deadlock.
+
+        Raises the ``DatabaseError`` subclass of the last failure.
+        ``InfrastructureService.run_in_transaction(lambda db: transfer(db, a, b, 10))``
+        """
+        from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
+
+        database = _container().database
+        return run_in_transaction(database.get_session, fn, retries)
+
+    @staticmethod
+    def get_database_stats() -> list[PoolStats]:
+        """Pool figures (size, checked in, checked out, overflow) for every engine built so far.
+
+        ``for pool in InfrastructureService.get_database_stats(): print(pool.label, pool.checked_out)``
+        """
+        return _container().database_manager.stats()
+
+    @staticmethod
+    def migrate(target: str = "heads") -> MigrationStatus:
+        """Upgrade the primary database to ``target`` with Alembic; raises ``DatabaseError`` subclasses.
+
+        ``InfrastructureService.migrate()``
+        """
+        from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
+
+        return _database_call(lambda manager: MigrationRunner(manager.create_connection_pool()).upgrade(target))
+
+    @staticmethod
+    def migration_status() -> MigrationStatus:
+        """Current revisions, heads and the number of pending migrations of the primary database.
+
+        ``if not InfrastructureService.migration_status().at_head: ...``
+        """
+        from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
+
+        return _database_call(lambda manager: MigrationRunner(manager.create_connection_pool()).status())
 
     @staticmethod
     def get_llm_client(provider: str | None = None) -> LLMClient:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +30,8 @@ __all__ = [
     "LLMResponse",
     "LoggingConfig",
     "MessagingConfig",
+    "MigrationStatus",
+    "PoolStats",
     "Prompt",
     "PromptContext",
     "Secret",
@@ -101,6 +103,11 @@ class DatabaseConfig(_MaskedRepr):
     pool_timeout: float = 30.0
     pool_recycle: int = 1800
     echo: bool = False
+    pool_pre_ping: bool = True
+    connect_timeout: float = 5.0
+    statement_timeout_ms: int | None = None
+    application_name: str = "modules-infrastructure"
+    replica_cooldown: float = 30.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -178,31 +185,89 @@ class AppConfig(_MaskedRepr):
         return self.environment == "production"
 
 
+def _unchanged(exc: Exception) -> Exception:
+    return exc
+
+
 @dataclass
 class DatabaseSession:
-    """A database session: use it as a context manager (commit, or rollback, then close).
+    """A pooled database session. Recommended: use it as a context manager.
 
-    Attribute access goes to the underlying SQLAlchemy ``Session``, so
-    ``db.execute(text("SELECT 1")).scalar()`` and ``db.query(Model)`` work directly.
+    ``with InfrastructureService.get_database_session() as db:`` commits when the block ends,
+    rolls back on an exception, and always closes (the connection goes back to the pool);
+    a driver error leaving the block is raised as a ``DatabaseError`` subclass. Attribute
+    access goes to the SQLAlchemy ``Session``: ``db.execute(text("SELECT 1")).scalar()``,
+    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself.
     """
 
     session: Any
     connection_id: str
+    map_error: Callable[[Exception], Exception] = field(default=_unchanged, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["session"], name)
+
+    def commit(self) -> None:
+        """Commit the transaction; raises a ``DatabaseError`` subclass on failure."""
+        try:
+            self.session.commit()
+        except Exception as exc:
+            raise self._mapped(exc) from exc
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and return the connection to the pool."""
+        self.session.close()
 
     def __enter__(self) -> DatabaseSession:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
-            if exc_type is None:
-                self.session.commit()
-            else:
-                self.session.rollback()
+            if exc is None:
+                self.commit()
+                return
+            self.session.rollback()
+            if isinstance(exc, Exception):
+                mapped = self._mapped(exc)
+                if mapped is not exc:
+                    raise mapped from exc
         finally:
             self.session.close()
+
+    def _mapped(self, exc: Exception) -> Exception:
+        try:
+            return self.map_error(exc)
+        except Exception:  # a broken mapper must not hide the original error
+            return exc
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """One engine's connection pool: how many connections are open, idle and in use."""
+
+    label: str
+    url: str = field(metadata=_URL)
+    size: int
+    checked_in: int
+    checked_out: int
+    overflow: int
+    max_overflow: int
+
+    def __repr__(self) -> str:
+        return _MaskedRepr.__repr__(self)
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Where the database schema stands against the migration scripts."""
+
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+    pending: int
+
+    @property
+    def at_head(self) -> bool:
+        return self.pending == 0
 
 
 @dataclass

@@ -60,6 +60,11 @@ SETTINGS: tuple[Setting, ...] = (
         ("DB_POOL_TIMEOUT", "30", "Seconds to wait for a free connection before failing", p.number(above=0)),
         ("DB_POOL_RECYCLE", "1800", "Seconds after which a connection is replaced (-1: never)", p.integer(-1)),
         ("DB_ECHO", "false", "Log every SQL statement", p.boolean),
+        ("DB_POOL_PRE_PING", "true", "Test each connection as it leaves the pool, replacing dead ones", p.boolean),
+        ("DB_CONNECT_TIMEOUT", "5", "Seconds to wait when opening a PostgreSQL connection", p.number(above=0)),
+        ("DB_STATEMENT_TIMEOUT_MS", None, "PostgreSQL statement_timeout in milliseconds (unset: server default)", p.integer(1)),
+        ("DB_APPLICATION_NAME", "modules-infrastructure", "application_name shown in pg_stat_activity", p.text),
+        ("DB_REPLICA_COOLDOWN", "30", "Seconds a replica that failed its ping is skipped", p.number(minimum=0)),
     ),
     *_group(
         "llm",

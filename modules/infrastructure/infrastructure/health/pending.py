@@ -19,13 +19,12 @@ class PendingCapabilityCheck:
         return ComponentCheck(self.name, CheckStatus.SKIPPED, self.reason)
 
 
-def pending_checks(config: AppConfig) -> list[PendingCapabilityCheck]:
-    """One skipped line per component not built yet, naming the configured target (masked)."""
+def pending_checks(config: AppConfig, built: frozenset[str] = frozenset()) -> list[PendingCapabilityCheck]:
+    """One skipped line per component not in ``built``, naming the configured target (masked)."""
     llm = config.llm_config
     redis = config.cache.redis_url
     brokers = config.messaging.rabbitmq_urls
-    return [
-        PendingCapabilityCheck("database", f"database sessions not built yet (configured: {mask_url(config.database_url)})"),
+    checks = [
         PendingCapabilityCheck(
             "cache", f"cache not built yet (configured: {'redis ' + mask_url(redis) if redis else 'in-memory'})"
         ),
@@ -37,3 +36,4 @@ def pending_checks(config: AppConfig) -> list[PendingCapabilityCheck]:
         ),
         PendingCapabilityCheck("llm", f"LLM client not built yet (configured: {llm.provider}, model {llm.model})"),
     ]
+    return [check for check in checks if check.name not in built]

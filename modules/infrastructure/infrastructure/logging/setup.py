@@ -14,6 +14,8 @@ from modules.infrastructure.module_api.types import LoggingConfig
 # Attributes every LogRecord has; anything else on a record was passed with ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 _TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+# Libraries that announce routine internals at INFO; they speak at WARNING and above.
+_CHATTY_LOGGERS = ("alembic.runtime.plugins", "alembic.runtime.migration")
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -104,4 +106,6 @@ def configure_logging(
             each.removeFilter(old_filter)
         each.addFilter(RedactionFilter(redactor))
     root.setLevel(config.level)
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

@@ -1,0 +1,153 @@
+"""``ConnectionManager``: one pooled SQLAlchemy engine per database URL, and sessions from it."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from modules.infrastructure.domain.entities.database import PRIMARY, replica_labels
+from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
+from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
+from modules.infrastructure.module_api.errors import DatabaseError
+from modules.infrastructure.module_api.types import DatabaseConfig, DatabaseSession, PoolStats
+
+logger = logging.getLogger(__name__)
+
+_READ_ONLY = {"postgresql_readonly": True}
+_sqlite_connections = itertools.count(1)
+
+
+@dataclass
+class _Pool:
+    label: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    facts: PoolFacts
+
+
+class ConnectionManager:
+    """Builds engines lazily (one per distinct URL), hands out sessions, and maps driver errors."""
+
+    def __init__(self, config: DatabaseConfig, redactor: Redactor | None = None) -> None:
+        self.config = config
+        self._urls = {PRIMARY: config.url, **dict(zip(replica_labels(config), config.replica_urls))}
+        passwords = {p for p in map(url_password, self._urls.values()) if p}
+        self._redactor = redactor or Redactor(passwords)
+        self._redactor.add(passwords)
+        self._pools: dict[str, _Pool] = {}
+        self._by_url: dict[str, _Pool] = {}
+        self._lock = threading.Lock()
+
+    def create_connection_pool(self, config: DatabaseConfig | None = None, label: str = PRIMARY) -> Engine:
+        """The engine (and its pool) for ``label``, built on first use; ``config`` defaults to the manager's."""
+        return self._pool(label, config).engine
+
+    def get_connection(self, label: str = PRIMARY) -> Connection:
+        """A raw SQLAlchemy ``Connection`` from the pool; close it (or use ``with``) to return it."""
+        pool = self._pool(label)
+        try:
+            return pool.engine.connect()
+        except Exception as exc:
+            raise map_database_error(exc, pool.facts, self._redactor) from exc
+
+    def session(self, label: str = PRIMARY, read_only: bool = False) -> DatabaseSession:
+        """A session holding a checked-out (pre-pinged) connection, read-only on PostgreSQL when asked."""
+        pool = self._pool(label)
+        session = pool.sessions()
+        options = _READ_ONLY if read_only and pool.engine.dialect.name == "postgresql" else None
+        try:
+            connection = session.connection(execution_options=options)
+        except Exception as exc:
+            session.close()
+            raise map_database_error(exc, pool.facts, self._redactor) from exc
+        return DatabaseSession(session, connection.connection.info.get("connection_id", pool.label), self.error_mapper(label))
+
+    def error_mapper(self, label: str = PRIMARY):  # -> Callable[[Exception], Exception]
+        facts = self._pool(label).facts
+        return lambda exc: map_database_error(exc, facts, self._redactor)
+
+    def ping(self, label: str = PRIMARY) -> bool:
+        try:
+            with self.get_connection(label) as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except DatabaseError:
+            return False
+
+    def stats(self) -> list[PoolStats]:
+        """Pool figures per engine built so far (``checkedout()``/``checkedin()``/``size()``)."""
+        return [_stats(pool) for pool in list(self._by_url.values())]
+
+    def engines(self) -> dict[str, Engine]:
+        return {label: pool.engine for label, pool in list(self._pools.items())}
+
+    def close(self) -> None:
+        """Close every pooled connection and forget the engines."""
+        with self._lock:
+            pools, self._pools, self._by_url = list(self._by_url.values()), {}, {}
+        for pool in pools:
+            pool.engine.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: new pools, leaving the parent's connections open for the parent."""
+        self._lock = threading.Lock()
+        for pool in self._by_url.values():
+            pool.engine.dispose(close=False)
+
+    def _pool(self, label: str, config: DatabaseConfig | None = None) -> _Pool:
+        pool = self._pools.get(label)
+        if pool is not None:
+            return pool
+        if label not in self._urls:
+            raise DatabaseError(f"No database is configured as '{label}'; known: {', '.join(self._urls)}")
+        with self._lock:
+            if label not in self._pools:
+                url = self._urls[label]
+                self._pools[label] = self._by_url.get(url) or self._build(label, url, config or self.config)
+                self._by_url[url] = self._pools[label]
+            return self._pools[label]
+
+    def _build(self, label: str, url: str, config: DatabaseConfig) -> _Pool:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **engine_arguments(url, config))
+        event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
+        logger.debug("Database engine '%s' created for %s", label, mask_url(url))
+        facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout)
+        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), facts)
+
+
+def _on_connect(label: str, dialect: str):  # -> event handler
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        if dialect == "sqlite":
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+            record.info["connection_id"] = f"{label}/sqlite-{os.getpid()}-{next(_sqlite_connections)}"
+        elif dialect == "postgresql":
+            record.info["connection_id"] = f"{label}/pid-{dbapi_connection.info.backend_pid}"
+
+    return on_connect
+
+
+def _stats(pool: _Pool) -> PoolStats:
+    queue = pool.engine.pool
+    if not isinstance(queue, QueuePool):
+        return PoolStats(pool.label, pool.url, 1, 0, 0, 0, 0)
+    size, checked_in, checked_out = queue.size(), queue.checkedin(), queue.checkedout()
+    overflow = max(0, checked_in + checked_out - size)
+    return PoolStats(pool.label, pool.url, size, checked_in, checked_out, overflow, pool.facts.max_overflow)

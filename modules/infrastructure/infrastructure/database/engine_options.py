@@ -1,0 +1,49 @@
+"""From ``DatabaseConfig`` to ``create_engine`` arguments, per dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from modules.infrastructure.module_api.types import DatabaseConfig
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
+    """Keyword arguments for ``create_engine(raw_url, **kwargs)``.
+
+    Pooled engines pre-ping (by default) and reuse the most recent connection first (LIFO),
+    so idle connections can time out server-side. In-memory SQLite gets one shared
+    connection (StaticPool), so every session sees the same database.
+    """
+    url = make_url(raw_url)
+    if is_sqlite_memory(url):
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}, "echo": config.echo}
+    arguments: dict[str, Any] = {
+        "pool_size": config.pool_size,
+        "max_overflow": config.max_overflow,
+        "pool_timeout": config.pool_timeout,
+        "pool_recycle": config.pool_recycle,
+        "pool_pre_ping": config.pool_pre_ping,
+        "pool_use_lifo": True,
+        "echo": config.echo,
+    }
+    if url.get_backend_name() == "postgresql":
+        arguments["connect_args"] = postgres_connect_args(url, config)
+    return arguments
+
+
+def postgres_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:
+    """libpq settings from the configuration; a value given in the URL's query string wins."""
+    wanted: dict[str, Any] = {
+        "connect_timeout": max(1, round(config.connect_timeout)),
+        "application_name": config.application_name,
+    }
+    if config.statement_timeout_ms:
+        wanted["options"] = f"-c statement_timeout={config.statement_timeout_ms}"
+    return {key: value for key, value in wanted.items() if key not in url.query}

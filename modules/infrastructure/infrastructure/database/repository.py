@@ -1,0 +1,90 @@
+"""``BaseRepository[T]``: the common queries of a model, on a ``DatabaseSession``."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from modules.infrastructure.infrastructure.database.orm import Base
+from modules.infrastructure.module_api.errors import DatabaseQueryError
+from modules.infrastructure.module_api.types import DatabaseSession
+
+T = TypeVar("T", bound=Base)
+
+
+class BaseRepository(Generic[T]):
+    """Get, list, create, update, delete and count one model's rows.
+
+    Subclass with ``model = Question`` (or pass ``model=``) and give it a session:
+    ``QuestionRepository(db).get_all(limit=10, topic="sql")``. Writes are flushed, not
+    committed: the session's transaction decides.
+    """
+
+    model: type[T]
+
+    def __init__(self, session: DatabaseSession | Session, model: type[T] | None = None) -> None:
+        self.session: Session = session.session if isinstance(session, DatabaseSession) else session
+        if model is not None:
+            self.model = model
+        if getattr(self, "model", None) is None:
+            raise DatabaseQueryError(f"{type(self).__name__} needs a model: set 'model = ...' or pass model=")
+
+    def get_by_id(self, id: Any) -> T | None:
+        return self.session.get(self.model, id)
+
+    def get_all(self, skip: int = 0, limit: int = 100, **filters: Any) -> list[T]:
+        """Rows matching every ``column=value`` filter, in primary-key order; an unknown column is an error."""
+        if skip < 0 or limit < 0:
+            raise DatabaseQueryError(f"skip and limit must be 0 or more, not skip={skip}, limit={limit}")
+        statement = self._filtered(select(self.model), filters)
+        statement = statement.order_by(*self.model.__mapper__.primary_key).offset(skip).limit(limit)
+        return list(self.session.scalars(statement))
+
+    def count(self, **filters: Any) -> int:
+        statement = self._filtered(select(func.count()).select_from(self.model), filters)
+        return int(self.session.scalar(statement) or 0)
+
+    def create(self, entity: T | None = None, /, **values: Any) -> T:
+        """Add ``entity`` (or a new one built from ``values``) and flush, so its id is set."""
+        if entity is None:
+            self._check_columns(values)
+            entity = self.model(**values)
+        self.session.add(entity)
+        self.session.flush()
+        return entity
+
+    def update(self, entity_or_id: T | Any, **values: Any) -> T | None:
+        """Set ``values`` on the entity (or the row with that id) and flush; ``None`` when there is no such row."""
+        self._check_columns(values)
+        entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id)
+        if entity is None:
+            return None
+        for name, value in values.items():
+            setattr(entity, name, value)
+        self.session.flush()
+        return entity
+
+    def delete(self, entity_or_id: T | Any) -> bool:
+        """Delete the entity (or the row with that id); ``False`` when there was no such row."""
+        entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id)
+        if entity is None:
+            return False
+        self.session.delete(entity)
+        self.session.flush()
+        return True
+
+    def _filtered(self, statement: Any, filters: dict[str, Any]) -> Any:
+        self._check_columns(filters)
+        for name, value in filters.items():
+            statement = statement.where(getattr(self.model, name) == value)
+        return statement
+
+    def _check_columns(self, names: dict[str, Any]) -> None:
+        columns = set(self.model.__mapper__.columns.keys())
+        unknown = sorted(set(names) - columns)
+        if unknown:
+            raise DatabaseQueryError(
+                f"{self.model.__name__} has no column {', '.join(unknown)}; known columns: {', '.join(sorted(columns))}"
+            )

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Rewrite .env.example and the README configuration table from the settings table.
+
+Run after adding a variable: ``python scripts/gen_config_docs.py``. The unit tests fail
+when either file is out of step with ``domain/config/settings.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from modules.infrastructure.domain.config.settings import DEFAULT_DATABASE_URL, SETTINGS  # noqa: E402
+
+BEGIN, END = "<!-- config-table:begin -->", "<!-- config-table:end -->"
+FLAG_DOC = 'FEATURE_FLAG_<NAME>=true|false; read with InfrastructureService.is_feature_enabled("<name>")'
+
+
+def env_example() -> str:
+    lines = [
+        "# Every variable the infrastructure module reads, with its safe development default.",
+        "# Copy to .env and edit. Real environment variables win over this file; an empty value means unset.",
+        "# With nothing set the module runs offline: SQLite, in-memory cache, outbox, embedded local model.",
+    ]
+    group = None
+    for setting in SETTINGS:
+        if setting.group != group:
+            group = setting.group
+            lines += ["", f"# --- {group} ---"]
+        lines.append(f"# {setting.description}")
+        if setting.name == "ENV_FILE":
+            lines.append(f"# {setting.name}={setting.default}   (read from the real environment only)")
+        else:
+            lines.append(f"{setting.name}={setting.default or ''}")
+    lines += ["", "# --- feature flags ---", f"# {FLAG_DOC}", "FEATURE_FLAG_NEW_UI=false", ""]
+    return "\n".join(lines)
+
+
+def config_table() -> str:
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        if setting.default:
+            default = f"`{setting.default}`"
+        elif setting.name == "DATABASE_URL":
+            default = f"`{DEFAULT_DATABASE_URL}` (development)"
+        else:
+            default = "unset"
+        rows.append(f"| `{setting.name}` | {default} | {setting.description} |")
+    rows.append(
+        "| `FEATURE_FLAG_<NAME>` | unset | `true`/`false` (also `1/0`, `yes/no`, `on/off`); "
+        'read with `is_feature_enabled("<name>")` |'
+    )
+    return "\n".join(rows)
+
+
+def main() -> int:
+    (ROOT / ".env.example").write_text(env_example())
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        print(f"README.md has no {BEGIN} ... {END} block", file=sys.stderr)
+        return 1
+    readme.write_text(pattern.sub(lambda _: f"{BEGIN}\n{config_table()}\n{END}", text))
+    print("Wrote .env.example and the README configuration table")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
