@@ -20,6 +20,7 @@ from modules.infrastructure.module_api.errors import (
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 SQLITE_CONFLICT_CODES = frozenset({5, 6})
 SQLITE_CANTOPEN = 14
+SQLITE_ERROR = 1  # SQLite's "SQL error or missing database": bad SQL, no such table or column
 # Class 08 connection exceptions; 57P01-57P03 the server is shutting down or starting.
 _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
@@ -77,7 +78,9 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
         return DatabaseConnectionError(f"Cannot reach {where}: {detail}. Check that the server is up and DATABASE_URL is right.")
     if isinstance(exc, sa_exc.IntegrityError):
         return DatabaseIntegrityError(f"A constraint on {where} refused the data: {detail}")
-    if isinstance(exc, (sa_exc.ProgrammingError, sa_exc.DataError, sa_exc.ArgumentError, sa_exc.NoSuchColumnError)):
+    if isinstance(exc, (sa_exc.ProgrammingError, sa_exc.DataError, sa_exc.ArgumentError, sa_exc.NoSuchColumnError)) or (
+        getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) == SQLITE_ERROR
+    ):
         return DatabaseQueryError(f"Invalid statement or arguments for {where}: {detail}")
     return DatabaseError(f"Database operation on {where} failed: {detail}")
 
