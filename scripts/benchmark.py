@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Measure each facade path against the raw library doing the same work, in the same run.
+
+    python scripts/benchmark.py database [--json] [--ops 500] [--rounds 15]
+
+Prints operations per second per variant (median of interleaved rounds) and the ratios the
+targets are stated in. Integration services are read from TEST_DATABASE_URL etc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCHMARKS = ("database",)
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"{report['benchmark']}: {report['work']}"]
+    for name, result in report["results"].items():
+        lines.append(f"  {name:<22} {result['ops_per_second']:>10,.0f} ops/s  {result['per_op_us']:>9.1f} us/op")
+    for name, value in report["ratios"].items():
+        lines.append(f"  {name:<22} {value:>10.3f}")
+    target = report.get("target")
+    if target:
+        wanted = ", ".join(f"{k} {v}" for k, v in target.items() if k != "met")
+        lines.append(f"  target: {wanted} -> {'met' if target['met'] else 'NOT met'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benchmark", choices=BENCHMARKS)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--ops", type=int, default=500, help="operations per variant per round")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    args = parser.parse_args(argv)
+    module = importlib.import_module(f"scripts.benchmarks.{args.benchmark}")
+    report = module.run(args.ops, args.rounds)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

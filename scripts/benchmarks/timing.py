@@ -1,0 +1,53 @@
+"""Interleaved timing: every variant runs in each round, in a shuffled order, so drift hits all alike."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    """Operations per second of one variant: the median over rounds, and the spread."""
+
+    name: str
+    ops_per_second: float
+    per_op_us: float
+    rounds: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ops_per_second": round(self.ops_per_second, 1),
+            "per_op_us": round(self.per_op_us, 2),
+            "rounds_ops_per_second": [round(r, 1) for r in self.rounds],
+        }
+
+
+def interleave(variants: Mapping[str, Callable[[], None]], ops: int, rounds: int, warmup: int = 50) -> dict[str, Result]:
+    """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides."""
+    for run in variants.values():
+        for _ in range(warmup):
+            run()
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    order = list(variants)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            run = variants[name]
+            started = time.perf_counter()
+            for _ in range(ops):
+                run()
+            samples[name].append(ops / (time.perf_counter() - started))
+    results = {}
+    for name, values in samples.items():
+        median = statistics.median(values)
+        results[name] = Result(name, median, 1e6 / median, tuple(values))
+    return results
+
+
+def ratio(results: Mapping[str, Result], name: str, baseline: str) -> float:
+    """Throughput of ``name`` over ``baseline`` (1.0 = as fast)."""
+    return results[name].ops_per_second / results[baseline].ops_per_second
