@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 MASK = "****"
 
 SECRET_NAME_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
 
-# scheme://user:password@host  ->  scheme://user:****@host
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]*:)(?P<password>[^@\s/]+)(?P<tail>@)")
-# Authorization: Bearer xxx / api-key: xxx / "api_key": "xxx" as they appear in logged requests.
+# scheme://user:password@host  ->  scheme://user:****@host. The password runs to the LAST "@"
+# of its token (it may itself hold "@" or "/"); a token ends at white space, a comma or a quote.
+# Over-masking a rare path like "http://h:80/a@b" is the price of never leaking a password.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@,'\"]*:)(?P<password>[^\s,'\"]+)(?P<tail>@)"
+)
+# Credentials as they appear in logged requests: "Authorization: <scheme> <credential>",
+# "api-key: ...", "x-api-key: ...", "api_key": "...". The scheme word stays, the credential goes.
 _HEADER_SECRET = re.compile(
-    r"(?P<head>(?:authorization|api[-_]key|x-api-key)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)(?P<secret>[^\s\"',]+)",
+    r"(?P<head>(?:authorization|api[-_]key|x-api-key)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|basic|token|digest|apikey|negotiate)\s+)?)(?P<secret>[^\s\"',]+)",
     re.IGNORECASE,
 )
 
@@ -30,11 +36,9 @@ def mask_url(url: str) -> str:
 
 
 def url_password(url: str) -> str | None:
-    """The password embedded in ``url``, if any."""
-    try:
-        return urlsplit(url).password or None
-    except ValueError:
-        return None
+    """The password embedded in ``url``, if any, as written (still percent-encoded)."""
+    match = _URL_PASSWORD.search(url)
+    return match["password"] if match else None
 
 
 def secrets_in_environment(environ: Mapping[str, str]) -> set[str]:
@@ -46,10 +50,8 @@ def secrets_in_environment(environ: Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
-        for part in value.split(","):
-            password = url_password(part.strip())
-            if password:
-                found.add(password)
+        for match in _URL_PASSWORD.finditer(value):
+            found.update({match["password"], unquote(match["password"])})
     return found
 
 
@@ -73,5 +75,5 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["tail"], text)
+        text = mask_url(text)
         return _HEADER_SECRET.sub(lambda m: m["head"] + MASK, text)
