@@ -1,0 +1,46 @@
+"""Fixtures for the integration layer: the URL of each real service, once it has answered.
+
+Request ``postgres_url``, ``redis_url`` or ``rabbitmq_url`` in a test and it runs against the
+real service; where the service does not answer, the test is skipped with the reason (which
+service, its URL with the password masked, the driver's error) or, under ``REQUIRE_SERVICES=1``,
+fails with it. Each service is probed once per session. Addresses and probes live in
+``tests/integration/services.py``::
+
+    def test_orders_are_stored(postgres_url):
+        engine = sqlalchemy.create_engine(postgres_url)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.services import (
+    POSTGRES,
+    RABBITMQ,
+    REDIS,
+    probe_postgres,
+    probe_rabbitmq,
+    probe_redis,
+    require_service,
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """``TEST_DATABASE_URL`` as a SQLAlchemy URL (``postgresql+psycopg2://...``), checked with ``SELECT 1``.
+
+    For psycopg2 directly, convert it with ``tests.integration.services.libpq_url``.
+    """
+    return require_service(POSTGRES, probe_postgres)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """``TEST_REDIS_URL`` (``redis://...``), checked with PING."""
+    return require_service(REDIS, probe_redis)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """``TEST_RABBITMQ_URL`` (``amqp://...``), checked by opening an AMQP connection."""
+    return require_service(RABBITMQ, probe_rabbitmq)
