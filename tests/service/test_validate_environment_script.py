@@ -69,3 +69,30 @@ def test_usage_errors_exit_2(clean_env: Path, args: list[str]) -> None:
     result = run(clean_env, *args)
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+MAIN = TESTS.parent / "scripts" / "main.py"
+
+
+def test_main_job_migrates_then_reports_the_database_ok(clean_env: Path) -> None:
+    result = subprocess.run([sys.executable, str(MAIN)], cwd=clean_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Database migrated")
+    assert any(line.split()[:2] == ["database", "ok"] for line in result.stdout.splitlines())
+    assert (clean_env / "var" / "app.db").is_file()
+
+
+def test_main_job_json_stays_json(clean_env: Path) -> None:
+    result = subprocess.run([sys.executable, str(MAIN), "--json"], cwd=clean_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["checks"]["database"]["status"] == "ok"
+    assert "Database migrated" in result.stderr
+
+
+def test_main_job_on_an_unreachable_database_exits_1_without_a_traceback(clean_env: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg2://app:s3cretpw@127.0.0.1:1/app", "DB_CONNECT_TIMEOUT": "1"}
+    result = subprocess.run([sys.executable, str(MAIN)], cwd=clean_env, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Migrations not applied" in result.stdout and "database   error" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "s3cretpw" not in result.stdout + result.stderr
