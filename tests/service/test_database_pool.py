@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from pathlib import Path
@@ -62,3 +63,27 @@ def test_sessions_from_many_threads_share_the_pool_and_return_it() -> None:
         t.join()
     assert [type(e) for e in errors if not isinstance(e, DatabasePoolExhaustedError)] == []
     assert InfrastructureService.get_database_stats()[0].checked_out == 0
+
+
+def _child_uses_the_database(queue: "multiprocessing.Queue[object]") -> None:
+    try:
+        with InfrastructureService.get_database_session() as db:
+            queue.put((db.connection_id, db.execute(text("SELECT 1")).scalar()))
+    except BaseException as exc:  # reported to the parent, which asserts on it
+        queue.put(repr(exc))
+
+
+def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone() -> None:
+    with InfrastructureService.get_database_session() as db:
+        parent_id = db.connection_id
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_uses_the_database, args=(queue,))
+    child.start()
+    child.join(20)
+    child_id, value = queue.get(timeout=5)
+    assert child.exitcode == 0 and value == 1
+    assert child_id != parent_id, "the child must not reuse the parent's pooled connection"
+    with InfrastructureService.get_database_session() as db:
+        assert db.connection_id == parent_id
+        assert db.execute(text("SELECT 1")).scalar() == 1
