@@ -254,3 +254,9 @@ def test_a_redactor_built_from_the_environment_masks_its_secrets() -> None:
     redacted = redactor.redact("sk-from-env-1234 then mq-pw-5678 and mq-pw-9012 seen without their URLs")
 
     assert redacted == f"{MASK} then {MASK} and {MASK} seen without their URLs"
+
+
+def test_a_password_in_the_query_string_is_masked_and_known() -> None:
+    url = "postgresql://db/app?sslmode=require&password=QueryPw-123&user=app"
+    assert mask_url(url) == "postgresql://db/app?sslmode=require&password=****&user=app"
+    assert "QueryPw-123" in secrets_in_environment({"DATABASE_URL": url})

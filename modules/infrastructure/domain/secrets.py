@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 MASK = "****"
 
@@ -16,6 +16,8 @@ SECRET_NAME_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
 _URL_PASSWORD = re.compile(
     r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@,'\"]*:)(?P<password>[^\s,'\"]+)(?P<tail>@)"
 )
+# A credential in a query string: ...?password=x&..., also token, secret, api_key.
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|secret|token|api_key|apikey)=)(?P<secret>[^&\s'\"]+)", re.IGNORECASE)
 # Credentials as they appear in logged requests: "Authorization: <scheme> <credential>",
 # "api-key: ...", "x-api-key: ...", "api_key": "...". The scheme word stays, the credential goes.
 _HEADER_SECRET = re.compile(
@@ -31,14 +33,26 @@ def is_secret_name(name: str) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with the password part replaced by ``****``; other text is left alone."""
-    return _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["tail"], url)
+    """Return ``url`` with its password (in the user-info or the query string) replaced by ``****``."""
+    password = _parsed_password(url)
+    if password:
+        url = url.replace(f":{password}@", f":{MASK}@")
+    url = _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["tail"], url)
+    return _QUERY_SECRET.sub(lambda m: m["head"] + MASK, url)
 
 
 def url_password(url: str) -> str | None:
     """The password embedded in ``url``, if any, as written (still percent-encoded)."""
     match = _URL_PASSWORD.search(url)
-    return match["password"] if match else None
+    return _parsed_password(url) or (match["password"] if match else None)
+
+
+def _parsed_password(url: str) -> str | None:
+    """The password as a URL parser reads the whole string; catches characters the pattern stops at."""
+    try:
+        return urlsplit(url.strip()).password or None
+    except ValueError:
+        return None
 
 
 def secrets_in_environment(environ: Mapping[str, str]) -> set[str]:
@@ -50,8 +64,10 @@ def secrets_in_environment(environ: Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
-        for match in _URL_PASSWORD.finditer(value):
-            found.update({match["password"], unquote(match["password"])})
+        passwords = [m["password"] for m in _URL_PASSWORD.finditer(value)]
+        passwords += [m["secret"] for m in _QUERY_SECRET.finditer(value)]
+        passwords.append(_parsed_password(value) or "")
+        found.update(p for password in passwords if password for p in (password, unquote(password)))
     return found
 
 

@@ -29,8 +29,11 @@ class LLMSelection:
     warnings: list[str] = field(default_factory=list)
 
 
-def select_llm(values: Mapping[str, Any], production: bool) -> LLMSelection:
-    """Resolve ``LLM_PROVIDER`` and ``LLM_FALLBACK_PROVIDERS`` into ready ``LLMConfig`` objects."""
+def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset[str] = frozenset()) -> LLMSelection:
+    """Resolve ``LLM_PROVIDER`` and ``LLM_FALLBACK_PROVIDERS`` into ready ``LLMConfig`` objects.
+
+    Variables in ``malformed`` already have their problem reported and do not count as missing.
+    """
     selection = LLMSelection()
     provider = values["LLM_PROVIDER"] or _provider_with_credentials(values)
     if provider is None:
@@ -42,15 +45,17 @@ def select_llm(values: Mapping[str, Any], production: bool) -> LLMSelection:
             return selection
         selection.warnings.append("No LLM provider configured: using the embedded local model (LLM_PROVIDER=local)")
         provider = "local"
-    missing = missing_credentials(provider, values)
-    if missing and production:
-        selection.problems.append(f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them or choose another provider")
+    unusable = missing_credentials(provider, values)  # malformed values parse to None, so they count
+    if unusable and production:
+        missing = [name for name in unusable if name not in malformed]
+        if missing:
+            selection.problems.append(f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them or choose another provider")
         return selection
-    if missing:
-        selection.warnings.append(f"LLM_PROVIDER={provider} lacks {', '.join(missing)}: using the embedded local model instead")
+    if unusable:
+        selection.warnings.append(f"LLM_PROVIDER={provider} lacks {', '.join(unusable)}: using the embedded local model instead")
         provider = "local"
     selection.primary = build_llm_config(provider, values)
-    _add_fallbacks(selection, values, production)
+    _add_fallbacks(selection, values, production, malformed)
     return selection
 
 
@@ -98,7 +103,7 @@ def _provider_with_credentials(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], production: bool) -> None:
+def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], production: bool, malformed: frozenset[str]) -> None:
     assert selection.primary is not None
     chosen = [selection.primary.provider]
     for provider in values["LLM_FALLBACK_PROVIDERS"]:
@@ -106,7 +111,7 @@ def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], productio
             if provider != "local" or production:  # in development local may already be the primary
                 selection.warnings.append(f"LLM_FALLBACK_PROVIDERS lists '{provider}' twice or as the primary: ignored")
             continue
-        missing = missing_credentials(provider, values)
+        missing = [name for name in missing_credentials(provider, values) if name not in malformed]
         if missing and production:
             selection.problems.append(f"LLM_FALLBACK_PROVIDERS includes {provider}, which needs {', '.join(missing)}")
             continue

@@ -11,7 +11,7 @@ Parser = Callable[[str], Any]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]+$")
+_HOST = re.compile(r"^[A-Za-z0-9_.\-:\[\]]+$")
 _DB_SCHEME = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z0-9_]+)?$")
 
 
@@ -115,7 +115,10 @@ def database_url(raw: str) -> str:
     parts = _split(value, expected)
     if not _DB_SCHEME.match(parts.scheme) or "://" not in value:
         raise InvalidValue("is not a database URL", expected)
-    if not parts.scheme.startswith("sqlite") and not parts.hostname and not parts.query:
+    if parts.scheme.split("+")[0] == "postgres":
+        raise InvalidValue("uses the scheme 'postgres', which SQLAlchemy does not accept", "postgresql://... or postgresql+psycopg2://...")
+    local_socket = value.startswith(f"{parts.scheme}:///")  # e.g. postgresql:///app: the default Unix socket
+    if not parts.scheme.startswith("sqlite") and not parts.hostname and not parts.query and not local_socket:
         raise InvalidValue("has no host", expected)
     _check_port(parts, expected)
     return value

@@ -15,7 +15,7 @@ from modules.infrastructure.domain.config.settings import (
     SETTINGS,
     Setting,
 )
-from modules.infrastructure.domain.secrets import mask_url
+from modules.infrastructure.domain.secrets import is_secret_name, mask_url
 from modules.infrastructure.module_api.errors import ConfigurationError
 from modules.infrastructure.module_api.types import (
     APIConfig,
@@ -45,18 +45,17 @@ class Configuration:
     def load_from_environment(self) -> AppConfig:
         """The validated configuration; raises ``ConfigurationError`` listing every problem."""
         problems = self.validate_required_config()
-        llm = select_llm(self._values, self._production)
-        if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
-            problems += llm.problems
-        if problems or llm.primary is None:
+        if problems or self._llm.primary is None:
             raise ConfigurationError(f"The configuration has {len(problems)} problem(s); fix them and restart:", problems)
-        return self._build(llm)
+        return self._build(self._llm)
 
     def validate_required_config(self) -> list[str]:
         """Every malformed value, plus what production requires and lacks; empty when all is well."""
         problems = list(self._problems)
         if self._production and not self._values.get("DATABASE_URL") and "DATABASE_URL" not in self._malformed:
             problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL")
+        if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
+            problems += self._llm.problems
         return problems
 
     @property
@@ -67,6 +66,7 @@ class Configuration:
         for setting in SETTINGS:
             self._values[setting.name] = self._parse_one(setting)
         self._values["feature_flags"] = self._parse_flags()
+        self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
 
     def _parse_one(self, setting: Setting) -> Any:
         raw = self._environ.get(setting.name, "").strip()
@@ -75,18 +75,18 @@ class Configuration:
                 return setting.parse(raw)
             except InvalidValue as exc:
                 self._malformed.add(setting.name)
-                self._problems.append(f"{setting.name}={_shown(setting, raw)} {exc.problem}; expected {exc.expected}")
+                self._problems.append(f"{setting.name}={_shown(setting.name, raw)} {exc.problem}; expected {exc.expected}")
         return None if setting.default is None else setting.parse(setting.default)
 
     def _parse_flags(self) -> Mapping[str, bool]:
         flags: dict[str, bool] = {}
         for name, raw in sorted(self._environ.items()):
-            if not name.startswith(FEATURE_FLAG_PREFIX) or len(name) == len(FEATURE_FLAG_PREFIX):
+            if not name.startswith(FEATURE_FLAG_PREFIX) or len(name) == len(FEATURE_FLAG_PREFIX) or not raw.strip():
                 continue
             try:
                 flags[name[len(FEATURE_FLAG_PREFIX) :].lower()] = boolean(raw)
             except InvalidValue as exc:
-                self._problems.append(f"{name}={raw.strip()[:_MAX_SHOWN]!r} {exc.problem}; expected {exc.expected}")
+                self._problems.append(f"{name}={_shown(name, raw.strip())} {exc.problem}; expected {exc.expected}")
         return MappingProxyType(flags)
 
     def _build(self, llm: LLMSelection) -> AppConfig:
@@ -125,9 +125,9 @@ class Configuration:
         )
 
 
-def _shown(setting: Setting, raw: str) -> str:
+def _shown(name: str, raw: str) -> str:
     """How a bad value appears in a message: never a secret, URLs without their password."""
-    if setting.secret:
+    if is_secret_name(name):
         return "<hidden>"
     shown = mask_url(raw)
     if len(shown) > _MAX_SHOWN:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,7 +47,7 @@ class EnvironmentLoader:
         """The merged variables: the dotenv file's values overridden by the real environment."""
         if self._merged is None:
             real = self._real()
-            self._merged = {**_read_env_file(real.get("ENV_FILE", "").strip()), **real}
+            self._merged = {**_read_env_file(real.get("ENV_FILE", "").strip(), real), **real}
         return self._merged
 
     def _real(self) -> dict[str, str]:
@@ -58,7 +59,7 @@ class EnvironmentLoader:
             environment = self.environment()
         except ConfigurationError:
             real = self._real()
-            environment = {**_read_env_file(real.get("ENV_FILE", "").strip(), strict=False), **real}
+            environment = {**_read_env_file(real.get("ENV_FILE", "").strip(), real, strict=False), **real}
         return Redactor(secrets_in_environment(environment))
 
     def reset(self) -> None:
@@ -68,8 +69,8 @@ class EnvironmentLoader:
             self._merged = None
 
 
-def _read_env_file(named: str, strict: bool = True) -> dict[str, str]:
-    """The file's variables; ``strict`` makes a missing named file or a malformed line an error."""
+def _read_env_file(named: str, real: Mapping[str, str], strict: bool = True) -> dict[str, str]:
+    """The file's variables, ``${VAR}`` resolved; ``strict`` makes a missing named file or a malformed line an error."""
     path = Path(named or DEFAULT_ENV_FILE)
     if not path.is_file():
         if named and strict:
@@ -82,6 +83,22 @@ def _read_env_file(named: str, strict: bool = True) -> dict[str, str]:
             f"{path} could not be parsed; write each setting as NAME=value",
             [f"{path} line {n} is not NAME=value" for n in bad_lines],
         )
-    values = dotenv_values(stream=io.StringIO(content), interpolate=True)
-    return {key: value for key, value in values.items() if value is not None}
+    values: dict[str, str] = {}
+    for key, value in dotenv_values(stream=io.StringIO(content), interpolate=False).items():
+        if value is not None:
+            values[key] = _interpolate(value, real, values)
+    return values
+
+
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def _interpolate(value: str, real: Mapping[str, str], earlier: Mapping[str, str]) -> str:
+    """Resolve ``${NAME}`` and ``${NAME:-default}``: the real environment first, then earlier lines of the file."""
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match["name"]
+        return real.get(name) or earlier.get(name) or (match["default"] or "")
+
+    return _REFERENCE.sub(lookup, value)
 
