@@ -41,15 +41,12 @@ class DatabaseConnection:
     def get_session(self, read_only: bool = False) -> DatabaseSession:
         """A session on the primary, or on a replica when ``read_only`` and replicas are configured."""
         if read_only:
-            for label in self._router.candidates():
+            candidates = self._router.candidates()
+            for n, label in enumerate(candidates, start=1):
                 try:
                     return self._source.session(label, read_only=True)
                 except DatabaseConnectionError as exc:
                     self._router.mark_failed(label)
-                    logger.warning(
-                        "Replica %s unreachable, skipped for %gs; using the primary: %s",
-                        label,
-                        self.config.replica_cooldown,
-                        exc,
-                    )
+                    then = "using the primary" if n == len(candidates) else "trying the next replica"
+                    logger.warning("Replica %s unreachable, skipped for %gs; %s: %s", label, self.config.replica_cooldown, then, exc)
         return self._source.session(PRIMARY, read_only=read_only)

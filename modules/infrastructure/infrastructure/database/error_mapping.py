@@ -75,7 +75,8 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
     if is_conflict(exc):
         return DatabaseConflictError(f"Transaction on {where} was rolled back by a conflict ({detail}); run it again, e.g. with run_in_transaction().")
     if is_connection_failure(exc):
-        return DatabaseConnectionError(f"Cannot reach {where}: {detail}. Check that the server is up and DATABASE_URL is right.")
+        setting = "DATABASE_REPLICA_URLS" if facts.label.startswith("replica") else "DATABASE_URL"
+        return DatabaseConnectionError(f"Cannot reach {where}: {detail}. Check that the server is up and {setting} is right.")
     if isinstance(exc, sa_exc.IntegrityError):
         return DatabaseIntegrityError(f"A constraint on {where} refused the data: {detail}")
     if isinstance(exc, (sa_exc.ProgrammingError, sa_exc.DataError, sa_exc.ArgumentError, sa_exc.NoSuchColumnError)) or (

@@ -42,7 +42,7 @@ class MigrationRunner:
         script = ScriptDirectory.from_config(self.config)
         with self.engine.connect() as connection:
             current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
-        heads = tuple(sorted(script.get_heads()))
+        heads = tuple(sorted(script.get_heads(consider_depends_on=True)))
         applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
         total = {rev.revision for rev in script.walk_revisions()}
         return MigrationStatus(current=current, heads=heads, pending=len(total - applied))
