@@ -19,15 +19,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database",)
+BENCHMARKS = ("database", "messaging", "cache")
 
 
 def render(report: dict[str, Any]) -> str:
     lines = [f"{report['benchmark']}: {report['work']}"]
     for name, result in report["results"].items():
-        lines.append(f"  {name:<22} {result['ops_per_second']:>10,.0f} ops/s  {result['per_op_us']:>9.1f} us/op")
+        if "ops_per_second" in result:
+            lines.append(f"  {name:<30} {result['ops_per_second']:>10,.0f} ops/s    {result['per_op_us']:>9.1f} us/op")
+        else:
+            lines.append(f"  {name:<30} {result['events_per_second']:>10,.0f} events/s")
     for name, value in report["ratios"].items():
-        lines.append(f"  {name:<22} {value:>10.3f}")
+        lines.append(f"  {name:<30} {value:>10.3f}")
     target = report.get("target")
     if target:
         wanted = ", ".join(f"{k} {v}" for k, v in target.items() if k != "met")

@@ -37,11 +37,15 @@ def test_default_report_is_valid_and_lists_every_component() -> None:
     assert list(status.checks) == COMPONENTS
     assert status.checks["config"].status is CheckStatus.OK
     assert any("DATABASE_URL not set" in w for w in status.warnings)
-    assert status.checks["database"].status is CheckStatus.OK
+    assert status.checks["database"].status is CheckStatus.DEGRADED
     assert "sqlite reachable" in status.checks["database"].detail
-    for name in ("cache", "messaging", "llm"):
-        assert status.checks[name].status is CheckStatus.SKIPPED
-        assert "not built yet" in status.checks[name].detail
+    assert "1 migration(s) pending" in status.checks["database"].detail
+    assert status.checks["cache"].status is CheckStatus.OK
+    assert status.checks["cache"].detail.startswith("in-memory, 0/10000 items, round trip")
+    assert status.checks["messaging"].status is CheckStatus.SKIPPED
+    assert "events pending (RABBITMQ_URL not set)" in status.checks["messaging"].detail
+    assert status.checks["llm"].status is CheckStatus.SKIPPED
+    assert "not built yet" in status.checks["llm"].detail
 
 
 def test_json_shape() -> None:
@@ -104,3 +108,9 @@ def test_invalid_configuration_reports_every_problem_and_skips_the_rest(monkeypa
     assert status.checks["config"].status is CheckStatus.ERROR
     assert any("DB_POOL_SIZE" in e for e in status.errors) and any("API_PORT" in e for e in status.errors)
     assert all(status.checks[n].status is CheckStatus.SKIPPED for n in COMPONENTS[1:])
+
+
+def test_the_database_line_is_ok_once_migrated() -> None:
+    InfrastructureService.migrate()
+    check = InfrastructureService.validate_environment().checks["database"]
+    assert check.status is CheckStatus.OK and "migrations at head" in check.detail

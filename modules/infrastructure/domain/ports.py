@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
-from modules.infrastructure.module_api.types import ComponentCheck, DatabaseSession
+from modules.infrastructure.module_api.types import CacheStats, ComponentCheck, DatabaseSession, Envelope
 
 
 @runtime_checkable
@@ -24,3 +26,54 @@ class SessionSource(Protocol):
         ...
 
     def ping(self, label: str) -> bool: ...
+
+
+class Cache(Protocol):
+    """Key-value cache. ``str`` in, ``str`` out; ``bytes`` may be stored and read back with ``get_bytes``.
+
+    ``ttl`` is in seconds (``None``: the configured default, else no expiry). Patterns are globs:
+    ``*``, ``?`` and ``[abc]`` mean the same on every backend.
+    """
+
+    def get(self, key: str) -> str | None:
+        """The text stored under ``key``; ``None`` on a miss."""
+        ...
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None: ...
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; true when it was there."""
+        ...
+
+    def get_json(self, key: str) -> Any:
+        """The object stored with ``set_json``; ``None`` on a miss."""
+        ...
+
+    def set_json(self, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Delete every key matching the glob ``pattern``; returns how many were deleted."""
+        ...
+
+    def stats(self) -> CacheStats: ...
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """The broker's answer for one message: confirmed, or refused with the reason."""
+
+    message_id: str
+    confirmed: bool
+    error: str | None = None
+
+
+class MessagePublisher(Protocol):
+    """Publishes events to the broker and says, per message, whether the broker took it."""
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        """One outcome per message, in order; raises ``MessagingError`` when the broker cannot be reached."""
+        ...
+
+    def close(self) -> None: ...

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from modules.infrastructure.domain.ports import HealthCheck
+from modules.infrastructure.domain.ports import Cache, HealthCheck
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.infrastructure.health.pending import pending_checks
@@ -20,6 +20,7 @@ from modules.infrastructure.module_api.types import AppConfig
 if TYPE_CHECKING:
     from modules.infrastructure.domain.entities.database import DatabaseConnection
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+    from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +45,51 @@ def _build_database(container: Container) -> Any:
     return DatabaseConnection(container.config.database, container.get("database_manager"))
 
 
-def _build_health_checks(container: Container) -> list[HealthCheck]:
-    from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+def _build_cache(container: Container) -> Any:
+    """The shared cache backend: Redis when ``REDIS_URL`` is set, else the in-process ``MemoryCache``."""
+    config = container.config.cache
+    if config.redis_url is None:
+        from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 
-    database = DatabaseHealthCheck(container.get("database_manager"))
-    return [database, *pending_checks(container.config, built=frozenset({"database"}))]
+        return MemoryCache(config.max_items, config.default_ttl)
+    from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
+
+    return RedisCache(
+        config.redis_url,
+        socket_timeout=config.socket_timeout,
+        default_ttl=config.default_ttl,
+        redactor=container.redactor,
+    )
+
+
+def _build_publisher(container: Container) -> Any:
+    """The RabbitMQ publisher, or ``None`` when no ``RABBITMQ_URL`` is set (events wait in the outbox)."""
+    from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import PikaMessagePublisher, broker_settings
+
+    config = container.config.messaging
+    return PikaMessagePublisher(broker_settings(config), container.redactor) if config.rabbitmq_urls else None
+
+
+def _build_messaging(container: Container) -> Any:
+    from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+
+    messaging = OutboxMessaging(
+        container.config.messaging, lambda: container.database.get_session(), lambda: container.get("publisher")
+    )
+    messaging.start()
+    return messaging
+
+
+def _build_health_checks(container: Container) -> list[HealthCheck]:
+    from modules.infrastructure.infrastructure.cache.health import CacheHealthCheck
+    from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+    from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
+
+    checks: dict[str, HealthCheck] = {check.name: check for check in pending_checks(container.config)}
+    checks["database"] = DatabaseHealthCheck(container.get("database_manager"))
+    checks["cache"] = CacheHealthCheck(lambda: container.cache)
+    checks["messaging"] = MessagingHealthCheck(lambda: container.get("messaging"), lambda: container.get("publisher").ping())
+    return [checks[name] for name in ("database", "cache", "messaging", "llm")]
 
 
 FACTORIES: dict[str, Factory] = {
@@ -56,6 +97,9 @@ FACTORIES: dict[str, Factory] = {
     "redactor": lambda c: c.loader.redactor(),
     "database_manager": _build_database_manager,
     "database": _build_database,
+    "cache": _build_cache,
+    "publisher": _build_publisher,
+    "messaging": _build_messaging,
     "health_checks": _build_health_checks,
 }
 
@@ -85,6 +129,14 @@ class Container:
     @property
     def database_manager(self) -> ConnectionManager:
         return self.get("database_manager")
+
+    @property
+    def cache(self) -> Cache:
+        return self.get("cache")
+
+    @property
+    def messaging(self) -> OutboxMessaging:
+        return self.get("messaging")
 
     @property
     def health_checks(self) -> Sequence[HealthCheck]:

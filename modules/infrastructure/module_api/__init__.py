@@ -24,10 +24,13 @@ from modules.infrastructure.module_api.types import (
     APIConfig,
     AppConfig,
     CacheConfig,
+    CacheStats,
     CheckStatus,
     ComponentCheck,
+    Consumer,
     DatabaseConfig,
     DatabaseSession,
+    Envelope,
     EnvironmentStatus,
     LLMClient,
     LLMConfig,
@@ -38,9 +41,11 @@ from modules.infrastructure.module_api.types import (
     PoolStats,
     Prompt,
     PromptContext,
+    RelayResult,
     Secret,
     UsageStats,
 )
+from modules.infrastructure.domain.ports import Cache
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 __all__ = [
@@ -48,11 +53,14 @@ __all__ = [
     "AppConfig",
     "Base",
     "BaseRepository",
+    "Cache",
     "CacheConfig",
     "CacheError",
+    "CacheStats",
     "CheckStatus",
     "ComponentCheck",
     "ConfigurationError",
+    "Consumer",
     "DatabaseConfig",
     "DatabaseConflictError",
     "DatabaseConnectionError",
@@ -61,6 +69,7 @@ __all__ = [
     "DatabasePoolExhaustedError",
     "DatabaseQueryError",
     "DatabaseSession",
+    "Envelope",
     "EnvironmentStatus",
     "InfrastructureError",
     "InfrastructureService",
@@ -79,6 +88,7 @@ __all__ = [
     "PoolStats",
     "Prompt",
     "PromptContext",
+    "RelayResult",
     "Secret",
     "UsageStats",
 ]

@@ -8,7 +8,7 @@
     │   ├── DatabaseConflictError       serialization failure or deadlock; run it again
     │   ├── DatabaseIntegrityError      a constraint refused the data
     │   └── DatabaseQueryError          the statement or its arguments are invalid
-    ├── CacheError                  the cache failed and the caller asked to be told
+    ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
     ├── MessagingError              an event could not be stored or published
     └── LLMProviderError            a language-model call failed
         ├── LLMRateLimitError       the provider or a local limit said "slow down"
@@ -83,7 +83,7 @@ class DatabaseQueryError(DatabaseError):
 
 
 class CacheError(InfrastructureError):
-    """A cache operation failed (raised only to callers that asked for strict mode)."""
+    """A cache operation failed (raised only in strict mode), or a value is not valid JSON or UTF-8 text."""
 
 
 class MessagingError(InfrastructureError):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from modules.infrastructure.module_api.errors import MessagingError
 from modules.infrastructure.module_api.types import (
     AppConfig,
+    Consumer,
     DatabaseSession,
+    Envelope,
     EnvironmentStatus,
     LLMClient,
     LLMResponse,
@@ -16,9 +19,11 @@ from modules.infrastructure.module_api.types import (
     PoolStats,
     Prompt,
     PromptContext,
+    RelayResult,
 )
 
 if TYPE_CHECKING:
+    from modules.infrastructure.domain.ports import Cache
     from modules.infrastructure.infrastructure.container import Container
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
 
@@ -134,6 +139,79 @@ class InfrastructureService:
         from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
 
         return _database_call(lambda manager: MigrationRunner(manager.create_connection_pool()).status())
+
+    @staticmethod
+    def publish_event(
+        destination: str,
+        payload: Any,
+        *,
+        event_type: str,
+        source: str,
+        session: DatabaseSession | None = None,
+        correlation_id: str | None = None,
+        priority: int = 0,
+        headers: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store an event in the outbox (in ``session``'s transaction when given) and return its id.
+
+        The event is durable when this returns (or when ``session`` commits) and is relayed to
+        RabbitMQ after the commit; a rolled-back session drops it. Raises ``MessagingError``.
+        ``InfrastructureService.publish_event("lessons", {"id": 7}, event_type="lesson.created", source="lessons", session=db)``
+        """
+        return _container().messaging.publish_event(
+            destination,
+            payload,
+            event_type=event_type,
+            source=source,
+            session=session,
+            correlation_id=correlation_id,
+            priority=priority,
+            headers=headers,
+        )
+
+    @staticmethod
+    def relay_outbox(max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
+        """Publish pending outbox events in id order, marking each sent once RabbitMQ confirmed it.
+
+        Raises ``MessagingError`` when no broker is configured or reachable (events stay pending).
+        ``InfrastructureService.relay_outbox(timeout=10).pending``
+        """
+        return _container().messaging.relay(max_messages, timeout)
+
+    @staticmethod
+    def get_cache(namespace: str, *, strict: bool = False) -> Cache:
+        """The process's shared cache with every key under ``<namespace>:``; pass your module's name.
+
+        Redis when ``REDIS_URL`` is set, else in memory. When Redis fails, reads are misses and writes
+        are skipped (counted in ``stats()``, a warning at most every 30 s); with ``strict=True`` they raise
+        ``CacheError`` instead. Raises ``ValueError`` for a namespace that is not a module-like name.
+        ``InfrastructureService.get_cache("lessons").set_json("lesson:42", lesson, ttl=300)``
+        """
+        from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+
+        return NamespacedCache(_container().cache, namespace, strict=strict)
+
+    @staticmethod
+    def consume(
+        queue: str, handler: Callable[[Envelope], Any], *, prefetch: int = 10, max_attempts: int = 5
+    ) -> Consumer:
+        """A consumer of ``queue``: ``handler(envelope)`` per message, acked when it returns.
+
+        A raising handler gets the message again, up to ``max_attempts``; then it goes to
+        ``<queue>.dead``. At least once: deduplicate on ``envelope.id``. Raises ``MessagingError``
+        without ``RABBITMQ_URL``. ``InfrastructureService.consume("lessons", handle).run()``
+        """
+        from modules.infrastructure.infrastructure.messaging.rabbitmq_consumer import PikaConsumer
+        from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import broker_settings
+
+        container = _container()
+        config = container.config.messaging
+        if not config.rabbitmq_urls:
+            raise MessagingError("consume needs a broker: set RABBITMQ_URL")
+        settings = broker_settings(config)
+        return PikaConsumer(
+            settings, queue, handler, prefetch=prefetch, max_attempts=max_attempts, redactor=container.redactor
+        )
 
     @staticmethod
     def get_llm_client(provider: str | None = None) -> LLMClient:

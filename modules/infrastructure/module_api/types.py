@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from modules.infrastructure.domain.secrets import MASK, mask_url
 
@@ -20,10 +20,13 @@ __all__ = [
     "APIConfig",
     "AppConfig",
     "CacheConfig",
+    "CacheStats",
     "CheckStatus",
     "ComponentCheck",
+    "Consumer",
     "DatabaseConfig",
     "DatabaseSession",
+    "Envelope",
     "EnvironmentStatus",
     "LLMClient",
     "LLMConfig",
@@ -34,6 +37,7 @@ __all__ = [
     "PoolStats",
     "Prompt",
     "PromptContext",
+    "RelayResult",
     "Secret",
     "UsageStats",
 ]
@@ -142,6 +146,9 @@ class CacheConfig(_MaskedRepr):
     """The shared cache; no ``redis_url`` means the in-memory cache."""
 
     redis_url: str | None = field(default=None, metadata=_URL)
+    max_items: int = 10000
+    default_ttl: float | None = None
+    socket_timeout: float = 0.5
 
 
 @dataclass(frozen=True, repr=False)
@@ -149,6 +156,16 @@ class MessagingConfig(_MaskedRepr):
     """The message broker; several URLs mean failover across cluster nodes."""
 
     rabbitmq_urls: tuple[str, ...] = field(default=(), metadata=_URLS)
+    queue_type: str = "classic"
+    heartbeat: int = 60
+    blocked_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    max_payload_bytes: int = 1_048_576
+    relay_mode: str = "immediate"
+    relay_poll_interval: float = 2.0
+    batch_size: int = 1000
+    max_attempts: int = 5
+    retention_hours: float = 168.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -197,7 +214,9 @@ class DatabaseSession:
     rolls back on an exception, and always closes (the connection goes back to the pool);
     a driver error leaving the block is raised as a ``DatabaseError`` subclass. Attribute
     access goes to the SQLAlchemy ``Session``: ``db.execute(text("SELECT 1")).scalar()``,
-    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself.
+    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself; then
+    ``execute``, ``scalar(s)``, ``get``, ``flush`` and ``commit`` map driver errors, while a
+    ``Query`` object's own methods raise SQLAlchemy's (inside ``with`` everything is mapped).
     """
 
     session: Any
@@ -207,12 +226,25 @@ class DatabaseSession:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["session"], name)
 
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """``Session.execute``, with driver errors raised as ``DatabaseError`` subclasses."""
+        return self._call(self.session.execute, args, kwargs)
+
+    def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.scalar, args, kwargs)
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.scalars, args, kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.get, args, kwargs)
+
+    def flush(self, *args: Any, **kwargs: Any) -> None:
+        self._call(self.session.flush, args, kwargs)
+
     def commit(self) -> None:
         """Commit the transaction; raises a ``DatabaseError`` subclass on failure."""
-        try:
-            self.session.commit()
-        except Exception as exc:
-            raise self._mapped(exc) from exc
+        self._call(self.session.commit, (), {})
 
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to the pool."""
@@ -233,6 +265,15 @@ class DatabaseSession:
                     raise mapped from exc
         finally:
             self.session.close()
+
+    def _call(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            mapped = self._mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     def _mapped(self, exc: Exception) -> Exception:
         try:
@@ -258,6 +299,20 @@ class PoolStats:
 
 
 @dataclass(frozen=True)
+class CacheStats:
+    """Cache calls since start: reads that found a value, reads that did not, and backend failures.
+
+    A read that failed counts as a miss and an error; ``hit_rate`` is hits over reads (0.0 before any).
+    """
+
+    backend: str
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    hit_rate: float = 0.0
+
+
+@dataclass(frozen=True)
 class MigrationStatus:
     """Where the database schema stands against the migration scripts."""
 
@@ -268,6 +323,46 @@ class MigrationStatus:
     @property
     def at_head(self) -> bool:
         return self.pending == 0
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One event as it travels: the outbox row, the AMQP body and what a consumer's handler gets.
+
+    ``id`` is the deduplication key: delivery is at least once, so handlers must be idempotent.
+    """
+
+    id: str
+    type: str
+    source: str
+    destination: str
+    payload: Any
+    timestamp: str
+    priority: int = 0
+    correlation_id: str | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Consumer(Protocol):
+    """A running or runnable subscription to one queue (see ``InfrastructureService.consume``)."""
+
+    queue: str
+    dead_letter_queue: str
+
+    def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None) -> int: ...
+
+    def start(self, **run_options: Any) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    """What one relay run did: rows published and confirmed, rows given up on, rows still waiting."""
+
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
 
 
 @dataclass

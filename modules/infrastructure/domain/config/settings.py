@@ -87,10 +87,23 @@ SETTINGS: tuple[Setting, ...] = (
     *_group(
         "cache",
         ("REDIS_URL", None, "Redis URL (redis://, rediss://, unix://); unset: in-memory cache", p.url(("redis", "rediss", "unix"))),
+        ("CACHE_MAX_ITEMS", "10000", "Keys the in-memory cache holds before dropping the least recently used", p.integer(1)),
+        ("CACHE_DEFAULT_TTL", None, "Seconds a cached value lives when set() gives no ttl (unset: no expiry)", p.number(above=0)),
+        ("CACHE_SOCKET_TIMEOUT", "0.5", "Seconds to wait for Redis to connect or answer before treating it as down", p.number(above=0)),
     ),
     *_group(
         "messaging",
         ("RABBITMQ_URL", None, "AMQP URL; several comma-separated URLs fail over across nodes; unset: events wait in the outbox", p.comma_list(p.url(("amqp", "amqps")))),
+        ("RABBITMQ_QUEUE_TYPE", "classic", "Type of the durable queues declared on first use: classic or quorum", p.choice(("classic", "quorum"))),
+        ("RABBITMQ_HEARTBEAT", "60", "Seconds between AMQP heartbeats", p.integer(0, 3600)),
+        ("RABBITMQ_BLOCKED_TIMEOUT", "30", "Seconds a publisher waits on a broker that blocks it (low on memory or disk) before failing", p.number(above=0)),
+        ("RABBITMQ_CONNECT_TIMEOUT", "5", "Seconds to wait when connecting to a node", p.number(above=0)),
+        ("MESSAGING_MAX_PAYLOAD_BYTES", "1048576", "Largest encoded event accepted by publish_event", p.integer(1)),
+        ("OUTBOX_RELAY", "immediate", "immediate: relay right after each commit; thread: also every OUTBOX_POLL_INTERVAL; off: only a relay worker process sends", p.choice(("immediate", "thread", "off"))),
+        ("OUTBOX_POLL_INTERVAL", "2", "Seconds between relay runs of the background thread (OUTBOX_RELAY=thread) and the worker script", p.number(above=0)),
+        ("OUTBOX_BATCH_SIZE", "1000", "Events published per AMQP transaction by the relay", p.integer(1, 10000)),
+        ("OUTBOX_MAX_ATTEMPTS", "5", "Refused deliveries (unroutable, rejected) before an event is marked failed", p.integer(1, 1000)),
+        ("OUTBOX_RETENTION_HOURS", "168", "Hours a sent event stays in the outbox before it is deleted", p.number(minimum=0)),
     ),
 )
 

@@ -16,6 +16,9 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 # Libraries that announce routine internals at INFO; they speak at WARNING and above.
 _CHATTY_LOGGERS = ("alembic.runtime.plugins", "alembic.runtime.migration")
+# pika logs a traceback for every failed connection attempt, which the module already
+# handles and reports in its own words; only its critical records get through.
+_QUIET_LOGGERS = ("pika",)
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -108,4 +111,6 @@ def configure_logging(
     root.setLevel(config.level)
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return handler

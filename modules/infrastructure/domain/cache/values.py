@@ -1,0 +1,48 @@
+"""How cached values are stored: text as UTF-8 bytes, objects as compact JSON text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modules.infrastructure.module_api.errors import CacheError
+
+_MAX_KEY_SHOWN = 80
+
+
+def encode(value: str | bytes) -> bytes:
+    """The bytes stored for ``value``: ``str`` as UTF-8, ``bytes`` as given; anything else is a ``TypeError``."""
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"cache values are str or bytes, not {type(value).__name__}; use set_json() for objects")
+
+
+def decode_text(key: str, raw: bytes) -> str:
+    """``raw`` as text; a value that is not UTF-8 is a ``CacheError`` pointing at ``get_bytes``."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise CacheError(f"The value under {shown(key)} is not UTF-8 text; read it with get_bytes()") from exc
+
+
+def dump_json(key: str, value: Any) -> str:
+    """``value`` as compact JSON; a value JSON cannot hold is a ``CacheError`` at call time."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise CacheError(f"Cannot cache {shown(key)} as JSON: {exc}; convert it to dicts, lists, str, numbers") from exc
+
+
+def load_json(key: str, text: str) -> Any:
+    """The object stored as JSON text; text that is not JSON is a ``CacheError``."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CacheError(f"The value under {shown(key)} is not JSON; it was not written with set_json()") from exc
+
+
+def shown(key: str) -> str:
+    """A key as it appears in messages: quoted and cut short."""
+    return repr(key if len(key) <= _MAX_KEY_SHOWN else key[:_MAX_KEY_SHOWN] + "...")

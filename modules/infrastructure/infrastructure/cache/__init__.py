@@ -1,0 +1,1 @@
+"""Cache adapters: ``RedisCache``, ``MemoryCache`` and the ``NamespacedCache`` every module gets."""

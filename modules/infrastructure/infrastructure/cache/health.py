@@ -1,0 +1,31 @@
+"""The ``cache`` line of the start-up report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modules.infrastructure.domain.ports import Cache
+from modules.infrastructure.module_api.errors import CacheError
+from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
+
+
+class CacheHealthCheck:
+    """Backend and round trip: ``ok``; ``degraded`` when Redis is configured but does not answer."""
+
+    name = "cache"
+
+    def __init__(self, cache: Callable[[], Cache]) -> None:
+        self._cache = cache
+
+    def check(self) -> ComponentCheck:
+        cache = self._cache()
+        describe = getattr(cache, "describe", None)
+        ping = getattr(cache, "ping", None)
+        if describe is None or ping is None:
+            return ComponentCheck(self.name, CheckStatus.OK, f"{type(cache).__name__} (not checked)")
+        try:
+            latency = ping()
+        except CacheError as exc:
+            detail = f"{exc}; until it does, reads are misses and writes are skipped"
+            return ComponentCheck(self.name, CheckStatus.DEGRADED, detail)
+        return ComponentCheck(self.name, CheckStatus.OK, f"{describe()}, round trip {latency:.2f} ms")

@@ -1,0 +1,112 @@
+"""``MemoryCache``: the in-process cache (LRU, per-key TTL, thread-safe); also the test fake for ``Cache``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+
+from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.values import encode
+from modules.infrastructure.infrastructure.cache.base import TextAndJson
+from modules.infrastructure.infrastructure.cache.stats import StatsCounter
+from modules.infrastructure.module_api.types import CacheStats
+
+_Entry = tuple[bytes, float | None]  # value, expiry on the clock (None: never)
+
+
+class MemoryCache(TextAndJson):
+    """Holds at most ``max_items`` keys, dropping the least recently used; never fails.
+
+    ``clock`` (seconds, monotonic) can be injected so tests expire keys without sleeping.
+    """
+
+    backend = "memory"
+
+    def __init__(
+        self, max_items: int = 10000, default_ttl: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, not {max_items}")
+        self.max_items = max_items
+        self.default_ttl = check_ttl(default_ttl)
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._stats = StatsCounter(self.backend)
+        self._lock = threading.Lock()
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``; ``None`` on a miss."""
+        with self._lock:
+            value = self._live(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+        self._stats.read(value is not None)
+        return value
+
+    def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
+        """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever)."""
+        data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
+        expires = None if ttl is None else self._clock() + ttl
+        with self._lock:
+            self._entries[key] = (data, expires)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_items:
+                self._entries.popitem(last=False)
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            found = self._live(key) is not None
+            self._entries.pop(key, None)
+        return found
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Delete every live key matching the glob ``pattern`` (``fnmatch`` rules, case-sensitive)."""
+        with self._lock:
+            matched = [key for key in self._entries if fnmatchcase(key, pattern)]
+            deleted = sum(1 for key in matched if self._live(key) is not None)
+            for key in matched:
+                self._entries.pop(key, None)
+        return deleted
+
+    def stats(self) -> CacheStats:
+        return self._stats.snapshot()
+
+    def clear(self) -> None:
+        """Forget every key (the counters stay)."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def ping(self) -> float:
+        """Milliseconds a lock round trip takes; the in-memory cache is always there."""
+        started = time.perf_counter()
+        with self._lock:
+            pass
+        return (time.perf_counter() - started) * 1000
+
+    def describe(self) -> str:
+        return f"in-memory, {len(self)}/{self.max_items} items"
+
+    def __repr__(self) -> str:
+        return f"MemoryCache({len(self)}/{self.max_items} items)"
+
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks (another thread may have held one at the fork)."""
+        self._lock = threading.Lock()
+        self._stats.after_fork()
+
+    def _live(self, key: str) -> bytes | None:
+        """The value under ``key`` unless it has expired (an expired entry is dropped); call under the lock."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires is not None and self._clock() >= expires:
+            del self._entries[key]
+            return None
+        return value

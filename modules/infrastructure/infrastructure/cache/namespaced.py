@@ -1,0 +1,52 @@
+"""``NamespacedCache``: one module's view of the shared cache, every key under ``<namespace>:``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.infrastructure.domain.cache.keys import SEPARATOR, check_namespace
+from modules.infrastructure.domain.ports import Cache
+from modules.infrastructure.module_api.types import CacheStats
+
+
+class NamespacedCache:
+    """Prefixes every key (and ``invalidate_pattern``'s pattern) so modules cannot read or clear each other's keys.
+
+    ``strict=True`` asks the backend to raise ``CacheError`` on failure (through its ``with_strict``);
+    a backend that cannot fail, such as ``MemoryCache``, is used as it is.
+    """
+
+    def __init__(self, backend: Cache, namespace: str, *, strict: bool = False) -> None:
+        self.namespace = check_namespace(namespace)
+        self._prefix = namespace + SEPARATOR
+        with_strict = getattr(backend, "with_strict", None) if strict else None
+        self._backend: Cache = with_strict(True) if with_strict else backend
+
+    def get(self, key: str) -> str | None:
+        return self._backend.get(self._prefix + key)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        return self._backend.get_bytes(self._prefix + key)
+
+    def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
+        self._backend.set(self._prefix + key, value, ttl)
+
+    def delete(self, key: str) -> bool:
+        return self._backend.delete(self._prefix + key)
+
+    def get_json(self, key: str) -> Any:
+        return self._backend.get_json(self._prefix + key)
+
+    def set_json(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self._backend.set_json(self._prefix + key, value, ttl)
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Delete this namespace's keys matching ``pattern`` (``"*"``: all of them)."""
+        return self._backend.invalidate_pattern(self._prefix + pattern)
+
+    def stats(self) -> CacheStats:
+        """The shared backend's figures, for every namespace together."""
+        return self._backend.stats()
+
+    def __repr__(self) -> str:
+        return f"NamespacedCache({self.namespace!r}, {self._backend!r})"

@@ -1,0 +1,165 @@
+"""``RedisCache``: the shared cache on Redis, which degrades to misses and no-ops when Redis fails."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import unquote
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.values import encode, shown
+from modules.infrastructure.domain.policies.outage import Outage
+from modules.infrastructure.domain.policies.throttle import Throttle
+from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.infrastructure.cache.base import TextAndJson
+from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+from modules.infrastructure.infrastructure.cache.stats import StatsCounter
+from modules.infrastructure.module_api.errors import CacheError
+from modules.infrastructure.module_api.types import CacheStats
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SCAN_COUNT = 1000
+DELETE_BATCH = 500
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+class RedisCache(TextAndJson):
+    """Redis through one thread-safe connection pool.
+
+    When Redis fails, reads are misses and writes are skipped; each failure is counted in
+    ``stats()``, a warning is logged at most every ``warn_interval`` seconds, and after a
+    connection failure calls skip Redis for ``retry_interval`` seconds instead of waiting on
+    timeouts. With ``strict=True`` every call goes to Redis and a failure raises ``CacheError``.
+    """
+
+    backend = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        socket_timeout: float = 0.5,
+        default_ttl: float | None = None,
+        strict: bool = False,
+        retry_interval: float = 1.0,
+        warn_interval: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.masked_url = mask_url(url)
+        self.default_ttl = check_ttl(default_ttl)
+        self.strict = strict
+        self._pool = build_pool(url, socket_timeout)
+        self._client = redis.Redis(connection_pool=self._pool)
+        password = url_password(url)
+        self._redactor = redactor or Redactor()
+        self._redactor.add({password, unquote(password)} if password else ())
+        self._stats = StatsCounter(self.backend)
+        self._warnings = Throttle(warn_interval, clock)
+        self._outage = Outage(retry_interval, clock)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``; ``None`` on a miss or when Redis fails."""
+        value = self._call("read", key, lambda: self._client.get(key), None)
+        self._stats.read(value is not None)
+        return value
+
+    def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
+        """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
+        data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
+        px = None if ttl is None else max(1, round(ttl * 1000))
+        self._call("write", key, lambda: self._client.set(key, data, px=px), None)
+
+    def delete(self, key: str) -> bool:
+        return bool(self._call("delete", key, lambda: self._client.delete(key), 0))
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Delete the keys matching the glob ``pattern`` with SCAN and UNLINK in batches (never KEYS)."""
+        return self._call("invalidate", pattern, lambda: self._delete_matching(pattern), 0)
+
+    def stats(self) -> CacheStats:
+        return self._stats.snapshot()
+
+    def ping(self) -> float:
+        """Milliseconds a PING takes; raises ``CacheError`` when Redis does not answer (strict or not)."""
+        started = time.perf_counter()
+        try:
+            self._client.ping()
+        except RedisError as exc:
+            raise CacheError(f"Redis cache at {self.masked_url} did not answer PING ({self._reason(exc)}); "
+                             "check that Redis is running and that REDIS_URL is right") from exc
+        self._outage.end()
+        return (time.perf_counter() - started) * 1000
+
+    def describe(self) -> str:
+        return f"redis {self.masked_url}"
+
+    def with_strict(self, strict: bool = True) -> RedisCache:
+        """The same cache (pool, counters, warnings) raising ``CacheError`` on failure when ``strict``."""
+        view = copy.copy(self)
+        view.strict = strict
+        return view
+
+    def close(self) -> None:
+        """Close every pooled connection; the next call opens new ones."""
+        self._pool.disconnect()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connections (without closing them) and locks."""
+        self._pool.reset()
+        self._stats.after_fork()
+        self._warnings.after_fork()
+
+    def __repr__(self) -> str:
+        return f"RedisCache({self.masked_url!r}, strict={self.strict})"
+
+    def _delete_matching(self, pattern: str) -> int:
+        deleted, batch = 0, []
+        for key in self._client.scan_iter(match=pattern, count=SCAN_COUNT):
+            batch.append(key)
+            if len(batch) >= DELETE_BATCH:
+                deleted, batch = deleted + self._unlink(batch), []
+        return deleted + (self._unlink(batch) if batch else 0)
+
+    def _unlink(self, keys: list[bytes]) -> int:
+        try:
+            return self._client.unlink(*keys)
+        except ResponseError:  # a server without UNLINK (before Redis 4) or an ACL that forbids it
+            return self._client.delete(*keys)
+
+    def _call(self, action: str, key: str, command: Callable[[], T], fallback: T) -> T:
+        if not self.strict and self._outage.active():
+            return self._failed(action, key, None, fallback)
+        try:
+            return command()
+        except _UNREACHABLE as exc:
+            self._outage.start(self._reason(exc))
+            return self._failed(action, key, exc, fallback)
+        except RedisError as exc:
+            return self._failed(action, key, exc, fallback)
+
+    def _failed(self, action: str, key: str, exc: Exception | None, fallback: T) -> T:
+        self._stats.error()
+        reason = self._reason(exc) if exc else f"skipped after a recent failure ({self._outage.reason})"
+        message = f"Redis cache at {self.masked_url} could not {action} {shown(key)}: {reason}"
+        if self._warnings.allow():
+            held = self._warnings.take_held_back()
+            since = f"; {held} more failure(s) since the last warning" if held else ""
+            logger.warning("%s. Reads are misses and writes are skipped until Redis answers%s", message, since)
+        if self.strict:
+            raise CacheError(f"{message}. Check that Redis is running and that REDIS_URL is right, "
+                             "or call get_cache() without strict=True to treat failures as misses") from exc
+        return fallback
+
+    def _reason(self, exc: BaseException) -> str:
+        return self._redactor.redact(f"{type(exc).__name__}: {exc}".rstrip(". "))

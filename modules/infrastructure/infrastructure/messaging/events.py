@@ -1,0 +1,114 @@
+"""Events for the facade: stored in the outbox first, relayed to the broker after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from modules.infrastructure.domain.messaging.envelope import new_envelope
+from modules.infrastructure.domain.ports import MessagePublisher
+from modules.infrastructure.infrastructure.messaging import outbox
+from modules.infrastructure.infrastructure.messaging.relay import OutboxRelay
+from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
+from modules.infrastructure.module_api.errors import DatabaseError, MessagingError
+from modules.infrastructure.module_api.types import DatabaseSession, MessagingConfig, RelayResult
+
+
+class OutboxMessaging:
+    """``publish_event`` and ``relay_outbox`` behind the facade.
+
+    ``publisher()`` is asked on every use (``None`` without a broker), so a test's
+    ``override(publisher=...)`` takes effect even after this object was built.
+    """
+
+    def __init__(
+        self,
+        config: MessagingConfig,
+        open_session: Callable[[], DatabaseSession],
+        publisher: Callable[[], MessagePublisher | None],
+    ) -> None:
+        self.config = config
+        self._open_session = open_session
+        self._publisher = publisher
+        poll = config.relay_poll_interval if config.relay_mode == "thread" else None
+        self.worker = RelayWorker(self._drain_in_background, self._keepalive, poll)
+
+    def publish_event(
+        self,
+        destination: str,
+        payload: Any,
+        *,
+        event_type: str,
+        source: str,
+        session: DatabaseSession | None = None,
+        correlation_id: str | None = None,
+        priority: int = 0,
+        headers: Mapping[str, Any] | None = None,
+    ) -> str:
+        envelope, body = new_envelope(
+            destination,
+            payload,
+            event_type=event_type,
+            source=source,
+            correlation_id=correlation_id,
+            priority=priority,
+            headers=headers,
+            max_bytes=self.config.max_payload_bytes,
+        )
+        try:
+            if session is not None:
+                outbox.add(session.session, envelope, body)
+                session.session.flush()
+                if self._relays_after_commit():
+                    event.listen(session.session, "after_commit", self.worker.wake, once=True)
+            else:
+                with self._open_session() as db:
+                    outbox.add(db.session, envelope, body)
+                if self._relays_after_commit():
+                    self.worker.wake()
+        except DatabaseError as exc:
+            raise MessagingError(
+                f"Event '{event_type}' could not be stored in the outbox ({exc}); "
+                "if the table is missing, run InfrastructureService.migrate()"
+            ) from exc
+        return envelope.id
+
+    def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
+        publisher = self._publisher()
+        if publisher is None:
+            raise MessagingError("No broker configured: set RABBITMQ_URL to relay the outbox; events stay pending")
+        relay = OutboxRelay(
+            self._open_session,
+            publisher,
+            batch_size=self.config.batch_size,
+            max_attempts=self.config.max_attempts,
+            retention=timedelta(hours=self.config.retention_hours),
+        )
+        return relay.run_once(max_messages, timeout)
+
+    def counts(self) -> dict[str, int]:
+        with self._open_session() as db:
+            return outbox.counts(db.session)
+
+    def start(self) -> None:
+        """Start the background relay thread (``OUTBOX_RELAY=thread``) when a broker is configured."""
+        if self.config.relay_mode == "thread" and self._publisher() is not None:
+            self.worker.start()
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def _relays_after_commit(self) -> bool:
+        return self.config.relay_mode != "off" and self._publisher() is not None
+
+    def _drain_in_background(self) -> None:
+        self.relay()
+
+    def _keepalive(self) -> None:
+        publisher = self._publisher()
+        keepalive = getattr(publisher, "keepalive", None)
+        if callable(keepalive):
+            keepalive()

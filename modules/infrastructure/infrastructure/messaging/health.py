@@ -1,0 +1,35 @@
+"""The ``messaging`` line of the start-up report: broker, latency, outbox pending and failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modules.infrastructure.domain.secrets import mask_url
+from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+from modules.infrastructure.module_api.errors import InfrastructureError
+from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
+
+
+class MessagingHealthCheck:
+    name = "messaging"
+
+    def __init__(self, messaging: Callable[[], OutboxMessaging], ping: Callable[[], float] | None) -> None:
+        self._messaging = messaging
+        self._ping = ping
+
+    def check(self) -> ComponentCheck:
+        try:
+            counts = self._messaging().counts()
+            outbox = f"outbox {counts['pending']} pending, {counts['failed']} failed"
+        except InfrastructureError as exc:
+            counts, outbox = {"pending": 0, "failed": 0}, f"outbox unavailable ({exc})"
+        urls = self._messaging().config.rabbitmq_urls
+        if not urls:
+            return ComponentCheck(self.name, CheckStatus.SKIPPED, f"{counts['pending']} events pending (RABBITMQ_URL not set)")
+        nodes = ", ".join(mask_url(u) for u in urls)
+        try:
+            latency = self._ping() * 1000 if self._ping else 0.0
+        except InfrastructureError as exc:
+            return ComponentCheck(self.name, CheckStatus.DEGRADED, f"broker unreachable at {nodes}: {exc}; {outbox}")
+        status = CheckStatus.DEGRADED if counts["failed"] else CheckStatus.OK
+        return ComponentCheck(self.name, status, f"RabbitMQ {nodes} reachable in {latency:.1f} ms, {outbox}")

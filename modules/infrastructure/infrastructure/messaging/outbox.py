@@ -1,0 +1,84 @@
+"""Outbox rows: add in the caller's transaction, claim a batch, mark the outcome, count, purge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from modules.infrastructure.infrastructure.messaging.outbox_model import FAILED, PENDING, SENT, OutboxRecord
+from modules.infrastructure.module_api.types import Envelope
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    message_id: str
+    destination: str
+    body: bytes
+    attempts: int
+
+
+def add(session: Session, envelope: Envelope, body: bytes) -> None:
+    """Stage the event in ``session``'s transaction: it exists exactly when that transaction commits."""
+    session.add(
+        OutboxRecord(
+            message_id=envelope.id,
+            destination=envelope.destination,
+            event_type=envelope.type,
+            body=body.decode(),
+            status=PENDING,
+            attempts=0,
+        )
+    )
+
+
+def claim(session: Session, limit: int) -> list[ClaimedRow]:
+    """The oldest pending rows, locked until the transaction ends; rows another relay holds are skipped."""
+    statement = (
+        select(OutboxRecord.id, OutboxRecord.message_id, OutboxRecord.destination, OutboxRecord.body, OutboxRecord.attempts)
+        .where(OutboxRecord.status == PENDING)
+        .order_by(OutboxRecord.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return [ClaimedRow(r.id, r.message_id, r.destination, r.body.encode(), r.attempts) for r in session.execute(statement)]
+
+
+def mark_sent(session: Session, ids: Sequence[int]) -> None:
+    if ids:
+        session.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id.in_(ids))
+            .values(status=SENT, sent_at=datetime.now(timezone.utc), last_error=None)
+        )
+
+
+def mark_attempt_failed(session: Session, row: ClaimedRow, error: str, max_attempts: int) -> bool:
+    """Count a failed attempt; the row becomes ``failed`` at ``max_attempts``. True when it did."""
+    attempts = row.attempts + 1
+    gave_up = attempts >= max_attempts
+    session.execute(
+        update(OutboxRecord)
+        .where(OutboxRecord.id == row.id)
+        .values(attempts=attempts, last_error=error[:2000], status=FAILED if gave_up else PENDING)
+    )
+    return gave_up
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Rows per status: ``pending``, ``sent``, ``failed``."""
+    rows = session.execute(select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status))
+    found = {status: number for status, number in rows}
+    return {status: found.get(status, 0) for status in (PENDING, SENT, FAILED)}
+
+
+def purge_sent(session: Session, older_than: timedelta) -> int:
+    """Delete sent rows older than ``older_than``; the number removed."""
+    cutoff = datetime.now(timezone.utc) - older_than
+    result = session.execute(delete(OutboxRecord).where(OutboxRecord.status == SENT, OutboxRecord.sent_at < cutoff))
+    return result.rowcount or 0

@@ -1,0 +1,150 @@
+"""``PikaConsumer``: one queue, manual acks, retries with an attempt count, then a dead-letter queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+
+from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.policies.backoff import backoff_delay
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
+    RECONNECTABLE,
+    BrokerSettings,
+    connection_parameters,
+)
+from modules.infrastructure.module_api.errors import MessagingError
+from modules.infrastructure.module_api.types import Envelope
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-attempts"
+ERROR_HEADER = "x-last-error"
+_POLL = 0.5
+
+
+class PikaConsumer:
+    """Hands each message's envelope to ``handler`` and acks it once the handler returns.
+
+    An exception means "try again": the message is republished (confirmed) with its attempt
+    count raised, then acked; after ``max_attempts`` it goes to ``<queue>.dead`` instead, as
+    does a body that is not an envelope. Delivery is at least once, so handlers must be
+    idempotent: ``envelope.id`` is the same on every delivery of an event.
+    """
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        queue: str,
+        handler: Callable[[Envelope], Any],
+        *,
+        prefetch: int = 10,
+        max_attempts: int = 5,
+        redactor: Redactor | None = None,
+    ) -> None:
+        if not queue.strip():
+            raise MessagingError("consume needs a queue name")
+        if prefetch < 1 or max_attempts < 1:
+            raise MessagingError(f"prefetch and max_attempts must be at least 1, got {prefetch} and {max_attempts}")
+        self.settings, self.queue, self.dead_letter_queue = settings, queue, f"{queue}.dead"
+        self._handler = handler
+        self._prefetch, self._max_attempts = prefetch, max_attempts
+        self._redactor = redactor or Redactor()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.handled = 0
+
+    def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None) -> int:
+        """Consume until ``stop()``, Ctrl-C, ``max_messages`` handled, or ``idle_timeout`` seconds without a message.
+
+        Reconnects after a connection loss (unacked messages are redelivered). Returns the number handled.
+        """
+        self._stopping.clear()
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._consume(max_messages, idle_timeout)
+                    break
+                except RECONNECTABLE as exc:
+                    failures += 1
+                    if failures > self.settings.reconnect_attempts:
+                        raise MessagingError(f"Consumer of '{self.queue}' lost RabbitMQ and could not reconnect: {type(exc).__name__}") from exc
+                    logger.warning("Consumer of '%s' lost its connection (%s); reconnecting", self.queue, type(exc).__name__)
+                    self._stopping.wait(backoff_delay(failures - 1, base=0.5, cap=5.0))
+        except KeyboardInterrupt:
+            logger.info("Consumer of '%s' interrupted; stopping cleanly", self.queue)
+        return self.handled
+
+    def start(self, **run_options: Any) -> None:
+        """Run in a background thread (it owns its own connection)."""
+        self._thread = threading.Thread(target=self.run, kwargs=run_options, name=f"consumer-{self.queue}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finish the message in hand, cancel the subscription and close; waits for a background thread."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _consume(self, max_messages: int | None, idle_timeout: float | None) -> None:
+        connection = pika.BlockingConnection(connection_parameters(self.settings))
+        try:
+            channel = connection.channel()
+            arguments = {"x-queue-type": self.settings.queue_type}
+            channel.queue_declare(self.queue, durable=True, arguments=arguments)
+            channel.queue_declare(self.dead_letter_queue, durable=True, arguments=arguments)
+            channel.confirm_delivery()
+            channel.basic_qos(prefetch_count=self._prefetch)
+            last_message = time.monotonic()
+            for method, properties, body in channel.consume(self.queue, inactivity_timeout=_POLL):
+                if method is not None:
+                    self._deliver(channel, method, properties, body)
+                    last_message = time.monotonic()
+                if self._stopping.is_set() or (max_messages is not None and self.handled >= max_messages):
+                    break
+                if idle_timeout is not None and time.monotonic() - last_message >= idle_timeout:
+                    break
+            channel.cancel()
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def _deliver(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
+        headers = dict(properties.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        try:
+            envelope = decode(body)
+        except MessagingError as exc:
+            self._forward(channel, self.dead_letter_queue, properties, body, attempts, str(exc))
+        else:
+            try:
+                self._handler(envelope)
+            except Exception as exc:  # the handler's failure decides retry or dead-letter, never the loop
+                error = self._redactor.redact(f"{type(exc).__name__}: {exc}")
+                target = self.dead_letter_queue if attempts >= self._max_attempts else self.queue
+                logger.warning("Handler failed for event %s (attempt %d/%d): %s", envelope.id, attempts, self._max_attempts, error)
+                self._forward(channel, target, properties, body, attempts, error)
+        channel.basic_ack(method.delivery_tag)
+        self.handled += 1
+
+    def _forward(self, channel: BlockingChannel, queue: str, properties: Any, body: bytes, attempts: int, error: str) -> None:
+        """Republish (to retry or to the dead-letter queue) and wait for the confirm before the original is acked."""
+        headers = {**(properties.headers or {}), ATTEMPTS_HEADER: attempts, ERROR_HEADER: error[:500]}
+        forwarded = pika.BasicProperties(
+            message_id=properties.message_id,
+            content_type=properties.content_type,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            timestamp=properties.timestamp,
+            type=properties.type,
+            correlation_id=properties.correlation_id,
+            app_id=properties.app_id,
+            headers=headers,
+        )
+        channel.basic_publish("", queue, body, forwarded, mandatory=True)

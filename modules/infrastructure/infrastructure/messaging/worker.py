@@ -1,0 +1,76 @@
+"""A background thread that relays the outbox when woken after a commit, and on a timer if asked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from modules.infrastructure.module_api.errors import InfrastructureError
+
+logger = logging.getLogger(__name__)
+
+WARN_EVERY = 30.0
+
+
+class RelayWorker:
+    """Runs ``drain`` in its own thread (so it owns its broker connection) whenever woken.
+
+    With ``poll_interval`` it also drains on that timer, picking up events left pending while
+    the broker was away; between runs it calls ``keepalive`` so the idle connection survives.
+    """
+
+    def __init__(
+        self, drain: Callable[[], object], keepalive: Callable[[], None], poll_interval: float | None = None
+    ) -> None:
+        self._drain = drain
+        self._keepalive = keepalive
+        self._poll_interval = poll_interval
+        self._event = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._last_warning = float("-inf")
+
+    def wake(self, *_: object) -> None:
+        """Ask for a relay run soon; starts the thread on first use. Accepts and ignores event arguments."""
+        self.start()
+        self._event.set()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+                self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread after its current run."""
+        self._stopping = True
+        self._event.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            woken = self._event.wait(self._poll_interval or 1.0)
+            self._event.clear()
+            if self._stopping:
+                break
+            if woken or self._poll_interval:
+                self._drain_safely()
+            else:
+                self._keepalive()
+
+    def _drain_safely(self) -> None:
+        try:
+            self._drain()
+        except InfrastructureError as exc:
+            now = time.monotonic()
+            if now - self._last_warning >= WARN_EVERY:
+                self._last_warning = now
+                logger.warning("Outbox relay could not run; events stay pending: %s", exc)
+        except Exception:  # the thread must survive to relay later
+            logger.exception("Outbox relay failed unexpectedly; events stay pending")

@@ -1,0 +1,138 @@
+"""The ``Cache`` port's contract, run against ``MemoryCache`` (tests/service) and Redis (tests/integration).
+
+A test class inherits ``CacheContract`` and provides two fixtures: ``cache``, an empty cache, and
+``wait``, a callable that lets ``seconds`` pass (a fake clock, or real sleep)::
+
+    class TestMemoryCache(CacheContract):
+        @pytest.fixture
+        def cache(self, clock): return MemoryCache(clock=clock)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from modules.infrastructure.module_api import Cache, CacheError
+
+Wait = Callable[[float], None]
+
+
+class CacheContract:
+    """What every ``Cache`` does, whatever stores the values."""
+
+    def test_an_absent_key_is_a_miss(self, cache: Cache) -> None:
+        assert cache.get("absent") is None
+        assert cache.get_bytes("absent") is None
+        assert cache.get_json("absent") is None
+
+    def test_text_goes_in_and_comes_out_as_text(self, cache: Cache) -> None:
+        cache.set("greeting", "grüß dich, 世界")
+        assert cache.get("greeting") == "grüß dich, 世界"
+        assert cache.get_bytes("greeting") == "grüß dich, 世界".encode()
+
+    def test_bytes_come_back_unchanged(self, cache: Cache) -> None:
+        cache.set("blob", b"\x00\xff\x10binary")
+        assert cache.get_bytes("blob") == b"\x00\xff\x10binary"
+
+    def test_utf8_bytes_read_as_text(self, cache: Cache) -> None:
+        cache.set("word", "héllo".encode())
+        assert cache.get("word") == "héllo"
+
+    def test_reading_binary_as_text_is_a_cache_error_pointing_at_get_bytes(self, cache: Cache) -> None:
+        cache.set("blob", b"\xff\xfe")
+        with pytest.raises(CacheError, match="get_bytes"):
+            cache.get("blob")
+
+    def test_set_overwrites(self, cache: Cache) -> None:
+        cache.set("k", "first")
+        cache.set("k", "second")
+        assert cache.get("k") == "second"
+
+    def test_delete_says_whether_the_key_was_there(self, cache: Cache) -> None:
+        cache.set("k", "v")
+        assert cache.delete("k") is True
+        assert cache.get("k") is None
+        assert cache.delete("k") is False
+
+    def test_json_round_trip(self, cache: Cache) -> None:
+        lesson = {"id": 42, "title": "Jöins", "tags": ["sql", "beginner"], "score": 4.5, "draft": False, "extra": None}
+        cache.set_json("lesson:42", lesson)
+        assert cache.get_json("lesson:42") == lesson
+        cache.set_json("count", 7)
+        assert cache.get_json("count") == 7
+
+    def test_json_is_stored_as_readable_text(self, cache: Cache) -> None:
+        cache.set_json("doc", {"a": [1, 2]})
+        assert cache.get("doc") == '{"a":[1,2]}'
+
+    def test_a_value_json_cannot_hold_is_a_cache_error_and_nothing_is_written(self, cache: Cache) -> None:
+        with pytest.raises(CacheError, match="as JSON"):
+            cache.set_json("bad", {"when": object()})
+        with pytest.raises(CacheError):
+            cache.set_json("nan", float("nan"))
+        assert cache.get("bad") is None and cache.get("nan") is None
+
+    def test_reading_plain_text_as_json_is_a_cache_error(self, cache: Cache) -> None:
+        cache.set("plain", "not json")
+        with pytest.raises(CacheError, match="not JSON"):
+            cache.get_json("plain")
+
+    def test_only_text_and_bytes_are_values(self, cache: Cache) -> None:
+        with pytest.raises(TypeError, match="set_json"):
+            cache.set("n", 5)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("ttl", [0, -1, float("inf"), "10", True])
+    def test_a_ttl_must_be_a_positive_number(self, cache: Cache, ttl: object) -> None:
+        with pytest.raises(ValueError, match="ttl"):
+            cache.set("k", "v", ttl=ttl)  # type: ignore[arg-type]
+
+    def test_a_value_expires_after_its_ttl(self, cache: Cache, wait: Wait) -> None:
+        cache.set("short", "v", ttl=1)
+        cache.set_json("short-json", [1], ttl=1)
+        cache.set("long", "v", ttl=60)
+        cache.set("forever", "v")
+        assert cache.get("short") == "v" and cache.get_json("short-json") == [1]
+        wait(1.3)
+        assert cache.get("short") is None and cache.get_json("short-json") is None
+        assert cache.get("long") == "v" and cache.get("forever") == "v"
+
+    def test_set_again_replaces_the_ttl(self, cache: Cache, wait: Wait) -> None:
+        cache.set("k", "v", ttl=1)
+        cache.set("k", "v2", ttl=60)
+        wait(1.3)
+        assert cache.get("k") == "v2"
+
+    def test_invalidate_pattern_deletes_the_matching_keys_only(self, cache: Cache) -> None:
+        for key in ("user:1", "user:2", "user:2:prefs", "lesson:1", "users"):
+            cache.set(key, "v")
+        assert cache.invalidate_pattern("user:*") == 3
+        assert [cache.get(k) for k in ("user:1", "user:2", "user:2:prefs")] == [None, None, None]
+        assert cache.get("lesson:1") == "v" and cache.get("users") == "v"
+        assert cache.invalidate_pattern("user:*") == 0
+
+    def test_invalidate_pattern_globs(self, cache: Cache) -> None:
+        for key in ("a1", "a2", "a3", "ab", "a10"):
+            cache.set(key, "v")
+        assert cache.invalidate_pattern("a[12]") == 2
+        assert cache.invalidate_pattern("a?") == 2
+        assert cache.get("a10") == "v"
+        assert cache.invalidate_pattern("*") == 1
+
+    def test_invalidate_pattern_matches_case_sensitively(self, cache: Cache) -> None:
+        cache.set("Key", "v")
+        assert cache.invalidate_pattern("key") == 0
+        assert cache.invalidate_pattern("K*") == 1
+
+    def test_stats_count_hits_misses_and_the_hit_rate(self, cache: Cache) -> None:
+        before = cache.stats()
+        cache.set("k", "v")
+        cache.get("k")
+        cache.get_json("absent")
+        cache.get_bytes("k")
+        cache.get("absent")
+        after = cache.stats()
+        assert after.backend in {"memory", "redis"}
+        assert (after.hits - before.hits, after.misses - before.misses, after.errors) == (2, 2, 0)
+        assert after.hit_rate == pytest.approx(after.hits / (after.hits + after.misses))
