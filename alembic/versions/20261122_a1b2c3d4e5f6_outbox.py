@@ -32,9 +32,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_infrastructure_outbox")),
         sa.UniqueConstraint("message_id", name=op.f("uq_infrastructure_outbox_message_id")),
     )
-    op.create_index("ix_infrastructure_outbox_status_id", "infrastructure_outbox", ["status", "id"])
+    pending = sa.text("status = 'pending'")
+    op.create_index(
+        "ix_infrastructure_outbox_pending",
+        "infrastructure_outbox",
+        ["id"],
+        postgresql_where=pending,
+        sqlite_where=pending,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_infrastructure_outbox_status_id", table_name="infrastructure_outbox")
+    op.drop_index("ix_infrastructure_outbox_pending", table_name="infrastructure_outbox")
     op.drop_table("infrastructure_outbox")

@@ -34,7 +34,7 @@ class OutboxMessaging:
         self._open_session = open_session
         self._publisher = publisher
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
-        self.worker = RelayWorker(self._drain_in_background, self._keepalive, poll)
+        self.worker = RelayWorker(self._drain_in_background, poll)
 
     def publish_event(
         self,
@@ -106,9 +106,3 @@ class OutboxMessaging:
 
     def _drain_in_background(self) -> None:
         self.relay()
-
-    def _keepalive(self) -> None:
-        publisher = self._publisher()
-        keepalive = getattr(publisher, "keepalive", None)
-        if callable(keepalive):
-            keepalive()

