@@ -12,6 +12,7 @@ from modules.infrastructure.module_api.errors import MessagingError
 from modules.infrastructure.module_api.types import Envelope
 
 MAX_PRIORITY = 9
+AMQP_SHORT_STRING = 255  # queue names, message type, app id and correlation id are AMQP short strings
 
 
 def new_envelope(
@@ -29,6 +30,12 @@ def new_envelope(
     for name, value in (("destination", destination), ("event_type", event_type), ("source", source)):
         if not isinstance(value, str) or not value.strip():
             raise MessagingError(f"publish_event needs a non-empty {name}, got {value!r}")
+    for name, value in (("destination", destination), ("event_type", event_type), ("source", source), ("correlation_id", correlation_id)):
+        if value is not None and len(str(value).encode()) > AMQP_SHORT_STRING:
+            raise MessagingError(
+                f"publish_event's {name} is {len(str(value).encode())} bytes; AMQP carries at most "
+                f"{AMQP_SHORT_STRING} bytes there: use a shorter name"
+            )
     if not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
         raise MessagingError(f"priority must be a whole number from 0 to {MAX_PRIORITY}, got {priority!r}")
     envelope = Envelope(

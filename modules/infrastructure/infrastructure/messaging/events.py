@@ -61,7 +61,7 @@ class OutboxMessaging:
         try:
             if session is not None:
                 outbox.add(session.session, envelope, body)
-                session.session.flush()
+                session.flush()  # maps a driver error (a missing table, say) to DatabaseError
                 if self._relays_after_commit():
                     event.listen(session.session, "after_commit", self.worker.wake, once=True)
             else:

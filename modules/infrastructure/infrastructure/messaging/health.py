@@ -20,16 +20,19 @@ class MessagingHealthCheck:
     def check(self) -> ComponentCheck:
         try:
             counts = self._messaging().counts()
+            waiting = f"{counts['pending']} events pending"
             outbox = f"outbox {counts['pending']} pending, {counts['failed']} failed"
+            failed = counts["failed"]
         except InfrastructureError as exc:
-            counts, outbox = {"pending": 0, "failed": 0}, f"outbox unavailable ({exc})"
+            waiting = outbox = f"outbox unavailable ({exc})"
+            failed = 0
         urls = self._messaging().config.rabbitmq_urls
         if not urls:
-            return ComponentCheck(self.name, CheckStatus.SKIPPED, f"{counts['pending']} events pending (RABBITMQ_URL not set)")
+            return ComponentCheck(self.name, CheckStatus.SKIPPED, f"{waiting} (RABBITMQ_URL not set)")
         nodes = ", ".join(mask_url(u) for u in urls)
         try:
             latency = self._ping() * 1000 if self._ping else 0.0
         except InfrastructureError as exc:
             return ComponentCheck(self.name, CheckStatus.DEGRADED, f"broker unreachable at {nodes}: {exc}; {outbox}")
-        status = CheckStatus.DEGRADED if counts["failed"] else CheckStatus.OK
+        status = CheckStatus.DEGRADED if failed else CheckStatus.OK
         return ComponentCheck(self.name, status, f"RabbitMQ {nodes} reachable in {latency:.1f} ms, {outbox}")

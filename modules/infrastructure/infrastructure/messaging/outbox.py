@@ -37,11 +37,11 @@ def add(session: Session, envelope: Envelope, body: bytes) -> None:
     )
 
 
-def claim(session: Session, limit: int) -> list[ClaimedRow]:
-    """The oldest pending rows, locked until the transaction ends; rows another relay holds are skipped."""
+def claim(session: Session, limit: int, after_id: int = 0) -> list[ClaimedRow]:
+    """The oldest pending rows past ``after_id``, locked until the transaction ends; rows another relay holds are skipped."""
     statement = (
         select(OutboxRecord.id, OutboxRecord.message_id, OutboxRecord.destination, OutboxRecord.body, OutboxRecord.attempts)
-        .where(OutboxRecord.status == PENDING)
+        .where(OutboxRecord.status == PENDING, OutboxRecord.id > after_id)
         .order_by(OutboxRecord.id)
         .limit(limit)
     )

@@ -44,22 +44,24 @@ class OutboxRelay:
         Raises ``MessagingError`` when the broker cannot be reached; unsent rows stay pending.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        sent = failed = 0
-        while max_messages is None or sent + failed < max_messages:
+        sent = failed = handled = 0
+        after_id = 0  # a row refused in this run is not offered again until the next run
+        while max_messages is None or handled < max_messages:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            limit = self._batch_size if max_messages is None else min(self._batch_size, max_messages - sent - failed)
-            batch_sent, batch_failed, claimed = self._relay_batch(limit)
-            sent, failed = sent + batch_sent, failed + batch_failed
+            limit = self._batch_size if max_messages is None else min(self._batch_size, max_messages - handled)
+            batch_sent, batch_failed, claimed, after_id = self._relay_batch(limit, after_id)
+            sent, failed, handled = sent + batch_sent, failed + batch_failed, handled + claimed
             if claimed < limit:
                 break
         return RelayResult(sent=sent, failed=failed, pending=self._tidy_and_count())
 
-    def _relay_batch(self, limit: int) -> tuple[int, int, int]:
+    def _relay_batch(self, limit: int, after_id: int) -> tuple[int, int, int, int]:
+        """Sent, given up, claimed, and the last id claimed."""
         with self._open_session() as db:
-            rows = outbox.claim(db.session, limit)
+            rows = outbox.claim(db.session, limit, after_id)
             if not rows:
-                return 0, 0, 0
+                return 0, 0, 0, after_id
             messages, bad = [], []
             for row in rows:
                 try:
@@ -77,7 +79,7 @@ class OutboxRelay:
             gave_up = sum(outbox.mark_attempt_failed(db.session, row, error, self._max_attempts) for row, error in refused)
             for row, error in refused:
                 logger.warning("Outbox event %s not delivered (attempt %d): %s", row.message_id, row.attempts + 1, error)
-        return len(confirmed), gave_up, len(rows)
+        return len(confirmed), gave_up, len(rows), rows[-1].id
 
     def _tidy_and_count(self) -> int:
         with self._open_session() as db:
