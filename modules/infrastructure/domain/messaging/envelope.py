@@ -36,7 +36,7 @@ def new_envelope(
                 f"publish_event's {name} is {len(str(value).encode())} bytes; AMQP carries at most "
                 f"{AMQP_SHORT_STRING} bytes there: use a shorter name"
             )
-    if not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
         raise MessagingError(f"priority must be a whole number from 0 to {MAX_PRIORITY}, got {priority!r}")
     envelope = Envelope(
         id=str(uuid.uuid4()),

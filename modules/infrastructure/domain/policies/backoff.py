@@ -15,4 +15,5 @@ def backoff_delay(
     """
     if attempt < 0:
         raise ValueError(f"attempt must be 0 or more, not {attempt}")
-    return rand() * min(cap, base * (2**attempt))
+    # Past 2**60 the cap has long won; stop doubling before the float overflows.
+    return rand() * min(cap, base * (2 ** min(attempt, 60)))
