@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.infrastructure.module_api.errors import MessagingError
@@ -15,6 +16,7 @@ from modules.infrastructure.module_api.types import (
     EnvironmentStatus,
     LLMClient,
     LLMResponse,
+    LLMUsageSummary,
     MigrationStatus,
     PoolStats,
     Prompt,
@@ -30,11 +32,17 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-def _container() -> Container:
-    # Imported on first call so that importing module_api loads no driver or client library.
-    from modules.infrastructure.infrastructure.container import get_container
+_get_container: Callable[[], Container] | None = None
 
-    return get_container()
+
+def _container() -> Container:
+    global _get_container
+    if _get_container is None:
+        # Imported on first call so that importing module_api loads no driver or client library.
+        from modules.infrastructure.infrastructure.container import get_container
+
+        _get_container = get_container
+    return _get_container()
 
 
 def _database_call(action: Callable[[ConnectionManager], R]) -> R:
@@ -47,10 +55,6 @@ def _database_call(action: Callable[[ConnectionManager], R]) -> R:
         if mapped is exc:
             raise
         raise mapped from exc
-
-
-def _not_built(capability: str) -> NotImplementedError:
-    return NotImplementedError(f"{capability} is not built in this version of the infrastructure module")
 
 
 class InfrastructureService:
@@ -215,19 +219,53 @@ class InfrastructureService:
 
     @staticmethod
     def get_llm_client(provider: str | None = None) -> LLMClient:
-        """A client for the configured (or named) LLM provider; raises ``LLMProviderError``.
+        """A client for the configured LLM provider (with its fallbacks), or for the named one only.
 
-        ``InfrastructureService.get_llm_client().generate_completion("Name three colors.")``
+        Raises ``LLMBadRequestError`` for a provider that is not configured; calls raise ``LLMProviderError``
+        subclasses. ``InfrastructureService.get_llm_client().generate_completion("Name three colors.")``
         """
-        raise _not_built("LLM access (get_llm_client)")
+        from modules.infrastructure.infrastructure.llm_clients.handle import GatewayCompletions
+
+        gateway = _container().get("llm")
+        chosen = gateway.provider(provider)
+        return LLMClient(chosen.name, chosen.config.model, GatewayCompletions(gateway, provider))
 
     @staticmethod
     def execute_prompt(prompt: Prompt, context: PromptContext | None = None) -> LLMResponse:
-        """Render ``prompt`` with ``context.variables`` and run it; raises ``LLMProviderError`` subclasses.
+        """Render ``prompt`` with ``context.variables`` and run it: cache, rate limits, retries, fallbacks, usage.
 
+        Raises ``LLMBadRequestError`` (missing variable, too long: before any request), ``LLMRateLimitError``,
+        ``LLMTimeoutError``, ``LLMAuthenticationError`` or ``LLMProviderError``.
         ``InfrastructureService.execute_prompt(Prompt("Summarise: {text}"), PromptContext({"text": t}))``
         """
-        raise _not_built("Prompt execution (execute_prompt)")
+        return _container().get("llm").execute(prompt, context or PromptContext())
+
+    @staticmethod
+    def execute_prompt_json(prompt: Prompt, context: PromptContext | None = None) -> Any:
+        """``execute_prompt`` in JSON mode, returning the parsed answer; raises ``LLMResponseFormatError`` when invalid.
+
+        ``data = InfrastructureService.execute_prompt_json(Prompt("List three colors as JSON: {{\"colors\": [...]}}"))``
+        """
+        from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
+
+        return parse_json(_container().get("llm").execute(with_json_format(prompt), context or PromptContext()))
+
+    @staticmethod
+    def stream_prompt(prompt: Prompt, context: PromptContext | None = None) -> Iterator[str]:
+        """Text chunks of the answer as they arrive (never cached); usage is recorded when the stream ends.
+
+        Raises the ``LLMProviderError`` subclasses of ``execute_prompt``.
+        ``for text in InfrastructureService.stream_prompt(Prompt("Tell a story")): print(text, end="")``
+        """
+        return _container().get("llm").stream(prompt, context or PromptContext())
+
+    @staticmethod
+    def get_llm_usage(since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:
+        """Calls, tokens and cost recorded in this process since ``since``, for ``module`` when given.
+
+        ``InfrastructureService.get_llm_usage(module="lessons").cost_usd``
+        """
+        return _container().get("llm").ledger.summary(since, module)
 
     @staticmethod
     @contextmanager

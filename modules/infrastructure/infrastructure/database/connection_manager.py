@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class _Pool:
     engine: Engine
     sessions: sessionmaker[Session]
     facts: PoolFacts
+    map_error: Callable[[BaseException], BaseException]
 
 
 class ConnectionManager:
@@ -72,11 +74,11 @@ class ConnectionManager:
         except Exception as exc:
             session.close()
             raise map_database_error(exc, pool.facts, self._redactor) from exc
-        return DatabaseSession(session, connection.connection.info.get("connection_id", pool.label), self.error_mapper(label))
+        return DatabaseSession(session, connection.connection.info.get("connection_id", pool.label), pool.map_error)
 
-    def error_mapper(self, label: str = PRIMARY):  # -> Callable[[Exception], Exception]
-        facts = self._pool(label).facts
-        return lambda exc: map_database_error(exc, facts, self._redactor)
+    def error_mapper(self, label: str = PRIMARY) -> Callable[[BaseException], BaseException]:
+        """The function that turns a driver error on ``label`` into a ``DatabaseError`` subclass."""
+        return self._pool(label).map_error
 
     def ping(self, label: str = PRIMARY) -> bool:
         try:
@@ -127,7 +129,11 @@ class ConnectionManager:
         event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout)
-        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), facts)
+        redactor = self._redactor
+        return _Pool(
+            label, url, engine, sessionmaker(engine, expire_on_commit=False), facts,
+            lambda exc: map_database_error(exc, facts, redactor),
+        )
 
 
 def _on_connect(label: str, dialect: str):  # -> event handler
