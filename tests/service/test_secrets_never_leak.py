@@ -19,14 +19,14 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from modules.infrastructure.domain.secrets import MASK
-from modules.infrastructure.infrastructure.logging.setup import RedactionFilter
+
 from modules.infrastructure.module_api import ConfigurationError, InfrastructureService
+from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "validate_environment.py"
 MARK = "LEAKCANARY"
@@ -124,37 +124,6 @@ def run_script(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
         text=True,
         timeout=60,
     )
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    """``get_config()`` sets up logging (level, handler, filters): undo it so other tests are unaffected."""
-    root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
-    filters = {handler: handler.filters[:] for handler in handlers}
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
-            root.removeHandler(handler)
-    for handler in {*root.handlers, *handlers}:
-        handler.filters[:] = filters.get(handler, [f for f in handler.filters if not isinstance(f, RedactionFilter)])
-    root.setLevel(level)
-
-
-@contextmanager
-def bare_root() -> Iterator[logging.Logger]:
-    """The root logger without any handler (pytest's included) inside the block, as in a fresh process."""
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    for handler in saved:
-        root.removeHandler(handler)
-    try:
-        yield root
-    finally:
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-        for handler in saved:
-            root.addHandler(handler)
 
 
 @pytest.fixture(params=["environment", "dotenv", "env_file"])

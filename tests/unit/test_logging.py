@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+
 from datetime import datetime
 
 import pytest
@@ -15,38 +14,9 @@ from modules.infrastructure.domain.secrets import MASK, Redactor
 from modules.infrastructure.infrastructure.logging.setup import RedactionFilter, configure_logging
 from modules.infrastructure.module_api.types import LoggingConfig
 
+from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
+
 SECRET = "sk-unit-LOGSECRET-5150"
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    """Whatever a test does to the root logger (level, handlers, redaction filters) is undone afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
-    filters = {handler: handler.filters[:] for handler in handlers}
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
-            root.removeHandler(handler)
-    for handler in {*root.handlers, *handlers}:
-        handler.filters[:] = filters.get(handler, [f for f in handler.filters if not isinstance(f, RedactionFilter)])
-    root.setLevel(level)
-
-
-@contextmanager
-def bare_root() -> Iterator[logging.Logger]:
-    """The root logger without any handler (not even pytest's) inside the block; they come back after it."""
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    for handler in saved:
-        root.removeHandler(handler)
-    try:
-        yield root
-    finally:
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-        for handler in saved:
-            root.addHandler(handler)
 
 
 def setup(level: str = "DEBUG", fmt: str = "text", secrets: tuple[str, ...] = (SECRET,), **kw) -> io.StringIO:
