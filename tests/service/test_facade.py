@@ -11,6 +11,7 @@ import pytest
 from modules.infrastructure.module_api import (
     ConfigurationError,
     InfrastructureService,
+    LLMBadRequestError,
     Prompt,
     PromptContext,
 )
@@ -97,16 +98,17 @@ def test_reset_drops_overrides() -> None:
     assert InfrastructureService.get_config().environment == "development"
 
 
-@pytest.mark.parametrize(
-    ("call", "capability"),
-    [
-        (lambda: InfrastructureService.get_llm_client("openai"), "get_llm_client"),
-        (lambda: InfrastructureService.execute_prompt(Prompt("Hi {name}"), PromptContext({"name": "x"})), "execute_prompt"),
-    ],
-)
-def test_capabilities_not_built_yet_say_so(call, capability: str) -> None:
-    with pytest.raises(NotImplementedError, match=capability):
-        call()
+def test_the_llm_client_names_the_configured_provider_without_calling_it() -> None:
+    client = InfrastructureService.get_llm_client()
+    assert (client.provider, client.model) == ("local", "SmolLM2-135M-Instruct")
+    with pytest.raises(LLMBadRequestError, match="'openai' is not configured"):
+        InfrastructureService.get_llm_client("openai")
+
+
+def test_a_missing_prompt_variable_fails_before_any_request() -> None:
+    with pytest.raises(LLMBadRequestError, match="'name'"):
+        InfrastructureService.execute_prompt(Prompt("Hi {name}"), PromptContext({"nom": "x"}))
+    assert InfrastructureService.get_llm_usage().calls == 0
 
 
 def test_shutdown_is_idempotent() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from modules.infrastructure.domain.config.llm_selection import LOCAL_MODEL_NAME
+from modules.infrastructure.domain.config.llm_selection import LOCAL_CONTEXT_SIZE, LOCAL_MODEL_NAME
 from modules.infrastructure.domain.config.settings import DEFAULT_DATABASE_URL
 from modules.infrastructure.domain.entities.configuration import Configuration
 from modules.infrastructure.module_api.errors import ConfigurationError
@@ -80,7 +80,7 @@ def test_an_empty_environment_gives_the_development_defaults() -> None:
         replica_cooldown=30.0,
     )
     assert config.database_url == "sqlite:///var/app.db"
-    assert config.llm_config == LLMConfig(provider="local", model=LOCAL_MODEL_NAME)
+    assert config.llm_config == LLMConfig(provider="local", model=LOCAL_MODEL_NAME, context_size=LOCAL_CONTEXT_SIZE)
     assert config.llm_fallbacks == ()
     assert config.api_config == APIConfig(host="127.0.0.1", port=8000)
     assert config.cache == CacheConfig(redis_url=None)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from modules.infrastructure.module_api.types import CacheStats, ComponentCheck, DatabaseSession, Envelope
+
+if TYPE_CHECKING:
+    from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 
 
 @runtime_checkable
@@ -77,3 +80,34 @@ class MessagePublisher(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class CompletionClient(Protocol):
+    """One LLM provider's chat completions, one attempt per call (the caller retries).
+
+    Every failure is raised as an ``LLMProviderError`` subclass with ``status_code``, ``code`` and
+    ``retry_after`` filled in where the provider said them.
+    """
+
+    provider: str
+    model: str
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion: ...
+
+    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
+        """Text chunks as they arrive, then one chunk carrying the usage."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CapacityLimiter(Protocol):
+    """Requests-per-minute and tokens-per-minute capacity of one provider and model."""
+
+    def reserve(self, tokens: int) -> float:
+        """Take one request and ``tokens`` tokens; the seconds to wait before sending (0: go now)."""
+        ...
+
+    def refund(self, tokens: int) -> None:
+        """Give back a reservation whose call will not be made."""
+        ...

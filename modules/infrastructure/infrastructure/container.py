@@ -80,15 +80,26 @@ def _build_messaging(container: Container) -> Any:
     return messaging
 
 
+def _build_llm(container: Container) -> Any:
+    """The LLM call layer: providers in fallback order, responses cached under the ``llm:`` namespace."""
+    from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+    from modules.infrastructure.infrastructure.llm_clients.factory import build_gateway
+
+    cache = NamespacedCache(container.get("cache"), "llm")
+    return build_gateway(container.config, cache, container.redactor)
+
+
 def _build_health_checks(container: Container) -> list[HealthCheck]:
     from modules.infrastructure.infrastructure.cache.health import CacheHealthCheck
     from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+    from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
     from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
 
     checks: dict[str, HealthCheck] = {check.name: check for check in pending_checks(container.config)}
     checks["database"] = DatabaseHealthCheck(container.get("database_manager"))
     checks["cache"] = CacheHealthCheck(lambda: container.cache)
     checks["messaging"] = MessagingHealthCheck(lambda: container.get("messaging"), lambda: container.get("publisher").ping())
+    checks["llm"] = LLMHealthCheck(lambda: container.get("llm"))
     return [checks[name] for name in ("database", "cache", "messaging", "llm")]
 
 
@@ -100,6 +111,7 @@ FACTORIES: dict[str, Factory] = {
     "cache": _build_cache,
     "publisher": _build_publisher,
     "messaging": _build_messaging,
+    "llm": _build_llm,
     "health_checks": _build_health_checks,
 }
 

@@ -14,7 +14,8 @@
         ├── LLMRateLimitError       the provider or a local limit said "slow down"
         ├── LLMTimeoutError         no answer within the timeout or deadline
         ├── LLMAuthenticationError  the credentials were refused
-        └── LLMBadRequestError      the request itself is wrong; retrying cannot help
+        ├── LLMBadRequestError      the request itself is wrong; retrying cannot help
+        └── LLMResponseFormatError  the answer is not in the asked-for format (invalid JSON)
 
 Driver and client exceptions are mapped to this tree at the adapter edge and chained
 (``raise ... from exc``). Messages say what failed and what to do, and never carry a
@@ -39,6 +40,7 @@ __all__ = [
     "LLMBadRequestError",
     "LLMProviderError",
     "LLMRateLimitError",
+    "LLMResponseFormatError",
     "LLMTimeoutError",
     "MessagingError",
 ]
@@ -91,12 +93,17 @@ class MessagingError(InfrastructureError):
 
 
 class LLMProviderError(InfrastructureError):
-    """A language-model call failed."""
+    """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given."""
 
-    def __init__(self, message: str, *, provider: str | None = None, status_code: int | None = None) -> None:
+    retry_after: float | None = None
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, status_code: int | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status_code = status_code
+        self.code = code
 
 
 class LLMRateLimitError(LLMProviderError):
@@ -109,8 +116,9 @@ class LLMRateLimitError(LLMProviderError):
         provider: str | None = None,
         status_code: int | None = None,
         retry_after: float | None = None,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status_code=status_code)
+        super().__init__(message, provider=provider, status_code=status_code, code=code)
         self.retry_after = retry_after
 
 
@@ -124,3 +132,11 @@ class LLMAuthenticationError(LLMProviderError):
 
 class LLMBadRequestError(LLMProviderError):
     """The request is invalid (bad prompt, missing variable, too long); retrying cannot help."""
+
+
+class LLMResponseFormatError(LLMProviderError):
+    """The answer is not in the format asked for (``execute_prompt_json``: not valid JSON); ``content`` holds it."""
+
+    def __init__(self, message: str, *, provider: str | None = None, content: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.content = content

@@ -31,6 +31,7 @@ __all__ = [
     "LLMClient",
     "LLMConfig",
     "LLMResponse",
+    "LLMUsageSummary",
     "LoggingConfig",
     "MessagingConfig",
     "MigrationStatus",
@@ -131,6 +132,11 @@ class LLMConfig(_MaskedRepr):
     cache_ttl: int = 86400
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    deadline: float = 90.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    prices_file: str | None = None
+    context_size: int | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -395,6 +401,24 @@ class LLMResponse:
     content: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
     usage_stats: UsageStats = field(default_factory=UsageStats)
+
+
+@dataclass(frozen=True)
+class LLMUsageSummary:
+    """LLM calls recorded in this process, added up (``InfrastructureService.get_llm_usage``).
+
+    ``cost_usd`` sums the priced calls; ``unpriced_calls`` counts calls whose model has no price.
+    """
+
+    calls: int = 0
+    failed_calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    by_model: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

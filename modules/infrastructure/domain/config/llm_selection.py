@@ -13,6 +13,7 @@ from typing import Any
 from modules.infrastructure.module_api.types import LLMConfig, Secret
 
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
+LOCAL_CONTEXT_SIZE = 2048
 
 _REQUIRED = {
     "openai": ("OPENAI_API_KEY",),
@@ -73,6 +74,10 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         "cache_ttl": values["LLM_CACHE_TTL"],
         "rpm_limit": values["LLM_RPM_LIMIT"],
         "tpm_limit": values["LLM_TPM_LIMIT"],
+        "deadline": values["LLM_DEADLINE"],
+        "breaker_threshold": values["LLM_BREAKER_THRESHOLD"],
+        "breaker_cooldown": values["LLM_BREAKER_COOLDOWN"],
+        "prices_file": values["LLM_PRICES_FILE"],
     }
     if provider == "openai":
         return LLMConfig(
@@ -92,7 +97,13 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
             deployment=values["AZURE_OPENAI_DEPLOYMENT"],
             **shared,
         )
-    return LLMConfig(provider="local", model=LOCAL_MODEL_NAME, local_model_path=values["LOCAL_LLM_MODEL_PATH"], **shared)
+    return LLMConfig(
+        provider="local",
+        model=LOCAL_MODEL_NAME,
+        local_model_path=values["LOCAL_LLM_MODEL_PATH"],
+        context_size=LOCAL_CONTEXT_SIZE,
+        **shared,
+    )
 
 
 def _provider_with_credentials(values: Mapping[str, Any]) -> str | None:

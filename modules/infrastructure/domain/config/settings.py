@@ -83,6 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
         ("LLM_RPM_LIMIT", None, "Requests per minute per provider and model (unset: no limit)", p.integer(1)),
         ("LLM_TPM_LIMIT", None, "Tokens per minute per provider and model (unset: no limit)", p.integer(1)),
         ("LLM_FALLBACK_PROVIDERS", "", "Comma-separated providers tried in order when the first fails", p.comma_list(p.choice(PROVIDERS))),
+        ("LLM_DEADLINE", "90", "Seconds one call may take in all: attempts, waits and fallbacks", p.number(above=0)),
+        ("LLM_BREAKER_THRESHOLD", "5", "Consecutive failures after which a provider is skipped for the cool-down", p.integer(1)),
+        ("LLM_BREAKER_COOLDOWN", "30", "Seconds a provider with an open circuit breaker is skipped", p.number(above=0)),
+        ("LLM_PRICES_FILE", None, "JSON price table replacing the one shipped with the module (USD per million tokens)", p.text),
     ),
     *_group(
         "cache",

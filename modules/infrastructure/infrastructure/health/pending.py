@@ -21,7 +21,6 @@ class PendingCapabilityCheck:
 
 def pending_checks(config: AppConfig, built: frozenset[str] = frozenset()) -> list[PendingCapabilityCheck]:
     """One skipped line per component not in ``built``, naming the configured target (masked)."""
-    llm = config.llm_config
     redis = config.cache.redis_url
     brokers = config.messaging.rabbitmq_urls
     checks = [
@@ -34,6 +33,5 @@ def pending_checks(config: AppConfig, built: frozenset[str] = frozenset()) -> li
             if not brokers
             else f"messaging not built yet (configured: {', '.join(mask_url(u) for u in brokers)})",
         ),
-        PendingCapabilityCheck("llm", f"LLM client not built yet (configured: {llm.provider}, model {llm.model})"),
     ]
     return [check for check in checks if check.name not in built]

@@ -1,0 +1,51 @@
+"""A circuit breaker: after N consecutive failures a provider is skipped until a cool-down passes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class CircuitBreaker:
+    """Closed (calls go through), open (fail fast), then half-open: one trial call decides."""
+
+    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        """True when a call may go out: closed, or open long enough for a trial."""
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if self._clock() - self._opened_at >= self.cooldown:
+                self._opened_at = self._clock()  # half-open: this caller tries, others wait another cool-down
+                return True
+            return False
+
+    def retry_in(self) -> float:
+        """Seconds until the next trial call is allowed (0 when closed)."""
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            return max(0.0, self.cooldown - (self._clock() - self._opened_at))
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.threshold:
+                self._opened_at = self._clock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None

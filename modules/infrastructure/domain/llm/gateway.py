@@ -1,0 +1,177 @@
+"""``LLMGateway``: renders a prompt, then tries the providers in order with cache, usage and cost."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from modules.infrastructure.domain.entities.llm import CIRCUIT_OPEN, LLMProvider
+from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
+from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.pricing import PriceTable
+from modules.infrastructure.domain.llm.prompts import check_context, render_messages
+from modules.infrastructure.domain.llm.retry_policy import is_retryable
+from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest
+from modules.infrastructure.domain.ports import Cache
+from modules.infrastructure.module_api.errors import LLMBadRequestError, LLMProviderError
+from modules.infrastructure.module_api.types import LLMResponse, Prompt, PromptContext, UsageStats
+
+logger = logging.getLogger(__name__)
+
+
+class LLMGateway:
+    """The call layer behind ``execute_prompt``: one deadline per call, fallbacks after retryable failures."""
+
+    def __init__(
+        self, providers: Sequence[LLMProvider], cache: Cache | None, ledger: UsageLedger, prices: PriceTable
+    ) -> None:
+        if not providers:
+            raise ValueError("LLMGateway needs at least one provider")
+        self.providers = list(providers)
+        self.cache = cache
+        self.ledger = ledger
+        self.prices = prices
+        self.resources: list[Any] = []  # closed with the gateway (e.g. the Redis client of shared limits)
+
+    def provider(self, name: str | None = None) -> LLMProvider:
+        """The primary provider, or the configured one called ``name``; raises ``LLMBadRequestError``."""
+        if name is None:
+            return self.providers[0]
+        for provider in self.providers:
+            if provider.name == name:
+                return provider
+        known = ", ".join(p.name for p in self.providers)
+        raise LLMBadRequestError(f"LLM provider '{name}' is not configured (configured: {known}); set LLM_FALLBACK_PROVIDERS")
+
+    def close(self) -> None:
+        """Close every provider's client (and stop the local model server), then ``resources``."""
+        for closable in [*self.providers, *self.resources]:
+            try:
+                closable.close()
+            except Exception:  # closing goes on for the others
+                logger.exception("Closing %r of the LLM layer failed", closable)
+
+    def after_fork(self) -> None:
+        """In a forked child: providers reconnect (and the local server restarts) on next use."""
+        for provider in self.providers:
+            provider.after_fork()
+        # ``resources`` stay: redis-py's pool notices the new process and opens its own connections.
+
+    def execute(self, prompt: Prompt, context: PromptContext) -> LLMResponse:
+        """Render, then answer from the cache or the first provider that succeeds."""
+        messages = render_messages(prompt, context.variables)
+        chain = self._chain(context)
+        deadline = Deadline.after(context.timeout or chain[0].config.deadline, chain[0].clock)
+        tried: list[str] = []
+        for index, provider in enumerate(chain):
+            try:
+                return self._execute_on(provider, messages, prompt, context, deadline, tried)
+            except LLMProviderError as exc:
+                if not self._falls_back(exc, index, chain, deadline):
+                    raise
+                logger.warning("LLM provider %s failed (%s): falling back to %s", provider.name, type(exc).__name__, chain[index + 1].name)
+                tried.append(provider.name)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def stream(self, prompt: Prompt, context: PromptContext) -> Iterator[str]:
+        """Text chunks from the first provider (no cache, no fallback once text has been sent)."""
+        messages = render_messages(prompt, context.variables)
+        provider = self._chain(context)[0]
+        parameters = dict(prompt.parameters)
+        check_context(messages, parameters.get("max_tokens"), provider.config.context_size)
+        deadline = Deadline.after(context.timeout or provider.config.deadline, provider.clock)
+        started = time.perf_counter()
+        completion: Completion | None = None
+        try:
+            for chunk in provider.stream(CompletionRequest(messages, parameters), deadline):
+                if chunk.completion is not None:
+                    completion = chunk.completion
+                if chunk.text:
+                    yield chunk.text
+        except LLMProviderError as exc:
+            self._record(provider, prompt, context, None, started, False, type(exc).__name__)
+            raise
+        self._record(provider, prompt, context, completion, started, False, "ok")
+
+    def _execute_on(
+        self, provider: LLMProvider, messages: list[dict[str, str]], prompt: Prompt, context: PromptContext, deadline: Deadline, tried: list[str]
+    ) -> LLMResponse:
+        parameters = dict(prompt.parameters)
+        check_context(messages, parameters.get("max_tokens"), provider.config.context_size)
+        key = None
+        if self.cache is not None and cache_wanted(parameters, context.use_cache, provider.config.cache_ttl):
+            key = cache_key(provider.config, messages, parameters, context.module)
+            hit = self._cached(key)
+            if hit is not None:
+                return self._response(provider, prompt, context, hit, time.perf_counter(), 0, True, tried)
+        started = time.perf_counter()
+        try:
+            completion, attempts = provider.complete(CompletionRequest(messages, parameters), deadline)
+        except LLMProviderError as exc:
+            self._record(provider, prompt, context, None, started, False, type(exc).__name__)
+            raise
+        if key is not None and self.cache is not None:
+            self.cache.set_json(key, completion.__dict__, ttl=provider.config.cache_ttl)
+        return self._response(provider, prompt, context, completion, started, attempts, False, tried)
+
+    def _response(
+        self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion,
+        started: float, attempts: int, cached: bool, tried: list[str],
+    ) -> LLMResponse:
+        cost = self._record(provider, prompt, context, completion, started, cached, "ok")
+        metadata: dict[str, Any] = {
+            "provider": provider.name,
+            "model": provider.config.model,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "attempts": attempts,
+            "cached": cached,
+            "finish_reason": completion.finish_reason,
+            "request_id": context.request_id,
+            "provider_request_id": completion.request_id,
+            "prompt_name": prompt.name,
+            "prompt_version": prompt.version,
+            "fallback_from": list(tried),
+        }
+        usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens, cost)
+        return LLMResponse(completion.content, metadata, usage)
+
+    def _record(
+        self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion | None,
+        started: float, cached: bool, outcome: str,
+    ) -> float | None:
+        prompt_tokens = completion.prompt_tokens if completion else 0
+        completion_tokens = completion.completion_tokens if completion else 0
+        if cached:
+            cost: float | None = 0.0
+        elif completion is None:
+            cost = 0.0 if outcome != "ok" else None
+        else:
+            cost = self.prices.cost(provider.config.model, prompt_tokens, completion_tokens)
+        self.ledger.record(
+            UsageRecord(
+                self.ledger.clock(), provider.name, provider.config.model, context.module, prompt.name,
+                prompt_tokens, completion_tokens, round((time.perf_counter() - started) * 1000, 3), cost, cached, outcome,
+            )
+        )
+        return cost
+
+    def _cached(self, key: str) -> Completion | None:
+        assert self.cache is not None
+        data = self.cache.get_json(key)
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return Completion(**data)
+        except TypeError:  # written by another version of the module: ignore it
+            return None
+
+    def _chain(self, context: PromptContext) -> list[LLMProvider]:
+        return [self.provider(context.provider)] if context.provider else self.providers
+
+    @staticmethod
+    def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:
+        has_next = index + 1 < len(chain)
+        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or is_retryable(exc))

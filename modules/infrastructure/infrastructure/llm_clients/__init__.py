@@ -1,0 +1,1 @@
+"""Adapters for the ``CompletionClient`` port: OpenAI, Azure OpenAI and the embedded local model."""

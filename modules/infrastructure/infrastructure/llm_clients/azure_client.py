@@ -1,0 +1,24 @@
+"""``AzureOpenAIClient``: the same calls against an Azure OpenAI deployment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
+
+
+class AzureOpenAIClient(OpenAIClient):
+    """``/openai/deployments/<deployment>/chat/completions?api-version=...`` with an ``api-key`` header."""
+
+    def _build(self) -> Any:
+        return openai.AzureOpenAI(
+            azure_endpoint=self.config.endpoint,
+            api_version=self.config.api_version,
+            azure_deployment=self.config.deployment,
+            api_key=self._key(),
+            max_retries=0,
+            timeout=self.config.timeout,
+            http_client=self._http_client,
+        )

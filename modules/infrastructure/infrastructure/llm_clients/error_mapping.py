@@ -1,0 +1,90 @@
+"""Every ``openai`` exception mapped to the module's LLM error tree, with secrets masked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import openai
+
+from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
+from modules.infrastructure.module_api.errors import (
+    LLMAuthenticationError,
+    LLMBadRequestError,
+    LLMProviderError,
+    LLMRateLimitError,
+    LLMTimeoutError,
+)
+
+_ADVICE = {
+    400: "the request is invalid; fix the prompt or parameters",
+    401: "the API key was refused; check the provider's API key setting",
+    403: "the API key may not use this model or resource; check its permissions",
+    404: "the model, deployment or URL does not exist; check the model/deployment and base URL settings",
+    408: "the provider timed out; retrying",
+    409: "the provider reported a conflict; retrying",
+    422: "the provider could not process the request; fix the parameters",
+    429: "rate limited; slow down or raise the provider's limits",
+}
+
+
+def map_openai_error(exc: Exception, provider: str, redact: Callable[[str], str]) -> LLMProviderError:
+    """Our error for ``exc``; the caller raises it ``from exc``. Status, code and Retry-After are kept.
+
+    ``exc``'s own message is redacted in place too: it travels along as ``__cause__`` into tracebacks.
+    """
+    _scrub(exc, redact)
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMTimeoutError(f"{provider} did not answer within the attempt's timeout (LLM_TIMEOUT)", provider=provider)
+    if isinstance(exc, openai.APIConnectionError):
+        cause = redact(f"{type(exc.__cause__).__name__}: {exc.__cause__}") if exc.__cause__ else "connection error"
+        return LLMProviderError(f"{provider} could not be reached ({cause}); check its URL and network", provider=provider)
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, provider, redact)
+    return LLMProviderError(redact(f"{provider} call failed: {type(exc).__name__}: {exc}"), provider=provider)
+
+
+def _status_error(exc: openai.APIStatusError, provider: str, redact: Callable[[str], str]) -> LLMProviderError:
+    status = exc.status_code
+    code = _code(exc)
+    detail = redact(_detail(exc))
+    advice = _ADVICE.get(status, "the provider failed; retrying" if status >= 500 else "the request was refused")
+    if code == "insufficient_quota":
+        advice = "the account is out of quota (billing, not rate); add credit or use another provider"
+    message = f"{provider} answered HTTP {status}{f' ({code})' if code else ''}: {detail}; {advice}"
+    retry_after = parse_retry_after(exc.response.headers)
+    kinds: dict[int, type[LLMProviderError]] = {401: LLMAuthenticationError, 403: LLMAuthenticationError, 408: LLMTimeoutError}
+    if status == 429:
+        return LLMRateLimitError(message, provider=provider, status_code=status, retry_after=retry_after, code=code)
+    if status in kinds:
+        error = kinds[status](message, provider=provider, status_code=status, code=code)
+    elif status in (400, 404, 413, 422):
+        error = LLMBadRequestError(message, provider=provider, status_code=status, code=code)
+    else:
+        error = LLMProviderError(message, provider=provider, status_code=status, code=code)
+    error.retry_after = retry_after
+    return error
+
+
+def _code(exc: openai.APIStatusError) -> str | None:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    for value in (exc.code, body.get("code"), body.get("type")):
+        if value == "insufficient_quota":
+            return "insufficient_quota"
+    return exc.code
+
+
+def _detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict) and body.get("message"):
+        text = str(body["message"])
+    else:
+        text = str(exc.message or "no detail")
+    return text[:300]
+
+
+def _scrub(exc: BaseException, redact: Callable[[str], str], depth: int = 3) -> None:
+    if depth and exc.__cause__ is not None:
+        _scrub(exc.__cause__, redact, depth - 1)
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(exc, "message", None), str):
+        exc.message = redact(exc.message)  # type: ignore[attr-defined]

@@ -1,0 +1,81 @@
+"""Builds the LLM call layer from ``AppConfig``: one ``LLMProvider`` per configured provider, prices, cache."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from modules.infrastructure.domain.entities.llm import LLMProvider
+from modules.infrastructure.domain.llm.gateway import LLMGateway
+from modules.infrastructure.domain.llm.pricing import PriceTable
+from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.ports import Cache, CompletionClient
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.module_api.errors import ConfigurationError
+from modules.infrastructure.module_api.types import AppConfig, LLMConfig
+
+PRICES_RESOURCE = "prices.json"
+
+
+def completion_client(config: LLMConfig, redactor: Redactor, http_client: Any = None) -> CompletionClient:
+    """The adapter for ``config.provider``; nothing connects until the first call.
+
+    ``http_client`` (an ``httpx2.Client``, e.g. on a ``MockTransport``) replaces the client's own.
+    """
+    if config.provider == "azure":
+        from modules.infrastructure.infrastructure.llm_clients.azure_client import AzureOpenAIClient
+
+        return AzureOpenAIClient(config, redactor, http_client)
+    if config.provider == "local":
+        from modules.infrastructure.infrastructure.llm_clients.local_model import LocalModelClient
+
+        return LocalModelClient(config, redactor, http_client)
+    from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
+
+    return OpenAIClient(config, redactor, http_client)
+
+
+def load_prices(path: str | None) -> PriceTable:
+    """The shipped price table, or the JSON file at ``path`` (LLM_PRICES_FILE); raises ``ConfigurationError``."""
+    try:
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+        else:
+            text = resources.files(__package__).joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")
+        return PriceTable.from_data(json.loads(text))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"LLM_PRICES_FILE={path or PRICES_RESOURCE} cannot be used: {exc}; point it at a JSON price table") from exc
+
+
+def build_gateway(config: AppConfig, cache: Cache | None, redactor: Redactor) -> LLMGateway:
+    """Primary provider first, then ``LLM_FALLBACK_PROVIDERS`` in order; limits shared through Redis when set."""
+    shared = _redis_for_limits(config)
+    providers = [
+        LLMProvider(llm, lambda c: completion_client(c, redactor), limiter=_limiter(shared, llm))
+        for llm in (config.llm_config, *config.llm_fallbacks)
+    ]
+    gateway = LLMGateway(providers, cache, UsageLedger(), load_prices(config.llm_config.prices_file))
+    if shared is not None:
+        gateway.resources.append(shared)
+    return gateway
+
+
+def _redis_for_limits(config: AppConfig) -> Any:
+    limited = any(llm.rpm_limit or llm.tpm_limit for llm in (config.llm_config, *config.llm_fallbacks))
+    if not (limited and config.cache.redis_url):
+        return None
+    import redis
+
+    from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+
+    return redis.Redis(connection_pool=build_pool(config.cache.redis_url, config.cache.socket_timeout))
+
+
+def _limiter(shared: Any, llm: LLMConfig) -> Any:
+    if shared is None or not (llm.rpm_limit or llm.tpm_limit):
+        return None  # the provider's own in-process buckets
+    from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+
+    return RedisRateLimiter(shared, llm.provider, llm.deployment or llm.model, llm.rpm_limit, llm.tpm_limit)

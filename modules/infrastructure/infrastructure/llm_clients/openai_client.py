@@ -1,0 +1,120 @@
+"""``OpenAIClient``: chat completions from OpenAI or any OpenAI-compatible server (vLLM, llama.cpp, Ollama)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.llm_clients.error_mapping import map_openai_error
+from modules.infrastructure.module_api.types import LLMConfig
+
+if TYPE_CHECKING:
+    import httpx2
+
+if logging.getLogger("httpx2").level == logging.NOTSET:
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # it logs every request at INFO
+
+NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the client insists on one
+
+# Objects inherited across os.fork(): kept referenced, never closed or collected, in the child.
+# Closing them would act on the parent's sockets; collecting xllamacpp's server would wait forever
+# for a thread that does not exist in the child.
+INHERITED: list[Any] = []
+
+
+class OpenAIClient:
+    """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``."""
+
+    def __init__(self, config: LLMConfig, redactor: Redactor | None = None, http_client: httpx2.Client | None = None) -> None:
+        self.config = config
+        self.provider = config.provider
+        self.model = config.deployment or config.model
+        self._http_client = http_client
+        self._redactor = redactor or Redactor()
+        if config.api_key:
+            self._redactor.add([config.api_key.reveal()])
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion:
+        try:
+            response = self._openai().chat.completions.create(
+                model=self.model, messages=list(request.messages), timeout=timeout, **dict(request.parameters)
+            )
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc, self.provider, self._redactor.redact) from exc
+        choice = response.choices[0] if response.choices else None
+        usage = response.usage
+        return Completion(
+            content=(choice.message.content or "") if choice else "",
+            finish_reason=choice.finish_reason if choice else None,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            model=response.model,
+            request_id=getattr(response, "_request_id", None) or response.id,
+        )
+
+    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
+        parameters = {**request.parameters, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            stream = self._openai().chat.completions.create(
+                model=self.model, messages=list(request.messages), timeout=timeout, **parameters
+            )
+            with stream:
+                yield from self._chunks(stream)
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc, self.provider, self._redactor.redact) from exc
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._http_client is None:
+            client.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's connections alone and connect afresh on next use."""
+        INHERITED.append(self._client)
+        self._client = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        """Provider, model and where it is, credentials masked."""
+        where = self.config.base_url or self.config.endpoint or "api.openai.com"
+        return self._redactor.redact(f"{self.provider}, model {self.model} at {where}")
+
+    def _chunks(self, stream: Any) -> Iterator[StreamChunk]:
+        finish_reason = None
+        for chunk in stream:
+            if chunk.choices:
+                choice = chunk.choices[0]
+                finish_reason = choice.finish_reason or finish_reason
+                if choice.delta and choice.delta.content:
+                    yield StreamChunk(choice.delta.content)
+            if chunk.usage is not None:
+                usage = chunk.usage
+                completion = Completion("", finish_reason, usage.prompt_tokens, usage.completion_tokens, chunk.model, chunk.id)
+                yield StreamChunk(completion=completion)
+
+    def _openai(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client
+
+    def _build(self) -> Any:
+        return openai.OpenAI(
+            api_key=self._key(),
+            base_url=self.config.base_url,
+            max_retries=0,
+            timeout=self.config.timeout,
+            http_client=self._http_client,
+        )
+
+    def _key(self) -> str:
+        return self.config.api_key.reveal() if self.config.api_key else NO_KEY

@@ -1,0 +1,75 @@
+"""LLM_RPM_LIMIT / LLM_TPM_LIMIT shared by every process through Redis: token buckets updated atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from modules.infrastructure.domain.llm.rate_limit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+# KEYS: one hash per bucket; ARGV: capacity, amount per bucket. Redis's own clock, so hosts agree.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local cap = tonumber(ARGV[2 * i - 1])
+  local amount = tonumber(ARGV[2 * i])
+  local rate = cap / 60
+  local state = redis.call('HMGET', key, 'level', 'ts')
+  local level = tonumber(state[1]) or cap
+  local ts = tonumber(state[2]) or now
+  level = math.min(cap, math.min(cap, level + (now - ts) * rate) - amount)
+  redis.call('HSET', key, 'level', tostring(level), 'ts', tostring(now))
+  redis.call('EXPIRE', key, 120)
+  if level < 0 then wait = math.max(wait, -level / rate) end
+end
+return tostring(wait)
+"""
+WARN_EVERY = 30.0
+
+
+class RedisRateLimiter:
+    """The buckets of one provider and model under ``llm:ratelimit:<provider>:<model>:rpm|tpm``.
+
+    When Redis fails, the in-process buckets take over (a warning at most every 30 s).
+    """
+
+    def __init__(self, client: redis.Redis, provider: str, model: str, rpm: int | None, tpm: int | None) -> None:
+        self._client = client
+        self._script = client.register_script(_RESERVE)
+        prefix = f"llm:ratelimit:{provider}:{model}"
+        self._buckets = [(f"{prefix}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
+        self._local = RateLimiter(rpm, tpm)
+        self._warned_at = 0.0
+
+    def reserve(self, tokens: int) -> float:
+        return self._run(tokens, 1) if self._buckets else 0.0
+
+    def refund(self, tokens: int) -> None:
+        if self._buckets:
+            self._run(tokens, -1)
+
+    def _run(self, tokens: int, sign: int) -> float:
+        keys = [key for key, _, _ in self._buckets]
+        args: list[float] = []
+        for _, limit, per_call in self._buckets:
+            args += [limit, sign * min(1 if per_call else tokens, limit)]
+        try:
+            return float(self._script(keys=keys, args=args))
+        except redis.RedisError as exc:
+            self._warn(exc)
+            if sign < 0:
+                self._local.refund(tokens)
+                return 0.0
+            return self._local.reserve(tokens)
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY:
+            self._warned_at = now
+            logger.warning("Redis rate limit unavailable (%s): using this process's own LLM limits", type(exc).__name__)
