@@ -86,7 +86,12 @@ def _build_llm(container: Container) -> Any:
     from modules.infrastructure.infrastructure.llm_clients.factory import build_gateway
 
     cache = NamespacedCache(container.get("cache"), "llm")
-    return build_gateway(container.config, cache, container.redactor)
+    sinks = []
+    if container.config.llm_config.usage_persist:
+        from modules.infrastructure.infrastructure.llm_clients.usage_store import DatabaseUsageSink
+
+        sinks.append(DatabaseUsageSink(lambda: container.database.get_session()))
+    return build_gateway(container.config, cache, container.redactor, sinks)
 
 
 def _build_health_checks(container: Container) -> list[HealthCheck]:

@@ -136,6 +136,7 @@ class LLMConfig(_MaskedRepr):
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     prices_file: str | None = None
+    usage_persist: bool = False
     context_size: int | None = None
 
 

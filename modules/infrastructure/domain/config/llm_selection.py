@@ -78,6 +78,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         "breaker_threshold": values["LLM_BREAKER_THRESHOLD"],
         "breaker_cooldown": values["LLM_BREAKER_COOLDOWN"],
         "prices_file": values["LLM_PRICES_FILE"],
+        "usage_persist": values["LLM_USAGE_PERSIST"],
     }
     if provider == "openai":
         return LLMConfig(

@@ -87,6 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("LLM_BREAKER_THRESHOLD", "5", "Consecutive failures after which a provider is skipped for the cool-down", p.integer(1)),
         ("LLM_BREAKER_COOLDOWN", "30", "Seconds a provider with an open circuit breaker is skipped", p.number(above=0)),
         ("LLM_PRICES_FILE", None, "JSON price table replacing the one shipped with the module (USD per million tokens)", p.text),
+        ("LLM_USAGE_PERSIST", "false", "Also write every LLM call's usage to the llm_usage table (run migrations first)", p.boolean),
     ),
     *_group(
         "cache",

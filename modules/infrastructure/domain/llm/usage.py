@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from modules.infrastructure.module_api.types import LLMUsageSummary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,17 +35,29 @@ class UsageRecord:
 class UsageLedger:
     """Thread-safe, bounded list of ``UsageRecord``s (the oldest are dropped past ``max_records``)."""
 
-    def __init__(self, max_records: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        max_records: int = 100_000,
+        clock: Callable[[], float] = time.time,
+        sinks: Sequence[Callable[[UsageRecord], None]] = (),
+    ) -> None:
         self._records: list[UsageRecord] = []
         self._max = max_records
         self._lock = threading.Lock()
+        self._sinks = tuple(sinks)
         self.clock = clock
 
     def record(self, record: UsageRecord) -> None:
+        """Keep ``record`` in memory and hand it to every sink; a failing sink is logged, never raised."""
         with self._lock:
             self._records.append(record)
             if len(self._records) > self._max:
                 del self._records[: len(self._records) - self._max]
+        for sink in self._sinks:
+            try:
+                sink(record)
+            except Exception as exc:  # usage is bookkeeping: it must not fail the call it describes
+                logger.warning("LLM usage record not persisted (%s: %s)", type(exc).__name__, exc)
 
     def records(self) -> list[UsageRecord]:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from modules.infrastructure.domain.entities.llm import LLMProvider
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
-from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.ports import Cache, CompletionClient
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.module_api.errors import ConfigurationError
@@ -49,14 +50,16 @@ def load_prices(path: str | None) -> PriceTable:
         raise ConfigurationError(f"LLM_PRICES_FILE={path or PRICES_RESOURCE} cannot be used: {exc}; point it at a JSON price table") from exc
 
 
-def build_gateway(config: AppConfig, cache: Cache | None, redactor: Redactor) -> LLMGateway:
+def build_gateway(
+    config: AppConfig, cache: Cache | None, redactor: Redactor, usage_sinks: Sequence[Callable[[UsageRecord], None]] = ()
+) -> LLMGateway:
     """Primary provider first, then ``LLM_FALLBACK_PROVIDERS`` in order; limits shared through Redis when set."""
     shared = _redis_for_limits(config)
     providers = [
         LLMProvider(llm, lambda c: completion_client(c, redactor), limiter=_limiter(shared, llm))
         for llm in (config.llm_config, *config.llm_fallbacks)
     ]
-    gateway = LLMGateway(providers, cache, UsageLedger(), load_prices(config.llm_config.prices_file))
+    gateway = LLMGateway(providers, cache, UsageLedger(sinks=usage_sinks), load_prices(config.llm_config.prices_file))
     if shared is not None:
         gateway.resources.append(shared)
     return gateway
