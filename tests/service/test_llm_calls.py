@@ -262,3 +262,33 @@ def test_the_provider_entity_runs_a_prompt_as_written() -> None:
     assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi {not_a_variable}"}]
     assert sent["max_tokens"] == 3
     assert (response.content, response.metadata["attempts"], response.usage_stats.total_tokens) == ("Hello", 2, 7)
+
+
+def test_every_retry_counts_against_the_rate_limit() -> None:
+    clock = FakeClock()
+    recorder = statuses(503, 503, 200)
+    provider = recorder.provider(config(rpm_limit=2, max_retries=3), clock=clock)
+    provider.complete(REQUEST, Deadline.after(120, clock))
+    assert len(recorder.requests) == 3
+    assert any(wait >= 29 for wait in recorder.sleeps), "the third request of the minute must wait for capacity"
+
+
+def test_a_json_mode_answer_that_is_not_json_is_not_cached() -> None:
+    answers = ["not json", '{"ok": true}']
+    recorder = Recorder(lambda r: httpx2.Response(200, json=completion_body(answers.pop(0))))
+    llm = gateway(recorder.provider(config()))
+    prompt = Prompt("Answer in JSON", parameters={"temperature": 0, "response_format": {"type": "json_object"}})
+    assert llm.execute(prompt, PromptContext()).content == "not json"
+    second = llm.execute(prompt, PromptContext())
+    assert second.content == '{"ok": true}' and second.metadata["cached"] is False
+    assert llm.execute(prompt, PromptContext()).metadata["cached"] is True
+
+
+def test_a_stream_abandoned_early_is_still_recorded() -> None:
+    recorder = Recorder(lambda r: httpx2.Response(200, content=sse_body(["a", "b", "c"]), headers={"content-type": "text/event-stream"}))
+    llm = gateway(recorder.provider(config()))
+    chunks = llm.stream(Prompt("Count"), PromptContext(module="lessons"))
+    assert next(chunks) == "a"
+    chunks.close()
+    [record] = llm.ledger.records()
+    assert (record.module, record.outcome) == ("lessons", "abandoned")

@@ -210,3 +210,9 @@ def test_the_breaker_opens_after_the_threshold_and_lets_a_trial_through_after_th
     assert not breaker.allow()  # others wait while it runs
     breaker.record_success()
     assert breaker.allow() and not breaker.is_open
+
+
+def test_a_variant_of_a_known_model_is_unpriced_but_a_dated_snapshot_is_priced() -> None:
+    prices = PriceTable.from_data(TABLE)
+    assert prices.cost("gpt-4o-mini-audio-preview", 1000, 1000) is None
+    assert prices.cost("gpt-4o-mini-2024-07-18", 1000, 0) == prices.cost("gpt-4o-mini", 1000, 0)

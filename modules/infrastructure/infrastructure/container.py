@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from modules.infrastructure.domain.ports import Cache, HealthCheck
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
-from modules.infrastructure.infrastructure.health.pending import pending_checks
 from modules.infrastructure.infrastructure.logging.setup import configure_logging
 from modules.infrastructure.module_api.types import AppConfig
 
@@ -100,12 +99,12 @@ def _build_health_checks(container: Container) -> list[HealthCheck]:
     from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
     from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
 
-    checks: dict[str, HealthCheck] = {check.name: check for check in pending_checks(container.config)}
-    checks["database"] = DatabaseHealthCheck(container.get("database_manager"))
-    checks["cache"] = CacheHealthCheck(lambda: container.cache)
-    checks["messaging"] = MessagingHealthCheck(lambda: container.get("messaging"), lambda: container.get("publisher").ping())
-    checks["llm"] = LLMHealthCheck(lambda: container.get("llm"))
-    return [checks[name] for name in ("database", "cache", "messaging", "llm")]
+    return [
+        DatabaseHealthCheck(container.get("database_manager")),
+        CacheHealthCheck(lambda: container.cache),
+        MessagingHealthCheck(lambda: container.get("messaging"), lambda: container.get("publisher").ping()),
+        LLMHealthCheck(lambda: container.get("llm")),
+    ]
 
 
 FACTORIES: dict[str, Factory] = {

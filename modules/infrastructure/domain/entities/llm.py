@@ -97,9 +97,9 @@ class LLMProvider:
     def _with_retries(self, call: Callable[[CompletionClient, float], Any], request: CompletionRequest, deadline: Deadline) -> Any:
         self._check_breaker()
         client = self.initialize_client()
-        self._wait_for_capacity(request, deadline)
         attempts = 0
         while True:
+            self._wait_for_capacity(request, deadline)  # every attempt is a request the limits must count
             timeout = min(self.config.timeout, deadline.remaining())
             if timeout <= 0:
                 raise self._deadline_error(attempts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,16 +86,19 @@ class LLMGateway:
         deadline = Deadline.after(context.timeout or provider.config.deadline, provider.clock)
         started = time.perf_counter()
         completion: Completion | None = None
+        outcome = "abandoned"  # the caller stopped reading early; what was used is still recorded
         try:
             for chunk in provider.stream(CompletionRequest(messages, parameters), deadline):
                 if chunk.completion is not None:
                     completion = chunk.completion
                 if chunk.text:
                     yield chunk.text
+            outcome = "ok"
         except LLMProviderError as exc:
-            self._record(provider, prompt, context, None, started, False, type(exc).__name__)
+            outcome = type(exc).__name__
             raise
-        self._record(provider, prompt, context, completion, started, False, "ok")
+        finally:
+            self._record(provider, prompt, context, completion if outcome == "ok" else None, started, False, outcome)
 
     def _execute_on(
         self, provider: LLMProvider, messages: list[dict[str, str]], prompt: Prompt, context: PromptContext, deadline: Deadline, tried: list[str]
@@ -113,7 +117,7 @@ class LLMGateway:
         except LLMProviderError as exc:
             self._record(provider, prompt, context, None, started, False, type(exc).__name__)
             raise
-        if key is not None and self.cache is not None:
+        if key is not None and self.cache is not None and _worth_caching(parameters, completion):
             self.cache.set_json(key, completion.__dict__, ttl=provider.config.cache_ttl)
         return self._response(provider, prompt, context, completion, started, attempts, False, tried)
 
@@ -175,3 +179,15 @@ class LLMGateway:
     def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:
         has_next = index + 1 < len(chain)
         return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or is_retryable(exc))
+
+
+def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:
+    """Not an answer that broke the JSON mode it was asked for: it would fail every caller for the whole TTL."""
+    response_format = parameters.get("response_format")
+    if not (isinstance(response_format, Mapping) and response_format.get("type") == "json_object"):
+        return True
+    try:
+        json.loads(completion.content)
+    except ValueError:
+        return False
+    return True

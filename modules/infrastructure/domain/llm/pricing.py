@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 logger = logging.getLogger(__name__)
+_DATED_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 PER_TOKENS = 1_000_000
 
@@ -40,11 +42,11 @@ class PriceTable:
             raise ValueError(f"not a price table ({exc!r}); expected version and models: {{name: {{input, output}}}}") from exc
 
     def price(self, model: str) -> ModelPrice | None:
-        """The price of ``model``, or of the longest known name it starts with."""
-        if model in self.prices:
-            return self.prices[model]
-        candidates = [name for name in self.prices if model.startswith(name + "-")]
-        return self.prices[max(candidates, key=len)] if candidates else None
+        """The price of ``model``, or of the model it is a dated snapshot of (``gpt-4o-2024-08-06``).
+
+        Any other variant (``gpt-4o-audio-preview``) is unknown: a wrong price is worse than none.
+        """
+        return self.prices.get(model) or self.prices.get(_DATED_SNAPSHOT.sub("", model))
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD for the tokens, rounded to 1e-8; ``None`` (and one warning per model) when the model is unknown."""
