@@ -29,9 +29,8 @@ TARGET = 0.5
 
 def run(ops: int, rounds: int) -> dict[str, Any]:
     """Throughput rounds for the relay and raw pika, then interleaved per-call timing of publish_event."""
-    global DATABASE_URL
-    DATABASE_URL = _bench_database()
-    os.environ.update(DATABASE_URL=DATABASE_URL, RABBITMQ_URL=RABBITMQ_URL, OUTBOX_RELAY="off")
+    database_url = _bench_database()
+    os.environ.update(DATABASE_URL=database_url, RABBITMQ_URL=RABBITMQ_URL, OUTBOX_RELAY="off")
     InfrastructureService.reset()
     InfrastructureService.migrate()
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -41,9 +40,9 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
         for _ in range(max(3, rounds // 5)):
             samples["raw_pika_confirm_each"].append(_confirm_each(queue, 500))
             samples["raw_pika_confirms_in_flight"].append(_confirms_in_flight(queue, backlog))
-            samples["relay_drain"].append(_relay_drain(queue, backlog))
+            samples["relay_drain"].append(_relay_drain(database_url, queue, backlog))
             _purge(queue)
-        per_call = _publish_event_vs_insert(queue, ops, rounds)
+        per_call = _publish_event_vs_insert(database_url, queue, ops, rounds)
     finally:
         _delete_queue(queue)
         InfrastructureService.shutdown()
@@ -131,9 +130,9 @@ def _confirms_in_flight(queue: str, count: int, window: int = 1000) -> float:
     return count / state["elapsed"]
 
 
-def _relay_drain(queue: str, count: int) -> float:
+def _relay_drain(database_url: str, queue: str, count: int) -> float:
     """Fill the outbox with ``count`` pending rows, then time ``relay_outbox()`` draining them."""
-    engine = create_engine(DATABASE_URL)
+    engine = create_engine(database_url)
     timestamp = datetime.now(timezone.utc).isoformat()
     with Session(engine) as session:
         session.execute(delete(OutboxRecord))
@@ -156,9 +155,9 @@ def _relay_drain(queue: str, count: int) -> float:
     return count / elapsed
 
 
-def _publish_event_vs_insert(queue: str, ops: int, rounds: int) -> dict[str, Any]:
+def _publish_event_vs_insert(database_url: str, queue: str, ops: int, rounds: int) -> dict[str, Any]:
     config = InfrastructureService.get_config().database
-    engine = create_engine(DATABASE_URL, **engine_arguments(DATABASE_URL, config))
+    engine = create_engine(database_url, **engine_arguments(database_url, config))
     payload = json.loads(BODY)
 
     def publish_event() -> None:
@@ -175,10 +174,10 @@ def _publish_event_vs_insert(queue: str, ops: int, rounds: int) -> dict[str, Any
     try:
         return interleave({"publish_event": publish_event, "raw_insert": raw_insert}, ops, rounds, warmup=20)
     finally:
-        engine.dispose()
-        with Session(create_engine(DATABASE_URL)) as session:
+        with Session(engine) as session:
             session.execute(delete(OutboxRecord).where(OutboxRecord.destination == queue))
             session.commit()
+        engine.dispose()
 
 
 def _purge(queue: str) -> None:

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 import pika
 import psycopg2
 import pytest
 import redis
+
+from modules.infrastructure.domain.secrets import Redactor, mask_url, secrets_in_environment
 
 PROBE_TIMEOUT_SECONDS = 3.0
 
@@ -51,16 +51,6 @@ RABBITMQ = Service("RabbitMQ", "TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.
 def services_required() -> bool:
     """True when an unreachable service must fail the run (``REQUIRE_SERVICES=1``/true/yes/on)."""
     return os.environ.get("REQUIRE_SERVICES", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-# scheme://user:PASSWORD@host...: the password runs to the LAST "@", so a password holding an
-# unencoded "@" or "/" is still hidden whole (when in doubt, more is masked, never less).
-_USERINFO = re.compile(r"^(?P<prefix>[^:/?#]+://[^:/?#@]*):(?P<password>.*)@")
-
-
-def mask_password(url: str) -> str:
-    """``url`` with the password part of its userinfo replaced by ``***``."""
-    return _USERINFO.sub(r"\g<prefix>:***@", url, count=1)
 
 
 def libpq_url(url: str) -> str:
@@ -114,11 +104,8 @@ def unreachable_reason(service: Service, url: str, error: BaseException) -> str:
     """Why ``service`` counts as unreachable: its name, its masked URL and the error, no password."""
     text = str(error).strip()
     detail = f"{type(error).__name__}: {text}" if text else repr(error)  # pika's errors have an empty str()
-    match = _USERINFO.match(url)
-    if match and match.group("password"):
-        for secret in {match.group("password"), unquote(match.group("password"))}:
-            detail = detail.replace(secret, "***")
-    return f"{service.name} unreachable at {mask_password(url)} ({service.env_var}): {detail}"
+    redact = Redactor(secrets_in_environment({service.env_var: url})).redact
+    return f"{service.name} unreachable at {mask_url(url)} ({service.env_var}): {redact(detail)}"
 
 
 def require_service(service: Service, probe: Callable[[str], None]) -> str:

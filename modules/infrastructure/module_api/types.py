@@ -289,8 +289,8 @@ class DatabaseSession:
             return exc
 
 
-@dataclass(frozen=True)
-class PoolStats:
+@dataclass(frozen=True, repr=False)
+class PoolStats(_MaskedRepr):
     """One engine's connection pool: how many connections are open, idle and in use."""
 
     label: str
@@ -300,9 +300,6 @@ class PoolStats:
     checked_out: int
     overflow: int
     max_overflow: int
-
-    def __repr__(self) -> str:
-        return _MaskedRepr.__repr__(self)
 
 
 @dataclass(frozen=True)

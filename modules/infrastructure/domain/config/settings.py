@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.infrastructure.domain.config import parsers as p
-from modules.infrastructure.domain.secrets import is_secret_name
 
 PROVIDERS = ("openai", "azure", "local")
 ENVIRONMENTS = ("development", "test", "staging", "production")
@@ -27,10 +26,6 @@ class Setting:
     description: str
     parse: p.Parser
     group: str
-
-    @property
-    def secret(self) -> bool:
-        return is_secret_name(self.name)
 
 
 def _group(group: str, *rows: tuple[str, str | None, str, p.Parser]) -> tuple[Setting, ...]:

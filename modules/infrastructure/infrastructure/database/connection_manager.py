@@ -92,9 +92,6 @@ class ConnectionManager:
         """Pool figures per engine built so far (``checkedout()``/``checkedin()``/``size()``)."""
         return [_stats(pool) for pool in list(self._by_url.values())]
 
-    def engines(self) -> dict[str, Engine]:
-        return {label: pool.engine for label, pool in list(self._pools.items())}
-
     def close(self) -> None:
         """Close every pooled connection and forget the engines."""
         with self._lock:

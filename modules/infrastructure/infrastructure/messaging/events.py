@@ -34,7 +34,7 @@ class OutboxMessaging:
         self._open_session = open_session
         self._publisher = publisher
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
-        self.worker = RelayWorker(self._drain_in_background, poll)
+        self.worker = RelayWorker(self.relay, poll)
 
     def publish_event(
         self,
@@ -103,6 +103,3 @@ class OutboxMessaging:
 
     def _relays_after_commit(self) -> bool:
         return self.config.relay_mode != "off" and self._publisher() is not None
-
-    def _drain_in_background(self) -> None:
-        self.relay()
