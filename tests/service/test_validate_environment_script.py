@@ -36,7 +36,7 @@ def test_valid_configuration_exits_0_with_one_line_per_component(clean_env: Path
 
 
 def test_json_output(clean_env: Path) -> None:
-    result = run(clean_env, "--json", "--timeout", "2")
+    result = run(clean_env, "--json", "--timeout", "30")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["is_valid"] is True
