@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import TESTS
 
-HEAVY = ["openai", "pika", "redis", "xllamacpp", "sqlalchemy", "psycopg2", "dotenv", "httpx", "httpx2", "alembic"]
+HEAVY = ["openai", "pika", "redis", "xllamacpp", "sqlalchemy", "psycopg2", "dotenv", "httpx", "httpx2", "alembic", "prometheus_client"]
 
 
 def test_importing_module_api_loads_no_driver_or_client() -> None:
