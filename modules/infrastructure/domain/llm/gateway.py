@@ -87,6 +87,7 @@ class LLMGateway:
         started = time.perf_counter()
         completion: Completion | None = None
         outcome = "abandoned"  # the caller stopped reading early; what was used is still recorded
+        attempts = 1  # the stream that answered (retries before it opened are not counted)
         try:
             for chunk in provider.stream(CompletionRequest(messages, parameters), deadline):
                 if chunk.completion is not None:
@@ -95,10 +96,11 @@ class LLMGateway:
                     yield chunk.text
             outcome = "ok"
         except LLMProviderError as exc:
-            outcome = type(exc).__name__
+            outcome, attempts = type(exc).__name__, getattr(exc, "attempts", 1)
             raise
         finally:
-            self._record(provider, prompt, context, completion if outcome == "ok" else None, started, False, outcome)
+            completed = completion if outcome == "ok" else None
+            self._record(provider, prompt, context, completed, started, False, outcome, attempts)
 
     def _execute_on(
         self, provider: LLMProvider, messages: list[dict[str, str]], prompt: Prompt, context: PromptContext, deadline: Deadline, tried: list[str]
@@ -115,7 +117,7 @@ class LLMGateway:
         try:
             completion, attempts = provider.complete(CompletionRequest(messages, parameters), deadline)
         except LLMProviderError as exc:
-            self._record(provider, prompt, context, None, started, False, type(exc).__name__)
+            self._record(provider, prompt, context, None, started, False, type(exc).__name__, getattr(exc, "attempts", 0))
             raise
         if key is not None and self.cache is not None and _worth_caching(parameters, completion):
             self.cache.set_json(key, completion.__dict__, ttl=provider.config.cache_ttl)
@@ -125,7 +127,7 @@ class LLMGateway:
         self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion,
         started: float, attempts: int, cached: bool, tried: list[str],
     ) -> LLMResponse:
-        cost = self._record(provider, prompt, context, completion, started, cached, "ok")
+        cost = self._record(provider, prompt, context, completion, started, cached, "ok", attempts)
         metadata: dict[str, Any] = {
             "provider": provider.name,
             "model": provider.config.model,
@@ -144,7 +146,7 @@ class LLMGateway:
 
     def _record(
         self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion | None,
-        started: float, cached: bool, outcome: str,
+        started: float, cached: bool, outcome: str, attempts: int = 0,
     ) -> float | None:
         prompt_tokens = completion.prompt_tokens if completion else 0
         completion_tokens = completion.completion_tokens if completion else 0
@@ -158,6 +160,7 @@ class LLMGateway:
             UsageRecord(
                 self.ledger.clock(), provider.name, provider.config.model, context.module, prompt.name,
                 prompt_tokens, completion_tokens, round((time.perf_counter() - started) * 1000, 3), cost, cached, outcome,
+                attempts,
             )
         )
         return cost

@@ -30,6 +30,7 @@ class UsageRecord:
     cost_usd: float | None
     cached: bool
     outcome: str
+    attempts: int = 0  # requests sent to the provider, retries included (0 for a cache hit)
 
 
 class UsageLedger:
