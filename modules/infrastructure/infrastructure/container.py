@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.domain.entities.database import DatabaseConnection
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+    from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _build_config(container: Container) -> AppConfig:
 def _build_database_manager(container: Container) -> Any:
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
 
-    return ConnectionManager(container.config.database, container.redactor)
+    return ConnectionManager(container.config.database, container.redactor, container.metrics.session_observer)
 
 
 def _build_database(container: Container) -> Any:
@@ -72,8 +73,10 @@ def _build_publisher(container: Container) -> Any:
 def _build_messaging(container: Container) -> Any:
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
 
+    metrics = container.metrics
     messaging = OutboxMessaging(
-        container.config.messaging, lambda: container.database.get_session(), lambda: container.get("publisher")
+        container.config.messaging, lambda: container.database.get_session(), lambda: container.get("publisher"),
+        stored=metrics.events_stored.inc, published=metrics.published,
     )
     messaging.start()
     return messaging
@@ -83,14 +86,22 @@ def _build_llm(container: Container) -> Any:
     """The LLM call layer: providers in fallback order, responses cached under the ``llm:`` namespace."""
     from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
     from modules.infrastructure.infrastructure.llm_clients.factory import build_gateway
+    from modules.infrastructure.infrastructure.metrics.llm_sink import LLMMetricsSink
 
     cache = NamespacedCache(container.get("cache"), "llm")
-    sinks = []
+    sinks: list[Callable[[Any], None]] = [LLMMetricsSink(container.metrics)]
     if container.config.llm_config.usage_persist:
         from modules.infrastructure.infrastructure.llm_clients.usage_store import DatabaseUsageSink
 
         sinks.append(DatabaseUsageSink(lambda: container.database.get_session()))
     return build_gateway(container.config, cache, container.redactor, sinks)
+
+
+def _build_metrics(container: Container) -> Any:
+    """The module's Prometheus metrics on a registry of this container's own (``reset()`` starts from zero)."""
+    from modules.infrastructure.infrastructure.metrics.wiring import build_metrics
+
+    return build_metrics(container)
 
 
 def _build_health_checks(container: Container) -> list[HealthCheck]:
@@ -117,6 +128,7 @@ FACTORIES: dict[str, Factory] = {
     "messaging": _build_messaging,
     "llm": _build_llm,
     "health_checks": _build_health_checks,
+    "metrics": _build_metrics,
 }
 
 
@@ -153,6 +165,10 @@ class Container:
     @property
     def messaging(self) -> OutboxMessaging:
         return self.get("messaging")
+
+    @property
+    def metrics(self) -> InfrastructureMetrics:
+        return self.get("metrics")
 
     @property
     def health_checks(self) -> Sequence[HealthCheck]:

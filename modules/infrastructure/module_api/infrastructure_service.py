@@ -268,6 +268,15 @@ class InfrastructureService:
         return _container().get("llm").ledger.summary(since, module)
 
     @staticmethod
+    def metrics_text() -> str:
+        """This process's metrics in the Prometheus text format: pools, sessions, LLM calls, outbox, cache.
+
+        Never raises for a component that is down (its figures are left out); labels carry no secret,
+        URL, prompt or id. ``body = InfrastructureService.metrics_text()`` (serve it with scripts/metrics_server.py)
+        """
+        return _container().metrics.text()
+
+    @staticmethod
     @contextmanager
     def override(**components: Any) -> Iterator[None]:
         """Swap components (``config``, ``health_checks``, ...) inside a ``with`` block, for tests.

@@ -11,6 +11,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from time import perf_counter
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -229,6 +230,9 @@ class DatabaseSession:
     session: Any
     connection_id: str
     map_error: Callable[[Exception], Exception] = field(default=_unchanged, repr=False, compare=False)
+    # Called once, with the seconds since ``opened_at`` (``perf_counter``), when the session closes: the metrics.
+    on_close: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
+    opened_at: float = field(default=0.0, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["session"], name)
@@ -256,6 +260,7 @@ class DatabaseSession:
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to the pool."""
         self.session.close()
+        self._closed()
 
     def __enter__(self) -> DatabaseSession:
         return self
@@ -272,6 +277,12 @@ class DatabaseSession:
                     raise mapped from exc
         finally:
             self.session.close()
+            self._closed()
+
+    def _closed(self) -> None:
+        observe, self.on_close = self.on_close, None
+        if observe is not None:
+            observe(perf_counter() - self.opened_at)
 
     def _call(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 _READ_ONLY = {"postgresql_readonly": True}
 _sqlite_connections = itertools.count(1)
+SessionObserver = Callable[[str], Callable[[float], None]]  # engine label -> called with each session's seconds
 
 
 @dataclass
@@ -37,13 +39,17 @@ class _Pool:
     sessions: sessionmaker[Session]
     facts: PoolFacts
     map_error: Callable[[BaseException], BaseException]
+    observe: Callable[[float], None] | None = None
 
 
 class ConnectionManager:
     """Builds engines lazily (one per distinct URL), hands out sessions, and maps driver errors."""
 
-    def __init__(self, config: DatabaseConfig, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self, config: DatabaseConfig, redactor: Redactor | None = None, session_observer: SessionObserver | None = None
+    ) -> None:
         self.config = config
+        self._session_observer = session_observer
         self._urls = {PRIMARY: config.url, **dict(zip(replica_labels(config), config.replica_urls))}
         passwords = {p for p in map(url_password, self._urls.values()) if p}
         self._redactor = redactor or Redactor(passwords)
@@ -66,6 +72,7 @@ class ConnectionManager:
 
     def session(self, label: str = PRIMARY, read_only: bool = False) -> DatabaseSession:
         """A session holding a checked-out (pre-pinged) connection, read-only on PostgreSQL when asked."""
+        opened_at = perf_counter()
         pool = self._pool(label)
         session = pool.sessions()
         options = _READ_ONLY if read_only and pool.engine.dialect.name == "postgresql" else None
@@ -74,7 +81,8 @@ class ConnectionManager:
         except Exception as exc:
             session.close()
             raise map_database_error(exc, pool.facts, self._redactor) from exc
-        return DatabaseSession(session, connection.connection.info.get("connection_id", pool.label), pool.map_error)
+        connection_id = connection.connection.info.get("connection_id", pool.label)
+        return DatabaseSession(session, connection_id, pool.map_error, pool.observe, opened_at)
 
     def error_mapper(self, label: str = PRIMARY) -> Callable[[BaseException], BaseException]:
         """The function that turns a driver error on ``label`` into a ``DatabaseError`` subclass."""
@@ -127,9 +135,10 @@ class ConnectionManager:
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout)
         redactor = self._redactor
+        observe = self._session_observer(label) if self._session_observer else None
         return _Pool(
             label, url, engine, sessionmaker(engine, expire_on_commit=False), facts,
-            lambda exc: map_database_error(exc, facts, redactor),
+            lambda exc: map_database_error(exc, facts, redactor), observe,
         )
 
 

@@ -11,17 +11,23 @@ from sqlalchemy import event
 from modules.infrastructure.domain.messaging.envelope import new_envelope
 from modules.infrastructure.domain.ports import MessagePublisher
 from modules.infrastructure.infrastructure.messaging import outbox
+from modules.infrastructure.infrastructure.messaging.metered_publisher import Count, MeteredPublisher
 from modules.infrastructure.infrastructure.messaging.relay import OutboxRelay
 from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
 from modules.infrastructure.module_api.errors import DatabaseError, MessagingError
 from modules.infrastructure.module_api.types import DatabaseSession, MessagingConfig, RelayResult
 
 
+def _uncounted(*_: object) -> None:
+    return None
+
+
 class OutboxMessaging:
     """``publish_event`` and ``relay_outbox`` behind the facade.
 
     ``publisher()`` is asked on every use (``None`` without a broker), so a test's
-    ``override(publisher=...)`` takes effect even after this object was built.
+    ``override(publisher=...)`` takes effect even after this object was built. ``stored()`` is
+    called per event added, ``published(outcome, n)`` per relayed batch (the metrics; no-ops by default).
     """
 
     def __init__(
@@ -29,10 +35,14 @@ class OutboxMessaging:
         config: MessagingConfig,
         open_session: Callable[[], DatabaseSession],
         publisher: Callable[[], MessagePublisher | None],
+        stored: Callable[[], None] = _uncounted,
+        published: Count = _uncounted,
     ) -> None:
         self.config = config
         self._open_session = open_session
         self._publisher = publisher
+        self._stored = stored
+        self._published = published
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
         self.worker = RelayWorker(self.relay, poll)
 
@@ -74,6 +84,7 @@ class OutboxMessaging:
                 f"Event '{event_type}' could not be stored in the outbox ({exc}); "
                 "if the table is missing, run InfrastructureService.migrate()"
             ) from exc
+        self._stored()
         return envelope.id
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
@@ -82,7 +93,7 @@ class OutboxMessaging:
             raise MessagingError("No broker configured: set RABBITMQ_URL to relay the outbox; events stay pending")
         relay = OutboxRelay(
             self._open_session,
-            publisher,
+            MeteredPublisher(publisher, self._published),
             batch_size=self.config.batch_size,
             max_attempts=self.config.max_attempts,
             retention=timedelta(hours=self.config.retention_hours),

@@ -1,0 +1,32 @@
+"""``MeteredPublisher``: counts what the broker said about every event the relay handed it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.module_api.types import Envelope
+
+Count = Callable[[str, int], None]  # (outcome: "confirmed" | "refused" | "error", number of events)
+
+
+class MeteredPublisher:
+    """Wraps any ``MessagePublisher`` (the pika one or a fake) and reports each batch's outcomes to ``count``."""
+
+    def __init__(self, publisher: MessagePublisher, count: Count) -> None:
+        self._publisher = publisher
+        self._count = count
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        try:
+            outcomes = self._publisher.publish_batch(messages)
+        except Exception:
+            self._count("error", len(messages))
+            raise
+        confirmed = sum(outcome.confirmed for outcome in outcomes)
+        self._count("confirmed", confirmed)
+        self._count("refused", len(outcomes) - confirmed)
+        return outcomes
+
+    def close(self) -> None:
+        self._publisher.close()

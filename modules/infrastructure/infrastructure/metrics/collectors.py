@@ -1,0 +1,96 @@
+"""Scrape-time collectors: pool, outbox and cache figures read when Prometheus asks, at no cost in between.
+
+A collector never raises into a scrape: a figure that cannot be read is left out (the outbox also
+exports ``infrastructure_outbox_up 0``), and the failure is logged once until it recovers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from modules.infrastructure.infrastructure.metrics.registry import PREFIX
+from modules.infrastructure.module_api.types import CacheStats, PoolStats
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POOL_FIGURES = {
+    "size": "Connections the pool keeps open",
+    "checked_in": "Idle connections in the pool",
+    "checked_out": "Connections in use",
+    "overflow": "Connections open beyond the pool size",
+}
+
+
+class _Guarded:
+    """Runs a read; on failure logs once (until a read succeeds again) and answers ``None``."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._failing = False
+
+    def read(self, reader: Callable[[], T]) -> T | None:
+        try:
+            value = reader()
+        except Exception as exc:  # a scrape must not fail because one component is down
+            if not self._failing:
+                logger.warning("Metrics: %s could not be read (%s: %s); left out until it can", self._what, type(exc).__name__, exc)
+            self._failing = True
+            return None
+        self._failing = False
+        return value
+
+
+class PoolCollector(_Guarded):
+    """``infrastructure_db_pool_*{engine}`` for every engine built so far."""
+
+    def __init__(self, stats: Callable[[], Sequence[PoolStats]], label: Callable[[str], str]) -> None:
+        super().__init__("database pool figures")
+        self._stats, self._label = stats, label
+
+    def collect(self) -> Iterator[Metric]:
+        pools = self.read(self._stats) or []
+        for figure, help_text in POOL_FIGURES.items():
+            family = GaugeMetricFamily(f"{PREFIX}_db_pool_{figure}", help_text, labels=["engine"])
+            for pool in pools:
+                family.add_metric([self._label(pool.label)], getattr(pool, figure))
+            yield family
+
+
+class OutboxCollector(_Guarded):
+    """``infrastructure_outbox_events{status="pending"|"failed"}`` and ``infrastructure_outbox_up``."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        super().__init__("outbox counts")
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.read(self._counts)
+        yield GaugeMetricFamily(f"{PREFIX}_outbox_up", "1 when the outbox could be counted at this scrape", value=int(counts is not None))
+        if counts is not None:
+            family = GaugeMetricFamily(f"{PREFIX}_outbox_events", "Outbox events waiting (pending) or given up on (failed)", labels=["status"])
+            for status in ("pending", "failed"):
+                family.add_metric([status], counts.get(status, 0))
+            yield family
+
+
+class CacheCollector(_Guarded):
+    """``infrastructure_cache_{hits,misses,errors}_total{backend}`` of the shared cache backend."""
+
+    def __init__(self, stats: Callable[[], CacheStats]) -> None:
+        super().__init__("cache figures")
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.read(self._stats)
+        if stats is None:
+            return
+        for figure, help_text in (("hits", "Cache reads that found a value"), ("misses", "Cache reads that found nothing"),
+                                  ("errors", "Cache backend failures (reads count as misses too)")):
+            family = CounterMetricFamily(f"{PREFIX}_cache_{figure}", help_text, labels=["backend"])
+            family.add_metric([stats.backend], getattr(stats, figure))
+            yield family

@@ -1,0 +1,63 @@
+"""``InfrastructureMetrics``: the metric families of the module, on a registry of their own.
+
+A registry per container (not prometheus_client's process-global ``REGISTRY``) so that
+``InfrastructureService.reset()`` starts from zero and tests do not see each other's figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.registry import Collector
+
+from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
+
+PREFIX = "infrastructure"
+LLM_LABELS = ("provider", "model", "module")
+SESSION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LLM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+
+
+class InfrastructureMetrics:
+    """Counters and histograms observed on the hot path; scrape-time collectors are ``register``-ed."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.label = LabelGuard()
+        r = self.registry
+        self.session_seconds = Histogram(
+            f"{PREFIX}_db_session_duration_seconds", "Time a database session held its connection, open to close",
+            ["engine"], registry=r, buckets=SESSION_BUCKETS,
+        )
+        self.llm_calls = Counter(f"{PREFIX}_llm_calls", "LLM calls by outcome (ok or the error class)", [*LLM_LABELS, "outcome"], registry=r)
+        self.llm_attempts = Counter(f"{PREFIX}_llm_attempts", "Requests sent to LLM providers, retries included", LLM_LABELS, registry=r)
+        self.llm_tokens = Counter(f"{PREFIX}_llm_tokens", "Tokens used at LLM providers (cache hits excluded)", [*LLM_LABELS, "kind"], registry=r)
+        self.llm_cost = Counter(f"{PREFIX}_llm_cost_usd", "Cost of LLM calls in USD, from the price table", LLM_LABELS, registry=r)
+        self.llm_unpriced = Counter(f"{PREFIX}_llm_unpriced_calls", "Answered LLM calls of a model without a price", LLM_LABELS, registry=r)
+        self.llm_cache_hits = Counter(f"{PREFIX}_llm_cache_hits", "LLM calls answered from the cache", LLM_LABELS, registry=r)
+        self.llm_seconds = Histogram(
+            f"{PREFIX}_llm_latency_seconds", "Latency of LLM calls that reached a provider (cache hits excluded)",
+            LLM_LABELS, registry=r, buckets=LLM_BUCKETS,
+        )
+        self.events_stored = Counter(f"{PREFIX}_outbox_events_added", "Events added to the outbox by publish_event", registry=r)
+        self.publishes = Counter(
+            f"{PREFIX}_messaging_publishes", "Events handed to the broker by outcome: confirmed, refused or error",
+            ["outcome"], registry=r,
+        )
+
+    def register(self, collector: Collector) -> None:
+        """Add a scrape-time collector (pool, outbox, cache figures) to this registry."""
+        self.registry.register(collector)
+
+    def session_observer(self, engine: str) -> Callable[[float], None]:
+        """The function a session of ``engine`` calls with its duration in seconds when it closes."""
+        return self.session_seconds.labels(engine=self.label(engine)).observe
+
+    def published(self, outcome: str, events: int) -> None:
+        """Count ``events`` handed to the broker that ended as ``outcome`` (confirmed, refused, error)."""
+        self.publishes.labels(outcome=outcome).inc(events)
+
+    def text(self) -> str:
+        """The Prometheus text exposition (format 0.0.4) of every metric."""
+        return generate_latest(self.registry).decode("utf-8")

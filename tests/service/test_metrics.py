@@ -1,0 +1,98 @@
+"""``metrics_text()`` after real calls through the facade: sessions, pools, cache, outbox, publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from modules.infrastructure.module_api import InfrastructureService, MessagingError
+from tests.fakes import RecordingPublisher
+from tests.metrics_support import sample, samples
+
+SESSIONS = "infrastructure_db_session_duration_seconds_count"
+
+
+@pytest.fixture
+def db_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = clean_env / "metrics.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("OUTBOX_RELAY", "off")
+    InfrastructureService.reset()
+    return path
+
+
+def publish(n: int) -> list[str]:
+    return [InfrastructureService.publish_event("lessons", {"n": i}, event_type="lesson.created", source="lessons") for i in range(n)]
+
+
+def test_each_closed_session_is_one_observation_of_its_engine(db_file: Path) -> None:
+    for _ in range(3):
+        with InfrastructureService.get_database_session() as db:
+            db.execute(text("SELECT 1"))
+    session = InfrastructureService.get_database_session()
+    session.close()
+    session.close()  # a second close is not a second session
+    assert sample(SESSIONS, engine="primary") == 4
+    assert sample("infrastructure_db_session_duration_seconds_bucket", engine="primary", le="+Inf") == 4
+
+
+def test_pool_gauges_show_the_connections_in_use_at_scrape_time(db_file: Path) -> None:
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("SELECT 1"))
+        during = InfrastructureService.metrics_text()
+    assert sample("infrastructure_db_pool_checked_out", during, engine="primary") == 1
+    assert sample("infrastructure_db_pool_size", during, engine="primary") == 5
+    assert sample("infrastructure_db_pool_checked_out", engine="primary") == 0
+    assert sample("infrastructure_db_pool_checked_in", engine="primary") >= 1
+
+
+def test_cache_hits_misses_and_errors_of_the_shared_backend(db_file: Path) -> None:
+    cache = InfrastructureService.get_cache("lessons")
+    cache.set("a", "1")
+    assert cache.get("a") == "1" and cache.get("b") is None and cache.get("c") is None
+    assert sample("infrastructure_cache_hits_total", backend="memory") == 1
+    assert sample("infrastructure_cache_misses_total", backend="memory") == 2
+    assert sample("infrastructure_cache_errors_total", backend="memory") == 0
+
+
+def test_outbox_publishes_confirms_and_refusals_are_counted(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    refused, *confirmed = publish(3)
+    with InfrastructureService.override(publisher=RecordingPublisher(refuse={refused})):
+        InfrastructureService.relay_outbox()
+    assert sample("infrastructure_outbox_events_added_total") == 3
+    assert sample("infrastructure_messaging_publishes_total", outcome="confirmed") == len(confirmed)
+    assert sample("infrastructure_messaging_publishes_total", outcome="refused") == 1
+    assert sample("infrastructure_outbox_up") == 1
+    assert sample("infrastructure_outbox_events", status="pending") == 1  # refused once: retried later
+    assert sample("infrastructure_outbox_events", status="failed") == 0
+
+
+def test_a_broker_failure_counts_the_batch_as_errors(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    publish(2)
+    down = RecordingPublisher()
+    down.fail_next()
+    with InfrastructureService.override(publisher=down), pytest.raises(MessagingError):
+        InfrastructureService.relay_outbox()
+    assert sample("infrastructure_messaging_publishes_total", outcome="error") == 2
+    assert sample("infrastructure_outbox_events", status="pending") == 2
+
+
+def test_an_outbox_that_cannot_be_counted_is_left_out_not_raised(db_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    text_without_table = InfrastructureService.metrics_text()  # not migrated: no outbox table
+    assert sample("infrastructure_outbox_up", text_without_table) == 0
+    assert not [key for key in samples(text_without_table) if key[0] == "infrastructure_outbox_events"]
+    assert "Metrics: outbox counts could not be read (DatabaseQueryError" in caplog.text
+    InfrastructureService.migrate()
+    assert sample("infrastructure_outbox_up") == 1
+
+
+def test_reset_starts_the_figures_from_zero(db_file: Path) -> None:
+    with InfrastructureService.get_database_session():
+        pass
+    assert sample(SESSIONS, engine="primary") == 1
+    InfrastructureService.reset()
+    assert sample(SESSIONS, engine="primary") is None
