@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Serve ``InfrastructureService.metrics_text()`` over HTTP for Prometheus to scrape.
+
+    python scripts/metrics_server.py                         # http://127.0.0.1:9464/metrics until Ctrl-C
+    python scripts/metrics_server.py --host 0.0.0.0 --port 9100
+
+Run on its own it exports what is visible from any process: the outbox's pending and failed events
+and its own pools. An application exports its own calls (LLM, sessions, cache) by calling
+``start_in_thread()`` from this file in its process. Exit status: 0 stopped, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+Respond = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def app(environ: dict[str, Any], start_response: Respond) -> Iterable[bytes]:
+    """WSGI app: ``GET /metrics`` answers the exposition text; a component error is a 500 with its message."""
+    if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not found: scrape /metrics\n"]
+    try:
+        body, status = InfrastructureService.metrics_text().encode("utf-8"), "200 OK"
+    except InfrastructureError as exc:  # e.g. a malformed configuration; the message holds no secret
+        body, status = f"metrics unavailable: {exc}\n".encode(), "500 Internal Server Error"
+    start_response(status, [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        """No access line per scrape on stderr."""
+
+
+def serve(host: str = "127.0.0.1", port: int = 9464) -> WSGIServer:
+    """A server bound to ``host:port`` (0: a free port, see ``server.server_port``); call ``serve_forever()``."""
+    return make_server(host, port, app, handler_class=_QuietHandler)
+
+
+def start_in_thread(host: str = "127.0.0.1", port: int = 9464) -> WSGIServer:
+    """Serve this process's metrics from a daemon thread; ``server.shutdown()`` stops it."""
+    server = serve(host, port)
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return server
+
+
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the module's Prometheus metrics.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9464, help="port to listen on; 0 picks a free one (default 9464)")
+    args = parser.parse_args(argv)
+    try:
+        server = serve(args.host, args.port)
+    except OSError as exc:
+        parser.exit(2, f"cannot listen on {args.host}:{args.port} ({exc}); pick another --port\n")
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"Serving metrics on http://{args.host}:{server.server_port}/metrics (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        InfrastructureService.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
