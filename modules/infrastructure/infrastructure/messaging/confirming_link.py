@@ -8,6 +8,7 @@ connection's I/O loop only while a step is in progress, in the thread that owns 
 from __future__ import annotations
 
 import time
+from itertools import takewhile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,7 +141,8 @@ class ConfirmingLink:
     def _on_confirm(self, frame: Any) -> None:
         method, batch = frame.method, self._batch
         confirmed = isinstance(method, pika.spec.Basic.Ack)
-        tags = [t for t in batch.pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        # Tags were added in increasing order: a multiple ack settles a prefix, not the whole window.
+        tags = list(takewhile(lambda t: t <= method.delivery_tag, batch.pending)) if method.multiple else [method.delivery_tag]
         for tag in tags:
             message_id, queue = batch.pending.pop(tag, (None, ""))
             if message_id is None:

@@ -5,22 +5,53 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 
 from modules.infrastructure.domain.messaging.envelope import decode
-from modules.infrastructure.domain.ports import MessagePublisher
+from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import DatabaseSession, RelayResult
+from modules.infrastructure.module_api.types import DatabaseSession, Envelope, RelayResult
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Claim:
+    """One claimed batch: its open session (holding the row locks) and its rows."""
+
+    db: DatabaseSession
+    rows: list[outbox.ClaimedRow]
+
+
+@dataclass
+class _Budget:
+    """What one run may still do: ``max_messages`` rows and the time until ``deadline``."""
+
+    batch_size: int
+    max_messages: int | None
+    deadline: float | None
+    handled: int = 0
+
+    def next_limit(self) -> int:
+        """Rows to claim next; 0 when the run is over."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return 0
+        if self.max_messages is None:
+            return self.batch_size
+        return max(0, min(self.batch_size, self.max_messages - self.handled))
 
 
 class OutboxRelay:
     """Claims pending rows in id order, publishes them as one batch, then records each outcome.
 
     The claim holds row locks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) until the outcome is
-    written, so relays in several processes never send the same row twice.
+    written, so relays in several processes never send the same row twice. On PostgreSQL one
+    database thread claims the next batch and records the last one while the broker confirms
+    the current one, so the database and the broker work at the same time (``pipeline=False``
+    turns that off).
     """
 
     def __init__(
@@ -31,57 +62,122 @@ class OutboxRelay:
         batch_size: int = 1000,
         max_attempts: int = 5,
         retention: timedelta = timedelta(hours=168),
+        pipeline: bool = True,
     ) -> None:
         self._open_session = open_session
         self._publisher = publisher
         self._batch_size = batch_size
         self._max_attempts = max_attempts
         self._retention = retention
+        self._pipeline = pipeline
 
     def run_once(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """Drain pending rows until none are left, ``max_messages`` were handled or ``timeout`` passed.
 
         Raises ``MessagingError`` when the broker cannot be reached; unsent rows stay pending.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        sent = failed = handled = 0
-        after_id = 0  # a row refused in this run is not offered again until the next run
-        while max_messages is None or handled < max_messages:
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            limit = self._batch_size if max_messages is None else min(self._batch_size, max_messages - handled)
-            batch_sent, batch_failed, claimed, after_id = self._relay_batch(limit, after_id)
-            sent, failed, handled = sent + batch_sent, failed + batch_failed, handled + claimed
-            if claimed < limit:
-                break
+        budget = _Budget(self._batch_size, max_messages, None if timeout is None else time.monotonic() + timeout)
+        limit = budget.next_limit()
+        first = self._claim(limit, 0) if limit else None
+        if first is None or not first.rows:
+            if first is not None:
+                first.db.close()
+            return RelayResult(pending=self._tidy_and_count())
+        # A short first batch is all there is: no thread for the common one-event wake-up.
+        if self._pipeline and len(first.rows) == limit and _overlaps_transactions(first.db):
+            sent, failed = self._run_pipelined(first, limit, budget)
+        else:
+            sent, failed = self._run_sequential(first, limit, budget)
         return RelayResult(sent=sent, failed=failed, pending=self._tidy_and_count())
 
-    def _relay_batch(self, limit: int, after_id: int) -> tuple[int, int, int, int]:
-        """Sent, given up, claimed, and the last id claimed."""
-        with self._open_session() as db:
-            rows = outbox.claim(db.session, limit, after_id)
-            if not rows:
-                return 0, 0, 0, after_id
-            messages, bad = [], []
-            for row in rows:
-                try:
-                    messages.append((decode(row.body), row.body))
-                except MessagingError as exc:
-                    bad.append((row, str(exc)))
-            outcomes = {o.message_id: o for o in self._publisher.publish_batch(messages)} if messages else {}
-            confirmed = [row.id for row in rows if row.message_id in outcomes and outcomes[row.message_id].confirmed]
+    def _run_sequential(self, claim: _Claim | None, limit: int, budget: _Budget) -> tuple[int, int]:
+        sent = failed = 0
+        while claim is not None and claim.rows:
+            budget.handled += len(claim.rows)
+            outcomes = self._publish_or_release(claim)
+            batch_sent, batch_failed = self._settle(claim, outcomes)
+            sent, failed = sent + batch_sent, failed + batch_failed
+            full, limit = len(claim.rows) == limit, budget.next_limit()
+            claim = self._claim(limit, claim.rows[-1].id) if full and limit else None
+        if claim is not None:
+            claim.db.close()
+        return sent, failed
+
+    def _run_pipelined(self, claim: _Claim, limit: int, budget: _Budget) -> tuple[int, int]:
+        """Claims and outcome writes on one database thread; publishing on the caller's thread."""
+        settled: list[Future[tuple[int, int]]] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="outbox-relay-db") as database:
+            following: Future[_Claim] | None = None
+            try:
+                while claim.rows:
+                    budget.handled += len(claim.rows)
+                    full, limit = len(claim.rows) == limit, budget.next_limit()
+                    following = database.submit(self._claim, limit, claim.rows[-1].id) if full and limit else None
+                    outcomes = self._publish_or_release(claim)
+                    settled.append(database.submit(self._settle, claim, outcomes))
+                    if following is None:
+                        break
+                    claim, following = following.result(), None
+                else:
+                    claim.db.close()
+            finally:
+                if following is not None:  # the broker failed: give the prefetched rows back
+                    database.submit(lambda f=following: f.result().db.close())
+        results = [future.result() for future in settled]
+        return sum(s for s, _ in results), sum(f for _, f in results)
+
+    def _claim(self, limit: int, after_id: int) -> _Claim:
+        db = self._open_session()
+        try:
+            return _Claim(db, outbox.claim(db.session, limit, after_id))
+        except BaseException:
+            db.close()
+            raise
+
+    def _publish_or_release(self, claim: _Claim) -> dict[str, PublishOutcome | str]:
+        """Each row's outcome by message id (a string: the row is not an event); on failure the rows stay pending."""
+        try:
+            return self._publish(claim.rows)
+        except BaseException:
+            claim.db.close()
+            raise
+
+    def _publish(self, rows: list[outbox.ClaimedRow]) -> dict[str, PublishOutcome | str]:
+        outcomes: dict[str, PublishOutcome | str] = {}
+        messages: list[tuple[Envelope, bytes]] = []
+        for row in rows:
+            try:
+                messages.append((decode(row.body), row.body))
+            except MessagingError as exc:
+                outcomes[row.message_id] = str(exc)
+        if messages:
+            outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(messages))
+        return outcomes
+
+    def _settle(self, claim: _Claim, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
+        """Mark confirmed rows sent and count an attempt on refused ones, then commit; (sent, given up)."""
+        with claim.db as db:
+            confirmed, refused = [], []
+            for row in claim.rows:
+                outcome = outcomes.get(row.message_id)
+                if isinstance(outcome, PublishOutcome) and outcome.confirmed:
+                    confirmed.append(row.id)
+                elif outcome is not None:
+                    refused.append((row, outcome if isinstance(outcome, str) else outcome.error or "refused"))
             outbox.mark_sent(db.session, confirmed)
-            refused = bad + [
-                (row, outcomes[row.message_id].error or "refused")
-                for row in rows
-                if row.message_id in outcomes and not outcomes[row.message_id].confirmed
-            ]
             gave_up = sum(outbox.mark_attempt_failed(db.session, row, error, self._max_attempts) for row, error in refused)
-            for row, error in refused:
-                logger.warning("Outbox event %s not delivered (attempt %d): %s", row.message_id, row.attempts + 1, error)
-        return len(confirmed), gave_up, len(rows), rows[-1].id
+        for row, error in refused:
+            logger.warning("Outbox event %s not delivered (attempt %d): %s", row.message_id, row.attempts + 1, error)
+        return len(confirmed), gave_up
 
     def _tidy_and_count(self) -> int:
         with self._open_session() as db:
             outbox.purge_sent(db.session, self._retention)
             return outbox.counts(db.session)["pending"]
+
+
+def _overlaps_transactions(db: DatabaseSession) -> bool:
+    """PostgreSQL with room for two connections; SQLite has one writer (and one shared connection in memory)."""
+    bind = db.session.get_bind()
+    size = getattr(bind.pool, "size", None)  # QueuePool's; NullPool opens a connection per checkout
+    return bind.dialect.name == "postgresql" and (size is None or size() >= 2)

@@ -1,0 +1,94 @@
+"""The pipelined relay on the real PostgreSQL: one thread claims and records while the broker confirms.
+
+The broker is ``RecordingPublisher``, so every assertion is about the outbox: what was handed
+over, in which order, what is marked sent, and that a failure mid-pipeline gives every claimed
+row back (pending, unlocked, no connection left checked out).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from modules.infrastructure.module_api import InfrastructureService, MessagingError, RelayResult
+from tests.fakes import RecordingPublisher
+from tests.integration.postgres_scratch import scratch_database, use_postgres
+
+QUEUE = "relay.pipeline"
+
+
+@pytest.fixture
+def outbox_db(clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> Iterator[str]:
+    """A migrated scratch database, batches of 10, relaying only when the test asks."""
+    with scratch_database(postgres_url, "infra_relay") as url:
+        use_postgres(monkeypatch, url, OUTBOX_RELAY="off", OUTBOX_BATCH_SIZE="10")
+        InfrastructureService.migrate()
+        yield url
+        InfrastructureService.reset()  # closes the pool before the database is dropped
+
+
+def publish(n: int) -> list[str]:
+    with InfrastructureService.get_database_session() as db:
+        return [InfrastructureService.publish_event(QUEUE, {"n": i}, event_type="t", source="s", session=db) for i in range(n)]
+
+
+def statuses() -> dict[str, int]:
+    with InfrastructureService.get_database_session() as db:
+        return dict(db.execute(text("SELECT status, count(*) FROM infrastructure_outbox GROUP BY status")).all())
+
+
+def checked_out() -> int:
+    return sum(pool.checked_out for pool in InfrastructureService.get_database_stats())
+
+
+def test_a_backlog_of_many_batches_is_delivered_once_each_in_id_order(outbox_db: str) -> None:
+    ids = publish(95)
+    threads: set[str] = set()
+    publisher = RecordingPublisher(during_publish=lambda _batch: threads.update(t.name for t in threading.enumerate()))
+    with InfrastructureService.override(publisher=publisher):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=95, failed=0, pending=0)
+    assert publisher.delivered_ids == ids
+    assert [len(batch) for batch in publisher.batches] == [10] * 9 + [5]
+    assert any(name.startswith("outbox-relay-db") for name in threads), "the relay did not pipeline on PostgreSQL"
+    assert statuses() == {"sent": 95}
+    assert checked_out() == 0
+
+
+def test_max_messages_stops_the_pipeline_at_the_limit(outbox_db: str) -> None:
+    ids = publish(50)
+    publisher = RecordingPublisher()
+    with InfrastructureService.override(publisher=publisher):
+        assert InfrastructureService.relay_outbox(max_messages=25) == RelayResult(sent=25, failed=0, pending=25)
+        assert publisher.delivered_ids == ids[:25]
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=25, failed=0, pending=0)
+    assert publisher.delivered_ids == ids
+
+
+def test_refused_events_in_a_later_batch_count_an_attempt_and_stay_pending(outbox_db: str) -> None:
+    ids = publish(30)
+    publisher = RecordingPublisher(refuse={ids[12], ids[27]})
+    with InfrastructureService.override(publisher=publisher):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=28, failed=0, pending=2)
+    with InfrastructureService.get_database_session() as db:
+        rows = db.execute(text("SELECT message_id, attempts FROM infrastructure_outbox WHERE status = 'pending' ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [(ids[12], 1), (ids[27], 1)]
+
+
+def test_a_broker_failure_mid_pipeline_gives_back_every_claimed_row(outbox_db: str) -> None:
+    ids = publish(40)
+    publisher = RecordingPublisher()
+    # The second batch arms a failure for the third, while the fourth is already claimed.
+    publisher.during_publish = lambda _batch: publisher.fail_next(1) if publisher.calls == 2 else None
+    with InfrastructureService.override(publisher=publisher):
+        with pytest.raises(MessagingError, match="broker unreachable"):
+            InfrastructureService.relay_outbox()
+        assert publisher.delivered_ids == ids[:20]
+        assert statuses() == {"sent": 20, "pending": 20}
+        assert checked_out() == 0, "a claimed batch kept its connection after the failure"
+        publisher.during_publish = None
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=20, failed=0, pending=0)
+    assert publisher.delivered_ids == ids
