@@ -74,19 +74,37 @@ def _bench_database() -> str:
     return make_url(SERVER_URL).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
+def _event_body(message_id: str, queue: str, timestamp: str) -> bytes:
+    """An encoded envelope as the outbox stores it: what the relay publishes, byte for byte in size."""
+    return json.dumps({"id": message_id, "type": "bench", "source": "bench", "destination": queue,
+                       "priority": 0, "timestamp": timestamp, "correlation_id": None,
+                       "payload": json.loads(BODY), "headers": {}}).encode()
+
+
 def _properties() -> pika.BasicProperties:
-    return pika.BasicProperties(message_id=str(uuid.uuid4()), content_type="application/json", delivery_mode=2)
+    """The properties the relay sets on every event (its ``_properties``), so both sides send the same message."""
+    return pika.BasicProperties(
+        message_id=str(uuid.uuid4()),
+        content_type="application/json",
+        delivery_mode=pika.DeliveryMode.Persistent,
+        timestamp=int(time.time()),
+        type="bench",
+        correlation_id=None,
+        priority=0,
+        app_id="bench",
+    )
 
 
 def _confirm_each(queue: str, count: int) -> float:
     """Raw pika BlockingChannel in confirm mode: each publish waits for its confirm."""
+    body = _event_body(str(uuid.uuid4()), queue, datetime.now(timezone.utc).isoformat())
     connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
     channel = connection.channel()
     channel.queue_declare(queue, durable=True)
     channel.confirm_delivery()
     started = time.perf_counter()
     for _ in range(count):
-        channel.basic_publish("", queue, BODY, _properties(), mandatory=True)
+        channel.basic_publish("", queue, body, _properties(), mandatory=True)
     elapsed = time.perf_counter() - started
     connection.close()
     return count / elapsed
@@ -95,10 +113,11 @@ def _confirm_each(queue: str, count: int) -> float:
 def _confirms_in_flight(queue: str, count: int, window: int = 1000) -> float:
     """Raw pika SelectConnection: up to ``window`` unconfirmed messages in flight."""
     state = {"published": 0, "confirmed": 0, "started": 0.0, "elapsed": 0.0}
+    body = _event_body(str(uuid.uuid4()), queue, datetime.now(timezone.utc).isoformat())
 
     def publish_more(channel: Any) -> None:
         while state["published"] < count and state["published"] - state["confirmed"] < window:
-            channel.basic_publish("", queue, BODY, _properties())
+            channel.basic_publish("", queue, body, _properties(), mandatory=True)
             state["published"] += 1
 
     def on_confirm(frame: Any) -> None:
@@ -139,9 +158,7 @@ def _relay_drain(database_url: str, queue: str, count: int) -> float:
         rows = []
         for _ in range(count):
             message_id = str(uuid.uuid4())
-            body = json.dumps({"id": message_id, "type": "bench", "source": "bench", "destination": queue,
-                               "priority": 0, "timestamp": timestamp, "correlation_id": None,
-                               "payload": json.loads(BODY), "headers": {}})
+            body = _event_body(message_id, queue, timestamp).decode()
             rows.append({"message_id": message_id, "destination": queue, "event_type": "bench", "body": body,
                          "status": "pending", "attempts": 0})
         session.execute(OutboxRecord.__table__.insert(), rows)
