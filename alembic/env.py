@@ -13,11 +13,17 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+from modules.infrastructure.infrastructure.database.migrations import import_sibling_models, include_sibling_revisions
 from modules.infrastructure.infrastructure.database.orm import Base
 
 config = context.config
 
-# Every module's models share this metadata (import them before autogenerate).
+# The CLI reads alembic.ini, which lists alembic/versions only: add every modules/*/migrations/versions.
+include_sibling_revisions(context.script)
+
+# Every module's models share this metadata; a sibling's are imported from
+# modules/<name>/infrastructure/models.py (when it exists) so autogenerate sees them.
+import_sibling_models()
 target_metadata = Base.metadata
 
 

@@ -12,7 +12,7 @@ from alembic import op
 
 revision = "a1b2c3d4e5f6"
 down_revision = None
-branch_labels = None
+branch_labels = ("infrastructure",)
 depends_on = None
 
 

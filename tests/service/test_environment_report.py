@@ -39,7 +39,7 @@ def test_default_report_is_valid_and_lists_every_component() -> None:
     assert any("DATABASE_URL not set" in w for w in status.warnings)
     assert status.checks["database"].status is CheckStatus.DEGRADED
     assert "sqlite reachable" in status.checks["database"].detail
-    assert "2 migration(s) pending" in status.checks["database"].detail  # outbox, llm_usage
+    assert "3 migration(s) pending" in status.checks["database"].detail  # outbox, llm_usage, content_questions
     assert status.checks["cache"].status is CheckStatus.OK
     assert status.checks["cache"].detail.startswith("in-memory, 0/10000 items, round trip")
     assert status.checks["messaging"].status is CheckStatus.SKIPPED

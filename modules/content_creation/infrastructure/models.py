@@ -1,0 +1,28 @@
+"""The ``content_questions`` table and its repository, on the shared ``Base``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from modules.infrastructure.module_api import Base, BaseRepository
+
+
+class QuestionRecord(Base):
+    """One stored question; ``options`` is a JSON list of strings, ``answer_index`` points into it."""
+
+    __tablename__ = "content_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[str]] = mapped_column(JSON)
+    answer_index: Mapped[int] = mapped_column(Integer)
+    written_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class QuestionRepository(BaseRepository[QuestionRecord]):
+    model = QuestionRecord
