@@ -28,4 +28,9 @@ class CacheHealthCheck:
         except CacheError as exc:
             detail = f"{exc}; until it does, reads are misses and writes are skipped"
             return ComponentCheck(self.name, CheckStatus.DEGRADED, detail)
-        return ComponentCheck(self.name, CheckStatus.OK, f"{describe()}, round trip {latency:.2f} ms")
+        return ComponentCheck(self.name, CheckStatus.OK, f"{describe()}, round trip {_duration(latency)}")
+
+
+def _duration(milliseconds: float) -> str:
+    """Milliseconds for a network round trip; microseconds for the in-memory one, which rounds to 0.00 ms."""
+    return f"{milliseconds:.2f} ms" if milliseconds >= 1 else f"{milliseconds * 1000:.1f} µs"
