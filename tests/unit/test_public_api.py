@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import modules.infrastructure.module_api as api
-from modules.infrastructure.module_api import errors
+from modules.infrastructure.module_api import errors, testing
 
 PUBLIC = [
     "APIConfig",
@@ -51,6 +51,16 @@ PUBLIC = [
     "Secret",
     "UsageStats",
 ]
+
+
+TESTING = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
+
+
+def test_the_shipped_fakes_are_pinned_and_sorted() -> None:
+    assert testing.__all__ == TESTING
+    assert testing.__all__ == sorted(testing.__all__)
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None, name
 
 
 def test_all_is_pinned_and_sorted() -> None:

@@ -1,11 +1,83 @@
-"""Test doubles for sibling modules' tests: public, supported, in memory; swap them in with ``override``.
+"""Test doubles for sibling modules' tests: public, supported, in memory; the real call paths run on them.
 
-    from modules.infrastructure.module_api.testing import MemoryCache
+    from modules.infrastructure.module_api.testing import fake_infrastructure
 
-    with InfrastructureService.override(cache=MemoryCache()):
-        ...   # get_cache(...) now works on a fresh in-memory backend; inspect it with get()/stats()
+    with fake_infrastructure(['{"question": "2 + 2?", "options": ["3", "4"], "answer": 1}']) as fakes:
+        ...                              # the facade now runs on in-memory SQLite (migrated), a
+        fakes.llm.prompts                # scripted model, an in-memory cache and a recording broker
+        fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
+
+Each fake also works alone: ``InfrastructureService.override(cache=MemoryCache())``,
+``override(llm=FakeLLM([...]).gateway())``, ``override(publisher=RecordingPublisher())``.
 """
 
-from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
+from __future__ import annotations
 
-__all__ = ["MemoryCache"]
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from modules.infrastructure.domain.entities.configuration import Configuration
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
+from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+from modules.infrastructure.infrastructure.container import Container
+from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
+from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
+from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
+from modules.infrastructure.module_api.types import AppConfig, Envelope
+
+__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
+
+# A fresh in-memory database per block; events wait in the outbox until the test relays them.
+FAKE_ENVIRONMENT = {"APP_ENV": "test", "DATABASE_URL": "sqlite://", "LLM_PROVIDER": "local", "OUTBOX_RELAY": "off"}
+BUILT = ("database_manager", "database", "messaging", "health_checks")
+
+
+@dataclass(frozen=True)
+class FakeInfrastructure:
+    """What ``fake_infrastructure`` installed: inspect the fakes, or relay the outbox to the broker fake."""
+
+    llm: FakeLLM
+    publisher: RecordingPublisher
+    cache: MemoryCache
+    config: AppConfig
+
+    def events(self, destination: str | None = None) -> list[Envelope]:
+        """Relay the committed outbox events to the recording publisher now; then every event it holds, in order."""
+        InfrastructureService.relay_outbox()
+        return [e for e in self.publisher.delivered if destination is None or e.destination == destination]
+
+
+@contextmanager
+def fake_infrastructure(
+    replies: Iterable[Reply] = (),
+    *,
+    respond: Callable[[RecordedPrompt], str] | None = None,
+    environment: Mapping[str, str] | None = None,
+    migrate: bool = True,
+) -> Iterator[FakeInfrastructure]:
+    """Run the facade on fakes inside the block: a migrated in-memory SQLite database, ``FakeLLM``,
+    ``MemoryCache`` and ``RecordingPublisher``. ``environment`` adds or replaces settings (no ``.env`` is read).
+    """
+    config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}).load_from_environment()
+    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config)
+    components: dict[str, Any] = {
+        "config": config,
+        "redactor": Redactor(),
+        "cache": fakes.cache,
+        "publisher": fakes.publisher,
+        "llm": fakes.llm.gateway(NamespacedCache(fakes.cache, "llm")),
+    }
+    container = Container(EnvironmentLoader(environ=FAKE_ENVIRONMENT))  # builds the rest from the fakes above
+    try:
+        with container.override(**components):
+            components.update({name: container.get(name) for name in BUILT})
+            with InfrastructureService.override(**components):
+                if migrate:
+                    InfrastructureService.migrate()
+                yield fakes
+    finally:
+        container.shutdown()

@@ -1,0 +1,144 @@
+"""``FakeLLM``: a scripted ``CompletionClient`` behind a real ``LLMGateway``, recording every prompt."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Union
+
+from modules.infrastructure.domain.entities.llm import LLMProvider
+from modules.infrastructure.domain.llm.gateway import LLMGateway
+from modules.infrastructure.domain.llm.pricing import PriceTable
+from modules.infrastructure.domain.llm.prompts import estimate_tokens
+from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
+from modules.infrastructure.domain.ports import Cache
+from modules.infrastructure.module_api.types import LLMConfig, Prompt, PromptContext
+
+JSON_FORMATS = ("json_object", "json_schema")
+
+
+@dataclass(frozen=True)
+class RecordedPrompt:
+    """One request that reached the fake model: the rendered messages, the parameters and who asked."""
+
+    messages: tuple[Mapping[str, str], ...]
+    parameters: Mapping[str, Any]
+    module: str | None = None
+    prompt_name: str | None = None
+
+    @property
+    def json_mode(self) -> bool:
+        """True when the call asked for JSON (``response_format`` json_object or json_schema)."""
+        response_format = self.parameters.get("response_format")
+        return isinstance(response_format, Mapping) and response_format.get("type") in JSON_FORMATS
+
+    @property
+    def system(self) -> str | None:
+        return next((m["content"] for m in self.messages if m["role"] == "system"), None)
+
+    @property
+    def user(self) -> str:
+        return [m["content"] for m in self.messages if m["role"] == "user"][-1]
+
+
+Reply = Union[str, BaseException, Callable[[RecordedPrompt], str]]
+
+
+class FakeLLM:
+    """Answers each request with the next scripted reply (text, an exception to raise, or a function of
+    the prompt), else with ``respond(prompt)``; records every request. Thread-safe.
+
+    Install ``fake.gateway()`` with ``InfrastructureService.override(llm=...)``: the real call path
+    (templates, cache, retries, usage ledger) runs, only the model is fake.
+    """
+
+    def __init__(
+        self, replies: Iterable[Reply] = (), *, respond: Callable[[RecordedPrompt], str] | None = None, model: str = "fake-model"
+    ) -> None:
+        self.provider = "fake"
+        self.model = model
+        self.respond = respond
+        self.prompts: list[RecordedPrompt] = []
+        self._replies: deque[Reply] = deque(replies)
+        self._lock = threading.Lock()
+        self._caller = threading.local()
+
+    @property
+    def calls(self) -> int:
+        """Requests that reached the model (cache hits do not)."""
+        return len(self.prompts)
+
+    def add_replies(self, *replies: Reply) -> None:
+        with self._lock:
+            self._replies.extend(replies)
+
+    def gateway(self, cache: Cache | None = None, *, max_retries: int = 3) -> LLMGateway:
+        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0)."""
+        config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
+        provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
+        prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
+        return _RecordingGateway(self, [provider], cache, UsageLedger(), prices)
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion:
+        prompt = self._record(request)
+        reply = self._next_reply(prompt)
+        tokens = max(1, len(reply) // 4)
+        return Completion(reply, "stop", estimate_tokens(list(request.messages)), tokens, self.model, f"fake-{self.calls}")
+
+    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
+        """The reply in word-sized chunks, then the usage chunk."""
+        completion = self.complete(request, timeout)
+        for word in completion.content.split(" "):
+            yield StreamChunk(word + " ")
+        yield StreamChunk(completion=completion)
+
+    def describe(self) -> str:
+        return f"fake, model {self.model} (scripted replies)"
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    @contextmanager
+    def calling(self, prompt: Prompt, context: PromptContext) -> Iterator[None]:
+        """Remember who is asking while the gateway handles one call (this thread only)."""
+        self._caller.current = (context.module, prompt.name)
+        try:
+            yield
+        finally:
+            self._caller.current = (None, None)
+
+    def _record(self, request: CompletionRequest) -> RecordedPrompt:
+        module, name = getattr(self._caller, "current", (None, None))
+        prompt = RecordedPrompt(tuple(dict(m) for m in request.messages), dict(request.parameters), module, name)
+        with self._lock:
+            self.prompts.append(prompt)
+        return prompt
+
+    def _next_reply(self, prompt: RecordedPrompt) -> str:
+        with self._lock:
+            reply: Reply | None = self._replies.popleft() if self._replies else self.respond
+        if reply is None:
+            raise AssertionError(f"FakeLLM has no scripted reply left for call {self.calls} ({prompt.user[:60]!r}); add replies or pass respond=")
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply(prompt) if callable(reply) else reply
+
+
+class _RecordingGateway(LLMGateway):
+    """The real gateway, telling the fake which module and prompt each call comes from."""
+
+    def __init__(self, fake: FakeLLM, *args: Any) -> None:
+        super().__init__(*args)
+        self.fake = fake
+
+    def execute(self, prompt: Prompt, context: PromptContext) -> Any:
+        with self.fake.calling(prompt, context):
+            return super().execute(prompt, context)
+
+    def stream(self, prompt: Prompt, context: PromptContext) -> Iterator[str]:
+        with self.fake.calling(prompt, context):
+            yield from super().stream(prompt, context)
