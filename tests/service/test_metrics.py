@@ -90,6 +90,19 @@ def test_an_outbox_that_cannot_be_counted_is_left_out_not_raised(db_file: Path, 
     assert sample("infrastructure_outbox_up") == 1
 
 
+def test_an_exhausted_pool_is_not_waited_on_for_the_outbox_count(
+    db_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DB_POOL_SIZE", "1")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "0")
+    InfrastructureService.migrate()
+    with InfrastructureService.get_database_session():
+        assert sample("infrastructure_outbox_up") == 0
+        assert sample("infrastructure_db_pool_checked_out", engine="primary") == 1
+    assert "every connection of the primary pool is in use" in caplog.text
+    assert sample("infrastructure_outbox_up") == 1
+
+
 def test_reset_starts_the_figures_from_zero(db_file: Path) -> None:
     with InfrastructureService.get_database_session():
         pass
