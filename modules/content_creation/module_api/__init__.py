@@ -1,0 +1,11 @@
+"""The public surface of the content_creation module: other modules import from here only."""
+
+from modules.content_creation.module_api.errors import QuestionGenerationError
+from modules.content_creation.module_api.question_service import (
+    EVENTS,
+    QUESTION_CREATED,
+    CreatedQuestion,
+    QuestionService,
+)
+
+__all__ = ["EVENTS", "QUESTION_CREATED", "CreatedQuestion", "QuestionGenerationError", "QuestionService"]
