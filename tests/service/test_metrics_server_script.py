@@ -21,7 +21,7 @@ SCRIPT = TESTS.parent / "scripts" / "metrics_server.py"
 
 
 def scrape(url: str) -> tuple[str, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         return response.headers["Content-Type"], response.read().decode()
 
 
