@@ -1,26 +1,28 @@
 #!/usr/bin/env python3
-"""The module's main job on whatever is configured (embedded defaults when nothing is):
-migrate the database, run a sample prompt (the embedded model by default), then print the start-up report.
+"""The module's main job on whatever is configured (embedded defaults when nothing is): migrate the
+database, run the content_creation sibling's flow once (the LLM writes a question, it is stored and
+announced through the outbox), then print the start-up report.
 
-Run through ``./scripts/run``; exit status as ``validate_environment.py`` (0 valid, 1 not).
+Run through ``./scripts/run``; exit status as ``validate_environment.py`` (0 valid, 1 not), and 1
+when the migrations or the question could not be made.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modules.infrastructure.module_api import (  # noqa: E402
-    InfrastructureError,
-    InfrastructureService,
-    Prompt,
-    PromptContext,
-)
+from modules.content_creation.module_api import EVENTS, CreatedQuestion, QuestionGenerationError, QuestionService  # noqa: E402
+from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
 from scripts.validate_environment import parse_args, render_text  # noqa: E402
+
+TOPIC = "the solar system"
+DELIVERY_WAIT = 10.0  # seconds to wait for the broker to take the event
 
 
 def migrate(out: TextIO) -> bool:
@@ -34,35 +36,56 @@ def migrate(out: TextIO) -> bool:
     return True
 
 
-SAMPLE = Prompt("Name three {things}.", name="sample", version="1", parameters={"max_tokens": 24, "temperature": 0})
-
-
-def sample_prompt(out: TextIO) -> None:
-    """Run one prompt through the facade and print the answer, its token usage and latency."""
+def create_question(out: TextIO) -> bool:
+    """The sibling's flow once: print the question, where its event is, tokens and latency."""
     try:
-        response = InfrastructureService.execute_prompt(SAMPLE, PromptContext({"things": "colors"}, module="main", use_cache=False))
-    except InfrastructureError as exc:
-        print(f"Sample prompt failed: {exc}", file=out)
-        return
-    meta, usage = response.metadata, response.usage_stats
-    print(f"Sample prompt on {meta['provider']} ({meta['model']}): {SAMPLE.template.format(things='colors')!r}", file=out)
-    for line in response.content.strip().splitlines():
-        print(f"  | {line}", file=out)
-    cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
-    print(
-        f"  tokens {usage.prompt_tokens} in + {usage.completion_tokens} out, "
-        f"latency {meta['latency_ms']:.0f} ms, {meta['attempts']} attempt(s), cost {cost}",
-        file=out,
+        created = QuestionService.create_question(TOPIC)
+    except (InfrastructureError, QuestionGenerationError) as exc:
+        print(f"Question not created: {exc}", file=out)
+        return False
+    print(f"Question #{created.question_id} about {created.topic!r}, written by {created.written_by}:", file=out)
+    print(f"  {created.text}", file=out)
+    for index, option in enumerate(created.options):
+        print(f"  {'*' if index == created.answer_index else ' '} {chr(ord('a') + index)}) {option}", file=out)
+    print(f"  answer: {created.answer}", file=out)
+    print(f"  event content.question_created {created.event_id}: {delivery()}", file=out)
+    print(_usage(created), file=out)
+    return True
+
+
+def delivery() -> str:
+    """'sent' once the outbox has nothing pending (relayed to RabbitMQ), else why the event waits."""
+    if not InfrastructureService.get_config().messaging.rabbitmq_urls:
+        return "pending in the outbox (RABBITMQ_URL not set)"
+    deadline = time.monotonic() + DELIVERY_WAIT
+    while True:
+        try:
+            result = InfrastructureService.relay_outbox(timeout=DELIVERY_WAIT)
+        except InfrastructureError as exc:
+            return f"pending in the outbox ({exc})"
+        if result.pending == 0 and result.failed == 0:
+            return f"sent to RabbitMQ (queue {EVENTS})"
+        if time.monotonic() >= deadline:
+            return f"pending in the outbox ({result.pending} pending, {result.failed} failed)"
+        time.sleep(0.2)
+
+
+def _usage(created: CreatedQuestion) -> str:
+    return (
+        f"  tokens {created.prompt_tokens} in + {created.completion_tokens} out, "
+        f"LLM latency {created.latency_ms:.0f} ms, {created.tries} tr{'y' if created.tries == 1 else 'ies'}"
+        + (", answer from the LLM cache" if created.cached else "")
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    migrated = migrate(sys.stderr if args.json else sys.stdout)
-    sample_prompt(sys.stderr if args.json else sys.stdout)
+    human = sys.stderr if args.json else sys.stdout
+    migrated = migrate(human)
+    created = migrated and create_question(human)
     status = InfrastructureService.validate_environment(timeout=args.timeout)
     print(json.dumps(status.to_dict(), indent=2) if args.json else render_text(status))
-    return 0 if status.is_valid and migrated else 1
+    return 0 if status.is_valid and created else 1
 
 
 if __name__ == "__main__":

@@ -84,3 +84,12 @@ def test_a_topic_that_is_empty_or_too_long_is_refused_before_asking(topic: str) 
         with pytest.raises(ValueError, match="topic must be 1 to 100 characters"):
             QuestionService.create_question(topic)
     assert fakes.llm.calls == 0
+
+
+def test_the_same_topic_again_is_answered_from_the_llm_cache_but_stored_anew() -> None:
+    with fake_infrastructure([GOOD]) as fakes:
+        first = QuestionService.create_question("photosynthesis")
+        again = QuestionService.create_question("photosynthesis")
+        assert len(stored()) == 2 and len(fakes.events(EVENTS)) == 2
+    assert (first.cached, again.cached, fakes.llm.calls) == (False, True, 1)
+    assert again.question_id != first.question_id and again.text == first.text

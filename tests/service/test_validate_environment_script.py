@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,21 @@ def test_main_job_migrates_then_reports_the_database_ok(clean_env: Path) -> None
     assert result.stdout.startswith("Database migrated")
     assert any(line.split()[:2] == ["database", "ok"] for line in result.stdout.splitlines())
     assert (clean_env / "var" / "app.db").is_file()
+
+
+def test_main_job_creates_a_question_and_leaves_its_event_in_the_outbox(clean_env: Path) -> None:
+    result = subprocess.run([sys.executable, str(MAIN)], cwd=clean_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Question #1 about 'the solar system', written by local/SmolLM2-135M-Instruct:" in result.stdout
+    event_id = result.stdout.split("event content.question_created ")[1].split(":")[0]
+    assert f"{event_id}: pending in the outbox (RABBITMQ_URL not set)" in result.stdout
+    connection = sqlite3.connect(clean_env / "var" / "app.db")
+    try:
+        [(answer_index, options)] = connection.execute("SELECT answer_index, options FROM content_questions").fetchall()
+        [(status,)] = connection.execute("SELECT status FROM infrastructure_outbox WHERE message_id = ?", (event_id,)).fetchall()
+    finally:
+        connection.close()
+    assert f"answer: {json.loads(options)[answer_index]}" in result.stdout and status == "pending"
 
 
 def test_main_job_json_stays_json(clean_env: Path) -> None:

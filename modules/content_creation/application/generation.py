@@ -56,6 +56,7 @@ class Generated:
     completion_tokens: int
     latency_ms: float
     tries: int
+    cached: bool
 
 
 def generate_question(topic: str) -> Generated:
@@ -88,4 +89,5 @@ def _generated(question: MultipleChoiceQuestion, responses: list[LLMResponse]) -
         sum(r.usage_stats.completion_tokens for r in responses),
         round(sum(r.metadata["latency_ms"] for r in responses), 1),
         len(responses),
+        bool(last.get("cached")),
     )

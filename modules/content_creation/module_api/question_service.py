@@ -28,6 +28,7 @@ class CreatedQuestion:
     completion_tokens: int
     latency_ms: float
     tries: int
+    cached: bool  # the accepted answer came from the LLM response cache (same topic, temperature 0)
 
     @property
     def answer(self) -> str:
@@ -62,5 +63,5 @@ class QuestionService:
             )
         return CreatedQuestion(
             record.id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,
-            generated.prompt_tokens, generated.completion_tokens, generated.latency_ms, generated.tries,
+            generated.prompt_tokens, generated.completion_tokens, generated.latency_ms, generated.tries, generated.cached,
         )
