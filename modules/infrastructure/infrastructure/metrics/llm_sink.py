@@ -18,7 +18,7 @@ class LLMMetricsSink:
 
     def __call__(self, record: UsageRecord) -> None:
         m, label = self._metrics, self._metrics.label
-        labels = (label(record.provider), label(record.model), label(record.module))
+        labels = (label(record.provider), label(record.model), m.module_label(record.module))
         m.llm_calls.labels(*labels, label(record.outcome)).inc()
         if record.attempts:
             m.llm_attempts.labels(*labels).inc(record.attempts)

@@ -24,7 +24,8 @@ class InfrastructureMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.label = LabelGuard()
+        self.label = LabelGuard()  # engines, providers, models, outcomes: bounded by the configuration and code
+        self.module_label = LabelGuard()  # caller-supplied module names: a budget of their own
         r = self.registry
         self.session_seconds = Histogram(
             f"{PREFIX}_db_session_duration_seconds", "Time a database session held its connection, open to close",
