@@ -24,6 +24,11 @@ POOL_FIGURES = {
     "checked_out": "Connections in use",
     "overflow": "Connections open beyond the pool size",
 }
+CACHE_FIGURES = {
+    "hits": "Cache reads that found a value",
+    "misses": "Cache reads that found nothing",
+    "errors": "Cache backend failures (reads count as misses too)",
+}
 
 
 class _Guarded:
@@ -89,8 +94,7 @@ class CacheCollector(_Guarded):
         stats = self.read(self._stats)
         if stats is None:
             return
-        for figure, help_text in (("hits", "Cache reads that found a value"), ("misses", "Cache reads that found nothing"),
-                                  ("errors", "Cache backend failures (reads count as misses too)")):
+        for figure, help_text in CACHE_FIGURES.items():
             family = CounterMetricFamily(f"{PREFIX}_cache_{figure}", help_text, labels=["backend"])
             family.add_metric([stats.backend], getattr(stats, figure))
             yield family
