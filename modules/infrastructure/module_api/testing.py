@@ -23,7 +23,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
-from modules.infrastructure.infrastructure.container import Container
+from modules.infrastructure.infrastructure.container import FACTORIES, Container
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
@@ -33,7 +33,6 @@ __all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "Re
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them.
 FAKE_ENVIRONMENT = {"APP_ENV": "test", "DATABASE_URL": "sqlite://", "LLM_PROVIDER": "local", "OUTBOX_RELAY": "off"}
-BUILT = ("database_manager", "database", "messaging", "health_checks")
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def fake_infrastructure(
     container = Container(EnvironmentLoader(environ=FAKE_ENVIRONMENT))  # builds the rest from the fakes above
     try:
         with container.override(**components):
-            components.update({name: container.get(name) for name in BUILT})
+            components.update({name: container.get(name) for name in FACTORIES if name not in components})
             with InfrastructureService.override(**components):
                 if migrate:
                     InfrastructureService.migrate()
