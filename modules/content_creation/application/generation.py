@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from modules.content_creation.domain.question import MAX_OPTION, InvalidQuestion, MultipleChoiceQuestion, parse_question
+from modules.content_creation.domain.question import InvalidQuestion, MultipleChoiceQuestion, parse_question
 from modules.content_creation.module_api.errors import QuestionGenerationError
 from modules.infrastructure.module_api import InfrastructureService, LLMResponse, Prompt, PromptContext
 
 MODULE = "content_creation"
 OPTIONS = 4  # what the prompt asks for; parse_question accepts 2 to 6 different ones
+MAX_PROBLEM = 240  # characters of the rejection reason quoted back to the model
 QUESTION_PATTERN = r"^(What|Which|Who|Where|When|How) [^\"?]{5,150}[?]$"
 # With a grammar-constrained server (the embedded llama.cpp) the schema shapes the reply itself.
 SCHEMA = {
@@ -60,7 +61,11 @@ class Generated:
 
 
 def generate_question(topic: str) -> Generated:
-    """A checked question about ``topic``; raises ``QuestionGenerationError`` after two unusable replies."""
+    """A checked question about ``topic``; raises ``QuestionGenerationError`` after two unusable replies.
+
+    ``execute_prompt`` with a ``response_format`` rather than ``execute_prompt_json``: the tokens and
+    latency are reported too, and a reply that is not JSON is one more kind of unusable reply.
+    """
     problems: list[str] = []
     responses: list[LLMResponse] = []
     for prompt in (QUESTION_PROMPT, RETRY_PROMPT):
@@ -69,11 +74,12 @@ def generate_question(topic: str) -> Generated:
         try:
             return _generated(parse_question(_json(responses[-1].content)), responses)
         except InvalidQuestion as exc:
-            problems.append(str(exc)[: MAX_OPTION * 2])
+            problems.append(str(exc)[:MAX_PROBLEM])
     raise QuestionGenerationError(topic, problems)
 
 
 def _json(content: str) -> object:
+    """The parsed reply; ``InvalidQuestion`` when it is not JSON (a server without JSON mode, a cut-off answer)."""
     try:
         return json.loads(content)
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.content_creation.application.generation import MODULE, generate_question
+from modules.content_creation.application.generation import MODULE, Generated, generate_question
 from modules.content_creation.infrastructure.models import QuestionRepository
 from modules.infrastructure.module_api import InfrastructureService
 
@@ -50,18 +50,23 @@ class QuestionService:
         if not 0 < len(topic) <= MAX_TOPIC:
             raise ValueError(f"topic must be 1 to {MAX_TOPIC} characters, got {len(topic)}")
         generated = generate_question(topic)
+        question_id, event_id = _store_and_announce(topic, generated)
         question = generated.question
-        with InfrastructureService.get_database_session() as db:
-            record = QuestionRepository(db).create(
-                topic=topic, text=question.text, options=list(question.options),
-                answer_index=question.answer_index, written_by=generated.written_by,
-            )
-            payload = {"question_id": record.id, "topic": topic, "text": question.text,
-                       "options": list(question.options), "answer_index": question.answer_index}
-            event_id = InfrastructureService.publish_event(
-                EVENTS, payload, event_type=QUESTION_CREATED, source=MODULE, session=db
-            )
         return CreatedQuestion(
-            record.id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,
+            question_id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,
             generated.prompt_tokens, generated.completion_tokens, generated.latency_ms, generated.tries, generated.cached,
         )
+
+
+def _store_and_announce(topic: str, generated: Generated) -> tuple[int, str]:
+    """Insert the question and its event in one transaction: both are committed, or neither."""
+    question = generated.question
+    with InfrastructureService.get_database_session() as db:
+        record = QuestionRepository(db).create(
+            topic=topic, text=question.text, options=list(question.options),
+            answer_index=question.answer_index, written_by=generated.written_by,
+        )
+        payload = {"question_id": record.id, "topic": topic, "text": question.text,
+                   "options": list(question.options), "answer_index": question.answer_index}
+        event_id = InfrastructureService.publish_event(EVENTS, payload, event_type=QUESTION_CREATED, source=MODULE, session=db)
+        return record.id, event_id
