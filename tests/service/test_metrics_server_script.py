@@ -30,19 +30,20 @@ def test_the_script_serves_metrics_on_a_free_port_and_stops_on_ctrl_c(clean_env:
     server = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--port", "0"], cwd=clean_env, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    scrapes: list[tuple[str, str]] = []
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert line.startswith("Serving metrics on http://127.0.0.1:"), line + server.stderr.read()  # type: ignore[union-attr]
-        url = line.split()[3]
-        content_type, first = scrape(url)
-        assert content_type == CONTENT_TYPE
-        assert sample("infrastructure_outbox_up", first) == 0  # not migrated; the scrape still answers
-        assert sample("infrastructure_db_pool_size", first, engine="primary") is None  # built by that count
-        assert sample("infrastructure_db_pool_size", scrape(url)[1], engine="primary") == 5
+        line = server.stdout.readline() if server.stdout else ""
+        if line.startswith("Serving metrics on http://127.0.0.1:"):
+            scrapes = [scrape(line.split()[3]), scrape(line.split()[3])]
     finally:
         server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=30) == 0
+        _, stderr = server.communicate(timeout=30)
+    assert line.startswith("Serving metrics on http://127.0.0.1:") and server.returncode == 0, line + stderr
+    (content_type, first), (_, second) = scrapes
+    assert content_type == CONTENT_TYPE
+    assert sample("infrastructure_outbox_up", first) == 0  # not migrated; the scrape still answers
+    assert sample("infrastructure_db_pool_size", first, engine="primary") is None  # built by that count
+    assert sample("infrastructure_db_pool_size", second, engine="primary") == 5
 
 
 def test_an_application_serves_its_own_calls_from_a_thread(clean_env: Path) -> None:
