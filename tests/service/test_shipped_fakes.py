@@ -13,6 +13,7 @@ from modules.infrastructure.module_api import (
     PromptContext,
 )
 from modules.infrastructure.module_api.testing import FakeLLM, RecordedPrompt, fake_infrastructure
+from tests.metrics_support import sample
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -74,6 +75,16 @@ def test_streams_and_usage_are_recorded_for_the_module() -> None:
         usage = InfrastructureService.get_llm_usage(module="lessons")
     assert text_.split() == ["one", "two", "three"]
     assert usage.calls == 1 and usage.completion_tokens > 0
+
+
+def test_calls_on_the_fake_model_are_in_the_metrics_like_real_ones() -> None:
+    with fake_infrastructure(["hello", "hello again"]):
+        InfrastructureService.execute_prompt(GREETING, PromptContext({"name": "Bo"}, module="lessons"))
+        InfrastructureService.execute_prompt(GREETING, PromptContext({"name": "Bo"}, module="lessons"))  # a cache hit
+        metrics = InfrastructureService.metrics_text()
+    labels = {"provider": "fake", "model": "fake-model", "module": "lessons"}
+    assert sample("infrastructure_llm_calls_total", metrics, outcome="ok", **labels) == 2
+    assert sample("infrastructure_llm_cache_hits_total", metrics, **labels) == 1
 
 
 def test_get_cache_uses_the_fake_backend() -> None:

@@ -26,6 +26,7 @@ from modules.infrastructure.infrastructure.config.environment_loader import Envi
 from modules.infrastructure.infrastructure.container import FACTORIES, Container
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
+from modules.infrastructure.infrastructure.metrics.llm_sink import LLMMetricsSink
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 from modules.infrastructure.module_api.types import AppConfig, Envelope
 
@@ -63,14 +64,14 @@ def fake_infrastructure(
     """
     config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}).load_from_environment()
     fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config)
+    container = Container(EnvironmentLoader(environ=FAKE_ENVIRONMENT))  # builds the rest from the fakes below
     components: dict[str, Any] = {
         "config": config,
         "redactor": Redactor(),
         "cache": fakes.cache,
         "publisher": fakes.publisher,
-        "llm": fakes.llm.gateway(NamespacedCache(fakes.cache, "llm")),
+        "llm": fakes.llm.gateway(NamespacedCache(fakes.cache, "llm"), sinks=[LLMMetricsSink(container.get("metrics"))]),
     }
-    container = Container(EnvironmentLoader(environ=FAKE_ENVIRONMENT))  # builds the rest from the fakes above
     try:
         with container.override(**components):
             components.update({name: container.get(name) for name in FACTORIES if name not in components})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Union
@@ -13,7 +13,7 @@ from modules.infrastructure.domain.entities.llm import LLMProvider
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
-from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.ports import Cache
 from modules.infrastructure.module_api.types import LLMConfig, Prompt, PromptContext
@@ -76,12 +76,14 @@ class FakeLLM:
         with self._lock:
             self._replies.extend(replies)
 
-    def gateway(self, cache: Cache | None = None, *, max_retries: int = 3) -> LLMGateway:
-        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0)."""
+    def gateway(
+        self, cache: Cache | None = None, *, max_retries: int = 3, sinks: Sequence[Callable[[UsageRecord], None]] = ()
+    ) -> LLMGateway:
+        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0); ``sinks`` get the usage."""
         config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
         provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
         prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
-        return _RecordingGateway(self, [provider], cache, UsageLedger(), prices)
+        return _RecordingGateway(self, [provider], cache, UsageLedger(sinks=sinks), prices)
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         prompt = self._record(request)
