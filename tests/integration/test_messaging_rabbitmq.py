@@ -490,17 +490,40 @@ def rabbitmqctl(*arguments: str, timeout: float = 60) -> subprocess.CompletedPro
     return subprocess.run(["rabbitmqctl", *arguments], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
-    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str
-) -> None:
+def allow_broker_restart(rabbitmq_url: str) -> None:
     if os.environ.get(ALLOW_VARIABLE, "").strip() != "1":
         pytest.skip(f"stops and starts the local RabbitMQ; set {ALLOW_VARIABLE}=1 to allow it")
     if urlsplit(rabbitmq_url).hostname not in {"127.0.0.1", "localhost"}:
         pytest.skip(f"{ALLOW_VARIABLE}=1 restarts the local broker only; TEST_RABBITMQ_URL is not on 127.0.0.1")
     if shutil.which("rabbitmqctl") is None:
         pytest.fail("rabbitmqctl is needed to restart the local RabbitMQ")
-    started = time.monotonic()
+
+
+def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
+    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str
+) -> None:
+    allow_broker_restart(rabbitmq_url)
     configure(monkeypatch, OUTBOX_BATCH_SIZE="100")
+    restart_mid_stream(broker, "messaging_restart.json", step=100)
+
+
+def test_no_event_is_lost_when_rabbitmq_restarts_under_the_pipelined_postgres_relay(
+    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, postgres_url: str
+) -> None:
+    allow_broker_restart(rabbitmq_url)
+    with scratch_database(postgres_url, "infra_restart") as url:
+        configure(monkeypatch, DATABASE_URL=url, OUTBOX_BATCH_SIZE="100")
+        InfrastructureService.migrate()
+        try:
+            # Five batches a step: the next batch is claimed while the broker confirms (and goes away).
+            restart_mid_stream(broker, "messaging_restart_postgres.json", step=500)
+        finally:
+            InfrastructureService.reset()  # the pool goes before the database is dropped
+
+
+def restart_mid_stream(broker: Broker, results_file: str, step: int) -> None:
+    """Publish RESTART_EVENTS, relay them ``step`` at a time while RabbitMQ is stopped and started; 0 lost."""
+    started = time.monotonic()
     queue = broker.new_queue("infra_restart")
     ids = publish(queue, RESTART_EVENTS)
     published_seconds = time.monotonic() - started
@@ -515,7 +538,7 @@ def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
             while time.monotonic() < deadline:
                 try:
                     # Small steps, so the restart lands mid-stream rather than after the drain.
-                    if InfrastructureService.relay_outbox(max_messages=100, timeout=10).pending == 0:
+                    if InfrastructureService.relay_outbox(max_messages=step, timeout=10).pending == 0:
                         return
                     time.sleep(0.02)
                 except MessagingError as exc:
@@ -575,11 +598,12 @@ def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
         "total_seconds": round(time.monotonic() - started, 2),
         "outbox_after": counts,
         "batch_size": 100,
+        "relay_step": step,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "messaging_restart.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nRabbitMQ restart test: lost {len(lost)}, duplicates {duplicates} -> {RESULTS / 'messaging_restart.json'}")
+    (RESULTS / results_file).write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nRabbitMQ restart test: lost {len(lost)}, duplicates {duplicates} -> {RESULTS / results_file}")
 
     assert pending_when_down > 0, f"the broker stopped after the relay had finished: not mid-stream ({figures})"
     assert reconnects.count >= 1, f"the relay never lost its connection: the restart proved nothing ({figures})"
