@@ -1,10 +1,15 @@
-"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion at once, with keep-alive."""
+"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion at once, with keep-alive.
+
+    python -m scripts.benchmarks.instant_llm    # prints its port, serves until terminated
+"""
 
 from __future__ import annotations
 
 import json
-import threading
+import subprocess
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 ANSWER = json.dumps(
     {
@@ -32,15 +37,36 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class InstantServer:
-    """``with InstantServer() as server: server.base_url``."""
+    """``with InstantServer() as server: server.base_url``: the server runs in a process of its own.
+
+    In the benchmark's process its threads would take the GIL from the client being timed, and
+    the noise would be larger than the facade's overhead that the benchmark is there to show.
+    """
 
     def __enter__(self) -> InstantServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.benchmarks.instant_llm"],
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        port = int(self._process.stdout.readline())
+        self.base_url = f"http://127.0.0.1:{port}/v1"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._process.terminate()
+        self._process.wait(10)
+
+
+def serve() -> None:
+    """Serve on a free port of 127.0.0.1, printing the port first, until terminated."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve()
