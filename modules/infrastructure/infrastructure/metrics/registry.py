@@ -26,7 +26,6 @@ class InfrastructureMetrics:
         self.registry = CollectorRegistry()
         self.label = LabelGuard()  # engines, providers, models, outcomes: bounded by the configuration and code
         self.module_label = LabelGuard()  # caller-supplied module names: a budget of their own
-        self._session_observers: dict[str, Callable[[float], None]] = {}
         r = self.registry
         self.session_seconds = Histogram(
             f"{PREFIX}_db_session_duration_seconds", "Time a database session held its connection, open to close",
@@ -53,15 +52,8 @@ class InfrastructureMetrics:
         self.registry.register(collector)
 
     def session_observer(self, engine: str) -> Callable[[float], None]:
-        """The function a session of ``engine`` calls with its duration in seconds when it closes.
-
-        Asked once per session, so the labelled child is bound once per engine (``labels()`` costs
-        several times what ``observe()`` does).
-        """
-        observe = self._session_observers.get(engine)
-        if observe is None:
-            observe = self._session_observers[engine] = self.session_seconds.labels(engine=self.label(engine)).observe
-        return observe
+        """The function a session of ``engine`` calls with its duration in seconds when it closes."""
+        return self.session_seconds.labels(engine=self.label(engine)).observe
 
     def published(self, outcome: str, events: int) -> None:
         """Count ``events`` handed to the broker that ended as ``outcome`` (confirmed, refused, error)."""
