@@ -273,11 +273,25 @@ def test_every_retry_counts_against_the_rate_limit() -> None:
     assert any(wait >= 29 for wait in recorder.sleeps), "the third request of the minute must wait for capacity"
 
 
-def test_a_json_mode_answer_that_is_not_json_is_not_cached() -> None:
+def test_a_call_that_runs_out_of_deadline_records_every_attempt_it_made() -> None:
+    clock = FakeClock()
+    recorder = statuses(408)
+    llm = gateway(recorder.provider(config(max_retries=10), clock=clock))
+    with pytest.raises(LLMTimeoutError, match="deadline"):
+        llm.execute(Prompt("Hi"), PromptContext(timeout=5))
+    [record] = llm.ledger.records()
+    assert record.attempts == len(recorder.requests) > 1
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [{"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}],
+)
+def test_a_json_mode_answer_that_is_not_json_is_not_cached(response_format: dict) -> None:
     answers = ["not json", '{"ok": true}']
     recorder = Recorder(lambda r: httpx2.Response(200, json=completion_body(answers.pop(0))))
     llm = gateway(recorder.provider(config()))
-    prompt = Prompt("Answer in JSON", parameters={"temperature": 0, "response_format": {"type": "json_object"}})
+    prompt = Prompt("Answer in JSON", parameters={"temperature": 0, "response_format": response_format})
     assert llm.execute(prompt, PromptContext()).content == "not json"
     second = llm.execute(prompt, PromptContext())
     assert second.content == '{"ok": true}' and second.metadata["cached"] is False

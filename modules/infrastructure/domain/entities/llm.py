@@ -165,11 +165,13 @@ class LLMProvider:
         self._sleep(wait)
 
     def _deadline_error(self, attempts: int) -> LLMTimeoutError:
-        return LLMTimeoutError(
+        error = LLMTimeoutError(
             f"{self.name} gave no answer within the call's deadline ({attempts} attempt(s)); "
             "raise LLM_DEADLINE / PromptContext.timeout or try later",
             provider=self.name,
         )
+        error.attempts = attempts  # type: ignore[attr-defined]  # the usage record counts them
+        return error
 
 
 def _started(chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

@@ -96,7 +96,7 @@ class LLMGateway:
                     yield chunk.text
             outcome = "ok"
         except LLMProviderError as exc:
-            outcome, attempts = type(exc).__name__, getattr(exc, "attempts", 1)
+            outcome, attempts = type(exc).__name__, getattr(exc, "attempts", 0)  # 0: refused before any request
             raise
         finally:
             completed = completion if outcome == "ok" else None
@@ -187,7 +187,7 @@ class LLMGateway:
 def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:
     """Not an answer that broke the JSON mode it was asked for: it would fail every caller for the whole TTL."""
     response_format = parameters.get("response_format")
-    if not (isinstance(response_format, Mapping) and response_format.get("type") == "json_object"):
+    if not (isinstance(response_format, Mapping) and response_format.get("type") in ("json_object", "json_schema")):
         return True
     try:
         json.loads(completion.content)
