@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import InfrastructureService, MessagingError, RelayResult
+from modules.infrastructure.module_api import DatabaseError, InfrastructureService, MessagingError, RelayResult
 from tests.fakes import RecordingPublisher
 from tests.integration.postgres_scratch import scratch_database, use_postgres
 
@@ -92,3 +92,54 @@ def test_a_broker_failure_mid_pipeline_gives_back_every_claimed_row(outbox_db: s
         publisher.during_publish = None
         assert InfrastructureService.relay_outbox() == RelayResult(sent=20, failed=0, pending=0)
     assert publisher.delivered_ids == ids
+
+
+def test_a_batch_whose_outcome_cannot_be_written_stops_the_run_before_another_is_published(outbox_db: str) -> None:
+    ids = publish(40)
+    refuse_updates = f"""
+        CREATE FUNCTION refuse_first_row() RETURNS trigger AS $$
+        BEGIN IF OLD.message_id = '{ids[0]}' THEN RAISE EXCEPTION 'scripted failure'; END IF; RETURN NEW; END
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER refuse_first_row BEFORE UPDATE ON infrastructure_outbox FOR EACH ROW EXECUTE FUNCTION refuse_first_row();
+    """
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text(refuse_updates))
+    publisher = RecordingPublisher()
+    with InfrastructureService.override(publisher=publisher):
+        with pytest.raises(DatabaseError, match="scripted failure"):
+            InfrastructureService.relay_outbox()
+        # Batch 1's write failed while batch 2 was with the broker; batches 3 and 4 were not sent.
+        assert [len(batch) for batch in publisher.batches] == [10, 10]
+        assert statuses() == {"pending": 30, "sent": 10}
+        assert checked_out() == 0
+        with InfrastructureService.get_database_session() as db:
+            db.execute(text("DROP TRIGGER refuse_first_row ON infrastructure_outbox"))
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=30, failed=0, pending=0)
+    assert sorted(set(publisher.delivered_ids)) == sorted(ids)  # batch 1 twice: at least once
+
+
+def test_without_a_spare_connection_the_relay_runs_one_batch_at_a_time(clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    with scratch_database(postgres_url, "infra_relay") as url:
+        use_postgres(monkeypatch, url, OUTBOX_RELAY="off", OUTBOX_BATCH_SIZE="10", DB_POOL_SIZE="2", DB_MAX_OVERFLOW="0", DB_POOL_TIMEOUT="2")
+        InfrastructureService.migrate()
+        ids = publish(30)
+        threads: set[str] = set()
+        publisher = RecordingPublisher(during_publish=lambda _batch: threads.update(t.name for t in threading.enumerate()))
+        try:
+            with InfrastructureService.override(publisher=publisher), InfrastructureService.get_database_session():
+                # The application holds one of the two connections; the relay has one left.
+                assert InfrastructureService.relay_outbox() == RelayResult(sent=30, failed=0, pending=0)
+        finally:
+            InfrastructureService.reset()
+    assert publisher.delivered_ids == ids
+    assert not any(name.startswith("outbox-relay-db") for name in threads)
+
+
+def test_a_driver_error_while_claiming_is_a_database_error(clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    with scratch_database(postgres_url, "infra_relay") as url:
+        use_postgres(monkeypatch, url, OUTBOX_RELAY="off")  # not migrated: there is no outbox table
+        try:
+            with InfrastructureService.override(publisher=RecordingPublisher()), pytest.raises(DatabaseError, match="infrastructure_outbox"):
+                InfrastructureService.relay_outbox()
+        finally:
+            InfrastructureService.reset()

@@ -77,6 +77,7 @@ def _build_messaging(container: Container) -> Any:
     messaging = OutboxMessaging(
         container.config.messaging, lambda: container.database.get_session(), lambda: container.get("publisher"),
         stored=metrics.events_stored.inc, published=metrics.published,
+        max_connections=container.config.database.pool_size + container.config.database.max_overflow,
     )
     messaging.start()
     return messaging

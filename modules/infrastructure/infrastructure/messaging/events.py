@@ -27,7 +27,8 @@ class OutboxMessaging:
 
     ``publisher()`` is asked on every use (``None`` without a broker), so a test's
     ``override(publisher=...)`` takes effect even after this object was built. ``stored()`` is
-    called per event added, ``published(outcome, n)`` per relayed batch (the metrics; no-ops by default).
+    called per event committed to the outbox, ``published(outcome, n)`` per relayed batch (the
+    metrics; no-ops by default). ``max_connections`` is the database pool's size plus overflow.
     """
 
     def __init__(
@@ -37,12 +38,14 @@ class OutboxMessaging:
         publisher: Callable[[], MessagePublisher | None],
         stored: Callable[[], None] = _uncounted,
         published: Count = _uncounted,
+        max_connections: int | None = None,
     ) -> None:
         self.config = config
         self._open_session = open_session
         self._publisher = publisher
         self._stored = stored
         self._published = published
+        self._max_connections = max_connections
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
         self.worker = RelayWorker(self.relay, poll)
 
@@ -72,11 +75,13 @@ class OutboxMessaging:
             if session is not None:
                 outbox.add(session.session, envelope, body)
                 session.flush()  # maps a driver error (a missing table, say) to DatabaseError
+                event.listen(session.session, "after_commit", lambda _session: self._stored(), once=True)
                 if self._relays_after_commit():
                     event.listen(session.session, "after_commit", self.worker.wake, once=True)
             else:
                 with self._open_session() as db:
                     outbox.add(db.session, envelope, body)
+                self._stored()
                 if self._relays_after_commit():
                     self.worker.wake()
         except DatabaseError as exc:
@@ -84,7 +89,6 @@ class OutboxMessaging:
                 f"Event '{event_type}' could not be stored in the outbox ({exc}); "
                 "if the table is missing, run InfrastructureService.migrate()"
             ) from exc
-        self._stored()
         return envelope.id
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
@@ -97,6 +101,7 @@ class OutboxMessaging:
             batch_size=self.config.batch_size,
             max_attempts=self.config.max_attempts,
             retention=timedelta(hours=self.config.retention_hours),
+            max_connections=self._max_connections,
         )
         return relay.run_once(max_messages, timeout)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,9 +35,12 @@ class _Budget:
     deadline: float | None
     handled: int = 0
 
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def next_limit(self) -> int:
         """Rows to claim next; 0 when the run is over."""
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if self.expired():
             return 0
         if self.max_messages is None:
             return self.batch_size
@@ -50,8 +53,9 @@ class OutboxRelay:
     The claim holds row locks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) until the outcome is
     written, so relays in several processes never send the same row twice. On PostgreSQL one
     database thread claims the next batch and records the last one while the broker confirms
-    the current one, so the database and the broker work at the same time (``pipeline=False``
-    turns that off).
+    the current one, so the database and the broker work at the same time; that needs a second
+    connection, so it happens only while the pool (``max_connections``) has one to spare
+    (``pipeline=False`` turns it off).
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class OutboxRelay:
         max_attempts: int = 5,
         retention: timedelta = timedelta(hours=168),
         pipeline: bool = True,
+        max_connections: int | None = None,
     ) -> None:
         self._open_session = open_session
         self._publisher = publisher
@@ -70,6 +75,7 @@ class OutboxRelay:
         self._max_attempts = max_attempts
         self._retention = retention
         self._pipeline = pipeline
+        self._max_connections = max_connections  # the pool's size plus overflow: the prefetch needs one spare
 
     def run_once(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """Drain pending rows until none are left, ``max_messages`` were handled or ``timeout`` passed.
@@ -84,7 +90,7 @@ class OutboxRelay:
                 first.db.close()
             return RelayResult(pending=self._tidy_and_count())
         # A short first batch is all there is: no thread for the common one-event wake-up.
-        if self._pipeline and len(first.rows) == limit and _overlaps_transactions(first.db):
+        if self._pipeline and len(first.rows) == limit and self._spare_connection(first.db):
             sent, failed = self._run_pipelined(first, limit, budget)
         else:
             sent, failed = self._run_sequential(first, limit, budget)
@@ -113,15 +119,18 @@ class OutboxRelay:
                     budget.handled += len(claim.rows)
                     full, limit = len(claim.rows) == limit, budget.next_limit()
                     following = database.submit(self._claim, limit, claim.rows[-1].id) if full and limit else None
-                    outcomes = self._publish_or_release(claim)
+                    outcomes = self._publish_or_release(claim, settled)
                     settled.append(database.submit(self._settle, claim, outcomes))
                     if following is None:
                         break
                     claim, following = following.result(), None
+                    if budget.expired():
+                        claim.db.close()
+                        break
                 else:
                     claim.db.close()
             finally:
-                if following is not None:  # the broker failed: give the prefetched rows back
+                if following is not None:  # the run failed: give the prefetched rows back
                     database.submit(lambda f=following: f.result().db.close())
         results = [future.result() for future in settled]
         return sum(s for s, _ in results), sum(f for _, f in results)
@@ -130,13 +139,27 @@ class OutboxRelay:
         db = self._open_session()
         try:
             return _Claim(db, outbox.claim(db.session, limit, after_id))
+        except Exception as exc:
+            db.close()
+            mapped = db.map_error(exc)  # a driver error leaves as a DatabaseError subclass, as inside ``with``
+            if mapped is exc:
+                raise
+            raise mapped from exc
         except BaseException:
             db.close()
             raise
 
-    def _publish_or_release(self, claim: _Claim) -> dict[str, PublishOutcome | str]:
-        """Each row's outcome by message id (a string: the row is not an event); on failure the rows stay pending."""
+    def _publish_or_release(
+        self, claim: _Claim, settled: Sequence[Future[tuple[int, int]]] = ()
+    ) -> dict[str, PublishOutcome | str]:
+        """Each row's outcome by message id (a string: the row is not an event); on failure the rows stay pending.
+
+        A batch whose outcome could not be written stops the run before another one is published.
+        """
         try:
+            for earlier in settled:
+                if earlier.done() and earlier.exception() is not None:
+                    earlier.result()
             return self._publish(claim.rows)
         except BaseException:
             claim.db.close()
@@ -170,14 +193,15 @@ class OutboxRelay:
             logger.warning("Outbox event %s not delivered (attempt %d): %s", row.message_id, row.attempts + 1, error)
         return len(confirmed), gave_up
 
+    def _spare_connection(self, db: DatabaseSession) -> bool:
+        """PostgreSQL with a second connection free for the prefetch; SQLite has one writer (one connection in memory)."""
+        bind = db.session.get_bind()
+        checked_out = getattr(bind.pool, "checkedout", None)  # QueuePool's; NullPool opens one per checkout
+        if bind.dialect.name != "postgresql":
+            return False
+        return self._max_connections is None or checked_out is None or checked_out() < self._max_connections
+
     def _tidy_and_count(self) -> int:
         with self._open_session() as db:
             outbox.purge_sent(db.session, self._retention)
             return outbox.counts(db.session)["pending"]
-
-
-def _overlaps_transactions(db: DatabaseSession) -> bool:
-    """PostgreSQL with room for two connections; SQLite has one writer (and one shared connection in memory)."""
-    bind = db.session.get_bind()
-    size = getattr(bind.pool, "size", None)  # QueuePool's; NullPool opens a connection per checkout
-    return bind.dialect.name == "postgresql" and (size is None or size() >= 2)
