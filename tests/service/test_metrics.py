@@ -70,6 +70,19 @@ def test_outbox_publishes_confirms_and_refusals_are_counted(db_file: Path) -> No
     assert sample("infrastructure_outbox_events", status="failed") == 0
 
 
+def test_events_in_a_caller_s_transaction_are_counted_when_it_commits(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    with pytest.raises(RuntimeError), InfrastructureService.get_database_session() as db:
+        InfrastructureService.publish_event("lessons", {}, event_type="lesson.created", source="lessons", session=db)
+        raise RuntimeError("the business step failed: the transaction rolls back")
+    assert sample("infrastructure_outbox_events_added_total") == 0
+    with InfrastructureService.get_database_session() as db:
+        for n in range(2):
+            InfrastructureService.publish_event("lessons", {"n": n}, event_type="lesson.created", source="lessons", session=db)
+        assert sample("infrastructure_outbox_events_added_total") == 0, "counted before the commit"
+    assert sample("infrastructure_outbox_events_added_total") == 2
+
+
 def test_a_broker_failure_counts_the_batch_as_errors(db_file: Path) -> None:
     InfrastructureService.migrate()
     publish(2)

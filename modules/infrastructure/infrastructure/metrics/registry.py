@@ -41,7 +41,7 @@ class InfrastructureMetrics:
             f"{PREFIX}_llm_latency_seconds", "Latency of LLM calls that reached a provider (cache hits excluded)",
             LLM_LABELS, registry=r, buckets=LLM_BUCKETS,
         )
-        self.events_stored = Counter(f"{PREFIX}_outbox_events_added", "Events added to the outbox by publish_event", registry=r)
+        self.events_stored = Counter(f"{PREFIX}_outbox_events_added", "Events publish_event added to the outbox (counted at commit)", registry=r)
         self.publishes = Counter(
             f"{PREFIX}_messaging_publishes", "Events handed to the broker by outcome: confirmed, refused or error",
             ["outcome"], registry=r,
