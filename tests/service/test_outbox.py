@@ -413,6 +413,18 @@ def test_timeout_is_respected(db_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert fake.delivered_ids == ids[: result.sent]
 
 
+def test_relays_started_together_in_one_process_send_each_event_once(db_path: Path) -> None:
+    ids = publish(20)
+    slow = RecordingPublisher(during_publish=lambda _batch: time.sleep(0.2))  # both runs overlap
+    with broker(slow):
+        runs = [threading.Thread(target=InfrastructureService.relay_outbox) for _ in range(2)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(10)
+    assert slow.delivered_ids == ids
+
+
 def test_relay_without_a_broker_is_a_messaging_error_and_events_stay(db_path: Path) -> None:
     publish(2)
     with pytest.raises(MessagingError, match="RABBITMQ_URL"):

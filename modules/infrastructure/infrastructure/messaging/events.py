@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -46,6 +47,7 @@ class OutboxMessaging:
         self._stored = stored
         self._published = published
         self._max_connections = max_connections
+        self._relay_lock = threading.Lock()
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
         self.worker = RelayWorker(self.relay, poll)
 
@@ -92,6 +94,11 @@ class OutboxMessaging:
         return envelope.id
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
+        """One relay run at a time in this process: two would claim the same rows on SQLite (no SKIP LOCKED)."""
+        with self._relay_lock:
+            return self._relay(max_messages, timeout)
+
+    def _relay(self, max_messages: int | None, timeout: float | None) -> RelayResult:
         publisher = self._publisher()
         if publisher is None:
             raise MessagingError("No broker configured: set RABBITMQ_URL to relay the outbox; events stay pending")
