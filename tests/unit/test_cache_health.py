@@ -15,5 +15,5 @@ def test_round_trips_are_shown_in_a_unit_that_keeps_their_digits(milliseconds: f
 
 def test_the_in_memory_line_no_longer_reads_zero_milliseconds() -> None:
     detail = CacheHealthCheck(lambda: MemoryCache(5)).check().detail
-    assert detail.startswith("in-memory, 0/5 items, round trip ") and detail.endswith(" µs")
-    assert "0.00 ms" not in detail
+    assert detail.startswith("in-memory, 0/5 items, round trip ")
+    assert "0.00 ms" not in detail and detail.endswith(("µs", "ms"))

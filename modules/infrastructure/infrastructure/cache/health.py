@@ -32,5 +32,5 @@ class CacheHealthCheck:
 
 
 def _duration(milliseconds: float) -> str:
-    """Milliseconds for a network round trip; microseconds for the in-memory one, which rounds to 0.00 ms."""
+    """Milliseconds from 1 ms up; microseconds below, where 0.00 ms (the in-memory cache) would say nothing."""
     return f"{milliseconds:.2f} ms" if milliseconds >= 1 else f"{milliseconds * 1000:.1f} µs"

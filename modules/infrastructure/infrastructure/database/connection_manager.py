@@ -72,8 +72,8 @@ class ConnectionManager:
 
     def session(self, label: str = PRIMARY, read_only: bool = False) -> DatabaseSession:
         """A session holding a checked-out (pre-pinged) connection, read-only on PostgreSQL when asked."""
-        opened_at = perf_counter()
         pool = self._pool(label)
+        opened_at = perf_counter()  # after the engine is built: the histogram is about sessions
         session = pool.sessions()
         options = _READ_ONLY if read_only and pool.engine.dialect.name == "postgresql" else None
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -94,8 +95,8 @@ class FakeLLM:
     def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""
         completion = self.complete(request, timeout)
-        for word in completion.content.split(" "):
-            yield StreamChunk(word + " ")
+        for piece in re.findall(r"\S+\s*|\s+", completion.content):  # the pieces join back to the reply exactly
+            yield StreamChunk(piece)
         yield StreamChunk(completion=completion)
 
     def describe(self) -> str:
