@@ -69,6 +69,13 @@ def test_the_response_cache_runs_on_the_fake_cache() -> None:
     assert fakes.cache.stats().hits == 1
 
 
+def test_the_environment_s_llm_settings_apply_to_the_fake_model() -> None:
+    with fake_infrastructure(["one", "two"], environment={"LLM_CACHE_TTL": "0"}) as fakes:
+        first = InfrastructureService.execute_prompt(GREETING, PromptContext({"name": "Bo"}))
+        again = InfrastructureService.execute_prompt(GREETING, PromptContext({"name": "Bo"}))
+    assert (first.content, again.content, fakes.llm.calls) == ("one", "two", 2), "LLM_CACHE_TTL=0 still cached"
+
+
 def test_streams_and_usage_are_recorded_for_the_module() -> None:
     with fake_infrastructure(["one two three"]):
         text_ = "".join(InfrastructureService.stream_prompt(Prompt("count"), PromptContext(module="lessons")))

@@ -70,7 +70,9 @@ def fake_infrastructure(
         "redactor": Redactor(),
         "cache": fakes.cache,
         "publisher": fakes.publisher,
-        "llm": fakes.llm.gateway(NamespacedCache(fakes.cache, "llm"), sinks=[LLMMetricsSink(container.get("metrics"))]),
+        "llm": fakes.llm.gateway(
+            NamespacedCache(fakes.cache, "llm"), sinks=[LLMMetricsSink(container.get("metrics"))], settings=config.llm_config
+        ),
     }
     try:
         with container.override(**components):

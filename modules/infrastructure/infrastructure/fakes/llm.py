@@ -7,7 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Union
 
 from modules.infrastructure.domain.entities.llm import LLMProvider
@@ -78,10 +78,22 @@ class FakeLLM:
             self._replies.extend(replies)
 
     def gateway(
-        self, cache: Cache | None = None, *, max_retries: int = 3, sinks: Sequence[Callable[[UsageRecord], None]] = ()
+        self,
+        cache: Cache | None = None,
+        *,
+        max_retries: int = 3,
+        sinks: Sequence[Callable[[UsageRecord], None]] = (),
+        settings: LLMConfig | None = None,
     ) -> LLMGateway:
-        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0); ``sinks`` get the usage."""
-        config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
+        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0).
+
+        ``sinks`` get each usage record; ``settings`` (an ``AppConfig.llm_config``) supplies retries,
+        cache TTL, limits and timeouts instead of the defaults.
+        """
+        if settings is None:
+            config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
+        else:
+            config = replace(settings, provider=self.provider, model=self.model)
         provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
         prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
         return _RecordingGateway(self, [provider], cache, UsageLedger(sinks=sinks), prices)
