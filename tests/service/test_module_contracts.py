@@ -71,3 +71,10 @@ def test_the_domain_importing_a_driver_breaks_the_contract(project_copy: Path) -
     result = lint_imports(project_copy)
     assert result.returncode != 0
     assert "The domain imports no driver or client library BROKEN" in result.stdout
+
+
+def test_another_module_reaching_into_content_creation_breaks_its_contract(project_copy: Path) -> None:
+    add_sibling(project_copy, "zz_throwaway", "from modules.content_creation.infrastructure.models import QuestionRepository\n")
+    result = lint_imports(project_copy)
+    assert result.returncode != 0
+    assert "Other modules use modules.content_creation.module_api only BROKEN" in result.stdout
