@@ -80,7 +80,7 @@ def encode(envelope: Envelope) -> bytes:
         ) from exc
 
 
-def decode(body: bytes) -> Envelope:
+def decode(body: bytes | str) -> Envelope:
     """An envelope from an AMQP body; raises ``MessagingError`` for anything that is not one."""
     try:
         data = json.loads(body)

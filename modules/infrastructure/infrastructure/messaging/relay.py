@@ -20,10 +20,26 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Claim:
-    """One claimed batch: its open session (holding the row locks) and its rows."""
+    """One claimed batch: its open session (holding the row locks), its rows, and their events.
+
+    ``unreadable`` holds the reason for each row that is not an event; it is refused, not published.
+    """
 
     db: DatabaseSession
     rows: list[outbox.ClaimedRow]
+    messages: list[tuple[Envelope, bytes]]
+    unreadable: dict[str, str]
+
+    @classmethod
+    def of(cls, db: DatabaseSession, rows: list[outbox.ClaimedRow]) -> _Claim:
+        """Decode the rows here, on the claiming thread, while the publishing one waits for confirms."""
+        messages, unreadable = [], {}
+        for row in rows:
+            try:
+                messages.append((decode(row.body), row.body.encode()))
+            except MessagingError as exc:
+                unreadable[row.message_id] = str(exc)
+        return cls(db, rows, messages, unreadable)
 
 
 @dataclass
@@ -138,7 +154,7 @@ class OutboxRelay:
     def _claim(self, limit: int, after_id: int) -> _Claim:
         db = self._open_session()
         try:
-            return _Claim(db, outbox.claim(db.session, limit, after_id))
+            return _Claim.of(db, outbox.claim(db.session, limit, after_id))
         except Exception as exc:
             db.close()
             mapped = db.map_error(exc)  # a driver error leaves as a DatabaseError subclass, as inside ``with``
@@ -160,21 +176,15 @@ class OutboxRelay:
             for earlier in settled:
                 if earlier.done() and earlier.exception() is not None:
                     earlier.result()
-            return self._publish(claim.rows)
+            return self._publish(claim)
         except BaseException:
             claim.db.close()
             raise
 
-    def _publish(self, rows: list[outbox.ClaimedRow]) -> dict[str, PublishOutcome | str]:
-        outcomes: dict[str, PublishOutcome | str] = {}
-        messages: list[tuple[Envelope, bytes]] = []
-        for row in rows:
-            try:
-                messages.append((decode(row.body), row.body))
-            except MessagingError as exc:
-                outcomes[row.message_id] = str(exc)
-        if messages:
-            outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(messages))
+    def _publish(self, claim: _Claim) -> dict[str, PublishOutcome | str]:
+        outcomes: dict[str, PublishOutcome | str] = dict(claim.unreadable)
+        if claim.messages:
+            outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(claim.messages))
         return outcomes
 
     def _settle(self, claim: _Claim, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
