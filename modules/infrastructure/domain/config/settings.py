@@ -101,7 +101,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("MESSAGING_MAX_PAYLOAD_BYTES", "1048576", "Largest encoded event accepted by publish_event", p.integer(1)),
         ("OUTBOX_RELAY", "immediate", "immediate: relay right after each commit; thread: also every OUTBOX_POLL_INTERVAL; off: only a relay worker process sends", p.choice(("immediate", "thread", "off"))),
         ("OUTBOX_POLL_INTERVAL", "2", "Seconds between relay runs of the background thread (OUTBOX_RELAY=thread) and the worker script", p.number(above=0)),
-        ("OUTBOX_BATCH_SIZE", "1000", "Events published per AMQP transaction by the relay", p.integer(1, 10000)),
+        ("OUTBOX_BATCH_SIZE", "1000", "Outbox rows the relay claims, publishes and marks per database transaction", p.integer(1, 10000)),
         ("OUTBOX_MAX_ATTEMPTS", "5", "Refused deliveries (unroutable, rejected) before an event is marked failed", p.integer(1, 1000)),
         ("OUTBOX_RETENTION_HOURS", "168", "Hours a sent event stays in the outbox before it is deleted", p.number(minimum=0)),
     ),
