@@ -58,8 +58,15 @@ def start_in_thread(host: str = "127.0.0.1", port: int = 9464) -> WSGIServer:
     return server
 
 
-def _stop(*_: object) -> None:
-    raise KeyboardInterrupt
+def _stop_on_signals(server: WSGIServer) -> None:
+    """Ctrl-C and SIGTERM end ``serve_forever`` between requests: as a KeyboardInterrupt they could land
+    inside a response, where wsgiref's handler catches everything and the server would go on."""
+
+    def stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, name="metrics-server-stop", daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,12 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         server = serve(args.host, args.port)
     except OSError as exc:
         parser.exit(2, f"cannot listen on {args.host}:{args.port} ({exc}); pick another --port\n")
-    signal.signal(signal.SIGTERM, _stop)
+    _stop_on_signals(server)
     print(f"Serving metrics on http://{args.host}:{server.server_port}/metrics (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server_close()
         InfrastructureService.shutdown()

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -58,3 +60,36 @@ def test_an_application_serves_its_own_calls_from_a_thread(clean_env: Path) -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_ctrl_c_in_the_middle_of_scrapes_still_stops_the_script(clean_env: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{clean_env / 'scrape.db'}"}
+    server = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--port", "0"], cwd=clean_env, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    done = threading.Event()
+    scrapers: list[threading.Thread] = []
+
+    def scrape_until_done(url: str) -> None:
+        while not done.is_set():
+            try:
+                scrape(url)
+            except OSError:  # the server went away mid-request: that is the point
+                pass
+
+    try:
+        url = (server.stdout.readline() if server.stdout else "").split()[3]
+        scrapers.extend(threading.Thread(target=scrape_until_done, args=(url,)) for _ in range(3))
+        for scraper in scrapers:
+            scraper.start()
+        time.sleep(1.0)  # a SIGINT now lands inside a response more often than not
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=15)  # raises TimeoutExpired if the signal was swallowed
+    finally:
+        done.set()
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    for scraper in scrapers:
+        scraper.join(10)
+    assert server.returncode == 0
