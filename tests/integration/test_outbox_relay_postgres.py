@@ -108,13 +108,15 @@ def test_a_batch_whose_outcome_cannot_be_written_stops_the_run_before_another_is
     with InfrastructureService.override(publisher=publisher):
         with pytest.raises(DatabaseError, match="scripted failure"):
             InfrastructureService.relay_outbox()
-        # Batch 1's write failed while batch 2 was with the broker; batches 3 and 4 were not sent.
-        assert [len(batch) for batch in publisher.batches] == [10, 10]
-        assert statuses() == {"pending": 30, "sent": 10}
+        # Batch 1's write failed; batch 2 may have been with the broker by then, batches 3 and 4 never are.
+        published = [len(batch) for batch in publisher.batches]
+        assert published in ([10], [10, 10]), published
+        sent = 10 * (len(published) - 1)
+        assert statuses() == ({"pending": 40 - sent, "sent": sent} if sent else {"pending": 40})
         assert checked_out() == 0
         with InfrastructureService.get_database_session() as db:
             db.execute(text("DROP TRIGGER refuse_first_row ON infrastructure_outbox"))
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=30, failed=0, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=40 - sent, failed=0, pending=0)
     assert sorted(set(publisher.delivered_ids)) == sorted(ids)  # batch 1 twice: at least once
 
 
