@@ -6,61 +6,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 
-from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
 from modules.infrastructure.infrastructure.messaging import outbox
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import DatabaseSession, Envelope, RelayResult
+from modules.infrastructure.infrastructure.messaging.relay_batch import ClaimedBatch, RelayBudget
+from modules.infrastructure.module_api.types import DatabaseSession, RelayResult
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _Claim:
-    """One claimed batch: its open session (holding the row locks), its rows, and their events.
-
-    ``unreadable`` holds the reason for each row that is not an event; it is refused, not published.
-    """
-
-    db: DatabaseSession
-    rows: list[outbox.ClaimedRow]
-    messages: list[tuple[Envelope, bytes]]
-    unreadable: dict[str, str]
-
-    @classmethod
-    def of(cls, db: DatabaseSession, rows: list[outbox.ClaimedRow]) -> _Claim:
-        """Decode the rows here, on the claiming thread, while the publishing one waits for confirms."""
-        messages, unreadable = [], {}
-        for row in rows:
-            try:
-                messages.append((decode(row.body), row.body.encode()))
-            except MessagingError as exc:
-                unreadable[row.message_id] = str(exc)
-        return cls(db, rows, messages, unreadable)
-
-
-@dataclass
-class _Budget:
-    """What one run may still do: ``max_messages`` rows and the time until ``deadline``."""
-
-    batch_size: int
-    max_messages: int | None
-    deadline: float | None
-    handled: int = 0
-
-    def expired(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-    def next_limit(self) -> int:
-        """Rows to claim next; 0 when the run is over."""
-        if self.expired():
-            return 0
-        if self.max_messages is None:
-            return self.batch_size
-        return max(0, min(self.batch_size, self.max_messages - self.handled))
 
 
 class OutboxRelay:
@@ -98,7 +51,7 @@ class OutboxRelay:
 
         Raises ``MessagingError`` when the broker cannot be reached; unsent rows stay pending.
         """
-        budget = _Budget(self._batch_size, max_messages, None if timeout is None else time.monotonic() + timeout)
+        budget = RelayBudget(self._batch_size, max_messages, None if timeout is None else time.monotonic() + timeout)
         limit = budget.next_limit()
         first = self._claim(limit, 0) if limit else None
         if first is None or not first.rows:
@@ -112,7 +65,7 @@ class OutboxRelay:
             sent, failed = self._run_sequential(first, limit, budget)
         return RelayResult(sent=sent, failed=failed, pending=self._tidy_and_count())
 
-    def _run_sequential(self, claim: _Claim | None, limit: int, budget: _Budget) -> tuple[int, int]:
+    def _run_sequential(self, claim: ClaimedBatch | None, limit: int, budget: RelayBudget) -> tuple[int, int]:
         sent = failed = 0
         while claim is not None and claim.rows:
             budget.handled += len(claim.rows)
@@ -125,11 +78,11 @@ class OutboxRelay:
             claim.db.close()
         return sent, failed
 
-    def _run_pipelined(self, claim: _Claim, limit: int, budget: _Budget) -> tuple[int, int]:
+    def _run_pipelined(self, claim: ClaimedBatch, limit: int, budget: RelayBudget) -> tuple[int, int]:
         """Claims and outcome writes on one database thread; publishing on the caller's thread."""
         settled: list[Future[tuple[int, int]]] = []
         with ThreadPoolExecutor(1, thread_name_prefix="outbox-relay-db") as database:
-            following: Future[_Claim] | None = None
+            following: Future[ClaimedBatch] | None = None
             try:
                 while claim.rows:
                     budget.handled += len(claim.rows)
@@ -151,10 +104,10 @@ class OutboxRelay:
         results = [future.result() for future in settled]
         return sum(s for s, _ in results), sum(f for _, f in results)
 
-    def _claim(self, limit: int, after_id: int) -> _Claim:
+    def _claim(self, limit: int, after_id: int) -> ClaimedBatch:
         db = self._open_session()
         try:
-            return _Claim.of(db, outbox.claim(db.session, limit, after_id))
+            return ClaimedBatch.of(db, outbox.claim(db.session, limit, after_id))
         except Exception as exc:
             db.close()
             mapped = db.map_error(exc)  # a driver error leaves as a DatabaseError subclass, as inside ``with``
@@ -166,7 +119,7 @@ class OutboxRelay:
             raise
 
     def _publish_or_release(
-        self, claim: _Claim, settled: Sequence[Future[tuple[int, int]]] = ()
+        self, claim: ClaimedBatch, settled: Sequence[Future[tuple[int, int]]] = ()
     ) -> dict[str, PublishOutcome | str]:
         """Each row's outcome by message id (a string: the row is not an event); on failure the rows stay pending.
 
@@ -181,13 +134,13 @@ class OutboxRelay:
             claim.db.close()
             raise
 
-    def _publish(self, claim: _Claim) -> dict[str, PublishOutcome | str]:
+    def _publish(self, claim: ClaimedBatch) -> dict[str, PublishOutcome | str]:
         outcomes: dict[str, PublishOutcome | str] = dict(claim.unreadable)
         if claim.messages:
             outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(claim.messages))
         return outcomes
 
-    def _settle(self, claim: _Claim, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
+    def _settle(self, claim: ClaimedBatch, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
         """Mark confirmed rows sent and count an attempt on refused ones, then commit; (sent, given up)."""
         with claim.db as db:
             confirmed, refused = [], []
