@@ -159,9 +159,9 @@ class OutboxRelay:
     def _spare_connection(self, db: DatabaseSession) -> bool:
         """PostgreSQL with a second connection free for the prefetch; SQLite has one writer (one connection in memory)."""
         bind = db.session.get_bind()
-        checked_out = getattr(bind.pool, "checkedout", None)  # QueuePool's; NullPool opens one per checkout
         if bind.dialect.name != "postgresql":
             return False
+        checked_out = getattr(bind.pool, "checkedout", None)  # QueuePool's; NullPool opens one per checkout
         return self._max_connections is None or checked_out is None or checked_out() < self._max_connections
 
     def _tidy_and_count(self) -> int:
