@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx2
 
-from modules.infrastructure.domain.entities.llm import LLMProvider
 from modules.infrastructure.domain.llm.gateway import LLMGateway
+from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.usage import UsageLedger
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import pytest
 
 from modules.infrastructure.domain.messaging.envelope import decode, new_envelope
-from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
 from modules.infrastructure.module_api import Envelope, MessagingError
 
 NewQueue = Callable[[], str]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from sqlalchemy import exc as sa_exc, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 
 from modules.infrastructure.module_api import (
     DatabaseConflictError,

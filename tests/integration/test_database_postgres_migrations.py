@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from alembic.config import Config
-from sqlalchemy import create_engine, exc as sa_exc, inspect
+from sqlalchemy import create_engine, inspect
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from modules.infrastructure.infrastructure.database.migrations import PROJECT_ROOT, MigrationRunner

@@ -22,7 +22,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import exc as sa_exc, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from modules.infrastructure.module_api import (

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import exc as sa_exc, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 
 from modules.infrastructure.module_api import (
     DatabaseConflictError,

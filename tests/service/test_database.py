@@ -10,12 +10,13 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from sqlalchemy import ForeignKey, String, exc as sa_exc, text
+from sqlalchemy import ForeignKey, String, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
 from modules.infrastructure.module_api import (
     Base,
     BaseRepository,

@@ -55,7 +55,7 @@ def test_a_sibling_using_module_api_is_allowed(project_copy: Path) -> None:
     "target",
     [
         "modules.infrastructure.infrastructure.container",
-        "modules.infrastructure.domain.entities.configuration",
+        "modules.infrastructure.domain.config.configuration",
     ],
 )
 def test_a_sibling_importing_the_internals_breaks_the_contract(project_copy: Path, target: str) -> None:
@@ -78,3 +78,22 @@ def test_another_module_reaching_into_content_creation_breaks_its_contract(proje
     result = lint_imports(project_copy)
     assert result.returncode != 0
     assert "Other modules use modules.content_creation.module_api only BROKEN" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("importer", "target"),
+    [
+        ("modules/infrastructure/domain/leak.py", "modules.infrastructure.infrastructure.database.session"),
+        ("modules/infrastructure/domain/leak.py", "modules.infrastructure.module_api"),
+        ("modules/infrastructure/infrastructure/leak.py", "modules.infrastructure.module_api.infrastructure_service"),
+    ],
+)
+def test_a_reverse_import_between_the_layers_breaks_the_contract(project_copy: Path, importer: str, target: str) -> None:
+    (project_copy / importer).write_text(f"import {target}\n")
+    result = lint_imports(project_copy)
+    assert result.returncode != 0
+    assert "Inside the infrastructure module: module_api above infrastructure above domain BROKEN" in result.stdout
+
+
+def test_the_layers_contract_ignores_no_import() -> None:
+    assert "ignore_imports" not in (ROOT / "setup.cfg").read_text()

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 from modules.infrastructure.domain.secrets import MASK
-
 from modules.infrastructure.module_api import ConfigurationError, InfrastructureService
 from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
 

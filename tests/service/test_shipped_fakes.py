@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from modules.infrastructure.module_api import (
     InfrastructureService,
     LLMRateLimitError,

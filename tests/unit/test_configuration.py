@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
+from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.llm_selection import LOCAL_CONTEXT_SIZE, LOCAL_MODEL_NAME
 from modules.infrastructure.domain.config.settings import DEFAULT_DATABASE_URL
-from modules.infrastructure.domain.entities.configuration import Configuration
-from modules.infrastructure.module_api.errors import ConfigurationError
-from modules.infrastructure.module_api.types import (
+from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
     CacheConfig,
@@ -21,8 +20,9 @@ from modules.infrastructure.module_api.types import (
     LLMConfig,
     LoggingConfig,
     MessagingConfig,
-    Secret,
 )
+from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.secrets import Secret
 
 PROD_DB = "postgresql://app@db.internal:5432/app"
 OPENAI_KEY = "sk-test-openai-0123456789"
@@ -125,12 +125,12 @@ def test_only_production_requires_a_database_url(environment: str) -> None:
     assert config.llm_config.provider == "local"
 
 
-def test_without_a_mapping_the_process_environment_is_read(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_domain_reads_only_the_mapping_it_is_given(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DB_POOL_SIZE", "11")
     monkeypatch.setenv("FEATURE_FLAG_FROM_OS", "on")
-    config = Configuration().load_from_environment()
-    assert config.database.pool_size == 11
-    assert config.feature_flags["from_os"] is True
+    config = Configuration({}).load_from_environment()
+    assert config.database.pool_size == 5
+    assert "from_os" not in config.feature_flags
 
 
 def test_the_mapping_is_copied_when_the_configuration_is_made() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
-from modules.infrastructure.module_api.errors import ConfigurationError
 
 OPENAI_KEY = "sk-from-dotenv-0123456789"
 DB_PASSWORD = "dotenv-db-Passw0rd"

@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-
 from datetime import datetime
 
 import pytest
 
+from modules.infrastructure.domain.config.values import LoggingConfig
 from modules.infrastructure.domain.secrets import MASK, Redactor
 from modules.infrastructure.infrastructure.logging.setup import RedactionFilter, configure_logging
-from modules.infrastructure.module_api.types import LoggingConfig
-
 from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
 
 SECRET = "sk-unit-LOGSECRET-5150"

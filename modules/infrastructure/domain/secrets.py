@@ -93,3 +93,31 @@ class Redactor:
                 text = text.replace(secret, MASK)
         text = mask_url(text)
         return _HEADER_SECRET.sub(lambda m: m["head"] + MASK, text)
+
+
+class Secret:
+    """A credential that does not show itself: ``repr``/``str`` print ``****``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for handing to a client library; never log it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)

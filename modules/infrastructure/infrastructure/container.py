@@ -10,15 +10,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from modules.infrastructure.domain.ports import Cache, HealthCheck
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.config.values import AppConfig
+from modules.infrastructure.domain.health.ports import HealthCheck
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.infrastructure.logging.setup import configure_logging
-from modules.infrastructure.module_api.types import AppConfig
 
 if TYPE_CHECKING:
-    from modules.infrastructure.domain.entities.database import DatabaseConnection
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+    from modules.infrastructure.infrastructure.database.routing import DatabaseConnection
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
     from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
@@ -40,7 +41,7 @@ def _build_database_manager(container: Container) -> Any:
 
 
 def _build_database(container: Container) -> Any:
-    from modules.infrastructure.domain.entities.database import DatabaseConnection
+    from modules.infrastructure.infrastructure.database.routing import DatabaseConnection
 
     return DatabaseConnection(container.config.database, container.get("database_manager"))
 

@@ -1,9 +1,24 @@
 """The public surface of the infrastructure module: the facade, its types and its errors.
 
-Sibling modules import from here and nowhere else in ``modules.infrastructure``.
+Sibling modules import from here and nothing else of ``modules.infrastructure``. The types and
+errors live in the domain layer; this package re-exports them. ``Base`` and ``BaseRepository``
+load SQLAlchemy, so they are imported on first access (type checkers see them directly).
 """
 
-from modules.infrastructure.module_api.errors import (
+import typing
+
+from modules.infrastructure.domain.cache.ports import Cache, CacheStats
+from modules.infrastructure.domain.config.values import (
+    APIConfig,
+    AppConfig,
+    CacheConfig,
+    DatabaseConfig,
+    LLMConfig,
+    LoggingConfig,
+    MessagingConfig,
+)
+from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
+from modules.infrastructure.domain.errors import (
     CacheError,
     ConfigurationError,
     DatabaseConflictError,
@@ -21,34 +36,17 @@ from modules.infrastructure.module_api.errors import (
     LLMTimeoutError,
     MessagingError,
 )
-from modules.infrastructure.module_api.types import (
-    APIConfig,
-    AppConfig,
-    CacheConfig,
-    CacheStats,
-    CheckStatus,
-    ComponentCheck,
-    Consumer,
-    DatabaseConfig,
-    DatabaseSession,
-    Envelope,
-    EnvironmentStatus,
-    LLMClient,
-    LLMConfig,
-    LLMResponse,
-    LLMUsageSummary,
-    LoggingConfig,
-    MessagingConfig,
-    MigrationStatus,
-    PoolStats,
-    Prompt,
-    PromptContext,
-    RelayResult,
-    Secret,
-    UsageStats,
-)
-from modules.infrastructure.domain.ports import Cache
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
+from modules.infrastructure.domain.messaging.ports import Consumer
+from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
+from modules.infrastructure.domain.secrets import Secret
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
+
+if typing.TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.database.orm import Base
+    from modules.infrastructure.infrastructure.database.repository import BaseRepository
 
 __all__ = [
     "APIConfig",
@@ -97,15 +95,16 @@ __all__ = [
     "UsageStats",
 ]
 
+_LAZY = {
+    "Base": "modules.infrastructure.infrastructure.database.orm",
+    "BaseRepository": "modules.infrastructure.infrastructure.database.repository",
+}
+
 
 def __getattr__(name: str) -> object:
     """``Base`` and ``BaseRepository`` load SQLAlchemy, so they are imported on first access only."""
-    if name == "Base":
-        from modules.infrastructure.infrastructure.database.orm import Base
+    if name in _LAZY:
+        import importlib
 
-        return Base
-    if name == "BaseRepository":
-        from modules.infrastructure.infrastructure.database.repository import BaseRepository
-
-        return BaseRepository
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,25 +7,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import (
-    AppConfig,
-    Consumer,
-    DatabaseSession,
-    Envelope,
-    EnvironmentStatus,
-    LLMClient,
-    LLMResponse,
-    LLMUsageSummary,
-    MigrationStatus,
-    PoolStats,
-    Prompt,
-    PromptContext,
-    RelayResult,
-)
+from modules.infrastructure.domain.config.values import AppConfig
+from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
+from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.health.values import EnvironmentStatus
+from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext
+from modules.infrastructure.domain.messaging.ports import Consumer
+from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 if TYPE_CHECKING:
-    from modules.infrastructure.domain.ports import Cache
+    from modules.infrastructure.domain.cache.ports import Cache
     from modules.infrastructure.infrastructure.container import Container
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
 

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from modules.infrastructure.domain.entities.configuration import Configuration
+from modules.infrastructure.domain.config.configuration import Configuration
+from modules.infrastructure.domain.config.values import AppConfig
+from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
@@ -28,7 +30,6 @@ from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPro
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
 from modules.infrastructure.infrastructure.metrics.llm_sink import LLMMetricsSink
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
-from modules.infrastructure.module_api.types import AppConfig, Envelope
 
 __all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modules.infrastructure.module_api.errors import CacheError
+from modules.infrastructure.domain.errors import CacheError
 
 _MAX_KEY_SHOWN = 80
 

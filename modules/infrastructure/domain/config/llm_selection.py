@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from modules.infrastructure.module_api.types import LLMConfig, Secret
+from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.secrets import Secret
 
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
 LOCAL_CONTEXT_SIZE = 2048

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modules.infrastructure.module_api.types import LLMConfig
+from modules.infrastructure.domain.config.values import LLMConfig
 
 KEY_VERSION = 1
 

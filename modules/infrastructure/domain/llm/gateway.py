@@ -8,17 +8,16 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from modules.infrastructure.domain.entities.llm import CIRCUIT_OPEN, LLMProvider
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.errors import LLMBadRequestError, LLMProviderError
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import check_context, render_messages
+from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.retry_policy import is_retryable
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
-from modules.infrastructure.domain.llm.values import Completion, CompletionRequest
-from modules.infrastructure.domain.ports import Cache
-from modules.infrastructure.module_api.errors import LLMBadRequestError, LLMProviderError
-from modules.infrastructure.module_api.types import LLMResponse, Prompt, PromptContext, UsageStats
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, LLMResponse, Prompt, PromptContext, UsageStats
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from modules.infrastructure.module_api.errors import LLMResponseFormatError
-from modules.infrastructure.module_api.types import LLMResponse, Prompt
+from modules.infrastructure.domain.errors import LLMResponseFormatError
+from modules.infrastructure.domain.llm.values import LLMResponse, Prompt
 
 JSON_OBJECT = {"type": "json_object"}
 

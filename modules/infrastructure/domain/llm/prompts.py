@@ -6,8 +6,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from modules.infrastructure.module_api.errors import LLMBadRequestError
-from modules.infrastructure.module_api.types import Prompt
+from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.values import Prompt
 
 _FORMATTER = string.Formatter()
 CHARS_PER_TOKEN = 3.5  # a deliberately generous estimate: English averages about 4

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 
-from modules.infrastructure.module_api.errors import (
+from modules.infrastructure.domain.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMProviderError,

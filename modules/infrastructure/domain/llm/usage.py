@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from modules.infrastructure.module_api.types import LLMUsageSummary
+from modules.infrastructure.domain.llm.values import LLMUsageSummary
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Value objects passed between the call layer and the completion adapters."""
+"""LLM value objects: the public prompt, response and usage types, and what passes between the call layer
+and the completion adapters."""
 
 from __future__ import annotations
 
@@ -37,3 +38,71 @@ class StreamChunk:
 
     text: str = ""
     completion: Completion | None = None
+
+
+@dataclass
+class LLMClient:
+    """A ready client for one provider and model."""
+
+    provider: str
+    model: str
+    client: Any
+
+    def generate_completion(self, prompt: str, **kwargs: Any) -> str:
+        """Send ``prompt`` as one user message and return the answer's text."""
+        return self.client.generate_completion(prompt, **kwargs)
+
+@dataclass(frozen=True)
+class UsageStats:
+    """Tokens used by one call and what they cost (``None`` when the price is unknown)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+
+@dataclass(frozen=True)
+class LLMResponse:
+    """The answer to a prompt, with provider, model, latency and cache facts in ``metadata``."""
+
+    content: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    usage_stats: UsageStats = field(default_factory=UsageStats)
+
+@dataclass(frozen=True)
+class LLMUsageSummary:
+    """LLM calls recorded in this process, added up (``InfrastructureService.get_llm_usage``).
+
+    ``cost_usd`` sums the priced calls; ``unpriced_calls`` counts calls whose model has no price.
+    """
+
+    calls: int = 0
+    failed_calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    by_model: Mapping[str, int] = field(default_factory=dict)
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt template with ``{variable}`` placeholders and generation parameters."""
+
+    template: str
+    system: str | None = None
+    name: str | None = None
+    version: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+@dataclass(frozen=True)
+class PromptContext:
+    """Per-call values: template variables, the calling module and call options."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    module: str | None = None
+    request_id: str | None = None
+    use_cache: bool | None = None
+    provider: str | None = None
+    timeout: float | None = None

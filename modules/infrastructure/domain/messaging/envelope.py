@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import Envelope
+from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.messaging.values import Envelope
 
 MAX_PRIORITY = 9
 AMQP_SHORT_STRING = 255  # queue names, message type, app id and correlation id are AMQP short strings

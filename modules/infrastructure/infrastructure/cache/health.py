@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.infrastructure.domain.ports import Cache
-from modules.infrastructure.module_api.errors import CacheError
-from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.errors import CacheError
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 
 
 class CacheHealthCheck:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from fnmatch import fnmatchcase
 
 from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
-from modules.infrastructure.module_api.types import CacheStats
 
 _Entry = tuple[bytes, float | None]  # value, expiry on the clock (None: never)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modules.infrastructure.domain.cache.keys import SEPARATOR, check_namespace
-from modules.infrastructure.domain.ports import Cache
-from modules.infrastructure.module_api.types import CacheStats
+from modules.infrastructure.domain.cache.ports import Cache, CacheStats
 
 
 class NamespacedCache:

@@ -15,15 +15,15 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode, shown
+from modules.infrastructure.domain.errors import CacheError
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
 from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
-from modules.infrastructure.module_api.errors import CacheError
-from modules.infrastructure.module_api.types import CacheStats
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from modules.infrastructure.module_api.types import CacheStats
+from modules.infrastructure.domain.cache.ports import CacheStats
 
 
 class StatsCounter:

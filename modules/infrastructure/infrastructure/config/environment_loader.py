@@ -12,10 +12,10 @@ from pathlib import Path
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from modules.infrastructure.domain.entities.configuration import Configuration
+from modules.infrastructure.domain.config.configuration import Configuration
+from modules.infrastructure.domain.config.values import AppConfig
+from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, secrets_in_environment
-from modules.infrastructure.module_api.errors import ConfigurationError
-from modules.infrastructure.module_api.types import AppConfig
 
 DEFAULT_ENV_FILE = ".env"
 

@@ -17,12 +17,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from modules.infrastructure.domain.entities.database import PRIMARY, replica_labels
+from modules.infrastructure.domain.config.values import DatabaseConfig
+from modules.infrastructure.domain.database.values import PoolStats
+from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
 from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
-from modules.infrastructure.module_api.errors import DatabaseError
-from modules.infrastructure.module_api.types import DatabaseConfig, DatabaseSession, PoolStats
+from modules.infrastructure.infrastructure.database.routing import PRIMARY, replica_labels
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from modules.infrastructure.module_api.types import DatabaseConfig
+from modules.infrastructure.domain.config.values import DatabaseConfig
 
 
 def is_sqlite_memory(url: URL) -> bool:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exc as sa_exc
 
-from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.module_api.errors import (
+from modules.infrastructure.domain.errors import (
     DatabaseConflictError,
     DatabaseConnectionError,
     DatabaseError,
@@ -15,6 +14,7 @@ from modules.infrastructure.module_api.errors import (
     DatabasePoolExhaustedError,
     DatabaseQueryError,
 )
+from modules.infrastructure.domain.secrets import Redactor
 
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected; SQLite BUSY (5) and LOCKED (6).
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})

@@ -6,11 +6,11 @@ import time
 
 from sqlalchemy import text
 
-from modules.infrastructure.domain.entities.database import PRIMARY
+from modules.infrastructure.domain.errors import DatabaseError
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
 from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
-from modules.infrastructure.module_api.errors import DatabaseError
-from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
+from modules.infrastructure.infrastructure.database.routing import PRIMARY
 
 
 class DatabaseHealthCheck:

@@ -11,14 +11,14 @@ import importlib.util
 import os
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 from sqlalchemy.engine import Engine
 
-from modules.infrastructure.module_api.types import MigrationStatus
+from alembic import command
+from modules.infrastructure.domain.database.values import MigrationStatus
 
 # The repository root holds alembic.ini and alembic/ (see DESIGN.md's layout).
 PROJECT_ROOT = Path(__file__).resolve().parents[4]

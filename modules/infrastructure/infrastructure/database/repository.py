@@ -7,9 +7,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modules.infrastructure.domain.errors import DatabaseQueryError
 from modules.infrastructure.infrastructure.database.orm import Base
-from modules.infrastructure.module_api.errors import DatabaseQueryError
-from modules.infrastructure.module_api.types import DatabaseSession
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 T = TypeVar("T", bound=Base)
 

@@ -11,7 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.infrastructure.database.error_mapping import is_conflict
-from modules.infrastructure.module_api.types import DatabaseSession
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")

@@ -10,14 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
-from modules.infrastructure.domain.entities.llm import LLMProvider
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
+from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
-from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
-from modules.infrastructure.domain.ports import Cache
-from modules.infrastructure.module_api.types import LLMConfig, Prompt, PromptContext
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, Prompt, PromptContext, StreamChunk
 
 JSON_FORMATS = ("json_object", "json_schema")
 

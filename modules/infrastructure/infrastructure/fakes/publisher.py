@@ -16,9 +16,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from modules.infrastructure.domain.ports import PublishOutcome
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import Envelope
+from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.values import Envelope
 
 
 class RecordingPublisher:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from modules.infrastructure.domain.ports import HealthCheck
+from modules.infrastructure.domain.config.values import AppConfig
+from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.health.ports import HealthCheck
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
 from modules.infrastructure.infrastructure.health.runner import run_checks
-from modules.infrastructure.module_api.errors import ConfigurationError
-from modules.infrastructure.module_api.types import AppConfig, CheckStatus, ComponentCheck, EnvironmentStatus
 
 COMPONENTS = ("config", "database", "cache", "messaging", "llm")
 

@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from modules.infrastructure.domain.ports import HealthCheck
-from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
+from modules.infrastructure.domain.health.ports import HealthCheck
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 
 
 def run_checks(

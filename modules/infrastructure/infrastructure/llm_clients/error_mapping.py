@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import openai
 
-from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
-from modules.infrastructure.module_api.errors import (
+from modules.infrastructure.domain.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMProviderError,
     LLMRateLimitError,
     LLMTimeoutError,
 )
+from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
 
 _ADVICE = {
     400: "the request is invalid; fix the prompt or parameters",

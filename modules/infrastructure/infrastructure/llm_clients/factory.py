@@ -8,14 +8,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from modules.infrastructure.domain.entities.llm import LLMProvider
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.config.values import AppConfig, LLMConfig
+from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.llm.gateway import LLMGateway
+from modules.infrastructure.domain.llm.ports import CompletionClient
 from modules.infrastructure.domain.llm.pricing import PriceTable
+from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
-from modules.infrastructure.domain.ports import Cache, CompletionClient
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.module_api.errors import ConfigurationError
-from modules.infrastructure.module_api.types import AppConfig, LLMConfig
 
 PRICES_RESOURCE = "prices.json"
 

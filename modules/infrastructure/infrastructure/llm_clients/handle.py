@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modules.infrastructure.domain.llm.gateway import LLMGateway
-from modules.infrastructure.module_api.types import Prompt, PromptContext
+from modules.infrastructure.domain.llm.values import Prompt, PromptContext
 
 RAW_TEXT = "{text}"  # the text goes in as a variable, so braces in it are not placeholders
 

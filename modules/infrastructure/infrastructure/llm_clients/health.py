@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from modules.infrastructure.domain.errors import LLMAuthenticationError, LLMProviderError
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.values import CompletionRequest
-from modules.infrastructure.module_api.errors import LLMAuthenticationError, LLMProviderError
-from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
 
 PING = CompletionRequest([{"role": "user", "content": "Say OK."}], {"max_tokens": 1, "temperature": 0})
 

@@ -10,8 +10,8 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from modules.infrastructure.domain.errors import LLMProviderError
 from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
-from modules.infrastructure.module_api.errors import LLMProviderError
 
 logger = logging.getLogger(__name__)
 

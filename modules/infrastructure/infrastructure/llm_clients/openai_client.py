@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
+from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import map_openai_error
-from modules.infrastructure.module_api.types import LLMConfig
 
 if TYPE_CHECKING:
     import httpx2

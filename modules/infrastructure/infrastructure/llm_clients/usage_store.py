@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.infrastructure.domain.llm.usage import UsageRecord
 from modules.infrastructure.infrastructure.database.orm import Base
-from modules.infrastructure.module_api.types import DatabaseSession
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 
 class LLMUsageRow(Base):

@@ -8,8 +8,8 @@ import sys
 from datetime import datetime, timezone
 from typing import IO, Any
 
+from modules.infrastructure.domain.config.values import LoggingConfig
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.module_api.types import LoggingConfig
 
 # Attributes every LogRecord has; anything else on a record was passed with ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}

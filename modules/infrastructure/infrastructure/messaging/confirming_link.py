@@ -8,16 +8,16 @@ connection's I/O loop only while a step is in progress, in the thread that owns 
 from __future__ import annotations
 
 import time
-from itertools import takewhile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import takewhile
 from typing import Any
 
 import pika
 from pika.exceptions import AMQPConnectionError
 
-from modules.infrastructure.domain.ports import PublishOutcome
-from modules.infrastructure.module_api.types import Envelope
+from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.values import Envelope
 
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 

@@ -9,14 +9,16 @@ from typing import Any
 
 from sqlalchemy import event
 
+from modules.infrastructure.domain.config.values import MessagingConfig
+from modules.infrastructure.domain.errors import DatabaseError, MessagingError
 from modules.infrastructure.domain.messaging.envelope import new_envelope
-from modules.infrastructure.domain.ports import MessagePublisher
+from modules.infrastructure.domain.messaging.ports import MessagePublisher
+from modules.infrastructure.domain.messaging.values import RelayResult
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count, MeteredPublisher
 from modules.infrastructure.infrastructure.messaging.relay import OutboxRelay
 from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
-from modules.infrastructure.module_api.errors import DatabaseError, MessagingError
-from modules.infrastructure.module_api.types import DatabaseSession, MessagingConfig, RelayResult
 
 
 def _uncounted(*_: object) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from modules.infrastructure.domain.errors import InfrastructureError
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.domain.secrets import mask_url
 from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
-from modules.infrastructure.module_api.errors import InfrastructureError
-from modules.infrastructure.module_api.types import CheckStatus, ComponentCheck
 
 
 class MessagingHealthCheck:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
-from modules.infrastructure.module_api.types import Envelope
+from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.domain.messaging.values import Envelope
 
 Count = Callable[[str, int], None]  # (outcome: "confirmed" | "refused" | "error", number of events)
 

@@ -10,8 +10,8 @@ from sqlalchemy import BigInteger, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.infrastructure.messaging.outbox_model import FAILED, PENDING, SENT, OutboxRecord
-from modules.infrastructure.module_api.types import Envelope
 
 
 class ClaimedRow(NamedTuple):

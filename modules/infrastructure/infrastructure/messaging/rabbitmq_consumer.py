@@ -11,7 +11,9 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
@@ -19,8 +21,6 @@ from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     BrokerSettings,
     connection_parameters,
 )
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import Envelope
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ from datetime import datetime
 import pika
 from pika.exceptions import AMQPConnectionError, ConnectionWrongStateError
 
+from modules.infrastructure.domain.config.values import MessagingConfig
+from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
-from modules.infrastructure.domain.ports import PublishOutcome
 from modules.infrastructure.domain.secrets import Redactor, mask_url
 from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import Envelope, MessagingConfig
 
 logger = logging.getLogger(__name__)
 

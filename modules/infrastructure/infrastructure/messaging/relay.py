@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
-from modules.infrastructure.domain.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.domain.messaging.values import RelayResult
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.relay_batch import ClaimedBatch, RelayBudget
-from modules.infrastructure.module_api.types import DatabaseSession, RelayResult
 
 logger = logging.getLogger(__name__)
 

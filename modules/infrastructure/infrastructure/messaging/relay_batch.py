@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
-from modules.infrastructure.module_api.errors import MessagingError
-from modules.infrastructure.module_api.types import DatabaseSession, Envelope
 
 
 @dataclass

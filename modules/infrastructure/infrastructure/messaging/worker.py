@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from modules.infrastructure.module_api.errors import InfrastructureError
+from modules.infrastructure.domain.errors import InfrastructureError
 
 logger = logging.getLogger(__name__)
 

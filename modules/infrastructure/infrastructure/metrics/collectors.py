@@ -12,8 +12,9 @@ from typing import TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from modules.infrastructure.domain.cache.ports import CacheStats
+from modules.infrastructure.domain.database.values import PoolStats
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
-from modules.infrastructure.module_api.types import CacheStats, PoolStats
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from modules.infrastructure.domain.entities.database import PRIMARY
+from modules.infrastructure.domain.database.values import PoolStats
+from modules.infrastructure.domain.errors import DatabasePoolExhaustedError
+from modules.infrastructure.infrastructure.database.routing import PRIMARY
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.metrics.collectors import CacheCollector, OutboxCollector, PoolCollector
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
-from modules.infrastructure.module_api.errors import DatabasePoolExhaustedError
-from modules.infrastructure.module_api.types import PoolStats
 
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.container import Container

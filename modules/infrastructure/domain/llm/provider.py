@@ -7,16 +7,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitError, LLMTimeoutError
 from modules.infrastructure.domain.llm.breaker import CircuitBreaker
 from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.ports import CapacityLimiter, CompletionClient
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.rate_limit import RateLimiter
 from modules.infrastructure.domain.llm.retry_policy import is_retryable
-from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, LLMResponse, Prompt, StreamChunk, UsageStats
 from modules.infrastructure.domain.policies.backoff import backoff_delay
-from modules.infrastructure.domain.ports import CapacityLimiter, CompletionClient
-from modules.infrastructure.module_api.errors import LLMProviderError, LLMRateLimitError, LLMTimeoutError
-from modules.infrastructure.module_api.types import LLMConfig, LLMResponse, Prompt, UsageStats
 
 CIRCUIT_OPEN = "circuit_open"
 DEFAULT_COMPLETION_TOKENS = 256  # what the TPM limit reserves for the answer when max_tokens is not given

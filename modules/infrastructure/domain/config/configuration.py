@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -15,9 +14,7 @@ from modules.infrastructure.domain.config.settings import (
     SETTINGS,
     Setting,
 )
-from modules.infrastructure.domain.secrets import is_secret_name, mask_url
-from modules.infrastructure.module_api.errors import ConfigurationError
-from modules.infrastructure.module_api.types import (
+from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
     CacheConfig,
@@ -25,6 +22,8 @@ from modules.infrastructure.module_api.types import (
     LoggingConfig,
     MessagingConfig,
 )
+from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.secrets import is_secret_name, mask_url
 
 _MAX_SHOWN = 60
 
@@ -32,11 +31,12 @@ _MAX_SHOWN = 60
 class Configuration:
     """Parses and validates the module's settings from a mapping of environment variables.
 
-    Every problem is collected and reported together in one ``ConfigurationError``.
+    The mapping is given (the infrastructure reads the process environment and ``.env``; the
+    domain reads none). Every problem is collected and reported together in one ``ConfigurationError``.
     """
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ: dict[str, str] = dict(os.environ if environ is None else environ)
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ: dict[str, str] = dict(environ)
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
         self._malformed: set[str] = set()

@@ -1,17 +1,28 @@
-"""The ``DatabaseConnection`` entity: which engine serves a session, primary or replica."""
+"""``DatabaseConnection``: which engine serves a session, the primary or a read replica."""
 
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
+from modules.infrastructure.domain.config.values import DatabaseConfig
+from modules.infrastructure.domain.errors import DatabaseConnectionError
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
-from modules.infrastructure.domain.ports import SessionSource
-from modules.infrastructure.module_api.errors import DatabaseConnectionError
-from modules.infrastructure.module_api.types import DatabaseConfig, DatabaseSession
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
 
 PRIMARY = "primary"
+
+
+class SessionSource(Protocol):
+    """Pooled database sessions by engine label (``primary``, ``replica-1``, ...)."""
+
+    def session(self, label: str, read_only: bool = False) -> DatabaseSession:
+        """A session holding a checked, live connection; raises ``DatabaseConnectionError`` when there is none."""
+        ...
+
+    def ping(self, label: str) -> bool: ...
 
 
 def replica_labels(config: DatabaseConfig) -> list[str]:

@@ -1,0 +1,52 @@
+"""The cache port every module sees, and the figures it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Cache calls since start: reads that found a value, reads that did not, and backend failures.
+
+    A read that failed counts as a miss and an error; ``hit_rate`` is hits over reads (0.0 before any).
+    """
+
+    backend: str
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    hit_rate: float = 0.0
+
+
+class Cache(Protocol):
+    """Key-value cache. ``str`` in, ``str`` out; ``bytes`` may be stored and read back with ``get_bytes``.
+
+    ``ttl`` is in seconds (``None``: the configured default, else no expiry). Patterns are globs:
+    ``*``, ``?`` and ``[abc]`` mean the same on every backend.
+    """
+
+    def get(self, key: str) -> str | None:
+        """The text stored under ``key``; ``None`` on a miss."""
+        ...
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None: ...
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; true when it was there."""
+        ...
+
+    def get_json(self, key: str) -> Any:
+        """The object stored with ``set_json``; ``None`` on a miss."""
+        ...
+
+    def set_json(self, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Delete every key matching the glob ``pattern``; returns how many were deleted."""
+        ...
+
+    def stats(self) -> CacheStats: ...

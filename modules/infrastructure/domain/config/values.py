@@ -1,0 +1,143 @@
+"""The configuration's value types: frozen, validated, and masking their secrets in ``repr``.
+
+A credential is held in a :class:`Secret`; URL passwords are masked whenever a config is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from modules.infrastructure.domain.secrets import Secret, mask_url
+
+_URL = {"mask": "url"}
+_URLS = {"mask": "urls"}
+
+
+class _MaskedRepr:
+    """Mixin for dataclasses: URL fields are shown with their password masked."""
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            kind = f.metadata.get("mask")
+            if kind == "url" and value is not None:
+                value = mask_url(value)
+            elif kind == "urls":
+                value = tuple(mask_url(v) for v in value)
+            elif isinstance(value, MappingProxyType):
+                value = dict(value)
+            parts.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+@dataclass(frozen=True, repr=False)
+class DatabaseConfig(_MaskedRepr):
+    """Where the database is and how its connection pool behaves."""
+
+    url: str = field(metadata=_URL)
+    replica_urls: tuple[str, ...] = field(default=(), metadata=_URLS)
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = 1800
+    echo: bool = False
+    pool_pre_ping: bool = True
+    connect_timeout: float = 5.0
+    statement_timeout_ms: int | None = None
+    application_name: str = "modules-infrastructure"
+    replica_cooldown: float = 30.0
+
+@dataclass(frozen=True, repr=False)
+class LLMConfig(_MaskedRepr):
+    """One LLM provider's settings, with the call policy shared by every provider."""
+
+    provider: str
+    model: str
+    api_key: Secret | None = None
+    base_url: str | None = field(default=None, metadata=_URL)
+    endpoint: str | None = field(default=None, metadata=_URL)
+    api_version: str | None = None
+    deployment: str | None = None
+    local_model_path: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 3
+    cache_ttl: int = 86400
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    deadline: float = 90.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    prices_file: str | None = None
+    usage_persist: bool = False
+    context_size: int | None = None
+
+@dataclass(frozen=True, repr=False)
+class APIConfig(_MaskedRepr):
+    """Where an HTTP front end of the application should listen."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+@dataclass(frozen=True, repr=False)
+class CacheConfig(_MaskedRepr):
+    """The shared cache; no ``redis_url`` means the in-memory cache."""
+
+    redis_url: str | None = field(default=None, metadata=_URL)
+    max_items: int = 10000
+    default_ttl: float | None = None
+    socket_timeout: float = 0.5
+
+@dataclass(frozen=True, repr=False)
+class MessagingConfig(_MaskedRepr):
+    """The message broker; several URLs mean failover across cluster nodes."""
+
+    rabbitmq_urls: tuple[str, ...] = field(default=(), metadata=_URLS)
+    queue_type: str = "classic"
+    heartbeat: int = 60
+    blocked_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    max_payload_bytes: int = 1_048_576
+    relay_mode: str = "immediate"
+    relay_poll_interval: float = 2.0
+    batch_size: int = 1000
+    max_attempts: int = 5
+    retention_hours: float = 168.0
+
+@dataclass(frozen=True, repr=False)
+class LoggingConfig(_MaskedRepr):
+    """Log level and line format (``text`` or ``json``)."""
+
+    level: str = "INFO"
+    format: str = "text"
+
+@dataclass(frozen=True, repr=False)
+class AppConfig(_MaskedRepr):
+    """The whole validated configuration, read once per process."""
+
+    environment: str
+    debug: bool
+    database: DatabaseConfig
+    llm_config: LLMConfig
+    api_config: APIConfig
+    cache: CacheConfig
+    messaging: MessagingConfig
+    logging: LoggingConfig
+    feature_flags: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    llm_fallbacks: tuple[LLMConfig, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def database_url(self) -> str:
+        """The primary database URL (``database.url``)."""
+        return self.database.url
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"

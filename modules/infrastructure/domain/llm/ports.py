@@ -1,0 +1,38 @@
+"""Ports of the LLM call layer: one provider's completions, and the capacity limits it waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
+
+
+class CompletionClient(Protocol):
+    """One LLM provider's chat completions, one attempt per call (the caller retries).
+
+    Every failure is raised as an ``LLMProviderError`` subclass with ``status_code``, ``code`` and
+    ``retry_after`` filled in where the provider said them.
+    """
+
+    provider: str
+    model: str
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion: ...
+
+    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
+        """Text chunks as they arrive, then one chunk carrying the usage."""
+        ...
+
+    def close(self) -> None: ...
+
+class CapacityLimiter(Protocol):
+    """Requests-per-minute and tokens-per-minute capacity of one provider and model."""
+
+    def reserve(self, tokens: int) -> float:
+        """Take one request and ``tokens`` tokens; the seconds to wait before sending (0: go now)."""
+        ...
+
+    def refund(self, tokens: int) -> None:
+        """Give back a reservation whose call will not be made."""
+        ...

@@ -1,0 +1,40 @@
+"""Ports of messaging: the broker publisher the relay uses, and the consumer ``consume()`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from modules.infrastructure.domain.messaging.values import Envelope
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """The broker's answer for one message: confirmed, or refused with the reason."""
+
+    message_id: str
+    confirmed: bool
+    error: str | None = None
+
+class MessagePublisher(Protocol):
+    """Publishes events to the broker and says, per message, whether the broker took it."""
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        """One outcome per message, in order; raises ``MessagingError`` when the broker cannot be reached."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Consumer(Protocol):
+    """A running or runnable subscription to one queue (see ``InfrastructureService.consume``)."""
+
+    queue: str
+    dead_letter_queue: str
+
+    def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None) -> int: ...
+
+    def start(self, **run_options: Any) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...

@@ -1,0 +1,97 @@
+"""``DatabaseSession``: a live SQLAlchemy session from the module's pool, with driver errors mapped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+
+def _unchanged(exc: Exception) -> Exception:
+    return exc
+
+@dataclass
+class DatabaseSession:
+    """A pooled database session. Recommended: use it as a context manager.
+
+    ``with InfrastructureService.get_database_session() as db:`` commits when the block ends,
+    rolls back on an exception, and always closes (the connection goes back to the pool);
+    a driver error leaving the block is raised as a ``DatabaseError`` subclass. Attribute
+    access goes to the SQLAlchemy ``Session``: ``db.execute(text("SELECT 1")).scalar()``,
+    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself; then
+    ``execute``, ``scalar(s)``, ``get``, ``flush`` and ``commit`` map driver errors, while a
+    ``Query`` object's own methods raise SQLAlchemy's (inside ``with`` everything is mapped).
+    """
+
+    session: Any
+    connection_id: str
+    map_error: Callable[[Exception], Exception] = field(default=_unchanged, repr=False, compare=False)
+    # Called once, with the seconds since ``opened_at`` (``perf_counter``), when the session closes: the metrics.
+    on_close: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
+    opened_at: float = field(default=0.0, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["session"], name)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """``Session.execute``, with driver errors raised as ``DatabaseError`` subclasses."""
+        return self._call(self.session.execute, args, kwargs)
+
+    def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.scalar, args, kwargs)
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.scalars, args, kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self.session.get, args, kwargs)
+
+    def flush(self, *args: Any, **kwargs: Any) -> None:
+        self._call(self.session.flush, args, kwargs)
+
+    def commit(self) -> None:
+        """Commit the transaction; raises a ``DatabaseError`` subclass on failure."""
+        self._call(self.session.commit, (), {})
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and return the connection to the pool."""
+        self.session.close()
+        self._closed()
+
+    def __enter__(self) -> DatabaseSession:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc is None:
+                self.commit()
+                return
+            self.session.rollback()
+            if isinstance(exc, Exception):
+                mapped = self._mapped(exc)
+                if mapped is not exc:
+                    raise mapped from exc
+        finally:
+            self.session.close()
+            self._closed()
+
+    def _closed(self) -> None:
+        observe, self.on_close = self.on_close, None
+        if observe is not None:
+            observe(perf_counter() - self.opened_at)
+
+    def _call(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            mapped = self._mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def _mapped(self, exc: Exception) -> Exception:
+        try:
+            return self.map_error(exc)
+        except Exception:  # a broken mapper must not hide the original error
+            return exc
