@@ -9,11 +9,12 @@ from typing import Any
 import httpx2
 
 from modules.infrastructure.domain.llm.gateway import LLMGateway
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.usage import UsageLedger
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
-from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 from modules.infrastructure.infrastructure.llm_clients.factory import completion_client, load_prices
 from modules.infrastructure.module_api import LLMConfig, Secret
 
@@ -87,4 +88,4 @@ class Recorder:
 
 
 def gateway(*providers: LLMProvider) -> LLMGateway:
-    return LLMGateway(list(providers), NamespacedCache(MemoryCache(), "llm"), UsageLedger(), load_prices(None))
+    return LLMGateway(LLMProviders(list(providers), load_prices(None)), NamespacedCache(MemoryCache(), "llm"), UsageLedger())

@@ -92,9 +92,9 @@ def _cache_hits(base_url: str, ops: int, rounds: int) -> tuple[dict[str, Any], d
 def _embedded(ops: int, rounds: int) -> dict[str, Any]:
     _configure(LLM_PROVIDER="local")
     InfrastructureService.execute_prompt(PROMPT, CONTEXT)  # starts the server
-    from modules.infrastructure.infrastructure.container import get_container
+    from modules.infrastructure.infrastructure.runtime import runtime
 
-    base_url = get_container().get("llm").provider().initialize_client().server.base_url()
+    base_url = runtime.current().llm.provider().initialize_client().server.base_url()
     raw = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=60)
     messages = [{"role": "user", "content": TEXT}]
     variants = {

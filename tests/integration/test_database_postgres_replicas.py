@@ -25,7 +25,7 @@ from modules.infrastructure.module_api import (
 from tests.integration.postgres_scratch import execute, scratch_database, unique_name, use_postgres
 
 session = InfrastructureService.get_database_session
-ROUTING_LOGGER = "modules.infrastructure.infrastructure.database.routing"
+ROUTING_LOGGER = "modules.infrastructure.infrastructure.database.database"
 DEAD_PASSWORD = "dead-" + unique_name("pw")
 DEAD_REPLICA = f"postgresql+psycopg2://postgres:{DEAD_PASSWORD}@127.0.0.1:1/nowhere"
 

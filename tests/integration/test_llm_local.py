@@ -55,9 +55,9 @@ def test_a_prompt_over_the_context_is_refused_before_sending() -> None:
 def test_the_server_refuses_an_over_context_prompt_with_a_bad_request() -> None:
     """Past the estimate (sent directly to the provider): llama.cpp's HTTP 400 maps to ``LLMBadRequestError``."""
     InfrastructureService.get_llm_client()
-    from modules.infrastructure.infrastructure.container import get_container
+    from modules.infrastructure.infrastructure.runtime import runtime
 
-    provider = get_container().get("llm").provider("local")
+    provider = runtime.current().llm.provider("local")
     request = CompletionRequest([{"role": "user", "content": "word " * 3000}], {"max_tokens": 4})
     with pytest.raises(LLMBadRequestError, match="HTTP 400") as raised:
         provider.complete(request, Deadline.after(30))
@@ -66,9 +66,9 @@ def test_the_server_refuses_an_over_context_prompt_with_a_bad_request() -> None:
 
 def test_shutdown_stops_the_local_server() -> None:
     InfrastructureService.execute_prompt(Prompt("Hi", parameters={"max_tokens": 2}))
-    from modules.infrastructure.infrastructure.container import get_container
+    from modules.infrastructure.infrastructure.runtime import runtime
 
-    client = get_container().get("llm").provider().initialize_client()
+    client = runtime.current().llm.provider().initialize_client()
     assert client.server.running
     InfrastructureService.shutdown()
     assert not client.server.running

@@ -43,11 +43,11 @@ def test_redis_down_falls_back_to_the_process_buckets() -> None:
 
 
 def test_the_facade_shares_limits_when_redis_is_configured(clean_env, redis_url: str, monkeypatch) -> None:
-    from modules.infrastructure.infrastructure.container import get_container
+    from modules.infrastructure.infrastructure.runtime import runtime
     from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
     from modules.infrastructure.module_api import InfrastructureService
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("LLM_RPM_LIMIT", "600")
     InfrastructureService.reset()
-    assert isinstance(get_container().get("llm").provider().limiter, RedisRateLimiter)
+    assert isinstance(runtime.current().llm.provider().limiter, RedisRateLimiter)

@@ -106,6 +106,27 @@ def test_stop_ends_a_consumer_running_in_the_background(facade: Path, broker: Br
     assert not any(t.name == f"consumer-{queue}" and t.is_alive() for t in threading.enumerate())
 
 
+@pytest.mark.parametrize("how", ["shutdown", "reset"])
+def test_shutdown_and_reset_stop_every_consumer_the_facade_made(facade: Path, broker: Broker, how: str) -> None:
+    queues = [broker.new_queue(), broker.new_queue()]
+    background = InfrastructureService.consume(queues[0], lambda e: None)
+    background.start()
+    foreground = InfrastructureService.consume(queues[1], lambda e: None)
+    runner = threading.Thread(target=foreground.run, name="foreground-runner", daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while broker.consumer_count(queues[0]) + broker.consumer_count(queues[1]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert broker.consumer_count(queues[0]) == broker.consumer_count(queues[1]) == 1
+    started = time.monotonic()
+    getattr(InfrastructureService, how)()
+    assert time.monotonic() - started < 4
+    runner.join(3)
+    assert not runner.is_alive()
+    assert not any(t.name == f"consumer-{queues[0]}" and t.is_alive() for t in threading.enumerate())
+    assert broker.consumer_count(queues[0]) == broker.consumer_count(queues[1]) == 0
+
+
 def test_consume_needs_a_broker_and_sane_arguments(clean_env: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str) -> None:
     with pytest.raises(MessagingError, match="RABBITMQ_URL"):
         InfrastructureService.consume("lessons", print)

@@ -71,6 +71,13 @@ class Broker:
     def message_count(self, queue: str) -> int:
         return self.channel_call(lambda ch: ch.queue_declare(queue, passive=True).method.message_count)
 
+    def consumer_count(self, queue: str) -> int:
+        """Consumers subscribed to ``queue`` now; 0 while it does not exist yet."""
+        try:
+            return self.channel_call(lambda ch: ch.queue_declare(queue, passive=True).method.consumer_count)
+        except pika.exceptions.ChannelClosedByBroker:
+            return 0
+
     def drain(self, queue: str, timeout: float = 60.0) -> list[tuple[pika.BasicProperties, bytes]]:
         """Every message in ``queue``, removed from it, in queue order."""
 

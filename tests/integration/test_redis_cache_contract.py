@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
 from modules.infrastructure.module_api import Cache
 from tests.contracts.cache_contract import CacheContract, Wait

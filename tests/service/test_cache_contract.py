@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
-from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 from modules.infrastructure.module_api import Cache
 from tests.contracts.cache_contract import CacheContract, Wait
 from tests.fake_clock import FakeClock

@@ -98,20 +98,22 @@ def test_the_report_line_follows_an_overridden_backend() -> None:
     assert check.detail.startswith("in-memory, 1/5 items, round trip")
 
 
-def test_the_report_line_for_a_backend_it_cannot_probe() -> None:
-    class Custom(MemoryCache):
-        ping = None  # type: ignore[assignment]
+def test_the_report_asks_the_backend_through_its_port_and_a_failed_ping_is_degraded() -> None:
+    class Unreachable(MemoryCache):
+        def ping(self) -> float:
+            raise CacheError("backend at cache.internal did not answer")
 
-    with InfrastructureService.override(cache=Custom()):
+    with InfrastructureService.override(cache=Unreachable()):
         check = InfrastructureService.validate_environment().checks["cache"]
-    assert (check.status, check.detail) == (CheckStatus.OK, "Custom (not checked)")
+    assert check.status is CheckStatus.DEGRADED
+    assert check.detail.startswith("backend at cache.internal did not answer; until it does")
 
 
 def test_redis_cache_is_the_backend_type(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modules.infrastructure.infrastructure.container import get_container
+    from modules.infrastructure.infrastructure.runtime import runtime
 
     monkeypatch.setenv("REDIS_URL", "rediss://cache.internal:6380/1")
-    assert isinstance(get_container().cache, RedisCache)
+    assert isinstance(runtime.current().cache, RedisCache)
 
 
 def test_sibling_modules_get_the_fake_from_the_public_testing_module() -> None:

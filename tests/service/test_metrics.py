@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import InfrastructureService, MessagingError
+from modules.infrastructure.module_api import DatabaseConflictError, InfrastructureService, MessagingError
 from tests.fakes import RecordingPublisher
 from tests.metrics_support import sample, samples
 
@@ -36,6 +36,19 @@ def test_each_closed_session_is_one_observation_of_its_engine(db_file: Path) -> 
     session.close()  # a second close is not a second session
     assert sample(SESSIONS, engine="primary") == 4
     assert sample("infrastructure_db_session_duration_seconds_bucket", engine="primary", le="+Inf") == 4
+
+
+def test_sessions_of_run_in_transaction_are_observed_too_retries_included(db_file: Path) -> None:
+    attempts = []
+
+    def work(db: object) -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise DatabaseConflictError("scripted conflict")  # retried: a second session
+        return 7
+
+    assert InfrastructureService.run_in_transaction(work) == 7
+    assert sample(SESSIONS, engine="primary") == 2
 
 
 def test_pool_gauges_show_the_connections_in_use_at_scrape_time(db_file: Path) -> None:

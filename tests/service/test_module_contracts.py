@@ -54,7 +54,7 @@ def test_a_sibling_using_module_api_is_allowed(project_copy: Path) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "modules.infrastructure.infrastructure.container",
+        "modules.infrastructure.infrastructure.bootstrap",
         "modules.infrastructure.domain.config.configuration",
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
-from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 
 
 def test_keys_are_prefixed_with_the_namespace() -> None:

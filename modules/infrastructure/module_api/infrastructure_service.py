@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
-from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.health.values import EnvironmentStatus
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext
 from modules.infrastructure.domain.messaging.ports import Consumer
@@ -17,36 +17,26 @@ from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 if TYPE_CHECKING:
-    from modules.infrastructure.domain.cache.ports import Cache
-    from modules.infrastructure.infrastructure.container import Container
-    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+    from modules.infrastructure.infrastructure.bootstrap import Infrastructure
+    from modules.infrastructure.infrastructure.runtime import Runtime
 
 R = TypeVar("R")
 
+_runtime: Runtime | None = None
 
-_get_container: Callable[[], Container] | None = None
 
-
-def _container() -> Container:
-    global _get_container
-    if _get_container is None:
+def _runtime_now() -> Runtime:
+    global _runtime
+    if _runtime is None:
         # Imported on first call so that importing module_api loads no driver or client library.
-        from modules.infrastructure.infrastructure.container import get_container
+        from modules.infrastructure.infrastructure.runtime import runtime
 
-        _get_container = get_container
-    return _get_container()
+        _runtime = runtime
+    return _runtime
 
 
-def _database_call(action: Callable[[ConnectionManager], R]) -> R:
-    """Run ``action`` with the connection manager, mapping driver errors to ``DatabaseError``."""
-    manager = _container().database_manager
-    try:
-        return action(manager)
-    except Exception as exc:
-        mapped = manager.error_mapper()(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+def _components() -> Infrastructure:
+    return _runtime_now().current()
 
 
 class InfrastructureService:
@@ -61,7 +51,7 @@ class InfrastructureService:
 
         Raises ``ConfigurationError`` listing every problem. ``InfrastructureService.get_config().environment``
         """
-        return _container().config
+        return _components().config
 
     @staticmethod
     def is_feature_enabled(name: str, default: bool = False) -> bool:
@@ -69,7 +59,7 @@ class InfrastructureService:
 
         ``if InfrastructureService.is_feature_enabled("new_ui"): ...``
         """
-        return _container().config.feature_flags.get(name.lower(), default)
+        return _components().config.feature_flags.get(name.lower(), default)
 
     @staticmethod
     def validate_environment(timeout: float = 5.0) -> EnvironmentStatus:
@@ -79,13 +69,8 @@ class InfrastructureService:
         """
         from modules.infrastructure.infrastructure.health.report import build_report
 
-        container = _container()
-        return build_report(
-            lambda: container.config,
-            lambda: container.health_checks,
-            timeout,
-            lambda text: container.redactor.redact(text),
-        )
+        components = _components()
+        return build_report(lambda: components.config, lambda: components.health_checks, timeout, components.redactor.redact)
 
     @staticmethod
     def get_database_session(read_only: bool = False) -> DatabaseSession:
@@ -94,7 +79,7 @@ class InfrastructureService:
         Raises ``DatabaseConnectionError`` when unreachable, ``DatabasePoolExhaustedError`` when no
         connection frees up in time. ``with InfrastructureService.get_database_session() as db: db.add(x)``
         """
-        return _container().database.get_session(read_only)
+        return _components().database.session(read_only)
 
     @staticmethod
     def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3) -> R:
@@ -103,10 +88,7 @@ class InfrastructureService:
         Raises the ``DatabaseError`` subclass of the last failure.
         ``InfrastructureService.run_in_transaction(lambda db: transfer(db, a, b, 10))``
         """
-        from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
-
-        database = _container().database
-        return run_in_transaction(database.get_session, fn, retries)
+        return _components().database.run_in_transaction(fn, retries)
 
     @staticmethod
     def get_database_stats() -> list[PoolStats]:
@@ -114,7 +96,7 @@ class InfrastructureService:
 
         ``for pool in InfrastructureService.get_database_stats(): print(pool.label, pool.checked_out)``
         """
-        return _container().database_manager.stats()
+        return _components().database.stats()
 
     @staticmethod
     def migrate(target: str = "heads") -> MigrationStatus:
@@ -122,9 +104,7 @@ class InfrastructureService:
 
         ``InfrastructureService.migrate()``
         """
-        from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
-
-        return _database_call(lambda manager: MigrationRunner(manager.create_connection_pool()).upgrade(target))
+        return _components().database.migrate(target)
 
     @staticmethod
     def migration_status() -> MigrationStatus:
@@ -132,9 +112,7 @@ class InfrastructureService:
 
         ``if not InfrastructureService.migration_status().at_head: ...``
         """
-        from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
-
-        return _database_call(lambda manager: MigrationRunner(manager.create_connection_pool()).status())
+        return _components().database.migration_status()
 
     @staticmethod
     def publish_event(
@@ -154,7 +132,7 @@ class InfrastructureService:
         RabbitMQ after the commit; a rolled-back session drops it. Raises ``MessagingError``.
         ``InfrastructureService.publish_event("lessons", {"id": 7}, event_type="lesson.created", source="lessons", session=db)``
         """
-        return _container().messaging.publish_event(
+        return _components().messaging.publish_event(
             destination,
             payload,
             event_type=event_type,
@@ -172,7 +150,7 @@ class InfrastructureService:
         Raises ``MessagingError`` when no broker is configured or reachable (events stay pending).
         ``InfrastructureService.relay_outbox(timeout=10).pending``
         """
-        return _container().messaging.relay(max_messages, timeout)
+        return _components().messaging.relay(max_messages, timeout)
 
     @staticmethod
     def get_cache(namespace: str, *, strict: bool = False) -> Cache:
@@ -183,9 +161,9 @@ class InfrastructureService:
         ``CacheError`` instead. Raises ``ValueError`` for a namespace that is not a module-like name.
         ``InfrastructureService.get_cache("lessons").set_json("lesson:42", lesson, ttl=300)``
         """
-        from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
+        from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 
-        return NamespacedCache(_container().cache, namespace, strict=strict)
+        return NamespacedCache(_components().cache, namespace, strict=strict)
 
     @staticmethod
     def consume(
@@ -197,17 +175,7 @@ class InfrastructureService:
         ``<queue>.dead``. At least once: deduplicate on ``envelope.id``. Raises ``MessagingError``
         without ``RABBITMQ_URL``. ``InfrastructureService.consume("lessons", handle).run()``
         """
-        from modules.infrastructure.infrastructure.messaging.rabbitmq_consumer import PikaConsumer
-        from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import broker_settings
-
-        container = _container()
-        config = container.config.messaging
-        if not config.rabbitmq_urls:
-            raise MessagingError("consume needs a broker: set RABBITMQ_URL")
-        settings = broker_settings(config)
-        return PikaConsumer(
-            settings, queue, handler, prefetch=prefetch, max_attempts=max_attempts, redactor=container.redactor
-        )
+        return _components().consumers.consume(queue, handler, prefetch=prefetch, max_attempts=max_attempts)
 
     @staticmethod
     def get_llm_client(provider: str | None = None) -> LLMClient:
@@ -216,11 +184,7 @@ class InfrastructureService:
         Raises ``LLMBadRequestError`` for a provider that is not configured; calls raise ``LLMProviderError``
         subclasses. ``InfrastructureService.get_llm_client().generate_completion("Name three colors.")``
         """
-        from modules.infrastructure.infrastructure.llm_clients.handle import GatewayCompletions
-
-        gateway = _container().get("llm")
-        chosen = gateway.provider(provider)
-        return LLMClient(chosen.name, chosen.config.model, GatewayCompletions(gateway, provider))
+        return _components().llm.client(provider)
 
     @staticmethod
     def execute_prompt(prompt: Prompt, context: PromptContext | None = None) -> LLMResponse:
@@ -230,7 +194,7 @@ class InfrastructureService:
         ``LLMTimeoutError``, ``LLMAuthenticationError`` or ``LLMProviderError``.
         ``InfrastructureService.execute_prompt(Prompt("Summarise: {text}"), PromptContext({"text": t}))``
         """
-        return _container().get("llm").execute(prompt, context or PromptContext())
+        return _components().llm.execute(prompt, context or PromptContext())
 
     @staticmethod
     def execute_prompt_json(prompt: Prompt, context: PromptContext | None = None) -> Any:
@@ -238,9 +202,7 @@ class InfrastructureService:
 
         ``data = InfrastructureService.execute_prompt_json(Prompt("List three colors as JSON: {{\"colors\": [...]}}"))``
         """
-        from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
-
-        return parse_json(_container().get("llm").execute(with_json_format(prompt), context or PromptContext()))
+        return _components().llm.execute_json(prompt, context or PromptContext())
 
     @staticmethod
     def stream_prompt(prompt: Prompt, context: PromptContext | None = None) -> Iterator[str]:
@@ -249,7 +211,7 @@ class InfrastructureService:
         Raises the ``LLMProviderError`` subclasses of ``execute_prompt``.
         ``for text in InfrastructureService.stream_prompt(Prompt("Tell a story")): print(text, end="")``
         """
-        return _container().get("llm").stream(prompt, context or PromptContext())
+        return _components().llm.stream(prompt, context or PromptContext())
 
     @staticmethod
     def get_llm_usage(since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:
@@ -257,7 +219,7 @@ class InfrastructureService:
 
         ``InfrastructureService.get_llm_usage(module="lessons").cost_usd``
         """
-        return _container().get("llm").ledger.summary(since, module)
+        return _components().llm.usage(since, module)
 
     @staticmethod
     def metrics_text() -> str:
@@ -266,24 +228,29 @@ class InfrastructureService:
         Never raises for a component that is down (its figures are left out); labels carry no secret,
         URL, prompt or id. ``body = InfrastructureService.metrics_text()`` (serve it with scripts/metrics_server.py)
         """
-        return _container().metrics.text()
+        return _components().exposition.text()
 
     @staticmethod
     @contextmanager
     def override(**components: Any) -> Iterator[None]:
-        """Swap components (``config``, ``health_checks``, ...) inside a ``with`` block, for tests.
+        """Use these components inside a ``with`` block (tests); what depends on them is built anew for the block.
 
-        ``with InfrastructureService.override(config=test_config): ...``
+        Names are ``bootstrap()``'s: ``config``, ``cache``, ``publisher``, ``llm``, ``llm_providers``,
+        ``health_checks``, ... Raises ``ValueError`` for an unknown name. What the block built is closed at its end.
+        ``with InfrastructureService.override(publisher=RecordingPublisher()): ...``
         """
-        with _container().override(**components):
+        with _runtime_now().override(**components):
             yield
 
     @staticmethod
     def reset() -> None:
         """Close every component, drop overrides and reread the configuration on next use."""
-        _container().reset()
+        _runtime_now().reset()
 
     @staticmethod
     def shutdown() -> None:
-        """Close every pool, connection and server the module opened; runs at exit too."""
-        _container().shutdown()
+        """Close every pool, connection, consumer, thread and server the module opened; runs at exit too.
+
+        Components are built again on next use, with the same configuration.
+        """
+        _runtime_now().shutdown()

@@ -16,19 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.bootstrap import bootstrap
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
-from modules.infrastructure.infrastructure.cache.namespaced import NamespacedCache
-from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
-from modules.infrastructure.infrastructure.container import FACTORIES, Container
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
-from modules.infrastructure.infrastructure.metrics.llm_sink import LLMMetricsSink
+from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 __all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
@@ -60,27 +57,20 @@ def fake_infrastructure(
     environment: Mapping[str, str] | None = None,
     migrate: bool = True,
 ) -> Iterator[FakeInfrastructure]:
-    """Run the facade on fakes inside the block: a migrated in-memory SQLite database, ``FakeLLM``,
-    ``MemoryCache`` and ``RecordingPublisher``. ``environment`` adds or replaces settings (no ``.env`` is read).
+    """Run the facade on ``bootstrap()`` with fakes inside the block: a migrated in-memory SQLite database,
+    ``FakeLLM``, ``MemoryCache`` and ``RecordingPublisher``. ``environment`` adds or replaces settings
+    (no ``.env`` is read). Everything the block built is closed at its end.
     """
     config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}).load_from_environment()
     fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config)
-    container = Container(EnvironmentLoader(environ=FAKE_ENVIRONMENT))  # builds the rest from the fakes below
-    components: dict[str, Any] = {
-        "config": config,
-        "redactor": Redactor(),
-        "cache": fakes.cache,
-        "publisher": fakes.publisher,
-        "llm": fakes.llm.gateway(
-            NamespacedCache(fakes.cache, "llm"), sinks=[LLMMetricsSink(container.get("metrics"))], settings=config.llm_config
-        ),
-    }
-    try:
-        with container.override(**components):
-            components.update({name: container.get(name) for name in FACTORIES if name not in components})
-            with InfrastructureService.override(**components):
-                if migrate:
-                    InfrastructureService.migrate()
-                yield fakes
-    finally:
-        container.shutdown()
+    infrastructure = bootstrap(
+        config=config,
+        redactor=Redactor(),
+        cache=fakes.cache,
+        publisher=fakes.publisher,
+        llm_providers=fakes.llm.providers(config.llm_config),
+    )
+    with runtime.use(infrastructure):
+        if migrate:
+            InfrastructureService.migrate()
+        yield fakes

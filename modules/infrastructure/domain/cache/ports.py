@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.lifecycle import Resource
+
 
 @dataclass(frozen=True)
 class CacheStats:
@@ -50,3 +52,19 @@ class Cache(Protocol):
         ...
 
     def stats(self) -> CacheStats: ...
+
+
+class CacheBackend(Cache, Resource, Protocol):
+    """The shared cache every module's namespace sits on: Redis or the in-process cache."""
+
+    def ping(self) -> float:
+        """Milliseconds a round trip takes; raises ``CacheError`` when the backend does not answer."""
+        ...
+
+    def describe(self) -> str:
+        """Which backend, where, and how full, for the start-up report (no password)."""
+        ...
+
+    def with_strict(self, strict: bool = True) -> CacheBackend:
+        """The same backend raising ``CacheError`` on failure when ``strict`` (a backend that cannot fail returns itself)."""
+        ...

@@ -30,3 +30,11 @@ class MigrationStatus:
     @property
     def at_head(self) -> bool:
         return self.pending == 0
+
+
+PRIMARY = "primary"
+
+
+def replica_labels(replica_urls: tuple[str, ...]) -> list[str]:
+    """The engine label of each read replica, in the order they are configured: ``replica-1``, ..."""
+    return [f"replica-{n}" for n in range(1, len(replica_urls) + 1)]

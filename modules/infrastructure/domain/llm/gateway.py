@@ -6,18 +6,30 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
-from modules.infrastructure.domain.errors import LLMBadRequestError, LLMProviderError
+from modules.infrastructure.domain.errors import LLMProviderError
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
-from modules.infrastructure.domain.llm.pricing import PriceTable
+from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
 from modules.infrastructure.domain.llm.prompts import check_context, render_messages
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.retry_policy import is_retryable
+from modules.infrastructure.domain.llm.text_completions import TextCompletions
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
-from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, LLMResponse, Prompt, PromptContext, UsageStats
+from modules.infrastructure.domain.llm.values import (
+    Completion,
+    CompletionRequest,
+    LLMClient,
+    LLMResponse,
+    LLMUsageSummary,
+    Prompt,
+    PromptContext,
+    UsageStats,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,40 +37,27 @@ logger = logging.getLogger(__name__)
 class LLMGateway:
     """The call layer behind ``execute_prompt``: one deadline per call, fallbacks after retryable failures."""
 
-    def __init__(
-        self, providers: Sequence[LLMProvider], cache: Cache | None, ledger: UsageLedger, prices: PriceTable
-    ) -> None:
-        if not providers:
-            raise ValueError("LLMGateway needs at least one provider")
-        self.providers = list(providers)
+    def __init__(self, providers: LLMProviders, cache: Cache | None, ledger: UsageLedger) -> None:
+        self.providers = providers
         self.cache = cache
         self.ledger = ledger
-        self.prices = prices
-        self.resources: list[Any] = []  # closed with the gateway (e.g. the Redis client of shared limits)
 
     def provider(self, name: str | None = None) -> LLMProvider:
         """The primary provider, or the configured one called ``name``; raises ``LLMBadRequestError``."""
-        if name is None:
-            return self.providers[0]
-        for provider in self.providers:
-            if provider.name == name:
-                return provider
-        known = ", ".join(p.name for p in self.providers)
-        raise LLMBadRequestError(f"LLM provider '{name}' is not configured (configured: {known}); set LLM_FALLBACK_PROVIDERS")
+        return self.providers.named(name)
 
-    def close(self) -> None:
-        """Close every provider's client (and stop the local model server), then ``resources``."""
-        for closable in [*self.providers, *self.resources]:
-            try:
-                closable.close()
-            except Exception:  # closing goes on for the others
-                logger.exception("Closing %r of the LLM layer failed", closable)
+    def client(self, provider: str | None = None) -> LLMClient:
+        """A plain-text client for the primary provider (with fallbacks) or for ``provider`` only."""
+        chosen = self.provider(provider)
+        return LLMClient(chosen.name, chosen.config.model, TextCompletions(self, provider))
 
-    def after_fork(self) -> None:
-        """In a forked child: providers reconnect (and the local server restarts) on next use."""
-        for provider in self.providers:
-            provider.after_fork()
-        # ``resources`` stay: redis-py's pool notices the new process and opens its own connections.
+    def usage(self, since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:
+        """Calls, tokens and cost recorded in this process since ``since``, of ``module`` when given."""
+        return self.ledger.summary(since, module)
+
+    def execute_json(self, prompt: Prompt, context: PromptContext) -> Any:
+        """``execute`` in JSON mode, the answer parsed; raises ``LLMResponseFormatError`` when it is not JSON."""
+        return parse_json(self.execute(with_json_format(prompt), context))
 
     def execute(self, prompt: Prompt, context: PromptContext) -> LLMResponse:
         """Render, then answer from the cache or the first provider that succeeds."""
@@ -88,7 +87,7 @@ class LLMGateway:
         outcome = "abandoned"  # the caller stopped reading early; what was used is still recorded
         attempts = 1  # the stream that answered (retries before it opened are not counted)
         try:
-            for chunk in provider.stream(CompletionRequest(messages, parameters), deadline):
+            for chunk in provider.stream(CompletionRequest(messages, parameters, context.module, prompt.name), deadline):
                 if chunk.completion is not None:
                     completion = chunk.completion
                 if chunk.text:
@@ -114,7 +113,7 @@ class LLMGateway:
                 return self._response(provider, prompt, context, hit, time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
         try:
-            completion, attempts = provider.complete(CompletionRequest(messages, parameters), deadline)
+            completion, attempts = provider.complete(CompletionRequest(messages, parameters, context.module, prompt.name), deadline)
         except LLMProviderError as exc:
             self._record(provider, prompt, context, None, started, False, type(exc).__name__, getattr(exc, "attempts", 0))
             raise
@@ -154,7 +153,7 @@ class LLMGateway:
         elif completion is None:
             cost = 0.0 if outcome != "ok" else None
         else:
-            cost = self.prices.cost(provider.config.model, prompt_tokens, completion_tokens)
+            cost = self.providers.prices.cost(provider.config.model, prompt_tokens, completion_tokens)
         self.ledger.record(
             UsageRecord(
                 self.ledger.clock(), provider.name, provider.config.model, context.module, prompt.name,
@@ -175,7 +174,7 @@ class LLMGateway:
             return None
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:
-        return [self.provider(context.provider)] if context.provider else self.providers
+        return [self.provider(context.provider)] if context.provider else list(self.providers)
 
     @staticmethod
     def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:

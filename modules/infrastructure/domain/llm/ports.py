@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from modules.infrastructure.domain.lifecycle import Resource
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 
 
-class CompletionClient(Protocol):
+class CompletionClient(Resource, Protocol):
     """One LLM provider's chat completions, one attempt per call (the caller retries).
 
     Every failure is raised as an ``LLMProviderError`` subclass with ``status_code``, ``code`` and
@@ -24,7 +25,9 @@ class CompletionClient(Protocol):
         """Text chunks as they arrive, then one chunk carrying the usage."""
         ...
 
-    def close(self) -> None: ...
+    def describe(self) -> str:
+        """Provider, model and where it runs, for the start-up report; credentials masked."""
+        ...
 
 class CapacityLimiter(Protocol):
     """Requests-per-minute and tokens-per-minute capacity of one provider and model."""

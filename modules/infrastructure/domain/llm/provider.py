@@ -85,14 +85,10 @@ class LLMProvider:
             client.close()
 
     def after_fork(self) -> None:
-        """In a forked child: hand the inherited client its ``after_fork`` and build afresh on next use."""
+        """In a forked child: the inherited client drops its connections (it reconnects on next use)."""
         self._lock = threading.Lock()
-        client = self._client
-        after_fork = getattr(client, "after_fork", None)
-        if callable(after_fork):
-            after_fork()
-        else:
-            self._client = None
+        if self._client is not None:
+            self._client.after_fork()
 
     def _with_retries(self, call: Callable[[CompletionClient, float], Any], request: CompletionRequest, deadline: Deadline) -> Any:
         self._check_breaker()

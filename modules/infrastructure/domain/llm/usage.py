@@ -33,6 +33,9 @@ class UsageRecord:
     attempts: int = 0  # requests sent to the provider, retries included (0 for a cache hit)
 
 
+UsageSink = Callable[[UsageRecord], None]
+
+
 class UsageLedger:
     """Thread-safe, bounded list of ``UsageRecord``s (the oldest are dropped past ``max_records``)."""
 
@@ -40,7 +43,7 @@ class UsageLedger:
         self,
         max_records: int = 100_000,
         clock: Callable[[], float] = time.time,
-        sinks: Sequence[Callable[[UsageRecord], None]] = (),
+        sinks: Sequence[UsageSink] = (),
     ) -> None:
         self._records: list[UsageRecord] = []
         self._max = max_records

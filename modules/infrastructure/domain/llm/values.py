@@ -10,10 +10,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CompletionRequest:
-    """Chat messages and generation parameters (``temperature``, ``max_tokens``, ``response_format``, ...)."""
+    """Chat messages and generation parameters (``temperature``, ``max_tokens``, ``response_format``, ...).
+
+    ``module`` and ``prompt_name`` say who asks; they are never sent to the provider.
+    """
 
     messages: Sequence[Mapping[str, str]]
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    module: str | None = None
+    prompt_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.lifecycle import Resource
 from modules.infrastructure.domain.messaging.values import Envelope
 
 
@@ -17,14 +18,17 @@ class PublishOutcome:
     confirmed: bool
     error: str | None = None
 
-class MessagePublisher(Protocol):
+
+class MessagePublisher(Resource, Protocol):
     """Publishes events to the broker and says, per message, whether the broker took it."""
 
     def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
         """One outcome per message, in order; raises ``MessagingError`` when the broker cannot be reached."""
         ...
 
-    def close(self) -> None: ...
+    def ping(self) -> float:
+        """Seconds a round trip to the broker takes; raises ``MessagingError`` when it does not answer."""
+        ...
 
 
 class Consumer(Protocol):

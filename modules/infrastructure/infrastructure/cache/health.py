@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.cache.ports import CacheBackend
 from modules.infrastructure.domain.errors import CacheError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 
@@ -14,21 +14,17 @@ class CacheHealthCheck:
 
     name = "cache"
 
-    def __init__(self, cache: Callable[[], Cache]) -> None:
+    def __init__(self, cache: Callable[[], CacheBackend]) -> None:
         self._cache = cache
 
     def check(self) -> ComponentCheck:
         cache = self._cache()
-        describe = getattr(cache, "describe", None)
-        ping = getattr(cache, "ping", None)
-        if describe is None or ping is None:
-            return ComponentCheck(self.name, CheckStatus.OK, f"{type(cache).__name__} (not checked)")
         try:
-            latency = ping()
+            latency = cache.ping()
         except CacheError as exc:
             detail = f"{exc}; until it does, reads are misses and writes are skipped"
             return ComponentCheck(self.name, CheckStatus.DEGRADED, detail)
-        return ComponentCheck(self.name, CheckStatus.OK, f"{describe()}, round trip {_duration(latency)}")
+        return ComponentCheck(self.name, CheckStatus.OK, f"{cache.describe()}, round trip {_duration(latency)}")
 
 
 def _duration(milliseconds: float) -> str:

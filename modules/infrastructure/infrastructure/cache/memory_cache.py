@@ -95,6 +95,13 @@ class MemoryCache(TextAndJson):
     def __repr__(self) -> str:
         return f"MemoryCache({len(self)}/{self.max_items} items)"
 
+    def with_strict(self, strict: bool = True) -> MemoryCache:
+        """Itself: the in-memory cache never fails, strict or not."""
+        return self
+
+    def close(self) -> None:
+        """Nothing to close: the values live in this process's memory."""
+
     def after_fork(self) -> None:
         """In a forked child: fresh locks (another thread may have held one at the fork)."""
         self._lock = threading.Lock()

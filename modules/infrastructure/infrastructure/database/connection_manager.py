@@ -23,7 +23,7 @@ from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
 from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
-from modules.infrastructure.infrastructure.database.routing import PRIMARY, replica_labels
+from modules.infrastructure.domain.database.values import PRIMARY, replica_labels
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class ConnectionManager:
     ) -> None:
         self.config = config
         self._session_observer = session_observer
-        self._urls = {PRIMARY: config.url, **dict(zip(replica_labels(config), config.replica_urls))}
+        self._urls = {PRIMARY: config.url, **dict(zip(replica_labels(config.replica_urls), config.replica_urls))}
         passwords = {p for p in map(url_password, self._urls.values()) if p}
         self._redactor = redactor or Redactor(passwords)
         self._redactor.add(passwords)

@@ -69,7 +69,7 @@ class DatabaseSession:
                 return
             self.session.rollback()
             if isinstance(exc, Exception):
-                mapped = self._mapped(exc)
+                mapped = self.mapped(exc)
                 if mapped is not exc:
                     raise mapped from exc
         finally:
@@ -85,12 +85,13 @@ class DatabaseSession:
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            mapped = self._mapped(exc)
+            mapped = self.mapped(exc)
             if mapped is exc:
                 raise
             raise mapped from exc
 
-    def _mapped(self, exc: Exception) -> Exception:
+    def mapped(self, exc: Exception) -> Exception:
+        """The ``DatabaseError`` subclass for a driver error raised on this session; any other error unchanged."""
         try:
             return self.map_error(exc)
         except Exception:  # a broken mapper must not hide the original error

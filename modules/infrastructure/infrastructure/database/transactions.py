@@ -7,10 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import exc as sa_exc
-
+from modules.infrastructure.domain.errors import DatabaseConflictError, DatabaseConnectionError
 from modules.infrastructure.domain.policies.backoff import backoff_delay
-from modules.infrastructure.infrastructure.database.error_mapping import is_conflict
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
@@ -25,45 +23,37 @@ def run_in_transaction(
 ) -> R:
     """``fn(session)`` in one transaction, committed; retried up to ``retries`` times with backoff.
 
-    Retried: serialization failures and deadlocks (SQLSTATE 40001, 40P01) wherever they
-    happen, and a connection invalidated before the commit began. A connection lost during
-    the commit is not retried (the commit may have happened). Anything else propagates at once.
+    Retried: serialization failures and deadlocks (``DatabaseConflictError``, SQLSTATE 40001 and
+    40P01) wherever they happen, and a connection lost before the commit began. A connection
+    lost during the commit is not retried (the commit may have happened). Anything else
+    propagates at once, driver errors as ``DatabaseError`` subclasses.
     """
-    if retries < 0:
-        raise ValueError(f"retries must be 0 or more, not {retries}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number, 0 or more, not {retries!r}")
     for attempt in range(retries + 1):
         committing = False
         db = open_session()
         try:
             result = fn(db)
             committing = True
-            db.session.commit()
+            db.commit()
             return result
         except Exception as exc:
             db.session.rollback()
-            cause = _driver_error(exc)
-            if attempt == retries or not _retryable(cause, committing):
-                mapped = db.map_error(exc)
+            mapped = db.mapped(exc)
+            if attempt == retries or not _retryable(mapped, committing):
                 if mapped is exc:
                     raise
                 raise mapped from exc
             delay = backoff_delay(attempt)
-            logger.warning("Transaction attempt %d failed (%s); retrying in %.3fs", attempt + 1, type(cause).__name__, delay)
+            logger.warning("Transaction attempt %d failed (%s); retrying in %.3fs", attempt + 1, type(mapped).__name__, delay)
             sleep(delay)
         finally:
-            db.session.close()
+            db.close()
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _driver_error(exc: BaseException) -> BaseException:
-    """The SQLAlchemy error behind ``exc``, looking through already-mapped errors."""
-    while not isinstance(exc, sa_exc.SQLAlchemyError) and exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
-
-
-def _retryable(exc: BaseException, committing: bool) -> bool:
-    if is_conflict(exc):
+def _retryable(error: BaseException, committing: bool) -> bool:
+    if isinstance(error, DatabaseConflictError):
         return True
-    invalidated = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
-    return invalidated and not committing
+    return isinstance(error, DatabaseConnectionError) and not committing

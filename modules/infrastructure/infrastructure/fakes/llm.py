@@ -6,7 +6,6 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
@@ -16,8 +15,9 @@ from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.provider import LLMProvider
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
-from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, Prompt, PromptContext, StreamChunk
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 
 JSON_FORMATS = ("json_object", "json_schema")
 
@@ -53,8 +53,9 @@ class FakeLLM:
     """Answers each request with the next scripted reply (text, an exception to raise, or a function of
     the prompt), else with ``respond(prompt)``; records every request. Thread-safe.
 
-    Install ``fake.gateway()`` with ``InfrastructureService.override(llm=...)``: the real call path
-    (templates, cache, retries, usage ledger) runs, only the model is fake.
+    Install ``fake.gateway()`` with ``InfrastructureService.override(llm=...)``, or hand
+    ``fake.providers()`` to ``bootstrap(llm_providers=...)``: the real call path (templates, cache,
+    retries, usage ledger) runs, only the model is fake.
     """
 
     def __init__(
@@ -66,7 +67,6 @@ class FakeLLM:
         self.prompts: list[RecordedPrompt] = []
         self._replies: deque[Reply] = deque(replies)
         self._lock = threading.Lock()
-        self._caller = threading.local()
 
     @property
     def calls(self) -> int:
@@ -77,6 +77,19 @@ class FakeLLM:
         with self._lock:
             self._replies.extend(replies)
 
+    def providers(self, settings: LLMConfig | None = None, *, max_retries: int = 3) -> LLMProviders:
+        """This fake as the one provider, with a zero price and no waits between retries.
+
+        ``settings`` (an ``AppConfig.llm_config``) supplies retries, cache TTL, limits and timeouts.
+        """
+        if settings is None:
+            config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
+        else:
+            config = replace(settings, provider=self.provider, model=self.model)
+        provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
+        prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
+        return LLMProviders([provider], prices)
+
     def gateway(
         self,
         cache: Cache | None = None,
@@ -85,18 +98,11 @@ class FakeLLM:
         sinks: Sequence[Callable[[UsageRecord], None]] = (),
         settings: LLMConfig | None = None,
     ) -> LLMGateway:
-        """A real ``LLMGateway`` whose one provider is this fake (no waits between retries, cost 0).
+        """A real ``LLMGateway`` whose one provider is this fake: ``override(llm=fake.gateway())``.
 
-        ``sinks`` get each usage record; ``settings`` (an ``AppConfig.llm_config``) supplies retries,
-        cache TTL, limits and timeouts instead of the defaults.
+        ``sinks`` get each usage record; ``settings`` as for ``providers``.
         """
-        if settings is None:
-            config = LLMConfig(provider=self.provider, model=self.model, timeout=5.0, max_retries=max_retries)
-        else:
-            config = replace(settings, provider=self.provider, model=self.model)
-        provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
-        prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
-        return _RecordingGateway(self, [provider], cache, UsageLedger(sinks=sinks), prices)
+        return LLMGateway(self.providers(settings, max_retries=max_retries), cache, UsageLedger(sinks=sinks))
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         prompt = self._record(request)
@@ -117,18 +123,14 @@ class FakeLLM:
     def close(self) -> None:
         """Nothing to close."""
 
-    @contextmanager
-    def calling(self, prompt: Prompt, context: PromptContext) -> Iterator[None]:
-        """Remember who is asking while the gateway handles one call (this thread only)."""
-        self._caller.current = (context.module, prompt.name)
-        try:
-            yield
-        finally:
-            self._caller.current = (None, None)
+    def after_fork(self) -> None:
+        """Nothing is inherited but a lock another thread may have held."""
+        self._lock = threading.Lock()
 
     def _record(self, request: CompletionRequest) -> RecordedPrompt:
-        module, name = getattr(self._caller, "current", (None, None))
-        prompt = RecordedPrompt(tuple(dict(m) for m in request.messages), dict(request.parameters), module, name)
+        prompt = RecordedPrompt(
+            tuple(dict(m) for m in request.messages), dict(request.parameters), request.module, request.prompt_name
+        )
         with self._lock:
             self.prompts.append(prompt)
         return prompt
@@ -141,19 +143,3 @@ class FakeLLM:
         if isinstance(reply, BaseException):
             raise reply
         return reply(prompt) if callable(reply) else reply
-
-
-class _RecordingGateway(LLMGateway):
-    """The real gateway, telling the fake which module and prompt each call comes from."""
-
-    def __init__(self, fake: FakeLLM, *args: Any) -> None:
-        super().__init__(*args)
-        self.fake = fake
-
-    def execute(self, prompt: Prompt, context: PromptContext) -> Any:
-        with self.fake.calling(prompt, context):
-            return super().execute(prompt, context)
-
-    def stream(self, prompt: Prompt, context: PromptContext) -> Iterator[str]:
-        with self.fake.calling(prompt, context):
-            yield from super().stream(prompt, context)

@@ -93,3 +93,7 @@ class RecordingPublisher:
 
     def close(self) -> None:
         self.closed += 1
+
+    def after_fork(self) -> None:
+        """Nothing is inherited but a lock another thread may have held."""
+        self._lock = threading.Lock()

@@ -1,21 +1,18 @@
-"""Builds the LLM call layer from ``AppConfig``: one ``LLMProvider`` per configured provider, prices, cache."""
+"""Builds the LLM providers from ``AppConfig``: one ``LLMProvider`` per configured provider, and the price table."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import AppConfig, LLMConfig
 from modules.infrastructure.domain.errors import ConfigurationError
-from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.ports import CompletionClient
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.provider import LLMProvider
-from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.secrets import Redactor
 
 PRICES_RESOURCE = "prices.json"
@@ -51,19 +48,14 @@ def load_prices(path: str | None) -> PriceTable:
         raise ConfigurationError(f"LLM_PRICES_FILE={path or PRICES_RESOURCE} cannot be used: {exc}; point it at a JSON price table") from exc
 
 
-def build_gateway(
-    config: AppConfig, cache: Cache | None, redactor: Redactor, usage_sinks: Sequence[Callable[[UsageRecord], None]] = ()
-) -> LLMGateway:
+def build_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:
     """Primary provider first, then ``LLM_FALLBACK_PROVIDERS`` in order; limits shared through Redis when set."""
     shared = _redis_for_limits(config)
     providers = [
         LLMProvider(llm, lambda c: completion_client(c, redactor), limiter=_limiter(shared, llm))
         for llm in (config.llm_config, *config.llm_fallbacks)
     ]
-    gateway = LLMGateway(providers, cache, UsageLedger(sinks=usage_sinks), load_prices(config.llm_config.prices_file))
-    if shared is not None:
-        gateway.resources.append(shared)
-    return gateway
+    return LLMProviders(providers, load_prices(config.llm_config.prices_file), [shared] if shared is not None else [])
 
 
 def _redis_for_limits(config: AppConfig) -> Any:

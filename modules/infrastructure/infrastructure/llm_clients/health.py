@@ -23,10 +23,8 @@ class LLMHealthCheck:
         self._timeout = timeout
 
     def check(self) -> ComponentCheck:
-        provider = self._gateway().provider()
-        client = provider.initialize_client()
-        describe = getattr(client, "describe", None)
-        where = describe() if callable(describe) else f"{provider.name}, model {provider.config.model}"
+        client = self._gateway().provider().initialize_client()
+        where = client.describe()
         started = time.perf_counter()
         try:
             client.complete(PING, self._timeout)  # one attempt, no retries: the report must stay quick

@@ -28,8 +28,7 @@ def _uncounted(*_: object) -> None:
 class OutboxMessaging:
     """``publish_event`` and ``relay_outbox`` behind the facade.
 
-    ``publisher()`` is asked on every use (``None`` without a broker), so a test's
-    ``override(publisher=...)`` takes effect even after this object was built. ``stored()`` is
+    ``publisher`` is ``None`` without a broker: events then wait in the outbox. ``stored()`` is
     called per event committed to the outbox, ``published(outcome, n)`` per relayed batch (the
     metrics; no-ops by default). ``max_connections`` is the database pool's size plus overflow.
     """
@@ -38,7 +37,7 @@ class OutboxMessaging:
         self,
         config: MessagingConfig,
         open_session: Callable[[], DatabaseSession],
-        publisher: Callable[[], MessagePublisher | None],
+        publisher: MessagePublisher | None,
         stored: Callable[[], None] = _uncounted,
         published: Count = _uncounted,
         max_connections: int | None = None,
@@ -101,7 +100,7 @@ class OutboxMessaging:
             return self._relay(max_messages, timeout)
 
     def _relay(self, max_messages: int | None, timeout: float | None) -> RelayResult:
-        publisher = self._publisher()
+        publisher = self._publisher
         if publisher is None:
             raise MessagingError("No broker configured: set RABBITMQ_URL to relay the outbox; events stay pending")
         relay = OutboxRelay(
@@ -120,11 +119,17 @@ class OutboxMessaging:
 
     def start(self) -> None:
         """Start the background relay thread (``OUTBOX_RELAY=thread``) when a broker is configured."""
-        if self.config.relay_mode == "thread" and self._publisher() is not None:
+        if self.config.relay_mode == "thread" and self._publisher is not None:
             self.worker.start()
 
     def close(self) -> None:
+        """Stop the background relay after its current run."""
         self.worker.close()
 
+    def after_fork(self) -> None:
+        """In a forked child: no relay thread came along, and locks another thread held are released."""
+        self._relay_lock = threading.Lock()
+        self.worker.after_fork()
+
     def _relays_after_commit(self) -> bool:
-        return self.config.relay_mode != "off" and self._publisher() is not None
+        return self.config.relay_mode != "off" and self._publisher is not None

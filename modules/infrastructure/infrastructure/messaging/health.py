@@ -6,16 +6,19 @@ from collections.abc import Callable
 
 from modules.infrastructure.domain.errors import InfrastructureError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
+from modules.infrastructure.domain.messaging.ports import MessagePublisher
 from modules.infrastructure.domain.secrets import mask_url
 from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
 
 
 class MessagingHealthCheck:
+    """Outbox counts always; with a broker configured, whether it answers: ``degraded`` when not, or when events failed."""
+
     name = "messaging"
 
-    def __init__(self, messaging: Callable[[], OutboxMessaging], ping: Callable[[], float] | None) -> None:
+    def __init__(self, messaging: Callable[[], OutboxMessaging], publisher: Callable[[], MessagePublisher | None]) -> None:
         self._messaging = messaging
-        self._ping = ping
+        self._publisher = publisher
 
     def check(self) -> ComponentCheck:
         try:
@@ -31,7 +34,8 @@ class MessagingHealthCheck:
             return ComponentCheck(self.name, CheckStatus.SKIPPED, f"{waiting} (RABBITMQ_URL not set)")
         nodes = ", ".join(mask_url(u) for u in urls)
         try:
-            latency = self._ping() * 1000 if self._ping else 0.0
+            publisher = self._publisher()
+            latency = publisher.ping() * 1000 if publisher is not None else 0.0
         except InfrastructureError as exc:
             return ComponentCheck(self.name, CheckStatus.DEGRADED, f"broker unreachable at {nodes}: {exc}; {outbox}")
         status = CheckStatus.DEGRADED if failed else CheckStatus.OK

@@ -28,5 +28,11 @@ class MeteredPublisher:
         self._count("refused", len(outcomes) - confirmed)
         return outcomes
 
+    def ping(self) -> float:
+        return self._publisher.ping()
+
     def close(self) -> None:
         self._publisher.close()
+
+    def after_fork(self) -> None:
+        self._publisher.after_fork()

@@ -50,6 +50,13 @@ class RelayWorker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def after_fork(self) -> None:
+        """In a forked child: the thread did not come along; the next ``wake`` starts one of the child's own."""
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._stopping = False
+
     def _run(self) -> None:
         while not self._stopping:
             self._event.wait(self._poll_interval)

@@ -1,1 +1,1 @@
-"""Prometheus metrics of the module: one registry per container, scraped through ``metrics_text()``."""
+"""Prometheus metrics of the module: one registry per bootstrapped set of components, scraped through ``metrics_text()``."""

@@ -1,6 +1,6 @@
 """``InfrastructureMetrics``: the metric families of the module, on a registry of their own.
 
-A registry per container (not prometheus_client's process-global ``REGISTRY``) so that
+A registry per bootstrapped set (not prometheus_client's process-global ``REGISTRY``) so that
 ``InfrastructureService.reset()`` starts from zero and tests do not see each other's figures.
 """
 
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
 
@@ -20,7 +19,7 @@ LLM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.
 
 
 class InfrastructureMetrics:
-    """Counters and histograms observed on the hot path; scrape-time collectors are ``register``-ed."""
+    """Counters and histograms observed on the hot path (scrape-time figures are ``MetricsExposition``'s)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -47,10 +46,6 @@ class InfrastructureMetrics:
             ["outcome"], registry=r,
         )
 
-    def register(self, collector: Collector) -> None:
-        """Add a scrape-time collector (pool, outbox, cache figures) to this registry."""
-        self.registry.register(collector)
-
     def session_observer(self, engine: str) -> Callable[[float], None]:
         """The function a session of ``engine`` calls with its duration in seconds when it closes."""
         return self.session_seconds.labels(engine=self.label(engine)).observe
@@ -58,7 +53,3 @@ class InfrastructureMetrics:
     def published(self, outcome: str, events: int) -> None:
         """Count ``events`` handed to the broker that ended as ``outcome`` (confirmed, refused, error)."""
         self.publishes.labels(outcome=outcome).inc(events)
-
-    def text(self) -> str:
-        """The Prometheus text exposition (format 0.0.4) of every metric."""
-        return generate_latest(self.registry).decode("utf-8")

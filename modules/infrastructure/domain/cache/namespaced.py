@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modules.infrastructure.domain.cache.keys import SEPARATOR, check_namespace
-from modules.infrastructure.domain.cache.ports import Cache, CacheStats
+from modules.infrastructure.domain.cache.ports import Cache, CacheBackend, CacheStats
 
 
 class NamespacedCache:
@@ -15,11 +15,10 @@ class NamespacedCache:
     a backend that cannot fail, such as ``MemoryCache``, is used as it is.
     """
 
-    def __init__(self, backend: Cache, namespace: str, *, strict: bool = False) -> None:
+    def __init__(self, backend: CacheBackend, namespace: str, *, strict: bool = False) -> None:
         self.namespace = check_namespace(namespace)
         self._prefix = namespace + SEPARATOR
-        with_strict = getattr(backend, "with_strict", None) if strict else None
-        self._backend: Cache = with_strict(True) if with_strict else backend
+        self._backend: Cache = backend.with_strict(True) if strict else backend
 
     def get(self, key: str) -> str | None:
         return self._backend.get(self._prefix + key)

@@ -1,0 +1,196 @@
+"""The composition root: every component of the module, and the one function that wires it.
+
+Each component below is declared once, beside the builder that makes it from ``AppConfig``; a
+builder's parameters name the components it needs. ``bootstrap()`` takes the same names, so any
+component can be handed in instead of built (a fake in a test, an application's own client).
+Builders import their adapters when they run: nothing connects, and no driver is imported,
+until a component is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modules.infrastructure.infrastructure.components import Components, resource, value
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from modules.infrastructure.domain.cache.ports import CacheBackend
+    from modules.infrastructure.domain.config.values import AppConfig
+    from modules.infrastructure.domain.health.ports import HealthCheck
+    from modules.infrastructure.domain.llm.gateway import LLMGateway
+    from modules.infrastructure.domain.llm.providers import LLMProviders
+    from modules.infrastructure.domain.messaging.ports import MessagePublisher
+    from modules.infrastructure.domain.secrets import Redactor
+    from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+    from modules.infrastructure.infrastructure.database.database import Database
+    from modules.infrastructure.infrastructure.messaging.consumers import Consumers
+    from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+    from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
+    from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
+
+
+def build_environment() -> EnvironmentLoader:
+    """The process environment with the dotenv file beneath it, read once."""
+    from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
+
+    return EnvironmentLoader()
+
+
+def build_redactor(environment: EnvironmentLoader) -> Redactor:
+    return environment.redactor()
+
+
+def build_config(environment: EnvironmentLoader, redactor: Redactor) -> AppConfig:
+    """The validated configuration; logging is set up from it, with secrets redacted."""
+    from modules.infrastructure.infrastructure.logging.setup import configure_logging
+
+    config = environment.load_config()
+    configure_logging(config.logging, redactor)
+    return config
+
+
+def build_metrics() -> InfrastructureMetrics:
+    from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
+
+    return InfrastructureMetrics()
+
+
+def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics) -> Database:
+    from modules.infrastructure.infrastructure.database.database import Database
+
+    return Database(config.database, redactor, metrics.session_observer)
+
+
+def build_cache(config: AppConfig, redactor: Redactor) -> CacheBackend:
+    """Redis when ``REDIS_URL`` is set, else the in-process ``MemoryCache``."""
+    settings = config.cache
+    if settings.redis_url is None:
+        from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
+
+        return MemoryCache(settings.max_items, settings.default_ttl)
+    from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
+
+    return RedisCache(settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor)
+
+
+def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher | None:
+    """The RabbitMQ publisher, or ``None`` without ``RABBITMQ_URL`` (events wait in the outbox)."""
+    if not config.messaging.rabbitmq_urls:
+        return None
+    from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import PikaMessagePublisher, broker_settings
+
+    return PikaMessagePublisher(broker_settings(config.messaging), redactor)
+
+
+def build_messaging(
+    config: AppConfig, database: Database, publisher: MessagePublisher | None, metrics: InfrastructureMetrics
+) -> OutboxMessaging:
+    """``publish_event`` into the outbox and the relay to the broker (a background thread with OUTBOX_RELAY=thread)."""
+    from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+
+    messaging = OutboxMessaging(
+        config.messaging, database.session, publisher, stored=metrics.events_stored.inc, published=metrics.published,
+        max_connections=config.database.pool_size + config.database.max_overflow,
+    )
+    messaging.start()
+    return messaging
+
+
+def build_consumers(config: AppConfig, redactor: Redactor) -> Consumers:
+    from modules.infrastructure.infrastructure.messaging.consumers import Consumers
+
+    return Consumers(config.messaging, redactor)
+
+
+def build_llm_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:
+    """The primary provider and its fallbacks, with the price table; rate limits shared through Redis when set."""
+    from modules.infrastructure.infrastructure.llm_clients.factory import build_providers
+
+    return build_providers(config, redactor)
+
+
+def build_llm(
+    config: AppConfig, llm_providers: LLMProviders, cache: CacheBackend, metrics: InfrastructureMetrics, database: Database
+) -> LLMGateway:
+    """The call layer: responses cached under ``llm:``, usage to the metrics (and the database with LLM_USAGE_PERSIST)."""
+    from modules.infrastructure.domain.cache.namespaced import NamespacedCache
+    from modules.infrastructure.domain.llm.gateway import LLMGateway
+    from modules.infrastructure.domain.llm.usage import UsageLedger, UsageSink
+    from modules.infrastructure.infrastructure.metrics.llm_sink import LLMMetricsSink
+
+    sinks: list[UsageSink] = [LLMMetricsSink(metrics)]
+    if config.llm_config.usage_persist:
+        from modules.infrastructure.infrastructure.llm_clients.usage_store import DatabaseUsageSink
+
+        sinks.append(DatabaseUsageSink(database.session))
+    return LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks))
+
+
+def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
+    """One check per component; each looks its component up when it runs, so one that fails to build is one error line."""
+    from modules.infrastructure.infrastructure.cache.health import CacheHealthCheck
+    from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+    from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
+    from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
+
+    return [
+        DatabaseHealthCheck(lambda: components.database),
+        CacheHealthCheck(lambda: components.cache),
+        MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher),
+        LLMHealthCheck(lambda: components.llm),
+    ]
+
+
+def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend) -> MetricsExposition:
+    from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
+
+    return MetricsExposition(metrics, database, cache)
+
+
+class Infrastructure(Components):
+    """Every component of the module, built on first use from the builder beside it, once per set.
+
+    ``derive(**components)`` gives a set with those components in place, in which what depends on
+    them is built anew and everything else is shared with this one (``override()`` uses it).
+    """
+
+    environment = value(build_environment)
+    redactor = value(build_redactor)
+    config = value(build_config)
+    metrics = value(build_metrics)
+    database = resource(build_database)
+    cache = resource(build_cache)
+    publisher = resource(build_publisher)
+    messaging = resource(build_messaging)
+    consumers = resource(build_consumers)
+    llm_providers = resource(build_llm_providers)
+    llm = value(build_llm)
+    health_checks = value(build_health_checks)
+    exposition = value(build_exposition)
+
+
+def bootstrap(
+    *,
+    environment: EnvironmentLoader | None = None,
+    redactor: Redactor | None = None,
+    config: AppConfig | None = None,
+    metrics: InfrastructureMetrics | None = None,
+    database: Database | None = None,
+    cache: CacheBackend | None = None,
+    publisher: MessagePublisher | None = None,
+    messaging: OutboxMessaging | None = None,
+    consumers: Consumers | None = None,
+    llm_providers: LLMProviders | None = None,
+    llm: LLMGateway | None = None,
+    health_checks: Sequence[HealthCheck] | None = None,
+    exposition: MetricsExposition | None = None,
+) -> Infrastructure:
+    """The module's components: each one given here is used as it is, every other is built on first use.
+
+    ``bootstrap()`` reads the process environment; ``bootstrap(config=..., cache=MemoryCache())`` runs on
+    a configuration and a cache of your own. Close what it built with ``close()``.
+    """
+    given = {name: component for name, component in locals().items() if component is not None}
+    return Infrastructure(given)

@@ -1,0 +1,114 @@
+"""``Database``: the component behind the facade's database calls, primary and read replicas.
+
+Nothing is imported from SQLAlchemy or a driver until the first session, so a process that
+never touches the database never loads them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from modules.infrastructure.domain.config.values import DatabaseConfig
+from modules.infrastructure.domain.database.values import PRIMARY, MigrationStatus, PoolStats, replica_labels
+from modules.infrastructure.domain.errors import DatabaseConnectionError
+from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
+
+if TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager, SessionObserver
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+class Database:
+    """Sessions, transactions, migrations and pool figures of the configured databases.
+
+    ``read_only`` sessions go to the replicas in turn; a replica that cannot be reached is
+    skipped for ``replica_cooldown`` seconds and the session falls back to the primary.
+    """
+
+    def __init__(self, config: DatabaseConfig, redactor: Redactor, session_observer: SessionObserver | None = None) -> None:
+        self.config = config
+        self._redactor = redactor
+        self._session_observer = session_observer
+        self._router = ReplicaRouter(replica_labels(config.replica_urls), config.replica_cooldown)
+        self._engines: ConnectionManager | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engines(self) -> ConnectionManager:
+        """The pooled engines, one per URL; SQLAlchemy is imported here, on first use."""
+        if self._engines is None:
+            with self._lock:
+                if self._engines is None:
+                    from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager
+
+                    self._engines = ConnectionManager(self.config, self._redactor, self._session_observer)
+        return self._engines
+
+    def session(self, read_only: bool = False) -> DatabaseSession:
+        """A session on the primary, or on a replica when ``read_only`` and replicas are configured."""
+        if read_only:
+            candidates = self._router.candidates()
+            for n, label in enumerate(candidates, start=1):
+                try:
+                    return self.engines.session(label, read_only=True)
+                except DatabaseConnectionError as exc:
+                    self._router.mark_failed(label)
+                    then = "using the primary" if n == len(candidates) else "trying the next replica"
+                    logger.warning("Replica %s unreachable, skipped for %gs; %s: %s", label, self.config.replica_cooldown, then, exc)
+        return self.engines.session(PRIMARY, read_only=read_only)
+
+    def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3) -> R:
+        """``fn(session)`` in one committed transaction, run again after a conflict or a connection lost before the commit."""
+        from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
+
+        return run_in_transaction(self.session, fn, retries)
+
+    def migrate(self, target: str = "heads") -> MigrationStatus:
+        """Upgrade the primary database to ``target`` with every module's migrations."""
+        return self._migrations(lambda runner: runner.upgrade(target))
+
+    def migration_status(self) -> MigrationStatus:
+        """Current revisions, heads and pending count of the primary database."""
+        return self._migrations(lambda runner: runner.status())
+
+    def ping(self, label: str = PRIMARY) -> bool:
+        """Whether ``label`` answers a round trip now."""
+        return self.engines.ping(label)
+
+    def stats(self) -> list[PoolStats]:
+        """Pool figures of every engine built so far (none before the first session)."""
+        return [] if self._engines is None else self._engines.stats()
+
+    def close(self) -> None:
+        """Close every pooled connection; the next session opens new ones."""
+        if self._engines is not None:
+            self._engines.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: new pools, leaving the parent's connections open for the parent."""
+        self._lock = threading.Lock()
+        if self._engines is not None:
+            self._engines.after_fork()
+
+    def _migrations(self, action: Callable[[MigrationRunner], MigrationStatus]) -> MigrationStatus:
+        from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
+
+        engines = self.engines
+        try:
+            return action(MigrationRunner(engines.create_connection_pool()))
+        except Exception as exc:
+            mapped = engines.error_mapper()(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+
+if TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.database.migrations import MigrationRunner

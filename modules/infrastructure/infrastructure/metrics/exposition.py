@@ -1,0 +1,52 @@
+"""``MetricsExposition``: the text Prometheus scrapes, with pool, outbox and cache figures read at scrape time."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+from sqlalchemy.orm import Session
+
+from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.database.values import PRIMARY, PoolStats
+from modules.infrastructure.domain.errors import DatabasePoolExhaustedError
+from modules.infrastructure.infrastructure.database.database import Database
+from modules.infrastructure.infrastructure.messaging import outbox
+from modules.infrastructure.infrastructure.metrics.collectors import CacheCollector, OutboxCollector, PoolCollector
+from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
+
+
+class MetricsExposition:
+    """The metric families observed on the hot path, then figures the collectors read when asked.
+
+    The collectors sit on a registry of their own, so an override that rebuilds the database or
+    the cache gets its own collectors while the counters stay the process's.
+    """
+
+    def __init__(self, metrics: InfrastructureMetrics, database: Database, cache: Cache) -> None:
+        self._families = metrics.registry
+        self._scraped = CollectorRegistry()
+        # Pools first, so their figures are the application's, not those of the outbox count's own connection.
+        self._scraped.register(PoolCollector(database.stats, metrics.label))
+        self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
+        self._scraped.register(CacheCollector(cache.stats))
+
+    def text(self) -> str:
+        """The Prometheus text exposition (format 0.0.4) of every metric."""
+        return (generate_latest(self._families) + generate_latest(self._scraped)).decode("utf-8")
+
+
+def outbox_counts(database: Database) -> dict[str, int]:
+    """Outbox rows per status on a plain pooled connection: a scrape neither starts a relay nor shows up
+    in the session histogram it is reading."""
+    engines = database.engines
+    if any(_exhausted(pool) for pool in engines.stats() if pool.label == PRIMARY):
+        # Waiting DB_POOL_TIMEOUT for a connection would fail the whole scrape just when it matters.
+        raise DatabasePoolExhaustedError("every connection of the primary pool is in use; the outbox is counted at a later scrape")
+    with engines.get_connection() as connection, Session(connection) as session:
+        try:
+            return outbox.counts(session)
+        except Exception as exc:
+            raise engines.error_mapper()(exc) from exc
+
+
+def _exhausted(pool: PoolStats) -> bool:
+    return pool.checked_in == 0 and pool.checked_out >= pool.size + pool.max_overflow
