@@ -1,4 +1,4 @@
-"""Shared test setup: each test is marked with its layer, and nothing leaks between tests."""
+"""Fixtures shared by the infrastructure's own tests (the layer marks come from the root ``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,6 @@ from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, S
 from modules.infrastructure.module_api import InfrastructureService
 
 TESTS = Path(__file__).resolve().parent
-LAYERS = ("unit", "service", "integration")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test ``unit``, ``service`` or ``integration`` from its folder, so ``-m`` selects layers."""
-    for item in items:
-        layer = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
-        if layer in LAYERS:
-            item.add_marker(layer)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Alembic on the real PostgreSQL: upgrade, downgrade and status on a scratch database.
 
-Each test builds a script directory in ``tmp_path`` from the project's ``alembic/env.py`` and
+Each test builds a script directory in ``tmp_path`` from the package's Alembic ``env.py`` and
 ``script.py.mako`` plus hand-written revisions::
 
     aaaa  creates mig_a
@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from modules.infrastructure.infrastructure.database.migrations import PROJECT_ROOT, MigrationRunner
+from modules.infrastructure.infrastructure.database.migrations import MigrationRunner, environment_folder
 from modules.infrastructure.module_api import InfrastructureService
 from tests.integration.postgres_scratch import scratch_database, use_postgres
 
@@ -76,7 +76,7 @@ def script_directory(root: Path, extra: dict[str, str] | None = None) -> Config:
     """A script directory with the project's env.py and the revisions above; its alembic Config."""
     root.mkdir()
     for name in ("env.py", "script.py.mako"):
-        shutil.copy(PROJECT_ROOT / "alembic" / name, root / name)
+        shutil.copy(environment_folder() / name, root / name)
     versions = root / "versions"
     versions.mkdir()
     for revision, (down, depends, table, columns) in REVISIONS.items():

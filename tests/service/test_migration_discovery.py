@@ -1,7 +1,12 @@
-"""Every module's migrations are found: the infrastructure's alembic/versions plus modules/*/migrations/versions."""
+"""Every module's migrations are found: the infrastructure's own, then each ``modules/<name>/migrations/versions``.
+
+Nothing here names a revision: the expectations are read from the migration files, so a new
+module with its own branch, or a new revision, breaks no test.
+"""
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import subprocess
@@ -10,57 +15,94 @@ from pathlib import Path
 
 import pytest
 
-from modules.infrastructure.infrastructure.database.migrations import PROJECT_ROOT, import_sibling_models, version_locations
+from modules.infrastructure.infrastructure.database.migrations import import_module_models, module_folders
 from modules.infrastructure.module_api import InfrastructureService
+from tests.conftest import TESTS
 
-INFRASTRUCTURE_HEAD = "c3d4e5f6a7b8"
-CONTENT_CREATION_HEAD = "7c1e2d3f4a5b"
+ROOT = TESTS.parent
 ALEMBIC = Path(sys.executable).parent / "alembic"
 
 
-def test_the_project_folders_are_the_infrastructure_s_then_each_sibling_s() -> None:
-    found = version_locations()
-    assert found[0] == PROJECT_ROOT / "alembic" / "versions"
-    assert PROJECT_ROOT / "modules" / "content_creation" / "migrations" / "versions" in found[1:]
+def revisions(folder: Path) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """Each revision file's id, its down revision and its branch labels, read from the source."""
+    found = {}
+    for path in folder.glob("*.py"):
+        names = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                names[node.targets[0].id] = ast.literal_eval(node.value)
+        labels = names.get("branch_labels") or ()
+        found[names["revision"]] = (names["down_revision"], tuple([labels] if isinstance(labels, str) else labels))
+    return found
+
+
+def branch_heads() -> dict[str, str]:
+    """Each module's newest revision: the one no other revision of its folder builds on."""
+    heads = {}
+    for module, folder in module_folders().items():
+        own = revisions(folder)
+        parents = {down for down, _ in own.values() if down}
+        [head] = [revision for revision in own if revision not in parents]
+        heads[module] = head
+    return heads
+
+
+def test_the_infrastructure_s_folder_comes_first_then_each_module_s_by_name() -> None:
+    found = module_folders()
+    assert list(found)[0] == "infrastructure"
+    assert found["infrastructure"] == ROOT / "modules" / "infrastructure" / "migrations" / "versions"
+    assert found["content_creation"] == ROOT / "modules" / "content_creation" / "migrations" / "versions"
+    assert list(found)[1:] == sorted(list(found)[1:])
+
+
+def test_each_module_keeps_its_revisions_on_a_branch_labelled_with_its_name() -> None:
+    for module, folder in module_folders().items():
+        roots = [(revision, labels) for revision, (down, labels) in revisions(folder).items() if down is None]
+        assert [labels for _, labels in roots] == [(module,)], f"{module}'s first revision must carry branch_labels=({module!r},)"
 
 
 def test_a_module_without_a_migrations_folder_is_skipped(tmp_path: Path) -> None:
-    for name in ("zeta", "alpha"):
-        (tmp_path / "modules" / name / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "modules" / "plain").mkdir()
-    assert version_locations(tmp_path) == [
-        tmp_path / "alembic" / "versions",
-        tmp_path / "modules" / "alpha" / "migrations" / "versions",
-        tmp_path / "modules" / "zeta" / "migrations" / "versions",
-    ]
+    for name in ("zeta", "alpha", "infrastructure"):
+        (tmp_path / name / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "plain").mkdir()
+    assert list(module_folders([tmp_path])) == ["infrastructure", "alpha", "zeta"]
 
 
-def test_sibling_models_are_imported_for_autogenerate() -> None:
-    assert "modules.content_creation.infrastructure.models" in import_sibling_models()
+def test_every_module_s_models_are_imported_for_autogenerate() -> None:
+    imported = import_module_models()
+    assert imported[0] == "modules.infrastructure.infrastructure.models"
+    assert "modules.content_creation.infrastructure.models" in imported
 
 
-def test_migrate_applies_every_branch(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrate_applies_every_branch_and_counts_what_was_pending(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    every = sum(len(revisions(folder)) for folder in module_folders().values())
+    before = InfrastructureService.migration_status()
+    assert (before.current, before.pending) == ((), every)
+    assert before.heads == tuple(sorted(branch_heads().values()))
     status = InfrastructureService.migrate()
-    assert status.current == status.heads == (CONTENT_CREATION_HEAD, INFRASTRUCTURE_HEAD)
+    assert status.current == status.heads == tuple(sorted(branch_heads().values()))
     assert status.at_head and InfrastructureService.migration_status() == status
 
 
-def test_the_alembic_cli_applies_and_removes_the_sibling_branch(clean_env: Path) -> None:
+def alembic(project: Path, database: Path, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PYTHONPATH": str(project)}
+    result = subprocess.run([str(ALEMBIC), *args], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_the_alembic_cli_applies_checks_and_removes_one_module_s_branch(clean_env: Path) -> None:
     database = clean_env / "cli.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-
-    def alembic(*args: str) -> str:
-        result = subprocess.run([str(ALEMBIC), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout + result.stderr
-
-    alembic("upgrade", "heads")
+    heads = branch_heads()
+    alembic(ROOT, database, "upgrade", "heads")
     assert tables(database) >= {"content_questions", "infrastructure_outbox", "llm_usage"}
-    assert CONTENT_CREATION_HEAD in alembic("current")
-    alembic("downgrade", "content_creation@base")
+    current = alembic(ROOT, database, "current")
+    assert all(head in current for head in heads.values())
+    assert "No new upgrade operations detected" in alembic(ROOT, database, "check")
+    alembic(ROOT, database, "downgrade", "content_creation@base")
     assert "content_questions" not in tables(database) and "infrastructure_outbox" in tables(database)
-    assert "(content_creation)" in alembic("history")
+    assert "(content_creation)" in alembic(ROOT, database, "history")
 
 
 def tables(path: Path) -> set[str]:

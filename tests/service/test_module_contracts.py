@@ -46,7 +46,7 @@ def test_contracts_are_kept_in_the_repository() -> None:
 
 
 def test_a_sibling_using_module_api_is_allowed(project_copy: Path) -> None:
-    add_sibling(project_copy, "lessons", "from modules.infrastructure.module_api import InfrastructureService\n")
+    add_sibling(project_copy, "zz_allowed_probe", "from modules.infrastructure.module_api import InfrastructureService\n")
     result = lint_imports(project_copy)
     assert result.returncode == 0, result.stdout + result.stderr
 

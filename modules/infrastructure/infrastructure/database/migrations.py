@@ -1,7 +1,9 @@
-"""Alembic from code: upgrade, downgrade and status, on the module's own engine.
+"""Alembic from code: every module's migrations, found where the modules are, upgraded on the module's engine.
 
-The revisions are the infrastructure's own (``alembic/versions``) plus every sibling module's
-``modules/<name>/migrations/versions`` folder, found when the configuration is built.
+A module keeps its revisions in ``modules/<name>/migrations/versions`` on its own branch; the
+infrastructure's are in its own package, with the Alembic environment. The folders are found
+through the ``modules`` namespace package, so they are found alike in a checkout and when the
+infrastructure is installed into another project beside that project's own modules.
 """
 
 from __future__ import annotations
@@ -9,60 +11,94 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 from sqlalchemy.engine import Engine
 
-from alembic import command
 from modules.infrastructure.domain.database.values import MigrationStatus
 
-# The repository root holds alembic.ini and alembic/ (see DESIGN.md's layout).
-PROJECT_ROOT = Path(__file__).resolve().parents[4]
+NAMESPACE = "modules"
+INFRASTRUCTURE = "infrastructure"
+VERSIONS = Path("migrations") / "versions"
 
 
-SIBLING_MIGRATIONS = "modules/*/migrations/versions"
+def environment_folder() -> Path:
+    """The Alembic environment shipped in the package: ``env.py``, ``script.py.mako`` and the infrastructure's versions."""
+    return Path(str(resources.files(f"{NAMESPACE}.{INFRASTRUCTURE}").joinpath("migrations")))
 
 
-def version_locations(root: Path = PROJECT_ROOT) -> list[Path]:
-    """``alembic/versions`` first, then each sibling module's ``migrations/versions`` folder, by module name."""
-    return [root / "alembic" / "versions", *sorted(p for p in root.glob(SIBLING_MIGRATIONS) if p.is_dir())]
+def module_folders(roots: list[Path] | None = None) -> dict[str, Path]:
+    """Each module with migrations and its versions folder: the infrastructure first, then the others by name.
+
+    ``roots`` are the folders that hold modules, by default every portion of the ``modules``
+    namespace package (a checkout's ``modules/`` and an installed one's).
+    """
+    found: dict[str, Path] = {}
+    for root in roots if roots is not None else namespace_roots():
+        for folder in sorted(p for p in root.glob(f"*/{VERSIONS.as_posix()}") if p.is_dir()):
+            found.setdefault(folder.parent.parent.name, folder.resolve())
+    ordered = {INFRASTRUCTURE: found.pop(INFRASTRUCTURE)} if INFRASTRUCTURE in found else {}
+    return {**ordered, **dict(sorted(found.items()))}
 
 
-def alembic_config(script_location: Path | None = None) -> Config:
-    """The project's Alembic configuration; with no ``script_location`` given, every module's revisions."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini")) if (PROJECT_ROOT / "alembic.ini").is_file() else Config()
-    config.set_main_option("script_location", str(script_location or PROJECT_ROOT / "alembic"))
-    if script_location is None:
-        config.set_main_option("path_separator", "os")
-        config.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
+def namespace_roots() -> list[Path]:
+    """The folders holding modules: the installed infrastructure's, then each folder portion of the namespace, each once.
+
+    An editable install lists a path hook, not a folder, in ``modules.__path__``; the
+    infrastructure's own location covers it.
+    """
+    package = importlib.import_module(NAMESPACE)
+    own = Path(str(resources.files(f"{NAMESPACE}.{INFRASTRUCTURE}"))).parent
+    roots: list[Path] = []
+    for entry in [own, *map(Path, package.__path__)]:
+        path = entry.resolve()
+        if path.is_dir() and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def version_locations() -> list[Path]:
+    """Every module's versions folder: the infrastructure's first."""
+    return list(module_folders().values())
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for every module's revisions, built in code (no ``alembic.ini`` is needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(environment_folder()))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     return config
 
 
 def include_sibling_revisions(script: ScriptDirectory) -> None:
-    """For the ``alembic`` CLI (alembic.ini cannot glob): give the project's script directory every module's folders.
+    """For the ``alembic`` CLI, whose ini file cannot list folders found at run time: every module's versions.
 
-    env.py calls this before the revisions are read; Alembic reads them on first use, so the
-    memoized folder list and the revision map are simply built again from the new list.
+    env.py calls this before any revision is read; Alembic reads them on first use, so the
+    memoized folder list and the revision map are built again from the new list.
     """
-    if Path(script.dir).resolve() != (PROJECT_ROOT / "alembic").resolve() or script.version_locations:
-        return
+    if Path(script.dir).resolve() != environment_folder().resolve() or script.version_locations:
+        return  # another environment (a test's), or an ini file that names its folders itself
     script.version_locations = [str(p) for p in version_locations()]
     script.__dict__.pop("_version_locations", None)
     script.revision_map = RevisionMap(script._load_revisions)
 
 
-def import_sibling_models(root: Path = PROJECT_ROOT) -> list[str]:
+def import_module_models() -> list[str]:
     """Import ``modules.<name>.infrastructure.models`` of each module with migrations, so autogenerate sees its tables."""
     imported = []
-    for folder in version_locations(root)[1:]:
-        name = f"modules.{folder.parent.parent.name}.infrastructure.models"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-            imported.append(name)
+    for name in module_folders():
+        qualified = f"{NAMESPACE}.{name}.infrastructure.models"
+        if importlib.util.find_spec(qualified) is not None:
+            importlib.import_module(qualified)
+            imported.append(qualified)
     return imported
 
 
@@ -91,7 +127,7 @@ class MigrationRunner:
         total = {rev.revision for rev in script.walk_revisions()}
         return MigrationStatus(current=current, heads=heads, pending=len(total - applied))
 
-    def _run(self, action, target: str) -> None:  # action: alembic.command function
+    def _run(self, action: Callable[[Config, str], None], target: str) -> None:
         with self.engine.begin() as connection:
             self.config.attributes["connection"] = connection
             try:

@@ -11,8 +11,6 @@ from modules.content_creation.module_api import EVENTS, QUESTION_CREATED, Questi
 from modules.infrastructure.module_api import InfrastructureService, LLMAuthenticationError, MessagingError
 from modules.infrastructure.module_api.testing import fake_infrastructure
 
-pytestmark = pytest.mark.usefixtures("clean_env")
-
 GOOD = json.dumps({"question": "Which gas do plants take in?", "options": ["Oxygen", "Carbon dioxide", "Helium"], "answer": "Carbon dioxide"})
 ONE_OPTION = json.dumps({"question": "Which gas do plants take in?", "options": ["Oxygen", "oxygen"], "answer": 0})
 
