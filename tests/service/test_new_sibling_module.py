@@ -8,7 +8,6 @@ beside ``content_creation``, and the checks run there in fresh processes.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,74 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TESTS
+from tests.sibling_lessons import LESSONS, copy_tracked_files, write_module
 
 ROOT = TESTS.parent
 BIN = Path(sys.executable).parent
-
-LESSONS = {
-    "__init__.py": '"""Lessons: a sibling module written only against the infrastructure\'s module_api."""\n',
-    "infrastructure/__init__.py": "",
-    "infrastructure/models.py": '''from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
-
-from modules.infrastructure.module_api import Base, BaseRepository
-
-
-class Lesson(Base):
-    __tablename__ = "lessons"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-
-
-class LessonRepository(BaseRepository[Lesson]):
-    model = Lesson
-''',
-    "migrations/versions/20261202_1e55a0000001_lessons.py": '''"""The lessons table (the lessons module's own branch)."""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "1e55a0000001"
-down_revision = None
-branch_labels = ("lessons",)
-depends_on = "a1b2c3d4e5f6"  # the infrastructure's outbox: events go out in the same transaction
-
-
-def upgrade() -> None:
-    op.create_table(
-        "lessons",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("title", sa.String(200), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_lessons")),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("lessons")
-''',
-    "module_api/__init__.py": '''from modules.infrastructure.module_api import InfrastructureService
-from modules.lessons.infrastructure.models import LessonRepository
-
-
-def create_lesson(title: str) -> int:
-    with InfrastructureService.get_database_session() as db:
-        lesson = LessonRepository(db).create(title=title)
-        InfrastructureService.publish_event("lessons.events", {"id": lesson.id}, event_type="lesson.created", source="lessons", session=db)
-        return lesson.id
-''',
-    "tests/__init__.py": "",
-    "tests/service/__init__.py": "",
-    "tests/service/test_lessons.py": '''from modules.infrastructure.module_api.testing import fake_infrastructure
-from modules.lessons.module_api import create_lesson
-
-
-def test_a_lesson_is_stored_and_announced() -> None:
-    with fake_infrastructure() as fakes:
-        lesson_id = create_lesson("Joins")
-        [event] = fakes.events("lessons.events")
-    assert event.type == "lesson.created" and event.payload == {"id": lesson_id}
-''',
-}
 
 # The infrastructure's tests that know about migrations, the report, the contracts and the fakes.
 EXISTING = [
@@ -98,16 +33,8 @@ EXISTING = [
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tracked files of the repository, plus the ``lessons`` module."""
-    copy = tmp_path_factory.mktemp("project")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True).stdout
-    for name in filter(None, tracked.split("\0")):
-        target = copy / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
-    for name, source in LESSONS.items():
-        target = copy / "modules" / "lessons" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source)
+    copy = copy_tracked_files(ROOT, tmp_path_factory.mktemp("project"))
+    write_module(copy / "modules" / "lessons", LESSONS)
     return copy
 
 
