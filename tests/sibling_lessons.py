@@ -83,9 +83,13 @@ def write_module(folder: Path, files: Mapping[str, str]) -> None:
 
 
 def copy_tracked_files(repository: Path, destination: Path) -> Path:
-    """The files git tracks in ``repository``, copied to ``destination`` (no build or cache folders)."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repository, capture_output=True, check=True, text=True).stdout
+    """The repository's files as a fresh clone plus the work in progress would have them: tracked, and new ones
+    git does not ignore (no build, cache or virtual-environment folders)."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    tracked = subprocess.run(listing, cwd=repository, capture_output=True, check=True, text=True).stdout
     for name in filter(None, tracked.split("\0")):
+        if not (repository / name).is_file():  # deleted in the work in progress
+            continue
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repository / name, target)

@@ -7,7 +7,7 @@ fails with it. Each service is probed once per session. Addresses and probes liv
 ``tests/integration/services.py``::
 
     def test_orders_are_stored(postgres_url):
-        engine = sqlalchemy.create_engine(postgres_url)
+        InfrastructureService uses it as it is; for SQLAlchemy itself: create_engine(engine_url(postgres_url))
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from tests.integration.services import (
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """``TEST_DATABASE_URL`` as a SQLAlchemy URL (``postgresql+psycopg2://...``), checked with ``SELECT 1``.
+    """``TEST_DATABASE_URL`` as hosts print it (``postgresql://...``), checked with ``SELECT 1``.
 
-    For psycopg2 directly, convert it with ``tests.integration.services.libpq_url``.
+    The module's settings take it as it is; SQLAlchemy's own ``create_engine`` needs
+    ``tests.integration.postgres_scratch.engine_url(url)``, psycopg2 ``services.libpq_url(url)``.
     """
     return require_service(POSTGRES, probe_postgres)
 

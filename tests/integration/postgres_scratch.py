@@ -23,10 +23,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from modules.infrastructure.domain.config.parsers import normalise_database_url
 from modules.infrastructure.module_api import InfrastructureService
 
 # A port nothing listens on: connecting is refused at once.
-DEAD_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere"
+DEAD_POSTGRES_URL = "postgresql://postgres@127.0.0.1:1/nowhere"
 
 
 def use_postgres(monkeypatch: pytest.MonkeyPatch, url: str, **settings: str) -> None:
@@ -50,9 +51,14 @@ def with_database(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
+def engine_url(url: str) -> str:
+    """``url`` as SQLAlchemy itself needs it: the driver named, as the module does with what users write."""
+    return normalise_database_url(url)
+
+
 def admin_engine(url: str) -> Engine:
     """An AUTOCOMMIT engine without a pool, for DDL outside the code under test."""
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 5})
+    return create_engine(engine_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 5})
 
 
 def execute(url: str, *statements: str) -> None:

@@ -3,7 +3,7 @@
 Each service is read from one environment variable, with the development machines' address
 as the default (DESIGN.md, "The services on the development machines")::
 
-    TEST_DATABASE_URL   postgresql+psycopg2://postgres@127.0.0.1:5432/test
+    TEST_DATABASE_URL   postgresql://postgres@127.0.0.1:5432/test   (as hosts print it; the module picks psycopg2)
     TEST_REDIS_URL      redis://127.0.0.1:6379/0
     TEST_RABBITMQ_URL   amqp://guest:guest@127.0.0.1:5672/%2F
 
@@ -43,7 +43,7 @@ class Service:
         return os.environ.get(self.env_var, "").strip() or self.default_url
 
 
-POSTGRES = Service("PostgreSQL", "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+POSTGRES = Service("PostgreSQL", "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = Service("Redis", "TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ = Service("RabbitMQ", "TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
@@ -54,7 +54,7 @@ def services_required() -> bool:
 
 
 def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+psycopg2://...``) as libpq/psycopg2 accept it (``postgresql://...``)."""
+    """A database URL as libpq/psycopg2 accept it: ``postgresql://...``, without a SQLAlchemy driver name."""
     scheme, separator, rest = url.partition("://")
     return scheme.split("+", 1)[0] + separator + rest
 

@@ -280,7 +280,7 @@ def test_a_refused_connection_is_a_connection_error_without_the_password(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     password = "pw-" + unique_name("secret")
-    use_postgres(monkeypatch, f"postgresql+psycopg2://app:{password}@127.0.0.1:1/nowhere")
+    use_postgres(monkeypatch, f"postgresql://app:{password}@127.0.0.1:1/nowhere")
     started = time.perf_counter()
     with pytest.raises(DatabaseConnectionError) as raised:
         session()

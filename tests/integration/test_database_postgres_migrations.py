@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from modules.infrastructure.infrastructure.database.migrations import MigrationRunner, environment_folder
 from modules.infrastructure.module_api import InfrastructureService
-from tests.integration.postgres_scratch import scratch_database, use_postgres
+from tests.integration.postgres_scratch import engine_url, scratch_database, use_postgres
 
 REVISIONS = {
     "aaaa": (None, None, "mig_a", ""),
@@ -93,7 +93,7 @@ def script_directory(root: Path, extra: dict[str, str] | None = None) -> Config:
 def scratch_engine(postgres_url: str) -> Iterator[Engine]:
     """An engine on a new, empty database, dropped afterwards."""
     with scratch_database(postgres_url, "infra_migr") as url:
-        engine = create_engine(url)
+        engine = create_engine(engine_url(url))
         try:
             yield engine
         finally:

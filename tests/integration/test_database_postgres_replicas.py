@@ -27,7 +27,7 @@ from tests.integration.postgres_scratch import execute, scratch_database, unique
 session = InfrastructureService.get_database_session
 ROUTING_LOGGER = "modules.infrastructure.infrastructure.database.database"
 DEAD_PASSWORD = "dead-" + unique_name("pw")
-DEAD_REPLICA = f"postgresql+psycopg2://postgres:{DEAD_PASSWORD}@127.0.0.1:1/nowhere"
+DEAD_REPLICA = f"postgresql://postgres:{DEAD_PASSWORD}@127.0.0.1:1/nowhere"
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ import pika
 import redis
 import sqlalchemy
 
+from tests.integration.postgres_scratch import engine_url
 from tests.integration.services import rabbitmq_parameters
 
 
 def test_postgres_answers_select_1_and_reports_its_version(postgres_url: str) -> None:
-    engine = sqlalchemy.create_engine(postgres_url)
+    engine = sqlalchemy.create_engine(engine_url(postgres_url))
     try:
         with engine.connect() as connection:
             one = connection.execute(sqlalchemy.text("SELECT 1")).scalar_one()

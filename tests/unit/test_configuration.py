@@ -24,7 +24,8 @@ from modules.infrastructure.domain.config.values import (
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Secret
 
-PROD_DB = "postgresql://app@db.internal:5432/app"
+PROD_DB = "postgresql://app@db.internal:5432/app"  # as hosts print it
+PROD_DB_WITH_DRIVER = "postgresql+psycopg2://app@db.internal:5432/app"
 OPENAI_KEY = "sk-test-openai-0123456789"
 AZURE_KEY = "az-test-key-9876543210"
 AZURE = {
@@ -113,7 +114,7 @@ def test_an_empty_environment_has_no_problems() -> None:
 
 def test_a_set_database_url_gives_no_sqlite_warning() -> None:
     config = load({"DATABASE_URL": PROD_DB, "LLM_PROVIDER": "local"})
-    assert config.database.url == PROD_DB
+    assert config.database.url == PROD_DB_WITH_DRIVER
     assert config.warnings == ()
 
 
@@ -156,7 +157,7 @@ FIELDS: list[tuple[str, str, Getter, Any]] = [
     ("API_PORT", "9000", lambda c: c.api_config.port, 9000),
     ("DATABASE_URL", "postgresql+psycopg2://app@db:5432/app", lambda c: c.database.url, "postgresql+psycopg2://app@db:5432/app"),
     ("DATABASE_URL", "postgresql+psycopg2://app@db:5432/app", lambda c: c.database_url, "postgresql+psycopg2://app@db:5432/app"),
-    ("DATABASE_REPLICA_URLS", "postgresql://r1/app", lambda c: c.database.replica_urls, ("postgresql://r1/app",)),
+    ("DATABASE_REPLICA_URLS", "postgresql://r1/app", lambda c: c.database.replica_urls, ("postgresql+psycopg2://r1/app",)),
     ("DB_POOL_SIZE", "20", lambda c: c.database.pool_size, 20),
     ("DB_MAX_OVERFLOW", "0", lambda c: c.database.max_overflow, 0),
     ("DB_POOL_TIMEOUT", "2.5", lambda c: c.database.pool_timeout, 2.5),
@@ -263,7 +264,7 @@ def test_the_config_is_frozen() -> None:
 
 def test_replica_urls_are_a_tuple_in_order_without_blanks() -> None:
     config = load({"DATABASE_REPLICA_URLS": " postgresql://r1/app , ,postgresql://r2:5433/app, "})
-    assert config.database.replica_urls == ("postgresql://r1/app", "postgresql://r2:5433/app")
+    assert config.database.replica_urls == ("postgresql+psycopg2://r1/app", "postgresql+psycopg2://r2:5433/app")
 
 
 def test_several_rabbitmq_urls_are_kept_for_failover() -> None:
@@ -328,7 +329,7 @@ def test_surrounding_whitespace_is_stripped_from_every_value() -> None:
         }
     )
     assert config.database.pool_size == 7
-    assert config.database.url == "postgresql://db/app"
+    assert config.database.url == "postgresql+psycopg2://db/app"
     assert config.llm_config.provider == "openai"
     assert config.llm_config.api_key == Secret("sk-abc")
     assert config.llm_config.model == "gpt-4o"
@@ -384,7 +385,7 @@ def test_an_empty_feature_flag_is_unset() -> None:
 def test_production_with_a_database_and_the_local_model_loads() -> None:
     config = load(production(LLM_PROVIDER="local"))
     assert config.is_production is True
-    assert config.database.url == PROD_DB
+    assert config.database.url == PROD_DB_WITH_DRIVER
     assert config.llm_config.provider == "local"
     assert config.warnings == ()
 
@@ -645,7 +646,7 @@ MALFORMED: list[tuple[str, str]] = [
     ("API_PORT", "0"),
     ("API_PORT", "http"),
     ("DATABASE_URL", "not-a-url"),
-    ("DATABASE_URL", "postgres://app@db/app"),
+    ("DATABASE_URL", "postgresql+asyncpg://app@db/app"),
     ("DATABASE_URL", "postgresql://db:notaport/app"),
     ("DATABASE_REPLICA_URLS", "postgresql://r1/app,nope"),
     ("DB_POOL_SIZE", "abc"),
@@ -834,8 +835,8 @@ def test_the_app_config_text_never_contains_a_secret(show: Callable[[object], st
     for secret in SECRETS:
         assert secret not in text
     assert "AppConfig(" in text
-    assert "postgresql://app:****@db:5432/app" in text
-    assert "postgresql://ro:****@r1/app" in text and "postgresql://ro:****@r2/app" in text
+    assert "postgresql+psycopg2://app:****@db:5432/app" in text
+    assert "postgresql+psycopg2://ro:****@r1/app" in text and "postgresql+psycopg2://ro:****@r2/app" in text
     assert "redis://:****@cache:6379/0" in text
     assert "amqp://mq:****@mq1" in text and "amqps://mq:****@mq2" in text
     assert "Secret('****')" in text
@@ -865,8 +866,8 @@ def test_the_part_configs_never_contain_a_secret(show: Callable[[object], str]) 
 
 def test_the_real_secrets_stay_available_to_clients() -> None:
     config = secret_config()
-    assert config.database.url == f"postgresql://app:{PASSWORD}-primary@db:5432/app"
-    assert config.database.replica_urls[1] == f"postgresql://ro:{PASSWORD}-r2@r2/app"
+    assert config.database.url == f"postgresql+psycopg2://app:{PASSWORD}-primary@db:5432/app"
+    assert config.database.replica_urls[1] == f"postgresql+psycopg2://ro:{PASSWORD}-r2@r2/app"
     assert config.messaging.rabbitmq_urls[0] == f"amqp://mq:{PASSWORD}-mq1@mq1"
     assert config.cache.redis_url == f"redis://:{PASSWORD}-redis@cache:6379/0"
     assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == OPENAI_KEY
@@ -883,7 +884,7 @@ def test_the_warnings_never_contain_a_secret() -> None:
 def test_an_accepted_url_with_an_unusual_password_character_is_masked_in_repr(char: str) -> None:
     password = f"pa{char}ss99"
     config = load({"DATABASE_URL": f"postgresql://app:{password}@db/app"})
-    assert config.database.url == f"postgresql://app:{password}@db/app"
+    assert config.database.url == f"postgresql+psycopg2://app:{password}@db/app"
     assert "ss99" not in repr(config.database)
 
 

@@ -276,18 +276,18 @@ def test_the_redactor_knows_secrets_from_the_env_file_file(workdir: Path) -> Non
 def test_dotenv_variables_can_refer_to_earlier_ones(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODINFRA_TEST_DB_HOST", raising=False)
     write(workdir / ".env", "MODINFRA_TEST_DB_HOST=db.internal", "DATABASE_URL=postgresql://app@${MODINFRA_TEST_DB_HOST}/app")
-    assert EnvironmentLoader(environ={}).load_config().database.url == "postgresql://app@db.internal/app"
+    assert EnvironmentLoader(environ={}).load_config().database.url == "postgresql+psycopg2://app@db.internal/app"
 
 
 def test_interpolation_uses_the_given_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODINFRA_TEST_DB_PASSWORD", "from-os-environ")
     write(workdir / ".env", "DATABASE_URL=postgresql://app:${MODINFRA_TEST_DB_PASSWORD}@db/app")
     loader = EnvironmentLoader(environ={"MODINFRA_TEST_DB_PASSWORD": "from-environ"})
-    assert loader.load_config().database.url == "postgresql://app:from-environ@db/app"
+    assert loader.load_config().database.url == "postgresql+psycopg2://app:from-environ@db/app"
 
 
 def test_interpolation_prefers_the_real_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODINFRA_TEST_DB_HOST", "real-db")
     write(workdir / ".env", "MODINFRA_TEST_DB_HOST=localhost", "DATABASE_URL=postgresql://app@${MODINFRA_TEST_DB_HOST}/app")
     loader = EnvironmentLoader(environ={"MODINFRA_TEST_DB_HOST": "real-db"})
-    assert loader.load_config().database.url == "postgresql://app@real-db/app"
+    assert loader.load_config().database.url == "postgresql+psycopg2://app@real-db/app"

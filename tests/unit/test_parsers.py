@@ -259,15 +259,36 @@ def test_url_unix_scheme_is_only_allowed_where_listed() -> None:
         "sqlite://",
         "sqlite:///:memory:",
         "sqlite+pysqlite:///tmp/x.db",
-        "postgresql://app@db/app",
         "postgresql+psycopg2://user:secret@db.internal:5432/app",
+        "postgresql+psycopg://app@db/app",
+        "postgresql+pg8000://app@db/app",
         "mysql+pymysql://u:p@[::1]:3306/app",
-        "postgresql:///app?host=/var/run/postgresql",
-        "postgresql:///app",
     ],
 )
-def test_database_url_accepts_sqlalchemy_urls(raw: str) -> None:
+def test_database_url_keeps_urls_that_name_their_driver(raw: str) -> None:
     assert p.database_url(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("postgresql://app@db/app", "postgresql+psycopg2://app@db/app"),
+        ("postgres://app:s3cret@db.internal:5432/app?sslmode=require", "postgresql+psycopg2://app:s3cret@db.internal:5432/app?sslmode=require"),
+        ("postgres+psycopg2://app@db/app", "postgresql+psycopg2://app@db/app"),
+        ("postgres+pg8000://app@db/app", "postgresql+pg8000://app@db/app"),
+        ("  postgresql:///app?host=/var/run/postgresql ", "postgresql+psycopg2:///app?host=/var/run/postgresql"),
+        ("postgresql:///app", "postgresql+psycopg2:///app"),
+    ],
+)
+def test_database_url_gives_postgres_as_hosts_print_it_the_shipped_driver(raw: str, expected: str) -> None:
+    assert p.database_url(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["postgresql+asyncpg://app@db/app", "sqlite+aiosqlite:///x.db", "postgresql+psycopg_async://db/app"])
+def test_database_url_refuses_an_asyncio_driver_and_names_the_synchronous_form(raw: str) -> None:
+    error = invalid(p.database_url, raw)
+    assert "a driver for asyncio; this module is synchronous" in error.problem
+    assert error.expected.startswith(("postgresql://", "sqlite://"))
 
 
 @pytest.mark.parametrize(
@@ -289,12 +310,6 @@ def test_database_url_rejects_malformed_urls(raw: str, problem: str) -> None:
     error = invalid(p.database_url, raw)
     assert error.problem == problem
     assert "sqlite:///var/app.db" in error.expected
-
-
-def test_database_url_explains_the_postgres_scheme_sqlalchemy_rejects() -> None:
-    error = invalid(p.database_url, "postgres://app@db/app")
-    assert error.problem == "uses the scheme 'postgres', which SQLAlchemy does not accept"
-    assert "postgresql://" in error.expected
 
 
 # --- comma_list --------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _HOST = re.compile(r"^[A-Za-z0-9_.\-:\[\]]+$")
 _DB_SCHEME = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z0-9_]+)?$")
+POSTGRES_DIALECTS = ("postgres", "postgresql")
+DEFAULT_POSTGRES_DRIVER = "psycopg2"
+ASYNC_DRIVERS = frozenset({"asyncpg", "psycopg_async", "aiosqlite", "aiomysql", "asyncmy", "aioodbc"})
+_SYNC_SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite", "mysql": "mysql+pymysql"}
 
 
 class InvalidValue(ValueError):
@@ -109,19 +113,39 @@ def url(schemes: Iterable[str]) -> Parser:
 
 
 def database_url(raw: str) -> str:
-    """A SQLAlchemy URL: ``dialect[+driver]://...``; SQLite needs no host."""
+    """A SQLAlchemy URL: ``dialect[+driver]://...``; SQLite needs no host.
+
+    PostgreSQL as hosts print it (``postgres://``, ``postgresql://``) names the module's driver,
+    psycopg2: SQLAlchemy 2.1 would otherwise pick psycopg 3 for a bare ``postgresql://``.
+    """
     value = raw.strip()
-    expected = "a SQLAlchemy URL such as sqlite:///var/app.db or postgresql+psycopg2://user@host:5432/db"
-    parts = _split(value, expected)
-    if not _DB_SCHEME.match(parts.scheme) or "://" not in value:
+    expected = "a SQLAlchemy URL such as sqlite:///var/app.db or postgresql://user@host:5432/db"
+    scheme, separator, rest = value.partition("://")
+    if not separator or not _DB_SCHEME.match(scheme):
         raise InvalidValue("is not a database URL", expected)
-    if parts.scheme.split("+")[0] == "postgres":
-        raise InvalidValue("uses the scheme 'postgres', which SQLAlchemy does not accept", "postgresql://... or postgresql+psycopg2://...")
-    local_socket = value.startswith(f"{parts.scheme}:///")  # e.g. postgresql:///app: the default Unix socket
-    if not parts.scheme.startswith("sqlite") and not parts.hostname and not parts.query and not local_socket:
+    parts = _split(f"db://{rest}", expected)  # urlsplit refuses '_' in a scheme (postgresql+psycopg_async)
+    dialect, _, driver = scheme.partition("+")
+    if driver in ASYNC_DRIVERS:
+        raise InvalidValue(
+            f"names {driver}, a driver for asyncio; this module is synchronous",
+            f"{_SYNC_SCHEMES.get(dialect, dialect)}://... (or another driver that is not async)",
+        )
+    local_socket = rest.startswith("/")  # e.g. postgresql:///app: the default Unix socket
+    if dialect != "sqlite" and not parts.hostname and not parts.query and not local_socket:
         raise InvalidValue("has no host", expected)
     _check_port(parts, expected)
-    return value
+    return normalise_database_url(value)
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://``, ``postgresql://`` and ``postgres+psycopg2://`` as ``postgresql+psycopg2://``; others unchanged."""
+    scheme, separator, rest = url.partition("://")
+    dialect, _, driver = scheme.partition("+")
+    if dialect in POSTGRES_DIALECTS and driver in ("", DEFAULT_POSTGRES_DRIVER):
+        return f"postgresql+{DEFAULT_POSTGRES_DRIVER}{separator}{rest}"
+    if dialect == "postgres":
+        return f"postgresql+{driver}{separator}{rest}"
+    return url
 
 
 def comma_list(item: Parser) -> Parser:

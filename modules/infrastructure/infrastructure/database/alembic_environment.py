@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import pool
 from sqlalchemy.engine import Connection, make_url
 
+from modules.infrastructure.domain.config.parsers import normalise_database_url
+from modules.infrastructure.infrastructure.database.drivers import create_database_engine
 from modules.infrastructure.infrastructure.database.migrations import import_module_models, include_sibling_revisions
 from modules.infrastructure.infrastructure.database.orm import Base
 
@@ -32,7 +34,7 @@ def run_migrations() -> None:
         return
     url = _database_url()
     _ensure_sqlite_folder(url)
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_database_engine(url, "DATABASE_URL", poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             _migrate(connection)
@@ -56,7 +58,7 @@ def _offline() -> None:
 def _database_url() -> str:
     given = context.config.attributes.get("database_url")
     if given:
-        return str(given)
+        return normalise_database_url(str(given))
     from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 
     return EnvironmentLoader().load_config().database_url

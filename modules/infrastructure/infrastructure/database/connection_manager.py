@@ -12,7 +12,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -21,6 +21,7 @@ from modules.infrastructure.domain.config.values import DatabaseConfig
 from modules.infrastructure.domain.database.values import PoolStats
 from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.infrastructure.database.drivers import create_database_engine
 from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
 from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
 from modules.infrastructure.domain.database.values import PRIMARY, replica_labels
@@ -132,7 +133,8 @@ class ConnectionManager:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
             Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **engine_arguments(url, config))
+        setting = "DATABASE_URL" if label == PRIMARY else "DATABASE_REPLICA_URLS"
+        engine = create_database_engine(url, setting, **engine_arguments(url, config))
         event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout)

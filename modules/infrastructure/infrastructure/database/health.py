@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import text
 
 from modules.infrastructure.domain.database.values import PRIMARY
-from modules.infrastructure.domain.errors import DatabaseError
+from modules.infrastructure.domain.errors import ConfigurationError, DatabaseError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.infrastructure.database.database import Database
 
@@ -30,6 +30,8 @@ class DatabaseHealthCheck:
             latency = (time.perf_counter() - started) * 1000
             dialect = database.engines.create_connection_pool().dialect.name
             migrations = database.migration_status()
+        except ConfigurationError as exc:
+            return ComponentCheck(self.name, CheckStatus.ERROR, str(exc))
         except DatabaseError as exc:
             return ComponentCheck(self.name, CheckStatus.ERROR, f"unreachable: {exc}")
         pool = next((s for s in database.stats() if s.label == PRIMARY), None)
