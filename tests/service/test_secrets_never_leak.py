@@ -159,7 +159,7 @@ def test_repr_and_str_of_the_configuration_show_no_secret(configure: Configure) 
     assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == OPENAI_KEY
     assert [(f.provider, f.api_key.reveal()) for f in config.llm_fallbacks if f.api_key] == [("azure", AZURE_KEY)]
     assert config.database.url == DATABASE_URL
-    assert config.database.replica_urls == REPLICA_URLS
+    assert config.database.replica_urls == tuple(url.replace("postgresql:", "postgresql+psycopg2:", 1) for url in REPLICA_URLS)
     assert config.cache.redis_url == REDIS_URL
     assert config.messaging.rabbitmq_urls == RABBITMQ_URLS
     assert config.llm_config.base_url == OPENAI_BASE_URL
@@ -346,7 +346,7 @@ def test_a_url_password_containing_an_at_sign_is_hidden_everywhere(
         logging.getLogger("tests.leak").warning("database %r", config.database)
     report = json.dumps(InfrastructureService.validate_environment(timeout=5).to_dict())
 
-    assert config.database.url.startswith("postgresql://app:Pa@ss-")
+    assert config.database.url.startswith("postgresql+psycopg2://app:Pa%40ss-")  # SQLAlchemy reads the whole password
     assert "database DatabaseConfig(" in stderr.getvalue()
     assert MARK not in repr(config), "repr"
     assert MARK not in stderr.getvalue(), "log"

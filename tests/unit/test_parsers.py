@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.parsers import InvalidValue
@@ -342,3 +343,22 @@ def test_comma_list_of_urls_checks_every_url() -> None:
     parse = p.comma_list(p.url(("amqp", "amqps")))
     assert parse("amqp://mq1,amqps://mq2:5671") == ("amqp://mq1", "amqps://mq2:5671")
     assert invalid(parse, "amqp://mq1,amqp://mq2:notaport").problem == "has an invalid port"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("postgresql://app:Pa@ss@db:5432/app", "postgresql+psycopg2://app:Pa%40ss@db:5432/app"),
+        ("postgresql://me@corp:pw@db/app", "postgresql+psycopg2://me%40corp:pw@db/app"),
+        ("postgresql://app:pw@db/app?options=a@b", "postgresql+psycopg2://app:pw@db/app?options=a@b"),
+        ("sqlite:///var/a@b.db", "sqlite:///var/a@b.db"),
+    ],
+)
+def test_an_at_sign_in_the_user_info_is_encoded_so_sqlalchemy_reads_the_whole_password(raw: str, expected: str) -> None:
+    assert p.database_url(raw) == expected
+    assert make_url(expected).host in ("db", None)
+
+
+def test_sqlalchemy_reads_the_encoded_password_back_whole() -> None:
+    url = make_url(p.database_url("postgresql://app:Pa@ss-word@db.internal:5432/app"))
+    assert (url.username, url.password, url.host, url.port) == ("app", "Pa@ss-word", "db.internal", 5432)

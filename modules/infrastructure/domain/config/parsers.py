@@ -138,8 +138,16 @@ def database_url(raw: str) -> str:
 
 
 def normalise_database_url(url: str) -> str:
-    """``postgres://``, ``postgresql://`` and ``postgres+psycopg2://`` as ``postgresql+psycopg2://``; others unchanged."""
+    """``postgres://``, ``postgresql://`` and ``postgres+psycopg2://`` as ``postgresql+psycopg2://``; others unchanged.
+
+    An ``@`` in the user or password is percent-encoded (the user info runs to the last ``@``, as
+    URL parsers read it): SQLAlchemy would otherwise end the password at the first one and connect
+    to a host made of the rest of it.
+    """
     scheme, separator, rest = url.partition("://")
+    at = rest.split("?", 1)[0].rfind("@")
+    if at > 0 and "@" in rest[:at]:
+        rest = rest[:at].replace("@", "%40") + rest[at:]
     dialect, _, driver = scheme.partition("+")
     if dialect in POSTGRES_DIALECTS and driver in ("", DEFAULT_POSTGRES_DRIVER):
         return f"postgresql+{DEFAULT_POSTGRES_DRIVER}{separator}{rest}"
