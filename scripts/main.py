@@ -39,6 +39,9 @@ def migrate(out: TextIO) -> bool:
 def create_question(out: TextIO) -> bool:
     """The sibling's flow once: print the question, where its event is, tokens and latency."""
     try:
+        llm = InfrastructureService.get_config().llm_config
+        starting = " (its first call starts the embedded model)" if llm.provider == "local" else ""
+        print(f"Asking {llm.provider}/{llm.model} for a question about {TOPIC!r}{starting}...", file=out, flush=True)
         created = QuestionService.create_question(TOPIC)
     except (InfrastructureError, QuestionGenerationError) as exc:
         print(f"Question not created: {exc}", file=out)
@@ -78,9 +81,20 @@ def _usage(created: CreatedQuestion) -> str:
     )
 
 
+USAGE = (
+    "The infrastructure module's main job: migrate the database, let the content_creation module write one "
+    "quiz question with the LLM (stored, and announced with an event in the same transaction), then print "
+    "the start-up report. With nothing configured it runs offline on the embedded defaults: SQLite in var/, "
+    "an in-memory cache, events waiting in the outbox, the embedded local model. Set DATABASE_URL, "
+    "REDIS_URL, RABBITMQ_URL or LLM_PROVIDER (or write them in .env) to use real services. "
+    "Exit status 0 when everything worked and the report is valid, else 1."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, prog="./scripts/run", description=USAGE)
     human = sys.stderr if args.json else sys.stdout
+    print("Migrating the database...", file=human, flush=True)
     migrated = migrate(human)
     created = migrated and create_question(human)
     status = InfrastructureService.validate_environment(timeout=args.timeout)

@@ -27,8 +27,12 @@ def _positive(raw: str) -> float:
     return value
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Check the infrastructure module's configuration and services.")
+DESCRIPTION = "Check the infrastructure module's configuration and services, one line per component."
+
+
+def parse_args(argv: list[str] | None, *, prog: str | None = None, description: str = DESCRIPTION) -> argparse.Namespace:
+    """``--json`` and ``--timeout``; ``prog`` and ``description`` say which script is asking (``./scripts/run`` shares them)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--timeout", type=_positive, default=5.0, help="seconds allowed for each check (default 5)")
     return parser.parse_args(argv)

@@ -78,7 +78,7 @@ MAIN = TESTS.parent / "scripts" / "main.py"
 def test_main_job_migrates_then_reports_the_database_ok(clean_env: Path) -> None:
     result = subprocess.run([sys.executable, str(MAIN)], cwd=clean_env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("Database migrated")
+    assert result.stdout.startswith("Migrating the database...\nDatabase migrated")
     assert any(line.split()[:2] == ["database", "ok"] for line in result.stdout.splitlines())
     assert (clean_env / "var" / "app.db").is_file()
 
@@ -86,6 +86,7 @@ def test_main_job_migrates_then_reports_the_database_ok(clean_env: Path) -> None
 def test_main_job_creates_a_question_and_leaves_its_event_in_the_outbox(clean_env: Path) -> None:
     result = subprocess.run([sys.executable, str(MAIN)], cwd=clean_env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "Asking local/SmolLM2-135M-Instruct for a question about 'the solar system' (its first call starts the embedded model)..." in result.stdout
     assert "Question #1 about 'the solar system', written by local/SmolLM2-135M-Instruct:" in result.stdout
     event_id = result.stdout.split("event content.question_created ")[1].split(":")[0]
     assert f"{event_id}: pending in the outbox (RABBITMQ_URL not set)" in result.stdout
@@ -96,6 +97,13 @@ def test_main_job_creates_a_question_and_leaves_its_event_in_the_outbox(clean_en
     finally:
         connection.close()
     assert f"answer: {json.loads(options)[answer_index]}" in result.stdout and status == "pending"
+
+
+def test_the_run_script_s_help_describes_the_main_job(clean_env: Path) -> None:
+    result = subprocess.run([sys.executable, str(MAIN), "--help"], cwd=clean_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: ./scripts/run [-h] [--json] [--timeout TIMEOUT]")
+    assert "main job: migrate the database" in " ".join(result.stdout.split())
 
 
 def test_main_job_json_stays_json(clean_env: Path) -> None:
