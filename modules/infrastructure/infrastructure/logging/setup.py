@@ -85,23 +85,26 @@ class TextFormatter(logging.Formatter):
         return self.redactor.redact(line)
 
 
+class ModuleHandler(logging.StreamHandler[IO[str]]):
+    """The handler this module installs on the root logger; told apart from an application's own by its class."""
+
+
 def configure_logging(
     config: LoggingConfig, redactor: Redactor, stream: IO[str] | None = None, *, force: bool = False
-) -> logging.Handler | None:
+) -> ModuleHandler | None:
     """Set the root level and install the module's handler, replacing one installed earlier.
 
     An application that configured root handlers of its own keeps them (no second handler
     unless ``force``), but every root handler gets the redaction filter: none prints a secret.
     """
     root = logging.getLogger()
-    ours = [h for h in root.handlers if getattr(h, "_infrastructure_handler", False)]
+    ours = [h for h in root.handlers if isinstance(h, ModuleHandler)]
     foreign = len(root.handlers) > len(ours)
     handler = None
     if force or not foreign:
         for old in ours:
             root.removeHandler(old)
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler._infrastructure_handler = True  # type: ignore[attr-defined]
+        handler = ModuleHandler(stream or sys.stderr)
         handler.setFormatter(JsonFormatter(redactor) if config.format == "json" else TextFormatter(redactor))
         root.addHandler(handler)
     for each in root.handlers:
