@@ -54,6 +54,8 @@ def test_error_tree_matches_the_design() -> None:
         api.DatabaseConflictError,
         api.DatabaseIntegrityError,
         api.DatabaseQueryError,
+        api.DatabaseStatementTimeoutError,
+        api.DatabaseReadOnlyError,
     ):
         assert issubclass(cls, api.DatabaseError)
     for cls in (api.LLMRateLimitError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):

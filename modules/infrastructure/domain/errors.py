@@ -3,11 +3,13 @@
     InfrastructureError
     ├── ConfigurationError          a setting is missing, malformed or out of range
     ├── DatabaseError               a database operation failed
-    │   ├── DatabaseConnectionError     the server is unreachable, refused us or dropped us
-    │   ├── DatabasePoolExhaustedError  no free connection within DB_POOL_TIMEOUT
-    │   ├── DatabaseConflictError       serialization failure or deadlock; run it again
-    │   ├── DatabaseIntegrityError      a constraint refused the data
-    │   └── DatabaseQueryError          the statement or its arguments are invalid
+    │   ├── DatabaseConnectionError        the server is unreachable, refused us or dropped us
+    │   ├── DatabasePoolExhaustedError     no free connection within DB_POOL_TIMEOUT
+    │   ├── DatabaseConflictError          serialization failure or deadlock; run it again
+    │   ├── DatabaseIntegrityError         a constraint refused the data
+    │   ├── DatabaseQueryError             the statement or its arguments are invalid
+    │   ├── DatabaseStatementTimeoutError  the statement ran past DB_STATEMENT_TIMEOUT_MS (SQLSTATE 57014)
+    │   └── DatabaseReadOnlyError          a write in a read-only transaction or database (25006, SQLITE_READONLY)
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
     ├── MessagingError              an event could not be stored or published
     └── LLMProviderError            a language-model call failed
@@ -35,6 +37,8 @@ __all__ = [
     "DatabaseIntegrityError",
     "DatabasePoolExhaustedError",
     "DatabaseQueryError",
+    "DatabaseReadOnlyError",
+    "DatabaseStatementTimeoutError",
     "InfrastructureError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
@@ -82,6 +86,14 @@ class DatabaseIntegrityError(DatabaseError):
 
 class DatabaseQueryError(DatabaseError):
     """The statement or its arguments are invalid (bad SQL, unknown column or filter, wrong type)."""
+
+
+class DatabaseStatementTimeoutError(DatabaseError):
+    """The server cancelled the statement (SQLSTATE 57014): it ran past DB_STATEMENT_TIMEOUT_MS, or was cancelled."""
+
+
+class DatabaseReadOnlyError(DatabaseError):
+    """A write was refused: the transaction is read-only (SQLSTATE 25006) or the SQLite file cannot be written."""
 
 
 class CacheError(InfrastructureError):

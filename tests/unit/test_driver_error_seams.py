@@ -1,0 +1,194 @@
+"""Every driver exception class leaves its seam as an ``InfrastructureError`` of the right family.
+
+As httpx tests ``map_httpcore_exceptions`` against every httpcore exception: each class is found
+by walking the driver's exceptions modules and its base classes' subclasses, built (see
+``tests/driver_exceptions.py``), raised inside the seam, and the caller's view is checked. No I/O.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg2
+import psycopg2.errorcodes
+import psycopg2.errors
+import pytest
+import sqlalchemy.orm  # noqa: F401  # loads the ORM's exception classes too
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
+
+from modules.infrastructure.domain.errors import (
+    DatabaseConflictError,
+    DatabaseConnectionError,
+    DatabaseError,
+    DatabaseIntegrityError,
+    DatabasePoolExhaustedError,
+    DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseStatementTimeoutError,
+)
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
+from tests.driver_exceptions import UNBUILDABLE, exception_classes, instance, name, sqlalchemy_builders
+
+
+def test_no_driver_exception_class_is_left_unbuilt() -> None:
+    assert UNBUILDABLE == {}
+
+
+def raised_through(seam: object, error: BaseException) -> BaseException:
+    """What the caller catches when ``error`` is raised inside ``with seam:``."""
+    with pytest.raises(BaseException) as caught:
+        with seam:  # type: ignore[attr-defined]
+            raise error
+    return caught.value
+
+
+def test_the_callers_own_errors_pass_every_seam_unchanged() -> None:
+    for seam in SEAMS:
+        error = ValueError("the caller's own bug")
+        assert raised_through(seam, error) is error
+
+
+# --- SQLAlchemy and the DBAPI drivers under it -------------------------------------------------
+
+DATABASE = DatabaseErrors(PoolFacts("primary", 5, 10, 30.0, statement_timeout_ms=250), Redactor())
+SA_BUILDERS = sqlalchemy_builders()
+# Warnings of SQLAlchemy's own, raised only under ``-W error``: a programming signal, not a database failure.
+SA_WARNINGS = {"Base20DeprecationWarning", "LegacyAPIWarning", "MovedIn20Warning", "SADeprecationWarning",
+               "SAPendingDeprecationWarning", "SATestSuiteWarning", "SAWarning"}
+# Not an error SQLAlchemy raises: the ``orig`` that some dialects put inside a ``DBAPIError``.
+SA_NEVER_RAISED = {"EmulatedDBAPIException"}
+SA_CLASSES = exception_classes([sa_exc, orm_exc], [sa_exc.SQLAlchemyError])
+
+
+def test_every_sqlalchemy_error_class_leaves_the_seam_as_a_database_error() -> None:
+    assert len(SA_CLASSES) > 50
+    for cls in SA_CLASSES:
+        if cls.__name__ in SA_WARNINGS | SA_NEVER_RAISED:
+            continue
+        error = instance(cls, SA_BUILDERS)
+        mapped = raised_through(DATABASE, error)
+        assert isinstance(mapped, DatabaseError), f"{name(cls)} escaped the seam as {mapped!r}"
+        assert mapped.__cause__ is error, name(cls)
+
+
+def test_the_sqlalchemy_classes_left_out_are_exactly_the_listed_ones() -> None:
+    left_out = {cls.__name__ for cls in SA_CLASSES if not issubclass(cls, sa_exc.SQLAlchemyError)}
+    assert left_out == SA_WARNINGS | SA_NEVER_RAISED
+    for cls in SA_CLASSES:
+        if cls.__name__ in SA_WARNINGS:
+            warning = cls("deprecated")
+            assert raised_through(DATABASE, warning) is warning
+
+
+def test_pool_exhaustion_and_argument_errors_get_their_own_classes() -> None:
+    assert type(raised_through(DATABASE, sa_exc.TimeoutError("QueuePool limit"))) is DatabasePoolExhaustedError
+    assert type(raised_through(DATABASE, sa_exc.ArgumentError("bad argument"))) is DatabaseQueryError
+    assert type(raised_through(DATABASE, sa_exc.NoSuchColumnError("no column"))) is DatabaseQueryError
+
+
+def expected_for_sqlstate(code: str) -> type[DatabaseError]:
+    """The class the issue asks for: conflicts, connection, integrity, query, timeout, read-only; else the base."""
+    if code in ("40001", "40P01"):
+        return DatabaseConflictError
+    if code.startswith("08") or code in ("57P01", "57P02", "57P03"):
+        return DatabaseConnectionError
+    if code == "57014":
+        return DatabaseStatementTimeoutError
+    if code == "25006":
+        return DatabaseReadOnlyError
+    if code.startswith("23"):
+        return DatabaseIntegrityError
+    if code.startswith(("42", "22")):
+        return DatabaseQueryError
+    return DatabaseError
+
+
+def psycopg2_error(cls: type[psycopg2.Error], code: str | None) -> psycopg2.Error:
+    """An instance as psycopg2 raises it, ``pgcode`` included (set as its unpickling does: the attribute is read-only)."""
+    error = cls("scripted failure")
+    if code is not None:
+        error.__setstate__({"pgcode": code, "pgerror": "scripted failure"})
+    return error
+
+
+def wrapped(orig: BaseException, dbapi_base: type[BaseException]) -> sa_exc.DBAPIError:
+    """SQLAlchemy's wrapper for ``orig``, chosen by the DBAPI class as the engine chooses it."""
+    return sa_exc.DBAPIError.instance("SELECT 1", {}, orig, dbapi_base)  # type: ignore[arg-type]
+
+
+# Every SQLSTATE psycopg2 knows; classes 00 and 01 are success and warnings, which raise nothing.
+PG_CODES = sorted(
+    code for key, code in vars(psycopg2.errorcodes).items()
+    if key.isupper() and isinstance(code, str) and len(code) == 5 and not code.startswith(("00", "01"))
+)
+NO_PSYCOPG2_CLASS = {"22020"}  # listed in errorcodes, but psycopg2.errors has no class for it
+
+
+def test_every_sqlstate_but_the_listed_ones_has_a_psycopg2_class() -> None:
+    missing = set()
+    for code in PG_CODES:
+        try:
+            psycopg2.errors.lookup(code)
+        except KeyError:
+            missing.add(code)
+    assert missing == NO_PSYCOPG2_CLASS
+
+
+@pytest.mark.parametrize("code", sorted(set(PG_CODES) - NO_PSYCOPG2_CLASS))
+def test_every_postgres_sqlstate_maps_to_its_class(code: str) -> None:
+    cls = psycopg2.errors.lookup(code)
+    error = wrapped(psycopg2_error(cls, code), psycopg2.Error)
+    mapped = raised_through(DATABASE, error)
+    expected = expected_for_sqlstate(code)
+    assert isinstance(mapped, expected), f"{code} {cls.__name__}: {mapped!r}"
+    if expected is not DatabaseError:
+        assert type(mapped) is expected, f"{code} {cls.__name__}: {mapped!r}"
+
+
+def test_every_psycopg2_error_class_is_mapped_with_or_without_a_sqlstate() -> None:
+    classes = exception_classes([psycopg2.errors, psycopg2], [psycopg2.Error])
+    assert len(classes) > 250
+    for cls in classes:
+        if not issubclass(cls, psycopg2.Error):
+            continue  # psycopg2.Warning: not an error, never raised
+        mapped = raised_through(DATABASE, wrapped(psycopg2_error(cls, None), psycopg2.Error))
+        assert isinstance(mapped, DatabaseError), name(cls)
+
+
+def test_the_timeout_names_the_setting_and_its_value() -> None:
+    mapped = raised_through(DATABASE, wrapped(psycopg2_error(psycopg2.errors.QueryCanceled, "57014"), psycopg2.Error))
+    assert "DB_STATEMENT_TIMEOUT_MS (250 ms)" in str(mapped)
+
+
+def sqlite_error(cls: type[sqlite3.Error], code: int) -> sqlite3.Error:
+    error = cls("scripted failure")
+    error.sqlite_errorcode = code  # what the sqlite3 module sets on the errors it raises
+    return error
+
+
+@pytest.mark.parametrize(
+    ("cls", "code", "expected"),
+    [
+        (sqlite3.OperationalError, 5, DatabaseConflictError),  # SQLITE_BUSY
+        (sqlite3.OperationalError, 517, DatabaseConflictError),  # SQLITE_BUSY_SNAPSHOT (extended)
+        (sqlite3.OperationalError, 6, DatabaseConflictError),  # SQLITE_LOCKED
+        (sqlite3.OperationalError, 14, DatabaseConnectionError),  # SQLITE_CANTOPEN
+        (sqlite3.OperationalError, 8, DatabaseReadOnlyError),  # SQLITE_READONLY
+        (sqlite3.OperationalError, 1032, DatabaseReadOnlyError),  # SQLITE_READONLY_DBMOVED (extended)
+        (sqlite3.OperationalError, 1, DatabaseQueryError),  # SQLITE_ERROR: bad SQL, no such table
+        (sqlite3.IntegrityError, 2067, DatabaseIntegrityError),  # SQLITE_CONSTRAINT_UNIQUE
+    ],
+)
+def test_sqlite_result_codes_map_to_their_classes(cls: type[sqlite3.Error], code: int, expected: type) -> None:
+    assert type(raised_through(DATABASE, wrapped(sqlite_error(cls, code), sqlite3.Error))) is expected
+
+
+def test_every_sqlite3_error_class_is_mapped() -> None:
+    for cls in exception_classes([sqlite3], [sqlite3.Error]):
+        if issubclass(cls, sqlite3.Error):
+            assert isinstance(raised_through(DATABASE, wrapped(cls("scripted failure"), sqlite3.Error)), DatabaseError), name(cls)
+
+
+SEAMS: list[object] = [DATABASE]
