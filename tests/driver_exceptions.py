@@ -25,7 +25,7 @@ def exception_classes(modules: Iterable[ModuleType], bases: Iterable[type[BaseEx
     for module in modules:
         found.update(
             value
-            for value in vars(module).values()
+            for value in list(vars(module).values())
             if inspect.isclass(value) and issubclass(value, BaseException) and value.__module__.startswith(module.__name__.split(".")[0])
         )
     for base in bases:
@@ -34,10 +34,12 @@ def exception_classes(modules: Iterable[ModuleType], bases: Iterable[type[BaseEx
 
 
 def instance(cls: type[BaseException], builders: dict[type[BaseException], Builder]) -> BaseException:
-    """``cls`` built by its own helper (the nearest in its MRO), else with one message argument."""
+    """``cls`` built by its own helper (the nearest in its MRO), else with one message argument, else with none."""
     for klass in cls.__mro__:
         if klass in builders:
             return builders[klass](cls)
+    if len(inspect.signature(cls.__init__).parameters) == 1 and cls.__init__ is not BaseException.__init__:
+        return cls()  # a fixed message: ``def __init__(self)``
     return cls("scripted failure")
 
 
@@ -79,3 +81,61 @@ def _orm_base() -> Any:
     from sqlalchemy.orm import declarative_base
 
     return declarative_base()
+
+
+# The HTTP status the openai client builds each status error for (``_make_status_error``); 418: any other.
+OPENAI_STATUS = {
+    "BadRequestError": 400, "AuthenticationError": 401, "OAuthError": 401, "PermissionDeniedError": 403,
+    "NotFoundError": 404, "ConflictError": 409, "UnprocessableEntityError": 422, "RateLimitError": 429,
+    "InternalServerError": 500, "APIStatusError": 418,
+}
+
+
+def openai_response(status: int, headers: dict[str, str] | None = None) -> Any:
+    """An ``httpx2.Response`` as the openai client receives it: bound to its request."""
+    import httpx2
+
+    request = httpx2.Request("POST", "http://llm.test/v1/chat/completions")
+    return httpx2.Response(status, headers=headers or {}, json={"error": {"message": "scripted failure"}}, request=request)
+
+
+def status_error(status: int, headers: dict[str, str] | None = None, code: str | None = None) -> BaseException:
+    """The status error the openai client raises for ``status``, built the way the client builds it."""
+    import openai
+
+    body = {"message": "scripted failure", "type": "error", "code": code}
+    classes = {400: openai.BadRequestError, 401: openai.AuthenticationError, 403: openai.PermissionDeniedError,
+               404: openai.NotFoundError, 409: openai.ConflictError, 422: openai.UnprocessableEntityError,
+               429: openai.RateLimitError}
+    cls = classes.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError)
+    return cls(f"Error code: {status}", response=openai_response(status, headers), body=body)
+
+
+def openai_builders() -> dict[type[BaseException], Builder]:
+    """Constructors of the openai classes that take more than a message."""
+    import openai
+    from openai import _exceptions
+    from openai.lib._old_api import APIRemovedInV1
+    from openai.lib.beta.agents._result import AgentTurnResultError
+    from openai.types.chat import ChatCompletion
+
+    request = openai_response(200).request
+    completion = ChatCompletion.model_construct(id="c", choices=[], created=0, model="m", object="chat.completion", usage=None)
+    return {
+        openai.APIError: lambda cls: cls("scripted failure", request, body=None),  # type: ignore[call-arg]
+        openai.APIStatusError: lambda cls: cls(  # type: ignore[call-arg]
+            "scripted failure", response=openai_response(OPENAI_STATUS[cls.__name__]), body={"message": "scripted failure"}
+        ),
+        openai.OAuthError: lambda cls: cls(response=openai_response(401), body={"error": "invalid_client"}),  # type: ignore[call-arg]
+        openai.APIConnectionError: lambda cls: cls(request=request),  # type: ignore[call-arg]
+        openai.APITimeoutError: lambda cls: cls(request),  # type: ignore[call-arg]
+        openai.APIResponseValidationError: lambda cls: cls(openai_response(200), None),  # type: ignore[call-arg]
+        openai.LengthFinishReasonError: lambda cls: cls(completion=completion),  # type: ignore[call-arg]
+        openai.ContentFilterFinishReasonError: lambda cls: cls(),  # type: ignore[call-arg]
+        openai.WebSocketConnectionClosedError: lambda cls: cls("closed", unsent_messages=[]),  # type: ignore[call-arg]
+        _exceptions.SubjectTokenProviderError: lambda cls: cls("no token"),  # type: ignore[call-arg]
+        APIRemovedInV1: lambda cls: cls(symbol="openai.Completion"),  # type: ignore[call-arg]
+        AgentTurnResultError: lambda cls: cls(  # type: ignore[call-arg]
+            "failed", turn=None, session_id=None, messages=[], required_actions=[]
+        ),
+    }

@@ -8,6 +8,8 @@ by walking the driver's exceptions modules and its base classes' subclasses, bui
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import psycopg2
 import psycopg2.errorcodes
@@ -36,23 +38,33 @@ def test_no_driver_exception_class_is_left_unbuilt() -> None:
     assert UNBUILDABLE == {}
 
 
-def raised_through(seam: object, error: BaseException) -> BaseException:
-    """What the caller catches when ``error`` is raised inside ``with seam:``."""
+Seam = Callable[[], AbstractContextManager[object]]
+
+
+def raised_through(seam: Seam, error: BaseException) -> BaseException:
+    """What the caller catches when ``error`` is raised inside ``with seam():``."""
     with pytest.raises(BaseException) as caught:
-        with seam:  # type: ignore[attr-defined]
+        with seam():
             raise error
     return caught.value
 
 
 def test_the_callers_own_errors_pass_every_seam_unchanged() -> None:
     for seam in SEAMS:
-        error = ValueError("the caller's own bug")
-        assert raised_through(seam, error) is error
+        for error in (ValueError("the caller's own bug"), KeyError("k"), OSError("a file of the caller's")):
+            if seam is BROKER and isinstance(error, OSError):
+                continue  # the broker seam owns socket errors: only broker calls run inside it
+            assert raised_through(seam, error) is error, f"{seam} replaced {error!r}"
 
 
 # --- SQLAlchemy and the DBAPI drivers under it -------------------------------------------------
 
-DATABASE = DatabaseErrors(PoolFacts("primary", 5, 10, 30.0, statement_timeout_ms=250), Redactor())
+_DATABASE = DatabaseErrors(PoolFacts("primary", 5, 10, 30.0, statement_timeout_ms=250), Redactor())
+
+
+def DATABASE() -> DatabaseErrors:  # noqa: N802  # a seam factory, like the others below
+    return _DATABASE
+
 SA_BUILDERS = sqlalchemy_builders()
 # Warnings of SQLAlchemy's own, raised only under ``-W error``: a programming signal, not a database failure.
 SA_WARNINGS = {"Base20DeprecationWarning", "LegacyAPIWarning", "MovedIn20Warning", "SADeprecationWarning",
@@ -191,4 +203,71 @@ def test_every_sqlite3_error_class_is_mapped() -> None:
             assert isinstance(raised_through(DATABASE, wrapped(cls("scripted failure"), sqlite3.Error)), DatabaseError), name(cls)
 
 
-SEAMS: list[object] = [DATABASE]
+# --- openai -----------------------------------------------------------------------------------
+
+import openai  # noqa: E402
+import openai.lib._old_api  # noqa: E402, F401  # loads every openai error class the walk should see
+import openai.lib.azure  # noqa: E402, F401
+
+from modules.infrastructure.domain.errors import (  # noqa: E402
+    LLMAuthenticationError,
+    LLMBadRequestError,
+    LLMProviderError,
+    LLMRateLimitError,
+    LLMTimeoutError,
+)
+from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors  # noqa: E402
+from tests.driver_exceptions import openai_builders, openai_response, status_error  # noqa: E402
+
+OPENAI_BUILDERS = openai_builders()
+
+
+def LLM() -> AbstractContextManager[None]:  # noqa: N802
+    return openai_errors("openai", Redactor(["sk-secret-key"]).redact)
+
+
+def test_every_openai_error_class_leaves_the_seam_as_a_provider_error() -> None:
+    classes = exception_classes([openai, openai._exceptions], [openai.OpenAIError])
+    assert len(classes) > 20
+    for cls in classes:
+        error = instance(cls, OPENAI_BUILDERS)
+        mapped = raised_through(LLM, error)
+        assert isinstance(mapped, LLMProviderError), f"{name(cls)} escaped the seam as {mapped!r}"
+        assert mapped.__cause__ is error and mapped.provider == "openai", name(cls)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, LLMBadRequestError), (404, LLMBadRequestError), (413, LLMBadRequestError), (422, LLMBadRequestError),
+        (401, LLMAuthenticationError), (403, LLMAuthenticationError),
+        (408, LLMTimeoutError), (429, LLMRateLimitError),
+        (409, LLMProviderError), (500, LLMProviderError), (502, LLMProviderError), (503, LLMProviderError),
+    ],
+)
+def test_each_status_maps_to_its_class_keeping_status_and_retry_after(status: int, expected: type) -> None:
+    mapped = raised_through(LLM, status_error(status, headers={"retry-after": "2"}))
+    assert type(mapped) is expected
+    assert (mapped.status_code, mapped.retry_after) == (status, 2.0)  # type: ignore[attr-defined]
+
+
+def test_timeouts_and_connection_failures_map_to_their_classes() -> None:
+    request = OPENAI_BUILDERS[openai.APIConnectionError]
+    assert type(raised_through(LLM, instance(openai.APITimeoutError, OPENAI_BUILDERS))) is LLMTimeoutError
+    mapped = raised_through(LLM, request(openai.APIConnectionError))
+    assert type(mapped) is LLMProviderError and "could not be reached" in str(mapped)
+
+
+def test_the_webhook_helpers_value_error_is_mapped_too() -> None:
+    assert isinstance(raised_through(LLM, openai.InvalidWebhookSignatureError("bad signature")), LLMProviderError)
+
+
+def test_no_api_key_survives_the_seam() -> None:
+    refused = "Incorrect API key provided: sk-secret-key"
+    error = openai.AuthenticationError(refused, response=openai_response(401), body={"message": refused})
+    mapped = raised_through(LLM, error)
+    assert "sk-secret-key" not in str(mapped) and "sk-secret-key" not in str(mapped.__cause__)
+
+
+SEAMS: list[Seam] = [DATABASE, LLM]
+BROKER: Seam | None = None

@@ -71,3 +71,9 @@ def test_configuration_error_lists_every_problem() -> None:
 def test_rate_limit_error_carries_retry_after() -> None:
     error = api.LLMRateLimitError("slow down", provider="openai", status_code=429, retry_after=2.5)
     assert (error.retry_after, error.provider, error.status_code) == (2.5, "openai", 429)
+
+
+def test_every_llm_error_takes_retry_after_in_its_constructor() -> None:
+    for cls in (api.LLMProviderError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):
+        assert cls("busy", provider="openai", status_code=503, retry_after=1.5).retry_after == 1.5
+        assert cls("busy").retry_after is None

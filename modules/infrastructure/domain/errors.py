@@ -105,21 +105,8 @@ class MessagingError(InfrastructureError):
 
 
 class LLMProviderError(InfrastructureError):
-    """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given."""
-
-    retry_after: float | None = None
-
-    def __init__(
-        self, message: str, *, provider: str | None = None, status_code: int | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.provider = provider
-        self.status_code = status_code
-        self.code = code
-
-
-class LLMRateLimitError(LLMProviderError):
-    """Rate limited; ``retry_after`` is the suggested wait in seconds, when known."""
+    """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given,
+    and ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did."""
 
     def __init__(
         self,
@@ -127,11 +114,18 @@ class LLMRateLimitError(LLMProviderError):
         *,
         provider: str | None = None,
         status_code: int | None = None,
-        retry_after: float | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status_code=status_code, code=code)
+        super().__init__(message)
+        self.provider = provider
+        self.status_code = status_code
+        self.code = code
         self.retry_after = retry_after
+
+
+class LLMRateLimitError(LLMProviderError):
+    """Rate limited; ``retry_after`` is the suggested wait in seconds, when known."""
 
 
 class LLMTimeoutError(LLMProviderError):
