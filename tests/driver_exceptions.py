@@ -139,3 +139,13 @@ def openai_builders() -> dict[type[BaseException], Builder]:
             "failed", turn=None, session_id=None, messages=[], required_actions=[]
         ),
     }
+
+
+def pika_builders() -> dict[type[BaseException], Builder]:
+    """Constructors of the pika classes that take more than a message: the closes carry the broker's reply."""
+    from pika.exceptions import ChannelClosed, ConnectionClosed
+
+    return {
+        ConnectionClosed: lambda cls: cls(320, "CONNECTION_FORCED - broker forced connection closure"),  # type: ignore[call-arg]
+        ChannelClosed: lambda cls: cls(406, "PRECONDITION_FAILED - inequivalent arg 'x-queue-type'"),  # type: ignore[call-arg]
+    }

@@ -269,5 +269,56 @@ def test_no_api_key_survives_the_seam() -> None:
     assert "sk-secret-key" not in str(mapped) and "sk-secret-key" not in str(mapped.__cause__)
 
 
-SEAMS: list[Seam] = [DATABASE, LLM]
-BROKER: Seam | None = None
+# --- pika -------------------------------------------------------------------------------------
+
+import socket  # noqa: E402
+import ssl  # noqa: E402
+
+import pika.exceptions  # noqa: E402
+
+from modules.infrastructure.domain.errors import MessagingError  # noqa: E402
+from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors  # noqa: E402
+from tests.driver_exceptions import pika_builders  # noqa: E402
+
+_BROKER = BrokerErrors(("amqp://app:s3cret-pw@broker.internal:5672/%2F",), Redactor(["s3cret-pw"]))
+BROKER_NODE = "amqp://app:****@broker.internal:5672/%2F"
+
+
+def BROKER() -> AbstractContextManager[None]:  # noqa: N802
+    return _BROKER("Publishing 1 event(s)", "The events stay in the outbox.")
+
+
+def assert_broker_error(mapped: BaseException, error: BaseException) -> None:
+    assert isinstance(mapped, MessagingError), f"{name(type(error))} escaped the seam as {mapped!r}"
+    assert mapped.__cause__ is error
+    text = str(mapped)
+    assert BROKER_NODE in text and "RABBITMQ_URL" in text and "outbox" in text and "s3cret-pw" not in text, text
+
+
+def test_every_pika_exception_class_leaves_the_seam_as_a_messaging_error() -> None:
+    classes = exception_classes([pika.exceptions])
+    assert len(classes) >= 37
+    builders = pika_builders()
+    for cls in classes:
+        error = instance(cls, builders)
+        assert_broker_error(raised_through(BROKER, error), error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionRefusedError(111, "Connection refused"), ConnectionResetError(104, "Connection reset by peer"),
+     socket.timeout("timed out"), socket.gaierror(-2, "Name or service not known"), ssl.SSLError(1, "certificate verify failed")],
+    ids=["refused", "reset", "timeout", "dns", "tls"],
+)
+def test_socket_errors_of_the_broker_connection_leave_the_seam_as_messaging_errors(error: OSError) -> None:
+    mapped = raised_through(BROKER, error)
+    assert_broker_error(mapped, error)
+    assert "broker is up" in str(mapped)
+
+
+def test_refused_credentials_point_at_the_user_and_password() -> None:
+    mapped = raised_through(BROKER, pika.exceptions.ProbableAuthenticationError("ConnectionClosedByBroker: (403) ACCESS_REFUSED"))
+    assert "user, password and virtual host in RABBITMQ_URL" in str(mapped)
+
+
+SEAMS: list[Seam] = [DATABASE, LLM, BROKER]
