@@ -149,3 +149,10 @@ def pika_builders() -> dict[type[BaseException], Builder]:
         ConnectionClosed: lambda cls: cls(320, "CONNECTION_FORCED - broker forced connection closure"),  # type: ignore[call-arg]
         ChannelClosed: lambda cls: cls(406, "PRECONDITION_FAILED - inequivalent arg 'x-queue-type'"),  # type: ignore[call-arg]
     }
+
+
+def redis_builders() -> dict[type[BaseException], Builder]:
+    """Constructors of the redis-py classes that take more than a message: cluster redirections parse theirs."""
+    from redis.exceptions import AskError
+
+    return {AskError: lambda cls: cls("3999 127.0.0.1:6381")}

@@ -7,19 +7,28 @@ by walking the driver's exceptions modules and its base classes' subclasses, bui
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import ssl
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
+import openai
+import openai.lib._old_api  # noqa: F401  # loaded, so the walk over openai's classes sees its error too
+import openai.lib.azure  # noqa: F401
+import pika.exceptions
 import psycopg2
 import psycopg2.errorcodes
 import psycopg2.errors
 import pytest
+import redis.exceptions
 import sqlalchemy.orm  # noqa: F401  # loads the ORM's exception classes too
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 
 from modules.infrastructure.domain.errors import (
+    CacheConnectionError,
+    CacheError,
     DatabaseConflictError,
     DatabaseConnectionError,
     DatabaseError,
@@ -28,10 +37,30 @@ from modules.infrastructure.domain.errors import (
     DatabaseQueryError,
     DatabaseReadOnlyError,
     DatabaseStatementTimeoutError,
+    LLMAuthenticationError,
+    LLMBadRequestError,
+    LLMProviderError,
+    LLMRateLimitError,
+    LLMTimeoutError,
+    MessagingError,
 )
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
 from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
-from tests.driver_exceptions import UNBUILDABLE, exception_classes, instance, name, sqlalchemy_builders
+from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
+from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from tests.driver_exceptions import (
+    UNBUILDABLE,
+    exception_classes,
+    instance,
+    name,
+    openai_builders,
+    openai_response,
+    pika_builders,
+    redis_builders,
+    sqlalchemy_builders,
+    status_error,
+)
 
 
 def test_no_driver_exception_class_is_left_unbuilt() -> None:
@@ -205,20 +234,6 @@ def test_every_sqlite3_error_class_is_mapped() -> None:
 
 # --- openai -----------------------------------------------------------------------------------
 
-import openai  # noqa: E402
-import openai.lib._old_api  # noqa: E402, F401  # loads every openai error class the walk should see
-import openai.lib.azure  # noqa: E402, F401
-
-from modules.infrastructure.domain.errors import (  # noqa: E402
-    LLMAuthenticationError,
-    LLMBadRequestError,
-    LLMProviderError,
-    LLMRateLimitError,
-    LLMTimeoutError,
-)
-from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors  # noqa: E402
-from tests.driver_exceptions import openai_builders, openai_response, status_error  # noqa: E402
-
 OPENAI_BUILDERS = openai_builders()
 
 
@@ -271,15 +286,6 @@ def test_no_api_key_survives_the_seam() -> None:
 
 # --- pika -------------------------------------------------------------------------------------
 
-import socket  # noqa: E402
-import ssl  # noqa: E402
-
-import pika.exceptions  # noqa: E402
-
-from modules.infrastructure.domain.errors import MessagingError  # noqa: E402
-from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors  # noqa: E402
-from tests.driver_exceptions import pika_builders  # noqa: E402
-
 _BROKER = BrokerErrors(("amqp://app:s3cret-pw@broker.internal:5672/%2F",), Redactor(["s3cret-pw"]))
 BROKER_NODE = "amqp://app:****@broker.internal:5672/%2F"
 
@@ -321,4 +327,44 @@ def test_refused_credentials_point_at_the_user_and_password() -> None:
     assert "user, password and virtual host in RABBITMQ_URL" in str(mapped)
 
 
-SEAMS: list[Seam] = [DATABASE, LLM, BROKER]
+# --- redis ------------------------------------------------------------------------------------
+
+_CACHE = RedisErrors("Redis cache at redis://app:****@cache.internal:6379/0", Redactor(["s3cret-Pa55"]))
+
+
+def CACHE() -> AbstractContextManager[None]:  # noqa: N802
+    return _CACHE("could not read 'k'")
+
+
+def test_every_redis_exception_class_leaves_the_seam_as_a_cache_error() -> None:
+    classes = exception_classes([redis.exceptions], [redis.exceptions.RedisError])
+    assert len(classes) >= 40
+    builders = redis_builders()
+    for cls in classes:
+        error = instance(cls, builders)
+        mapped = raised_through(CACHE, error)
+        assert isinstance(mapped, CacheError), f"{name(cls)} escaped the seam as {mapped!r}"
+        assert mapped.__cause__ is error and "REDIS_URL" in str(mapped), name(cls)
+        unreachable = issubclass(cls, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+        assert isinstance(mapped, CacheConnectionError) is unreachable, name(cls)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [redis.exceptions.ConnectionError("Error 111 connecting to cache.internal:6379. Connection refused."),
+     redis.exceptions.ConnectionError("Connection closed by server."),
+     redis.exceptions.TimeoutError("Timeout reading from socket"),
+     redis.exceptions.AuthenticationError("invalid username-password pair"),
+     redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory")],
+    ids=["refused", "lost", "timeout", "auth", "loading"],
+)
+def test_refused_lost_and_timed_out_connections_are_connection_errors(error: Exception) -> None:
+    assert type(raised_through(CACHE, error)) is CacheConnectionError
+
+
+def test_no_redis_password_survives_the_seam() -> None:
+    mapped = raised_through(CACHE, redis.exceptions.ConnectionError("AUTH s3cret-Pa55 refused"))
+    assert "s3cret-Pa55" not in str(mapped)
+
+
+SEAMS: list[Seam] = [DATABASE, LLM, BROKER, CACHE]

@@ -58,6 +58,7 @@ def test_error_tree_matches_the_design() -> None:
         api.DatabaseReadOnlyError,
     ):
         assert issubclass(cls, api.DatabaseError)
+    assert issubclass(api.CacheConnectionError, api.CacheError)
     for cls in (api.LLMRateLimitError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):
         assert issubclass(cls, api.LLMProviderError)
 

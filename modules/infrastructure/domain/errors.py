@@ -11,6 +11,7 @@
     │   ├── DatabaseStatementTimeoutError  the statement ran past DB_STATEMENT_TIMEOUT_MS (SQLSTATE 57014)
     │   └── DatabaseReadOnlyError          a write in a read-only transaction or database (25006, SQLITE_READONLY)
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
+    │   └── CacheConnectionError        Redis refused or dropped the connection, or did not answer in time
     ├── MessagingError              an event could not be stored or published
     └── LLMProviderError            a language-model call failed
         ├── LLMRateLimitError       the provider or a local limit said "slow down"
@@ -29,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "CacheConnectionError",
     "CacheError",
     "ConfigurationError",
     "DatabaseConflictError",
@@ -98,6 +100,10 @@ class DatabaseReadOnlyError(DatabaseError):
 
 class CacheError(InfrastructureError):
     """A cache operation failed (raised only in strict mode), or a value is not valid JSON or UTF-8 text."""
+
+
+class CacheConnectionError(CacheError):
+    """Redis refused or dropped the connection, or did not answer within CACHE_SOCKET_TIMEOUT."""
 
 
 class MessagingError(InfrastructureError):

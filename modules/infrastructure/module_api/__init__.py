@@ -19,6 +19,7 @@ from modules.infrastructure.domain.config.values import (
 )
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import (
+    CacheConnectionError,
     CacheError,
     ConfigurationError,
     DatabaseConflictError,
@@ -57,6 +58,7 @@ __all__ = [
     "BaseRepository",
     "Cache",
     "CacheConfig",
+    "CacheConnectionError",
     "CacheError",
     "CacheStats",
     "CheckStatus",
