@@ -85,3 +85,17 @@ def test_a_broker_refusal_leaves_the_consumer_as_a_messaging_error(monkeypatch: 
         consumer.run()
     assert MASKED in str(caught.value) and "RABBITMQ_URL" in str(caught.value)
     assert isinstance(caught.value.__cause__, ChannelClosedByBroker)
+
+
+def test_a_consumer_that_cannot_reconnect_gives_up_with_a_messaging_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer = PikaConsumer(BrokerSettings(urls=(NODE,), reconnect_attempts=1), "lessons", lambda _e: None)
+    calls = []
+
+    def lost(*_args: object) -> None:
+        calls.append(1)
+        raise LinkLost("connection closed: (320) CONNECTION_FORCED")
+
+    monkeypatch.setattr(consumer, "_consume", lost)
+    with pytest.raises(MessagingError, match="after 1 reconnect attempts") as caught:
+        consumer.run()
+    assert len(calls) == 2 and MASKED in str(caught.value) and "s3cret-pw" not in str(caught.value)

@@ -70,20 +70,9 @@ class PikaConsumer:
         raises ``MessagingError`` when the broker fails otherwise, or reconnecting gave up.
         """
         self._stopping.clear()
-        failures = 0
         try:
             with self._errors(f"Consuming '{self.queue}'", STAY_IN_QUEUE):
-                while not self._stopping.is_set():
-                    try:
-                        self._consume(max_messages, idle_timeout)
-                        break
-                    except RECONNECTABLE as exc:
-                        failures += 1
-                        if failures > self.settings.reconnect_attempts:
-                            doing = f"Consuming '{self.queue}' after {self.settings.reconnect_attempts} reconnect attempts"
-                            raise self._errors.error(exc, doing, STAY_IN_QUEUE) from exc
-                        logger.warning("Consumer of '%s' lost its connection (%s); reconnecting", self.queue, type(exc).__name__)
-                        self._stopping.wait(backoff_delay(failures - 1, base=0.5, cap=5.0))
+                self._consume_with_reconnects(max_messages, idle_timeout)
         except KeyboardInterrupt:
             logger.info("Consumer of '%s' interrupted; stopping cleanly", self.queue)
         return self.handled
@@ -98,6 +87,20 @@ class PikaConsumer:
         self._stopping.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    def _consume_with_reconnects(self, max_messages: int | None, idle_timeout: float | None) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._consume(max_messages, idle_timeout)
+                return
+            except RECONNECTABLE as exc:
+                failures += 1
+                if failures > self.settings.reconnect_attempts:
+                    doing = f"Consuming '{self.queue}' after {self.settings.reconnect_attempts} reconnect attempts"
+                    raise self._errors.error(exc, doing, STAY_IN_QUEUE) from exc
+                logger.warning("Consumer of '%s' lost its connection (%s); reconnecting", self.queue, type(exc).__name__)
+                self._stopping.wait(backoff_delay(failures - 1, base=0.5, cap=5.0))
 
     def _consume(self, max_messages: int | None, idle_timeout: float | None) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.settings))

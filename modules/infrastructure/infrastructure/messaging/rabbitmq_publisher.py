@@ -122,8 +122,11 @@ class PikaMessagePublisher:
                 return [results[envelope.id] for envelope, _ in messages]
             self._drop_link()  # the channel went away mid-batch: start the rest on a fresh connection
         doing = f"Publishing {len(remaining)} event(s) after {self.settings.reconnect_attempts} reconnect attempts"
-        if last_error is None:
-            raise MessagingError(f"{doing} left them unsettled: RabbitMQ at {self._errors.nodes} confirmed none. {STAY_IN_OUTBOX}")
+        if last_error is None:  # every attempt returned, but without an outcome for these
+            raise MessagingError(
+                f"{doing} failed: RabbitMQ at {self._errors.nodes} settled none of them. "
+                f"Check the broker's log and that RABBITMQ_URL names the right nodes. {STAY_IN_OUTBOX}"
+            )
         raise self._errors.error(last_error, doing, STAY_IN_OUTBOX) from last_error
 
     def close(self) -> None:
