@@ -123,6 +123,16 @@ def test_the_sqlalchemy_classes_left_out_are_exactly_the_listed_ones() -> None:
             assert raised_through(DATABASE, warning) is warning
 
 
+def test_a_failing_mapping_never_hides_the_driver_error() -> None:
+    class BrokenRedactor(Redactor):
+        def redact(self, text: str) -> str:
+            raise RuntimeError("redactor bug")
+
+    seam = DatabaseErrors(PoolFacts("primary", 5, 10, 30.0), BrokenRedactor())
+    error = sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    assert raised_through(lambda: seam, error) is error
+
+
 def test_pool_exhaustion_and_argument_errors_get_their_own_classes() -> None:
     assert type(raised_through(DATABASE, sa_exc.TimeoutError("QueuePool limit"))) is DatabasePoolExhaustedError
     assert type(raised_through(DATABASE, sa_exc.ArgumentError("bad argument"))) is DatabaseQueryError

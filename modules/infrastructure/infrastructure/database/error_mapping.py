@@ -8,6 +8,7 @@ context manager can reach (a plain session's ``Query`` methods, lazy loads). Bot
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -27,6 +28,7 @@ from modules.infrastructure.domain.errors import (
 )
 from modules.infrastructure.domain.secrets import Redactor
 
+logger = logging.getLogger(__name__)
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected; SQLite BUSY (5) and LOCKED (6).
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 SQLITE_CONFLICT_CODES = frozenset({5, 6})
@@ -132,10 +134,18 @@ class DatabaseErrors:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]:
         if isinstance(exc, Exception):
-            mapped = map_database_error(exc, self.facts, self.redactor)
+            mapped = self.mapped(exc)
             if mapped is not exc:
                 raise mapped from exc
         return False
+
+    def mapped(self, exc: BaseException) -> BaseException:
+        """``map_database_error`` for this pool; should the mapping itself fail, ``exc``: it is never hidden."""
+        try:
+            return map_database_error(exc, self.facts, self.redactor)
+        except Exception:
+            logger.warning("Mapping a %s to a DatabaseError failed; raising it as it is", type(exc).__name__, exc_info=True)
+            return exc
 
     def statement_error(self, context: ExceptionContext) -> BaseException | None:
         """``handle_error`` listener: the mapped error for a failed statement or connect, which SQLAlchemy raises
@@ -144,7 +154,7 @@ class DatabaseErrors:
         wrapped = context.sqlalchemy_exception
         if context.is_pre_ping or wrapped is None:
             return None
-        mapped = map_database_error(wrapped, self.facts, self.redactor)
+        mapped = self.mapped(wrapped)
         return None if mapped is wrapped else mapped
 
 
