@@ -24,6 +24,8 @@ from modules.infrastructure.module_api import (
     DatabaseIntegrityError,
     DatabasePoolExhaustedError,
     DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseStatementTimeoutError,
     InfrastructureService,
 )
 from tests.integration.postgres_scratch import (
@@ -141,13 +143,13 @@ def test_a_statement_over_the_statement_timeout_fails_fast_as_a_database_error(
 
     assert elapsed < 0.9, f"the 100 ms statement timeout took {elapsed:.2f} s"
     error = raised.value
-    # Observed: the base DatabaseError (SQLSTATE 57014 query_canceled has no narrower class).
-    # It must not look like a lost connection or a conflict: neither is true, and a retry loop
-    # would run the slow statement again.
+    # SQLSTATE 57014 query_canceled has a class of its own. It must not look like a lost connection
+    # or a conflict: neither is true, and a retry loop would run the slow statement again.
+    assert type(error) is DatabaseStatementTimeoutError
     assert not isinstance(error, (DatabaseConnectionError, DatabaseConflictError, DatabasePoolExhaustedError))
-    assert "statement timeout" in str(error)
-    assert isinstance(error.__cause__, sa_exc.OperationalError)
-    assert error.__cause__.orig.pgcode == "57014"
+    assert "statement timeout" in str(error) and "DB_STATEMENT_TIMEOUT_MS (100 ms)" in str(error)
+    assert isinstance(error.__cause__, psycopg2.errors.QueryCanceled)  # chained to the driver's error
+    assert error.__cause__.pgcode == "57014"
     with session() as db:  # the connection survived the cancelled statement
         assert db.execute(text("SELECT 1")).scalar_one() == 1
 
@@ -272,8 +274,8 @@ def test_server_errors_map_to_the_matching_database_error(
             with session() as db:
                 db.execute(text(statement.format(table=table)))
     assert type(raised.value) is expected
-    assert isinstance(raised.value.__cause__, sa_exc.DBAPIError)
-    assert raised.value.__cause__.orig.pgcode == pgcode
+    assert isinstance(raised.value.__cause__, psycopg2.Error)  # chained to the driver's error
+    assert raised.value.__cause__.pgcode == pgcode
 
 
 def test_a_refused_connection_is_a_connection_error_without_the_password(
@@ -287,8 +289,7 @@ def test_a_refused_connection_is_a_connection_error_without_the_password(
     assert time.perf_counter() - started < 5
     assert password not in str(raised.value)
     assert "127.0.0.1" in str(raised.value)
-    assert isinstance(raised.value.__cause__, sa_exc.OperationalError)
-    assert isinstance(raised.value.__cause__.orig, psycopg2.OperationalError)
+    assert isinstance(raised.value.__cause__, psycopg2.OperationalError)
 
 
 def test_a_connection_killed_under_an_open_block_raises_a_connection_error(postgres: str) -> None:
@@ -297,8 +298,7 @@ def test_a_connection_killed_under_an_open_block_raises_a_connection_error(postg
             pid = backend_pid(db)
             terminate_backend(postgres, pid)
             db.execute(text("SELECT 1"))
-    cause = raised.value.__cause__
-    assert isinstance(cause, sa_exc.OperationalError) and cause.connection_invalidated
+    assert isinstance(raised.value.__cause__, psycopg2.OperationalError)  # chained to the driver's error
 
     (stats,) = InfrastructureService.get_database_stats()
     assert stats.checked_out == 0
@@ -314,3 +314,38 @@ def test_a_connection_killed_under_a_plain_session_raises_a_connection_error(pos
             db.execute(text("SELECT 1"))
     finally:
         db.close()
+
+
+def test_an_insert_in_a_read_only_session_is_a_read_only_error(postgres: str) -> None:
+    with scratch_table(postgres, "id integer PRIMARY KEY") as table:
+        with pytest.raises(DatabaseReadOnlyError, match="read_only=True") as raised:
+            with session(read_only=True) as db:
+                db.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        assert raised.value.__cause__.pgcode == "25006"  # read_only_sql_transaction
+        assert count_rows(postgres, table) == 0
+
+
+def test_a_plain_session_maps_errors_of_query_methods(postgres: str) -> None:
+    """Without ``with``: a ``Query`` runs its statement on the session itself, out of any wrapper's reach."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    missing = Table(unique_name("no_such_table"), MetaData(), Column("id", Integer, primary_key=True))
+    db = session()
+    try:
+        with pytest.raises(DatabaseQueryError, match="does not exist") as raised:
+            db.query(missing).all()
+        assert raised.value.__cause__.pgcode == "42P01"  # undefined_table
+        db.rollback()
+        with pytest.raises(DatabaseQueryError):
+            db.query(missing).count()
+    finally:
+        db.close()
+
+
+def test_a_dead_idle_connection_is_replaced_by_the_pre_ping_without_an_error(postgres: str) -> None:
+    """The error mapping stays out of the pool's pre-ping: a mapped error there would stop the reconnect."""
+    with session() as db:
+        pid = backend_pid(db)
+    terminate_backend(postgres, pid)  # the connection now idles in the pool, dead
+    with session() as db:
+        assert backend_pid(db) != pid

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from modules.infrastructure.module_api import (
     DatabaseConnectionError,
     DatabaseError,
+    DatabaseReadOnlyError,
     InfrastructureService,
 )
 from tests.integration.postgres_scratch import execute, scratch_database, unique_name, use_postgres
@@ -84,9 +85,8 @@ def test_read_only_sessions_go_to_the_replica_in_a_read_only_transaction(
     with pytest.raises(DatabaseError) as raised:
         with session(read_only=True) as db:
             db.execute(text(f"INSERT INTO {topology.marker} VALUES ('written')"))
-    # Observed: the base DatabaseError (25006 read_only_sql_transaction, an InternalError).
-    assert not isinstance(raised.value, DatabaseConnectionError)
-    assert raised.value.__cause__.orig.pgcode == "25006"
+    assert type(raised.value) is DatabaseReadOnlyError  # 25006 read_only_sql_transaction
+    assert raised.value.__cause__.pgcode == "25006"
     assert "read-only transaction" in str(raised.value)
 
 

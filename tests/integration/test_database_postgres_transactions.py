@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import (
@@ -126,8 +126,8 @@ def test_without_retries_the_serialization_failure_surfaces_as_a_conflict_error(
     (error,) = errors.values()
     assert type(error) is DatabaseConflictError, repr(error)
     assert "run it again" in str(error)
-    assert isinstance(error.__cause__, sa_exc.DBAPIError)
-    assert error.__cause__.orig.pgcode == "40001"  # serialization_failure
+    assert isinstance(error.__cause__, psycopg2.Error)  # chained to the driver's error
+    assert error.__cause__.pgcode == "40001"  # serialization_failure
     assert dict(attempts) == {"first": 1, "second": 1}
     assert amounts(postgres, ledger) == [1, 1]  # the loser left nothing behind
 

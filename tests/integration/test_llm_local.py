@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.module_api import (
@@ -59,9 +60,10 @@ def test_the_server_refuses_an_over_context_prompt_with_a_bad_request() -> None:
 
     provider = runtime.current().llm.provider("local")
     request = CompletionRequest([{"role": "user", "content": "word " * 3000}], {"max_tokens": 4})
-    with pytest.raises(LLMBadRequestError, match="HTTP 400") as raised:
-        provider.complete(request, Deadline.after(30))
-    assert raised.value.attempts == 1
+    sent = Attempts()
+    with pytest.raises(LLMBadRequestError, match="HTTP 400"):
+        provider.complete(request, Deadline.after(30), sent)
+    assert sent.count == 1
 
 
 def test_shutdown_stops_the_local_server() -> None:

@@ -8,6 +8,7 @@ import traceback
 import httpx2
 import pytest
 
+from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.module_api import (
@@ -42,9 +43,9 @@ def statuses(*answers: int) -> Recorder:
     return Recorder(handle)
 
 
-def complete(recorder: Recorder, **changes) -> tuple:
+def complete(recorder: Recorder, attempts: Attempts | None = None, **changes) -> tuple:
     provider = recorder.provider(config(**changes))
-    return provider.complete(REQUEST, Deadline.after(30))
+    return provider.complete(REQUEST, Deadline.after(30), attempts)
 
 
 @pytest.mark.parametrize(
@@ -64,11 +65,13 @@ def complete(recorder: Recorder, **changes) -> tuple:
 )
 def test_each_status_maps_to_its_error_and_is_retried_only_when_it_may_help(status: int, error: type, attempts: int) -> None:
     recorder = statuses(status)
+    sent = Attempts()
     with pytest.raises(error) as raised:
-        complete(recorder)
+        complete(recorder, sent)
     assert type(raised.value) is error
     assert raised.value.status_code == status and raised.value.provider == "openai"
-    assert len(recorder.requests) == attempts == raised.value.attempts
+    assert len(recorder.requests) == attempts == sent.count  # counted by the caller's counter ...
+    assert "attempts" not in vars(raised.value)  # ... not on the exception
     assert isinstance(raised.value.__cause__, Exception)  # chained to the openai exception
     shown = "\n".join([str(raised.value), repr(raised.value), *traceback.format_exception(raised.value)])
     assert API_KEY not in shown
@@ -306,3 +309,22 @@ def test_a_stream_abandoned_early_is_still_recorded() -> None:
     chunks.close()
     [record] = llm.ledger.records()
     assert (record.module, record.outcome) == ("lessons", "abandoned")
+
+
+class CutStream(httpx2.SyncByteStream):
+    """A streamed answer whose connection drops after the first event."""
+
+    def __iter__(self):
+        yield sse_body(["a"]).split(b"\n\n")[0] + b"\n\n"
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+def test_a_stream_cut_mid_way_is_a_provider_error_that_records_the_request_it_sent() -> None:
+    recorder = Recorder(lambda r: httpx2.Response(200, stream=CutStream(), headers={"content-type": "text/event-stream"}))
+    llm = gateway(recorder.provider(config()))
+    chunks = llm.stream(Prompt("Count"), PromptContext(module="lessons"))
+    assert next(chunks) == "a"
+    with pytest.raises(LLMProviderError, match="RemoteProtocolError"):
+        next(chunks)
+    [record] = llm.ledger.records()
+    assert (record.outcome, record.attempts) == ("LLMProviderError", 1)

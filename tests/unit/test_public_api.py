@@ -54,8 +54,11 @@ def test_error_tree_matches_the_design() -> None:
         api.DatabaseConflictError,
         api.DatabaseIntegrityError,
         api.DatabaseQueryError,
+        api.DatabaseStatementTimeoutError,
+        api.DatabaseReadOnlyError,
     ):
         assert issubclass(cls, api.DatabaseError)
+    assert issubclass(api.CacheConnectionError, api.CacheError)
     for cls in (api.LLMRateLimitError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):
         assert issubclass(cls, api.LLMProviderError)
 
@@ -69,3 +72,9 @@ def test_configuration_error_lists_every_problem() -> None:
 def test_rate_limit_error_carries_retry_after() -> None:
     error = api.LLMRateLimitError("slow down", provider="openai", status_code=429, retry_after=2.5)
     assert (error.retry_after, error.provider, error.status_code) == (2.5, "openai", 429)
+
+
+def test_every_llm_error_takes_retry_after_in_its_constructor() -> None:
+    for cls in (api.LLMProviderError, api.LLMTimeoutError, api.LLMAuthenticationError, api.LLMBadRequestError):
+        assert cls("busy", provider="openai", status_code=503, retry_after=1.5).retry_after == 1.5
+        assert cls("busy").retry_after is None

@@ -3,12 +3,15 @@
     InfrastructureError
     ├── ConfigurationError          a setting is missing, malformed or out of range
     ├── DatabaseError               a database operation failed
-    │   ├── DatabaseConnectionError     the server is unreachable, refused us or dropped us
-    │   ├── DatabasePoolExhaustedError  no free connection within DB_POOL_TIMEOUT
-    │   ├── DatabaseConflictError       serialization failure or deadlock; run it again
-    │   ├── DatabaseIntegrityError      a constraint refused the data
-    │   └── DatabaseQueryError          the statement or its arguments are invalid
+    │   ├── DatabaseConnectionError        the server is unreachable, refused us or dropped us
+    │   ├── DatabasePoolExhaustedError     no free connection within DB_POOL_TIMEOUT
+    │   ├── DatabaseConflictError          serialization failure or deadlock; run it again
+    │   ├── DatabaseIntegrityError         a constraint refused the data
+    │   ├── DatabaseQueryError             the statement or its arguments are invalid
+    │   ├── DatabaseStatementTimeoutError  the statement ran past DB_STATEMENT_TIMEOUT_MS (SQLSTATE 57014)
+    │   └── DatabaseReadOnlyError          a write in a read-only transaction or database (25006, SQLITE_READONLY)
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
+    │   └── CacheConnectionError        Redis refused or dropped the connection, or did not answer in time
     ├── MessagingError              an event could not be stored or published
     └── LLMProviderError            a language-model call failed
         ├── LLMRateLimitError       the provider or a local limit said "slow down"
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "CacheConnectionError",
     "CacheError",
     "ConfigurationError",
     "DatabaseConflictError",
@@ -35,6 +39,8 @@ __all__ = [
     "DatabaseIntegrityError",
     "DatabasePoolExhaustedError",
     "DatabaseQueryError",
+    "DatabaseReadOnlyError",
+    "DatabaseStatementTimeoutError",
     "InfrastructureError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
@@ -84,8 +90,20 @@ class DatabaseQueryError(DatabaseError):
     """The statement or its arguments are invalid (bad SQL, unknown column or filter, wrong type)."""
 
 
+class DatabaseStatementTimeoutError(DatabaseError):
+    """The server cancelled the statement (SQLSTATE 57014): it ran past DB_STATEMENT_TIMEOUT_MS, or was cancelled."""
+
+
+class DatabaseReadOnlyError(DatabaseError):
+    """A write was refused: the transaction is read-only (SQLSTATE 25006) or the SQLite file cannot be written."""
+
+
 class CacheError(InfrastructureError):
     """A cache operation failed (raised only in strict mode), or a value is not valid JSON or UTF-8 text."""
+
+
+class CacheConnectionError(CacheError):
+    """Redis refused or dropped the connection, or did not answer within CACHE_SOCKET_TIMEOUT."""
 
 
 class MessagingError(InfrastructureError):
@@ -93,21 +111,8 @@ class MessagingError(InfrastructureError):
 
 
 class LLMProviderError(InfrastructureError):
-    """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given."""
-
-    retry_after: float | None = None
-
-    def __init__(
-        self, message: str, *, provider: str | None = None, status_code: int | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.provider = provider
-        self.status_code = status_code
-        self.code = code
-
-
-class LLMRateLimitError(LLMProviderError):
-    """Rate limited; ``retry_after`` is the suggested wait in seconds, when known."""
+    """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given,
+    and ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did."""
 
     def __init__(
         self,
@@ -115,11 +120,18 @@ class LLMRateLimitError(LLMProviderError):
         *,
         provider: str | None = None,
         status_code: int | None = None,
-        retry_after: float | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status_code=status_code, code=code)
+        super().__init__(message)
+        self.provider = provider
+        self.status_code = status_code
+        self.code = code
         self.retry_after = retry_after
+
+
+class LLMRateLimitError(LLMProviderError):
+    """Rate limited; ``retry_after`` is the suggested wait in seconds, when known."""
 
 
 class LLMTimeoutError(LLMProviderError):

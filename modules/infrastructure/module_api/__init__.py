@@ -19,6 +19,7 @@ from modules.infrastructure.domain.config.values import (
 )
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import (
+    CacheConnectionError,
     CacheError,
     ConfigurationError,
     DatabaseConflictError,
@@ -27,6 +28,8 @@ from modules.infrastructure.domain.errors import (
     DatabaseIntegrityError,
     DatabasePoolExhaustedError,
     DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseStatementTimeoutError,
     InfrastructureError,
     LLMAuthenticationError,
     LLMBadRequestError,
@@ -55,6 +58,7 @@ __all__ = [
     "BaseRepository",
     "Cache",
     "CacheConfig",
+    "CacheConnectionError",
     "CacheError",
     "CacheStats",
     "CheckStatus",
@@ -68,7 +72,9 @@ __all__ = [
     "DatabaseIntegrityError",
     "DatabasePoolExhaustedError",
     "DatabaseQueryError",
+    "DatabaseReadOnlyError",
     "DatabaseSession",
+    "DatabaseStatementTimeoutError",
     "Envelope",
     "EnvironmentStatus",
     "InfrastructureError",

@@ -11,6 +11,7 @@ from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.errors import LLMProviderError
+from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
@@ -85,19 +86,21 @@ class LLMGateway:
         started = time.perf_counter()
         completion: Completion | None = None
         outcome = "abandoned"  # the caller stopped reading early; what was used is still recorded
-        attempts = 1  # the stream that answered (retries before it opened are not counted)
+        sent = Attempts()
         try:
-            for chunk in provider.stream(CompletionRequest(messages, parameters, context.module, prompt.name), deadline):
+            for chunk in provider.stream(CompletionRequest(messages, parameters, context.module, prompt.name), deadline, sent):
                 if chunk.completion is not None:
                     completion = chunk.completion
                 if chunk.text:
                     yield chunk.text
             outcome = "ok"
         except LLMProviderError as exc:
-            outcome, attempts = type(exc).__name__, getattr(exc, "attempts", 0)  # 0: refused before any request
+            outcome = type(exc).__name__
             raise
         finally:
             completed = completion if outcome == "ok" else None
+            # A stream that answered counts 1 (retries before it opened are not counted); a failed one, every request sent.
+            attempts = 1 if outcome in ("ok", "abandoned") else sent.count
             self._record(provider, prompt, context, completed, started, False, outcome, attempts)
 
     def _execute_on(
@@ -112,10 +115,11 @@ class LLMGateway:
             if hit is not None:
                 return self._response(provider, prompt, context, hit, time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
+        sent = Attempts()
         try:
-            completion, attempts = provider.complete(CompletionRequest(messages, parameters, context.module, prompt.name), deadline)
+            completion, attempts = provider.complete(CompletionRequest(messages, parameters, context.module, prompt.name), deadline, sent)
         except LLMProviderError as exc:
-            self._record(provider, prompt, context, None, started, False, type(exc).__name__, getattr(exc, "attempts", 0))
+            self._record(provider, prompt, context, None, started, False, type(exc).__name__, sent.count)
             raise
         if key is not None and self.cache is not None and _worth_caching(parameters, completion):
             self.cache.set_json(key, completion.__dict__, ttl=provider.config.cache_ttl)

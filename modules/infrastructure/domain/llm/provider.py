@@ -9,6 +9,7 @@ from typing import Any
 
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitError, LLMTimeoutError
+from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.breaker import CircuitBreaker
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.ports import CapacityLimiter, CompletionClient
@@ -70,14 +71,19 @@ class LLMProvider:
         usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens)
         return LLMResponse(completion.content, {"provider": self.name, "model": self.config.model, "attempts": attempts}, usage)
 
-    def complete(self, request: CompletionRequest, deadline: Deadline) -> tuple[Completion, int]:
-        """The answer and the number of attempts it took; raises the last failure as an ``LLMProviderError``."""
-        return self._with_retries(lambda client, timeout: client.complete(request, timeout), request, deadline)
+    def complete(self, request: CompletionRequest, deadline: Deadline, attempts: Attempts | None = None) -> tuple[Completion, int]:
+        """The answer and the number of attempts it took; raises the last failure as an ``LLMProviderError``.
 
-    def stream(self, request: CompletionRequest, deadline: Deadline) -> Iterator[StreamChunk]:
-        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not."""
-        chunks = self._with_retries(lambda client, timeout: _started(client.stream(request, timeout)), request, deadline)[0]
-        yield from chunks
+        ``attempts``, when given, counts the requests sent, so a caller can read the count after a failure too.
+        """
+        return self._with_retries(lambda client, timeout: client.complete(request, timeout), request, deadline, attempts or Attempts())
+
+    def stream(self, request: CompletionRequest, deadline: Deadline, attempts: Attempts | None = None) -> Iterator[StreamChunk]:
+        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not. ``attempts`` as for ``complete``."""
+        opened = self._with_retries(
+            lambda client, timeout: _started(client.stream(request, timeout)), request, deadline, attempts or Attempts()
+        )
+        yield from opened[0]
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -90,24 +96,24 @@ class LLMProvider:
         if self._client is not None:
             self._client.after_fork()
 
-    def _with_retries(self, call: Callable[[CompletionClient, float], Any], request: CompletionRequest, deadline: Deadline) -> Any:
+    def _with_retries(
+        self, call: Callable[[CompletionClient, float], Any], request: CompletionRequest, deadline: Deadline, attempts: Attempts
+    ) -> Any:
         self._check_breaker()
         client = self.initialize_client()
-        attempts = 0
         while True:
             self._wait_for_capacity(request, deadline)  # every attempt is a request the limits must count
             timeout = min(self.config.timeout, deadline.remaining())
             if timeout <= 0:
-                raise self._deadline_error(attempts)
-            attempts += 1
+                raise self._deadline_error(attempts.count)
+            attempts.count += 1
             try:
                 result = call(client, timeout)
             except LLMProviderError as exc:
-                exc.attempts = attempts  # type: ignore[attr-defined]
-                self._after_failure(exc, attempts, deadline)
+                self._after_failure(exc, attempts.count, deadline)
                 continue
             self.breaker.record_success()
-            return result, attempts
+            return result, attempts.count
 
     def _after_failure(self, exc: LLMProviderError, attempts: int, deadline: Deadline) -> None:
         """Return when another attempt should be made (after waiting); raise otherwise."""
@@ -161,13 +167,11 @@ class LLMProvider:
         self._sleep(wait)
 
     def _deadline_error(self, attempts: int) -> LLMTimeoutError:
-        error = LLMTimeoutError(
+        return LLMTimeoutError(
             f"{self.name} gave no answer within the call's deadline ({attempts} attempt(s)); "
             "raise LLM_DEADLINE / PromptContext.timeout or try later",
             provider=self.name,
         )
-        error.attempts = attempts  # type: ignore[attr-defined]  # the usage record counts them
-        return error
 
 
 def _started(chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

@@ -10,18 +10,17 @@ from typing import TypeVar
 from urllib.parse import unquote
 
 import redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError
 
 from modules.infrastructure.domain.cache.keys import check_ttl
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode, shown
-from modules.infrastructure.domain.errors import CacheError
+from modules.infrastructure.domain.errors import CacheConnectionError, CacheError
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
+from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
 from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
 
@@ -30,7 +29,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SCAN_COUNT = 1000
 DELETE_BATCH = 500
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+DEGRADED = "Reads are misses and writes are skipped until Redis answers"
+STRICT = (
+    "Check that Redis is running and that REDIS_URL is right, "
+    "or call get_cache() without strict=True to treat failures as misses"
+)
 
 
 class RedisCache(TextAndJson):
@@ -64,6 +67,7 @@ class RedisCache(TextAndJson):
         password = url_password(url)
         self._redactor = redactor or Redactor()
         self._redactor.add({password, unquote(password)} if password else ())
+        self._errors = RedisErrors(f"Redis cache at {self.masked_url}", self._redactor)
         self._stats = StatsCounter(self.backend)
         self._warnings = Throttle(warn_interval, clock)
         self._outage = Outage(retry_interval, clock)
@@ -93,11 +97,8 @@ class RedisCache(TextAndJson):
     def ping(self) -> float:
         """Milliseconds a PING takes; raises ``CacheError`` when Redis does not answer (strict or not)."""
         started = time.perf_counter()
-        try:
+        with self._errors("did not answer PING"):
             self._client.ping()
-        except RedisError as exc:
-            raise CacheError(f"Redis cache at {self.masked_url} did not answer PING ({self._reason(exc)}); "
-                             "check that Redis is running and that REDIS_URL is right") from exc
         self._outage.end()
         return (time.perf_counter() - started) * 1000
 
@@ -138,28 +139,24 @@ class RedisCache(TextAndJson):
             return self._client.delete(*keys)
 
     def _call(self, action: str, key: str, command: Callable[[], T], fallback: T) -> T:
+        failed = f"could not {action} {shown(key)}"
         if not self.strict and self._outage.active():
-            return self._failed(action, key, None, fallback)
+            skipped = f"{self._errors.where} {failed}: skipped after a recent failure ({self._outage.reason}). {DEGRADED}"
+            return self._failed(skipped, None, fallback)
         try:
-            return command()
-        except _UNREACHABLE as exc:
-            self._outage.start(self._reason(exc))
-            return self._failed(action, key, exc, fallback)
-        except RedisError as exc:
-            return self._failed(action, key, exc, fallback)
+            with self._errors(failed, STRICT if self.strict else DEGRADED):
+                return command()
+        except CacheError as error:
+            if isinstance(error, CacheConnectionError) and error.__cause__ is not None:
+                self._outage.start(self._errors.reason(error.__cause__))  # skip Redis for a while: no timeout per call
+            return self._failed(str(error), error, fallback)
 
-    def _failed(self, action: str, key: str, exc: Exception | None, fallback: T) -> T:
+    def _failed(self, message: str, error: CacheError | None, fallback: T) -> T:
+        """Count and (at most every ``warn_interval``) log a failure; raise it when strict, else ``fallback``."""
         self._stats.error()
-        reason = self._reason(exc) if exc else f"skipped after a recent failure ({self._outage.reason})"
-        message = f"Redis cache at {self.masked_url} could not {action} {shown(key)}: {reason}"
         if self._warnings.allow():
             held = self._warnings.take_held_back()
-            since = f"; {held} more failure(s) since the last warning" if held else ""
-            logger.warning("%s. Reads are misses and writes are skipped until Redis answers%s", message, since)
-        if self.strict:
-            raise CacheError(f"{message}. Check that Redis is running and that REDIS_URL is right, "
-                             "or call get_cache() without strict=True to treat failures as misses") from exc
+            logger.warning("%s%s", message, f"; {held} more failure(s) since the last warning" if held else "")
+        if self.strict and error is not None:
+            raise error
         return fallback
-
-    def _reason(self, exc: BaseException) -> str:
-        return self._redactor.redact(f"{type(exc).__name__}: {exc}".rstrip(". "))

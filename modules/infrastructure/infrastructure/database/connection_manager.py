@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from modules.infrastructure.domain.config.values import DatabaseConfig
-from modules.infrastructure.domain.database.values import PoolStats
+from modules.infrastructure.domain.database.values import PRIMARY, PoolStats, replica_labels
 from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.database.drivers import create_database_engine
 from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
-from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
-from modules.infrastructure.domain.database.values import PRIMARY, replica_labels
+from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
@@ -40,8 +39,7 @@ class _Pool:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
-    facts: PoolFacts
-    map_error: Callable[[BaseException], BaseException]
+    errors: DatabaseErrors
     observe: Callable[[float], None] | None = None
 
 
@@ -68,10 +66,8 @@ class ConnectionManager:
     def get_connection(self, label: str = PRIMARY) -> Connection:
         """A raw SQLAlchemy ``Connection`` from the pool; close it (or use ``with``) to return it."""
         pool = self._pool(label)
-        try:
+        with pool.errors:
             return pool.engine.connect()
-        except Exception as exc:
-            raise map_database_error(exc, pool.facts, self._redactor) from exc
 
     def session(self, label: str = PRIMARY, read_only: bool = False) -> DatabaseSession:
         """A session holding a checked-out (pre-pinged) connection, read-only on PostgreSQL when asked."""
@@ -80,16 +76,17 @@ class ConnectionManager:
         session = pool.sessions()
         options = _READ_ONLY if read_only and pool.engine.dialect.name == "postgresql" else None
         try:
-            connection = session.connection(execution_options=options)
-        except Exception as exc:
+            with pool.errors:
+                connection = session.connection(execution_options=options)
+        except BaseException:
             session.close()
-            raise map_database_error(exc, pool.facts, self._redactor) from exc
+            raise
         connection_id = connection.connection.info.get("connection_id", pool.label)
-        return DatabaseSession(session, connection_id, pool.map_error, pool.observe, opened_at)
+        return DatabaseSession(session, connection_id, pool.errors, pool.observe, opened_at)
 
-    def error_mapper(self, label: str = PRIMARY) -> Callable[[BaseException], BaseException]:
-        """The function that turns a driver error on ``label`` into a ``DatabaseError`` subclass."""
-        return self._pool(label).map_error
+    def errors(self, label: str = PRIMARY) -> DatabaseErrors:
+        """The seam of ``label``: ``with manager.errors():`` raises driver errors as ``DatabaseError`` subclasses."""
+        return self._pool(label).errors
 
     def ping(self, label: str = PRIMARY) -> bool:
         try:
@@ -135,15 +132,14 @@ class ConnectionManager:
             Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         setting = "DATABASE_URL" if label == PRIMARY else "DATABASE_REPLICA_URLS"
         engine = create_database_engine(url, setting, **engine_arguments(url, config))
+        facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout, config.statement_timeout_ms)
+        errors = DatabaseErrors(facts, self._redactor)
         event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
+        # Statements run outside any ``with errors:`` block (a plain session's Query methods, lazy loads) are mapped here.
+        event.listen(engine, "handle_error", errors.statement_error, retval=True)
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
-        facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout)
-        redactor = self._redactor
         observe = self._session_observer(label) if self._session_observer else None
-        return _Pool(
-            label, url, engine, sessionmaker(engine, expire_on_commit=False), facts,
-            lambda exc: map_database_error(exc, facts, redactor), observe,
-        )
+        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe)
 
 
 def _on_connect(label: str, dialect: str):  # -> event handler
@@ -166,4 +162,4 @@ def _stats(pool: _Pool) -> PoolStats:
         return PoolStats(pool.label, pool.url, 1, 0, 0, 0, 0)
     size, checked_in, checked_out = queue.size(), queue.checkedin(), queue.checkedout()
     overflow = max(0, checked_in + checked_out - size)
-    return PoolStats(pool.label, pool.url, size, checked_in, checked_out, overflow, pool.facts.max_overflow)
+    return PoolStats(pool.label, pool.url, size, checked_in, checked_out, overflow, pool.errors.facts.max_overflow)

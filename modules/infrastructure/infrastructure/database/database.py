@@ -101,13 +101,8 @@ class Database:
         from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
 
         engines = self.engines
-        try:
+        with engines.errors():
             return action(MigrationRunner(engines.create_connection_pool()))
-        except Exception as exc:
-            mapped = engines.error_mapper()(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
 
 
 if TYPE_CHECKING:

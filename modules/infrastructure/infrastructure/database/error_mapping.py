@@ -1,10 +1,20 @@
-"""Every SQLAlchemy / DBAPI error becomes a ``DatabaseError`` subclass, with no password in it."""
+"""Every SQLAlchemy / DBAPI error becomes a ``DatabaseError`` subclass, with no password in it.
+
+``DatabaseErrors`` is the one seam: a context manager for code that calls SQLAlchemy, and
+``statement_error``, the engine's ``handle_error`` listener, for statements run where no
+context manager can reach (a plain session's ``Query`` methods, lazy loads). Both call
+``map_database_error``.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext
 
 from modules.infrastructure.domain.errors import (
     DatabaseConflictError,
@@ -13,26 +23,33 @@ from modules.infrastructure.domain.errors import (
     DatabaseIntegrityError,
     DatabasePoolExhaustedError,
     DatabaseQueryError,
+    DatabaseReadOnlyError,
+    DatabaseStatementTimeoutError,
 )
 from modules.infrastructure.domain.secrets import Redactor
 
+logger = logging.getLogger(__name__)
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected; SQLite BUSY (5) and LOCKED (6).
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 SQLITE_CONFLICT_CODES = frozenset({5, 6})
 SQLITE_CANTOPEN = 14
 SQLITE_ERROR = 1  # SQLite's "SQL error or missing database": bad SQL, no such table or column
+SQLITE_READONLY = 8  # "attempt to write a readonly database"
+QUERY_CANCELED = "57014"  # statement_timeout, or a cancel request
+READ_ONLY_SQL_TRANSACTION = "25006"
 # Class 08 connection exceptions; 57P01-57P03 the server is shutting down or starting.
 _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 
 @dataclass(frozen=True)
 class PoolFacts:
-    """What a pool-exhaustion message must name."""
+    """What a message about one pool must name."""
 
     label: str
     size: int
     max_overflow: int
     timeout: float
+    statement_timeout_ms: int | None = None
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -40,17 +57,21 @@ def sqlstate(exc: BaseException) -> str | None:
     return getattr(getattr(exc, "orig", None), "pgcode", None)
 
 
+def sqlite_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of a wrapped ``sqlite3`` error (its extended code's low byte), if any."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
 def is_conflict(exc: BaseException) -> bool:
     """A serialization failure or deadlock: the transaction was rolled back and may be run again."""
-    if sqlstate(exc) in CONFLICT_SQLSTATES:
-        return True
-    return getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) in SQLITE_CONFLICT_CODES
+    return sqlstate(exc) in CONFLICT_SQLSTATES or sqlite_code(exc) in SQLITE_CONFLICT_CODES
 
 
 def is_connection_failure(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) == SQLITE_CANTOPEN:
+    if sqlite_code(exc) == SQLITE_CANTOPEN:
         return True
     code = sqlstate(exc)
     if code:
@@ -77,13 +98,72 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
     if is_connection_failure(exc):
         setting = "DATABASE_REPLICA_URLS" if facts.label.startswith("replica") else "DATABASE_URL"
         return DatabaseConnectionError(f"Cannot reach {where}: {detail}. Check that the server is up and {setting} is right.")
+    if sqlstate(exc) == QUERY_CANCELED:
+        return DatabaseStatementTimeoutError(_timeout_message(where, detail, facts.statement_timeout_ms))
+    if sqlstate(exc) == READ_ONLY_SQL_TRANSACTION:
+        return DatabaseReadOnlyError(
+            f"{where.capitalize()} refused a write in a read-only transaction ({detail}); "
+            "write through get_database_session() without read_only=True."
+        )
+    if sqlite_code(exc) == SQLITE_READONLY:
+        return DatabaseReadOnlyError(
+            f"{where.capitalize()} cannot be written ({detail}); check that the SQLite file and its folder "
+            "are writable by this process and that DATABASE_URL names the right file."
+        )
     if isinstance(exc, sa_exc.IntegrityError):
         return DatabaseIntegrityError(f"A constraint on {where} refused the data: {detail}")
     if isinstance(exc, (sa_exc.ProgrammingError, sa_exc.DataError, sa_exc.ArgumentError, sa_exc.NoSuchColumnError)) or (
-        getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) == SQLITE_ERROR
+        sqlite_code(exc) == SQLITE_ERROR
     ):
         return DatabaseQueryError(f"Invalid statement or arguments for {where}: {detail}")
     return DatabaseError(f"Database operation on {where} failed: {detail}")
+
+
+@dataclass(frozen=True)
+class DatabaseErrors:
+    """The seam between SQLAlchemy and callers: ``with errors:`` raises a driver error leaving the block
+    as its ``DatabaseError`` subclass, chained; any other exception passes unchanged. Reusable and stateless."""
+
+    facts: PoolFacts
+    redactor: Redactor
+
+    def __enter__(self) -> DatabaseErrors:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        if isinstance(exc, Exception):
+            mapped = self.mapped(exc)
+            if mapped is not exc:
+                raise mapped from exc
+        return False
+
+    def mapped(self, exc: BaseException) -> BaseException:
+        """``map_database_error`` for this pool; should the mapping itself fail, ``exc``: it is never hidden."""
+        try:
+            return map_database_error(exc, self.facts, self.redactor)
+        except Exception:
+            logger.warning("Mapping a %s to a DatabaseError failed; raising it as it is", type(exc).__name__, exc_info=True)
+            return exc
+
+    def statement_error(self, context: ExceptionContext) -> BaseException | None:
+        """``handle_error`` listener: the mapped error for a failed statement or connect, which SQLAlchemy raises
+        (chained to the DBAPI error) after its own clean-up. Never during a pre-ping: the pool must see the
+        disconnect to replace the connection."""
+        wrapped = context.sqlalchemy_exception
+        if context.is_pre_ping or wrapped is None:
+            return None
+        mapped = self.mapped(wrapped)
+        return None if mapped is wrapped else mapped
+
+
+def _timeout_message(where: str, detail: str, timeout_ms: int | None) -> str:
+    limit = f"DB_STATEMENT_TIMEOUT_MS ({timeout_ms} ms)" if timeout_ms else "the server's statement_timeout (DB_STATEMENT_TIMEOUT_MS is not set)"
+    return (
+        f"A statement on {where} was cancelled ({detail}): it ran past {limit}, or was cancelled on request. "
+        "Make it cheaper (an index, a smaller batch) or raise DB_STATEMENT_TIMEOUT_MS."
+    )
 
 
 def _first_line(exc: BaseException) -> str:

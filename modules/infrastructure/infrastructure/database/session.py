@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-
-def _unchanged(exc: Exception) -> Exception:
-    return exc
 
 @dataclass
 class DatabaseSession:
@@ -19,14 +17,16 @@ class DatabaseSession:
     rolls back on an exception, and always closes (the connection goes back to the pool);
     a driver error leaving the block is raised as a ``DatabaseError`` subclass. Attribute
     access goes to the SQLAlchemy ``Session``: ``db.execute(text("SELECT 1")).scalar()``,
-    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself; then
-    ``execute``, ``scalar(s)``, ``get``, ``flush`` and ``commit`` map driver errors, while a
-    ``Query`` object's own methods raise SQLAlchemy's (inside ``with`` everything is mapped).
+    ``db.query(Model)``. Without ``with``, call ``commit()`` and ``close()`` yourself; a
+    failed statement still raises a ``DatabaseError`` subclass wherever it runs (``Query``
+    methods and lazy loads included), and so do the ORM errors of ``execute``, ``scalar(s)``,
+    ``get``, ``flush`` and ``commit``.
     """
 
     session: Any
     connection_id: str
-    map_error: Callable[[Exception], Exception] = field(default=_unchanged, repr=False, compare=False)
+    # The pool's error seam (``DatabaseErrors``): a context manager that maps driver errors leaving it.
+    errors: AbstractContextManager[object] = field(default_factory=nullcontext, repr=False, compare=False)
     # Called once, with the seconds since ``opened_at`` (``perf_counter``), when the session closes: the metrics.
     on_close: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     opened_at: float = field(default=0.0, repr=False, compare=False)
@@ -66,12 +66,9 @@ class DatabaseSession:
         try:
             if exc is None:
                 self.commit()
-                return
-            self.session.rollback()
-            if isinstance(exc, Exception):
-                mapped = self.mapped(exc)
-                if mapped is not exc:
-                    raise mapped from exc
+            else:
+                self.session.rollback()
+                self.errors.__exit__(exc_type, exc, tb)  # raises the mapped error, or returns and ``exc`` goes on as it is
         finally:
             self.session.close()
             self._closed()
@@ -82,17 +79,5 @@ class DatabaseSession:
             observe(perf_counter() - self.opened_at)
 
     def _call(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
+        with self.errors:
             return method(*args, **kwargs)
-        except Exception as exc:
-            mapped = self.mapped(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    def mapped(self, exc: Exception) -> Exception:
-        """The ``DatabaseError`` subclass for a driver error raised on this session; any other error unchanged."""
-        try:
-            return self.map_error(exc)
-        except Exception:  # a broken mapper must not hide the original error
-            return exc

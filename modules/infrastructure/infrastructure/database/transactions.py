@@ -34,19 +34,17 @@ def run_in_transaction(
         committing = False
         db = open_session()
         try:
-            result = fn(db)
-            committing = True
-            db.commit()
+            with db.errors:
+                result = fn(db)
+                committing = True
+                db.commit()
             return result
         except Exception as exc:
             db.session.rollback()
-            mapped = db.mapped(exc)
-            if attempt == retries or not _retryable(mapped, committing):
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+            if attempt == retries or not _retryable(exc, committing):
+                raise
             delay = backoff_delay(attempt)
-            logger.warning("Transaction attempt %d failed (%s); retrying in %.3fs", attempt + 1, type(mapped).__name__, delay)
+            logger.warning("Transaction attempt %d failed (%s); retrying in %.3fs", attempt + 1, type(exc).__name__, delay)
             sleep(delay)
         finally:
             db.close()

@@ -1,8 +1,12 @@
-"""Every ``openai`` exception mapped to the module's LLM error tree, with secrets masked."""
+"""Every ``openai`` exception mapped to the module's LLM error tree, with secrets masked.
+
+``openai_errors`` is the one seam around every call into the client; ``map_openai_error`` the mapping it applies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import openai
 
@@ -25,6 +29,18 @@ _ADVICE = {
     422: "the provider could not process the request; fix the parameters",
     429: "rate limited; slow down or raise the provider's limits",
 }
+# Everything the client raises: its own tree (transport failures, mid-stream ones too, arrive as
+# APIConnectionError) and the webhook helper's ValueError.
+OPENAI_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, openai.InvalidWebhookSignatureError)
+
+
+@contextmanager
+def openai_errors(provider: str, redact: Callable[[str], str]) -> Iterator[None]:
+    """Run the block; an openai exception leaving it is raised as an ``LLMProviderError``, chained."""
+    try:
+        yield
+    except OPENAI_ERRORS as exc:
+        raise map_openai_error(exc, provider, redact) from exc
 
 
 def map_openai_error(exc: Exception, provider: str, redact: Callable[[str], str]) -> LLMProviderError:
@@ -52,17 +68,14 @@ def _status_error(exc: openai.APIStatusError, provider: str, redact: Callable[[s
         advice = "the account is out of quota (billing, not rate); add credit or use another provider"
     message = f"{provider} answered HTTP {status}{f' ({code})' if code else ''}: {detail}; {advice}"
     retry_after = parse_retry_after(exc.response.headers)
-    kinds: dict[int, type[LLMProviderError]] = {401: LLMAuthenticationError, 403: LLMAuthenticationError, 408: LLMTimeoutError}
-    if status == 429:
-        return LLMRateLimitError(message, provider=provider, status_code=status, retry_after=retry_after, code=code)
+    return _status_class(status)(message, provider=provider, status_code=status, code=code, retry_after=retry_after)
+
+
+def _status_class(status: int) -> type[LLMProviderError]:
+    kinds: dict[int, type[LLMProviderError]] = {401: LLMAuthenticationError, 403: LLMAuthenticationError, 408: LLMTimeoutError, 429: LLMRateLimitError}
     if status in kinds:
-        error = kinds[status](message, provider=provider, status_code=status, code=code)
-    elif status in (400, 404, 413, 422):
-        error = LLMBadRequestError(message, provider=provider, status_code=status, code=code)
-    else:
-        error = LLMProviderError(message, provider=provider, status_code=status, code=code)
-    error.retry_after = retry_after
-    return error
+        return kinds[status]
+    return LLMBadRequestError if status in (400, 404, 413, 422) else LLMProviderError
 
 
 def _code(exc: openai.APIStatusError) -> str | None:

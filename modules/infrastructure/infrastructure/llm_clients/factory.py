@@ -52,7 +52,7 @@ def build_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:
     """Primary provider first, then ``LLM_FALLBACK_PROVIDERS`` in order; limits shared through Redis when set."""
     shared = _redis_for_limits(config)
     providers = [
-        LLMProvider(llm, lambda c: completion_client(c, redactor), limiter=_limiter(shared, llm))
+        LLMProvider(llm, lambda c: completion_client(c, redactor), limiter=_limiter(shared, llm, redactor))
         for llm in (config.llm_config, *config.llm_fallbacks)
     ]
     return LLMProviders(providers, load_prices(config.llm_config.prices_file), [shared] if shared is not None else [])
@@ -69,9 +69,9 @@ def _redis_for_limits(config: AppConfig) -> Any:
     return redis.Redis(connection_pool=build_pool(config.cache.redis_url, config.cache.socket_timeout))
 
 
-def _limiter(shared: Any, llm: LLMConfig) -> Any:
+def _limiter(shared: Any, llm: LLMConfig, redactor: Redactor) -> Any:
     if shared is None or not (llm.rpm_limit or llm.tpm_limit):
         return None  # the provider's own in-process buckets
     from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
 
-    return RedisRateLimiter(shared, llm.provider, llm.deployment or llm.model, llm.rpm_limit, llm.tpm_limit)
+    return RedisRateLimiter(shared, llm.provider, llm.deployment or llm.model, llm.rpm_limit, llm.tpm_limit, redactor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import openai
@@ -12,7 +13,7 @@ import openai
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.llm_clients.error_mapping import map_openai_error
+from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
 
 if TYPE_CHECKING:
     import httpx2
@@ -43,12 +44,10 @@ class OpenAIClient:
         self._lock = threading.Lock()
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
-        try:
+        with self._errors():
             response = self._openai().chat.completions.create(
                 model=self.model, messages=list(request.messages), timeout=timeout, **dict(request.parameters)
             )
-        except openai.OpenAIError as exc:
-            raise map_openai_error(exc, self.provider, self._redactor.redact) from exc
         choice = response.choices[0] if response.choices else None
         usage = response.usage
         return Completion(
@@ -62,19 +61,18 @@ class OpenAIClient:
 
     def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
         parameters = {**request.parameters, "stream": True, "stream_options": {"include_usage": True}}
-        try:
+        with self._errors():
             stream = self._openai().chat.completions.create(
                 model=self.model, messages=list(request.messages), timeout=timeout, **parameters
             )
             with stream:
                 yield from self._chunks(stream)
-        except openai.OpenAIError as exc:
-            raise map_openai_error(exc, self.provider, self._redactor.redact) from exc
 
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None and self._http_client is None:
-            client.close()
+            with self._errors():
+                client.close()
 
     def after_fork(self) -> None:
         """In a forked child: leave the parent's connections alone and connect afresh on next use."""
@@ -99,6 +97,10 @@ class OpenAIClient:
                 usage = chunk.usage
                 completion = Completion("", finish_reason, usage.prompt_tokens, usage.completion_tokens, chunk.model, chunk.id)
                 yield StreamChunk(completion=completion)
+
+    def _errors(self) -> AbstractContextManager[None]:
+        """The seam every call into the openai client goes through."""
+        return openai_errors(self.provider, self._redactor.redact)
 
     def _openai(self) -> Any:
         if self._client is None:

@@ -7,7 +7,10 @@ import time
 
 import redis
 
+from modules.infrastructure.domain.errors import CacheError
 from modules.infrastructure.domain.llm.rate_limit import RateLimiter
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ end
 return tostring(wait)
 """
 WARN_EVERY = 30.0
+FALLBACK = "This process's own LLM_RPM_LIMIT / LLM_TPM_LIMIT buckets apply until it answers; check REDIS_URL"
 
 
 class RedisRateLimiter:
@@ -39,8 +43,11 @@ class RedisRateLimiter:
     When Redis fails, the in-process buckets take over (a warning at most every 30 s).
     """
 
-    def __init__(self, client: redis.Redis, provider: str, model: str, rpm: int | None, tpm: int | None) -> None:
+    def __init__(
+        self, client: redis.Redis, provider: str, model: str, rpm: int | None, tpm: int | None, redactor: Redactor | None = None
+    ) -> None:
         self._client = client
+        self._errors = RedisErrors(f"Redis (shared LLM limits of {provider} {model})", redactor or Redactor())
         self._script = client.register_script(_RESERVE)
         prefix = f"llm:ratelimit:{provider}:{model}"
         self._buckets = [(f"{prefix}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
@@ -60,16 +67,17 @@ class RedisRateLimiter:
         for _, limit, per_call in self._buckets:
             args += [limit, sign * min(1 if per_call else tokens, limit)]
         try:
-            return float(self._script(keys=keys, args=args))
-        except redis.RedisError as exc:
+            with self._errors("could not count this call", FALLBACK):
+                return float(self._script(keys=keys, args=args))
+        except CacheError as exc:
             self._warn(exc)
             if sign < 0:
                 self._local.refund(tokens)
                 return 0.0
             return self._local.reserve(tokens)
 
-    def _warn(self, exc: Exception) -> None:
+    def _warn(self, exc: CacheError) -> None:
         now = time.monotonic()
         if now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            logger.warning("Redis rate limit unavailable (%s): using this process's own LLM limits", type(exc).__name__)
+            logger.warning("%s", exc)

@@ -8,7 +8,7 @@ connection's I/O loop only while a step is in progress, in the thread that owns 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import Any
@@ -25,7 +25,9 @@ PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 class LinkLost(AMQPConnectionError):
     """The connection closed, failed to open, or a step ran out of time; ``settled`` outcomes still hold."""
 
-    settled: dict[str, PublishOutcome] = {}
+    def __init__(self, reason: str, settled: Mapping[str, PublishOutcome] | None = None) -> None:
+        super().__init__(reason)
+        self.settled: dict[str, PublishOutcome] = dict(settled or {})
 
 
 @dataclass
@@ -84,8 +86,7 @@ class ConfirmingLink:
         try:
             self._run(publish_more, timeout=self._step_timeout + len(queue) / 1000)
         except LinkLost as exc:
-            exc.settled = dict(batch.outcomes)
-            raise
+            raise LinkLost(str(exc), settled=batch.outcomes) from exc
         return batch.outcomes
 
     def close(self) -> None:

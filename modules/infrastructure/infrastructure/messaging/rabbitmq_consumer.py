@@ -16,6 +16,7 @@ from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     RECONNECTABLE,
     BrokerSettings,
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-attempts"
 ERROR_HEADER = "x-last-error"
 _POLL = 0.5
+STAY_IN_QUEUE = "Unacknowledged messages stay in the queue."
 
 
 class PikaConsumer:
@@ -56,6 +58,7 @@ class PikaConsumer:
         self._handler = handler
         self._prefetch, self._max_attempts = prefetch, max_attempts
         self._redactor = redactor or Redactor()
+        self._errors = BrokerErrors(settings.urls, self._redactor)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.handled = 0
@@ -63,21 +66,13 @@ class PikaConsumer:
     def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None) -> int:
         """Consume until ``stop()``, Ctrl-C, ``max_messages`` handled, or ``idle_timeout`` seconds without a message.
 
-        Reconnects after a connection loss (unacked messages are redelivered). Returns the number handled.
+        Reconnects after a connection loss (unacked messages are redelivered). Returns the number handled;
+        raises ``MessagingError`` when the broker fails otherwise, or reconnecting gave up.
         """
         self._stopping.clear()
-        failures = 0
         try:
-            while not self._stopping.is_set():
-                try:
-                    self._consume(max_messages, idle_timeout)
-                    break
-                except RECONNECTABLE as exc:
-                    failures += 1
-                    if failures > self.settings.reconnect_attempts:
-                        raise MessagingError(f"Consumer of '{self.queue}' lost RabbitMQ and could not reconnect: {type(exc).__name__}") from exc
-                    logger.warning("Consumer of '%s' lost its connection (%s); reconnecting", self.queue, type(exc).__name__)
-                    self._stopping.wait(backoff_delay(failures - 1, base=0.5, cap=5.0))
+            with self._errors(f"Consuming '{self.queue}'", STAY_IN_QUEUE):
+                self._consume_with_reconnects(max_messages, idle_timeout)
         except KeyboardInterrupt:
             logger.info("Consumer of '%s' interrupted; stopping cleanly", self.queue)
         return self.handled
@@ -92,6 +87,20 @@ class PikaConsumer:
         self._stopping.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    def _consume_with_reconnects(self, max_messages: int | None, idle_timeout: float | None) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._consume(max_messages, idle_timeout)
+                return
+            except RECONNECTABLE as exc:
+                failures += 1
+                if failures > self.settings.reconnect_attempts:
+                    doing = f"Consuming '{self.queue}' after {self.settings.reconnect_attempts} reconnect attempts"
+                    raise self._errors.error(exc, doing, STAY_IN_QUEUE) from exc
+                logger.warning("Consumer of '%s' lost its connection (%s); reconnecting", self.queue, type(exc).__name__)
+                self._stopping.wait(backoff_delay(failures - 1, base=0.5, cap=5.0))
 
     def _consume(self, max_messages: int | None, idle_timeout: float | None) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.settings))

@@ -18,13 +18,15 @@ from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
-from modules.infrastructure.domain.secrets import Redactor, mask_url
-from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink, LinkLost
 
 logger = logging.getLogger(__name__)
 
 # What a broker restart, a killed broker or a down broker raises; worth reconnecting for.
 RECONNECTABLE = (AMQPConnectionError, ConnectionWrongStateError)
+STAY_IN_OUTBOX = "The events stay in the outbox."
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class PikaMessagePublisher:
     ) -> None:
         self.settings = settings
         self._redactor = redactor or Redactor()
+        self._errors = BrokerErrors(settings.urls, self._redactor)
         self._sleep = sleep
         self._window = window
         self._local = threading.local()
@@ -89,6 +92,18 @@ class PikaMessagePublisher:
         self._links_lock = threading.Lock()
 
     def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending)."""
+        with self._errors(f"Publishing {len(messages)} event(s)", STAY_IN_OUTBOX):
+            return self._publish_with_reconnects(messages)
+
+    def ping(self) -> float:
+        """Seconds taken to open and close a connection to the broker; raises ``MessagingError``."""
+        started = time.perf_counter()
+        with self._errors("Connecting"):
+            pika.BlockingConnection(connection_parameters(self.settings)).close()
+        return time.perf_counter() - started
+
+    def _publish_with_reconnects(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
         results: dict[str, PublishOutcome] = {}
         remaining = list(messages)
         last_error: BaseException | None = None
@@ -99,28 +114,20 @@ class PikaMessagePublisher:
                 results.update(self._link().publish(remaining, _properties, self._window))
             except RECONNECTABLE as exc:
                 last_error = exc
-                results.update(getattr(exc, "settled", {}))
+                results.update(exc.settled if isinstance(exc, LinkLost) else {})
                 logger.warning("RabbitMQ connection lost (%s); reconnecting, attempt %d", type(exc).__name__, attempt + 1)
                 self._drop_link()
             remaining = [(envelope, body) for envelope, body in remaining if envelope.id not in results]
             if not remaining:
                 return [results[envelope.id] for envelope, _ in messages]
             self._drop_link()  # the channel went away mid-batch: start the rest on a fresh connection
-        nodes = ", ".join(mask_url(u) for u in self.settings.urls)
-        detail = self._redactor.redact(f"{type(last_error).__name__}: {last_error}") if last_error else "unsettled messages"
-        raise MessagingError(
-            f"RabbitMQ unreachable at {nodes} after {self.settings.reconnect_attempts} reconnect attempts "
-            f"({detail}); the events stay in the outbox"
-        ) from last_error
-
-    def ping(self) -> float:
-        """Seconds taken to open and close a connection to the broker; raises ``MessagingError``."""
-        started = time.perf_counter()
-        try:
-            pika.BlockingConnection(connection_parameters(self.settings)).close()
-        except RECONNECTABLE as exc:
-            raise MessagingError(f"RabbitMQ unreachable: {self._redactor.redact(str(exc) or type(exc).__name__)}") from exc
-        return time.perf_counter() - started
+        doing = f"Publishing {len(remaining)} event(s) after {self.settings.reconnect_attempts} reconnect attempts"
+        if last_error is None:  # every attempt returned, but without an outcome for these
+            raise MessagingError(
+                f"{doing} failed: RabbitMQ at {self._errors.nodes} settled none of them. "
+                f"Check the broker's log and that RABBITMQ_URL names the right nodes. {STAY_IN_OUTBOX}"
+            )
+        raise self._errors.error(last_error, doing, STAY_IN_OUTBOX) from last_error
 
     def close(self) -> None:
         """Close every thread's connection (each from the thread that calls this: links are idle then)."""

@@ -108,13 +108,8 @@ class OutboxRelay:
     def _claim(self, limit: int, after_id: int) -> ClaimedBatch:
         db = self._open_session()
         try:
-            return ClaimedBatch.of(db, outbox.claim(db.session, limit, after_id))
-        except Exception as exc:
-            db.close()
-            mapped = db.map_error(exc)  # a driver error leaves as a DatabaseError subclass, as inside ``with``
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            with db.errors:  # a driver error leaves as a DatabaseError subclass, as inside ``with db:``
+                return ClaimedBatch.of(db, outbox.claim(db.session, limit, after_id))
         except BaseException:
             db.close()
             raise

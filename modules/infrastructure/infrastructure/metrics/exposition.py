@@ -41,11 +41,8 @@ def outbox_counts(database: Database) -> dict[str, int]:
     if any(_exhausted(pool) for pool in engines.stats() if pool.label == PRIMARY):
         # Waiting DB_POOL_TIMEOUT for a connection would fail the whole scrape just when it matters.
         raise DatabasePoolExhaustedError("every connection of the primary pool is in use; the outbox is counted at a later scrape")
-    with engines.get_connection() as connection, Session(connection) as session:
-        try:
-            return outbox.counts(session)
-        except Exception as exc:
-            raise engines.error_mapper()(exc) from exc
+    with engines.errors(), engines.get_connection() as connection, Session(connection) as session:
+        return outbox.counts(session)
 
 
 def _exhausted(pool: PoolStats) -> bool:
