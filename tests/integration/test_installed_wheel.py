@@ -21,6 +21,7 @@ from tests.conftest import TESTS
 from tests.sibling_lessons import LESSONS, copy_tracked_files, write_module
 
 ROOT = TESTS.parent
+MYPY = next(line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("mypy"))
 NO_DEPS = [line.strip() for line in (ROOT / "requirements-nodeps.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 USE_IT = '''
@@ -67,6 +68,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     venv_python = work / "venv" / "bin" / "python"
     run([str(venv_python), "-m", "pip", "install", "--quiet", str(wheel)], work, timeout=600)
     run([str(venv_python), "-m", "pip", "install", "--quiet", "--no-deps", *NO_DEPS], work, timeout=600)
+    run([str(venv_python), "-m", "pip", "install", "--quiet", MYPY], work, timeout=600)
     yield venv_python
 
 
@@ -94,3 +96,26 @@ def test_a_project_with_a_module_of_its_own_migrates_stores_publishes_and_asks_t
     assert report["lessons"] == ["Joins"] and report["events_pending"] == 1
     assert report["provider"] == "local" and report["answer"].strip()
     assert (project / "var" / "app.db").is_file(), "the embedded SQLite database lives in the project, not in site-packages"
+
+
+MISTYPED = """from modules.infrastructure.module_api import InfrastructureService
+from modules.lessons.infrastructure.models import Lesson, LessonRepository
+
+
+def first_lesson() -> Lesson:
+    with InfrastructureService.get_database_session() as db:
+        return LessonRepository(db).get_by_id(1)  # Lesson | None: mypy must see it
+"""
+
+
+def test_a_module_of_the_project_type_checks_against_the_installed_package(installed: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    write_module(project / "modules" / "lessons", LESSONS)
+    mypy = [str(installed), "-m", "mypy", "--strict", "--namespace-packages", "--explicit-package-bases", "modules/lessons"]
+    assert "Success: no issues found" in run(mypy, project)
+
+    (project / "modules" / "lessons" / "mistyped.py").write_text(MISTYPED)
+    result = subprocess.run(mypy, cwd=project, capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(project)})
+    assert result.returncode == 1
+    assert 'Incompatible return value type (got "Lesson | None", expected "Lesson")' in result.stdout, result.stdout
+    assert "py.typed" not in result.stdout

@@ -82,7 +82,7 @@ def _json(content: str) -> object:
     """The parsed reply; ``InvalidQuestion`` when it is not JSON (a server without JSON mode, a cut-off answer)."""
     try:
         return json.loads(content)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidQuestion(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from exc
 
 

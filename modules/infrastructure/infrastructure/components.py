@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
-
 from modules.infrastructure.domain.lifecycle import Resource
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 Parser = Callable[[str], Any]
 
@@ -166,7 +166,7 @@ def comma_list(item: Parser) -> Parser:
     return parse
 
 
-def _split(value: str, expected: str):  # -> SplitResult
+def _split(value: str, expected: str) -> SplitResult:
     try:
         return urlsplit(value)
     except ValueError:

@@ -23,7 +23,7 @@ def parse_json(response: LLMResponse) -> Any:
     """The parsed answer; raises ``LLMResponseFormatError`` (holding the text) when it is not valid JSON."""
     try:
         return json.loads(response.content)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         provider = response.metadata.get("provider")
         raise LLMResponseFormatError(
             f"{provider} answered with text that is not valid JSON ({exc.msg} at position {exc.pos}, "

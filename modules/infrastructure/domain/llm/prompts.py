@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
@@ -41,12 +41,12 @@ def render(template: str, variables: Mapping[str, Any], where: str) -> str:
         raise LLMBadRequestError(f"The {where} is not a valid template ({exc}); name every placeholder, e.g. {{text}}") from exc
 
 
-def estimate_tokens(messages: list[dict[str, str]]) -> int:
+def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     """A rough token count: about one token per 3.5 characters plus a few per message."""
     return sum(int(len(m["content"]) / CHARS_PER_TOKEN) + 4 for m in messages)
 
 
-def check_context(messages: list[dict[str, str]], max_tokens: int | None, context_size: int | None) -> None:
+def check_context(messages: Sequence[Mapping[str, str]], max_tokens: int | None, context_size: int | None) -> None:
     """Raise ``LLMBadRequestError`` when the prompt plus ``max_tokens`` cannot fit the model's context."""
     if not context_size:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitError, LLMTimeoutError
@@ -19,6 +19,7 @@ from modules.infrastructure.domain.llm.retry_policy import is_retryable
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, LLMResponse, Prompt, StreamChunk, UsageStats
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 
+T = TypeVar("T")
 CIRCUIT_OPEN = "circuit_open"
 DEFAULT_COMPLETION_TOKENS = 256  # what the TPM limit reserves for the answer when max_tokens is not given
 
@@ -97,8 +98,8 @@ class LLMProvider:
             self._client.after_fork()
 
     def _with_retries(
-        self, call: Callable[[CompletionClient, float], Any], request: CompletionRequest, deadline: Deadline, attempts: Attempts
-    ) -> Any:
+        self, call: Callable[[CompletionClient, float], T], request: CompletionRequest, deadline: Deadline, attempts: Attempts
+    ) -> tuple[T, int]:
         self._check_breaker()
         client = self.initialize_client()
         while True:
@@ -152,7 +153,7 @@ class LLMProvider:
             )
 
     def _wait_for_capacity(self, request: CompletionRequest, deadline: Deadline) -> None:
-        tokens = estimate_tokens(list(request.messages)) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
+        tokens = estimate_tokens(request.messages) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
         wait = self.limiter.reserve(tokens)
         if wait <= 0:
             return

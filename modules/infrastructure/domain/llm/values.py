@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,19 @@ class StreamChunk:
     completion: Completion | None = None
 
 
+class TextCompleter(Protocol):
+    """What answers ``LLMClient.generate_completion``: one prompt in, the answer's text out."""
+
+    def generate_completion(self, prompt: str, **parameters: Any) -> str: ...
+
+
 @dataclass
 class LLMClient:
     """A ready client for one provider and model."""
 
     provider: str
     model: str
-    client: Any
+    client: TextCompleter
 
     def generate_completion(self, prompt: str, **kwargs: Any) -> str:
         """Send ``prompt`` as one user message and return the answer's text."""

@@ -30,10 +30,10 @@ def new_envelope(
     for name, value in (("destination", destination), ("event_type", event_type), ("source", source)):
         if not isinstance(value, str) or not value.strip():
             raise MessagingError(f"publish_event needs a non-empty {name}, got {value!r}")
-    for name, value in (("destination", destination), ("event_type", event_type), ("source", source), ("correlation_id", correlation_id)):
-        if value is not None and len(str(value).encode()) > AMQP_SHORT_STRING:
+    for name, short in (("destination", destination), ("event_type", event_type), ("source", source), ("correlation_id", correlation_id)):
+        if short is not None and len(str(short).encode()) > AMQP_SHORT_STRING:
             raise MessagingError(
-                f"publish_event's {name} is {len(str(value).encode())} bytes; AMQP carries at most "
+                f"publish_event's {name} is {len(str(short).encode())} bytes; AMQP carries at most "
                 f"{AMQP_SHORT_STRING} bytes there: use a shorter name"
             )
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:

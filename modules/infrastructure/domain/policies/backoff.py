@@ -16,4 +16,4 @@ def backoff_delay(
     if attempt < 0:
         raise ValueError(f"attempt must be 0 or more, not {attempt}")
     # Past 2**60 the cap has long won; stop doubling before the float overflows.
-    return rand() * min(cap, base * (2 ** min(attempt, 60)))
+    return rand() * min(cap, base * 2.0 ** min(attempt, 60))

@@ -6,7 +6,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import unquote
 
 import redis
@@ -74,7 +74,8 @@ class RedisCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss or when Redis fails."""
-        value = self._call("read", key, lambda: self._client.get(key), None)
+        # decode_responses is off, so GET answers bytes.
+        value = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
         self._stats.read(value is not None)
         return value
 

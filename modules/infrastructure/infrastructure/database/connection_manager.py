@@ -142,7 +142,7 @@ class ConnectionManager:
         return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe)
 
 
-def _on_connect(label: str, dialect: str):  # -> event handler
+def _on_connect(label: str, dialect: str) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         if dialect == "sqlite":
             cursor = dbapi_connection.cursor()

@@ -108,7 +108,7 @@ class FakeLLM:
         prompt = self._record(request)
         reply = self._next_reply(prompt)
         tokens = max(1, len(reply) // 4)
-        return Completion(reply, "stop", estimate_tokens(list(request.messages)), tokens, self.model, f"fake-{self.calls}")
+        return Completion(reply, "stop", estimate_tokens(request.messages), tokens, self.model, f"fake-{self.calls}")
 
     def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""

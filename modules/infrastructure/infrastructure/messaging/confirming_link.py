@@ -22,7 +22,7 @@ from modules.infrastructure.domain.messaging.values import Envelope
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 
 
-class LinkLost(AMQPConnectionError):
+class LinkLost(AMQPConnectionError):  # type: ignore[misc]  # pika ships no type hints
     """The connection closed, failed to open, or a step ran out of time; ``settled`` outcomes still hold."""
 
     def __init__(self, reason: str, settled: Mapping[str, PublishOutcome] | None = None) -> None:
@@ -37,15 +37,27 @@ class _Batch:
     returned: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Step:
+    """How the step the I/O loop is running ended: done, failed (why), or with a queue declaration refused (why)."""
+
+    done: bool = False
+    failure: str | None = None
+    refused: str | None = None
+
+
+def _nothing() -> None:
+    return None
+
+
 class ConfirmingLink:
     """A ``SelectConnection`` and a channel in confirm mode, used by one thread at a time."""
 
     def __init__(self, parameters: Sequence[pika.URLParameters], queue_arguments: dict[str, Any], step_timeout: float) -> None:
         self._arguments = queue_arguments
         self._step_timeout = step_timeout
-        self._done = False
-        self._failure: str | None = None
-        self._refused_declare: str | None = None
+        self._step = _Step()
+        self._on_confirmed: Callable[[], None] = _nothing  # set while a batch is in flight
         self._batch = _Batch()
         self._next_tag = 0
         self.declared: set[str] = set()
@@ -123,19 +135,18 @@ class ConfirmingLink:
 
     def _declare(self, destinations: set[str]) -> dict[str, str]:
         """Declare each new destination as a durable queue; the refused ones, with the broker's reason."""
-        refused = {}
+        refused: dict[str, str] = {}
         for destination in sorted(destinations - self.declared):
-            self._refused_declare = None
-            self._run(
-                lambda q=destination: self.channel.queue_declare(
-                    q, durable=True, arguments=self._arguments, callback=lambda _frame: self._finish()
-                ),
-                timeout=self._step_timeout,
-            )
-            if self._refused_declare is None:
+
+            def declare(queue: str = destination) -> None:
+                self.channel.queue_declare(queue, durable=True, arguments=self._arguments, callback=lambda _frame: self._finish())
+
+            self._run(declare, timeout=self._step_timeout)
+            refusal = self._step.refused
+            if refusal is None:
                 self.declared.add(destination)
             else:
-                refused[destination] = f"queue '{destination}' refused by the broker: {self._refused_declare}"
+                refused[destination] = f"queue '{destination}' refused by the broker: {refusal}"
                 self._open_channel()
         return refused
 
@@ -160,30 +171,27 @@ class ConfirmingLink:
     def _on_channel_closed(self, _channel: Any, reason: Any) -> None:
         self.channel = None
         if self.connection.is_open:
-            self._refused_declare = str(reason)
+            self._step.refused = str(reason)
             self._finish()
         else:
             self._fail(f"channel closed: {reason!r}")
 
-    def _on_confirmed(self) -> None:  # replaced while a batch is in flight
-        return None
-
     def _run(self, start: Callable[[], None], timeout: float, tolerate_loss: bool = False) -> None:
         """Start a step and run the I/O loop until it finishes, fails, or ``timeout`` passes."""
-        self._done, self._failure = False, None
+        step = self._step = _Step()
         loop = self.connection.ioloop
         timer = loop.call_later(timeout, lambda: self._fail(f"no answer within {timeout:.1f} s"))
         loop.add_callback_threadsafe(start)
         loop.start()
         loop.remove_timeout(timer)
-        if self._failure and not tolerate_loss:
-            raise LinkLost(self._failure)
+        if step.failure and not tolerate_loss:
+            raise LinkLost(step.failure)
 
     def _finish(self) -> None:
-        self._done = True
+        self._step.done = True
         self.connection.ioloop.stop()
 
     def _fail(self, reason: str) -> None:
-        if not self._done:
-            self._failure = reason
+        if not self._step.done:
+            self._step.failure = reason
         self.connection.ioloop.stop()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import BigInteger, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.infrastructure.messaging.outbox_model import FAILED, PENDING, SENT, OutboxRecord
@@ -87,4 +90,4 @@ def purge_sent(session: Session, older_than: timedelta) -> int:
     """Delete sent rows older than ``older_than``; the number removed."""
     cutoff = datetime.now(timezone.utc) - older_than
     result = session.execute(delete(OutboxRecord).where(OutboxRecord.status == SENT, OutboxRecord.sent_at < cutoff))
-    return result.rowcount or 0
+    return cast("CursorResult[Any]", result).rowcount or 0

@@ -101,7 +101,7 @@ class OutboxRelay:
                     claim.db.close()
             finally:
                 if following is not None:  # the run failed: give the prefetched rows back
-                    database.submit(lambda f=following: f.result().db.close())
+                    database.submit(_give_back, following)
         results = [future.result() for future in settled]
         return sum(s for s, _ in results), sum(f for _, f in results)
 
@@ -164,3 +164,8 @@ class OutboxRelay:
         with self._open_session() as db:
             outbox.purge_sent(db.session, self._retention)
             return outbox.counts(db.session)["pending"]
+
+
+def _give_back(claim: Future[ClaimedBatch]) -> None:
+    """Close a prefetched claim's session, releasing its row locks (the rows stay pending)."""
+    claim.result().db.close()

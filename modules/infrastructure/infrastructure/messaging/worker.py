@@ -25,7 +25,7 @@ class RelayWorker:
         self._drain = drain
         self._poll_interval = poll_interval
         self._event = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last_warning = float("-inf")
@@ -38,13 +38,13 @@ class RelayWorker:
     def start(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._stopping = False
+                self._stopping.clear()
                 self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
                 self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread after its current run."""
-        self._stopping = True
+        self._stopping.set()
         self._event.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -55,13 +55,13 @@ class RelayWorker:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._thread = None
-        self._stopping = False
+        self._stopping = threading.Event()
 
     def _run(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             self._event.wait(self._poll_interval)
             self._event.clear()
-            if self._stopping:
+            if self._stopping.is_set():
                 break
             self._drain_safely()
 
