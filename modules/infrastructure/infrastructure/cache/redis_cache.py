@@ -20,7 +20,7 @@ from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
-from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
+from modules.infrastructure.infrastructure.cache.redis_errors import REDIS_ERRORS, RedisErrors
 from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
 
@@ -140,24 +140,23 @@ class RedisCache(TextAndJson):
             return self._client.delete(*keys)
 
     def _call(self, action: str, key: str, command: Callable[[], T], fallback: T) -> T:
-        failed = f"could not {action} {shown(key)}"
         if not self.strict and self._outage.active():
-            skipped = f"{self._errors.where} {failed}: skipped after a recent failure ({self._outage.reason}). {DEGRADED}"
-            return self._failed(skipped, None, fallback)
+            skipped = f"{self._errors.where} could not {action} {shown(key)}: skipped after a recent failure ({self._outage.reason}). {DEGRADED}"
+            return self._failed(skipped, fallback)
         try:
-            with self._errors(failed, STRICT if self.strict else DEGRADED):
-                return command()
-        except CacheError as error:
-            if isinstance(error, CacheConnectionError) and error.__cause__ is not None:
-                self._outage.start(self._errors.reason(error.__cause__))  # skip Redis for a while: no timeout per call
-            return self._failed(str(error), error, fallback)
+            return command()
+        except REDIS_ERRORS as exc:  # the seam's own classes and mapping, inline: this is the hot path of every hit
+            error = self._errors.error(exc, f"could not {action} {shown(key)}", STRICT if self.strict else DEGRADED)
+            if isinstance(error, CacheConnectionError):
+                self._outage.start(self._errors.reason(exc))  # skip Redis for a while: no timeout per call
+            return self._failed(str(error), fallback, error, exc)
 
-    def _failed(self, message: str, error: CacheError | None, fallback: T) -> T:
-        """Count and (at most every ``warn_interval``) log a failure; raise it when strict, else ``fallback``."""
+    def _failed(self, message: str, fallback: T, error: CacheError | None = None, cause: BaseException | None = None) -> T:
+        """Count and (at most every ``warn_interval``) log a failure; raise it (chained to ``cause``) when strict, else ``fallback``."""
         self._stats.error()
         if self._warnings.allow():
             held = self._warnings.take_held_back()
             logger.warning("%s%s", message, f"; {held} more failure(s) since the last warning" if held else "")
         if self.strict and error is not None:
-            raise error
+            raise error from cause
         return fallback

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
+from sqlalchemy.pool import QueuePool
+
 from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
 from modules.infrastructure.domain.messaging.values import RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
@@ -157,8 +159,9 @@ class OutboxRelay:
         bind = db.session.get_bind()
         if bind.dialect.name != "postgresql":
             return False
-        checked_out = getattr(bind.pool, "checkedout", None)  # QueuePool's; NullPool opens one per checkout
-        return self._max_connections is None or checked_out is None or checked_out() < self._max_connections
+        if self._max_connections is None or not isinstance(bind.pool, QueuePool):
+            return True  # no limit known, or a pool (NullPool) that opens a connection per checkout
+        return bind.pool.checkedout() < self._max_connections
 
     def _tidy_and_count(self) -> int:
         with self._open_session() as db:
