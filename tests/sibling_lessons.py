@@ -8,6 +8,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+MIGRATION = "migrations/versions/20261202_1e55a0000001_lessons.py"
+
 LESSONS = {
     "__init__.py": '"""Lessons: a sibling module written only against the infrastructure\'s module_api."""\n',
     "infrastructure/__init__.py": "",
@@ -26,15 +28,18 @@ class Lesson(Base):
 class LessonRepository(BaseRepository[Lesson]):
     model = Lesson
 ''',
-    "migrations/versions/20261202_1e55a0000001_lessons.py": '''"""The lessons table (the lessons module's own branch)."""
+    # As `alembic revision` writes it from the shipped script.py.mako (annotated assignments).
+    MIGRATION: '''"""The lessons table (the lessons module's own branch)."""
+
+from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "1e55a0000001"
-down_revision = None
-branch_labels = ("lessons",)
-depends_on = "a1b2c3d4e5f6"  # the infrastructure's outbox: events go out in the same transaction
+revision: str = "1e55a0000001"
+down_revision: Union[str, Sequence[str], None] = None
+branch_labels: Union[str, Sequence[str], None] = ("lessons",)
+depends_on: Union[str, Sequence[str], None] = "a1b2c3d4e5f6"  # the infrastructure's outbox: same transaction
 
 
 def upgrade() -> None:

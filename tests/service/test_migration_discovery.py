@@ -29,8 +29,11 @@ def revisions(folder: Path) -> dict[str, tuple[str | None, tuple[str, ...]]]:
     for path in folder.glob("*.py"):
         names = {}
         for node in ast.parse(path.read_text()).body:
+            # ``revision = "..."`` as hand-written, or ``revision: str = "..."`` as script.py.mako writes it
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
                 names[node.targets[0].id] = ast.literal_eval(node.value)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                names[node.target.id] = ast.literal_eval(node.value)
         labels = names.get("branch_labels") or ()
         found[names["revision"]] = (names["down_revision"], tuple([labels] if isinstance(labels, str) else labels))
     return found
@@ -111,3 +114,18 @@ def tables(path: Path) -> set[str]:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         connection.close()
+
+
+def test_outside_a_project_only_the_infrastructure_s_own_migrations_count(tmp_path: Path) -> None:
+    """From a folder that holds no modules, the installed (here: editable) infrastructure migrates alone: a
+    checkout's example module is not the application's, and neither its revisions nor its models are used."""
+    code = (
+        "from modules.infrastructure.module_api import InfrastructureService\n"
+        "from modules.infrastructure.module_api.testing import fake_infrastructure\n"
+        "with fake_infrastructure():\n"
+        "    print(InfrastructureService.migration_status().heads)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str((branch_heads()["infrastructure"],))

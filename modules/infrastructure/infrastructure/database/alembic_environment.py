@@ -8,6 +8,7 @@ comes from the configuration (``DATABASE_URL``, ``.env``, the embedded default),
 
 from __future__ import annotations
 
+import logging.config
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from modules.infrastructure.infrastructure.database.orm import Base
 
 def run_migrations() -> None:
     """The body of ``env.py``: online through the given connection or a new engine, or offline as SQL."""
+    if context.config.config_file_name is not None and "connection" not in context.config.attributes:
+        logging.config.fileConfig(context.config.config_file_name, disable_existing_loggers=False)  # the CLI's output
     include_sibling_revisions(context.script)  # the CLI's alembic.ini cannot list folders found at run time
     import_module_models()  # every module's tables on Base.metadata, so autogenerate compares them all
     if context.is_offline_mode():

@@ -37,27 +37,33 @@ def environment_folder() -> Path:
 def module_folders(roots: list[Path] | None = None) -> dict[str, Path]:
     """Each module with migrations and its versions folder: the infrastructure first, then the others by name.
 
-    ``roots`` are the folders that hold modules, by default every portion of the ``modules``
-    namespace package (a checkout's ``modules/`` and an installed one's).
+    The infrastructure's come from its own package; the others from ``roots``, by default the
+    folder portions of the ``modules`` namespace package (a project's ``modules/``). Beside an
+    installed or editable infrastructure, only the modules the application can import count.
     """
     found: dict[str, Path] = {}
     for root in roots if roots is not None else namespace_roots():
         for folder in sorted(p for p in root.glob(f"*/{VERSIONS.as_posix()}") if p.is_dir()):
             found.setdefault(folder.parent.parent.name, folder.resolve())
-    ordered = {INFRASTRUCTURE: found.pop(INFRASTRUCTURE)} if INFRASTRUCTURE in found else {}
-    return {**ordered, **dict(sorted(found.items()))}
+    own = found.pop(INFRASTRUCTURE, None)
+    if roots is None:
+        own = environment_folder() / "versions"
+    return {**({INFRASTRUCTURE: own} if own is not None else {}), **dict(sorted(found.items()))}
+
+
+def module_names(roots: list[Path] | None = None) -> list[str]:
+    """Every module beside the infrastructure, with migrations or not: each package folder under the roots, by name."""
+    searched = roots if roots is not None else namespace_roots()
+    names = {folder.name for root in searched for folder in root.iterdir() if (folder / "__init__.py").is_file()}
+    return sorted(names - {INFRASTRUCTURE})
 
 
 def namespace_roots() -> list[Path]:
-    """The folders holding modules: the installed infrastructure's, then each folder portion of the namespace, each once.
-
-    An editable install lists a path hook, not a folder, in ``modules.__path__``; the
-    infrastructure's own location covers it.
-    """
+    """The folders of the ``modules`` namespace package, in import order, each once (an editable install's
+    path hook is not a folder and is left out)."""
     package = importlib.import_module(NAMESPACE)
-    own = Path(str(resources.files(f"{NAMESPACE}.{INFRASTRUCTURE}"))).parent
     roots: list[Path] = []
-    for entry in [own, *map(Path, package.__path__)]:
+    for entry in map(Path, package.__path__):
         path = entry.resolve()
         if path.is_dir() and path not in roots:
             roots.append(path)
@@ -92,11 +98,16 @@ def include_sibling_revisions(script: ScriptDirectory) -> None:
 
 
 def import_module_models() -> list[str]:
-    """Import ``modules.<name>.infrastructure.models`` of each module with migrations, so autogenerate sees its tables."""
+    """Import ``modules.<name>.infrastructure.models`` of the infrastructure and of every module that has one, with
+    migrations or not yet, so ``alembic check`` and autogenerate compare every table."""
     imported = []
-    for name in module_folders():
+    for name in [INFRASTRUCTURE, *module_names()]:
         qualified = f"{NAMESPACE}.{name}.infrastructure.models"
-        if importlib.util.find_spec(qualified) is not None:
+        try:
+            found = importlib.util.find_spec(qualified) is not None
+        except ModuleNotFoundError:  # the module's package itself is not importable from here
+            found = False
+        if found:
             importlib.import_module(qualified)
             imported.append(qualified)
     return imported
