@@ -171,14 +171,12 @@ def test_after_fork_tells_each_built_resource_and_keeps_everything() -> None:
 
 
 def _child_reports(queue: Any, runtime: Runtime) -> None:
+    runtime.after_fork_in_child()  # what the module's own runtime registers with os.register_at_fork
     queue.put((runtime.current().built(), LOG.copy()))
 
 
 def test_a_real_forked_child_runs_after_fork_and_the_parent_keeps_its_connections() -> None:
     runtime = Runtime(factory=Set)  # type: ignore[arg-type]
-    import os
-
-    os.register_at_fork(after_in_child=runtime.after_fork_in_child)
     runtime.current().pool
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -212,3 +210,8 @@ def test_bootstrap_uses_what_it_is_given_and_builds_nothing_else_yet() -> None:
     marker = object()
     infrastructure = bootstrap(metrics=marker)  # type: ignore[arg-type]
     assert infrastructure.metrics is marker and infrastructure.built() == []
+
+
+def test_bootstrap_and_override_read_none_alike_as_no_publisher() -> None:
+    assert bootstrap(publisher=None).publisher is None
+    assert bootstrap().derive(publisher=None).publisher is None

@@ -15,6 +15,7 @@ from modules.infrastructure.module_api import (
     Prompt,
     PromptContext,
 )
+from modules.infrastructure.module_api.testing import MemoryCache, fake_infrastructure
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -88,14 +89,28 @@ def test_override_rejects_an_unknown_component() -> None:
             pass
 
 
-def test_reset_drops_overrides() -> None:
+def test_reset_inside_an_override_keeps_the_block_s_components_and_rebuilds_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     real = InfrastructureService.get_config()
-    override = InfrastructureService.override(config=replace(real, environment="test"))
-    override.__enter__()
-    InfrastructureService.reset()
+    cache = MemoryCache()
+    with InfrastructureService.override(config=replace(real, environment="test"), cache=cache):
+        InfrastructureService.get_cache("lessons").set("k", "v")
+        monkeypatch.setenv("FEATURE_FLAG_REREAD", "on")
+        InfrastructureService.reset()
+        assert InfrastructureService.get_config().environment == "test"
+        assert InfrastructureService.get_cache("lessons").get("k") == "v"
     assert InfrastructureService.get_config().environment == "development"
-    override.__exit__(None, None, None)
-    assert InfrastructureService.get_config().environment == "development"
+    assert InfrastructureService.is_feature_enabled("reread"), "the configuration under the block was read again"
+
+
+def test_reset_inside_fake_infrastructure_stays_on_the_fakes(clean_env: Path) -> None:
+    with fake_infrastructure() as fakes:
+        InfrastructureService.reset()
+        assert InfrastructureService.get_config() is fakes.config
+        assert InfrastructureService.get_config().database.url == "sqlite://"
+        InfrastructureService.migrate()
+        InfrastructureService.publish_event("lessons", {"n": 1}, event_type="lesson.created", source="lessons")
+        assert [e.type for e in fakes.events()] == ["lesson.created"]
+    assert not (clean_env / "var").exists(), "nothing reached the embedded default database"
 
 
 def test_the_llm_client_names_the_configured_provider_without_calling_it() -> None:

@@ -171,26 +171,37 @@ class Infrastructure(Components):
     exposition = value(build_exposition)
 
 
+class NotGiven:
+    """The default of ``bootstrap()``'s parameters: build this component (``None`` is a value: no publisher)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
 def bootstrap(
     *,
-    environment: EnvironmentLoader | None = None,
-    redactor: Redactor | None = None,
-    config: AppConfig | None = None,
-    metrics: InfrastructureMetrics | None = None,
-    database: Database | None = None,
-    cache: CacheBackend | None = None,
-    publisher: MessagePublisher | None = None,
-    messaging: OutboxMessaging | None = None,
-    consumers: Consumers | None = None,
-    llm_providers: LLMProviders | None = None,
-    llm: LLMGateway | None = None,
-    health_checks: Sequence[HealthCheck] | None = None,
-    exposition: MetricsExposition | None = None,
+    environment: EnvironmentLoader | NotGiven = NOT_GIVEN,
+    redactor: Redactor | NotGiven = NOT_GIVEN,
+    config: AppConfig | NotGiven = NOT_GIVEN,
+    metrics: InfrastructureMetrics | NotGiven = NOT_GIVEN,
+    database: Database | NotGiven = NOT_GIVEN,
+    cache: CacheBackend | NotGiven = NOT_GIVEN,
+    publisher: MessagePublisher | None | NotGiven = NOT_GIVEN,
+    messaging: OutboxMessaging | NotGiven = NOT_GIVEN,
+    consumers: Consumers | NotGiven = NOT_GIVEN,
+    llm_providers: LLMProviders | NotGiven = NOT_GIVEN,
+    llm: LLMGateway | NotGiven = NOT_GIVEN,
+    health_checks: Sequence[HealthCheck] | NotGiven = NOT_GIVEN,
+    exposition: MetricsExposition | NotGiven = NOT_GIVEN,
 ) -> Infrastructure:
     """The module's components: each one given here is used as it is, every other is built on first use.
 
     ``bootstrap()`` reads the process environment; ``bootstrap(config=..., cache=MemoryCache())`` runs on
-    a configuration and a cache of your own. Close what it built with ``close()``.
+    a configuration and a cache of your own; ``publisher=None`` runs without a broker whatever the
+    configuration says. ``override()`` takes the same names. Close what it built with ``close()``.
     """
-    given = {name: component for name, component in locals().items() if component is not None}
+    given = {name: component for name, component in locals().items() if component is not NOT_GIVEN}
     return Infrastructure(given)

@@ -85,6 +85,11 @@ class Components:
         """This set with ``given`` components in place: what depends on them is built anew, the rest is shared."""
         return type(self)(given, parent=self)
 
+    def rebase(self, parent: Components) -> None:
+        """Share ``parent``'s components from now on (after a reset); only a derived set has a parent to replace."""
+        if self._parent is not None:
+            self._parent = parent
+
     def resolve(self, component: Component[Any]) -> object:
         """The component's instance: given, built here, or (when an override does not touch it) the parent's."""
         name = component.name

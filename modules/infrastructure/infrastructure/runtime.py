@@ -12,7 +12,12 @@ from modules.infrastructure.infrastructure.bootstrap import Infrastructure, boot
 
 
 class Runtime:
-    """Holds the root set built by ``bootstrap()`` and a stack of overrides; the facade reads ``current()``."""
+    """Holds the root set built by ``bootstrap()`` and a stack of overrides; the facade reads ``current()``.
+
+    The stack is the process's, not a thread's: inside a ``with override(...)`` block every thread
+    (a relay, a consumer, a server's workers) sees the override. It is for tests, not for giving one
+    request components of its own.
+    """
 
     def __init__(self, factory: Callable[[], Infrastructure] = bootstrap) -> None:
         self._factory = factory
@@ -25,13 +30,7 @@ class Runtime:
         overrides = self._overrides
         if overrides:
             return overrides[-1]
-        root = self._root
-        if root is None:
-            with self._lock:
-                if self._root is None:
-                    self._root = self._factory()
-                root = self._root
-        return root
+        return self.current_root()
 
     def override(self, **components: object) -> AbstractContextManager[Infrastructure]:
         """Inside the block, ``current()`` has these components, and anew what depends on them; closed at exit."""
@@ -56,10 +55,24 @@ class Runtime:
             self._root.close()
 
     def reset(self) -> None:
-        """Close everything, drop the overrides, and bootstrap afresh (rereading the configuration) on next use."""
+        """Close everything and bootstrap afresh, rereading the configuration; the ``with`` blocks still open keep
+        the components they were given (a reset inside ``fake_infrastructure()`` stays on the fakes)."""
         self.shutdown()
-        self._overrides.clear()
         self._root = None
+        below: Infrastructure | None = None
+        for layer in self._overrides:
+            layer.rebase(below if below is not None else self.current_root())
+            below = layer
+
+    def current_root(self) -> Infrastructure:
+        """The root set, bootstrapped now if there is none yet."""
+        root = self._root
+        if root is None:
+            with self._lock:
+                if self._root is None:
+                    self._root = self._factory()
+                root = self._root
+        return root
 
     def after_fork_in_child(self) -> None:
         """In a forked child: each set lets its resources drop what they inherited."""
