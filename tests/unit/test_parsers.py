@@ -336,13 +336,43 @@ def test_comma_list_keeps_order_and_duplicates() -> None:
 
 def test_comma_list_reports_the_first_bad_item() -> None:
     error = invalid(p.comma_list(p.choice(("openai", "azure", "local"))), "openai,bard")
-    assert error.problem == "is not a known value"
+    assert error.problem == "has an item 2 of 2 that is not a known value"
+    assert invalid(p.comma_list(p.choice(("openai",))), "bard").problem == "is not a known value"
 
 
 def test_comma_list_of_urls_checks_every_url() -> None:
     parse = p.comma_list(p.url(("amqp", "amqps")))
     assert parse("amqp://mq1,amqps://mq2:5671") == ("amqp://mq1", "amqps://mq2:5671")
-    assert invalid(parse, "amqp://mq1,amqp://mq2:notaport").problem == "has an invalid port"
+    assert invalid(parse, "amqp://mq1,amqp://mq2:notaport").problem == "has an item 2 of 2 that has an invalid port"
+
+
+def test_a_comma_inside_a_password_is_named_by_item_number_and_no_piece_of_it_is_shown() -> None:
+    error = invalid(p.comma_list(p.database_url), "postgresql://ro:pw@r1/app,postgresql://ro:se,cret@r2/app")
+    assert error.problem == "has an item 2 of 3 that has an invalid port"
+    assert "%2C" in error.expected and "se" not in error.problem and "cret" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("POSTGRESQL://app@db/app", "postgresql+psycopg2://app@db/app"),
+        ("Postgres://app@db/app", "postgresql+psycopg2://app@db/app"),
+        ("postgresql+PSYCOPG2://app@db/app", "postgresql+psycopg2://app@db/app"),
+        ("SQLite:///var/app.db", "sqlite:///var/app.db"),
+    ],
+)
+def test_the_scheme_is_read_case_insensitively(raw: str, expected: str) -> None:
+    assert p.database_url(raw) == expected
+
+
+def test_an_at_sign_after_the_host_is_part_of_the_path_not_of_the_password() -> None:
+    assert p.database_url("postgres://app@db/d@b") == "postgresql+psycopg2://app@db/d@b"
+    assert make_url(p.database_url("postgres://app@db/d@b")).host == "db"
+
+
+def test_a_slash_in_a_password_asks_for_percent_encoding() -> None:
+    error = invalid(p.database_url, "postgresql://app:pa/ss@db/app")
+    assert "write / as %2F" in error.expected
 
 
 @pytest.mark.parametrize(

@@ -118,9 +118,12 @@ def database_url(raw: str) -> str:
     PostgreSQL as hosts print it (``postgres://``, ``postgresql://``) names the module's driver,
     psycopg2: SQLAlchemy 2.1 would otherwise pick psycopg 3 for a bare ``postgresql://``.
     """
-    value = raw.strip()
-    expected = "a SQLAlchemy URL such as sqlite:///var/app.db or postgresql://user@host:5432/db"
-    scheme, separator, rest = value.partition("://")
+    expected = (
+        "a SQLAlchemy URL such as sqlite:///var/app.db or postgresql://user:password@host:5432/db "
+        "(in a password, write / as %2F, ? as %3F, # as %23)"
+    )
+    scheme, separator, rest = raw.strip().partition("://")
+    scheme = scheme.lower()  # URL schemes are case-insensitive
     if not separator or not _DB_SCHEME.match(scheme):
         raise InvalidValue("is not a database URL", expected)
     parts = _split(f"db://{rest}", expected)  # urlsplit refuses '_' in a scheme (postgresql+psycopg_async)
@@ -134,26 +137,27 @@ def database_url(raw: str) -> str:
     if dialect != "sqlite" and not parts.hostname and not parts.query and not local_socket:
         raise InvalidValue("has no host", expected)
     _check_port(parts, expected)
-    return normalise_database_url(value)
+    return normalise_database_url(f"{scheme}://{rest}")
 
 
 def normalise_database_url(url: str) -> str:
     """``postgres://``, ``postgresql://`` and ``postgres+psycopg2://`` as ``postgresql+psycopg2://``; others unchanged.
 
-    An ``@`` in the user or password is percent-encoded (the user info runs to the last ``@``, as
-    URL parsers read it): SQLAlchemy would otherwise end the password at the first one and connect
-    to a host made of the rest of it.
+    An ``@`` in the user or password is percent-encoded: the user info runs to the last ``@`` before
+    the path, as URL parsers read it, but SQLAlchemy would end the password at the first one and
+    connect to a host made of the rest of it.
     """
     scheme, separator, rest = url.partition("://")
-    at = rest.split("?", 1)[0].rfind("@")
-    if at > 0 and "@" in rest[:at]:
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, authority_end)
+    if at > 0:
         rest = rest[:at].replace("@", "%40") + rest[at:]
     dialect, _, driver = scheme.partition("+")
     if dialect in POSTGRES_DIALECTS and driver in ("", DEFAULT_POSTGRES_DRIVER):
-        return f"postgresql+{DEFAULT_POSTGRES_DRIVER}{separator}{rest}"
-    if dialect == "postgres":
-        return f"postgresql+{driver}{separator}{rest}"
-    return url
+        scheme = f"postgresql+{DEFAULT_POSTGRES_DRIVER}"
+    elif dialect == "postgres":
+        scheme = f"postgresql+{driver}"
+    return f"{scheme}{separator}{rest}"
 
 
 def comma_list(item: Parser) -> Parser:
@@ -161,7 +165,19 @@ def comma_list(item: Parser) -> Parser:
 
     def parse(raw: str) -> tuple[Any, ...]:
         items = [part.strip() for part in raw.split(",") if part.strip()]
-        return tuple(item(part) for part in items)
+        parsed = []
+        for number, part in enumerate(items, start=1):
+            try:
+                parsed.append(item(part))
+            except InvalidValue as exc:
+                if len(items) == 1:
+                    raise
+                # The item is not shown: a comma inside a password splits it, and a piece would not be masked.
+                raise InvalidValue(
+                    f"has an item {number} of {len(items)} that {exc.problem}",
+                    f"{exc.expected}; items separated by commas (a comma inside one is written %2C)",
+                ) from None
+        return tuple(parsed)
 
     return parse
 
