@@ -50,7 +50,6 @@ from modules.infrastructure.infrastructure.database.error_mapping import Databas
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
 from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
 from tests.driver_exceptions import (
-    UNBUILDABLE,
     exception_classes,
     instance,
     name,
@@ -61,10 +60,6 @@ from tests.driver_exceptions import (
     sqlalchemy_builders,
     status_error,
 )
-
-
-def test_no_driver_exception_class_is_left_unbuilt() -> None:
-    assert UNBUILDABLE == {}
 
 
 Seam = Callable[[], AbstractContextManager[object]]

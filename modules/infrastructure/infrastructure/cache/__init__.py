@@ -1,1 +1,1 @@
-"""Cache adapters: ``RedisCache``, ``MemoryCache`` and the ``NamespacedCache`` every module gets."""
+"""Cache adapters for the ``CacheBackend`` port: ``RedisCache`` and ``MemoryCache``, with Redis's error seam."""

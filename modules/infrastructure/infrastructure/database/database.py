@@ -20,6 +20,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager, SessionObserver
+    from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -104,6 +105,3 @@ class Database:
         with engines.errors():
             return action(MigrationRunner(engines.create_connection_pool()))
 
-
-if TYPE_CHECKING:
-    from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
