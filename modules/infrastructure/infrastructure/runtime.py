@@ -30,7 +30,7 @@ class Runtime:
         overrides = self._overrides
         if overrides:
             return overrides[-1]
-        return self.current_root()
+        return self._root or self.current_root()
 
     def override(self, **components: object) -> AbstractContextManager[Infrastructure]:
         """Inside the block, ``current()`` has these components, and anew what depends on them; closed at exit."""

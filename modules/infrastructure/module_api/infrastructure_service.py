@@ -15,28 +15,16 @@ from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLM
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
+from modules.infrastructure.infrastructure.runtime import runtime
 
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
-    from modules.infrastructure.infrastructure.runtime import Runtime
 
 R = TypeVar("R")
 
-_runtime: Runtime | None = None
-
-
-def _runtime_now() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        # Imported on first call so that importing module_api loads no driver or client library.
-        from modules.infrastructure.infrastructure.runtime import runtime
-
-        _runtime = runtime
-    return _runtime
-
-
-def _components() -> Infrastructure:
-    return _runtime_now().current()
+# The components the facade reads: the process's, or the innermost override's. Importing the runtime
+# imports no driver; each component imports its own when first used.
+_components: Callable[[], Infrastructure] = runtime.current
 
 
 class InfrastructureService:
@@ -239,13 +227,13 @@ class InfrastructureService:
         ``health_checks``, ... Raises ``ValueError`` for an unknown name. What the block built is closed at its end.
         ``with InfrastructureService.override(publisher=RecordingPublisher()): ...``
         """
-        with _runtime_now().override(**components):
+        with runtime.override(**components):
             yield
 
     @staticmethod
     def reset() -> None:
         """Close every component, drop overrides and reread the configuration on next use."""
-        _runtime_now().reset()
+        runtime.reset()
 
     @staticmethod
     def shutdown() -> None:
@@ -253,4 +241,4 @@ class InfrastructureService:
 
         Components are built again on next use, with the same configuration.
         """
-        _runtime_now().shutdown()
+        runtime.shutdown()

@@ -76,8 +76,10 @@ class ConnectionManager:
         session = pool.sessions()
         options = _READ_ONLY if read_only and pool.engine.dialect.name == "postgresql" else None
         try:
-            with pool.errors:
-                connection = session.connection(execution_options=options)
+            connection = session.connection(execution_options=options)
+        except Exception as exc:
+            session.close()
+            pool.errors.raise_mapped(exc)
         except BaseException:
             session.close()
             raise

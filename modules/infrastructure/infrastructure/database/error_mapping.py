@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
+from typing import Literal, NoReturn
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
@@ -138,6 +138,14 @@ class DatabaseErrors:
             if mapped is not exc:
                 raise mapped from exc
         return False
+
+    def raise_mapped(self, exc: Exception) -> NoReturn:
+        """Raise ``exc`` as its ``DatabaseError`` subclass (chained), or as it is; for a hot path's own ``except``,
+        where entering this context manager on every call would cost more than the work."""
+        mapped = self.mapped(exc)
+        if mapped is exc:
+            raise exc
+        raise mapped from exc
 
     def mapped(self, exc: BaseException) -> BaseException:
         """``map_database_error`` for this pool; should the mapping itself fail, ``exc``: it is never hidden."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from time import perf_counter
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors
 
 
 @dataclass
@@ -26,8 +28,8 @@ class DatabaseSession:
 
     session: Any
     connection_id: str
-    # The pool's error seam (``DatabaseErrors``): a context manager that maps driver errors leaving it.
-    errors: AbstractContextManager[object] = field(default_factory=nullcontext, repr=False, compare=False)
+    # The pool's error seam, which maps driver errors to ``DatabaseError`` subclasses.
+    errors: DatabaseErrors = field(repr=False, compare=False)
     # Called once, with the seconds since ``opened_at`` (``perf_counter``), when the session closes: the metrics.
     on_close: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     opened_at: float = field(default=0.0, repr=False, compare=False)
@@ -69,7 +71,8 @@ class DatabaseSession:
                 self.commit()
             else:
                 self.session.rollback()
-                self.errors.__exit__(exc_type, exc, tb)  # raises the mapped error, or returns and ``exc`` goes on as it is
+                if isinstance(exc, Exception):
+                    self.errors.raise_mapped(exc)  # a driver error leaves as its DatabaseError subclass
         finally:
             self.session.close()
             self._closed()
@@ -80,5 +83,7 @@ class DatabaseSession:
             observe(perf_counter() - self.opened_at)
 
     def _call(self, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        with self.errors:
+        try:
             return method(*args, **kwargs)
+        except Exception as exc:
+            self.errors.raise_mapped(exc)
