@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS, check_ttl
 from modules.infrastructure.domain.cache.values import decode_text, dump_json, encode, load_json, shown
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
@@ -55,12 +55,14 @@ def test_an_outage_lasts_its_retry_interval() -> None:
     assert not outage.active()
 
 
-@pytest.mark.parametrize(("ttl", "expected"), [(None, None), (1, 1.0), (0.25, 0.25), (86400, 86400.0)])
+@pytest.mark.parametrize(
+    ("ttl", "expected"), [(None, None), (1, 1.0), (0.25, 0.25), (86400, 86400.0), (MAX_TTL_SECONDS, float(MAX_TTL_SECONDS))]
+)
 def test_valid_ttls(ttl: float | None, expected: float | None) -> None:
     assert check_ttl(ttl) == expected
 
 
-@pytest.mark.parametrize("ttl", [0, -5, float("nan"), float("inf"), "60", True])
+@pytest.mark.parametrize("ttl", [0, -5, float("nan"), float("inf"), "60", True, MAX_TTL_SECONDS + 0.001, 1e20])
 def test_invalid_ttls(ttl: object) -> None:
     with pytest.raises(ValueError, match="positive number of seconds"):
         check_ttl(ttl)  # type: ignore[arg-type]

@@ -705,7 +705,7 @@ def test_the_malformed_cases_cover_enough_distinct_inputs() -> None:
     ("environ", "expected"),
     [
         ({"DB_POOL_SIZE": "abc"}, "DB_POOL_SIZE='abc' is not a whole number; expected a whole number from 1 to 1000"),
-        ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT='0' must be greater than 0; expected a number greater than 0"),
+        ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT='0' must be greater than 0; expected a number greater than 0 and at most 2147483 (24.8 days)"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml' is not a known value; expected one of text, json"),
         ({"FEATURE_FLAG_X": "maybe"}, "FEATURE_FLAG_X='maybe' is not a boolean; expected true/false, 1/0, yes/no or on/off"),
     ],

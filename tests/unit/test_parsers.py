@@ -250,6 +250,22 @@ def test_url_unix_scheme_is_only_allowed_where_listed() -> None:
     assert invalid(HTTP, "unix:///tmp/x.sock").problem == "has scheme 'unix'"
 
 
+# --- redis_url ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["redis://cache", "redis://cache:6379/", "redis://cache:6379/0", "rediss://:pw@cache/15", "unix:///run/redis.sock"])
+def test_redis_url_takes_a_database_number_or_none(raw: str) -> None:
+    assert p.redis_url(raw) == raw
+
+
+@pytest.mark.parametrize("raw", ["redis://cache:6379/abc", "redis://cache/0/1x", "redis://cache/-1", "redis://cache/١"])
+def test_redis_url_refuses_a_path_that_is_not_a_database_number(raw: str) -> None:
+    # redis-py would use database 0 for any of these, without a word.
+    error = invalid(p.redis_url, raw)
+    assert error.problem.endswith("which is not a database number")
+    assert "redis://host:6379/0" in error.expected
+
+
 # --- database_url ------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from modules.infrastructure.domain.config.settings import SETTINGS
+from scripts.gen_config_docs import BEGIN, END, config_table, env_example
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {s.name for s in SETTINGS}
@@ -27,6 +28,12 @@ def test_readme_configuration_table_lists_every_variable() -> None:
     rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_<>]+)` \|", readme, re.MULTILINE))
     assert NAMES <= rows
     assert "FEATURE_FLAG_<NAME>" in rows
+
+
+def test_env_example_and_readme_table_are_what_the_settings_table_generates() -> None:
+    # Each number's range is part of its description: the docs must show the current bounds.
+    assert (ROOT / ".env.example").read_text() == env_example(), "run scripts/gen_config_docs.py"
+    assert f"{BEGIN}\n{config_table()}\n{END}" in (ROOT / "README.md").read_text(), "run scripts/gen_config_docs.py"
 
 
 def test_setup_cfg_requires_what_requirements_txt_pins() -> None:

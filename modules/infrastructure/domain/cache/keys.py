@@ -6,6 +6,9 @@ import math
 import re
 
 SEPARATOR = ":"
+# Ten years. Redis takes a TTL up to (2**63 - 1 - now) milliseconds and the in-memory cache any
+# float; past this a TTL is a mistake (milliseconds given as seconds), not a wish.
+MAX_TTL_SECONDS = 315_360_000
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 
 
@@ -20,9 +23,12 @@ def check_namespace(namespace: object) -> str:
 
 
 def check_ttl(ttl: float | None) -> float | None:
-    """``ttl`` when it is ``None`` or a positive number of seconds; else ``ValueError``."""
+    """``ttl`` when it is ``None`` or a number of seconds above 0 and at most ``MAX_TTL_SECONDS``; else ``ValueError``."""
     if ttl is None:
         return None
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not (ttl > 0 and math.isfinite(ttl)):
-        raise ValueError(f"ttl must be a positive number of seconds, or None for the default; got {ttl!r}")
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not (0 < ttl <= MAX_TTL_SECONDS and math.isfinite(ttl)):
+        raise ValueError(
+            f"ttl must be a positive number of seconds, at most {MAX_TTL_SECONDS} (10 years), or None for the default; "
+            f"got {ttl!r}"
+        )
     return float(ttl)

