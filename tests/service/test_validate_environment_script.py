@@ -59,6 +59,15 @@ def test_malformed_dotenv_file_exits_1_naming_the_line(clean_env: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_an_env_file_that_is_not_utf8_exits_1_naming_it_and_json_stays_json(clean_env: Path) -> None:
+    (clean_env / "settings.bin").write_bytes(bytes(range(256)))
+    result = run(clean_env, "--json", ENV_FILE="settings.bin")
+    assert result.returncode == 1, result.stderr
+    [error] = json.loads(result.stdout)["errors"]
+    assert error.startswith("ENV_FILE='settings.bin' is not UTF-8 text")
+    assert "Traceback" not in result.stderr
+
+
 def test_production_without_required_settings_exits_1(clean_env: Path) -> None:
     result = run(clean_env, APP_ENV="production")
     assert result.returncode == 1

@@ -920,6 +920,20 @@ def test_a_secret_keeps_its_value_out_of_any_instance_dict() -> None:
         secret.value = "x"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("secret_variable", "secret"),
+    [("OPENAI_API_KEY", OPENAI_KEY), ("AZURE_OPENAI_API_KEY", "az-" + "k" * 70), ("DATABASE_URL", "db-Passw0rd")],
+    ids=["openai key", "key longer than a shown value", "url password"],
+)
+@pytest.mark.parametrize("pasted_into", ["DB_POOL_SIZE", "LLM_TIMEOUT", "API_HOST", "FEATURE_FLAG_BETA"])
+def test_a_secret_pasted_into_another_variable_is_masked_in_the_error(secret_variable: str, secret: str, pasted_into: str) -> None:
+    value = f"postgresql://app:{secret}@db/app" if secret_variable == "DATABASE_URL" else secret
+    error = config_error({secret_variable: value, pasted_into: f"x {secret}"})
+    [problem] = error.problems
+    assert problem.startswith(f"{pasted_into}='x ****")
+    assert secret not in str(error) and secret not in repr(error) and secret[:20] not in str(error)
+
+
 def test_a_malformed_secret_named_feature_flag_value_is_hidden() -> None:
     with pytest.raises(ConfigurationError) as raised:
         Configuration({"FEATURE_FLAG_BETA_TOKEN": "tok-not-a-bool-123"}).load_from_environment()

@@ -182,6 +182,37 @@ def test_a_malformed_dotenv_value_is_hidden_by_a_good_real_one(workdir: Path) ->
     assert EnvironmentLoader(environ={"DB_POOL_SIZE": "6"}).load_config().database.pool_size == 6
 
 
+# --- unreadable dotenv files ------------------------------------------------------------------
+
+BINARY = bytes(range(256))  # not UTF-8 from byte 0x80 on
+
+
+@pytest.mark.parametrize("content", [BINARY, "DB_POOL_SIZE=5\nLOG_LEVEL=débug\n".encode("latin-1")], ids=["binary", "latin-1"])
+def test_an_env_file_that_is_not_utf8_is_a_configuration_error_naming_it(workdir: Path, content: bytes) -> None:
+    (workdir / "settings.bin").write_bytes(content)
+    offset = next(i for i, byte in enumerate(content) if byte >= 0x80)
+    error = loader_error(EnvironmentLoader(environ={"ENV_FILE": "settings.bin"}))
+    assert str(error).startswith(f"ENV_FILE='settings.bin' is not UTF-8 text (byte 0x{content[offset]:02x} at offset {offset}); ")
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def test_a_default_dotenv_that_is_not_utf8_names_the_file(workdir: Path) -> None:
+    (workdir / ".env").write_bytes(BINARY)
+    assert str(loader_error(EnvironmentLoader(environ={}))).startswith("The dotenv file '.env' is not UTF-8 text")
+
+
+def test_an_env_file_that_cannot_be_read_is_a_configuration_error_naming_it(workdir: Path) -> None:
+    # A regular file whose read fails for any user, root included (EIO at offset 0).
+    error = loader_error(EnvironmentLoader(environ={"ENV_FILE": "/proc/self/mem"}))
+    assert str(error) == "ENV_FILE='/proc/self/mem' cannot be read (Input/output error); check its permissions, or unset ENV_FILE"
+
+
+def test_the_redactor_reads_past_an_env_file_that_is_not_utf8(workdir: Path) -> None:
+    (workdir / "settings.bin").write_bytes(BINARY)
+    redactor = EnvironmentLoader(environ={"ENV_FILE": "settings.bin", "OPENAI_API_KEY": OPENAI_KEY}).redactor()
+    assert redactor.redact(f"key {OPENAI_KEY}") == "key ****"
+
+
 # --- caching -----------------------------------------------------------------------------------
 
 

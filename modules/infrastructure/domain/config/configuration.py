@@ -23,7 +23,7 @@ from modules.infrastructure.domain.config.values import (
     MessagingConfig,
 )
 from modules.infrastructure.domain.errors import ConfigurationError
-from modules.infrastructure.domain.secrets import is_secret_name, mask_url
+from modules.infrastructure.domain.secrets import Redactor, is_secret_name, mask_url, secrets_in_environment
 
 _MAX_SHOWN = 60
 
@@ -33,10 +33,13 @@ class Configuration:
 
     The mapping is given (the infrastructure reads the process environment and ``.env``; the
     domain reads none). Every problem is collected and reported together in one ``ConfigurationError``.
+    A value shown in a problem never carries a secret, not even one pasted into the wrong variable:
+    the values of ``*_API_KEY``-like variables and URL passwords are masked wherever they appear.
     """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ: dict[str, str] = dict(environ)
+        self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
         self._malformed: set[str] = set()
@@ -75,7 +78,7 @@ class Configuration:
                 return setting.parse(raw)
             except InvalidValue as exc:
                 self._malformed.add(setting.name)
-                self._problems.append(f"{setting.name}={_shown(setting.name, raw)} {exc.problem}; expected {exc.expected}")
+                self._problems.append(f"{setting.name}={self._shown(setting.name, raw)} {exc.problem}; expected {exc.expected}")
         return None if setting.default is None else setting.parse(setting.default)
 
     def _parse_flags(self) -> Mapping[str, bool]:
@@ -86,8 +89,17 @@ class Configuration:
             try:
                 flags[name[len(FEATURE_FLAG_PREFIX) :].lower()] = boolean(raw)
             except InvalidValue as exc:
-                self._problems.append(f"{name}={_shown(name, raw.strip())} {exc.problem}; expected {exc.expected}")
+                self._problems.append(f"{name}={self._shown(name, raw.strip())} {exc.problem}; expected {exc.expected}")
         return MappingProxyType(flags)
+
+    def _shown(self, name: str, raw: str) -> str:
+        """How a bad value appears in a message: never a secret, URLs without their password (masked before cut short)."""
+        if is_secret_name(name):
+            return "<hidden>"
+        shown = self._redactor.redact(mask_url(raw))
+        if len(shown) > _MAX_SHOWN:
+            shown = shown[:_MAX_SHOWN] + "..."
+        return repr(shown)
 
     def _build(self, llm: LLMSelection) -> AppConfig:
         v = self._values
@@ -142,11 +154,3 @@ class Configuration:
         )
 
 
-def _shown(name: str, raw: str) -> str:
-    """How a bad value appears in a message: never a secret, URLs without their password."""
-    if is_secret_name(name):
-        return "<hidden>"
-    shown = mask_url(raw)
-    if len(shown) > _MAX_SHOWN:
-        shown = shown[:_MAX_SHOWN] + "..."
-    return repr(shown)

@@ -76,7 +76,12 @@ def _read_env_file(named: str, real: Mapping[str, str], strict: bool = True) -> 
         if named and strict:
             raise ConfigurationError(f"ENV_FILE={named!r} does not exist or is not a file; fix the path or unset ENV_FILE")
         return {}
-    content = path.read_text(encoding="utf-8")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        if not strict:
+            return {}
+        raise ConfigurationError(_unreadable(path, named, exc)) from None
     bad_lines = [b.original.line for b in parse_stream(io.StringIO(content)) if b.error]
     if bad_lines and strict:
         raise ConfigurationError(
@@ -88,6 +93,17 @@ def _read_env_file(named: str, real: Mapping[str, str], strict: bool = True) -> 
         if value is not None:
             values[key] = _interpolate(value, real, values)
     return values
+
+
+def _unreadable(path: Path, named: str, exc: OSError | UnicodeDecodeError) -> str:
+    """Why the dotenv file cannot be read, naming it and how it was chosen; never its content."""
+    which = f"ENV_FILE={named!r}" if named else f"The dotenv file {str(path)!r}"
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"{which} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 with one NAME=value per line, or point ENV_FILE at the right file"
+        )
+    return f"{which} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions, or unset ENV_FILE"
 
 
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
