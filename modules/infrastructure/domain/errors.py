@@ -4,6 +4,7 @@
     ├── ConfigurationError          a setting is missing, malformed or out of range
     ├── DatabaseError               a database operation failed
     │   ├── DatabaseConnectionError        the server is unreachable, refused us or dropped us
+    │   │   └── DatabaseCommitUnknownError     dropped during COMMIT: it may or may not have committed
     │   ├── DatabasePoolExhaustedError     no free connection within DB_POOL_TIMEOUT
     │   ├── DatabaseConflictError          serialization failure or deadlock; run it again
     │   ├── DatabaseIntegrityError         a constraint refused the data
@@ -33,6 +34,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "ConfigurationError",
+    "DatabaseCommitUnknownError",
     "DatabaseConflictError",
     "DatabaseConnectionError",
     "DatabaseError",
@@ -72,6 +74,14 @@ class DatabaseError(InfrastructureError):
 
 class DatabaseConnectionError(DatabaseError):
     """The database server is unreachable, refused the connection, or the connection was lost."""
+
+
+class DatabaseCommitUnknownError(DatabaseConnectionError):
+    """The connection was lost while COMMIT was under way: the transaction may or may not have committed.
+
+    Running it again blindly can apply it twice; ``run_in_transaction`` does not. Check whether its
+    changes are there, or make the unit of work idempotent (a unique key, an upsert) before retrying.
+    """
 
 
 class DatabasePoolExhaustedError(DatabaseError):

@@ -71,9 +71,12 @@ class InfrastructureService:
 
     @staticmethod
     def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3) -> R:
-        """Run ``fn(session)`` in one committed transaction, retried after a conflict or deadlock.
+        """Run ``fn(session)`` in one committed transaction, retried when nothing can have been committed.
 
-        Raises the ``DatabaseError`` subclass of the last failure.
+        Retried: a conflict or deadlock, a session that could not be opened, a connection lost before
+        the commit. Not retried: ``DatabaseCommitUnknownError`` (lost during the commit, which may have
+        happened; make ``fn`` idempotent to retry it yourself). Raises the ``DatabaseError`` subclass of
+        the last failure.
         ``InfrastructureService.run_in_transaction(lambda db: transfer(db, a, b, 10))``
         """
         return _components().database.run_in_transaction(fn, retries)

@@ -66,7 +66,8 @@ class Database:
         return self.engines.session(PRIMARY, read_only=read_only)
 
     def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3) -> R:
-        """``fn(session)`` in one committed transaction, run again after a conflict or a connection lost before the commit."""
+        """``fn(session)`` in one committed transaction, run again after a conflict or a connection failure that left
+        nothing committed (never after ``DatabaseCommitUnknownError``)."""
         from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
 
         return run_in_transaction(self.session, fn, retries)

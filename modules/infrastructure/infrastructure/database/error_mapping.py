@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
 
 from modules.infrastructure.domain.errors import (
+    DatabaseCommitUnknownError,
     DatabaseConflictError,
     DatabaseConnectionError,
     DatabaseError,
@@ -147,6 +148,14 @@ class DatabaseErrors:
             raise exc
         raise mapped from exc
 
+    def raise_commit_failure(self, exc: Exception) -> NoReturn:
+        """Raise the error of a failed COMMIT: a connection lost during it leaves the outcome unknown, which
+        ``DatabaseCommitUnknownError`` says; any other failure (a conflict, a deferred constraint) rolled it back."""
+        mapped = self.mapped(exc)
+        if isinstance(mapped, DatabaseConnectionError):
+            raise DatabaseCommitUnknownError(_commit_unknown_message(self.facts.label, mapped)) from exc
+        self.raise_mapped(exc)
+
     def mapped(self, exc: BaseException) -> BaseException:
         """``map_database_error`` for this pool; should the mapping itself fail, ``exc``: it is never hidden."""
         try:
@@ -171,6 +180,14 @@ def _timeout_message(where: str, detail: str, timeout_ms: int | None) -> str:
     return (
         f"A statement on {where} was cancelled ({detail}): it ran past {limit}, or was cancelled on request. "
         "Make it cheaper (an index, a smaller batch) or raise DB_STATEMENT_TIMEOUT_MS."
+    )
+
+
+def _commit_unknown_message(label: str, lost: DatabaseConnectionError) -> str:
+    return (
+        f"The connection to database '{label}' was lost during COMMIT, so the transaction may or may not have "
+        f"committed ({lost}). Do not simply run it again: check whether its changes are there first, or make it "
+        "idempotent (a unique key, an upsert), then retry."
     )
 
 

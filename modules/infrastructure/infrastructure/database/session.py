@@ -54,8 +54,21 @@ class DatabaseSession:
         self._call(self.session.flush, args, kwargs)
 
     def commit(self) -> None:
-        """Commit the transaction; raises a ``DatabaseError`` subclass on failure."""
-        self._call(self.session.commit, (), {})
+        """Commit the transaction; raises a ``DatabaseError`` subclass on failure.
+
+        A connection lost during the COMMIT itself raises ``DatabaseCommitUnknownError``: the server
+        may have committed. Pending writes are flushed first, so a connection lost while sending them
+        is a plain ``DatabaseConnectionError`` (nothing was committed).
+        """
+        session = self.session
+        try:
+            session.flush()
+        except Exception as exc:
+            self.errors.raise_mapped(exc)
+        try:
+            session.commit()
+        except Exception as exc:
+            self.errors.raise_commit_failure(exc)
 
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to the pool."""

@@ -1,4 +1,5 @@
-"""``run_in_transaction``: run a unit of work, and run it again after a conflict or a lost connection."""
+"""``run_in_transaction``: run a unit of work, and run it again after a conflict or a connection failure that
+left nothing committed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from modules.infrastructure.domain.errors import DatabaseConflictError, DatabaseConnectionError
+from modules.infrastructure.domain.errors import DatabaseCommitUnknownError, DatabaseConflictError, DatabaseConnectionError
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
@@ -23,35 +24,41 @@ def run_in_transaction(
 ) -> R:
     """``fn(session)`` in one transaction, committed; retried up to ``retries`` times with backoff.
 
-    Retried: serialization failures and deadlocks (``DatabaseConflictError``, SQLSTATE 40001 and
-    40P01) wherever they happen, and a connection lost before the commit began. A connection
-    lost during the commit is not retried (the commit may have happened). Anything else
-    propagates at once, driver errors as ``DatabaseError`` subclasses.
+    Retried, as nothing was committed: serialization failures and deadlocks
+    (``DatabaseConflictError``, SQLSTATE 40001 and 40P01) wherever they happen, a session that could
+    not be opened (refused, "the database system is starting up") and a connection lost before the
+    commit. Never retried: a connection lost during the commit (``DatabaseCommitUnknownError``: it
+    may have committed). Anything else propagates at once; after the last retry, the last error.
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a whole number, 0 or more, not {retries!r}")
     for attempt in range(retries + 1):
-        committing = False
-        db = open_session()
         try:
-            with db.errors:
-                result = fn(db)
-                committing = True
-                db.commit()
-            return result
+            return _run_once(open_session, fn)
         except Exception as exc:
-            db.session.rollback()
-            if attempt == retries or not _retryable(exc, committing):
+            if attempt == retries or not _retryable(exc):
                 raise
             delay = backoff_delay(attempt)
             logger.warning("Transaction attempt %d failed (%s); retrying in %.3fs", attempt + 1, type(exc).__name__, delay)
             sleep(delay)
-        finally:
-            db.close()
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _retryable(error: BaseException, committing: bool) -> bool:
-    if isinstance(error, DatabaseConflictError):
-        return True
-    return isinstance(error, DatabaseConnectionError) and not committing
+def _run_once(open_session: Callable[[], DatabaseSession], fn: Callable[[DatabaseSession], R]) -> R:
+    db = open_session()
+    try:
+        with db.errors:
+            result = fn(db)
+        db.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        db.close()
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, DatabaseCommitUnknownError):
+        return False
+    return isinstance(error, DatabaseConflictError | DatabaseConnectionError)
