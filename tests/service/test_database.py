@@ -154,6 +154,28 @@ def test_repository_rejects_unknown_filters_and_columns() -> None:
             repo.get_all(skip=-1)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda repo: repo.create(name="Ad\x00a", topic="math"),
+        lambda repo: repo.create(Author(name="Ada", topic="ma\x00th")),
+        lambda repo: repo.update(repo.create(name="Ada", topic="math"), name="Ad\x00a"),
+        lambda repo: repo.get_all(name="Ad\x00a"),
+        lambda repo: repo.count(name="Ad\x00a"),
+    ],
+    ids=["create", "create an entity", "update", "get_all filter", "count filter"],
+)
+def test_a_nul_character_in_a_text_value_is_a_query_error_naming_the_column(call: object) -> None:
+    # PostgreSQL's driver raises a bare ValueError for it; SQLite would store it: refused alike on both.
+    with InfrastructureService.get_database_session() as db:
+        with pytest.raises(DatabaseQueryError) as raised:
+            call(AuthorRepository(db))  # type: ignore[operator]
+        db.rollback()
+    message = str(raised.value)
+    assert message.startswith("Author.") and "holds a NUL character (\\x00) at position 2;" in message
+    assert count_authors() == 0
+
+
 def test_repository_needs_a_model() -> None:
     with InfrastructureService.get_database_session() as db, pytest.raises(DatabaseQueryError, match="needs a model"):
         BaseRepository(db)

@@ -8,7 +8,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -22,9 +21,10 @@ from modules.infrastructure.domain.database.values import PRIMARY, PoolStats, re
 from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.database.drivers import create_database_engine
-from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
+from modules.infrastructure.infrastructure.database.engine_options import engine_arguments
 from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
+from modules.infrastructure.infrastructure.database.sqlite_file import create_private, database_path
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +129,9 @@ class ConnectionManager:
             return self._pools[label]
 
     def _build(self, label: str, url: str, config: DatabaseConfig) -> _Pool:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
-            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file = database_path(make_url(url))
+        if sqlite_file is not None:
+            create_private(sqlite_file)
         setting = "DATABASE_URL" if label == PRIMARY else "DATABASE_REPLICA_URLS"
         engine = create_database_engine(url, setting, **engine_arguments(url, config))
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout, config.statement_timeout_ms)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from modules.infrastructure.domain.config.values import DatabaseConfig
 from modules.infrastructure.domain.database.values import PRIMARY, MigrationStatus, PoolStats, replica_labels
-from modules.infrastructure.domain.errors import DatabaseConnectionError
+from modules.infrastructure.domain.errors import ConfigurationError, DatabaseConnectionError
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
@@ -29,8 +29,9 @@ R = TypeVar("R")
 class Database:
     """Sessions, transactions, migrations and pool figures of the configured databases.
 
-    ``read_only`` sessions go to the replicas in turn; a replica that cannot be reached is
-    skipped for ``replica_cooldown`` seconds and the session falls back to the primary.
+    ``read_only`` sessions go to the replicas in turn; a replica that cannot be reached (or whose
+    driver is not installed) is skipped for ``replica_cooldown`` seconds and the session falls
+    back to the primary.
     """
 
     def __init__(self, config: DatabaseConfig, redactor: Redactor, session_observer: SessionObserver | None = None) -> None:
@@ -59,10 +60,10 @@ class Database:
             for n, label in enumerate(candidates, start=1):
                 try:
                     return self.engines.session(label, read_only=True)
-                except DatabaseConnectionError as exc:
+                except (DatabaseConnectionError, ConfigurationError) as exc:  # unreachable, or its driver is missing
                     self._router.mark_failed(label)
                     then = "using the primary" if n == len(candidates) else "trying the next replica"
-                    logger.warning("Replica %s unreachable, skipped for %gs; %s: %s", label, self.config.replica_cooldown, then, exc)
+                    logger.warning("Replica %s unusable, skipped for %gs; %s: %s", label, self.config.replica_cooldown, then, exc)
         return self.engines.session(PRIMARY, read_only=read_only)
 
     def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3) -> R:

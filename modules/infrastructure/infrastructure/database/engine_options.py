@@ -19,7 +19,8 @@ def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
 
     Pooled engines pre-ping (by default) and reuse the most recent connection first (LIFO),
     so idle connections can time out server-side. In-memory SQLite gets one shared
-    connection (StaticPool), so every session sees the same database.
+    connection (StaticPool), so every session sees the same database; a SQLite file waits
+    ``DB_POOL_TIMEOUT`` for its write lock.
     """
     url = make_url(raw_url)
     if is_sqlite_memory(url):
@@ -35,7 +36,18 @@ def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
     }
     if url.get_backend_name() == "postgresql":
         arguments["connect_args"] = postgres_connect_args(url, config)
+    elif url.get_backend_name() == "sqlite":
+        arguments["connect_args"] = sqlite_connect_args(url, config)
     return arguments
+
+
+def sqlite_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:
+    """SQLite's busy timeout is ``DB_POOL_TIMEOUT``: a session waits that long for the write lock, as for a connection.
+
+    (sqlite3 turns it into whole milliseconds in a C int, one reason the setting stops at 2147483 s.)
+    A ``timeout`` in the URL's query string wins.
+    """
+    return {} if "timeout" in url.query else {"timeout": config.pool_timeout}
 
 
 def postgres_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected; SQLite BUSY (5) and LOCKED (6).
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 SQLITE_CONFLICT_CODES = frozenset({5, 6})
+SQLITE_BUSY = 5  # plain: the busy timeout (DB_POOL_TIMEOUT) ran out; BUSY_SNAPSHOT (517) is a true conflict
 SQLITE_CANTOPEN = 14
 SQLITE_ERROR = 1  # SQLite's "SQL error or missing database": bad SQL, no such table or column
 SQLITE_READONLY = 8  # "attempt to write a readonly database"
@@ -58,10 +59,16 @@ def sqlstate(exc: BaseException) -> str | None:
     return getattr(getattr(exc, "orig", None), "pgcode", None)
 
 
+def sqlite_extended_code(exc: BaseException) -> int | None:
+    """The extended SQLite result code of a wrapped ``sqlite3`` error, if any."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code if isinstance(code, int) else None
+
+
 def sqlite_code(exc: BaseException) -> int | None:
     """The primary SQLite result code of a wrapped ``sqlite3`` error (its extended code's low byte), if any."""
-    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
-    return code & 0xFF if isinstance(code, int) else None
+    code = sqlite_extended_code(exc)
+    return None if code is None else code & 0xFF
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -94,6 +101,8 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
         )
     detail = redactor.redact(_first_line(exc))
     where = f"database '{facts.label}'"
+    if sqlite_extended_code(exc) == SQLITE_BUSY:
+        return DatabaseConflictError(_write_lock_message(where, detail, facts.timeout))
     if is_conflict(exc):
         return DatabaseConflictError(f"Transaction on {where} was rolled back by a conflict ({detail}); run it again, e.g. with run_in_transaction().")
     if is_connection_failure(exc):
@@ -173,6 +182,15 @@ class DatabaseErrors:
             return None
         mapped = self.mapped(wrapped)
         return None if mapped is wrapped else mapped
+
+
+def _write_lock_message(where: str, detail: str, timeout: float) -> str:
+    return (
+        f"The write on {where} waited DB_POOL_TIMEOUT ({timeout:g} s) for SQLite's write lock, which other "
+        f"connections held all that time ({detail}). SQLite takes one writer at a time: keep write transactions "
+        "short, run it again (run_in_transaction does), raise DB_POOL_TIMEOUT, or use PostgreSQL for many "
+        "concurrent writers."
+    )
 
 
 def _timeout_message(where: str, detail: str, timeout_ms: int | None) -> str:

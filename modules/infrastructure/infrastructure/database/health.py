@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 from sqlalchemy import text
 
-from modules.infrastructure.domain.database.values import PRIMARY
+from modules.infrastructure.domain.database.values import PRIMARY, replica_labels
 from modules.infrastructure.domain.errors import ConfigurationError, DatabaseError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.infrastructure.database.database import Database
 
 
 class DatabaseHealthCheck:
-    """Round trip to the primary, dialect, pool figures and migrations at head or pending."""
+    """Round trip to the primary, dialect, pool figures, migrations at head or pending, and each replica's round trip."""
 
     name = "database"
 
@@ -41,4 +41,23 @@ class DatabaseHealthCheck:
         else:
             state, schema = CheckStatus.DEGRADED, f"{migrations.pending} migration(s) pending"
         detail = f"{dialect} reachable in {latency:.1f} ms, {pool_text}, {schema}"
+        replicas, unusable = _replicas(database)
+        if replicas:
+            detail += f", replicas {len(replicas) - len(unusable)}/{len(replicas)} reachable"
+        if unusable:
+            state = CheckStatus.DEGRADED  # read-only sessions fall back to the primary meanwhile
+            detail += "".join(f"; {problem}" for problem in unusable)
         return ComponentCheck(self.name, state, detail)
+
+
+def _replicas(database: Database) -> tuple[list[str], list[str]]:
+    """Every replica label, and a line for each one that does not answer a round trip (or cannot be built)."""
+    labels = replica_labels(database.config.replica_urls)
+    unusable = []
+    for label in labels:
+        try:
+            with database.engines.get_connection(label) as connection:
+                connection.execute(text("SELECT 1"))
+        except (ConfigurationError, DatabaseError) as exc:
+            unusable.append(f"{label} unusable, read-only sessions use the primary: {exc}")
+    return labels, unusable

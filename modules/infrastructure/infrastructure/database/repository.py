@@ -12,6 +12,7 @@ from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 T = TypeVar("T", bound=Base)
+NUL = "\x00"
 
 
 class BaseRepository(Generic[T]):
@@ -50,7 +51,10 @@ class BaseRepository(Generic[T]):
         """Add ``entity`` (or a new one built from ``values``) and flush, so its id is set."""
         if entity is None:
             self._check_columns(values)
+            self._check_values(values)
             entity = self.model(**values)
+        else:
+            self._check_values({name: getattr(entity, name, None) for name in self.model.__mapper__.columns.keys()})
         self.session.add(entity)
         self.session.flush()
         return entity
@@ -58,6 +62,7 @@ class BaseRepository(Generic[T]):
     def update(self, entity_or_id: T | Any, **values: Any) -> T | None:
         """Set ``values`` on the entity (or the row with that id) and flush; ``None`` when there is no such row."""
         self._check_columns(values)
+        self._check_values(values)
         entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id)
         if entity is None:
             return None
@@ -77,6 +82,7 @@ class BaseRepository(Generic[T]):
 
     def _filtered(self, statement: Any, filters: dict[str, Any]) -> Any:
         self._check_columns(filters)
+        self._check_values(filters)
         for name, value in filters.items():
             statement = statement.where(getattr(self.model, name) == value)
         return statement
@@ -88,3 +94,13 @@ class BaseRepository(Generic[T]):
             raise DatabaseQueryError(
                 f"{self.model.__name__} has no column {', '.join(unknown)}; known columns: {', '.join(sorted(columns))}"
             )
+
+    def _check_values(self, values: dict[str, Any]) -> None:
+        """No text value may hold a NUL character: PostgreSQL cannot store one, so none of the backends takes it here."""
+        for name, value in values.items():
+            position = value.find(NUL) if isinstance(value, str) else -1
+            if position >= 0:
+                raise DatabaseQueryError(
+                    f"{self.model.__name__}.{name} holds a NUL character (\\x00) at position {position}; "
+                    "PostgreSQL cannot store one in text. Remove it, or store the data as bytes (LargeBinary)."
+                )
