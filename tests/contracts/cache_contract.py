@@ -18,6 +18,28 @@ from modules.infrastructure.module_api import Cache, CacheError
 
 Wait = Callable[[float], None]
 
+# One glob dialect on every backend: Redis's SCAN MATCH rules (domain/cache/glob.py). Keys and
+# which of them each pattern matches; the same table runs on the real Redis and in memory.
+GLOB_KEYS = ("a", "b", "A", "!", "^", "[", "]", "-", "ab", "a-", "a*b", "axb", "a\\b", "[a", "é", "aé")
+GLOB_TABLE = [
+    ("[!a]", {"!", "a"}),  # ! is an ordinary byte, not a negation
+    ("[^a]", {"b", "A", "!", "^", "[", "]", "-"}),  # ^ negates; é is two bytes, so it is not "one byte"
+    ("a\\*b", {"a*b"}),  # \ makes * literal
+    ("a\\\\b", {"a\\b"}),  # an escaped backslash
+    ("[a", {"a"}),  # a [ that is never closed takes the rest as its set
+    ("[", set()),  # ... and an empty set matches nothing
+    ("\\[a", {"[a"}),
+    ("[[]", {"["}),
+    ("[]]", set()),  # [] is an empty set; the ] after it is a literal
+    ("[b-a]", {"a", "b"}),  # a reversed range is the range
+    ("a[\\-]", {"a-"}),
+    ("?", {"a", "b", "A", "!", "^", "[", "]", "-"}),  # one byte
+    ("a?", {"ab", "a-"}),
+    ("*é", {"é", "aé"}),
+    ("[é]", set()),  # one byte of é's two, never the whole character
+    ("a*", {"a", "ab", "a-", "a*b", "axb", "a\\b", "aé"}),
+]
+
 
 class CacheContract:
     """What every ``Cache`` does, whatever stores the values."""
@@ -119,6 +141,35 @@ class CacheContract:
         assert cache.invalidate_pattern("a?") == 2
         assert cache.get("a10") == "v"
         assert cache.invalidate_pattern("*") == 1
+
+    @pytest.mark.parametrize(("pattern", "matched"), GLOB_TABLE, ids=[pattern for pattern, _ in GLOB_TABLE])
+    def test_invalidate_pattern_follows_redis_glob_rules(self, cache: Cache, pattern: str, matched: set[str]) -> None:
+        for key in GLOB_KEYS:
+            cache.set(key, "v")
+        assert cache.invalidate_pattern(pattern) == len(matched)
+        assert {key for key in GLOB_KEYS if cache.get(key) is None} == matched
+
+    @pytest.mark.parametrize("pattern", ["[à-é]", "x[a-é]", b"a*", None], ids=["non-ASCII range", "range ending in é", "bytes", "None"])
+    def test_a_pattern_no_backend_can_match_alike_is_a_value_error(self, cache: Cache, pattern: object) -> None:
+        cache.set("a", "v")
+        with pytest.raises(ValueError, match="cache pattern|Cache pattern"):
+            cache.invalidate_pattern(pattern)  # type: ignore[arg-type]
+        assert cache.get("a") == "v"
+
+    @pytest.mark.parametrize("key", [b"k", None, 7], ids=["bytes", "None", "int"])
+    def test_a_key_that_is_not_a_str_is_a_value_error_naming_it(self, cache: Cache, key: object) -> None:
+        calls = [
+            lambda: cache.get(key),  # type: ignore[arg-type]
+            lambda: cache.get_bytes(key),  # type: ignore[arg-type]
+            lambda: cache.get_json(key),  # type: ignore[arg-type]
+            lambda: cache.set(key, "v"),  # type: ignore[arg-type]
+            lambda: cache.set_json(key, [1]),  # type: ignore[arg-type]
+            lambda: cache.delete(key),  # type: ignore[arg-type]
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match=f"A cache key is a str, not {type(key).__name__} \\({key!r}\\)"):
+                call()
+        assert cache.stats().errors == 0
 
     def test_invalidate_pattern_matches_case_sensitively(self, cache: Cache) -> None:
         cache.set("Key", "v")

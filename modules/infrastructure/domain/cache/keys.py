@@ -22,6 +22,14 @@ def check_namespace(namespace: object) -> str:
     return namespace
 
 
+def check_key(key: object) -> str:
+    """``key`` when it is a ``str``; else ``ValueError`` naming it (bytes are decoded by the caller, ``None`` is no key)."""
+    if not isinstance(key, str):
+        shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:80] + "..."
+        raise ValueError(f"A cache key is a str, not {type(key).__name__} ({shown}); decode bytes first, e.g. key.decode()")
+    return key
+
+
 def check_ttl(ttl: float | None) -> float | None:
     """``ttl`` when it is ``None`` or a number of seconds above 0 and at most ``MAX_TTL_SECONDS``; else ``ValueError``."""
     if ttl is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.infrastructure.domain.cache.keys import SEPARATOR, check_namespace
+from modules.infrastructure.domain.cache.glob import check_pattern
+from modules.infrastructure.domain.cache.keys import SEPARATOR, check_key, check_namespace
 from modules.infrastructure.domain.cache.ports import Cache, CacheBackend, CacheStats
 
 
@@ -21,30 +22,37 @@ class NamespacedCache:
         self._backend: Cache = backend.with_strict(True) if strict else backend
 
     def get(self, key: str) -> str | None:
-        return self._backend.get(self._prefix + key)
+        return self._backend.get(self._key(key))
 
     def get_bytes(self, key: str) -> bytes | None:
-        return self._backend.get_bytes(self._prefix + key)
+        return self._backend.get_bytes(self._key(key))
 
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
-        self._backend.set(self._prefix + key, value, ttl)
+        self._backend.set(self._key(key), value, ttl)
 
     def delete(self, key: str) -> bool:
-        return self._backend.delete(self._prefix + key)
+        return self._backend.delete(self._key(key))
 
     def get_json(self, key: str) -> Any:
-        return self._backend.get_json(self._prefix + key)
+        return self._backend.get_json(self._key(key))
 
     def set_json(self, key: str, value: Any, ttl: float | None = None) -> None:
-        self._backend.set_json(self._prefix + key, value, ttl)
+        self._backend.set_json(self._key(key), value, ttl)
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Delete this namespace's keys matching ``pattern`` (``"*"``: all of them)."""
-        return self._backend.invalidate_pattern(self._prefix + pattern)
+        return self._backend.invalidate_pattern(self._prefix + check_pattern(pattern))
 
     def stats(self) -> CacheStats:
         """The shared backend's figures, for every namespace together."""
         return self._backend.stats()
+
+    def _key(self, key: str) -> str:
+        try:
+            return self._prefix + key
+        except TypeError:
+            check_key(key)  # not a str: a ValueError naming it, as the backends raise, not "can only concatenate str"
+            raise
 
     def __repr__(self) -> str:
         return f"NamespacedCache({self.namespace!r}, {self._backend!r})"

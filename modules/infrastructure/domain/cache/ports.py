@@ -25,8 +25,9 @@ class CacheStats:
 class Cache(Protocol):
     """Key-value cache. ``str`` in, ``str`` out; ``bytes`` may be stored and read back with ``get_bytes``.
 
-    ``ttl`` is in seconds (``None``: the configured default, else no expiry). Patterns are globs:
-    ``*``, ``?`` and ``[abc]`` mean the same on every backend.
+    ``ttl`` is in seconds (``None``: the configured default, else no expiry). Patterns are Redis's
+    globs on every backend (``domain/cache/glob.py``). A key that is not a ``str``, a pattern no
+    backend can match alike and a bad ``ttl`` raise ``ValueError``.
     """
 
     def get(self, key: str) -> str | None:

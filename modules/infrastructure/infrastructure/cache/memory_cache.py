@@ -6,9 +6,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 
-from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.glob import compile_glob
+from modules.infrastructure.domain.cache.keys import check_key, check_ttl
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
@@ -39,6 +39,7 @@ class MemoryCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss."""
+        check_key(key)
         with self._lock:
             value = self._live(key)
             if value is not None:
@@ -49,6 +50,7 @@ class MemoryCache(TextAndJson):
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever)."""
         data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
+        check_key(key)
         expires = None if ttl is None else self._clock() + ttl
         with self._lock:
             self._entries[key] = (data, expires)
@@ -57,15 +59,17 @@ class MemoryCache(TextAndJson):
                 self._entries.popitem(last=False)
 
     def delete(self, key: str) -> bool:
+        check_key(key)
         with self._lock:
             found = self._live(key) is not None
             self._entries.pop(key, None)
         return found
 
     def invalidate_pattern(self, pattern: str) -> int:
-        """Delete every live key matching the glob ``pattern`` (``fnmatch`` rules, case-sensitive)."""
+        """Delete every live key matching the glob ``pattern``, by Redis's rules (``domain/cache/glob.py``)."""
+        matches = compile_glob(pattern).fullmatch
         with self._lock:
-            matched = [key for key in self._entries if fnmatchcase(key, pattern)]
+            matched = [key for key in self._entries if matches(key.encode())]
             deleted = sum(1 for key in matched if self._live(key) is not None)
             for key in matched:
                 self._entries.pop(key, None)

@@ -12,7 +12,8 @@ from urllib.parse import unquote
 import redis
 from redis.exceptions import ResponseError
 
-from modules.infrastructure.domain.cache.keys import check_ttl
+from modules.infrastructure.domain.cache.glob import check_pattern
+from modules.infrastructure.domain.cache.keys import check_key, check_ttl
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode, shown
 from modules.infrastructure.domain.errors import CacheConnectionError, CacheError
@@ -74,6 +75,7 @@ class RedisCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss or when Redis fails."""
+        check_key(key)  # redis-py would take bytes (and None would be a miss counted as an error)
         # decode_responses is off, so GET answers bytes.
         value = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
         self._stats.read(value is not None)
@@ -82,14 +84,17 @@ class RedisCache(TextAndJson):
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
         data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
+        check_key(key)
         px = None if ttl is None else max(1, round(ttl * 1000))
         self._call("write", key, lambda: self._client.set(key, data, px=px), None)
 
     def delete(self, key: str) -> bool:
+        check_key(key)
         return bool(self._call("delete", key, lambda: self._client.delete(key), 0))
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Delete the keys matching the glob ``pattern`` with SCAN and UNLINK in batches (never KEYS)."""
+        check_pattern(pattern)  # refused here as in the in-memory cache
         return self._call("invalidate", pattern, lambda: self._delete_matching(pattern), 0)
 
     def stats(self) -> CacheStats:
