@@ -18,7 +18,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
 
-# Upper bounds: each is the limit of what the value is handed to (docs/adr/0013-settings-within-their-libraries-limits.md).
+# Upper bounds: each is the limit of what the value is handed to (docs/adr/0013-values-within-what-the-libraries-take.md).
 # A wait becomes whole milliseconds in a C int below every socket timeout (poll()), libpq's connect wait
 # and SQLite's busy timeout: 2**31 - 1 ms. Past it a timeout wraps round, 4294967.3 s times out in 4 ms.
 MAX_WAIT_SECONDS = 2_147_483
