@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    interval = InfrastructureService.get_config().messaging.relay_poll_interval
+    try:
+        interval = InfrastructureService.get_config().messaging.relay_poll_interval
+    except InfrastructureError as exc:  # a bad setting (RABBITMQ_URL=...?heartbeat=abc): say it, no traceback
+        print(f"relay cannot start: {exc}", file=sys.stderr)
+        return 1
     try:
         while not stop.is_set():
             try:
