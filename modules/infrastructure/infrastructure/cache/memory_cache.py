@@ -39,7 +39,8 @@ class MemoryCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss."""
-        check_key(key)
+        if type(key) is not str:  # cheaper than a call on every read; check_key lets a str subclass through
+            check_key(key)
         with self._lock:
             value = self._live(key)
             if value is not None:
@@ -50,7 +51,8 @@ class MemoryCache(TextAndJson):
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever)."""
         data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
-        check_key(key)
+        if type(key) is not str:
+            check_key(key)
         expires = None if ttl is None else self._clock() + ttl
         with self._lock:
             self._entries[key] = (data, expires)
@@ -59,7 +61,8 @@ class MemoryCache(TextAndJson):
                 self._entries.popitem(last=False)
 
     def delete(self, key: str) -> bool:
-        check_key(key)
+        if type(key) is not str:
+            check_key(key)
         with self._lock:
             found = self._live(key) is not None
             self._entries.pop(key, None)
