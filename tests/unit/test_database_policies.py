@@ -52,9 +52,14 @@ def test_in_memory_sqlite_shares_one_connection(url: str) -> None:
     assert args["connect_args"] == {"check_same_thread": False}
 
 
-def test_sqlite_file_gets_a_queue_pool_without_postgres_arguments() -> None:
-    args = engine_arguments("sqlite:///var/app.db", DatabaseConfig(url="sqlite:///var/app.db"))
-    assert "connect_args" not in args and args["pool_size"] == 5
+def test_sqlite_file_gets_a_queue_pool_and_waits_db_pool_timeout_for_its_write_lock() -> None:
+    args = engine_arguments("sqlite:///var/app.db", DatabaseConfig(url="sqlite:///var/app.db", pool_timeout=7.5))
+    assert args["connect_args"] == {"timeout": 7.5} and args["pool_size"] == 5
+
+
+def test_a_sqlite_timeout_in_the_url_wins() -> None:
+    args = engine_arguments("sqlite:///var/app.db?timeout=2", DatabaseConfig(url="sqlite:///var/app.db?timeout=2"))
+    assert args["connect_args"] == {}
 
 
 def test_replicas_are_used_in_turn() -> None:

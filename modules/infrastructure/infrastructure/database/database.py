@@ -62,8 +62,9 @@ class Database:
                     return self.engines.session(label, read_only=True)
                 except (DatabaseConnectionError, ConfigurationError) as exc:  # unreachable, or its driver is missing
                     self._router.mark_failed(label)
+                    why = "unreachable" if isinstance(exc, DatabaseConnectionError) else "unusable"
                     then = "using the primary" if n == len(candidates) else "trying the next replica"
-                    logger.warning("Replica %s unusable, skipped for %gs; %s: %s", label, self.config.replica_cooldown, then, exc)
+                    logger.warning("Replica %s %s, skipped for %gs; %s: %s", label, why, self.config.replica_cooldown, then, exc)
         return self.engines.session(PRIMARY, read_only=read_only)
 
     def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3) -> R:
