@@ -9,6 +9,7 @@ read on a connection of its own (plain ``sqlite3``), so "durable" means committe
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -189,6 +190,32 @@ def test_bad_arguments_are_messaging_errors_and_store_nothing(db_path: Path, arg
     call = {"destination": "lessons", "event_type": "t", "source": "s", **arguments}
     with pytest.raises(MessagingError):
         InfrastructureService.publish_event(call.pop("destination"), {}, **call)  # type: ignore[arg-type]
+    assert rows(db_path) == []
+
+
+@pytest.mark.parametrize("session", ["x", 7, object(), sqlite3], ids=["str", "int", "object", "module"])
+def test_a_session_that_is_not_a_database_session_is_a_messaging_error(db_path: Path, session: object) -> None:
+    with pytest.raises(MessagingError, match=f"session must be a session from InfrastructureService.get_database_session.*not {type(session).__name__}"):
+        InfrastructureService.publish_event("lessons", {}, event_type="t", source="s", session=session)  # type: ignore[arg-type]
+    assert rows(db_path) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"correlation_id": 12345}, "correlation_id"),
+        ({"headers": {"n": 2**64}}, "headers['n']"),
+        ({"payload": {1: "one"}}, "payload has a key of type int"),
+        ({"payload": {None: "x"}}, "payload has a key of type None"),
+    ],
+    ids=["correlation-id-int", "header-int-too-big", "payload-key-1", "payload-key-none"],
+)
+def test_a_value_that_used_to_be_stored_and_then_stop_the_relay_is_refused_at_call_time(
+    db_path: Path, arguments: dict[str, object], field: str
+) -> None:
+    call: dict[str, object] = {"payload": {}, "event_type": "t", "source": "s", **arguments}
+    with pytest.raises(MessagingError, match=re.escape(field)):
+        InfrastructureService.publish_event("lessons", call.pop("payload"), **call)  # type: ignore[arg-type]
     assert rows(db_path) == []
 
 

@@ -64,6 +64,11 @@ class OutboxMessaging:
         priority: int = 0,
         headers: Mapping[str, Any] | None = None,
     ) -> str:
+        if session is not None and not isinstance(session, DatabaseSession):
+            raise MessagingError(
+                f"publish_event's session must be a session from InfrastructureService.get_database_session() "
+                f"(or None for a transaction of its own), not {type(session).__name__}"
+            )
         envelope, body = new_envelope(
             destination,
             payload,
