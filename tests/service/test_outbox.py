@@ -22,6 +22,7 @@ from pika.exceptions import AMQPConnectionError
 from sqlalchemy import text
 
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     BrokerSettings,
     PikaMessagePublisher,
@@ -37,6 +38,7 @@ from modules.infrastructure.module_api import (
 )
 from tests.contracts.publisher_contract import PublisherContract, message
 from tests.fakes import RecordingPublisher
+from tests.metrics_support import sample
 
 DEAD_BROKER = "amqp://guest:s3cret-pw@127.0.0.1:1/%2F"
 
@@ -344,26 +346,94 @@ def test_one_attempt_limit_fails_at_the_first_refusal(db_path: Path, monkeypatch
     assert statuses(db_path) == {message_id: "failed"}
 
 
-def test_a_row_whose_body_is_not_an_envelope_fails_without_blocking_the_others(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="2")
-    first = publish(1)
-    connection = sqlite3.connect(db_path)
+def plant(path: Path, message_id: str, body: object, attempts: object = 0) -> None:
+    """A pending row written straight into the table, as an older version or a hand edit would leave it."""
+    connection = sqlite3.connect(path)
     with connection:
         connection.execute(
             "INSERT INTO infrastructure_outbox (message_id, destination, event_type, body, status, attempts)"
-            " VALUES ('corrupt-1', 'lessons', 't', 'not json', 'pending', 0)"
+            " VALUES (?, 'lessons', 't', ?, 'pending', ?)",
+            (message_id, body, attempts),
         )
     connection.close()
+
+
+def envelope_body(message_id: str, **fields: object) -> str:
+    return json.dumps({"id": message_id, "type": "t", "source": "s", "destination": "lessons", "timestamp": "2026-01-01T00:00:00+00:00", **fields})
+
+
+def test_a_row_whose_body_is_not_an_envelope_fails_at_once_without_blocking_the_others(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="5")
+    first = publish(1)
+    plant(db_path, "corrupt-1", "not json")
     last = publish(1)
     fake = RecordingPublisher()
     with broker(fake):
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=0, pending=1)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=0, pending=0)
     corrupt = [r for r in rows(db_path) if r["message_id"] == "corrupt-1"][0]
     assert corrupt["status"] == "failed" and "Not an event envelope" in str(corrupt["last_error"])
-    assert fake.delivered_ids == first + last
+    assert fake.delivered_ids == first + last and len(fake.batches) == 1, "it can never be published: not offered"
+
+
+@pytest.mark.parametrize(
+    ("body", "attempts", "reason"),
+    [
+        (envelope_body("poison", correlation_id=12345), 0, "correlation_id must be a string or None, not int"),
+        (envelope_body("poison", priority=10), 0, "priority must be a whole number from 0 to 9, got 10"),
+        (envelope_body("other-id"), 0, "the id in its body is not the row's message_id"),
+        (b'{"id": "poison"}', 0, "its body is bytes"),
+        (envelope_body("poison"), "many", "its attempts str"),
+    ],
+    ids=["correlation-id-int", "priority-10", "id-mismatch", "blob-body", "text-attempts"],
+)
+def test_a_row_no_valid_event_has_is_failed_with_its_reason_and_counted(
+    db_path: Path, body: object, attempts: object, reason: str
+) -> None:
+    """SQLite stores whatever a hand-written INSERT gives it, whatever the column's type."""
+    good = publish(2)
+    plant(db_path, "poison", body, attempts)
+    later = publish(1)
+    fake = RecordingPublisher()
+    with broker(fake):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=3, failed=1, pending=0)
+    poison = [r for r in rows(db_path) if r["message_id"] == "poison"][0]
+    assert poison["status"] == "failed" and reason in str(poison["last_error"]), poison["last_error"]
+    assert fake.delivered_ids == good + later
+    assert sample("infrastructure_messaging_publishes_total", outcome="malformed") == 1
+
+
+class UnencodablePublisher(RecordingPublisher):
+    """Says the client cannot encode the messages of ``unencodable`` (as pika's encoder would), confirms the rest."""
+
+    def __init__(self, unencodable: set[str]) -> None:
+        super().__init__()
+        self.unencodable = unencodable
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        sendable = [(envelope, body) for envelope, body in messages if envelope.id not in self.unencodable]
+        outcomes = {o.message_id: o for o in super().publish_batch(sendable)}
+        reason = "RabbitMQ cannot carry this event: AssertionError (scripted)"
+        return [outcomes.get(e.id) or PublishOutcome(e.id, False, reason, retryable=False) for e, _ in messages]
+
+
+def test_a_message_the_publisher_cannot_encode_is_failed_at_once_not_retried(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="5")
+    first, poison, last = publish(3)
+    fake = UnencodablePublisher({poison})
+    with broker(fake):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=0, pending=0)
+    row = [r for r in rows(db_path) if r["message_id"] == poison][0]
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "cannot carry this event" in str(row["last_error"])
+    assert fake.delivered_ids == [first, last] and len(fake.batches) == 1
+    assert sample("infrastructure_messaging_publishes_total", outcome="malformed") == 1
+    assert sample("infrastructure_messaging_publishes_total", outcome="refused") == 0
 
 
 def test_failed_events_show_in_the_report_as_degraded_when_a_broker_is_configured(

@@ -14,12 +14,15 @@ from itertools import takewhile
 from typing import Any
 
 import pika
-from pika.exceptions import AMQPConnectionError
+from pika.exceptions import AMQPConnectionError, ChannelWrongStateError, ConnectionWrongStateError
 
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
+# What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
+LINK_STATE_ERRORS = (ChannelWrongStateError, ConnectionWrongStateError)
+MAX_REASON = 300
 
 
 class LinkLost(AMQPConnectionError):  # type: ignore[misc]  # pika ships no type hints
@@ -87,10 +90,10 @@ class ConfirmingLink:
             nonlocal sent
             while sent < len(queue) and len(batch.pending) < window:
                 envelope, body = queue[sent]
-                self._next_tag += 1
-                batch.pending[self._next_tag] = (envelope.id, envelope.destination)
-                self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
                 sent += 1
+                unencodable = self._publish_one(envelope, body, properties)
+                if unencodable is not None:
+                    batch.outcomes[envelope.id] = PublishOutcome(envelope.id, False, unencodable, retryable=False)
             if sent == len(queue) and not batch.pending:
                 self._finish()
 
@@ -100,6 +103,18 @@ class ConfirmingLink:
         except LinkLost as exc:
             raise LinkLost(str(exc), settled=batch.outcomes) from exc
         return batch.outcomes
+
+    def _publish_one(self, envelope: Envelope, body: bytes, properties: PropertiesFor) -> str | None:
+        """Publish one message under the next delivery tag; or why pika cannot encode it (then nothing was sent)."""
+        try:
+            self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
+        except LINK_STATE_ERRORS:
+            raise
+        except Exception as exc:  # pika encodes all of a message's frames before it writes any: the stream is intact
+            return f"RabbitMQ cannot carry this event: {type(exc).__name__}: {exc}"[:MAX_REASON]
+        self._next_tag += 1
+        self._batch.pending[self._next_tag] = (envelope.id, envelope.destination)
+        return None
 
     def close(self) -> None:
         if self.connection.is_open:
@@ -182,8 +197,10 @@ class ConfirmingLink:
         loop = self.connection.ioloop
         timer = loop.call_later(timeout, lambda: self._fail(f"no answer within {timeout:.1f} s"))
         loop.add_callback_threadsafe(start)
-        loop.start()
-        loop.remove_timeout(timer)
+        try:
+            loop.start()
+        finally:  # a step that raised must not leave its timer to fail a later one
+            loop.remove_timeout(timer)
         if step.failure and not tolerate_loss:
             raise LinkLost(step.failure)
 

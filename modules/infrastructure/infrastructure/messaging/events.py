@@ -115,6 +115,7 @@ class OutboxMessaging:
             max_attempts=self.config.max_attempts,
             retention=timedelta(hours=self.config.retention_hours),
             max_connections=self._max_connections,
+            count=self._published,
         )
         return relay.run_once(max_messages, timeout)
 

@@ -92,7 +92,10 @@ class PikaMessagePublisher:
         self._links_lock = threading.Lock()
 
     def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
-        """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending)."""
+        """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending).
+
+        A message pika cannot encode is refused (``retryable=False``) without holding up the others.
+        """
         with self._errors(f"Publishing {len(messages)} event(s)", STAY_IN_OUTBOX):
             return self._publish_with_reconnects(messages)
 
@@ -117,6 +120,9 @@ class PikaMessagePublisher:
                 results.update(exc.settled if isinstance(exc, LinkLost) else {})
                 logger.warning("RabbitMQ connection lost (%s); reconnecting, attempt %d", type(exc).__name__, attempt + 1)
                 self._drop_link()
+            except BaseException:
+                self._drop_link()  # a link that failed in an unforeseen way is not used again
+                raise
             remaining = [(envelope, body) for envelope, body in remaining if envelope.id not in results]
             if not remaining:
                 return [results[envelope.id] for envelope, _ in messages]
