@@ -5,7 +5,8 @@
     python scripts/relay_outbox.py --once     # drain the outbox and exit
 
 Several workers may run at once against PostgreSQL: rows are claimed with SKIP LOCKED, so
-none is sent twice. A row that is not a valid event is marked failed and never stops the worker.
+none is sent twice; on one SQLite file they take turns (a lock file next to the database).
+A row that is not a valid event is marked failed and never stops the worker.
 Exit status: 0 done, 1 the broker or database failed (with --once), 2 usage.
 """
 

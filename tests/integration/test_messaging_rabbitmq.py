@@ -421,6 +421,46 @@ InfrastructureService.shutdown()
 """
 
 
+def run_two_relays(cwd: Path) -> list[dict[str, int]]:
+    """Two relay processes on the facade's configuration, warmed up, then started together; their results."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "-c", RELAY_SCRIPT],
+            cwd=cwd,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for relay in relays:  # both warmed up (imports, a database connection) before either starts
+            assert relay.stdout is not None and relay.stdout.readline().strip() == "ready", relay.stderr
+        for relay in relays:
+            assert relay.stdin is not None
+            relay.stdin.write("go\n")
+            relay.stdin.flush()
+        outputs = [relay.communicate(timeout=90) for relay in relays]
+    finally:
+        for relay in relays:
+            if relay.poll() is None:
+                relay.kill()
+                relay.wait(10)
+    for relay, (_, err) in zip(relays, outputs, strict=True):
+        assert relay.returncode == 0, err
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+
+
+def duplicates_and_missing(broker: Broker, queue: str, ids: list[str]) -> tuple[int, set[str], set[str]]:
+    """What the queue holds against ``ids``: copies beyond the first, ids missing, ids never published."""
+    received = Counter(broker.ids(queue))
+    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    return duplicates, set(ids) - set(received), set(received) - set(ids)
+
+
 def test_two_relay_processes_deliver_each_event_exactly_once(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str, rabbitmq_url: str, broker: Broker
 ) -> None:
@@ -432,47 +472,35 @@ def test_two_relay_processes_deliver_each_event_exactly_once(
         with InfrastructureService.get_database_session() as db:
             ids = publish(queue, events, session=db)
         InfrastructureService.reset()  # the parent holds no connection while the relays run
-
-        environment = {**os.environ, "PYTHONPATH": str(REPO)}
-        relays = [
-            subprocess.Popen(
-                [sys.executable, "-c", RELAY_SCRIPT],
-                cwd=clean_env,
-                env=environment,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
-            for relay in relays:  # both warmed up (imports, a database connection) before either starts
-                assert relay.stdout is not None and relay.stdout.readline().strip() == "ready", relay.stderr
-            for relay in relays:
-                assert relay.stdin is not None
-                relay.stdin.write("go\n")
-                relay.stdin.flush()
-            outputs = [relay.communicate(timeout=90) for relay in relays]
-        finally:
-            for relay in relays:
-                if relay.poll() is None:
-                    relay.kill()
-                    relay.wait(10)
-        for relay, (out, err) in zip(relays, outputs, strict=True):
-            assert relay.returncode == 0, err
-        results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+        results = run_two_relays(clean_env)
         counts = outbox_counts()
         InfrastructureService.reset()
 
-    received = Counter(broker.ids(queue))
-    duplicates = sum(n - 1 for n in received.values() if n > 1)
-    missing = set(ids) - set(received)
+    duplicates, missing, unknown = duplicates_and_missing(broker, queue, ids)
     print(f"\ntwo relays: sent {[r['sent'] for r in results]}, duplicates {duplicates}, missing {len(missing)}")
-    assert (duplicates, len(missing), set(received) - set(ids)) == (0, 0, set())
+    assert (duplicates, len(missing), unknown) == (0, 0, set())
     assert sum(r["sent"] for r in results) == events and all(r["failed"] == 0 for r in results)
     assert all(r["sent"] > 0 for r in results), f"one relay did all the work, the test proved nothing: {results}"
     assert counts == {"pending": 0, "sent": events, "failed": 0}
+
+
+def test_two_relay_processes_on_one_sqlite_file_take_turns_and_deliver_each_event_once(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, broker: Broker
+) -> None:
+    """SQLite has no SKIP LOCKED: without the lock file both relays claimed and sent the same rows."""
+    events = 2000
+    configure(monkeypatch, OUTBOX_BATCH_SIZE="50")
+    queue = broker.new_queue()
+    with InfrastructureService.get_database_session() as db:
+        ids = publish(queue, events, session=db)
+    InfrastructureService.reset()
+    results = run_two_relays(facade)
+
+    duplicates, missing, unknown = duplicates_and_missing(broker, queue, ids)
+    print(f"\ntwo relays on SQLite: sent {[r['sent'] for r in results]}, duplicates {duplicates}, missing {len(missing)}")
+    assert (duplicates, len(missing), unknown) == (0, 0, set())
+    assert sum(r["sent"] for r in results) == events and all(r["failed"] == 0 for r in results)
+    assert outbox_counts() == {"pending": 0, "sent": events, "failed": 0}
 
 
 # --- THE RESTART TEST: 5,000 events while RabbitMQ is stopped and started -------------------------

@@ -9,6 +9,7 @@ read on a connection of its own (plain ``sqlite3``), so "durable" means committe
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     PikaMessagePublisher,
     connection_parameters,
 )
+from modules.infrastructure.infrastructure.messaging.relay_lock import SQLiteRelayLock, relay_lock_for
 from modules.infrastructure.module_api import (
     CheckStatus,
     Envelope,
@@ -520,6 +522,69 @@ def test_relays_started_together_in_one_process_send_each_event_once(db_path: Pa
         for run in runs:
             run.join(10)
     assert slow.delivered_ids == ids
+
+
+# --- one relay run at a time on a SQLite file, across processes ------------------------------------
+
+
+def test_a_relay_waits_while_another_process_relays_the_same_sqlite_file(db_path: Path) -> None:
+    ids = publish(3)
+    other_process = SQLiteRelayLock(db_path)  # flock: a second open of the file conflicts as another process's would
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_for_a_while() -> None:
+        with other_process.held():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_for_a_while)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    fake = RecordingPublisher()
+    with broker(fake):
+        started = time.monotonic()
+        result = InfrastructureService.relay_outbox()
+        waited = time.monotonic() - started
+    holder.join(5)
+    assert result == RelayResult(sent=3, failed=0, pending=0)
+    assert waited >= 0.25, f"relayed after {waited:.2f} s, while the other relay still held the file"
+    assert fake.delivered_ids == ids
+
+
+def test_a_relay_that_cannot_get_its_turn_within_its_timeout_says_who_holds_the_sqlite_file(db_path: Path) -> None:
+    publish(2)
+    fake = RecordingPublisher()
+    with SQLiteRelayLock(db_path).held(), broker(fake):
+        started = time.monotonic()
+        with pytest.raises(MessagingError) as caught:
+            InfrastructureService.relay_outbox(timeout=0.3)
+        assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert f"process {os.getpid()}" in message and str(db_path) in message and f"{db_path}.relay-lock" in message
+    assert "one relay per SQLite file" in message and "stay pending" in message
+    assert fake.calls == 0 and list(statuses(db_path).values()) == ["pending", "pending"]
+
+
+@pytest.mark.parametrize(
+    ("url", "locked_file"),
+    [
+        ("sqlite:///var/app.db", "var/app.db"),
+        ("sqlite:////tmp/outbox.db", "/tmp/outbox.db"),
+        ("sqlite:///file:data/app.db?uri=true", "data/app.db"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
+        ("postgresql://u@h/db", None),
+    ],
+)
+def test_only_a_sqlite_file_gets_a_relay_lock(clean_env: Path, url: str, locked_file: str | None) -> None:
+    lock = relay_lock_for(url)
+    if locked_file is None:
+        assert lock is None
+    else:
+        assert lock is not None and lock.database_file == Path(locked_file).absolute()  # clean_env is the working folder
+        assert lock.path == lock.database_file.with_name(lock.database_file.name + ".relay-lock")
 
 
 def test_relay_without_a_broker_is_a_messaging_error_and_events_stay(db_path: Path) -> None:
