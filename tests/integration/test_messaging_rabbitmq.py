@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pytest
@@ -38,6 +38,7 @@ from modules.infrastructure.module_api import CheckStatus, InfrastructureService
 from tests.contracts.publisher_contract import PublisherContract, message
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
+from tests.integration.tcp_proxy import TcpProxy
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / ".results"
@@ -373,6 +374,41 @@ def test_a_dead_first_node_fails_over_to_a_live_one(
         started = time.monotonic()
         assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=0)
         assert time.monotonic() - started < 5, "failing over took too long"
+    assert broker.ids(queue) == ids
+
+
+# --- connections: one per relaying thread, kept across batches --------------------------------------
+
+
+def through(proxy: TcpProxy, url: str, password: str | None = None) -> str:
+    """``url`` with its host and port replaced by the proxy's (and its password, when given)."""
+    parts = urlsplit(url)
+    user = parts.username or "guest"
+    secret = (parts.password or "guest") if password is None else password
+    return urlunsplit((parts.scheme, f"{user}:{secret}@127.0.0.1:{proxy.port}", parts.path, parts.query, ""))
+
+
+@pytest.fixture
+def proxy(rabbitmq_url: str) -> Iterator[TcpProxy]:
+    parts = urlsplit(rabbitmq_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672) as counting:
+        yield counting
+
+
+@pytest.mark.parametrize("heartbeat", ["0", "60"])
+def test_the_relay_keeps_its_connection_across_batches_whatever_the_heartbeat(
+    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy, heartbeat: str
+) -> None:
+    """RABBITMQ_HEARTBEAT=0 means no heartbeat; it used to make every idle link stale, one connection per batch."""
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url), RABBITMQ_HEARTBEAT=heartbeat)
+    queue = broker.new_queue()
+    ids = []
+    for _ in range(3):
+        ids += publish(queue)
+        assert InfrastructureService.relay_outbox().sent == 1
+        time.sleep(0.05)  # idle between batches, as after every commit
+    assert proxy.connections == 1
+    InfrastructureService.reset()
     assert broker.ids(queue) == ids
 
 

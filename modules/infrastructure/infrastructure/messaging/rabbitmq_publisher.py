@@ -152,7 +152,9 @@ class PikaMessagePublisher:
     def _link(self) -> ConfirmingLink:
         link: ConfirmingLink | None = getattr(self._local, "link", None)
         # An idle link may have missed heartbeats while its I/O loop was not running: replace it.
-        if link is not None and (not link.is_open or time.monotonic() - link.last_used > self.settings.heartbeat / 2):
+        # RABBITMQ_HEARTBEAT=0 turns heartbeats off, so no idle time makes a link stale.
+        heartbeat = self.settings.heartbeat
+        if link is not None and (not link.is_open or (heartbeat > 0 and time.monotonic() - link.last_used > heartbeat / 2)):
             self._drop_link()
             link = None
         if link is None:
