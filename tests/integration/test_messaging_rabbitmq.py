@@ -34,7 +34,13 @@ from sqlalchemy import text
 
 from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import BrokerSettings, PikaMessagePublisher
-from modules.infrastructure.module_api import CheckStatus, InfrastructureService, MessagingError, RelayResult
+from modules.infrastructure.module_api import (
+    CheckStatus,
+    InfrastructureService,
+    MessagingAuthenticationError,
+    MessagingError,
+    RelayResult,
+)
 from tests.contracts.publisher_contract import PublisherContract, message
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
@@ -377,7 +383,7 @@ def test_a_dead_first_node_fails_over_to_a_live_one(
     assert broker.ids(queue) == ids
 
 
-# --- connections: one per relaying thread, kept across batches --------------------------------------
+# --- connections: one per relaying thread, kept across batches; refused credentials at once ---------
 
 
 def through(proxy: TcpProxy, url: str, password: str | None = None) -> str:
@@ -410,6 +416,53 @@ def test_the_relay_keeps_its_connection_across_batches_whatever_the_heartbeat(
     assert proxy.connections == 1
     InfrastructureService.reset()
     assert broker.ids(queue) == ids
+
+
+def test_refused_credentials_fail_the_relay_at_once_without_the_password(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy
+) -> None:
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url, password="wr0ng-s3cret"))
+    publish("lessons")
+    with pytest.raises(MessagingAuthenticationError) as caught:
+        InfrastructureService.relay_outbox()
+    message = str(caught.value)
+    assert "Check the user, password and virtual host in RABBITMQ_URL" in message and "wr0ng-s3cret" not in message
+    assert proxy.connections == 1, "reconnecting cannot help: one attempt"
+    assert outbox_counts() == {"pending": 1, "sent": 0, "failed": 0}
+
+
+def test_refused_credentials_stop_a_consumer_at_once(clean_env: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy) -> None:
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url, password="wr0ng-s3cret"))
+    consumer = InfrastructureService.consume(f"infra_test.{uuid.uuid4().hex[:12]}", lambda envelope: None)
+    with pytest.raises(MessagingAuthenticationError) as caught:
+        consumer.run(idle_timeout=1)
+    assert "wr0ng-s3cret" not in str(caught.value) and proxy.connections == 1
+
+
+def test_the_report_is_an_error_when_rabbitmq_refuses_the_credentials(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str
+) -> None:
+    parts = urlsplit(rabbitmq_url)
+    configure(monkeypatch, RABBITMQ_URL=rabbitmq_url.replace(f":{parts.password}@", ":wr0ng-s3cret@"))
+    status = InfrastructureService.validate_environment()
+    check = status.checks["messaging"]
+    assert check.status is CheckStatus.ERROR and not status.is_valid
+    assert "credentials refused" in check.detail and "Check the user, password and virtual host" in check.detail
+    assert any(error.startswith("messaging: credentials refused") for error in status.errors)
+    assert "wr0ng-s3cret" not in json.dumps(status.to_dict())
+
+
+def test_validate_environment_exits_1_when_rabbitmq_refuses_the_credentials(facade: Path, rabbitmq_url: str) -> None:
+    parts = urlsplit(rabbitmq_url)
+    environment = {**os.environ, "RABBITMQ_URL": rabbitmq_url.replace(f":{parts.password}@", ":wr0ng-s3cret@")}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "validate_environment.py"), "--timeout", "60"],
+        cwd=facade, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["messaging"]]
+    assert line.split()[1] == "error" and "credentials refused" in line
+    assert "wr0ng-s3cret" not in result.stdout + result.stderr and "Traceback" not in result.stderr
 
 
 # --- the start-up report --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMResponseFormatError,
     LLMTimeoutError,
+    MessagingAuthenticationError,
     MessagingError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
@@ -90,6 +91,7 @@ __all__ = [
     "LLMTimeoutError",
     "LLMUsageSummary",
     "LoggingConfig",
+    "MessagingAuthenticationError",
     "MessagingConfig",
     "MessagingError",
     "MigrationStatus",

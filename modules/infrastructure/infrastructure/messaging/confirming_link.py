@@ -18,6 +18,7 @@ from pika.exceptions import AMQPConnectionError, ChannelWrongStateError, Connect
 
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS
 
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 # What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
@@ -122,12 +123,20 @@ class ConfirmingLink:
             self._run(lambda: None, timeout=2.0, tolerate_loss=True)
 
     def _connect(self, parameters: Sequence[pika.URLParameters]) -> pika.SelectConnection:
-        errors = []
+        """The first node that opens; raises pika's own error when every node refused the credentials."""
+        errors: list[str] = []
+        refusals: list[BaseException] = []
         for params in parameters:
+            opening: list[BaseException] = []
+
+            def open_failed(_connection: Any, error: BaseException, opening: list[BaseException] = opening) -> None:
+                opening.append(error)
+                self._fail(f"cannot connect: {error!r}")
+
             connection = pika.SelectConnection(
                 params,
                 on_open_callback=lambda _c: self._finish(),
-                on_open_error_callback=lambda _c, error: self._fail(f"cannot connect: {error!r}"),
+                on_open_error_callback=open_failed,
                 on_close_callback=lambda _c, reason: self._fail(f"connection closed: {reason!r}"),
             )
             self.connection = connection
@@ -136,6 +145,9 @@ class ConfirmingLink:
                 return connection
             except LinkLost as exc:
                 errors.append(str(exc))
+                refusals.extend(error for error in opening if isinstance(error, REFUSED_CREDENTIALS))
+        if refusals and len(refusals) == len(errors):
+            raise refusals[-1]  # not a lost link: reconnecting cannot help
         raise LinkLost("; ".join(errors) or "no broker node given")
 
     def _open_channel(self) -> None:

@@ -17,7 +17,7 @@ from modules.infrastructure.domain.messaging.fields import AMQP_SHORT_STRING, na
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     RECONNECTABLE,
     BrokerSettings,
@@ -114,6 +114,8 @@ class PikaConsumer:
             try:
                 self._consume(max_messages, idle_timeout)
                 return
+            except REFUSED_CREDENTIALS:
+                raise  # reconnecting cannot help; the seam says what to check
             except RECONNECTABLE as exc:
                 failures += 1
                 if failures > self.settings.reconnect_attempts:

@@ -19,7 +19,7 @@ from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink, LinkLost
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class PikaMessagePublisher:
         """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending).
 
         A message pika cannot encode is refused (``retryable=False``) without holding up the others.
+        Refused credentials raise ``MessagingAuthenticationError`` at once: reconnecting cannot help.
         """
         with self._errors(f"Publishing {len(messages)} event(s)", STAY_IN_OUTBOX):
             return self._publish_with_reconnects(messages)
@@ -115,6 +116,8 @@ class PikaMessagePublisher:
                 self._sleep(backoff_delay(attempt - 1, base=0.5, cap=5.0))
             try:
                 results.update(self._link().publish(remaining, _properties, self._window))
+            except REFUSED_CREDENTIALS:
+                raise
             except RECONNECTABLE as exc:
                 last_error = exc
                 results.update(exc.settled if isinstance(exc, LinkLost) else {})
