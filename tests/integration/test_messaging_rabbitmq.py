@@ -115,7 +115,8 @@ class Broker:
         return None
 
     def cleanup(self) -> None:
-        for queue in self.created:
+        """Delete every queue made here, and the dead-letter queue a consumer of it may have declared."""
+        for queue in dict.fromkeys(name for made in self.created for name in (made, f"{made}.dead")):
             try:
                 self.delete(queue)
             except Exception:  # the broker may be away after a failed restart test; nothing else to do
