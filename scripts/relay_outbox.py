@@ -5,7 +5,9 @@
     python scripts/relay_outbox.py --once     # drain the outbox and exit
 
 Several workers may run at once against PostgreSQL: rows are claimed with SKIP LOCKED, so
-none is sent twice. Exit status: 0 done, 1 the broker or database failed (with --once), 2 usage.
+none is sent twice; on one SQLite file they take turns (a lock file next to the database).
+A row that is not a valid event is marked failed and never stops the worker.
+Exit status: 0 done, 1 the broker or database failed (with --once), 2 usage.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"sent {result.sent}, failed {result.failed}, pending {result.pending}", flush=True)
             except InfrastructureError as exc:
                 print(f"relay failed, retrying in {interval:g} s: {exc}", file=sys.stderr, flush=True)
+            except Exception:  # a defect, not an event's content (the relay isolates those): keep relaying the rest
+                print(f"relay failed unexpectedly, retrying in {interval:g} s:", file=sys.stderr, flush=True)
+                traceback.print_exc()
             stop.wait(interval)
     except KeyboardInterrupt:
         pass

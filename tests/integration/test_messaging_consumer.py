@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pika
 import pytest
 
+from modules.infrastructure.domain.messaging.envelope import encode, new_envelope
 from modules.infrastructure.module_api import Envelope, InfrastructureService, MessagingError
 from tests.integration.test_messaging_rabbitmq import Broker, broker, facade, publish  # noqa: F401 (fixtures)
 
@@ -87,6 +89,85 @@ def test_a_body_that_is_not_an_envelope_goes_straight_to_the_dead_letter_queue(f
     [(properties, body)] = dead_letters(broker, queue)
     assert (properties.message_id, body) == ("raw-1", b"not json")
     assert "Not an event envelope" in properties.headers["x-last-error"]
+
+
+def raw_envelope(queue: str, **raw: str) -> bytes:
+    """A valid envelope's JSON with ``raw`` JSON literals in place of some fields (``priority="1e400"``)."""
+    fields = {"id": "raw", "type": "t", "source": "s", "destination": queue, "timestamp": "2026-01-01T00:00:00+00:00"}
+    literals = {name: json.dumps(value) for name, value in fields.items()} | raw
+    return ("{" + ",".join(f"{json.dumps(name)}:{literal}" for name, literal in literals.items()) + "}").encode()
+
+
+def test_poison_messages_are_dead_lettered_with_the_reason_and_the_consumer_goes_on(facade: Path, broker: Broker) -> None:
+    """Each of these used to escape run() and stay unacked at the head of the queue, killing every restart."""
+    queue = broker.new_queue()
+    good = encode(new_envelope(queue, {"n": 1}, event_type="lesson.created", source="lessons")[0])
+    poison: list[tuple[str, bytes, dict[str, object], str]] = [
+        ("deep", b"[" * 100_000 + b"]" * 100_000, {}, "RecursionError"),
+        ("priority-1e400", raw_envelope(queue, priority="1e400"), {}, "priority must be a whole number from 0 to 9, not float"),
+        ("correlation-int", raw_envelope(queue, correlation_id="12345"), {}, "correlation_id must be a string or None"),
+        ("attempts-text", good, {"x-attempts": "abc"}, "x-attempts must be a whole number from 0 to 2,147,483,647, got str"),
+        ("attempts-list", good, {"x-attempts": [1]}, "x-attempts must be a whole number from 0 to 2,147,483,647, got list"),
+        ("attempts-huge", good, {"x-attempts": 2**40}, f"got {2**40}"),
+        ("attempts-negative", good, {"x-attempts": -1}, "got -1"),
+    ]
+
+    def declare_and_publish(channel: pika.adapters.blocking_connection.BlockingChannel) -> None:
+        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "classic"})
+        for message_id, body, headers, _ in poison:
+            channel.basic_publish("", queue, body, pika.BasicProperties(message_id=message_id, headers=headers or None))
+        channel.basic_publish("", queue, good, pika.BasicProperties(message_id="good"))
+
+    broker.channel_call(declare_and_publish)
+    handled: list[Envelope] = []
+    consumer = InfrastructureService.consume(queue, handled.append)
+    assert consumer.run(idle_timeout=2) == len(poison) + 1
+    assert [e.payload for e in handled] == [{"n": 1}], "the good message after the poison ones was handled"
+    assert broker.message_count(queue) == 0, "nothing left unacked at the head of the queue"
+    dead = dead_letters(broker, queue)
+    assert [properties.message_id for properties, _ in dead] == [message_id for message_id, *_ in poison]
+    for (properties, body), (message_id, sent, _, reason) in zip(dead, poison, strict=True):
+        assert body == sent, message_id
+        assert reason in properties.headers["x-last-error"], (message_id, properties.headers["x-last-error"])
+        assert properties.headers["x-attempts"] >= 1
+
+
+def test_a_handler_error_that_is_not_valid_unicode_still_reaches_the_dead_letter_queue(facade: Path, broker: Broker) -> None:
+    queue = broker.new_queue()
+    [event_id] = relayed(queue, 1)
+
+    def handle(envelope: Envelope) -> None:
+        raise ValueError("bad text \ud800 from a handler")
+
+    consumer = InfrastructureService.consume(queue, handle, max_attempts=1)
+    assert consumer.run(idle_timeout=2) == 1
+    [(properties, _)] = dead_letters(broker, queue)
+    assert properties.message_id == event_id
+    assert properties.headers["x-last-error"] == "ValueError: bad text ? from a handler"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ({"queue": 7}, "queue must be a string, not int"),
+        ({"queue": "q" * 252}, "too long for its dead-letter queue"),
+        ({"queue": "a\nb"}, "queue contains a control character"),
+        ({"handler": "print"}, "handler must be a function"),
+        ({"prefetch": "10"}, "prefetch must be a whole number at least 1 and at most 65,535, got str"),
+        ({"prefetch": 70_000}, "at most 65,535, got 70000"),
+        ({"max_attempts": 0}, "max_attempts must be a whole number at least 1"),
+        ({"max_attempts": True}, "max_attempts must be a whole number at least 1 and at most 2,147,483,647, got True"),
+    ],
+)
+def test_consume_refuses_arguments_it_cannot_use_naming_them(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, arguments: dict[str, object], reason: str
+) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", rabbitmq_url)
+    InfrastructureService.reset()
+    call: dict[str, object] = {"queue": "lessons", "handler": print, **arguments}
+    with pytest.raises(MessagingError) as caught:
+        InfrastructureService.consume(call.pop("queue"), call.pop("handler"), **call)  # type: ignore[arg-type]
+    assert reason in str(caught.value)
 
 
 def test_stop_ends_a_consumer_running_in_the_background(facade: Path, broker: Broker) -> None:

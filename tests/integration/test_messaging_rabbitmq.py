@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pytest
@@ -34,10 +34,17 @@ from sqlalchemy import text
 
 from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import BrokerSettings, PikaMessagePublisher
-from modules.infrastructure.module_api import CheckStatus, InfrastructureService, MessagingError, RelayResult
+from modules.infrastructure.module_api import (
+    CheckStatus,
+    InfrastructureService,
+    MessagingAuthenticationError,
+    MessagingError,
+    RelayResult,
+)
 from tests.contracts.publisher_contract import PublisherContract, message
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
+from tests.integration.tcp_proxy import TcpProxy
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / ".results"
@@ -108,7 +115,8 @@ class Broker:
         return None
 
     def cleanup(self) -> None:
-        for queue in self.created:
+        """Delete every queue made here, and the dead-letter queue a consumer of it may have declared."""
+        for queue in dict.fromkeys(name for made in self.created for name in (made, f"{made}.dead")):
             try:
                 self.delete(queue)
             except Exception:  # the broker may be away after a failed restart test; nothing else to do
@@ -376,6 +384,88 @@ def test_a_dead_first_node_fails_over_to_a_live_one(
     assert broker.ids(queue) == ids
 
 
+# --- connections: one per relaying thread, kept across batches; refused credentials at once ---------
+
+
+def through(proxy: TcpProxy, url: str, password: str | None = None) -> str:
+    """``url`` with its host and port replaced by the proxy's (and its password, when given)."""
+    parts = urlsplit(url)
+    user = parts.username or "guest"
+    secret = (parts.password or "guest") if password is None else password
+    return urlunsplit((parts.scheme, f"{user}:{secret}@127.0.0.1:{proxy.port}", parts.path, parts.query, ""))
+
+
+@pytest.fixture
+def proxy(rabbitmq_url: str) -> Iterator[TcpProxy]:
+    parts = urlsplit(rabbitmq_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672) as counting:
+        yield counting
+
+
+@pytest.mark.parametrize("heartbeat", ["0", "60"])
+def test_the_relay_keeps_its_connection_across_batches_whatever_the_heartbeat(
+    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy, heartbeat: str
+) -> None:
+    """RABBITMQ_HEARTBEAT=0 means no heartbeat; it used to make every idle link stale, one connection per batch."""
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url), RABBITMQ_HEARTBEAT=heartbeat)
+    queue = broker.new_queue()
+    ids = []
+    for _ in range(3):
+        ids += publish(queue)
+        assert InfrastructureService.relay_outbox().sent == 1
+        time.sleep(0.05)  # idle between batches, as after every commit
+    assert proxy.connections == 1
+    InfrastructureService.reset()
+    assert broker.ids(queue) == ids
+
+
+def test_refused_credentials_fail_the_relay_at_once_without_the_password(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy
+) -> None:
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url, password="wr0ng-s3cret"))
+    publish("lessons")
+    with pytest.raises(MessagingAuthenticationError) as caught:
+        InfrastructureService.relay_outbox()
+    message = str(caught.value)
+    assert "Check the user, password and virtual host in RABBITMQ_URL" in message and "wr0ng-s3cret" not in message
+    assert proxy.connections == 1, "reconnecting cannot help: one attempt"
+    assert outbox_counts() == {"pending": 1, "sent": 0, "failed": 0}
+
+
+def test_refused_credentials_stop_a_consumer_at_once(clean_env: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, proxy: TcpProxy) -> None:
+    configure(monkeypatch, RABBITMQ_URL=through(proxy, rabbitmq_url, password="wr0ng-s3cret"))
+    consumer = InfrastructureService.consume(f"infra_test.{uuid.uuid4().hex[:12]}", lambda envelope: None)
+    with pytest.raises(MessagingAuthenticationError) as caught:
+        consumer.run(idle_timeout=1)
+    assert "wr0ng-s3cret" not in str(caught.value) and proxy.connections == 1
+
+
+def test_the_report_is_an_error_when_rabbitmq_refuses_the_credentials(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str
+) -> None:
+    parts = urlsplit(rabbitmq_url)
+    configure(monkeypatch, RABBITMQ_URL=rabbitmq_url.replace(f":{parts.password}@", ":wr0ng-s3cret@"))
+    status = InfrastructureService.validate_environment()
+    check = status.checks["messaging"]
+    assert check.status is CheckStatus.ERROR and not status.is_valid
+    assert "credentials refused" in check.detail and "Check the user, password and virtual host" in check.detail
+    assert any(error.startswith("messaging: credentials refused") for error in status.errors)
+    assert "wr0ng-s3cret" not in json.dumps(status.to_dict())
+
+
+def test_validate_environment_exits_1_when_rabbitmq_refuses_the_credentials(facade: Path, rabbitmq_url: str) -> None:
+    parts = urlsplit(rabbitmq_url)
+    environment = {**os.environ, "RABBITMQ_URL": rabbitmq_url.replace(f":{parts.password}@", ":wr0ng-s3cret@")}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "validate_environment.py"), "--timeout", "60"],
+        cwd=facade, env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["messaging"]]
+    assert line.split()[1] == "error" and "credentials refused" in line
+    assert "wr0ng-s3cret" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
 # --- the start-up report --------------------------------------------------------------------------
 
 
@@ -421,6 +511,46 @@ InfrastructureService.shutdown()
 """
 
 
+def run_two_relays(cwd: Path) -> list[dict[str, int]]:
+    """Two relay processes on the facade's configuration, warmed up, then started together; their results."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "-c", RELAY_SCRIPT],
+            cwd=cwd,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for relay in relays:  # both warmed up (imports, a database connection) before either starts
+            assert relay.stdout is not None and relay.stdout.readline().strip() == "ready", relay.stderr
+        for relay in relays:
+            assert relay.stdin is not None
+            relay.stdin.write("go\n")
+            relay.stdin.flush()
+        outputs = [relay.communicate(timeout=90) for relay in relays]
+    finally:
+        for relay in relays:
+            if relay.poll() is None:
+                relay.kill()
+                relay.wait(10)
+    for relay, (_, err) in zip(relays, outputs, strict=True):
+        assert relay.returncode == 0, err
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+
+
+def duplicates_and_missing(broker: Broker, queue: str, ids: list[str]) -> tuple[int, set[str], set[str]]:
+    """What the queue holds against ``ids``: copies beyond the first, ids missing, ids never published."""
+    received = Counter(broker.ids(queue))
+    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    return duplicates, set(ids) - set(received), set(received) - set(ids)
+
+
 def test_two_relay_processes_deliver_each_event_exactly_once(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str, rabbitmq_url: str, broker: Broker
 ) -> None:
@@ -432,47 +562,35 @@ def test_two_relay_processes_deliver_each_event_exactly_once(
         with InfrastructureService.get_database_session() as db:
             ids = publish(queue, events, session=db)
         InfrastructureService.reset()  # the parent holds no connection while the relays run
-
-        environment = {**os.environ, "PYTHONPATH": str(REPO)}
-        relays = [
-            subprocess.Popen(
-                [sys.executable, "-c", RELAY_SCRIPT],
-                cwd=clean_env,
-                env=environment,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
-            for relay in relays:  # both warmed up (imports, a database connection) before either starts
-                assert relay.stdout is not None and relay.stdout.readline().strip() == "ready", relay.stderr
-            for relay in relays:
-                assert relay.stdin is not None
-                relay.stdin.write("go\n")
-                relay.stdin.flush()
-            outputs = [relay.communicate(timeout=90) for relay in relays]
-        finally:
-            for relay in relays:
-                if relay.poll() is None:
-                    relay.kill()
-                    relay.wait(10)
-        for relay, (out, err) in zip(relays, outputs, strict=True):
-            assert relay.returncode == 0, err
-        results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+        results = run_two_relays(clean_env)
         counts = outbox_counts()
         InfrastructureService.reset()
 
-    received = Counter(broker.ids(queue))
-    duplicates = sum(n - 1 for n in received.values() if n > 1)
-    missing = set(ids) - set(received)
+    duplicates, missing, unknown = duplicates_and_missing(broker, queue, ids)
     print(f"\ntwo relays: sent {[r['sent'] for r in results]}, duplicates {duplicates}, missing {len(missing)}")
-    assert (duplicates, len(missing), set(received) - set(ids)) == (0, 0, set())
+    assert (duplicates, len(missing), unknown) == (0, 0, set())
     assert sum(r["sent"] for r in results) == events and all(r["failed"] == 0 for r in results)
     assert all(r["sent"] > 0 for r in results), f"one relay did all the work, the test proved nothing: {results}"
     assert counts == {"pending": 0, "sent": events, "failed": 0}
+
+
+def test_two_relay_processes_on_one_sqlite_file_take_turns_and_deliver_each_event_once(
+    facade: Path, monkeypatch: pytest.MonkeyPatch, broker: Broker
+) -> None:
+    """SQLite has no SKIP LOCKED: without the lock file both relays claimed and sent the same rows."""
+    events = 2000
+    configure(monkeypatch, OUTBOX_BATCH_SIZE="50")
+    queue = broker.new_queue()
+    with InfrastructureService.get_database_session() as db:
+        ids = publish(queue, events, session=db)
+    InfrastructureService.reset()
+    results = run_two_relays(facade)
+
+    duplicates, missing, unknown = duplicates_and_missing(broker, queue, ids)
+    print(f"\ntwo relays on SQLite: sent {[r['sent'] for r in results]}, duplicates {duplicates}, missing {len(missing)}")
+    assert (duplicates, len(missing), unknown) == (0, 0, set())
+    assert sum(r["sent"] for r in results) == events and all(r["failed"] == 0 for r in results)
+    assert outbox_counts() == {"pending": 0, "sent": events, "failed": 0}
 
 
 # --- THE RESTART TEST: 5,000 events while RabbitMQ is stopped and started -------------------------

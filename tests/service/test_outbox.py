@@ -9,6 +9,8 @@ read on a connection of its own (plain ``sqlite3``), so "durable" means committe
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 import threading
 import time
@@ -21,11 +23,13 @@ from pika.exceptions import AMQPConnectionError
 from sqlalchemy import text
 
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     BrokerSettings,
     PikaMessagePublisher,
     connection_parameters,
 )
+from modules.infrastructure.infrastructure.messaging.relay_lock import SQLiteRelayLock, relay_lock_for
 from modules.infrastructure.module_api import (
     CheckStatus,
     Envelope,
@@ -36,6 +40,7 @@ from modules.infrastructure.module_api import (
 )
 from tests.contracts.publisher_contract import PublisherContract, message
 from tests.fakes import RecordingPublisher
+from tests.metrics_support import sample
 
 DEAD_BROKER = "amqp://guest:s3cret-pw@127.0.0.1:1/%2F"
 
@@ -192,6 +197,32 @@ def test_bad_arguments_are_messaging_errors_and_store_nothing(db_path: Path, arg
     assert rows(db_path) == []
 
 
+@pytest.mark.parametrize("session", ["x", 7, object(), sqlite3], ids=["str", "int", "object", "module"])
+def test_a_session_that_is_not_a_database_session_is_a_messaging_error(db_path: Path, session: object) -> None:
+    with pytest.raises(MessagingError, match=f"session must be a session from InfrastructureService.get_database_session.*not {type(session).__name__}"):
+        InfrastructureService.publish_event("lessons", {}, event_type="t", source="s", session=session)  # type: ignore[arg-type]
+    assert rows(db_path) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"correlation_id": 12345}, "correlation_id"),
+        ({"headers": {"n": 2**64}}, "headers['n']"),
+        ({"payload": {1: "one"}}, "payload has a key of type int"),
+        ({"payload": {None: "x"}}, "payload has a key of type None"),
+    ],
+    ids=["correlation-id-int", "header-int-too-big", "payload-key-1", "payload-key-none"],
+)
+def test_a_value_that_used_to_be_stored_and_then_stop_the_relay_is_refused_at_call_time(
+    db_path: Path, arguments: dict[str, object], field: str
+) -> None:
+    call: dict[str, object] = {"payload": {}, "event_type": "t", "source": "s", **arguments}
+    with pytest.raises(MessagingError, match=re.escape(field)):
+        InfrastructureService.publish_event("lessons", call.pop("payload"), **call)  # type: ignore[arg-type]
+    assert rows(db_path) == []
+
+
 def test_without_the_table_publish_event_says_to_migrate(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'unmigrated.db'}")
     with pytest.raises(MessagingError, match=r"migrate\(\)") as caught:
@@ -317,26 +348,94 @@ def test_one_attempt_limit_fails_at_the_first_refusal(db_path: Path, monkeypatch
     assert statuses(db_path) == {message_id: "failed"}
 
 
-def test_a_row_whose_body_is_not_an_envelope_fails_without_blocking_the_others(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="2")
-    first = publish(1)
-    connection = sqlite3.connect(db_path)
+def plant(path: Path, message_id: str, body: object, attempts: object = 0) -> None:
+    """A pending row written straight into the table, as an older version or a hand edit would leave it."""
+    connection = sqlite3.connect(path)
     with connection:
         connection.execute(
             "INSERT INTO infrastructure_outbox (message_id, destination, event_type, body, status, attempts)"
-            " VALUES ('corrupt-1', 'lessons', 't', 'not json', 'pending', 0)"
+            " VALUES (?, 'lessons', 't', ?, 'pending', ?)",
+            (message_id, body, attempts),
         )
     connection.close()
+
+
+def envelope_body(message_id: str, **fields: object) -> str:
+    return json.dumps({"id": message_id, "type": "t", "source": "s", "destination": "lessons", "timestamp": "2026-01-01T00:00:00+00:00", **fields})
+
+
+def test_a_row_whose_body_is_not_an_envelope_fails_at_once_without_blocking_the_others(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="5")
+    first = publish(1)
+    plant(db_path, "corrupt-1", "not json")
     last = publish(1)
     fake = RecordingPublisher()
     with broker(fake):
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=0, pending=1)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=0, pending=0)
     corrupt = [r for r in rows(db_path) if r["message_id"] == "corrupt-1"][0]
     assert corrupt["status"] == "failed" and "Not an event envelope" in str(corrupt["last_error"])
-    assert fake.delivered_ids == first + last
+    assert fake.delivered_ids == first + last and len(fake.batches) == 1, "it can never be published: not offered"
+
+
+@pytest.mark.parametrize(
+    ("body", "attempts", "reason"),
+    [
+        (envelope_body("poison", correlation_id=12345), 0, "correlation_id must be a string or None, not int"),
+        (envelope_body("poison", priority=10), 0, "priority must be a whole number from 0 to 9, got 10"),
+        (envelope_body("other-id"), 0, "the id in its body is not the row's message_id"),
+        (b'{"id": "poison"}', 0, "its body is bytes"),
+        (envelope_body("poison"), "many", "its attempts str"),
+    ],
+    ids=["correlation-id-int", "priority-10", "id-mismatch", "blob-body", "text-attempts"],
+)
+def test_a_row_no_valid_event_has_is_failed_with_its_reason_and_counted(
+    db_path: Path, body: object, attempts: object, reason: str
+) -> None:
+    """SQLite stores whatever a hand-written INSERT gives it, whatever the column's type."""
+    good = publish(2)
+    plant(db_path, "poison", body, attempts)
+    later = publish(1)
+    fake = RecordingPublisher()
+    with broker(fake):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=3, failed=1, pending=0)
+    poison = [r for r in rows(db_path) if r["message_id"] == "poison"][0]
+    assert poison["status"] == "failed" and reason in str(poison["last_error"]), poison["last_error"]
+    assert fake.delivered_ids == good + later
+    assert sample("infrastructure_messaging_publishes_total", outcome="malformed") == 1
+
+
+class UnencodablePublisher(RecordingPublisher):
+    """Says the client cannot encode the messages of ``unencodable`` (as pika's encoder would), confirms the rest."""
+
+    def __init__(self, unencodable: set[str]) -> None:
+        super().__init__()
+        self.unencodable = unencodable
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        sendable = [(envelope, body) for envelope, body in messages if envelope.id not in self.unencodable]
+        outcomes = {o.message_id: o for o in super().publish_batch(sendable)}
+        reason = "RabbitMQ cannot carry this event: AssertionError (scripted)"
+        return [outcomes.get(e.id) or PublishOutcome(e.id, False, reason, retryable=False) for e, _ in messages]
+
+
+def test_a_message_the_publisher_cannot_encode_is_failed_at_once_not_retried(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, OUTBOX_MAX_ATTEMPTS="5")
+    first, poison, last = publish(3)
+    fake = UnencodablePublisher({poison})
+    with broker(fake):
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=2, failed=1, pending=0)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=0, failed=0, pending=0)
+    row = [r for r in rows(db_path) if r["message_id"] == poison][0]
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "cannot carry this event" in str(row["last_error"])
+    assert fake.delivered_ids == [first, last] and len(fake.batches) == 1
+    assert sample("infrastructure_messaging_publishes_total", outcome="malformed") == 1
+    assert sample("infrastructure_messaging_publishes_total", outcome="refused") == 0
 
 
 def test_failed_events_show_in_the_report_as_degraded_when_a_broker_is_configured(
@@ -423,6 +522,69 @@ def test_relays_started_together_in_one_process_send_each_event_once(db_path: Pa
         for run in runs:
             run.join(10)
     assert slow.delivered_ids == ids
+
+
+# --- one relay run at a time on a SQLite file, across processes ------------------------------------
+
+
+def test_a_relay_waits_while_another_process_relays_the_same_sqlite_file(db_path: Path) -> None:
+    ids = publish(3)
+    other_process = SQLiteRelayLock(db_path)  # flock: a second open of the file conflicts as another process's would
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_for_a_while() -> None:
+        with other_process.held():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_for_a_while)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    fake = RecordingPublisher()
+    with broker(fake):
+        started = time.monotonic()
+        result = InfrastructureService.relay_outbox()
+        waited = time.monotonic() - started
+    holder.join(5)
+    assert result == RelayResult(sent=3, failed=0, pending=0)
+    assert waited >= 0.25, f"relayed after {waited:.2f} s, while the other relay still held the file"
+    assert fake.delivered_ids == ids
+
+
+def test_a_relay_that_cannot_get_its_turn_within_its_timeout_says_who_holds_the_sqlite_file(db_path: Path) -> None:
+    publish(2)
+    fake = RecordingPublisher()
+    with SQLiteRelayLock(db_path).held(), broker(fake):
+        started = time.monotonic()
+        with pytest.raises(MessagingError) as caught:
+            InfrastructureService.relay_outbox(timeout=0.3)
+        assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert f"process {os.getpid()}" in message and str(db_path) in message and f"{db_path}.relay-lock" in message
+    assert "one relay per SQLite file" in message and "stay pending" in message
+    assert fake.calls == 0 and list(statuses(db_path).values()) == ["pending", "pending"]
+
+
+@pytest.mark.parametrize(
+    ("url", "locked_file"),
+    [
+        ("sqlite:///var/app.db", "var/app.db"),
+        ("sqlite:////tmp/outbox.db", "/tmp/outbox.db"),
+        ("sqlite:///file:data/app.db?uri=true", "data/app.db"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
+        ("postgresql://u@h/db", None),
+    ],
+)
+def test_only_a_sqlite_file_gets_a_relay_lock(clean_env: Path, url: str, locked_file: str | None) -> None:
+    lock = relay_lock_for(url)
+    if locked_file is None:
+        assert lock is None
+    else:
+        assert lock is not None and lock.database_file == Path(locked_file).absolute()  # clean_env is the working folder
+        assert lock.path == lock.database_file.with_name(lock.database_file.name + ".relay-lock")
 
 
 def test_relay_without_a_broker_is_a_messaging_error_and_events_stay(db_path: Path) -> None:

@@ -42,6 +42,7 @@ from modules.infrastructure.domain.errors import (
     LLMProviderError,
     LLMRateLimitError,
     LLMTimeoutError,
+    MessagingAuthenticationError,
     MessagingError,
 )
 from modules.infrastructure.domain.secrets import Redactor
@@ -327,9 +328,23 @@ def test_socket_errors_of_the_broker_connection_leave_the_seam_as_messaging_erro
     assert "broker is up" in str(mapped)
 
 
-def test_refused_credentials_point_at_the_user_and_password() -> None:
-    mapped = raised_through(BROKER, pika.exceptions.ProbableAuthenticationError("ConnectionClosedByBroker: (403) ACCESS_REFUSED"))
+@pytest.mark.parametrize(
+    "error",
+    [
+        pika.exceptions.ProbableAuthenticationError("ConnectionClosedByBroker: (403) ACCESS_REFUSED"),
+        pika.exceptions.ProbableAccessDeniedError("ConnectionClosedByBroker: (530) NOT_ALLOWED - vhost nowhere not found"),
+        pika.exceptions.AuthenticationError("PLAIN"),
+    ],
+    ids=["password", "vhost", "mechanism"],
+)
+def test_refused_credentials_are_an_authentication_error_pointing_at_the_user_and_password(error: Exception) -> None:
+    mapped = raised_through(BROKER, error)
+    assert isinstance(mapped, MessagingAuthenticationError)
     assert "user, password and virtual host in RABBITMQ_URL" in str(mapped)
+
+
+def test_a_lost_connection_is_not_an_authentication_error() -> None:
+    assert not isinstance(raised_through(BROKER, pika.exceptions.AMQPConnectionError("gone")), MessagingAuthenticationError)
 
 
 # --- redis ------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ def test_error_tree_matches_the_design() -> None:
     assert issubclass(api.ConfigurationError, api.InfrastructureError)
     for cls in (api.DatabaseError, api.CacheError, api.MessagingError, api.LLMProviderError):
         assert issubclass(cls, api.InfrastructureError)
+    assert issubclass(api.MessagingAuthenticationError, api.MessagingError)
     for cls in (
         api.DatabaseConnectionError,
         api.DatabasePoolExhaustedError,

@@ -14,6 +14,7 @@
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
     │   └── CacheConnectionError        Redis refused or dropped the connection, or did not answer in time
     ├── MessagingError              an event could not be stored or published
+    │   └── MessagingAuthenticationError   RabbitMQ refused the user, password or virtual host
     └── LLMProviderError            a language-model call failed
         ├── LLMRateLimitError       the provider or a local limit said "slow down"
         ├── LLMTimeoutError         no answer within the timeout or deadline
@@ -50,6 +51,7 @@ __all__ = [
     "LLMRateLimitError",
     "LLMResponseFormatError",
     "LLMTimeoutError",
+    "MessagingAuthenticationError",
     "MessagingError",
 ]
 
@@ -118,6 +120,10 @@ class CacheConnectionError(CacheError):
 
 class MessagingError(InfrastructureError):
     """An event could not be stored in the outbox or published to the broker."""
+
+
+class MessagingAuthenticationError(MessagingError):
+    """RabbitMQ refused the user, password or virtual host of RABBITMQ_URL; retrying cannot help."""
 
 
 class LLMProviderError(InfrastructureError):

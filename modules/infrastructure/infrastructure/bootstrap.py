@@ -89,10 +89,12 @@ def build_messaging(
 ) -> OutboxMessaging:
     """``publish_event`` into the outbox and the relay to the broker (a background thread with OUTBOX_RELAY=thread)."""
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+    from modules.infrastructure.infrastructure.messaging.relay_lock import relay_lock_for
 
     messaging = OutboxMessaging(
         config.messaging, database.session, publisher, stored=metrics.events_stored.inc, published=metrics.published,
         max_connections=config.database.pool_size + config.database.max_overflow,
+        relay_lock=relay_lock_for(config.database.url),
     )
     messaging.start()
     return messaging

@@ -38,6 +38,7 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMResponseFormatError,
     LLMTimeoutError,
+    MessagingAuthenticationError,
     MessagingError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
@@ -92,6 +93,7 @@ __all__ = [
     "LLMTimeoutError",
     "LLMUsageSummary",
     "LoggingConfig",
+    "MessagingAuthenticationError",
     "MessagingConfig",
     "MessagingError",
     "MigrationStatus",

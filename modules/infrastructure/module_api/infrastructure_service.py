@@ -120,7 +120,8 @@ class InfrastructureService:
         """Store an event in the outbox (in ``session``'s transaction when given) and return its id.
 
         The event is durable when this returns (or when ``session`` commits) and is relayed to
-        RabbitMQ after the commit; a rolled-back session drops it. Raises ``MessagingError``.
+        RabbitMQ after the commit; a rolled-back session drops it. Raises ``MessagingError`` naming
+        the argument for a value the event cannot carry (the README lists the rules), or when it cannot be stored.
         ``InfrastructureService.publish_event("lessons", {"id": 7}, event_type="lesson.created", source="lessons", session=db)``
         """
         return _components().messaging.publish_event(
@@ -138,7 +139,9 @@ class InfrastructureService:
     def relay_outbox(max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """Publish pending outbox events in id order, marking each sent once RabbitMQ confirmed it.
 
-        Raises ``MessagingError`` when no broker is configured or reachable (events stay pending).
+        A row that can never be published is marked failed with the reason, and the others go on.
+        Raises ``MessagingError`` when no broker is configured or reachable (events stay pending),
+        ``MessagingAuthenticationError`` when it refuses the credentials.
         ``InfrastructureService.relay_outbox(timeout=10).pending``
         """
         return _components().messaging.relay(max_messages, timeout)
@@ -163,8 +166,9 @@ class InfrastructureService:
         """A consumer of ``queue``: ``handler(envelope)`` per message, acked when it returns.
 
         A raising handler gets the message again, up to ``max_attempts``; then it goes to
-        ``<queue>.dead``. At least once: deduplicate on ``envelope.id``. Raises ``MessagingError``
-        without ``RABBITMQ_URL``. ``InfrastructureService.consume("lessons", handle).run()``
+        ``<queue>.dead``, as does a message that is not a valid event, at once. At least once:
+        deduplicate on ``envelope.id``. Raises ``MessagingError`` without ``RABBITMQ_URL`` or for an
+        argument it cannot use. ``InfrastructureService.consume("lessons", handle).run()``
         """
         return _components().consumers.consume(queue, handler, prefetch=prefetch, max_attempts=max_attempts)
 

@@ -9,10 +9,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.messaging.fields import (
+    headers_problem,
+    kind,
+    name_problem,
+    payload_problem,
+    priority_problem,
+    timestamp_problem,
+)
 from modules.infrastructure.domain.messaging.values import Envelope
 
-MAX_PRIORITY = 9
-AMQP_SHORT_STRING = 255  # queue names, message type, app id and correlation id are AMQP short strings
+REQUIRED = ("id", "type", "source", "destination", "timestamp")
 
 
 def new_envelope(
@@ -26,18 +33,19 @@ def new_envelope(
     headers: Mapping[str, Any] | None = None,
     max_bytes: int = 1_048_576,
 ) -> tuple[Envelope, bytes]:
-    """A new envelope and its encoded body; raises ``MessagingError`` before anything is stored."""
-    for name, value in (("destination", destination), ("event_type", event_type), ("source", source)):
-        if not isinstance(value, str) or not value.strip():
-            raise MessagingError(f"publish_event needs a non-empty {name}, got {value!r}")
-    for name, short in (("destination", destination), ("event_type", event_type), ("source", source), ("correlation_id", correlation_id)):
-        if short is not None and len(str(short).encode()) > AMQP_SHORT_STRING:
-            raise MessagingError(
-                f"publish_event's {name} is {len(str(short).encode())} bytes; AMQP carries at most "
-                f"{AMQP_SHORT_STRING} bytes there: use a shorter name"
-            )
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
-        raise MessagingError(f"priority must be a whole number from 0 to {MAX_PRIORITY}, got {priority!r}")
+    """A new envelope and its encoded body; raises ``MessagingError`` naming the field before anything is stored."""
+    problem = (
+        name_problem("destination", destination)
+        or name_problem("event_type", event_type)
+        or name_problem("source", source)
+        or name_problem("correlation_id", correlation_id, optional=True)
+        or priority_problem(priority)
+    )
+    if problem:
+        raise MessagingError(f"publish_event's {problem}")
+    problem = headers_problem({} if headers is None else headers, max_bytes) or payload_problem(payload, max_bytes)
+    if problem:
+        raise MessagingError(f"Event '{event_type}' cannot be stored: {problem}")
     envelope = Envelope(
         id=str(uuid.uuid4()),
         type=event_type,
@@ -73,27 +81,55 @@ def encode(envelope: Envelope) -> bytes:
     }
     try:
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise MessagingError(
             f"Event '{envelope.type}' cannot be sent: its payload or headers are not JSON-serialisable ({exc}); "
-            "pass dicts, lists, strings, numbers, booleans and None only"
+            "pass dicts, lists, strings, numbers, booleans and None only, and text that is valid Unicode"
         ) from exc
 
 
 def decode(body: bytes | str) -> Envelope:
-    """An envelope from an AMQP body; raises ``MessagingError`` for anything that is not one."""
+    """An envelope from an AMQP body or an outbox row; ``MessagingError`` for anything that is not a valid one.
+
+    A valid envelope follows the rules ``publish_event`` checks, so that whatever reaches the broker
+    or a handler can be published and handled: no value is coerced.
+    """
     try:
-        data = json.loads(body)
-        return Envelope(
-            id=data["id"],
-            type=data["type"],
-            source=data["source"],
-            destination=data["destination"],
-            payload=data.get("payload"),
-            timestamp=data["timestamp"],
-            priority=int(data.get("priority", 0)),
-            correlation_id=data.get("correlation_id"),
-            headers=data.get("headers") or {},
-        )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise MessagingError(f"Not an event envelope ({type(exc).__name__}: {exc}); the message is malformed") from exc
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise MessagingError(f"Not an event envelope: the body is not JSON ({type(exc).__name__}: {exc}); the message is malformed") from exc
+    if not isinstance(data, dict):
+        raise MessagingError(f"Not an event envelope: the body is a JSON {kind(data)}, not an object; the message is malformed")
+    missing = [name for name in REQUIRED if name not in data]
+    if missing:
+        raise MessagingError(f"Not an event envelope: it has no {', '.join(missing)}; the message is malformed")
+    priority = data.get("priority", 0)
+    correlation_id = data.get("correlation_id")
+    headers = {} if data.get("headers") is None else data["headers"]
+    problem = (
+        name_problem("id", data["id"])
+        or name_problem("type", data["type"])
+        or name_problem("source", data["source"])
+        or name_problem("destination", data["destination"])
+        or timestamp_problem(data["timestamp"])
+        or priority_problem(priority)
+        or name_problem("correlation_id", correlation_id, optional=True)
+        or headers_problem(headers)
+    )
+    if problem:
+        raise MessagingError(f"Not an event envelope: {problem}; the message is malformed")
+    return Envelope(
+        id=data["id"],
+        type=data["type"],
+        source=data["source"],
+        destination=data["destination"],
+        payload=data.get("payload"),
+        timestamp=data["timestamp"],
+        priority=priority,
+        correlation_id=correlation_id,
+        headers=headers,
+    )
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")

@@ -12,11 +12,16 @@ from modules.infrastructure.domain.messaging.values import Envelope
 
 @dataclass(frozen=True)
 class PublishOutcome:
-    """The broker's answer for one message: confirmed, or refused with the reason."""
+    """The broker's answer for one message: confirmed, or refused with the reason.
+
+    ``retryable`` is False when the message itself can never be published (the client cannot
+    encode it): the relay then fails its row at once instead of offering it again.
+    """
 
     message_id: str
     confirmed: bool
     error: str | None = None
+    retryable: bool = True
 
 
 class MessagePublisher(Resource, Protocol):

@@ -16,17 +16,21 @@ from pika.exceptions import (
     ReentrancyError,
 )
 
-from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.errors import MessagingAuthenticationError, MessagingError
 from modules.infrastructure.domain.secrets import Redactor, mask_url
 
 # pika.exceptions: AMQPError and, outside it, ChannelError (with DuplicateGetOkCallback) and ReentrancyError.
 # OSError: a socket, DNS or TLS failure that pika's I/O loop lets through.
 BROKER_ERRORS: tuple[type[Exception], ...] = (AMQPError, ChannelError, ReentrancyError, OSError)
-_REFUSED_CREDENTIALS = (AuthenticationError, ProbableAuthenticationError, ProbableAccessDeniedError)
+# The broker refused the user, password or virtual host: reconnecting cannot help.
+REFUSED_CREDENTIALS: tuple[type[Exception], ...] = (AuthenticationError, ProbableAuthenticationError, ProbableAccessDeniedError)
 
 
 class BrokerErrors:
-    """``with errors("Publishing 3 event(s)"):`` raises a broker failure as a ``MessagingError``, chained."""
+    """``with errors("Publishing 3 event(s)"):`` raises a broker failure as a ``MessagingError``, chained.
+
+    Refused credentials become ``MessagingAuthenticationError``.
+    """
 
     def __init__(self, urls: Sequence[str], redactor: Redactor) -> None:
         self.nodes = ", ".join(mask_url(url) for url in urls) or "(no node: RABBITMQ_URL is not set)"
@@ -43,11 +47,12 @@ class BrokerErrors:
     def error(self, exc: BaseException, doing: str, then: str = "") -> MessagingError:
         """The ``MessagingError`` for ``exc``, for a caller that gives up outside a ``with`` block."""
         detail = self._redactor.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        return MessagingError(f"{doing} failed: RabbitMQ at {self.nodes} ({detail}). {_advice(exc)}{f' {then}' if then else ''}")
+        error = MessagingAuthenticationError if isinstance(exc, REFUSED_CREDENTIALS) else MessagingError
+        return error(f"{doing} failed: RabbitMQ at {self.nodes} ({detail}). {_advice(exc)}{f' {then}' if then else ''}")
 
 
 def _advice(exc: BaseException) -> str:
-    if isinstance(exc, _REFUSED_CREDENTIALS):
+    if isinstance(exc, REFUSED_CREDENTIALS):
         return "Check the user, password and virtual host in RABBITMQ_URL."
     if isinstance(exc, (AMQPConnectionError, OSError)):
         return "Check that the broker is up and that RABBITMQ_URL names it."

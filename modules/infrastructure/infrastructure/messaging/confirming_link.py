@@ -14,12 +14,16 @@ from itertools import takewhile
 from typing import Any
 
 import pika
-from pika.exceptions import AMQPConnectionError
+from pika.exceptions import AMQPConnectionError, ChannelWrongStateError, ConnectionWrongStateError
 
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS
 
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
+# What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
+LINK_STATE_ERRORS = (ChannelWrongStateError, ConnectionWrongStateError)
+MAX_REASON = 300
 
 
 class LinkLost(AMQPConnectionError):  # type: ignore[misc]  # pika ships no type hints
@@ -87,10 +91,10 @@ class ConfirmingLink:
             nonlocal sent
             while sent < len(queue) and len(batch.pending) < window:
                 envelope, body = queue[sent]
-                self._next_tag += 1
-                batch.pending[self._next_tag] = (envelope.id, envelope.destination)
-                self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
                 sent += 1
+                unencodable = self._publish_one(envelope, body, properties)
+                if unencodable is not None:
+                    batch.outcomes[envelope.id] = PublishOutcome(envelope.id, False, unencodable, retryable=False)
             if sent == len(queue) and not batch.pending:
                 self._finish()
 
@@ -101,18 +105,38 @@ class ConfirmingLink:
             raise LinkLost(str(exc), settled=batch.outcomes) from exc
         return batch.outcomes
 
+    def _publish_one(self, envelope: Envelope, body: bytes, properties: PropertiesFor) -> str | None:
+        """Publish one message under the next delivery tag; or why pika cannot encode it (then nothing was sent)."""
+        try:
+            self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
+        except LINK_STATE_ERRORS:
+            raise
+        except Exception as exc:  # pika encodes all of a message's frames before it writes any: the stream is intact
+            return f"RabbitMQ cannot carry this event: {type(exc).__name__}: {exc}"[:MAX_REASON]
+        self._next_tag += 1
+        self._batch.pending[self._next_tag] = (envelope.id, envelope.destination)
+        return None
+
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
             self._run(lambda: None, timeout=2.0, tolerate_loss=True)
 
     def _connect(self, parameters: Sequence[pika.URLParameters]) -> pika.SelectConnection:
-        errors = []
+        """The first node that opens; raises pika's own error when every node refused the credentials."""
+        errors: list[str] = []
+        refusals: list[BaseException] = []
         for params in parameters:
+            opening: list[BaseException] = []
+
+            def open_failed(_connection: Any, error: BaseException, opening: list[BaseException] = opening) -> None:
+                opening.append(error)
+                self._fail(f"cannot connect: {error!r}")
+
             connection = pika.SelectConnection(
                 params,
                 on_open_callback=lambda _c: self._finish(),
-                on_open_error_callback=lambda _c, error: self._fail(f"cannot connect: {error!r}"),
+                on_open_error_callback=open_failed,
                 on_close_callback=lambda _c, reason: self._fail(f"connection closed: {reason!r}"),
             )
             self.connection = connection
@@ -121,6 +145,9 @@ class ConfirmingLink:
                 return connection
             except LinkLost as exc:
                 errors.append(str(exc))
+                refusals.extend(error for error in opening if isinstance(error, REFUSED_CREDENTIALS))
+        if refusals and len(refusals) == len(errors):
+            raise refusals[-1]  # not a lost link: reconnecting cannot help
         raise LinkLost("; ".join(errors) or "no broker node given")
 
     def _open_channel(self) -> None:
@@ -182,8 +209,10 @@ class ConfirmingLink:
         loop = self.connection.ioloop
         timer = loop.call_later(timeout, lambda: self._fail(f"no answer within {timeout:.1f} s"))
         loop.add_callback_threadsafe(start)
-        loop.start()
-        loop.remove_timeout(timer)
+        try:
+            loop.start()
+        finally:  # a step that raised must not leave its timer to fail a later one
+            loop.remove_timeout(timer)
         if step.failure and not tolerate_loss:
             raise LinkLost(step.failure)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count, MeteredPublisher
 from modules.infrastructure.infrastructure.messaging.relay import OutboxRelay
+from modules.infrastructure.infrastructure.messaging.relay_lock import SQLiteRelayLock
 from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
 
 
@@ -30,7 +32,8 @@ class OutboxMessaging:
 
     ``publisher`` is ``None`` without a broker: events then wait in the outbox. ``stored()`` is
     called per event committed to the outbox, ``published(outcome, n)`` per relayed batch (the
-    metrics; no-ops by default). ``max_connections`` is the database pool's size plus overflow.
+    metrics; no-ops by default). ``max_connections`` is the database pool's size plus overflow;
+    ``relay_lock`` serialises relay runs of processes sharing a SQLite file.
     """
 
     def __init__(
@@ -41,6 +44,7 @@ class OutboxMessaging:
         stored: Callable[[], None] = _uncounted,
         published: Count = _uncounted,
         max_connections: int | None = None,
+        relay_lock: SQLiteRelayLock | None = None,
     ) -> None:
         self.config = config
         self._open_session = open_session
@@ -49,6 +53,7 @@ class OutboxMessaging:
         self._published = published
         self._max_connections = max_connections
         self._relay_lock = threading.Lock()
+        self._file_lock = relay_lock  # a SQLite file: one relay run at a time across processes too
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
         self.worker = RelayWorker(self.relay, poll)
 
@@ -64,6 +69,11 @@ class OutboxMessaging:
         priority: int = 0,
         headers: Mapping[str, Any] | None = None,
     ) -> str:
+        if session is not None and not isinstance(session, DatabaseSession):
+            raise MessagingError(
+                f"publish_event's session must be a session from InfrastructureService.get_database_session() "
+                f"(or None for a transaction of its own), not {type(session).__name__}"
+            )
         envelope, body = new_envelope(
             destination,
             payload,
@@ -95,9 +105,15 @@ class OutboxMessaging:
         return envelope.id
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
-        """One relay run at a time in this process: two would claim the same rows on SQLite (no SKIP LOCKED)."""
+        """One relay run at a time in this process, and on a SQLite file in every process: two would claim
+        the same rows (SQLite has no SKIP LOCKED). A run waits for another process's run within ``timeout``."""
         with self._relay_lock:
-            return self._relay(max_messages, timeout)
+            if self._file_lock is None or self._publisher is None:
+                return self._relay(max_messages, timeout)
+            started = time.monotonic()
+            with self._file_lock.held(timeout):
+                remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+                return self._relay(max_messages, remaining)
 
     def _relay(self, max_messages: int | None, timeout: float | None) -> RelayResult:
         publisher = self._publisher
@@ -110,6 +126,7 @@ class OutboxMessaging:
             max_attempts=self.config.max_attempts,
             retention=timedelta(hours=self.config.retention_hours),
             max_connections=self._max_connections,
+            count=self._published,
         )
         return relay.run_once(max_messages, timeout)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.infrastructure.domain.errors import InfrastructureError
+from modules.infrastructure.domain.errors import InfrastructureError, MessagingAuthenticationError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.domain.messaging.ports import MessagePublisher
 from modules.infrastructure.domain.secrets import mask_url
@@ -12,7 +12,8 @@ from modules.infrastructure.infrastructure.messaging.events import OutboxMessagi
 
 
 class MessagingHealthCheck:
-    """Outbox counts always; with a broker configured, whether it answers: ``degraded`` when not, or when events failed."""
+    """Outbox counts always; with a broker configured, whether it answers: ``degraded`` when not, or when events
+    failed; ``error`` when it refuses the credentials."""
 
     name = "messaging"
 
@@ -36,6 +37,8 @@ class MessagingHealthCheck:
         try:
             publisher = self._publisher()
             latency = publisher.ping() * 1000 if publisher is not None else 0.0
+        except MessagingAuthenticationError as exc:  # a wrong setting, not an outage: events would never leave
+            return ComponentCheck(self.name, CheckStatus.ERROR, f"credentials refused at {nodes}: {exc}; {outbox}")
         except InfrastructureError as exc:
             return ComponentCheck(self.name, CheckStatus.DEGRADED, f"broker unreachable at {nodes}: {exc}; {outbox}")
         status = CheckStatus.DEGRADED if failed else CheckStatus.OK

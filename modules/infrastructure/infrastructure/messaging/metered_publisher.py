@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 
-Count = Callable[[str, int], None]  # (outcome: "confirmed" | "refused" | "error", number of events)
+Count = Callable[[str, int], None]  # (outcome: "confirmed" | "refused" | "malformed" | "error", number of events)
 
 
 class MeteredPublisher:
@@ -24,8 +24,10 @@ class MeteredPublisher:
             self._count("error", len(messages))
             raise
         confirmed = sum(outcome.confirmed for outcome in outcomes)
+        malformed = sum(not outcome.confirmed and not outcome.retryable for outcome in outcomes)
         self._count("confirmed", confirmed)
-        self._count("refused", len(outcomes) - confirmed)
+        self._count("refused", len(outcomes) - confirmed - malformed)
+        self._count("malformed", malformed)
         return outcomes
 
     def ping(self) -> float:

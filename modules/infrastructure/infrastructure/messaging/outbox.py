@@ -79,6 +79,16 @@ def mark_attempt_failed(session: Session, row: ClaimedRow, error: str, max_attem
     return gave_up
 
 
+def mark_failed(session: Session, failures: Sequence[tuple[int, str]]) -> None:
+    """Give up at once on rows that can never be published (not a valid event), each with its reason."""
+    for row_id, error in failures:
+        session.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == row_id)
+            .values(attempts=OutboxRecord.attempts + 1, last_error=error[:2000], status=FAILED)
+        )
+
+
 def counts(session: Session) -> dict[str, int]:
     """Rows per status: ``pending``, ``sent``, ``failed``."""
     rows = session.execute(select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status))

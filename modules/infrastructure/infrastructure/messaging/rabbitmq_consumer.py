@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pika
@@ -13,10 +13,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.fields import AMQP_SHORT_STRING, name_problem
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     RECONNECTABLE,
     BrokerSettings,
@@ -27,8 +28,20 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-attempts"
 ERROR_HEADER = "x-last-error"
+MAX_ATTEMPTS_HEADER = 2**31 - 1  # a count that stays an AMQP 32-bit integer when raised by one
+MAX_PREFETCH = 65535  # basic.qos carries the prefetch count as an unsigned 16-bit number
+DEAD_SUFFIX = ".dead"
 _POLL = 0.5
 STAY_IN_QUEUE = "Unacknowledged messages stay in the queue."
+
+
+def earlier_attempts(headers: Mapping[str, Any] | None) -> int:
+    """The ``x-attempts`` count of earlier deliveries (0 for a new message); ``MessagingError`` when it is malformed."""
+    value = (headers or {}).get(ATTEMPTS_HEADER, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ATTEMPTS_HEADER:
+        shown = value if isinstance(value, int) else type(value).__name__
+        raise MessagingError(f"Malformed header: {ATTEMPTS_HEADER} must be a whole number from 0 to {MAX_ATTEMPTS_HEADER:,}, got {shown}")
+    return value
 
 
 class PikaConsumer:
@@ -50,11 +63,18 @@ class PikaConsumer:
         max_attempts: int = 5,
         redactor: Redactor | None = None,
     ) -> None:
-        if not queue.strip():
-            raise MessagingError("consume needs a queue name")
-        if prefetch < 1 or max_attempts < 1:
-            raise MessagingError(f"prefetch and max_attempts must be at least 1, got {prefetch} and {max_attempts}")
-        self.settings, self.queue, self.dead_letter_queue = settings, queue, f"{queue}.dead"
+        problem = name_problem("queue", queue)
+        if problem is None and len(queue.encode()) > AMQP_SHORT_STRING - len(DEAD_SUFFIX):
+            problem = f"queue is too long for its dead-letter queue '<queue>{DEAD_SUFFIX}' to fit AMQP's {AMQP_SHORT_STRING} bytes"
+        if problem:
+            raise MessagingError(f"consume needs a queue name it can use: {problem}")
+        if not callable(handler):
+            raise MessagingError(f"consume's handler must be a function of one Envelope, not {type(handler).__name__}")
+        for name, value, most in (("prefetch", prefetch, MAX_PREFETCH), ("max_attempts", max_attempts, MAX_ATTEMPTS_HEADER)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                shown = value if isinstance(value, int) else type(value).__name__
+                raise MessagingError(f"consume's {name} must be a whole number at least 1 and at most {most:,}, got {shown}")
+        self.settings, self.queue, self.dead_letter_queue = settings, queue, f"{queue}{DEAD_SUFFIX}"
         self._handler = handler
         self._prefetch, self._max_attempts = prefetch, max_attempts
         self._redactor = redactor or Redactor()
@@ -94,6 +114,8 @@ class PikaConsumer:
             try:
                 self._consume(max_messages, idle_timeout)
                 return
+            except REFUSED_CREDENTIALS:
+                raise  # reconnecting cannot help; the seam says what to check
             except RECONNECTABLE as exc:
                 failures += 1
                 if failures > self.settings.reconnect_attempts:
@@ -126,11 +148,13 @@ class PikaConsumer:
                 connection.close()
 
     def _deliver(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
-        headers = dict(properties.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        """Hand the message to the handler, retry it, or dead-letter it; what it holds never stops the consumer."""
+        attempts = 1
         try:
+            attempts = earlier_attempts(properties.headers) + 1
             envelope = decode(body)
         except MessagingError as exc:
+            logger.warning("Message %r on '%s' is malformed; dead-lettered: %s", properties.message_id, self.queue, exc)
             self._forward(channel, self.dead_letter_queue, properties, body, attempts, str(exc))
         else:
             try:
@@ -145,7 +169,9 @@ class PikaConsumer:
 
     def _forward(self, channel: BlockingChannel, queue: str, properties: Any, body: bytes, attempts: int, error: str) -> None:
         """Republish (to retry or to the dead-letter queue) and wait for the confirm before the original is acked."""
-        headers = {**(properties.headers or {}), ATTEMPTS_HEADER: attempts, ERROR_HEADER: error[:500]}
+        # A header must be valid UTF-8: an error text may hold a lone surrogate from a handler's message.
+        reason = error[:500].encode("utf-8", "replace").decode()
+        headers = {**(properties.headers or {}), ATTEMPTS_HEADER: attempts, ERROR_HEADER: reason}
         forwarded = pika.BasicProperties(
             message_id=properties.message_id,
             content_type=properties.content_type,

@@ -19,7 +19,7 @@ from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.messaging.broker_errors import BrokerErrors
+from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink, LinkLost
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,11 @@ class PikaMessagePublisher:
         self._links_lock = threading.Lock()
 
     def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
-        """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending)."""
+        """Each message's outcome; raises ``MessagingError`` once reconnecting gave up (unsettled events stay pending).
+
+        A message pika cannot encode is refused (``retryable=False``) without holding up the others.
+        Refused credentials raise ``MessagingAuthenticationError`` at once: reconnecting cannot help.
+        """
         with self._errors(f"Publishing {len(messages)} event(s)", STAY_IN_OUTBOX):
             return self._publish_with_reconnects(messages)
 
@@ -112,11 +116,16 @@ class PikaMessagePublisher:
                 self._sleep(backoff_delay(attempt - 1, base=0.5, cap=5.0))
             try:
                 results.update(self._link().publish(remaining, _properties, self._window))
+            except REFUSED_CREDENTIALS:
+                raise
             except RECONNECTABLE as exc:
                 last_error = exc
                 results.update(exc.settled if isinstance(exc, LinkLost) else {})
                 logger.warning("RabbitMQ connection lost (%s); reconnecting, attempt %d", type(exc).__name__, attempt + 1)
                 self._drop_link()
+            except BaseException:
+                self._drop_link()  # a link that failed in an unforeseen way is not used again
+                raise
             remaining = [(envelope, body) for envelope, body in remaining if envelope.id not in results]
             if not remaining:
                 return [results[envelope.id] for envelope, _ in messages]
@@ -146,7 +155,9 @@ class PikaMessagePublisher:
     def _link(self) -> ConfirmingLink:
         link: ConfirmingLink | None = getattr(self._local, "link", None)
         # An idle link may have missed heartbeats while its I/O loop was not running: replace it.
-        if link is not None and (not link.is_open or time.monotonic() - link.last_used > self.settings.heartbeat / 2):
+        # RABBITMQ_HEARTBEAT=0 turns heartbeats off, so no idle time makes a link stale.
+        heartbeat = self.settings.heartbeat
+        if link is not None and (not link.is_open or (heartbeat > 0 and time.monotonic() - link.last_used > heartbeat / 2)):
             self._drop_link()
             link = None
         if link is None:

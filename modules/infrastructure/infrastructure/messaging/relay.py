@@ -14,9 +14,14 @@ from modules.infrastructure.domain.messaging.ports import MessagePublisher, Publ
 from modules.infrastructure.domain.messaging.values import RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
+from modules.infrastructure.infrastructure.messaging.metered_publisher import Count
 from modules.infrastructure.infrastructure.messaging.relay_batch import ClaimedBatch, RelayBudget
 
 logger = logging.getLogger(__name__)
+
+
+def _uncounted(outcome: str, events: int) -> None:
+    return None
 
 
 class OutboxRelay:
@@ -40,6 +45,7 @@ class OutboxRelay:
         retention: timedelta = timedelta(hours=168),
         pipeline: bool = True,
         max_connections: int | None = None,
+        count: Count = _uncounted,
     ) -> None:
         self._open_session = open_session
         self._publisher = publisher
@@ -48,6 +54,7 @@ class OutboxRelay:
         self._retention = retention
         self._pipeline = pipeline
         self._max_connections = max_connections  # the pool's size plus overflow: the prefetch needs one spare
+        self._count = count  # the metrics: rows that are not valid events count as "malformed"
 
     def run_once(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """Drain pending rows until none are left, ``max_messages`` were handled or ``timeout`` passed.
@@ -133,26 +140,40 @@ class OutboxRelay:
             raise
 
     def _publish(self, claim: ClaimedBatch) -> dict[str, PublishOutcome | str]:
-        outcomes: dict[str, PublishOutcome | str] = dict(claim.unreadable)
+        outcomes: dict[str, PublishOutcome | str] = dict(claim.malformed)
         if claim.messages:
             outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(claim.messages))
         return outcomes
 
     def _settle(self, claim: ClaimedBatch, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
-        """Mark confirmed rows sent and count an attempt on refused ones, then commit; (sent, given up)."""
+        """Mark confirmed rows sent, count an attempt on refused ones, fail unpublishable ones, then commit; (sent, given up).
+
+        A string outcome is a row that is not a valid event; a refusal that is not ``retryable`` is
+        an event the client cannot encode. Neither can ever be published: both fail at once.
+        """
+        confirmed, refused, unpublishable = [], [], []
+        for row in claim.rows:
+            outcome = outcomes.get(row.message_id)
+            if outcome is None:
+                continue
+            if isinstance(outcome, str):
+                unpublishable.append((row, outcome))
+            elif outcome.confirmed:
+                confirmed.append(row.id)
+            elif outcome.retryable:
+                refused.append((row, outcome.error or "refused"))
+            else:
+                unpublishable.append((row, outcome.error or "cannot be published"))
         with claim.db as db:
-            confirmed, refused = [], []
-            for row in claim.rows:
-                outcome = outcomes.get(row.message_id)
-                if isinstance(outcome, PublishOutcome) and outcome.confirmed:
-                    confirmed.append(row.id)
-                elif outcome is not None:
-                    refused.append((row, outcome if isinstance(outcome, str) else outcome.error or "refused"))
             outbox.mark_sent(db.session, confirmed)
             gave_up = sum(outbox.mark_attempt_failed(db.session, row, error, self._max_attempts) for row, error in refused)
+            outbox.mark_failed(db.session, [(row.id, error) for row, error in unpublishable])
+        self._count("malformed", len(claim.malformed))
         for row, error in refused:
             logger.warning("Outbox event %s not delivered (attempt %d): %s", row.message_id, row.attempts + 1, error)
-        return len(confirmed), gave_up
+        for row, error in unpublishable:
+            logger.error("Outbox event %s can never be published; marked failed: %s", row.message_id, error)
+        return len(confirmed), gave_up + len(unpublishable)
 
     def _spare_connection(self, db: DatabaseSession) -> bool:
         """PostgreSQL with a second connection free for the prefetch; SQLite has one writer (one connection in memory)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
+from modules.infrastructure.domain.messaging.fields import kind
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
@@ -16,24 +17,42 @@ from modules.infrastructure.infrastructure.messaging import outbox
 class ClaimedBatch:
     """One claimed batch: its open session (holding the row locks), its rows, and their events.
 
-    ``unreadable`` holds the reason for each row that is not an event; it is refused, not published.
+    ``malformed`` holds the reason for each row that is not a valid event (written by an older
+    version, or edited by hand): it can never be published, so it is failed, not offered.
     """
 
     db: DatabaseSession
     rows: list[outbox.ClaimedRow]
     messages: list[tuple[Envelope, bytes]]
-    unreadable: dict[str, str]
+    malformed: dict[str, str]
 
     @classmethod
     def of(cls, db: DatabaseSession, rows: list[outbox.ClaimedRow]) -> ClaimedBatch:
         """Decode the rows here, on the claiming thread, while the publishing one waits for confirms."""
-        messages, unreadable = [], {}
+        messages, malformed = [], {}
         for row in rows:
-            try:
-                messages.append((decode(row.body), row.body.encode()))
-            except MessagingError as exc:
-                unreadable[row.message_id] = str(exc)
-        return cls(db, rows, messages, unreadable)
+            read = _read(row)
+            if isinstance(read, str):
+                malformed[row.message_id] = read
+            else:
+                messages.append(read)
+        return cls(db, rows, messages, malformed)
+
+
+def _read(row: outbox.ClaimedRow) -> tuple[Envelope, bytes] | str:
+    """The row's event and the body to publish, or why the row is not a valid event."""
+    # SQLite keeps whatever a hand-written INSERT stored, whatever the column's declared type.
+    body: object = row.body
+    attempts: object = row.attempts
+    if not isinstance(body, str) or not isinstance(attempts, int):
+        return f"Not an event row: its body is {kind(body)} and its attempts {kind(attempts)} (text and a number expected)"
+    try:
+        envelope = decode(body)
+    except MessagingError as exc:
+        return str(exc)
+    if envelope.id != row.message_id:
+        return "Not an event row: the id in its body is not the row's message_id"
+    return envelope, body.encode()
 
 
 @dataclass

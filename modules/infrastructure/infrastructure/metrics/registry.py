@@ -42,7 +42,7 @@ class InfrastructureMetrics:
         )
         self.events_stored = Counter(f"{PREFIX}_outbox_events_added", "Events publish_event added to the outbox (counted at commit)", registry=r)
         self.publishes = Counter(
-            f"{PREFIX}_messaging_publishes", "Events handed to the broker by outcome: confirmed, refused or error",
+            f"{PREFIX}_messaging_publishes", "Events the relay handled by outcome: confirmed, refused, malformed or error",
             ["outcome"], registry=r,
         )
 
@@ -51,5 +51,5 @@ class InfrastructureMetrics:
         return self.session_seconds.labels(engine=self.label(engine)).observe
 
     def published(self, outcome: str, events: int) -> None:
-        """Count ``events`` handed to the broker that ended as ``outcome`` (confirmed, refused, error)."""
+        """Count ``events`` the relay handled that ended as ``outcome`` (confirmed, refused, malformed, error)."""
         self.publishes.labels(outcome=outcome).inc(events)
