@@ -118,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
         "messaging",
         ("RABBITMQ_URL", None, "AMQP URL; several comma-separated URLs fail over across nodes; unset: events wait in the outbox", p.comma_list(amqp_url)),
         ("RABBITMQ_QUEUE_TYPE", "classic", "Type of the durable queues declared on first use: classic or quorum", p.choice(("classic", "quorum"))),
-        ("RABBITMQ_HEARTBEAT", "60", "Seconds between AMQP heartbeats", p.integer(0, 3600)),
+        ("RABBITMQ_HEARTBEAT", "60", "Seconds between AMQP heartbeats (0: none; the connection is kept either way)", p.integer(0, 3600)),
         ("RABBITMQ_BLOCKED_TIMEOUT", "30", "Seconds a publisher waits on a broker that blocks it (low on memory or disk) before failing", _seconds()),
         ("RABBITMQ_CONNECT_TIMEOUT", "5", "Seconds to wait when connecting to a node", _seconds()),
         ("MESSAGING_MAX_PAYLOAD_BYTES", "1048576", "Largest encoded event accepted by publish_event", p.integer(1, MAX_PAYLOAD_BYTES, note="16 MiB")),
