@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.templates import render
 from modules.infrastructure.domain.llm.values import Prompt
 
-_FORMATTER = string.Formatter()
 CHARS_PER_TOKEN = 3.5  # a deliberately generous estimate: English averages about 4
 
 
@@ -26,19 +25,6 @@ def render_messages(prompt: Prompt, variables: Mapping[str, Any]) -> list[dict[s
         messages.append({"role": "system", "content": render(prompt.system, variables, "system prompt")})
     messages.append({"role": "user", "content": user})
     return messages
-
-
-def render(template: str, variables: Mapping[str, Any], where: str) -> str:
-    """``template`` with its placeholders filled; ``{{`` and ``}}`` stand for literal braces."""
-    try:
-        return _FORMATTER.vformat(template, (), dict(variables))
-    except KeyError as exc:
-        name = exc.args[0]
-        raise LLMBadRequestError(
-            f"The {where} uses {{{name}}} but PromptContext.variables has no '{name}'; pass it, or write {{{{ }}}} for a literal brace"
-        ) from exc
-    except (IndexError, ValueError) as exc:
-        raise LLMBadRequestError(f"The {where} is not a valid template ({exc}); name every placeholder, e.g. {{text}}") from exc
 
 
 def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:

@@ -12,6 +12,7 @@ from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitE
 from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.breaker import CircuitBreaker
 from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.parameters import check_parameters
 from modules.infrastructure.domain.llm.ports import CapacityLimiter, CompletionClient
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.rate_limit import RateLimiter
@@ -67,6 +68,7 @@ class LLMProvider:
         """Send ``prompt.template`` as it is (no rendering, no cache) and return the answer."""
         messages = [{"role": "system", "content": prompt.system}] if prompt.system else []
         messages.append({"role": "user", "content": prompt.template})
+        check_parameters(parameters or {})  # the prompt's own were checked when it was built
         request = CompletionRequest(messages, {**prompt.parameters, **(parameters or {})})
         completion, attempts = self.complete(request, Deadline.after(self.config.deadline, self.clock))
         usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens)

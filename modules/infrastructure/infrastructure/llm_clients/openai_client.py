@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import openai
 
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
@@ -21,12 +23,27 @@ if TYPE_CHECKING:
 if logging.getLogger("httpx2").level == logging.NOTSET:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # it logs every request at INFO
 
+# The keyword arguments of the client's chat.completions.create(), read from its signature.
+CREATE_ARGUMENTS = frozenset(inspect.signature(openai.resources.chat.Completions.create).parameters) - {"self"}
 NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the client insists on one
 
 # Objects inherited across os.fork(): kept referenced, never closed or collected, in the child.
 # Closing them would act on the parent's sockets; collecting xllamacpp's server would wait forever
 # for a thread that does not exist in the child.
 INHERITED: list[Any] = []
+
+
+def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` as the client's ``create()`` takes them: the names it knows as they are, the others
+    (a server's own, like llama.cpp's ``top_k``) in ``extra_body``, which it sends in the request as they are."""
+    known = {name: value for name, value in parameters.items() if name in CREATE_ARGUMENTS}
+    others = {name: value for name, value in parameters.items() if name not in CREATE_ARGUMENTS}
+    if others:
+        given = known.get("extra_body") or {}
+        if not isinstance(given, Mapping):
+            raise LLMBadRequestError(f"Prompt.parameters['extra_body'] must be a mapping, not {type(given).__name__}")
+        known["extra_body"] = {**given, **others}
+    return known
 
 
 class OpenAIClient:
@@ -46,7 +63,7 @@ class OpenAIClient:
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         with self._errors():
             response = self._openai().chat.completions.create(
-                model=self.model, messages=list(request.messages), timeout=timeout, **dict(request.parameters)
+                model=self.model, messages=list(request.messages), timeout=timeout, **arguments(request.parameters)
             )
         choice = response.choices[0] if response.choices else None
         usage = response.usage
@@ -60,7 +77,7 @@ class OpenAIClient:
         )
 
     def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
-        parameters = {**request.parameters, "stream": True, "stream_options": {"include_usage": True}}
+        parameters = {**arguments(request.parameters), "stream": True, "stream_options": {"include_usage": True}}
         with self._errors():
             stream = self._openai().chat.completions.create(
                 model=self.model, messages=list(request.messages), timeout=timeout, **parameters
