@@ -19,6 +19,7 @@ from modules.infrastructure.module_api import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMConfig,
+    LLMMalformedResponseError,
     LLMProviderError,
     LLMRateLimitError,
     LLMResponseFormatError,
@@ -73,6 +74,7 @@ def test_statuses_never_retried(status: int) -> None:
 
 def test_which_errors_are_retried() -> None:
     assert is_retryable(LLMTimeoutError("t"))
+    assert is_retryable(LLMMalformedResponseError("no choices", status_code=200))
     assert is_retryable(LLMRateLimitError("r", status_code=429))
     assert is_retryable(LLMProviderError("connection refused"))
     assert is_retryable(LLMProviderError("bad gateway", status_code=502))

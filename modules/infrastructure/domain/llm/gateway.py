@@ -174,7 +174,7 @@ class LLMGateway:
             return None
         try:
             return Completion(**data)
-        except TypeError:  # written by another version of the module: ignore it
+        except TypeError:  # another version's shape, or fields of the wrong type: a miss, never a crash
             return None
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.parameters import check_parameters, shown
 from modules.infrastructure.domain.llm.templates import placeholders
+from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
 
 MAX_TIMEOUT = 86_400  # seconds: PromptContext.timeout beyond a day is a mistake, not a deadline
 
@@ -29,7 +30,8 @@ class CompletionRequest:
 
 @dataclass(frozen=True)
 class Completion:
-    """One answer as a provider gave it."""
+    """One answer as a provider gave it; built only with fields of the declared types (``TypeError`` otherwise),
+    since it is read from providers' bodies and from the cache, which may hold anything."""
 
     content: str
     finish_reason: str | None = None
@@ -37,6 +39,17 @@ class Completion:
     completion_tokens: int = 0
     model: str | None = None
     request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str):
+            raise TypeError(f"content must be text, not {type(self.content).__name__}")
+        for name in ("finish_reason", "model", "request_id"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be text or null, not {type(value).__name__}")
+        for name in ("prompt_tokens", "completion_tokens"):
+            if not is_token_count(getattr(self, name)):
+                raise TypeError(f"{name} must be a whole number from 0 to {MAX_TOKENS}, not {getattr(self, name)!r}")
 
     @property
     def total_tokens(self) -> int:

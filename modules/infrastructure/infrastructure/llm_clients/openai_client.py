@@ -16,6 +16,14 @@ from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
+from modules.infrastructure.infrastructure.llm_clients.response_body import (
+    chunk_data,
+    chunk_text,
+    completion_from,
+    completion_of,
+    malformed,
+    usage_of,
+)
 
 if TYPE_CHECKING:
     import httpx2
@@ -62,19 +70,10 @@ class OpenAIClient:
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         with self._errors():
-            response = self._openai().chat.completions.create(
+            raw = self._openai().chat.completions.with_raw_response.create(
                 model=self.model, messages=list(request.messages), timeout=timeout, **arguments(request.parameters)
             )
-        choice = response.choices[0] if response.choices else None
-        usage = response.usage
-        return Completion(
-            content=(choice.message.content or "") if choice else "",
-            finish_reason=choice.finish_reason if choice else None,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            model=response.model,
-            request_id=getattr(response, "_request_id", None) or response.id,
-        )
+        return completion_from(raw.content, raw.headers.get("content-type"), raw.request_id, self.provider)
 
     def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
         parameters = {**arguments(request.parameters), "stream": True, "stream_options": {"include_usage": True}}
@@ -103,17 +102,32 @@ class OpenAIClient:
         return self._redactor.redact(f"{self.provider}, model {self.model} at {where}")
 
     def _chunks(self, stream: Any) -> Iterator[StreamChunk]:
-        finish_reason = None
-        for chunk in stream:
-            if chunk.choices:
-                choice = chunk.choices[0]
-                finish_reason = choice.finish_reason or finish_reason
-                if choice.delta and choice.delta.content:
-                    yield StreamChunk(choice.delta.content)
-            if chunk.usage is not None:
-                usage = chunk.usage
-                completion = Completion("", finish_reason, usage.prompt_tokens, usage.completion_tokens, chunk.model, chunk.id)
-                yield StreamChunk(completion=completion)
+        """The text pieces, then one chunk with the usage, once the stream has ended as it must: with a
+        finish reason (without one it was cut short, or never answered)."""
+        events = iter(stream)
+        finish_reason: str | None = None
+        usage = (0, 0)
+        model = request_id = None
+        text_seen = False
+        while (chunk := self._next_event(events)) is not None:
+            data = chunk_data(chunk, self.provider)
+            text, finished = chunk_text(data, self.provider)
+            finish_reason = finished or finish_reason
+            if data.get("usage") is not None:
+                usage, model, request_id = usage_of(data, self.provider), data.get("model"), data.get("id")
+            if text:
+                text_seen = True
+                yield StreamChunk(text)
+        if finish_reason is None:
+            what = "ended without a finish reason: it was cut short" if text_seen else "ended before any text"
+            raise malformed(self.provider, f"a stream that {what}")
+        yield StreamChunk(completion=completion_of(self.provider, "", finish_reason, *usage, model, request_id))
+
+    def _next_event(self, events: Iterator[Any]) -> Any:
+        try:
+            return next(events, None)
+        except (ValueError, RecursionError) as exc:  # the client's json.loads of an event's data
+            raise malformed(self.provider, f"a stream event that is not JSON ({type(exc).__name__})") from None
 
     def _errors(self) -> AbstractContextManager[None]:
         """The seam every call into the openai client goes through."""
