@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,11 @@ def render_messages(prompt: Prompt, variables: Mapping[str, Any]) -> list[dict[s
 def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     """A rough token count: about one token per 3.5 characters plus a few per message."""
     return sum(int(len(m["content"]) / CHARS_PER_TOKEN) + 4 for m in messages)
+
+
+def estimate_text_tokens(characters: int) -> int:
+    """A rough token count of ``characters`` characters of text, rounded up."""
+    return math.ceil(characters / CHARS_PER_TOKEN)
 
 
 def check_context(messages: Sequence[Mapping[str, str]], max_tokens: int | None, context_size: int | None) -> None:

@@ -82,11 +82,27 @@ class LLMProvider:
         return self._with_retries(lambda client, timeout: client.complete(request, timeout), request, deadline, attempts or Attempts())
 
     def stream(self, request: CompletionRequest, deadline: Deadline, attempts: Attempts | None = None) -> Iterator[StreamChunk]:
-        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not. ``attempts`` as for ``complete``."""
-        opened = self._with_retries(
-            lambda client, timeout: _started(client.stream(request, timeout)), request, deadline, attempts or Attempts()
+        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not, and one still going
+        when ``deadline`` passes ends with ``LLMTimeoutError``. ``attempts`` as for ``complete``."""
+        opened, _ = self._with_retries(
+            lambda client, timeout: _started(client.stream(request, timeout, deadline.remaining())),
+            request,
+            deadline,
+            attempts or Attempts(),
         )
-        yield from opened[0]
+        chunks = iter(opened)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except LLMTimeoutError as exc:  # a client that keeps the deadline itself ends the stream so
+                if deadline.remaining() > 0:
+                    raise
+                raise self._stream_deadline_error(deadline) from exc
+            if chunk is None:
+                return
+            if chunk.text and deadline.remaining() <= 0:  # and for a client that does not (the usage chunk may come late)
+                raise self._stream_deadline_error(deadline)
+            yield chunk
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -168,6 +184,13 @@ class LLMProvider:
                 retry_after=wait,
             )
         self._sleep(wait)
+
+    def _stream_deadline_error(self, deadline: Deadline) -> LLMTimeoutError:
+        return LLMTimeoutError(
+            f"{self.name} was still streaming when the call's deadline passed ({deadline.seconds:g} s); "
+            "raise LLM_DEADLINE / PromptContext.timeout or ask for a shorter answer",
+            provider=self.name,
+        )
 
     def _deadline_error(self, attempts: int) -> LLMTimeoutError:
         return LLMTimeoutError(
