@@ -177,9 +177,11 @@ def test_a_parameter_the_client_does_not_know_is_sent_as_it_is() -> None:
     assert (sent["top_k"], sent["temperature"], sent["min_p"]) == (40, 0.2, 0.05)
 
 
-def test_an_extra_body_that_is_not_a_mapping_is_a_bad_request() -> None:
+@pytest.mark.parametrize("name", ["extra_body", "extra_headers", "extra_query"])
+@pytest.mark.parametrize("others", [{}, {"top_k": 40}], ids=["alone", "with a parameter of the server's own"])
+def test_a_client_argument_that_is_not_a_mapping_is_a_bad_request(name: str, others: dict[str, Any]) -> None:
     recorder = Recorder(lambda request: httpx2.Response(200, json=completion_body()))
     llm = gateway(recorder.provider(config()))
-    with pytest.raises(LLMBadRequestError, match="extra_body"):
-        llm.execute(Prompt("Hi", parameters={"top_k": 40, "extra_body": "min_p=0.05"}), PromptContext())
+    with pytest.raises(LLMBadRequestError, match=rf"\['{name}'\] must be a mapping"):
+        llm.execute(Prompt("Hi", parameters={**others, name: "min_p=0.05"}), PromptContext())
     assert recorder.requests == []

@@ -34,6 +34,7 @@ if logging.getLogger("httpx2").level == logging.NOTSET:
 
 # The keyword arguments of the client's chat.completions.create(), read from its signature.
 CREATE_ARGUMENTS = frozenset(inspect.signature(openai.resources.chat.Completions.create).parameters) - {"self"}
+CLIENT_MAPPINGS = ("extra_body", "extra_headers", "extra_query")  # the client's own arguments, not the API's
 OPENAI_URL = "https://api.openai.com/v1"  # the openai client's own default, when OPENAI_BASE_URL is not set
 NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the client insists on one
 
@@ -48,11 +49,11 @@ def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
     (a server's own, like llama.cpp's ``top_k``) in ``extra_body``, which it sends in the request as they are."""
     known = {name: value for name, value in parameters.items() if name in CREATE_ARGUMENTS}
     others = {name: value for name, value in parameters.items() if name not in CREATE_ARGUMENTS}
+    for name in CLIENT_MAPPINGS:
+        if not isinstance(known.get(name) or {}, Mapping):
+            raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a mapping, not {type(known[name]).__name__}")
     if others:
-        given = known.get("extra_body") or {}
-        if not isinstance(given, Mapping):
-            raise LLMBadRequestError(f"Prompt.parameters['extra_body'] must be a mapping, not {type(given).__name__}")
-        known["extra_body"] = {**given, **others}
+        known["extra_body"] = {**(known.get("extra_body") or {}), **others}
     return known
 
 
