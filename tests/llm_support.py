@@ -38,11 +38,12 @@ def error_response(status: int, message: str = "failed", code: str | None = None
     return httpx2.Response(status, json=body, headers=headers or {})
 
 
-def sse_body(pieces: list[str], prompt: int = 5) -> bytes:
+def sse_body(pieces: list[str], prompt: int = 5, finish_reason: str | None = "stop") -> bytes:
+    """A stream as OpenAI sends it: the pieces, the last with ``finish_reason``, then the usage and ``[DONE]``."""
     events = [
         {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-        for piece in pieces
+         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish_reason if last else None}]}
+        for last, piece in ((i == len(pieces) - 1, piece) for i, piece in enumerate(pieces))
     ]
     events.append({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [],
                    "usage": {"prompt_tokens": prompt, "completion_tokens": len(pieces), "total_tokens": prompt + len(pieces)}})

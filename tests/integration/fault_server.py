@@ -1,18 +1,22 @@
-"""A small OpenAI-compatible server on 127.0.0.1 that answers from a script: errors, Retry-After, delays.
+"""A small OpenAI-compatible server on 127.0.0.1 that answers from a script: errors, Retry-After, delays,
+malformed bodies, trickled bytes and slow streams.
 
     with FaultServer([Answer(503), Answer(200)]) as server:
         base_url = server.base_url   # http://127.0.0.1:<port>/v1
 
 Each request takes the next scripted answer (the last one repeats); ``server.requests`` keeps
-the path, headers and JSON body of each.
+the path, headers and JSON body of each. A request with ``"stream": true`` is answered with
+server-sent events: one per word of ``content``, ``chunk_interval`` seconds apart.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,8 +26,13 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    content: str = "Hello from the fault server"
+    content: str | None = "Hello from the fault server"  # None: "content": null
     code: str | None = None
+    body: bytes | None = None  # sent as it is instead of a completion (a malformed answer)
+    byte_interval: float = 0.0  # seconds between the bytes of the body: a trickling server
+    trickle_headers: bool = False  # trickle the status line and headers too
+    chunk_interval: float = 0.0  # seconds before each event of a stream
+    finish_reason: str | None = "stop"  # None: a stream that ends without one (cut short)
 
 
 @dataclass(frozen=True)
@@ -73,16 +82,27 @@ class FaultServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 answer = server.next_answer(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
                 time.sleep(answer.delay)
-                payload = _payload(answer, body)
+                streamed = bool(body.get("stream")) and answer.status == 200 and answer.body is None
                 try:
-                    self.send_response(answer.status)
-                    for name, value in {"content-type": "application/json", **answer.headers}.items():
-                        self.send_header(name, value)
-                    self.send_header("content-length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    if streamed:
+                        self._send(_head(answer, None, "text/event-stream"), answer.byte_interval if answer.trickle_headers else 0)
+                        for event in _events(answer, body):
+                            time.sleep(answer.chunk_interval)
+                            self._send(event, answer.byte_interval)
+                    else:
+                        payload = _payload(answer, body)
+                        self._send(_head(answer, len(payload), "application/json"), answer.byte_interval if answer.trickle_headers else 0)
+                        self._send(payload, answer.byte_interval)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): fine
                     pass
+
+            def _send(self, data: bytes, interval: float) -> None:
+                if not interval:
+                    self.wfile.write(data)
+                    return
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    time.sleep(interval)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
@@ -90,7 +110,18 @@ class FaultServer:
         return Handler
 
 
+def _head(answer: Answer, length: int | None, content_type: str) -> bytes:
+    """Status line and headers of an HTTP/1.0 answer (the connection closes after it)."""
+    headers = {"content-type": content_type, **answer.headers}
+    if length is not None:
+        headers["content-length"] = str(length)
+    lines = [f"HTTP/1.0 {answer.status} {HTTPStatus(answer.status).phrase}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def _payload(answer: Answer, body: dict[str, Any]) -> bytes:
+    if answer.body is not None:
+        return answer.body
     if answer.status != 200:
         error = {"message": f"scripted {answer.status}", "type": "scripted", "code": answer.code}
         return json.dumps({"error": error}).encode()
@@ -99,7 +130,19 @@ def _payload(answer: Answer, body: dict[str, Any]) -> bytes:
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "m"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": answer.finish_reason}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
     }
     return json.dumps(completion).encode()
+
+
+def _events(answer: Answer, body: dict[str, Any]) -> list[bytes]:
+    """One event per word of the content (the last with the finish reason), the usage, then ``[DONE]``."""
+    words = re.findall(r"\S+\s*", answer.content or "")
+    base = {"id": "chatcmpl-fault", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", "m")}
+    events = [
+        {**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": answer.finish_reason if i == len(words) - 1 else None}]}
+        for i, word in enumerate(words)
+    ]
+    events.append({**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}})
+    return [f"data: {json.dumps(event)}\n\n".encode() for event in events] + [b"data: [DONE]\n\n"]

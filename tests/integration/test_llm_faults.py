@@ -10,6 +10,7 @@ import pytest
 from modules.infrastructure.module_api import (
     InfrastructureService,
     LLMAuthenticationError,
+    LLMMalformedResponseError,
     LLMProviderError,
     LLMRateLimitError,
     LLMTimeoutError,
@@ -17,6 +18,7 @@ from modules.infrastructure.module_api import (
     PromptContext,
 )
 from tests.integration.fault_server import Answer, FaultServer
+from tests.metrics_support import sample
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -79,6 +81,30 @@ def test_401_and_quota_errors_are_not_retried(openai_at, answer: Answer, error: 
         with pytest.raises(error) as raised:
             InfrastructureService.execute_prompt(PROMPT, CONTEXT)
     assert len(server.requests) == 1 and API_KEY not in str(raised.value)
+
+
+MALFORMED = {
+    "not JSON": Answer(body=b"<html>upstream error</html>", headers={"content-type": "text/html"}),
+    "an empty object": Answer(body=b"{}"),
+    "no choices": Answer(body=b'{"choices": []}'),
+    "null content": Answer(content=None),
+}
+
+
+@pytest.mark.parametrize("answer", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_a_success_that_is_no_completion_is_retried_recorded_and_never_cached(openai_at, answer: Answer) -> None:
+    prompt = Prompt("Say {word}", parameters={"temperature": 0})  # deterministic: an answer would be cached
+    context = PromptContext({"word": "hi"}, module="faults")
+    with FaultServer([answer, answer, Answer(content="fine")]) as server:
+        openai_at(server, LLM_MAX_RETRIES="1")
+        with pytest.raises(LLMMalformedResponseError, match="not with a completion"):
+            InfrastructureService.execute_prompt(prompt, context)
+        assert len(server.requests) == 2  # retried like a 5xx
+        labels = {"provider": "openai", "model": "gpt-4o-mini", "module": "faults"}
+        assert sample("infrastructure_llm_calls_total", **labels, outcome="LLMMalformedResponseError") == 1
+        assert InfrastructureService.get_llm_usage(module="faults").failed_calls == 1
+        response = InfrastructureService.execute_prompt(prompt, context)  # nothing was cached
+    assert (response.content, response.metadata["cached"], len(server.requests)) == ("fine", False, 3)
 
 
 def test_fallback_to_the_local_model(openai_at) -> None:

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+import pytest
 import redis
+
+from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.provider import LLMProvider
+from modules.infrastructure.domain.llm.values import CompletionRequest
+from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+from modules.infrastructure.module_api import LLMConfig
+from modules.infrastructure.module_api.testing import FakeLLM
+from tests.integration.private_redis import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
@@ -51,3 +62,45 @@ def test_the_facade_shares_limits_when_redis_is_configured(clean_env, redis_url:
     monkeypatch.setenv("LLM_RPM_LIMIT", "600")
     InfrastructureService.reset()
     assert isinstance(runtime.current().llm.provider().limiter, RedisRateLimiter)
+
+
+CALLS = 50
+SOCKET_TIMEOUT = 0.25
+
+
+def test_a_hung_redis_costs_one_socket_timeout_then_calls_keep_their_speed_and_sharing_resumes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = CompletionRequest([{"role": "user", "content": "Hi"}], {"max_tokens": 5})
+    with PrivateRedis(tmp_path) as server:
+        client = redis.Redis(connection_pool=build_pool(server.url, SOCKET_TIMEOUT))
+        limiter = RedisRateLimiter(client, "fake", "m", rpm=6000, tpm=None, retry_interval=1.0)
+        fake = FakeLLM(respond=lambda prompt: "ok")  # an instant provider: what is timed is the limiter
+        provider = LLMProvider(LLMConfig(provider="fake", model="m", rpm_limit=6000), lambda _: fake, limiter=limiter)
+        bucket = "llm:ratelimit:fake:m:rpm"
+        observer = redis.Redis.from_url(server.url)
+
+        def call() -> float:
+            started = time.monotonic()
+            provider.complete(request, Deadline.after(30))
+            return time.monotonic() - started
+
+        call()
+        counted_at = float(observer.hget(bucket, "ts"))  # Redis's clock when it last counted a call
+        server.freeze()
+        first = call()  # waits for one socket timeout, then limits locally
+        fifty = sum(call() for _ in range(CALLS))
+        figures = f"with Redis frozen: the first call took {first:.3f} s, the next {CALLS} took {fifty:.3f} s in all"
+        print(figures)
+        assert first < SOCKET_TIMEOUT + 0.5, figures
+        assert fifty < SOCKET_TIMEOUT, figures  # not one of them waited on Redis
+        warnings = [r for r in caplog.records if r.levelname == "WARNING" and "shared LLM limits" in r.getMessage()]
+        assert len(warnings) == 1, [r.getMessage() for r in warnings]
+
+        server.thaw()
+        time.sleep(1.0)  # the retry interval: the next call tries Redis again
+        call()
+        assert float(observer.hget(bucket, "ts")) > counted_at  # Redis counted it: limits are shared again
+        assert fake.calls == CALLS + 3
+        observer.close()
+        client.close()

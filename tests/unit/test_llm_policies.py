@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -9,6 +10,9 @@ from email.utils import format_datetime
 import pytest
 
 from modules.infrastructure.domain.llm.breaker import CircuitBreaker
+from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.provider import LLMProvider
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import check_context, render_messages
@@ -19,6 +23,7 @@ from modules.infrastructure.module_api import (
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMConfig,
+    LLMMalformedResponseError,
     LLMProviderError,
     LLMRateLimitError,
     LLMResponseFormatError,
@@ -73,6 +78,7 @@ def test_statuses_never_retried(status: int) -> None:
 
 def test_which_errors_are_retried() -> None:
     assert is_retryable(LLMTimeoutError("t"))
+    assert is_retryable(LLMMalformedResponseError("no choices", status_code=200))
     assert is_retryable(LLMRateLimitError("r", status_code=429))
     assert is_retryable(LLMProviderError("connection refused"))
     assert is_retryable(LLMProviderError("bad gateway", status_code=502))
@@ -216,3 +222,35 @@ def test_a_variant_of_a_known_model_is_unpriced_but_a_dated_snapshot_is_priced()
     prices = PriceTable.from_data(TABLE)
     assert prices.cost("gpt-4o-mini-audio-preview", 1000, 1000) is None
     assert prices.cost("gpt-4o-mini-2024-07-18", 1000, 0) == prices.cost("gpt-4o-mini", 1000, 0)
+
+
+class SlowStream:
+    """A completion client whose stream sends a piece every ``interval`` seconds of ``clock``."""
+
+    def __init__(self, clock: FakeClock, interval: float) -> None:
+        self.clock, self.interval = clock, interval
+
+    def stream(self, request: CompletionRequest, timeout: float, total: float) -> Iterator[StreamChunk]:
+        for n in range(10):
+            self.clock.advance(self.interval)
+            yield StreamChunk(f"piece{n} ")
+        yield StreamChunk(completion=Completion("", "stop", 3, 10))
+
+
+def test_a_stream_still_going_at_the_deadline_ends_with_a_timeout_whatever_the_client() -> None:
+    clock = FakeClock()
+    client = SlowStream(clock, interval=1.0)
+    provider = LLMProvider(LLMConfig(provider="fake", model="m"), lambda _: client, clock=clock)  # type: ignore[arg-type, return-value]
+    pieces = []
+    with pytest.raises(LLMTimeoutError, match="still streaming when the call's deadline passed"):
+        for chunk in provider.stream(CompletionRequest([{"role": "user", "content": "Hi"}]), Deadline.after(4.5, clock)):
+            pieces.append(chunk.text)
+    assert pieces == ["piece0 ", "piece1 ", "piece2 ", "piece3 "]
+
+
+def test_a_stream_within_its_deadline_ends_with_its_usage() -> None:
+    clock = FakeClock()
+    client = SlowStream(clock, interval=0.1)
+    provider = LLMProvider(LLMConfig(provider="fake", model="m"), lambda _: client, clock=clock)  # type: ignore[arg-type, return-value]
+    chunks = list(provider.stream(CompletionRequest([{"role": "user", "content": "Hi"}]), Deadline.after(5, clock)))
+    assert len(chunks) == 11 and chunks[-1].completion == Completion("", "stop", 3, 10)

@@ -20,6 +20,7 @@
         ├── LLMTimeoutError         no answer within the timeout or deadline
         ├── LLMAuthenticationError  the credentials were refused
         ├── LLMBadRequestError      the request itself is wrong; retrying cannot help
+        ├── LLMMalformedResponseError  a success that is no completion (not JSON, no choices, no text); retried
         └── LLMResponseFormatError  the answer is not in the asked-for format (invalid JSON)
 
 Driver and client exceptions are mapped to this tree at the adapter edge and chained
@@ -47,6 +48,7 @@ __all__ = [
     "InfrastructureError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
+    "LLMMalformedResponseError",
     "LLMProviderError",
     "LLMRateLimitError",
     "LLMResponseFormatError",
@@ -160,6 +162,11 @@ class LLMAuthenticationError(LLMProviderError):
 
 class LLMBadRequestError(LLMProviderError):
     """The request is invalid (bad prompt, missing variable, too long); retrying cannot help."""
+
+
+class LLMMalformedResponseError(LLMProviderError):
+    """The provider answered with success but not with a completion: a body that is not JSON, no choices,
+    or no text and no tool calls. A fault of the provider, so it is retried (like a 5xx) and never cached."""
 
 
 class LLMResponseFormatError(LLMProviderError):

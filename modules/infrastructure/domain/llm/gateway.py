@@ -15,7 +15,7 @@ from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
-from modules.infrastructure.domain.llm.prompts import check_context, render_messages
+from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens, render_messages
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.retry_policy import is_retryable
@@ -87,21 +87,24 @@ class LLMGateway:
         completion: Completion | None = None
         outcome = "abandoned"  # the caller stopped reading early; what was used is still recorded
         sent = Attempts()
+        received = 0  # characters of text passed on
         try:
             for chunk in provider.stream(CompletionRequest(messages, parameters, context.module, prompt.name), deadline, sent):
                 if chunk.completion is not None:
                     completion = chunk.completion
                 if chunk.text:
+                    received += len(chunk.text)
                     yield chunk.text
             outcome = "ok"
         except LLMProviderError as exc:
             outcome = type(exc).__name__
             raise
         finally:
-            completed = completion if outcome == "ok" else None
+            if outcome != "ok":  # cut short: the provider sent no usage, so what was used is estimated
+                completion = Completion("", None, estimate_tokens(messages), estimate_text_tokens(received)) if received else None
             # A stream that answered counts 1 (retries before it opened are not counted); a failed one, every request sent.
             attempts = 1 if outcome in ("ok", "abandoned") else sent.count
-            self._record(provider, prompt, context, completed, started, False, outcome, attempts)
+            self._record(provider, prompt, context, completion, started, False, outcome, attempts)
 
     def _execute_on(
         self, provider: LLMProvider, messages: list[dict[str, str]], prompt: Prompt, context: PromptContext, deadline: Deadline, tried: list[str]
@@ -174,7 +177,7 @@ class LLMGateway:
             return None
         try:
             return Completion(**data)
-        except TypeError:  # written by another version of the module: ignore it
+        except TypeError:  # another version's shape, or fields of the wrong type: a miss, never a crash
             return None
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:

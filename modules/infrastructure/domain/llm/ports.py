@@ -19,10 +19,13 @@ class CompletionClient(Resource, Protocol):
     provider: str
     model: str
 
-    def complete(self, request: CompletionRequest, timeout: float) -> Completion: ...
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion:
+        """The answer, all of it (body included) within ``timeout`` seconds."""
+        ...
 
-    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
-        """Text chunks as they arrive, then one chunk carrying the usage."""
+    def stream(self, request: CompletionRequest, timeout: float, total: float) -> Iterator[StreamChunk]:
+        """Text chunks as they arrive, then one chunk carrying the usage: the first text within ``timeout``
+        seconds, the whole stream within ``total`` (an ``LLMTimeoutError`` when it runs longer)."""
         ...
 
     def describe(self) -> str:

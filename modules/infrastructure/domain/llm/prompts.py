@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import string
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.templates import render
 from modules.infrastructure.domain.llm.values import Prompt
 
-_FORMATTER = string.Formatter()
 CHARS_PER_TOKEN = 3.5  # a deliberately generous estimate: English averages about 4
 
 
@@ -28,22 +28,14 @@ def render_messages(prompt: Prompt, variables: Mapping[str, Any]) -> list[dict[s
     return messages
 
 
-def render(template: str, variables: Mapping[str, Any], where: str) -> str:
-    """``template`` with its placeholders filled; ``{{`` and ``}}`` stand for literal braces."""
-    try:
-        return _FORMATTER.vformat(template, (), dict(variables))
-    except KeyError as exc:
-        name = exc.args[0]
-        raise LLMBadRequestError(
-            f"The {where} uses {{{name}}} but PromptContext.variables has no '{name}'; pass it, or write {{{{ }}}} for a literal brace"
-        ) from exc
-    except (IndexError, ValueError) as exc:
-        raise LLMBadRequestError(f"The {where} is not a valid template ({exc}); name every placeholder, e.g. {{text}}") from exc
-
-
 def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     """A rough token count: about one token per 3.5 characters plus a few per message."""
     return sum(int(len(m["content"]) / CHARS_PER_TOKEN) + 4 for m in messages)
+
+
+def estimate_text_tokens(characters: int) -> int:
+    """A rough token count of ``characters`` characters of text, rounded up."""
+    return math.ceil(characters / CHARS_PER_TOKEN)
 
 
 def check_context(messages: Sequence[Mapping[str, str]], max_tokens: int | None, context_size: int | None) -> None:

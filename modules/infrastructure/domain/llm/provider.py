@@ -12,6 +12,7 @@ from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitE
 from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.breaker import CircuitBreaker
 from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.llm.parameters import check_parameters
 from modules.infrastructure.domain.llm.ports import CapacityLimiter, CompletionClient
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.rate_limit import RateLimiter
@@ -67,6 +68,7 @@ class LLMProvider:
         """Send ``prompt.template`` as it is (no rendering, no cache) and return the answer."""
         messages = [{"role": "system", "content": prompt.system}] if prompt.system else []
         messages.append({"role": "user", "content": prompt.template})
+        check_parameters(parameters or {})  # the prompt's own were checked when it was built
         request = CompletionRequest(messages, {**prompt.parameters, **(parameters or {})})
         completion, attempts = self.complete(request, Deadline.after(self.config.deadline, self.clock))
         usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens)
@@ -80,11 +82,27 @@ class LLMProvider:
         return self._with_retries(lambda client, timeout: client.complete(request, timeout), request, deadline, attempts or Attempts())
 
     def stream(self, request: CompletionRequest, deadline: Deadline, attempts: Attempts | None = None) -> Iterator[StreamChunk]:
-        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not. ``attempts`` as for ``complete``."""
-        opened = self._with_retries(
-            lambda client, timeout: _started(client.stream(request, timeout)), request, deadline, attempts or Attempts()
+        """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not, and one still going
+        when ``deadline`` passes ends with ``LLMTimeoutError``. ``attempts`` as for ``complete``."""
+        opened, _ = self._with_retries(
+            lambda client, timeout: _started(client.stream(request, timeout, deadline.remaining())),
+            request,
+            deadline,
+            attempts or Attempts(),
         )
-        yield from opened[0]
+        chunks = iter(opened)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except LLMTimeoutError as exc:  # a client that keeps the deadline itself ends the stream so
+                if deadline.remaining() > 0:
+                    raise
+                raise self._stream_deadline_error(deadline) from exc
+            if chunk is None:
+                return
+            if chunk.text and deadline.remaining() <= 0:  # and for a client that does not (the usage chunk may come late)
+                raise self._stream_deadline_error(deadline)
+            yield chunk
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -166,6 +184,13 @@ class LLMProvider:
                 retry_after=wait,
             )
         self._sleep(wait)
+
+    def _stream_deadline_error(self, deadline: Deadline) -> LLMTimeoutError:
+        return LLMTimeoutError(
+            f"{self.name} was still streaming when the call's deadline passed ({deadline.seconds:g} s); "
+            "raise LLM_DEADLINE / PromptContext.timeout or ask for a shorter answer",
+            provider=self.name,
+        )
 
     def _deadline_error(self, attempts: int) -> LLMTimeoutError:
         return LLMTimeoutError(

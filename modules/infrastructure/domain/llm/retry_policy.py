@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from modules.infrastructure.domain.errors import (
     LLMAuthenticationError,
     LLMBadRequestError,
+    LLMMalformedResponseError,
     LLMProviderError,
     LLMRateLimitError,
     LLMResponseFormatError,
@@ -30,7 +31,7 @@ def is_retryable(error: LLMProviderError) -> bool:
     """True when running the same request again may succeed."""
     if isinstance(error, LLMAuthenticationError | LLMBadRequestError | LLMResponseFormatError):
         return False
-    if isinstance(error, LLMTimeoutError):
+    if isinstance(error, LLMTimeoutError | LLMMalformedResponseError):  # a fault of this answer, not of the request
         return True
     if isinstance(error, LLMRateLimitError):
         return error.code not in NOT_RETRYABLE_CODES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.values import LLMResponse, Prompt, PromptContext
 
 RAW_TEXT = "{text}"  # the text goes in as a variable, so braces in it are not placeholders
@@ -23,5 +24,7 @@ class TextCompletions:
         self._provider = provider
 
     def generate_completion(self, prompt: str, **parameters: Any) -> str:
+        if not isinstance(prompt, str):
+            raise LLMBadRequestError(f"generate_completion takes the prompt as text, not {type(prompt).__name__}")
         context = PromptContext({"text": prompt}, provider=self._provider)
         return self._runner.execute(Prompt(RAW_TEXT, parameters=parameters), context).content

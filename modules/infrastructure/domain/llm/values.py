@@ -7,6 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.parameters import check_parameters, shown
+from modules.infrastructure.domain.llm.templates import placeholders
+from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
+
+MAX_TIMEOUT = 86_400  # seconds: PromptContext.timeout beyond a day is a mistake, not a deadline
+
 
 @dataclass(frozen=True)
 class CompletionRequest:
@@ -23,7 +30,8 @@ class CompletionRequest:
 
 @dataclass(frozen=True)
 class Completion:
-    """One answer as a provider gave it."""
+    """One answer as a provider gave it; built only with fields of the declared types (``TypeError`` otherwise),
+    since it is read from providers' bodies and from the cache, which may hold anything."""
 
     content: str
     finish_reason: str | None = None
@@ -31,6 +39,17 @@ class Completion:
     completion_tokens: int = 0
     model: str | None = None
     request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str):
+            raise TypeError(f"content must be text, not {type(self.content).__name__}")
+        for name in ("finish_reason", "model", "request_id"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be text or null, not {type(value).__name__}")
+        for name in ("prompt_tokens", "completion_tokens"):
+            if not is_token_count(getattr(self, name)):
+                raise TypeError(f"{name} must be a whole number from 0 to {MAX_TOKENS}, not {getattr(self, name)!r}")
 
     @property
     def total_tokens(self) -> int:
@@ -99,13 +118,28 @@ class LLMUsageSummary:
 
 @dataclass(frozen=True)
 class Prompt:
-    """A prompt template with ``{variable}`` placeholders and generation parameters."""
+    """A prompt template with ``{variable}`` placeholders and generation parameters.
+
+    Checked when built (``LLMBadRequestError`` naming the field): text fields are text, placeholders
+    are plain names, ``parameters`` can be sent (see ``domain/llm/parameters.py``).
+    """
 
     template: str
     system: str | None = None
     name: str | None = None
     version: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.template, str):
+            raise LLMBadRequestError(f"Prompt.template must be text, not {type(self.template).__name__}")
+        for name in ("system", "name", "version"):
+            _check_text(f"Prompt.{name}", getattr(self, name))
+        placeholders(self.template, "template")
+        if self.system:
+            placeholders(self.system, "system prompt")
+        check_parameters(self.parameters)
+
 
 @dataclass(frozen=True)
 class PromptContext:
@@ -117,3 +151,20 @@ class PromptContext:
     use_cache: bool | None = None
     provider: str | None = None
     timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        """Checked when built, like ``Prompt``."""
+        if not isinstance(self.variables, Mapping):
+            raise LLMBadRequestError(f"PromptContext.variables must be a mapping of names to values, not {type(self.variables).__name__}")
+        for name in ("module", "request_id", "provider"):
+            _check_text(f"PromptContext.{name}", getattr(self, name))
+        if self.use_cache is not None and not isinstance(self.use_cache, bool):
+            raise LLMBadRequestError(f"PromptContext.use_cache must be True, False or None, not {type(self.use_cache).__name__}")
+        timeout = self.timeout
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT):
+            raise LLMBadRequestError(f"PromptContext.timeout must be seconds above 0 and at most {MAX_TIMEOUT} (a day), not {shown(timeout)}")
+
+
+def _check_text(where: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise LLMBadRequestError(f"{where} must be text or None, not {type(value).__name__}")

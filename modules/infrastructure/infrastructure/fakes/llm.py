@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import deque
@@ -110,7 +111,7 @@ class FakeLLM:
         tokens = max(1, len(reply) // 4)
         return Completion(reply, "stop", estimate_tokens(request.messages), tokens, self.model, f"fake-{self.calls}")
 
-    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
+    def stream(self, request: CompletionRequest, timeout: float, total: float = math.inf) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""
         completion = self.complete(request, timeout)
         for piece in re.findall(r"\S+\s*|\s+", completion.content):  # the pieces join back to the reply exactly

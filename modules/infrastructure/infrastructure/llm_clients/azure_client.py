@@ -23,5 +23,5 @@ class AzureOpenAIClient(OpenAIClient):
             api_key=self._key(),
             max_retries=0,
             timeout=self.config.timeout,
-            http_client=self._http_client,
+            http_client=self._http(self.config.endpoint),
         )

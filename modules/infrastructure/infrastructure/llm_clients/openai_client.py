@@ -2,31 +2,59 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx2
 import openai
 
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
+from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
-
-if TYPE_CHECKING:
-    import httpx2
+from modules.infrastructure.infrastructure.llm_clients.response_body import (
+    chunk_data,
+    chunk_text,
+    completion_from,
+    completion_of,
+    malformed,
+    usage_of,
+)
 
 if logging.getLogger("httpx2").level == logging.NOTSET:
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # it logs every request at INFO
 
+# The keyword arguments of the client's chat.completions.create(), read from its signature.
+CREATE_ARGUMENTS = frozenset(inspect.signature(openai.resources.chat.Completions.create).parameters) - {"self"}
+CLIENT_MAPPINGS = ("extra_body", "extra_headers", "extra_query")  # the client's own arguments, not the API's
+OPENAI_URL = "https://api.openai.com/v1"  # the openai client's own default, when OPENAI_BASE_URL is not set
 NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the client insists on one
 
 # Objects inherited across os.fork(): kept referenced, never closed or collected, in the child.
 # Closing them would act on the parent's sockets; collecting xllamacpp's server would wait forever
 # for a thread that does not exist in the child.
 INHERITED: list[Any] = []
+
+
+def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` as the client's ``create()`` takes them: the names it knows as they are, the others
+    (a server's own, like llama.cpp's ``top_k``) in ``extra_body``, which it sends in the request as they are."""
+    known = {name: value for name, value in parameters.items() if name in CREATE_ARGUMENTS}
+    others = {name: value for name, value in parameters.items() if name not in CREATE_ARGUMENTS}
+    for name in CLIENT_MAPPINGS:
+        if not isinstance(known.get(name) or {}, Mapping):
+            raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a mapping, not {type(known[name]).__name__}")
+    if others:
+        known["extra_body"] = {**(known.get("extra_body") or {}), **others}
+    return known
 
 
 class OpenAIClient:
@@ -44,29 +72,25 @@ class OpenAIClient:
         self._lock = threading.Lock()
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
-        with self._errors():
-            response = self._openai().chat.completions.create(
-                model=self.model, messages=list(request.messages), timeout=timeout, **dict(request.parameters)
+        """One attempt, body included, within ``timeout`` seconds."""
+        with self._errors(), cutoff(time.monotonic() + timeout):
+            raw = self._openai().chat.completions.with_raw_response.create(
+                model=self.model, messages=list(request.messages), timeout=timeout, **arguments(request.parameters)
             )
-        choice = response.choices[0] if response.choices else None
-        usage = response.usage
-        return Completion(
-            content=(choice.message.content or "") if choice else "",
-            finish_reason=choice.finish_reason if choice else None,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            model=response.model,
-            request_id=getattr(response, "_request_id", None) or response.id,
-        )
+        return completion_from(raw.content, raw.headers.get("content-type"), raw.request_id, self.provider)
 
-    def stream(self, request: CompletionRequest, timeout: float) -> Iterator[StreamChunk]:
-        parameters = {**request.parameters, "stream": True, "stream_options": {"include_usage": True}}
+    def stream(self, request: CompletionRequest, timeout: float, total: float) -> Iterator[StreamChunk]:
+        """Text as it arrives, then the usage: the first text within ``timeout`` seconds, the whole stream
+        within ``total`` (and no read waits longer than ``timeout``)."""
+        started = time.monotonic()
+        parameters = {**arguments(request.parameters), "stream": True, "stream_options": {"include_usage": True}}
         with self._errors():
-            stream = self._openai().chat.completions.create(
-                model=self.model, messages=list(request.messages), timeout=timeout, **parameters
-            )
+            with cutoff(started + timeout):
+                stream = self._openai().chat.completions.create(
+                    model=self.model, messages=list(request.messages), timeout=timeout, **parameters
+                )
             with stream:
-                yield from self._chunks(stream)
+                yield from self._chunks(stream, started + timeout, started + total)
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -85,18 +109,34 @@ class OpenAIClient:
         where = self.config.base_url or self.config.endpoint or "api.openai.com"
         return self._redactor.redact(f"{self.provider}, model {self.model} at {where}")
 
-    def _chunks(self, stream: Any) -> Iterator[StreamChunk]:
-        finish_reason = None
-        for chunk in stream:
-            if chunk.choices:
-                choice = chunk.choices[0]
-                finish_reason = choice.finish_reason or finish_reason
-                if choice.delta and choice.delta.content:
-                    yield StreamChunk(choice.delta.content)
-            if chunk.usage is not None:
-                usage = chunk.usage
-                completion = Completion("", finish_reason, usage.prompt_tokens, usage.completion_tokens, chunk.model, chunk.id)
-                yield StreamChunk(completion=completion)
+    def _chunks(self, stream: Any, opening_at: float, closing_at: float) -> Iterator[StreamChunk]:
+        """The text pieces, then one chunk with the usage, once the stream has ended as it must: with a
+        finish reason (without one it was cut short, or never answered)."""
+        events = iter(stream)
+        finish_reason: str | None = None
+        usage = (0, 0)
+        model = request_id = None
+        text_seen = False
+        while (chunk := self._next_event(events, closing_at if text_seen else opening_at)) is not None:
+            data = chunk_data(chunk, self.provider)
+            text, finished = chunk_text(data, self.provider)
+            finish_reason = finished or finish_reason
+            if data.get("usage") is not None:
+                usage, model, request_id = usage_of(data, self.provider), data.get("model"), data.get("id")
+            if text:
+                text_seen = True
+                yield StreamChunk(text)
+        if finish_reason is None:
+            what = "ended without a finish reason: it was cut short" if text_seen else "ended before any text"
+            raise malformed(self.provider, f"a stream that {what}")
+        yield StreamChunk(completion=completion_of(self.provider, "", finish_reason, *usage, model, request_id))
+
+    def _next_event(self, events: Iterator[Any], at: float) -> Any:
+        with cutoff(at):
+            try:
+                return next(events, None)
+            except (ValueError, RecursionError) as exc:  # the client's json.loads of an event's data
+                raise malformed(self.provider, f"a stream event that is not JSON ({type(exc).__name__})") from None
 
     def _errors(self) -> AbstractContextManager[None]:
         """The seam every call into the openai client goes through."""
@@ -115,8 +155,12 @@ class OpenAIClient:
             base_url=self.config.base_url,
             max_retries=0,
             timeout=self.config.timeout,
-            http_client=self._http_client,
+            http_client=self._http(self.config.base_url or OPENAI_URL),
         )
+
+    def _http(self, base_url: str) -> httpx2.Client:
+        """The given client (tests), else one whose sockets keep each call's cutoff (``deadline_transport``)."""
+        return self._http_client or deadline_http_client(base_url)
 
     def _key(self) -> str:
         return self.config.api_key.reveal() if self.config.api_key else NO_KEY

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 
 from modules.infrastructure.domain.errors import CacheError
+from modules.infrastructure.domain.llm.breaker import CircuitBreaker
 from modules.infrastructure.domain.llm.rate_limit import RateLimiter
+from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
 
@@ -34,25 +37,39 @@ end
 return tostring(wait)
 """
 WARN_EVERY = 30.0
+RETRY_INTERVAL = 1.0  # seconds Redis is skipped after a failure: a hung Redis costs one socket timeout per interval
 FALLBACK = "This process's own LLM_RPM_LIMIT / LLM_TPM_LIMIT buckets apply until it answers; check REDIS_URL"
 
 
 class RedisRateLimiter:
     """The buckets of one provider and model under ``llm:ratelimit:<provider>:<model>:rpm|tpm``.
 
-    When Redis fails, the in-process buckets take over (a warning at most every 30 s).
+    When Redis fails, the in-process buckets take over: Redis is skipped for ``retry_interval``
+    seconds, then one call tries it again (the others keep counting locally) and shared limiting
+    resumes when it answers. A warning is logged at most every 30 s.
     """
 
     def __init__(
-        self, client: redis.Redis, provider: str, model: str, rpm: int | None, tpm: int | None, redactor: Redactor | None = None
+        self,
+        client: redis.Redis,
+        provider: str,
+        model: str,
+        rpm: int | None,
+        tpm: int | None,
+        redactor: Redactor | None = None,
+        *,
+        retry_interval: float = RETRY_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._errors = RedisErrors(f"Redis (shared LLM limits of {provider} {model})", redactor or Redactor())
         self._script = client.register_script(_RESERVE)
         prefix = f"llm:ratelimit:{provider}:{model}"
         self._buckets = [(f"{prefix}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
-        self._local = RateLimiter(rpm, tpm)
-        self._warned_at = 0.0
+        self._local = RateLimiter(rpm, tpm, clock)
+        # Open after one failure: Redis is skipped; after the interval one trial call decides, as for a provider.
+        self._redis_failing = CircuitBreaker(threshold=1, cooldown=retry_interval, clock=clock)
+        self._warnings = Throttle(WARN_EVERY, clock)
 
     def reserve(self, tokens: int) -> float:
         return self._run(tokens, 1) if self._buckets else 0.0
@@ -62,22 +79,27 @@ class RedisRateLimiter:
             self._run(tokens, -1)
 
     def _run(self, tokens: int, sign: int) -> float:
+        if self._redis_failing.allow():
+            try:
+                return self._shared(tokens, sign)
+            except CacheError as exc:
+                self._redis_failing.record_failure()
+                if self._warnings.allow():
+                    logger.warning("%s", exc)
+        if sign < 0:
+            self._local.refund(tokens)
+            return 0.0
+        return self._local.reserve(tokens)
+
+    def _shared(self, tokens: int, sign: int) -> float:
         keys = [key for key, _, _ in self._buckets]
         args: list[float] = []
         for _, limit, per_call in self._buckets:
             args += [limit, sign * min(1 if per_call else tokens, limit)]
-        try:
-            with self._errors("could not count this call", FALLBACK):
-                return float(self._script(keys=keys, args=args))
-        except CacheError as exc:
-            self._warn(exc)
-            if sign < 0:
-                self._local.refund(tokens)
-                return 0.0
-            return self._local.reserve(tokens)
-
-    def _warn(self, exc: CacheError) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY:
-            self._warned_at = now
-            logger.warning("%s", exc)
+        resuming = self._redis_failing.is_open
+        with self._errors("could not count this call", FALLBACK):
+            wait = float(self._script(keys=keys, args=args))
+        self._redis_failing.record_success()
+        if resuming:
+            logger.info("%s answers again: LLM limits are shared again", self._errors.where)
+        return wait

@@ -1,0 +1,98 @@
+"""What a chat completion answer must hold, checked before it is believed.
+
+The openai client builds its response objects without validation, so a body of ``{}``, ``{"choices": []}``
+or a null ``content`` would pass as an empty answer, and one that is not JSON raises a bare
+``JSONDecodeError``. Each of these is an ``LLMMalformedResponseError`` here, saying what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import openai
+
+from modules.infrastructure.domain.errors import LLMMalformedResponseError
+from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
+from modules.infrastructure.domain.llm.values import Completion
+
+ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-compatible chat completions API"
+
+
+def completion_from(body: bytes, content_type: str | None, request_id: str | None, provider: str) -> Completion:
+    """The ``Completion`` in a chat completion body; raises ``LLMMalformedResponseError`` when there is none."""
+    try:
+        data = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8
+        raise malformed(provider, f"a body that is not JSON ({content_type or 'no content-type'}, {len(body)} bytes)") from None
+    except RecursionError:
+        raise malformed(provider, "JSON nested too deeply to read") from None
+    if not isinstance(data, Mapping):
+        raise malformed(provider, f"JSON that is not an object (a {type(data).__name__})")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise malformed(provider, "no choices" if not choices else f"choices that are not a list (a {type(choices).__name__})")
+    message = _object(choices[0], "choices[0]", provider).get("message")
+    message = _object(message, "choices[0].message", provider)
+    content = message.get("content")
+    if content is None and not message.get("tool_calls"):
+        refusal = message.get("refusal")
+        detail = f" (refusal: {str(refusal)[:200]!r})" if refusal else ""
+        raise malformed(provider, f"no text: content is null and there are no tool calls{detail}")
+    prompt_tokens, completion_tokens = usage_of(data, provider)
+    finish_reason, model = choices[0].get("finish_reason"), data.get("model")
+    return completion_of(provider, "" if content is None else content, finish_reason, prompt_tokens, completion_tokens, model, request_id or data.get("id"))
+
+
+def chunk_data(chunk: object, provider: str) -> Mapping[str, Any]:
+    """A stream chunk as the JSON object it was sent as; raises ``LLMMalformedResponseError`` for anything else."""
+    if not isinstance(chunk, openai.BaseModel):  # the client passes an event's data on as it is when it is no object
+        raise malformed(provider, f"a stream event that is not a JSON object (a {type(chunk).__name__})")
+    return chunk.to_dict(warnings=False)
+
+
+def chunk_text(data: Mapping[str, Any], provider: str) -> tuple[str, str | None]:
+    """The text a stream chunk adds (``""`` for none) and its finish reason."""
+    choices = data.get("choices")
+    if choices is None or choices == []:  # the usage chunk has no choices
+        return "", None
+    if not isinstance(choices, list):
+        raise malformed(provider, f"a stream event whose choices are not a list (a {type(choices).__name__})")
+    choice = _object(choices[0], "choices[0]", provider)
+    delta = _object(choice.get("delta", {}), "choices[0].delta", provider)
+    text, finish_reason = delta.get("content"), choice.get("finish_reason")
+    if not isinstance(text, str | None) or not isinstance(finish_reason, str | None):
+        raise malformed(provider, "a stream event whose content or finish_reason is not text")
+    return text or "", finish_reason
+
+
+def usage_of(data: Mapping[str, Any], provider: str) -> tuple[int, int]:
+    """Prompt and completion tokens of ``usage`` (0, 0 when absent: some compatible servers send none)."""
+    usage = data.get("usage")
+    if usage is None:
+        return 0, 0
+    usage = _object(usage, "usage", provider)
+    prompt_tokens, completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    if not (is_token_count(prompt_tokens) and is_token_count(completion_tokens)):
+        raise malformed(provider, f"token counts that are not whole numbers from 0 to {MAX_TOKENS} ({prompt_tokens!r}, {completion_tokens!r})")
+    return prompt_tokens, completion_tokens
+
+
+def completion_of(provider: str, content: str, finish_reason: Any, prompt_tokens: int, completion_tokens: int, model: Any, request_id: Any) -> Completion:
+    """A ``Completion`` of values read from a body; raises ``LLMMalformedResponseError`` when one has the wrong type."""
+    try:
+        return Completion(content, finish_reason, prompt_tokens, completion_tokens, model, request_id)
+    except TypeError as exc:
+        raise malformed(provider, f"a field of the wrong type ({exc})") from None
+
+
+def _object(value: object, where: str, provider: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise malformed(provider, f"{where} that is not an object (a {type(value).__name__})")
+    return value
+
+
+def malformed(provider: str, what: str) -> LLMMalformedResponseError:
+    """The error for an answer that is ``what`` instead of a completion."""
+    return LLMMalformedResponseError(f"{provider} answered with success but not with a completion: {what}; {ADVICE}", provider=provider, status_code=200)
