@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from modules.infrastructure.module_api import Cache, CacheError
+from modules.infrastructure.module_api import Cache, CacheError, InvalidArgumentError
 
 Wait = Callable[[float], None]
 
@@ -102,7 +102,7 @@ class CacheContract:
             cache.get_json("plain")
 
     def test_only_text_and_bytes_are_values(self, cache: Cache) -> None:
-        with pytest.raises(TypeError, match="set_json"):
+        with pytest.raises(InvalidArgumentError, match="set_json"):
             cache.set("n", 5)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("ttl", [0, -1, float("inf"), "10", True])

@@ -8,7 +8,7 @@ from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS, check_ttl
 from modules.infrastructure.domain.cache.values import decode_text, dump_json, encode, load_json, shown
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
-from modules.infrastructure.module_api import CacheError
+from modules.infrastructure.module_api import CacheError, InvalidArgumentError
 from tests.fake_clock import FakeClock
 
 
@@ -72,7 +72,7 @@ def test_values_are_stored_as_bytes() -> None:
     assert encode("é") == b"\xc3\xa9"
     assert encode(b"\x00") == b"\x00"
     assert encode(bytearray(b"ab")) == b"ab"
-    with pytest.raises(TypeError, match="str or bytes"):
+    with pytest.raises(InvalidArgumentError, match="str or bytes"):
         encode(3)  # type: ignore[arg-type]
 
 

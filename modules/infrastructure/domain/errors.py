@@ -1,6 +1,7 @@
 """Every error that leaves the infrastructure module.
 
     InfrastructureError
+    ├── InvalidArgumentError        a call got an argument it cannot use (wrong type, out of range); also a ValueError
     ├── ConfigurationError          a setting is missing, malformed or out of range
     ├── DatabaseError               a database operation failed
     │   ├── DatabaseConnectionError        the server is unreachable, refused us or dropped us
@@ -46,6 +47,7 @@ __all__ = [
     "DatabaseReadOnlyError",
     "DatabaseStatementTimeoutError",
     "InfrastructureError",
+    "InvalidArgumentError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
     "LLMMalformedResponseError",
@@ -60,6 +62,10 @@ __all__ = [
 
 class InfrastructureError(Exception):
     """Base of every failure raised by the infrastructure module."""
+
+
+class InvalidArgumentError(InfrastructureError, ValueError):
+    """A facade or cache call got an argument it cannot use; the message names it. A ``ValueError`` too, as before."""
 
 
 class ConfigurationError(InfrastructureError):

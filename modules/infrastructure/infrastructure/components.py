@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
+from modules.infrastructure.domain.errors import InvalidArgumentError
 from modules.infrastructure.domain.lifecycle import Resource
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Components:
         unknown = sorted(set(self._given) - set(self.declared))
         if unknown:
             known = ", ".join(sorted(self.declared))
-            raise ValueError(f"Unknown infrastructure component {unknown[0]!r}; known components: {known}")
+            raise InvalidArgumentError(f"Unknown infrastructure component {unknown[0]!r}; known components: {known}")
         self._parent = parent
         self._own = set(self.declared) if parent is None else self.depending_on(self._given)
         self._built: dict[str, object] = {}

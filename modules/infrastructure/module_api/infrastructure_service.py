@@ -47,7 +47,7 @@ class InfrastructureService:
 
         ``if InfrastructureService.is_feature_enabled("new_ui"): ...``
         """
-        return _components().config.feature_flags.get(name.lower(), default)
+        return _components().config.is_feature_enabled(name, default)
 
     @staticmethod
     def validate_environment(timeout: float = 5.0) -> EnvironmentStatus:
@@ -189,7 +189,7 @@ class InfrastructureService:
         ``LLMTimeoutError``, ``LLMAuthenticationError`` or ``LLMProviderError``.
         ``InfrastructureService.execute_prompt(Prompt("Summarise: {text}"), PromptContext({"text": t}))``
         """
-        return _components().llm.execute(prompt, context or PromptContext())
+        return _components().llm.execute(prompt, context)
 
     @staticmethod
     def execute_prompt_json(prompt: Prompt, context: PromptContext | None = None) -> Any:
@@ -197,7 +197,7 @@ class InfrastructureService:
 
         ``data = InfrastructureService.execute_prompt_json(Prompt("List three colors as JSON: {{\"colors\": [...]}}"))``
         """
-        return _components().llm.execute_json(prompt, context or PromptContext())
+        return _components().llm.execute_json(prompt, context)
 
     @staticmethod
     def stream_prompt(prompt: Prompt, context: PromptContext | None = None) -> Iterator[str]:
@@ -206,7 +206,7 @@ class InfrastructureService:
         Raises the ``LLMProviderError`` subclasses of ``execute_prompt``.
         ``for text in InfrastructureService.stream_prompt(Prompt("Tell a story")): print(text, end="")``
         """
-        return _components().llm.stream(prompt, context or PromptContext())
+        return _components().llm.stream(prompt, context)
 
     @staticmethod
     def get_llm_usage(since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from modules.infrastructure.domain.errors import InvalidArgumentError
+
 _STAR, _QUESTION, _OPEN, _CLOSE, _CARET, _DASH, _ESCAPE = b"*?[]^-\\"
 
 
@@ -55,7 +57,7 @@ def compile_glob(pattern: object) -> re.Pattern[bytes]:
 
 def _text(pattern: object) -> str:
     if not isinstance(pattern, str):
-        raise ValueError(f"A cache pattern is a str (a glob such as 'lesson:*'), not {type(pattern).__name__}")
+        raise InvalidArgumentError(f"A cache pattern is a str (a glob such as 'lesson:*'), not {type(pattern).__name__}")
     return pattern
 
 
@@ -73,7 +75,7 @@ def _byte_set(raw: bytes, i: int, pattern: str) -> tuple[int, bytes]:
         elif i + 2 < n and raw[i + 1] == _DASH:
             low, high = sorted((raw[i], raw[i + 2]))
             if high > 0x7F:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Cache pattern {pattern!r} has a range ending in a non-ASCII character, which Redis compares byte "
                     "by byte, differently on different CPUs; match non-ASCII characters with * instead"
                 )

@@ -7,6 +7,7 @@ from typing import Any
 from modules.infrastructure.domain.cache.glob import check_pattern
 from modules.infrastructure.domain.cache.keys import SEPARATOR, check_key, check_namespace
 from modules.infrastructure.domain.cache.ports import Cache, CacheBackend, CacheStats
+from modules.infrastructure.domain.errors import InvalidArgumentError
 
 
 class NamespacedCache:
@@ -17,6 +18,8 @@ class NamespacedCache:
     """
 
     def __init__(self, backend: CacheBackend, namespace: str, *, strict: bool = False) -> None:
+        if not isinstance(strict, bool):
+            raise InvalidArgumentError(f"get_cache(strict=...) takes True or False, not {type(strict).__name__} {strict!r}")
         self.namespace = check_namespace(namespace)
         self._prefix = namespace + SEPARATOR
         self._backend: Cache = backend.with_strict(True) if strict else backend
@@ -51,7 +54,7 @@ class NamespacedCache:
         try:
             return self._prefix + key
         except TypeError:
-            check_key(key)  # not a str: a ValueError naming it, as the backends raise, not "can only concatenate str"
+            check_key(key)  # not a str: an InvalidArgumentError naming it, as the backends raise, not "can only concatenate str"
             raise
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modules.infrastructure.domain.errors import CacheError
+from modules.infrastructure.domain.errors import CacheError, InvalidArgumentError
 
 _MAX_KEY_SHOWN = 80
 
@@ -16,7 +16,7 @@ def encode(value: str | bytes) -> bytes:
         return value.encode()
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    raise TypeError(f"cache values are str or bytes, not {type(value).__name__}; use set_json() for objects")
+    raise InvalidArgumentError(f"cache values are str or bytes, not {type(value).__name__}; use set_json() for objects")
 
 
 def decode_text(key: str, raw: bytes) -> str:

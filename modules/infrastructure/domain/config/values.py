@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from modules.infrastructure.domain.errors import InvalidArgumentError
 from modules.infrastructure.domain.secrets import Secret, mask_url
 
 _URL = {"mask": "url"}
@@ -141,3 +142,12 @@ class AppConfig(_MaskedRepr):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    def is_feature_enabled(self, name: str, default: bool = False) -> bool:
+        """Whether ``FEATURE_FLAG_<NAME>`` is on, ``default`` when it is not set; ``InvalidArgumentError`` for a
+        ``name`` that is not text or a ``default`` that is not a bool."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError(f"is_feature_enabled(name) takes the flag's name, e.g. 'new_ui', not {name!r}"[:200])
+        if not isinstance(default, bool):
+            raise InvalidArgumentError(f"is_feature_enabled(default=...) takes True or False, not {default!r}"[:200])
+        return self.feature_flags.get(name.lower(), default)

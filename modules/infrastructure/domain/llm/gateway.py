@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
-from modules.infrastructure.domain.errors import LLMProviderError
+from modules.infrastructure.domain.errors import InvalidArgumentError, LLMBadRequestError, LLMProviderError
 from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
@@ -53,15 +53,23 @@ class LLMGateway:
         return LLMClient(chosen.name, chosen.config.model, TextCompletions(self, provider))
 
     def usage(self, since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:
-        """Calls, tokens and cost recorded in this process since ``since``, of ``module`` when given."""
+        """Calls, tokens and cost recorded in this process since ``since``, of ``module`` when given.
+
+        Raises ``InvalidArgumentError`` for a ``since`` that is not a datetime or a ``module`` that is not text.
+        """
+        if since is not None and not isinstance(since, datetime):
+            raise InvalidArgumentError(f"get_llm_usage(since=...) takes a datetime or None, not {type(since).__name__} {str(since)[:40]!r}")
+        if module is not None and not isinstance(module, str):
+            raise InvalidArgumentError(f"get_llm_usage(module=...) takes a module's name (text) or None, not {type(module).__name__}")
         return self.ledger.summary(since, module)
 
-    def execute_json(self, prompt: Prompt, context: PromptContext) -> Any:
+    def execute_json(self, prompt: Prompt, context: PromptContext | None = None) -> Any:
         """``execute`` in JSON mode, the answer parsed; raises ``LLMResponseFormatError`` when it is not JSON."""
-        return parse_json(self.execute(with_json_format(prompt), context))
+        return parse_json(self.execute(with_json_format(checked_prompt(prompt)), context))
 
-    def execute(self, prompt: Prompt, context: PromptContext) -> LLMResponse:
+    def execute(self, prompt: Prompt, context: PromptContext | None = None) -> LLMResponse:
         """Render, then answer from the cache or the first provider that succeeds."""
+        prompt, context = checked_prompt(prompt), checked_context(context)
         messages = render_messages(prompt, context.variables)
         chain = self._chain(context)
         deadline = Deadline.after(context.timeout or chain[0].config.deadline, chain[0].clock)
@@ -76,8 +84,9 @@ class LLMGateway:
                 tried.append(provider.name)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def stream(self, prompt: Prompt, context: PromptContext) -> Iterator[str]:
+    def stream(self, prompt: Prompt, context: PromptContext | None = None) -> Iterator[str]:
         """Text chunks from the first provider (no cache, no fallback once text has been sent)."""
+        prompt, context = checked_prompt(prompt), checked_context(context)
         messages = render_messages(prompt, context.variables)
         provider = self._chain(context)[0]
         parameters = dict(prompt.parameters)
@@ -199,3 +208,19 @@ def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> boo
     except ValueError:
         return False
     return True
+
+
+def checked_prompt(prompt: object) -> Prompt:
+    """``prompt`` when it is a ``Prompt``; else ``LLMBadRequestError`` saying what to pass."""
+    if not isinstance(prompt, Prompt):
+        raise LLMBadRequestError(f"The prompt must be a Prompt, e.g. Prompt('Summarise: {{text}}'), not {type(prompt).__name__}")
+    return prompt
+
+
+def checked_context(context: object) -> PromptContext:
+    """``context`` when it is a ``PromptContext`` (``None``: an empty one); else ``LLMBadRequestError``."""
+    if context is None:
+        return PromptContext()
+    if not isinstance(context, PromptContext):
+        raise LLMBadRequestError(f"The context must be a PromptContext, e.g. PromptContext({{'text': t}}), not {type(context).__name__}")
+    return context

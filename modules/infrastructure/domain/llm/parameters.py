@@ -41,6 +41,10 @@ def _check_value(name: str, value: object) -> None:
         low, high = INTEGERS[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a whole number from {low} to {high}, not {shown(value)}")
+    elif name == "response_format" and not isinstance(value, Mapping):
+        raise LLMBadRequestError(
+            f"Prompt.parameters['response_format'] must be a mapping such as {{'type': 'json_object'}}, not {shown(value)}"
+        )
     elif name in NUMBERS:
         low_number, high_number = NUMBERS[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or not low_number <= value <= high_number:  # NaN fails too

@@ -26,7 +26,10 @@ def placeholders(template: str, where: str) -> list[tuple[str, str | None]]:
     try:
         parsed = list(_FORMATTER.parse(template))
     except ValueError as exc:
-        raise LLMBadRequestError(f"The {where} is not a valid template ({exc}); name every placeholder, e.g. {{text}}, and {LITERAL_BRACES}") from exc
+        shown = template if len(template) <= 80 else template[:80] + "..."
+        raise LLMBadRequestError(
+            f"The {where} {shown!r} is not a valid template ({exc}); name every placeholder, e.g. {{text}}, and {LITERAL_BRACES}"
+        ) from exc
     pieces: list[tuple[str, str | None]] = []
     for literal, name, spec, conversion in parsed:
         if name is not None and (not name.isidentifier() or spec or conversion):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from modules.infrastructure.domain.config.values import DatabaseConfig
 from modules.infrastructure.domain.database.values import PRIMARY, MigrationStatus, PoolStats, replica_labels
-from modules.infrastructure.domain.errors import ConfigurationError, DatabaseConnectionError
+from modules.infrastructure.domain.errors import ConfigurationError, DatabaseConnectionError, InvalidArgumentError
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
@@ -55,6 +55,8 @@ class Database:
 
     def session(self, read_only: bool = False) -> DatabaseSession:
         """A session on the primary, or on a replica when ``read_only`` and replicas are configured."""
+        if not isinstance(read_only, bool):
+            raise InvalidArgumentError(f"get_database_session(read_only=...) takes True or False, not {type(read_only).__name__} {read_only!r}"[:200])
         if read_only:
             candidates = self._router.candidates()
             for n, label in enumerate(candidates, start=1):
@@ -75,8 +77,16 @@ class Database:
         return run_in_transaction(self.session, fn, retries)
 
     def migrate(self, target: str = "heads") -> MigrationStatus:
-        """Upgrade the primary database to ``target`` with every module's migrations."""
-        return self._migrations(lambda runner: runner.upgrade(target))
+        """Upgrade the primary database to ``target`` with every module's migrations; an unknown ``target`` is an
+        ``InvalidArgumentError`` naming it."""
+        if not isinstance(target, str) or not target.strip():
+            raise InvalidArgumentError(f"migrate(target=...) takes a revision, a branch@head or 'heads', not {target!r}"[:200])
+        from alembic.util import CommandError
+
+        try:
+            return self._migrations(lambda runner: runner.upgrade(target))
+        except CommandError as exc:  # Alembic's word for a target it cannot resolve
+            raise InvalidArgumentError(f"migrate(target={target[:80]!r}) cannot be done: {exc}; see migration_status().heads") from exc
 
     def migration_status(self) -> MigrationStatus:
         """Current revisions, heads and pending count of the primary database."""

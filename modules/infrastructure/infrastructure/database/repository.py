@@ -11,6 +11,7 @@ from modules.infrastructure.domain.errors import DatabaseQueryError
 from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
+MAX_ROWS = 2**63 - 1  # what PostgreSQL's and SQLite's LIMIT and OFFSET take
 T = TypeVar("T", bound=Base)
 NUL = "\x00"
 
@@ -37,8 +38,9 @@ class BaseRepository(Generic[T]):
 
     def get_all(self, skip: int = 0, limit: int = 100, **filters: Any) -> list[T]:
         """Rows matching every ``column=value`` filter, in primary-key order; an unknown column is an error."""
-        if skip < 0 or limit < 0:
-            raise DatabaseQueryError(f"skip and limit must be 0 or more, not skip={skip}, limit={limit}")
+        for name, value in (("skip", skip), ("limit", limit)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ROWS:
+                raise DatabaseQueryError(f"{name} must be a whole number from 0 to {MAX_ROWS}, not {value!r}"[:200])
         statement = self._filtered(select(self.model), filters)
         statement = statement.order_by(*self.model.__mapper__.primary_key).offset(skip).limit(limit)
         return list(self.session.scalars(statement))

@@ -8,11 +8,17 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from modules.infrastructure.domain.errors import DatabaseCommitUnknownError, DatabaseConflictError, DatabaseConnectionError
+from modules.infrastructure.domain.errors import (
+    DatabaseCommitUnknownError,
+    DatabaseConflictError,
+    DatabaseConnectionError,
+    InvalidArgumentError,
+)
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 logger = logging.getLogger(__name__)
+MAX_RETRIES = 100  # backoff caps each wait at 5 s: more would hold a caller for many minutes
 R = TypeVar("R")
 
 
@@ -30,8 +36,10 @@ def run_in_transaction(
     commit. Never retried: a connection lost during the commit (``DatabaseCommitUnknownError``: it
     may have committed). Anything else propagates at once; after the last retry, the last error.
     """
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a whole number, 0 or more, not {retries!r}")
+    if not callable(fn):
+        raise InvalidArgumentError(f"run_in_transaction(fn) takes a function of the session, not {type(fn).__name__}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        raise InvalidArgumentError(f"run_in_transaction(retries=...) takes a whole number from 0 to {MAX_RETRIES}, not {retries!r}"[:200])
     for attempt in range(retries + 1):
         try:
             return _run_once(open_session, fn)

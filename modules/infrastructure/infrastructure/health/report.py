@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from modules.infrastructure.domain.config.values import AppConfig
-from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.errors import ConfigurationError, InvalidArgumentError
 from modules.infrastructure.domain.health.ports import HealthCheck
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
 from modules.infrastructure.infrastructure.health.runner import run_checks
 
+MAX_TIMEOUT = 300  # seconds per check, as validate_environment.py --timeout takes
 COMPONENTS = ("config", "database", "cache", "messaging", "llm")
 
 
@@ -20,7 +21,12 @@ def build_report(
     timeout: float,
     redact: Callable[[str], str] = str,
 ) -> EnvironmentStatus:
-    """Validate the configuration; when it holds, run the component checks within ``timeout``."""
+    """Validate the configuration; when it holds, run the component checks within ``timeout``.
+
+    Raises ``InvalidArgumentError`` for a ``timeout`` that is not a number of seconds above 0 and at most 300.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:  # NaN fails too
+        raise InvalidArgumentError(f"validate_environment(timeout=...) takes seconds above 0 and at most {MAX_TIMEOUT}, not {timeout!r}"[:200])
     started = time.perf_counter()
     try:
         config = load_config()

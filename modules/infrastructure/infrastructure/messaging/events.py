@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.values import MessagingConfig
 from modules.infrastructure.domain.errors import DatabaseError, MessagingError
 from modules.infrastructure.domain.messaging.envelope import new_envelope
@@ -107,6 +108,7 @@ class OutboxMessaging:
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """One relay run at a time in this process, and on a SQLite file in every process: two would claim
         the same rows (SQLite has no SKIP LOCKED). A run waits for another process's run within ``timeout``."""
+        check_relay_arguments(max_messages, timeout)
         with self._relay_lock:
             if self._file_lock is None or self._publisher is None:
                 return self._relay(max_messages, timeout)
@@ -150,3 +152,11 @@ class OutboxMessaging:
 
     def _relays_after_commit(self) -> bool:
         return self.config.relay_mode != "off" and self._publisher is not None
+
+
+def check_relay_arguments(max_messages: object, timeout: object) -> None:
+    """``MessagingError`` naming ``max_messages`` (a whole number from 1, or None) or ``timeout`` (seconds, or None)."""
+    if max_messages is not None and (isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= 2**63 - 1):
+        raise MessagingError(f"relay_outbox(max_messages=...) takes a whole number of 1 or more, or None, not {max_messages!r}"[:200])
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_WAIT_SECONDS):
+        raise MessagingError(f"relay_outbox(timeout=...) takes seconds above 0 and at most {MAX_WAIT_SECONDS}, or None, not {timeout!r}"[:200])

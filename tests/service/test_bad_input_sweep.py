@@ -1,0 +1,341 @@
+"""The bad-input sweep: malformed inputs to every public entry point, on the shipped fakes.
+
+Each must give an ``InfrastructureError`` subclass whose message names the input and shows no secret,
+or be a documented acceptance; nothing may be lost or stuck afterwards (a good call still works, no
+event is left pending). Configuration: every variable of the settings table, with the values its
+parser refuses. The table of outcomes goes to ``tests/integration/.results/bad_input_sweep.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from modules.content_creation.infrastructure.models import QuestionRecord, QuestionRepository
+from modules.infrastructure.domain.config.parsers import InvalidValue
+from modules.infrastructure.domain.config.settings import SETTINGS, Setting
+from modules.infrastructure.module_api import (
+    CacheError,
+    ConfigurationError,
+    DatabaseError,
+    InfrastructureService,
+    InvalidArgumentError,
+    LLMBadRequestError,
+    MessagingError,
+    Prompt,
+    PromptContext,
+)
+from modules.infrastructure.module_api.testing import FakeInfrastructure, fake_infrastructure
+from tests.bad_input import SECRET, Case, Tally, outcome
+
+S = InfrastructureService
+TALLY = Tally()
+# Values tried on every variable; the ones its parser refuses become cases.
+CANDIDATES = ["abc", "-1", "1e999", "nan", "99999999999999999999999", "1_0", "\u0663", "x://nowhere", "not a url", "0", SECRET]
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    S.reset()
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+        S.reset()
+
+
+def configured(name: str, raw: str) -> Callable[[], object]:
+    def call() -> object:
+        with environment(**{name: raw}):
+            return S.get_config()
+
+    return call
+
+
+def refused(setting: Setting, raw: str) -> bool:
+    try:
+        setting.parse(raw)
+    except InvalidValue:
+        return True
+    return False
+
+
+def configuration_cases() -> list[Case]:
+    cases = []
+    for setting in SETTINGS:
+        bad = [raw for raw in CANDIDATES if refused(setting, raw)][:2]
+        if setting.name == "ENV_FILE":
+            cases.append(Case("configuration", "ENV_FILE names no file", configured("ENV_FILE", "/nonexistent/sweep.env"), "ENV_FILE", ConfigurationError))
+        for raw in bad:
+            shown = "a secret pasted in" if raw == SECRET else repr(raw)
+            cases.append(Case("configuration", f"{setting.name}={shown}", configured(setting.name, raw), setting.name, ConfigurationError))
+        if not bad and setting.name != "ENV_FILE":
+            cases.append(Case("configuration", f"{setting.name}=abc", configured(setting.name, "abc"), accepted="free text, as its description says"))
+    cases.append(Case("configuration", "FEATURE_FLAG_X=maybe", configured("FEATURE_FLAG_SWEEP", "maybe"), "FEATURE_FLAG_SWEEP", ConfigurationError))
+    return cases
+
+
+def good_prompt() -> Prompt:
+    return Prompt("Say {word}.", parameters={"temperature": 0})
+
+
+def prompt_cases() -> list[Case]:
+    def execute(prompt: object, context: object = None) -> Callable[[], object]:
+        return lambda: S.execute_prompt(prompt, context)  # type: ignore[arg-type]
+
+    def template(text: object, **variables: object) -> Callable[[], object]:
+        return lambda: S.execute_prompt(Prompt(text), PromptContext(variables))  # type: ignore[arg-type]
+
+    def parameters(**values: object) -> Callable[[], object]:
+        return lambda: S.execute_prompt(Prompt("Say hi.", parameters=values))
+
+    def context(**values: object) -> Callable[[], object]:
+        return lambda: S.execute_prompt(good_prompt(), PromptContext(**values))  # type: ignore[arg-type]
+
+    bad = LLMBadRequestError
+    return [
+        Case("prompts", "a str instead of a Prompt", execute("Say hi."), "Prompt", bad),
+        Case("prompts", "None instead of a Prompt", execute(None), "Prompt", bad),
+        Case("prompts", "a str instead of a PromptContext", execute(good_prompt(), "word=hi"), "PromptContext", bad),
+        Case("prompts", "stream_prompt with a str", lambda: list(S.stream_prompt("Say hi.")), "Prompt", bad),  # type: ignore[arg-type]
+        Case("prompts", "execute_prompt_json with a dict", lambda: S.execute_prompt_json({"template": "x"}), "Prompt", bad),  # type: ignore[arg-type]
+        Case("prompts", "template None", template(None), "template", bad),
+        Case("prompts", "template 123", template(123), "template", bad),
+        Case("prompts", "template bytes", template(b"Say hi."), "template", bad),
+        Case("prompts", "template empty", template(""), "empty", bad),
+        Case("prompts", "attribute access in a placeholder", template("{x.__class__}", x="a"), "x.__class__", bad),
+        Case("prompts", "index access in a placeholder", template("{x[0]}", x="ab"), "x[0]", bad),
+        Case("prompts", "a conversion", template("{x!r}", x="a"), "x!r", bad),
+        Case("prompts", "a format spec 100 MB wide", template("{x:>100000000}", x="a"), "x:>100000000", bad),
+        Case("prompts", "a positional placeholder", template("{0}"), "{0}", bad),
+        Case("prompts", "an empty placeholder", template("{}"), "{}", bad),
+        Case("prompts", "an unclosed brace", template("Say {word"), "Say {word", bad),
+        Case("prompts", "a lone closing brace", template("Say }"), "}", bad),
+        Case("prompts", "a missing variable", template("Say {word}."), "word", bad),
+        Case("prompts", "system not a str", lambda: S.execute_prompt(Prompt("Hi", system=123)), "system", bad),  # type: ignore[arg-type]
+        Case("prompts", "name not a str", lambda: S.execute_prompt(Prompt("Hi", name=["x"])), "name", bad),  # type: ignore[arg-type]
+        Case("prompts", "variables not a mapping", context(variables=["word"]), "variables", bad),
+        Case("prompts", "module not a str", context(variables={"word": "hi"}, module=123), "module", bad),
+        Case("prompts", "timeout negative", context(variables={"word": "hi"}, timeout=-1), "timeout", bad),
+        Case("prompts", "timeout a str", context(variables={"word": "hi"}, timeout="5"), "timeout", bad),
+        Case("prompts", "timeout NaN", context(variables={"word": "hi"}, timeout=math.nan), "timeout", bad),
+        Case("prompts", "use_cache a str", context(variables={"word": "hi"}, use_cache="yes"), "use_cache", bad),
+        Case("prompts", "an unknown provider", context(variables={"word": "hi"}, provider="nope"), "nope", bad),
+        Case("prompts", "max_tokens a str", parameters(max_tokens="abc"), "max_tokens", bad),
+        Case("prompts", "max_tokens negative", parameters(max_tokens=-5), "max_tokens", bad),
+        Case("prompts", "max_tokens 10**30", parameters(max_tokens=10**30), "max_tokens", bad),
+        Case("prompts", "temperature NaN", parameters(temperature=math.nan), "temperature", bad),
+        Case("prompts", "temperature 7", parameters(temperature=7), "temperature", bad),
+        Case("prompts", "temperature a str", parameters(temperature="hot"), "temperature", bad),
+        Case("prompts", "response_format a str", parameters(response_format="json"), "response_format", bad),
+        Case("prompts", "messages in the parameters", parameters(messages=[{"role": "user", "content": "x"}]), "messages", bad),
+        Case("prompts", "model in the parameters", parameters(model="gpt-x"), "model", bad),
+        Case("prompts", "stream in the parameters", parameters(stream=True), "stream", bad),
+        Case("prompts", "a parameter JSON cannot hold", parameters(seed=object()), "seed", bad),
+        Case("prompts", "an LLM client of an unknown provider", lambda: S.get_llm_client("nope"), "nope", bad),
+        Case("prompts", "an LLM client named 123", lambda: S.get_llm_client(123), "123", bad),  # type: ignore[arg-type]
+        Case("prompts", "usage since a str", lambda: S.get_llm_usage(since="yesterday"), "since", InvalidArgumentError),  # type: ignore[arg-type]
+        Case("prompts", "usage of module 123", lambda: S.get_llm_usage(module=123), "module", InvalidArgumentError),  # type: ignore[arg-type]
+    ]
+
+
+def publish(**changes: object) -> Callable[[], object]:
+    arguments: dict[str, object] = {"destination": "lessons", "payload": {"id": 1}, "event_type": "lesson.created", "source": "lessons"}
+    arguments.update(changes)
+    destination, payload = arguments.pop("destination"), arguments.pop("payload")
+    return lambda: S.publish_event(destination, payload, **arguments)  # type: ignore[arg-type]
+
+
+def publish_cases() -> list[Case]:
+    deep: object = "leaf"
+    for _ in range(500):
+        deep = [deep]
+    bad = MessagingError
+    return [
+        Case("publish_event", "destination None", publish(destination=None), "destination", bad),
+        Case("publish_event", "destination empty", publish(destination=""), "destination", bad),
+        Case("publish_event", "destination 123", publish(destination=123), "destination", bad),
+        Case("publish_event", "destination 300 bytes", publish(destination="q" * 300), "destination", bad),
+        Case("publish_event", "destination with a NUL", publish(destination="a\x00b"), "destination", bad),
+        Case("publish_event", "event_type None", publish(event_type=None), "event_type", bad),
+        Case("publish_event", "event_type with a newline", publish(event_type="a\nb"), "event_type", bad),
+        Case("publish_event", "source a list", publish(source=["x"]), "source", bad),
+        Case("publish_event", "correlation_id 12345", publish(correlation_id=12345), "correlation_id", bad),
+        Case("publish_event", "correlation_id 300 bytes", publish(correlation_id="c" * 300), "correlation_id", bad),
+        Case("publish_event", "priority -1", publish(priority=-1), "priority", bad),
+        Case("publish_event", "priority 10", publish(priority=10), "priority", bad),
+        Case("publish_event", "priority 1.5", publish(priority=1.5), "priority", bad),
+        Case("publish_event", "priority True", publish(priority=True), "priority", bad),
+        Case("publish_event", "priority '1'", publish(priority="1"), "priority", bad),
+        Case("publish_event", "payload an object", publish(payload=object()), "payload", bad),
+        Case("publish_event", "payload a set", publish(payload={1, 2}), "payload", bad),
+        Case("publish_event", "payload bytes", publish(payload=b"raw"), "payload", bad),
+        Case("publish_event", "payload NaN", publish(payload={"x": math.nan}), "payload", bad),
+        Case("publish_event", "payload key 1", publish(payload={1: "one"}), "payload", bad),
+        Case("publish_event", "payload key None", publish(payload={None: "none"}), "payload", bad),
+        Case("publish_event", "payload 500 levels deep", publish(payload=deep), "payload", bad),
+        Case("publish_event", "payload over the size limit", publish(payload={"x": "y" * 1_100_000}), "MESSAGING_MAX_PAYLOAD_BYTES", bad),
+        Case("publish_event", "payload a datetime", publish(payload={"at": datetime.now(timezone.utc)}), "payload", bad),
+        Case("publish_event", "headers a list", publish(headers=[("a", "b")]), "headers", bad),
+        Case("publish_event", "headers key 1", publish(headers={1: "x"}), "headers", bad),
+        Case("publish_event", "headers value an object", publish(headers={"k": object()}), "headers", bad),
+        Case("publish_event", "headers value 2**70", publish(headers={"k": 2**70}), "headers", bad),
+        Case("publish_event", "session a str", publish(session="x"), "session", bad),
+        Case("publish_event", "session 123", publish(session=123), "session", bad),
+        Case("publish_event", "relay_outbox max_messages 'x'", lambda: S.relay_outbox(max_messages="x"), "max_messages", MessagingError),  # type: ignore[arg-type]
+        Case("publish_event", "relay_outbox max_messages -1", lambda: S.relay_outbox(max_messages=-1), "max_messages", MessagingError),
+        Case("publish_event", "relay_outbox timeout 'x'", lambda: S.relay_outbox(timeout="x"), "timeout", MessagingError),  # type: ignore[arg-type]
+        Case("publish_event", "relay_outbox timeout NaN", lambda: S.relay_outbox(timeout=math.nan), "timeout", MessagingError),
+        Case("publish_event", "consume with no broker", lambda: S.consume("lessons", print), "RABBITMQ_URL", MessagingError),
+    ]
+
+
+def cache_cases() -> list[Case]:
+    def cache() -> object:
+        return S.get_cache("sweep")
+
+    bad = InvalidArgumentError
+    return [
+        Case("cache", "namespace None", lambda: S.get_cache(None), "namespace", bad),  # type: ignore[arg-type]
+        Case("cache", "namespace empty", lambda: S.get_cache(""), "namespace", bad),
+        Case("cache", "namespace with ':'", lambda: S.get_cache("a:b"), "namespace", bad),
+        Case("cache", "namespace a glob", lambda: S.get_cache("sweep*"), "namespace", bad),
+        Case("cache", "namespace 100 characters", lambda: S.get_cache("n" * 100), "namespace", bad),
+        Case("cache", "strict a str", lambda: S.get_cache("sweep", strict="yes"), "strict", bad),  # type: ignore[arg-type]
+        Case("cache", "get key None", lambda: S.get_cache("sweep").get(None), "key", bad),  # type: ignore[arg-type]
+        Case("cache", "get key bytes", lambda: S.get_cache("sweep").get(b"k"), "key", bad),  # type: ignore[arg-type]
+        Case("cache", "set key 123", lambda: S.get_cache("sweep").set(123, "v"), "key", bad),  # type: ignore[arg-type]
+        Case("cache", "set key empty", lambda: S.get_cache("sweep").set("", "v"), accepted="any str is a key, the empty one too (README, Cache)"),
+        Case("cache", "set value an object", lambda: S.get_cache("sweep").set("k", object()), "set_json", bad),  # type: ignore[arg-type]
+        Case("cache", "set value 5", lambda: S.get_cache("sweep").set("k", 5), "set_json", bad),  # type: ignore[arg-type]
+        Case("cache", "set value None", lambda: S.get_cache("sweep").set("k", None), "set_json", bad),  # type: ignore[arg-type]
+        Case("cache", "set_json an object", lambda: S.get_cache("sweep").set_json("k", object()), "JSON", CacheError),
+        Case("cache", "set_json NaN", lambda: S.get_cache("sweep").set_json("k", math.nan), "JSON", CacheError),
+        Case("cache", "ttl -1", lambda: S.get_cache("sweep").set("k", "v", ttl=-1), "ttl", bad),
+        Case("cache", "ttl 0", lambda: S.get_cache("sweep").set("k", "v", ttl=0), "ttl", bad),
+        Case("cache", "ttl '5'", lambda: S.get_cache("sweep").set("k", "v", ttl="5"), "ttl", bad),  # type: ignore[arg-type]
+        Case("cache", "ttl infinite", lambda: S.get_cache("sweep").set("k", "v", ttl=math.inf), "ttl", bad),
+        Case("cache", "ttl 10**20", lambda: S.get_cache("sweep").set("k", "v", ttl=10**20), "ttl", bad),
+        Case("cache", "ttl True", lambda: S.get_cache("sweep").set("k", "v", ttl=True), "ttl", bad),
+        Case("cache", "pattern None", lambda: S.get_cache("sweep").invalidate_pattern(None), "pattern", bad),  # type: ignore[arg-type]
+        Case("cache", "pattern 123", lambda: S.get_cache("sweep").invalidate_pattern(123), "pattern", bad),  # type: ignore[arg-type]
+        Case("cache", "pattern '['", lambda: S.get_cache("sweep").invalidate_pattern("["), accepted="Redis's glob rules on both backends (README, Cache)"),
+        Case("cache", "get_json of text that is not JSON", lambda: (S.get_cache("sweep").set("t", "{no"), S.get_cache("sweep").get_json("t")), "JSON", CacheError),
+        Case("cache", "get of bytes that are not UTF-8", lambda: (S.get_cache("sweep").set("b", b"\xff\xfe"), S.get_cache("sweep").get("b")), "UTF-8", CacheError),
+    ]
+
+
+def repository(call: Callable[[QuestionRepository], object]) -> Callable[[], object]:
+    def run() -> object:
+        with S.get_database_session() as db:
+            return call(QuestionRepository(db))
+
+    return run
+
+
+def database_cases() -> list[Case]:
+    row = {"topic": "t", "text": "What?", "options": ["a", "b"], "answer_index": 0, "written_by": "sweep"}
+    query = DatabaseError
+    return [
+        Case("database", "filter on an unknown column", repository(lambda r: r.get_all(nope=1)), "nope", query),
+        Case("database", "filter with a NUL", repository(lambda r: r.get_all(topic="a\x00b")), "topic", query),
+        Case("database", "create with an unknown column", repository(lambda r: r.create(nope=1, **row)), "nope", query),
+        Case("database", "create with a NUL", repository(lambda r: r.create(**{**row, "text": "a\x00b"})), "text", query),
+        Case("database", "create with text too long for SQLite's String", repository(lambda r: r.create(**{**row, "topic": "x" * 1000})),
+             accepted="SQLite does not enforce String lengths; PostgreSQL refuses (README, Database)"),
+        Case("database", "update with an unknown column", repository(lambda r: r.update(1, nope=1)), "nope", query),
+        Case("database", "get_all skip -1", repository(lambda r: r.get_all(skip=-1)), "skip", query),
+        Case("database", "get_all limit -1", repository(lambda r: r.get_all(limit=-1)), "limit", query),
+        Case("database", "get_all limit 'ten'", repository(lambda r: r.get_all(limit="ten")), "limit", query),
+        Case("database", "get_all limit 10**30", repository(lambda r: r.get_all(limit=10**30)), "limit", query),
+        Case("database", "repository without a model", lambda: type("NoModel", (QuestionRepository,), {"model": None})(None), "model", query),
+        Case("database", "session read_only 'yes'", lambda: S.get_database_session(read_only="yes"), "read_only", InvalidArgumentError),  # type: ignore[arg-type]
+        Case("database", "run_in_transaction of None", lambda: S.run_in_transaction(None), "fn", InvalidArgumentError),  # type: ignore[arg-type]
+        Case("database", "run_in_transaction retries -1", lambda: S.run_in_transaction(lambda db: 1, retries=-1), "retries", InvalidArgumentError),
+        Case("database", "run_in_transaction retries '3'", lambda: S.run_in_transaction(lambda db: 1, retries="3"), "retries", InvalidArgumentError),  # type: ignore[arg-type]
+        Case("database", "run_in_transaction retries 10**9", lambda: S.run_in_transaction(lambda db: 1, retries=10**9), "retries", InvalidArgumentError),
+        Case("database", "migrate to None", lambda: S.migrate(None), "target", InvalidArgumentError),  # type: ignore[arg-type]
+        Case("database", "migrate to an unknown revision", lambda: S.migrate("nope"), "nope", InvalidArgumentError),
+        Case("database", "a raw statement that is not SQL", repository(lambda r: r.session.execute(__import__("sqlalchemy").text("SELEC 1"))), "SELEC", query),
+        Case("database", "a row that breaks a NOT NULL", repository(lambda r: r.create(**{**row, "topic": None})), "topic", query),
+    ]
+
+
+def facade_cases() -> list[Case]:
+    bad = InvalidArgumentError
+    return [
+        Case("facade", "feature flag None", lambda: S.is_feature_enabled(None), "name", bad),  # type: ignore[arg-type]
+        Case("facade", "feature flag 123", lambda: S.is_feature_enabled(123), "name", bad),  # type: ignore[arg-type]
+        Case("facade", "feature flag default 'no'", lambda: S.is_feature_enabled("x", default="no"), "default", bad),  # type: ignore[arg-type]
+        Case("facade", "validate_environment timeout -1", lambda: S.validate_environment(timeout=-1), "timeout", bad),
+        Case("facade", "validate_environment timeout 'x'", lambda: S.validate_environment(timeout="x"), "timeout", bad),  # type: ignore[arg-type]
+        Case("facade", "validate_environment timeout NaN", lambda: S.validate_environment(timeout=math.nan), "timeout", bad),
+        Case("facade", "override of an unknown component", lambda: S.override(databse=object()).__enter__(), "databse", bad),
+    ]
+
+
+CONFIGURATION = configuration_cases()
+CALLS = prompt_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
+ALL = CONFIGURATION + CALLS
+SWEEP_ENVIRONMENT = {"SWEEP_SERVICE_TOKEN": SECRET}
+
+
+def test_the_sweep_tries_at_least_200_inputs_and_every_variable() -> None:
+    assert len(ALL) >= 200
+    tried = " ".join(case.name for case in CONFIGURATION)
+    assert [setting.name for setting in SETTINGS if setting.name not in tried] == []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally() -> Iterator[Tally]:
+    yield TALLY
+    TALLY.write()
+
+
+@pytest.fixture
+def fakes(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInfrastructure]:
+    for name, value in SWEEP_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    with fake_infrastructure(respond=lambda prompt: "hi") as installed:
+        yield installed
+
+
+@pytest.mark.parametrize("case", CONFIGURATION, ids=[case.id for case in CONFIGURATION])
+def test_a_bad_setting_is_a_configuration_error_naming_it(case: Case, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the facade as an application reads it: the process environment, no fakes."""
+    for name, value in SWEEP_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    kind, detail = outcome(case)
+    TALLY.add(case, kind, detail)
+    assert kind != "anything else", detail
+
+
+@pytest.mark.parametrize("case", CALLS, ids=[case.id for case in CALLS])
+def test_a_bad_input_gets_a_clear_error_and_leaves_nothing_behind(case: Case, fakes: FakeInfrastructure) -> None:
+    kind, detail = outcome(case)
+    TALLY.add(case, kind, detail)
+    assert kind != "anything else", detail
+    nothing_lost_or_stuck(fakes)
+
+
+def nothing_lost_or_stuck(fakes: FakeInfrastructure) -> None:
+    """A good prompt is answered and a good event reaches the broker; no other event waits in the outbox."""
+    assert S.execute_prompt(good_prompt(), PromptContext({"word": "hi"})).content == "hi"
+    event_id = S.publish_event("lessons", {"id": 1}, event_type="lesson.created", source="lessons")
+    delivered = fakes.events()
+    assert delivered[-1].id == event_id
+    assert S.relay_outbox().pending == 0
+    with S.get_database_session() as db:
+        assert db.query(QuestionRecord).filter(QuestionRecord.written_by == "sweep").count() in (0, 1)
