@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "cache", "llm")
+BENCHMARKS = ("database", "messaging", "cache", "llm", "llm_cold_start")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -27,8 +27,11 @@ def render(report: dict[str, Any]) -> str:
     for name, result in report["results"].items():
         if "ops_per_second" in result:
             lines.append(f"  {name:<30} {result['ops_per_second']:>10,.0f} ops/s    {result['per_op_us']:>9.1f} us/op")
-        else:
+        elif "events_per_second" in result:
             lines.append(f"  {name:<30} {result['events_per_second']:>10,.0f} events/s")
+        else:
+            low, high = result["range_s"]
+            lines.append(f"  {name:<30} {result['median_s']:>10.3f} s ({low:.3f}-{high:.3f})  {result['median_rss_mb']:>6.1f} MB")
     for name, value in report["ratios"].items():
         lines.append(f"  {name:<30} {value:>10.3f}")
     target = report.get("target")
