@@ -62,7 +62,7 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
                 per_round[name].append((_percentile(measured, 50), _percentile(measured, 99)))
         InfrastructureService.shutdown()
         _delete_queue(queue)
-    results = {
+    results: dict[str, dict[str, Any]] = {
         name: {
             "p50_ms": round(_percentile(values, 50), 2),
             "p99_ms": round(_percentile(values, 99), 2),
@@ -72,8 +72,8 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
         }
         for name, values in latencies.items()
     }
-    p50_ratio = results["kept"]["p50_ms"] / results["empty"]["p50_ms"]
-    p99_ratio = results["kept"]["p99_ms"] / results["empty"]["p99_ms"]
+    p50_ratio = _percentile(latencies["kept"], 50) / _percentile(latencies["empty"], 50)
+    p99_ratio = _percentile(latencies["kept"], 99) / _percentile(latencies["empty"], 99)
     return {
         "benchmark": "outbox_latency",
         "work": f"commit-to-delivery at {RATE:.0f} events/s, {ops} events a phase, {rounds} rounds; "
