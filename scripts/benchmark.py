@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "cache", "llm", "llm_cold_start")
+BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "cache", "llm", "llm_cold_start")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -27,6 +27,8 @@ def render(report: dict[str, Any]) -> str:
     for name, result in report["results"].items():
         if "ops_per_second" in result:
             lines.append(f"  {name:<30} {result['ops_per_second']:>10,.0f} ops/s    {result['per_op_us']:>9.1f} us/op")
+        elif "p50_ms" in result:
+            lines.append(f"  {name:<30} p50 {result['p50_ms']:>8.2f} ms    p99 {result['p99_ms']:>8.2f} ms")
         elif "events_per_second" in result:
             lines.append(f"  {name:<30} {result['events_per_second']:>10,.0f} events/s")
         else:

@@ -96,6 +96,29 @@ def test_events_in_a_caller_s_transaction_are_counted_when_it_commits(db_file: P
     assert sample("infrastructure_outbox_events_added_total") == 2
 
 
+def test_events_of_a_rolled_back_transaction_are_not_counted_at_the_session_s_next_commit(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    db = InfrastructureService.get_database_session()
+    try:
+        for n in range(3):
+            InfrastructureService.publish_event("lessons", {"n": n}, event_type="lesson.created", source="lessons", session=db)
+        db.rollback()
+        InfrastructureService.publish_event("lessons", {}, event_type="lesson.created", source="lessons", session=db)
+        db.commit()
+    finally:
+        db.close()
+    assert sample("infrastructure_outbox_events_added_total") == 1
+
+
+def test_events_in_a_savepoint_are_counted_at_the_outer_commit(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    with InfrastructureService.get_database_session() as db:
+        with db.begin_nested():
+            InfrastructureService.publish_event("lessons", {}, event_type="lesson.created", source="lessons", session=db)
+        assert sample("infrastructure_outbox_events_added_total") == 0, "counted at the savepoint's release"
+    assert sample("infrastructure_outbox_events_added_total") == 1
+
+
 def test_a_broker_failure_counts_the_batch_as_errors(db_file: Path) -> None:
     InfrastructureService.migrate()
     publish(2)

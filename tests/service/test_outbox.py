@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from pika.exceptions import AMQPConnectionError
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
@@ -161,6 +161,31 @@ def test_events_of_one_transaction_commit_together(db_path: Path) -> None:
     with InfrastructureService.get_database_session() as db:
         ids = publish(3, session=db)
     assert [r["message_id"] for r in rows(db_path)] == ids
+
+
+def test_a_transaction_s_events_are_flushed_once_then_go_with_the_commit(db_path: Path) -> None:
+    """The first event is flushed (a missing table is reported by publish_event itself); the rest are written by the commit."""
+    flushes: list[int] = []
+    with InfrastructureService.get_database_session() as db:
+        event.listen(db.session, "after_flush", lambda *_: flushes.append(1))
+        ids = publish(50, session=db)
+        assert len(flushes) == 1, "one flush per event"
+    assert len(flushes) == 2 and [r["message_id"] for r in rows(db_path)] == ids
+
+
+def test_a_session_s_next_transaction_flushes_its_first_event_again(db_path: Path) -> None:
+    flushes: list[int] = []
+    db = InfrastructureService.get_database_session()
+    try:
+        event.listen(db.session, "after_flush", lambda *_: flushes.append(1))
+        publish(2, session=db)
+        db.rollback()
+        publish(2, session=db)
+        assert len(flushes) == 2, "the second transaction's first event was not flushed"
+        db.commit()
+    finally:
+        db.close()
+    assert len(rows(db_path)) == 2
 
 
 def test_a_payload_json_cannot_hold_is_refused_before_anything_is_stored(db_path: Path) -> None:
@@ -647,6 +672,29 @@ def test_immediate_relay_waits_for_the_commit_and_skips_a_rollback(db_path: Path
             assert fake.calls == 0, "relayed before the commit"
         assert wait_for(lambda: statuses(db_path) == {kept: "sent"}), statuses(db_path)
     assert dropped not in fake.delivered_ids and fake.delivered_ids == [kept]
+
+
+def test_immediate_relay_waits_for_the_outer_commit_not_a_savepoint_s(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, OUTBOX_RELAY="immediate")
+    fake = RecordingPublisher()
+    with broker(fake):
+        with InfrastructureService.get_database_session() as db:
+            with db.begin_nested():
+                [message_id] = publish(1, session=db)
+            time.sleep(0.3)  # a relay woken at the savepoint's release has found nothing committed by now
+        assert wait_for(lambda: statuses(db_path) == {message_id: "sent"}), "not relayed after the commit"
+    assert fake.delivered_ids == [message_id]
+
+
+def test_immediate_relay_runs_once_for_a_transaction_of_many_events(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, OUTBOX_RELAY="immediate")
+    fake = RecordingPublisher()
+    with broker(fake):
+        with InfrastructureService.get_database_session() as db:
+            ids = publish(20, session=db)
+        assert wait_for(lambda: fake.delivered_ids == ids), fake.delivered_ids
+        time.sleep(0.3)
+    assert fake.calls == 1, "the relay was woken more than once for one commit"
 
 
 def test_immediate_relay_with_a_failing_broker_keeps_the_event_pending(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,23 +5,30 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.values import MessagingConfig
 from modules.infrastructure.domain.errors import DatabaseError, MessagingError
 from modules.infrastructure.domain.messaging.envelope import new_envelope
 from modules.infrastructure.domain.messaging.ports import MessagePublisher
-from modules.infrastructure.domain.messaging.values import RelayResult
+from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count, MeteredPublisher
 from modules.infrastructure.infrastructure.messaging.relay import OutboxRelay
 from modules.infrastructure.infrastructure.messaging.relay_lock import SQLiteRelayLock
+from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
+
+
+_STAGED = "infrastructure.outbox.staged"  # Session.info: the events staged in the open transaction
+_LISTENING = "infrastructure.outbox.listening"  # Session.info: the OutboxMessaging listening to its commits
 
 
 def _uncounted(*_: object) -> None:
@@ -31,8 +38,8 @@ def _uncounted(*_: object) -> None:
 class OutboxMessaging:
     """``publish_event`` and ``relay_outbox`` behind the facade.
 
-    ``publisher`` is ``None`` without a broker: events then wait in the outbox. ``stored()`` is
-    called per event committed to the outbox, ``published(outcome, n)`` per relayed batch (the
+    ``publisher`` is ``None`` without a broker: events then wait in the outbox. ``stored(n)`` is
+    called per commit with the events it added to the outbox, ``published(outcome, n)`` per relayed batch (the
     metrics; no-ops by default). ``max_connections`` is the database pool's size plus overflow;
     ``relay_lock`` serialises relay runs of processes sharing a SQLite file.
     """
@@ -42,7 +49,7 @@ class OutboxMessaging:
         config: MessagingConfig,
         open_session: Callable[[], DatabaseSession],
         publisher: MessagePublisher | None,
-        stored: Callable[[], None] = _uncounted,
+        stored: Callable[[int], None] = _uncounted,
         published: Count = _uncounted,
         max_connections: int | None = None,
         relay_lock: SQLiteRelayLock | None = None,
@@ -55,6 +62,7 @@ class OutboxMessaging:
         self._max_connections = max_connections
         self._relay_lock = threading.Lock()
         self._file_lock = relay_lock  # a SQLite file: one relay run at a time across processes too
+        self._purge = SentRowPurge(timedelta(hours=config.retention_hours))  # spaced out across relay runs
         poll = config.relay_poll_interval if config.relay_mode == "thread" else None
         self.worker = RelayWorker(self.relay, poll)
 
@@ -87,15 +95,11 @@ class OutboxMessaging:
         )
         try:
             if session is not None:
-                outbox.add(session.session, envelope, body)
-                session.flush()  # maps a driver error (a missing table, say) to DatabaseError
-                event.listen(session.session, "after_commit", lambda _session: self._stored(), once=True)
-                if self._relays_after_commit():
-                    event.listen(session.session, "after_commit", self.worker.wake, once=True)
+                self._stage(session, envelope, body)
             else:
                 with self._open_session() as db:
                     outbox.add(db.session, envelope, body)
-                self._stored()
+                self._stored(1)
                 if self._relays_after_commit():
                     self.worker.wake()
         except DatabaseError as exc:
@@ -104,6 +108,33 @@ class OutboxMessaging:
                 "if the table is missing, run InfrastructureService.migrate()"
             ) from exc
         return envelope.id
+
+    def _stage(self, db: DatabaseSession, envelope: Envelope, body: bytes) -> None:
+        """Add the row to ``db``'s transaction. The first of each transaction is flushed, so a driver error (a missing
+        table, say) surfaces here, and arranges that the commit counts the transaction's events and wakes the relay once."""
+        session = db.session
+        outbox.add(session, envelope, body)
+        staged = session.info.get(_STAGED)
+        if staged is None or staged.owner is not self or staged.transaction is not session.get_transaction():
+            db.flush()
+            staged = session.info[_STAGED] = _Staged(self, session.get_transaction())
+            listening: set[OutboxMessaging] = session.info.setdefault(_LISTENING, set())
+            if self not in listening:
+                listening.add(self)
+                event.listen(session, "after_commit", self._committed)
+        staged.events += 1
+
+    def _committed(self, session: Session) -> None:
+        """After a commit of a session that staged events: count them and wake the relay, once per transaction."""
+        staged = session.info.get(_STAGED)
+        if staged is None or staged.owner is not self or session.get_nested_transaction() is not None:
+            return  # nothing staged by this messaging, or only a savepoint released: nothing is durable yet
+        del session.info[_STAGED]
+        if staged.transaction is not session.get_transaction():
+            return  # staged in a transaction that rolled back
+        self._stored(staged.events)
+        if self._relays_after_commit():
+            self.worker.wake()
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """One relay run at a time in this process, and on a SQLite file in every process: two would claim
@@ -126,7 +157,7 @@ class OutboxMessaging:
             MeteredPublisher(publisher, self._published),
             batch_size=self.config.batch_size,
             max_attempts=self.config.max_attempts,
-            retention=timedelta(hours=self.config.retention_hours),
+            purge=self._purge,
             max_connections=self._max_connections,
             count=self._published,
         )
@@ -152,6 +183,15 @@ class OutboxMessaging:
 
     def _relays_after_commit(self) -> bool:
         return self.config.relay_mode != "off" and self._publisher is not None
+
+
+@dataclass
+class _Staged:
+    """The events ``owner`` staged in one session's open ``transaction`` (kept in ``Session.info``)."""
+
+    owner: OutboxMessaging
+    transaction: SessionTransaction | None
+    events: int = 0
 
 
 def check_relay_arguments(max_messages: object, timeout: object) -> None:

@@ -16,14 +16,13 @@ class OutboxRecord(Base):
     """One event; ``status`` moves from ``pending`` to ``sent`` (confirmed) or ``failed`` (gave up)."""
 
     __tablename__ = "infrastructure_outbox"
-    # The relay reads "oldest pending first": a partial index holds exactly those rows, in order.
+    # Partial indexes, each holding only the rows one query reads, so no query's cost grows with the
+    # sent rows kept: the relay's claim (oldest pending first), the pending and failed counts, and
+    # the purge of sent rows past the retention.
     __table_args__ = (
-        Index(
-            "ix_infrastructure_outbox_pending",
-            "id",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
+        Index("ix_infrastructure_outbox_pending", "id", postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        Index("ix_infrastructure_outbox_failed", "id", postgresql_where=text("status = 'failed'"), sqlite_where=text("status = 'failed'")),
+        Index("ix_infrastructure_outbox_sent_at", "sent_at", postgresql_where=text("status = 'sent'"), sqlite_where=text("status = 'sent'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

@@ -16,6 +16,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count
 from modules.infrastructure.infrastructure.messaging.relay_batch import ClaimedBatch, RelayBudget
+from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class OutboxRelay:
         *,
         batch_size: int = 1000,
         max_attempts: int = 5,
-        retention: timedelta = timedelta(hours=168),
+        purge: SentRowPurge | None = None,
         pipeline: bool = True,
         max_connections: int | None = None,
         count: Count = _uncounted,
@@ -51,7 +52,7 @@ class OutboxRelay:
         self._publisher = publisher
         self._batch_size = batch_size
         self._max_attempts = max_attempts
-        self._retention = retention
+        self._purge = purge or SentRowPurge(timedelta(hours=168))  # the caller keeps one across runs to space purges out
         self._pipeline = pipeline
         self._max_connections = max_connections  # the pool's size plus overflow: the prefetch needs one spare
         self._count = count  # the metrics: rows that are not valid events count as "malformed"
@@ -185,9 +186,10 @@ class OutboxRelay:
         return bind.pool.checkedout() < self._max_connections
 
     def _tidy_and_count(self) -> int:
+        """Purge sent rows past the retention when due; the pending rows left."""
         with self._open_session() as db:
-            outbox.purge_sent(db.session, self._retention)
-            return outbox.counts(db.session)["pending"]
+            self._purge(db.session)
+            return outbox.count_pending(db.session)
 
 
 def _give_back(claim: Future[ClaimedBatch]) -> None:
