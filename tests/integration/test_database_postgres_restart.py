@@ -45,7 +45,8 @@ def server() -> Iterator[PrivatePostgres]:
 
 
 def backend_pid(db: DatabaseSession) -> int:
-    return db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    pid: int = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return pid
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres, idle_seconds: str) -> None:

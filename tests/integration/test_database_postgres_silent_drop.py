@@ -37,7 +37,8 @@ def proxy(postgres_url: str) -> Iterator[SilentDropProxy]:
 
 
 def backend_pid(db: DatabaseSession) -> int:
-    return db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    pid: int = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return pid
 
 
 def fill_the_pool(monkeypatch: pytest.MonkeyPatch, proxy: SilentDropProxy, idle_seconds: float) -> set[int]:
