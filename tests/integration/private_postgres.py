@@ -39,6 +39,7 @@ class PrivatePostgres:
         """``settings``: extra postgresql.conf lines (``log_statement="all"``)."""
         self.port = _free_port()
         self._settings = settings
+        self._bindir = _bindir()
         self._folder: Path | None = None
 
     @property
@@ -51,12 +52,10 @@ class PrivatePostgres:
         return self._folder / "data"
 
     def __enter__(self) -> PrivatePostgres:
-        bindir = _bindir()
         try:
             account = pwd.getpwnam(USER)
         except KeyError:
             pytest.fail(f"no '{USER}' user to run a private PostgreSQL as (the server refuses root)")
-        self._bindir = bindir
         self._folder = Path(tempfile.mkdtemp(prefix="private-postgres-"))
         os.chown(self._folder, account.pw_uid, account.pw_gid)
         try:
