@@ -6,7 +6,8 @@ crash) while the facade holds pooled connections. What holds afterwards:
 - every session checked out after the restart works from its first statement, whether its pooled
   connection sat idle below ``DB_POOL_PRE_PING_IDLE_SECONDS`` or above it: the server closed each
   stale connection's socket, the checkout sees that without a round trip, pings, and the pool
-  replaces the connection (and every one opened before it) before the session is handed out;
+  replaces the connection (and every one opened before it) before the session is handed out; so
+  too for a session the server ended for idleness (``idle_session_timeout``);
 - a connection that is healthy and idle below the threshold is not pinged at all (no ``SELECT 1``
   reaches the server), one idle above it is;
 - a ``run_in_transaction`` attempt running across the restart fails on its dead connection and
@@ -117,6 +118,19 @@ def test_a_healthy_connection_idle_below_the_threshold_is_not_pinged_and_one_idl
     with session() as db:
         assert backend_pid(db) == pid
     assert pings(server) == before + 1
+
+
+def test_a_connection_the_server_ended_for_idleness_is_replaced_below_the_threshold(
+    clean_env: object, monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres
+) -> None:
+    """idle_session_timeout (PostgreSQL 14+) ends a session as a restart does: an error, then the socket closes."""
+    use_server(monkeypatch, server, BELOW)
+    with session() as db:
+        pid = backend_pid(db)
+        db.execute(text("SET idle_session_timeout = '100ms'"))  # committed with the session: the connection keeps it
+    time.sleep(0.5)
+    with session() as db:
+        assert backend_pid(db) != pid
 
 
 def test_sessions_recover_after_a_postgres_restart(
