@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import select
 import time
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from modules.infrastructure.domain.policies.checkout_ping import must_ping
 
@@ -27,10 +28,10 @@ def install_checkout_ping(engine: Engine, idle_limit: float) -> None:
     """Ping ``engine``'s pooled connections on checkout when ``must_ping`` says so; replace the dead ones."""
     dialect = engine.dialect
 
-    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+    def on_checkin(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info[CHECKED_IN_AT] = time.monotonic()
 
-    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    def on_checkout(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
         checked_in_at = record.info.pop(CHECKED_IN_AT, None)
         if checked_in_at is None:  # opened for this checkout
             return
@@ -47,7 +48,7 @@ def install_checkout_ping(engine: Engine, idle_limit: float) -> None:
     event.listen(engine, "checkout", on_checkout)
 
 
-def server_spoke(dbapi_connection: Any) -> bool | None:
+def server_spoke(dbapi_connection: object) -> bool | None:
     """Whether the idle connection's socket is readable (bytes nobody asked for, or closed), without a round trip;
     ``None`` when the driver shows no socket."""
     fileno = getattr(dbapi_connection, "fileno", None)
