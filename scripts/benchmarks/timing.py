@@ -51,3 +51,12 @@ def interleave(variants: Mapping[str, Callable[[], None]], ops: int, rounds: int
 def ratio(results: Mapping[str, Result], name: str, baseline: str) -> float:
     """Throughput of ``name`` over ``baseline`` (1.0 = as fast)."""
     return results[name].ops_per_second / results[baseline].ops_per_second
+
+
+def round_ratios(results: Mapping[str, Result], name: str, baseline: str) -> dict[str, float]:
+    """Throughput of ``name`` over ``baseline`` round by round (the two ran side by side in each round):
+    the median, quartiles and extremes, steadier than a ratio of medians when the machine is shared."""
+    pairs = sorted(a / b for a, b in zip(results[name].rounds, results[baseline].rounds))
+    quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else [pairs[0]] * 3
+    summary = {"median": statistics.median(pairs), "p25": quartiles[0], "p75": quartiles[2], "min": pairs[0], "max": pairs[-1]}
+    return {key: round(value, 3) for key, value in summary.items()}

@@ -1,153 +1,191 @@
-"""Recovery after a real PostgreSQL restart (only where ``ALLOW_SERVICE_RESTART=1`` permits it).
+"""Recovery after a real PostgreSQL restart, on a private server the test starts (the shared one is never touched).
 
-The local cluster is restarted with ``pg_ctlcluster`` (fast shutdown: every connection is
-cut) while the facade holds pooled connections. Afterwards:
+The private server is restarted with ``pg_ctl restart`` (fast: every session is cut; immediate: as a
+crash) while the facade holds pooled connections. What holds afterwards:
 
-- a ``run_in_transaction`` attempt that was running across the restart fails on its dead
-  connection and succeeds on the retry;
+- every session checked out after the restart works from its first statement, whether its pooled
+  connection sat idle below ``DB_POOL_PRE_PING_IDLE_SECONDS`` or above it: the server closed each
+  stale connection's socket, the checkout sees that without a round trip, pings, and the pool
+  replaces the connection (and every one opened before it) before the session is handed out; so
+  too for a session the server ended for idleness (``idle_session_timeout``);
+- a connection that is healthy and idle below the threshold is not pinged at all (no ``SELECT 1``
+  reaches the server), one idle above it is;
+- a ``run_in_transaction`` attempt running across the restart fails on its dead connection and
+  succeeds on the retry;
 - a session that held its connection across the restart raises ``DatabaseConnectionError``
-  (mapped and chained, not a raw SQLAlchemy error) and closes without trouble;
-- new sessions work, including on idle pooled connections opened before the restart
-  (pre-ping replaces them silently).
-
-PostgreSQL is brought back in a ``finally`` even when the test fails.
+  (mapped and chained) and closes without trouble.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import re
 import threading
-from pathlib import Path
+import time
+from collections.abc import Iterator
 
 import psycopg2
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from modules.infrastructure.module_api import (
-    DatabaseConnectionError,
-    DatabaseSession,
-    InfrastructureService,
-)
-from tests.integration.postgres_scratch import unique_name, use_postgres, wait_until_ready
+from modules.infrastructure.module_api import DatabaseConnectionError, DatabaseSession, InfrastructureService
+from tests.integration.postgres_scratch import unique_name, use_postgres
+from tests.integration.private_postgres import PrivatePostgres, ShutdownMode
 
 session = InfrastructureService.get_database_session
-ALLOW_VARIABLE = "ALLOW_SERVICE_RESTART"
-COMMAND_SECONDS = 60
-READY_SECONDS = 30
 POOL_SIZE = 3
+SESSIONS_AFTER = 12
+BELOW = "3600"  # DB_POOL_PRE_PING_IDLE_SECONDS no test waits out
+ABOVE = 0.3  # seconds: a threshold the test sleeps past
+PING = re.compile(r"statement: SELECT 1\s*$", re.MULTILINE)  # SQLAlchemy's ping; the tests' own statements differ
 
 
-def local_cluster_version() -> str:
-    """The one PostgreSQL version under /etc/postgresql, or skip."""
-    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
-        pytest.skip("pg_ctlcluster and /etc/postgresql are needed to restart the local PostgreSQL")
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir() if p.is_dir())
-    if len(versions) != 1:
-        pytest.skip(f"expected one PostgreSQL version in /etc/postgresql, found {versions}")
-    return versions[0]
-
-
-def cluster(version: str, action: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-        check=True,
-        timeout=COMMAND_SECONDS,
-        capture_output=True,
-    )
-
-
-def ensure_running(version: str, url: str) -> None:
-    """PostgreSQL answers again: wait, and start the cluster if it does not come back by itself."""
-    if wait_until_ready(url, READY_SECONDS):
-        return
-    cluster(version, "start")
-    assert wait_until_ready(url, READY_SECONDS), f"PostgreSQL {version}/main did not come back"
+@pytest.fixture(scope="module")
+def server() -> Iterator[PrivatePostgres]:
+    with PrivatePostgres(log_statement="'all'") as private:
+        yield private
 
 
 def backend_pid(db: DatabaseSession) -> int:
-    return db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    pid: int = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return pid
 
 
-def test_sessions_recover_after_a_postgres_restart(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
-    if os.environ.get(ALLOW_VARIABLE, "").strip() != "1":
-        pytest.skip(f"restarts the local PostgreSQL server; set {ALLOW_VARIABLE}=1 to allow it")
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    if make_url(postgres_url).host not in ("127.0.0.1", "localhost"):
-        pytest.skip(f"{ALLOW_VARIABLE}=1 restarts the local cluster only; TEST_DATABASE_URL is not on 127.0.0.1")
-    version = local_cluster_version()
+def use_server(monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres, idle_seconds: str) -> None:
     use_postgres(
         monkeypatch,
-        postgres_url,
+        server.url,
         DB_POOL_SIZE=str(POOL_SIZE),
         DB_MAX_OVERFLOW="0",
         DB_POOL_TIMEOUT="10",
+        DB_POOL_PRE_PING_IDLE_SECONDS=idle_seconds,
         DB_APPLICATION_NAME=unique_name("infra-test-restart"),
     )
 
+
+def fill_the_pool() -> set[int]:
+    """Open POOL_SIZE sessions at once and give them back: the pool holds that many connections, now idle."""
+    opened = [session() for _ in range(POOL_SIZE)]
     try:
-        # Fill the pool with connections opened before the restart.
-        opened = [session() for _ in range(POOL_SIZE)]
-        old_pids = {backend_pid(db) for db in opened}
+        return {backend_pid(db) for db in opened}
+    finally:
         for db in opened:
             db.close()
-        held = session()
-        assert backend_pid(held) in old_pids
 
-        attempt_pids: list[int] = []
 
-        def across_the_restart(db: DatabaseSession) -> int:
-            attempt_pids.append(backend_pid(db))
-            if len(attempt_pids) == 1:
-                cluster(version, "restart")
-                assert wait_until_ready(postgres_url, READY_SECONDS), "PostgreSQL did not come back after restart"
-            return backend_pid(db)
+def pings(server: PrivatePostgres) -> int:
+    return len(PING.findall(server.log()))
 
-        # 1. The attempt running across the restart fails on its dead connection; the retry succeeds.
-        result = InfrastructureService.run_in_transaction(across_the_restart, retries=3)
-        assert len(attempt_pids) == 2, attempt_pids
-        assert attempt_pids[0] in old_pids and attempt_pids[1] not in old_pids
-        assert result == attempt_pids[1]
 
-        # 2. The session that held its connection across the restart: a mapped, chained error.
-        with pytest.raises(DatabaseConnectionError) as raised:
-            with held:
-                held.execute(text("SELECT 1"))
-        assert isinstance(raised.value.__cause__, psycopg2.OperationalError)  # chained to the driver's error
-        held.close()  # closing again is harmless
-        (stats,) = InfrastructureService.get_database_stats()
-        assert stats.checked_out == 0
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+@pytest.mark.parametrize("idle", ["below the threshold", "above the threshold"])
+def test_every_session_checked_out_after_a_restart_works_from_its_first_statement(
+    clean_env: object, monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres, mode: ShutdownMode, idle: str
+) -> None:
+    use_server(monkeypatch, server, BELOW if idle == "below the threshold" else str(ABOVE))
+    old_pids = fill_the_pool()
+    server.restart(mode)
+    if idle == "above the threshold":
+        time.sleep(ABOVE * 2)
 
-        # 3. Every pooled connection works again, the stale idle one included (pre-ping, no error).
-        fresh = [session() for _ in range(POOL_SIZE)]
-        try:
-            fresh_pids = {backend_pid(db) for db in fresh}
-        finally:
-            for db in fresh:
-                db.close()
-        assert len(fresh_pids) == POOL_SIZE and not fresh_pids & old_pids
-
-        # 4. And under load from several threads at once.
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                for _ in range(20):
-                    with session() as db:
-                        db.execute(text("SELECT 1"))
-            except BaseException as exc:  # asserted below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(20)
-        assert errors == [] and not any(t.is_alive() for t in threads)
+    # All stale connections at once, then one after another: no session raises, none gets an old backend.
+    at_once = [session() for _ in range(POOL_SIZE)]
+    try:
+        new_pids = {backend_pid(db) for db in at_once}
     finally:
-        InfrastructureService.reset()
-        ensure_running(version, postgres_url)
+        for db in at_once:
+            db.close()
+    for _ in range(SESSIONS_AFTER):
+        with session() as db:
+            new_pids.add(backend_pid(db))
+    assert not new_pids & old_pids
+    (stats,) = InfrastructureService.get_database_stats()
+    assert stats.checked_out == 0
+
+
+def test_a_healthy_connection_idle_below_the_threshold_is_not_pinged_and_one_idle_above_it_is(
+    clean_env: object, monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres
+) -> None:
+    use_server(monkeypatch, server, str(ABOVE))
+    with session() as db:
+        pid = backend_pid(db)
+    before = pings(server)
+    for _ in range(SESSIONS_AFTER):
+        with session() as db:
+            assert backend_pid(db) == pid
+    assert pings(server) == before  # no round trip spent on checkout
+
+    time.sleep(ABOVE * 2)
+    with session() as db:
+        assert backend_pid(db) == pid
+    assert pings(server) == before + 1
+
+
+def test_a_connection_the_server_ended_for_idleness_is_replaced_below_the_threshold(
+    clean_env: object, monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres
+) -> None:
+    """idle_session_timeout (PostgreSQL 14+) ends a session as a restart does: an error, then the socket closes."""
+    use_server(monkeypatch, server, BELOW)
+    with session() as db:
+        pid = backend_pid(db)
+        db.execute(text("SET idle_session_timeout = '100ms'"))  # committed with the session: the connection keeps it
+    time.sleep(0.5)
+    with session() as db:
+        assert backend_pid(db) != pid
+
+
+def test_sessions_recover_after_a_postgres_restart(
+    clean_env: object, monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres
+) -> None:
+    use_server(monkeypatch, server, BELOW)
+    old_pids = fill_the_pool()
+    held = session()
+    assert backend_pid(held) in old_pids
+    attempt_pids: list[int] = []
+
+    def across_the_restart(db: DatabaseSession) -> int:
+        attempt_pids.append(backend_pid(db))
+        if len(attempt_pids) == 1:
+            server.restart("fast")
+        return backend_pid(db)
+
+    # 1. The attempt running across the restart fails on its dead connection; the retry succeeds.
+    result = InfrastructureService.run_in_transaction(across_the_restart, retries=3)
+    assert len(attempt_pids) == 2, attempt_pids
+    assert attempt_pids[0] in old_pids and attempt_pids[1] not in old_pids
+    assert result == attempt_pids[1]
+
+    # 2. The session that held its connection across the restart: a mapped, chained error.
+    with pytest.raises(DatabaseConnectionError) as raised:
+        with held:
+            held.execute(text("SELECT 2"))
+    assert isinstance(raised.value.__cause__, psycopg2.OperationalError)  # chained to the driver's error
+    held.close()  # closing again is harmless
+    (stats,) = InfrastructureService.get_database_stats()
+    assert stats.checked_out == 0
+
+    # 3. Every pooled connection works again.
+    fresh = [session() for _ in range(POOL_SIZE)]
+    try:
+        fresh_pids = {backend_pid(db) for db in fresh}
+    finally:
+        for db in fresh:
+            db.close()
+    assert len(fresh_pids) == POOL_SIZE and not fresh_pids & old_pids
+
+    # 4. And under load from several threads at once.
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                with session() as db:
+                    db.execute(text("SELECT 2"))
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and not any(t.is_alive() for t in threads)

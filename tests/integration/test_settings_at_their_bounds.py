@@ -129,6 +129,12 @@ def postgres_session(b: AtBound) -> None:
     assert _select_one() == 1
 
 
+def postgres_sessions_reused(b: AtBound) -> None:
+    """The second session reuses the pooled connection, so the checkout compares its idle time with the value."""
+    b.configure(DATABASE_URL=b.service("postgres_url"))
+    assert [_select_one(), _select_one()] == [1, 1]
+
+
 def statement_timeout(b: AtBound) -> None:
     b.configure(DATABASE_URL=b.service("postgres_url"))
     with InfrastructureService.get_database_session() as db:
@@ -282,6 +288,7 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "DB_CONNECT_TIMEOUT": postgres_session,
     "DB_STATEMENT_TIMEOUT_MS": statement_timeout,
     "DB_REPLICA_COOLDOWN": replica_cooldown,
+    "DB_POOL_PRE_PING_IDLE_SECONDS": postgres_sessions_reused,
     "LLM_TIMEOUT": prompt_answered,
     "LLM_MAX_RETRIES": retries,
     "LLM_CACHE_TTL": llm_cache_ttl,

@@ -24,11 +24,8 @@ def test_pool_settings_come_from_the_configuration() -> None:
     args = engine_arguments(PG, config(pool_size=7, max_overflow=3, pool_timeout=2.5, pool_recycle=60, echo=True))
     assert args["pool_size"] == 7 and args["max_overflow"] == 3
     assert args["pool_timeout"] == 2.5 and args["pool_recycle"] == 60 and args["echo"] is True
-    assert args["pool_pre_ping"] is True and args["pool_use_lifo"] is True
-
-
-def test_pre_ping_can_be_turned_off() -> None:
-    assert engine_arguments(PG, config(pool_pre_ping=False))["pool_pre_ping"] is False
+    assert args["pool_use_lifo"] is True
+    assert "pool_pre_ping" not in args  # a round trip per checkout; checkout_ping checks liveness instead
 
 
 def test_postgres_connect_args() -> None:

@@ -121,6 +121,7 @@ class Configuration:
                 pool_recycle=v["DB_POOL_RECYCLE"],
                 echo=v["DB_ECHO"],
                 pool_pre_ping=v["DB_POOL_PRE_PING"],
+                pool_pre_ping_idle_seconds=v["DB_POOL_PRE_PING_IDLE_SECONDS"],
                 connect_timeout=v["DB_CONNECT_TIMEOUT"],
                 statement_timeout_ms=v["DB_STATEMENT_TIMEOUT_MS"],
                 application_name=v["DB_APPLICATION_NAME"],

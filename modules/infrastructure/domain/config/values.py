@@ -50,6 +50,7 @@ class DatabaseConfig(_MaskedRepr):
     pool_recycle: int = 1800
     echo: bool = False
     pool_pre_ping: bool = True
+    pool_pre_ping_idle_seconds: float = 10.0
     connect_timeout: float = 5.0
     statement_timeout_ms: int | None = None
     application_name: str = "modules-infrastructure"

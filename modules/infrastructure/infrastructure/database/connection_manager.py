@@ -20,8 +20,9 @@ from modules.infrastructure.domain.config.values import DatabaseConfig
 from modules.infrastructure.domain.database.values import PRIMARY, PoolStats, replica_labels
 from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.infrastructure.database.checkout_ping import install_checkout_ping
 from modules.infrastructure.infrastructure.database.drivers import create_database_engine
-from modules.infrastructure.infrastructure.database.engine_options import engine_arguments
+from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
 from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.database.sqlite_file import create_private, database_path
@@ -70,7 +71,7 @@ class ConnectionManager:
             return pool.engine.connect()
 
     def session(self, label: str = PRIMARY, read_only: bool = False) -> DatabaseSession:
-        """A session holding a checked-out (pre-pinged) connection, read-only on PostgreSQL when asked."""
+        """A session holding a checked-out connection (checked by ``checkout_ping``), read-only on PostgreSQL when asked."""
         pool = self._pool(label)
         opened_at = perf_counter()  # after the engine is built: the histogram is about sessions
         session = pool.sessions()
@@ -137,6 +138,8 @@ class ConnectionManager:
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout, config.statement_timeout_ms)
         errors = DatabaseErrors(facts, self._redactor)
         event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
+        if config.pool_pre_ping and not is_sqlite_memory(engine.url):
+            install_checkout_ping(engine, config.pool_pre_ping_idle_seconds)
         # Statements run outside any ``with errors:`` block (a plain session's Query methods, lazy loads) are mapped here.
         event.listen(engine, "handle_error", errors.statement_error, retval=True)
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))

@@ -17,8 +17,9 @@ def is_sqlite_memory(url: URL) -> bool:
 def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
     """Keyword arguments for ``create_engine(raw_url, **kwargs)``.
 
-    Pooled engines pre-ping (by default) and reuse the most recent connection first (LIFO),
-    so idle connections can time out server-side. In-memory SQLite gets one shared
+    Pooled engines reuse the most recent connection first (LIFO), so idle connections can time out
+    server-side; their liveness check is ``checkout_ping``, not SQLAlchemy's ``pool_pre_ping``, which
+    costs a round trip on every checkout. In-memory SQLite gets one shared
     connection (StaticPool), so every session sees the same database; a SQLite file waits
     ``DB_POOL_TIMEOUT`` for its write lock.
     """
@@ -30,7 +31,6 @@ def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
         "max_overflow": config.max_overflow,
         "pool_timeout": config.pool_timeout,
         "pool_recycle": config.pool_recycle,
-        "pool_pre_ping": config.pool_pre_ping,
         "pool_use_lifo": True,
         "echo": config.echo,
     }
