@@ -1,0 +1,162 @@
+"""Broker faults on a private RabbitMQ node: a memory alarm that blocks the relay, and restarts.
+
+Every test here runs against ``private_rabbitmq`` (a node started for the session, on its own
+ports): the alarms and restarts never reach the shared broker. Each test counts what the queue
+received against what was committed: lost (never delivered), duplicates (copies beyond the
+first) and stuck (rows not sent once the relay finished). Figures go to ``.results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import PikaMessagePublisher
+from modules.infrastructure.module_api import InfrastructureService, MessagingError
+from tests.integration.postgres_scratch import scratch_database
+from tests.integration.private_rabbitmq import PrivateRabbitMQ
+from tests.integration.test_messaging_rabbitmq import Broker, configure, outbox_counts, publish
+
+RESULTS = Path(__file__).resolve().parent / ".results"
+
+# --- a memory alarm while the relay runs ----------------------------------------------------------
+
+BLOCKED_EVENTS = 200
+SENT_BEFORE_ALARM = 50
+BLOCKED_TIMEOUT = 2  # RABBITMQ_BLOCKED_TIMEOUT: each blocked connection gives up after this long
+ALARM_SECONDS = 8  # several blocked timeouts in a row
+RELAY_RETRY_SECONDS = 0.5  # what the relay loop waits after a failed run
+BLOCKED_BUDGET_SECONDS = 45
+# Each event is re-sent only on a connection that failed before its confirm came; with the alarm
+# on, the relay publishes at most one message per connection it opens (ADR 0016), so the copies
+# beyond the first are bounded by the connections that failed while the events were pending.
+MAX_BLOCKED_DUPLICATES = 10
+
+
+def test_a_memory_alarm_mid_run_loses_nothing_and_resends_only_unconfirmed_events(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str, private_rabbitmq: PrivateRabbitMQ
+) -> None:
+    node = private_rabbitmq
+    broker = Broker(node.url)
+    queue = broker.new_queue("infra_blocked")
+    with scratch_database(postgres_url, "infra_blocked") as url:
+        configure(
+            monkeypatch,
+            DATABASE_URL=url,
+            RABBITMQ_URL=node.url,
+            OUTBOX_RELAY="off",
+            OUTBOX_BATCH_SIZE="50",
+            RABBITMQ_BLOCKED_TIMEOUT=str(BLOCKED_TIMEOUT),
+            RABBITMQ_CONNECT_TIMEOUT="2",
+        )
+        try:
+            InfrastructureService.migrate()
+            ids = publish(queue, BLOCKED_EVENTS)
+            started = time.monotonic()
+            InfrastructureService.relay_outbox(max_messages=SENT_BEFORE_ALARM)
+            node.raise_alarm()
+            relay = RelayLoop(deadline=started + BLOCKED_BUDGET_SECONDS - 10)
+            with counting_lost_connections() as lost_connections:
+                try:
+                    relay.start()
+                    time.sleep(ALARM_SECONDS)
+                    pending_at_clear = outbox_counts()["pending"]
+                finally:
+                    node.clear_alarm()
+                relay.join(timeout=max(1.0, relay.deadline - time.monotonic() + 5))
+            counts = outbox_counts()
+        finally:
+            InfrastructureService.reset()  # the pool goes before the database is dropped
+        try:
+            received = Counter(broker.ids(queue))
+        finally:
+            broker.cleanup()
+
+    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    figures = {
+        "events": BLOCKED_EVENTS,
+        "received_messages": sum(received.values()),
+        "lost": len(set(ids) - set(received)),
+        "duplicates": duplicates,
+        "most_copies_of_one_id": max(received.values(), default=0),
+        "stuck": counts["pending"] + counts["failed"],
+        "pending_when_alarm_cleared": pending_at_clear,
+        "connections_lost": lost_connections.count,
+        "relay_runs": relay.runs,
+        "relay_errors": relay.errors,
+        "first_relay_error": relay.first_error,
+        "blocked_timeout_seconds": BLOCKED_TIMEOUT,
+        "alarm_seconds": ALARM_SECONDS,
+        "total_seconds": round(time.monotonic() - started, 2),
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "messaging_blocked.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nmemory alarm: lost {figures['lost']}, duplicates {duplicates}, stuck {figures['stuck']}: {figures}")
+
+    assert relay.unexpected == [], relay.unexpected
+    assert not relay.is_alive(), f"the relay did not finish in time: {figures}"
+    assert pending_at_clear > 0, f"the relay finished before the alarm cleared: the alarm proved nothing ({figures})"
+    assert figures["connections_lost"] >= 1, f"the relay never lost a connection to the alarm: it proved nothing ({figures})"
+    assert figures["lost"] == 0 and figures["stuck"] == 0, figures
+    assert set(received) <= set(ids)
+    assert duplicates <= MAX_BLOCKED_DUPLICATES, figures
+    assert figures["total_seconds"] < BLOCKED_BUDGET_SECONDS
+
+
+class LostConnectionCounter(logging.Handler):
+    """Counts the publisher's warnings about a lost or blocked connection, from any thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "reconnecting" in message or "blocked publishing" in message:
+            self.count += 1
+
+
+@contextmanager
+def counting_lost_connections() -> Iterator[LostConnectionCounter]:
+    counter = LostConnectionCounter()
+    publisher_logger = logging.getLogger(PikaMessagePublisher.__module__)
+    publisher_logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        publisher_logger.removeHandler(counter)
+
+
+class RelayLoop(threading.Thread):
+    """``relay_outbox`` until nothing is pending, waiting a little after each failed run, as the relay script does."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(name="blocked-test-relay", daemon=True)
+        self.deadline = deadline
+        self.runs = 0
+        self.errors = 0
+        self.first_error: str | None = None
+        self.unexpected: list[BaseException] = []
+
+    def run(self) -> None:
+        try:
+            while time.monotonic() < self.deadline:
+                self.runs += 1
+                try:
+                    if InfrastructureService.relay_outbox(timeout=10).pending == 0:
+                        return
+                except MessagingError as exc:
+                    self.errors += 1
+                    self.first_error = self.first_error or str(exc)[:300]
+                    time.sleep(RELAY_RETRY_SECONDS)
+        except BaseException as exc:  # reported by the test thread
+            self.unexpected.append(exc)
