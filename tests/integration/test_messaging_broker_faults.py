@@ -1,4 +1,4 @@
-"""Broker faults on a private RabbitMQ node: a memory alarm that blocks the relay, and restarts.
+"""Broker faults on a private RabbitMQ node: a memory alarm that blocks the relay, and a restart.
 
 Every test here runs against ``private_rabbitmq`` (a node started for the session, on its own
 ports): the alarms and restarts never reach the shared broker. Each test counts what the queue
@@ -139,9 +139,10 @@ def counting_lost_connections() -> Iterator[LostConnectionCounter]:
 class RelayLoop(threading.Thread):
     """``relay_outbox`` until nothing is pending, waiting a little after each failed run, as the relay script does."""
 
-    def __init__(self, deadline: float) -> None:
-        super().__init__(name="blocked-test-relay", daemon=True)
+    def __init__(self, deadline: float, step: int | None = None) -> None:
+        super().__init__(name="fault-test-relay", daemon=True)
         self.deadline = deadline
+        self.step = step  # events per run: small steps make a fault land mid-stream
         self.runs = 0
         self.errors = 0
         self.first_error: str | None = None
@@ -152,7 +153,7 @@ class RelayLoop(threading.Thread):
             while time.monotonic() < self.deadline:
                 self.runs += 1
                 try:
-                    if InfrastructureService.relay_outbox(timeout=10).pending == 0:
+                    if InfrastructureService.relay_outbox(max_messages=self.step, timeout=10).pending == 0:
                         return
                 except MessagingError as exc:
                     self.errors += 1
@@ -160,3 +161,110 @@ class RelayLoop(threading.Thread):
                     time.sleep(RELAY_RETRY_SECONDS)
         except BaseException as exc:  # reported by the test thread
             self.unexpected.append(exc)
+
+
+# --- a broker restart while the relay runs -------------------------------------------------------
+
+RESTART_EVENTS = 2000
+RESTART_BUDGET_SECONDS = 60
+DOWN_SECONDS = 2
+
+
+@pytest.fixture
+def private_facade(clean_env: Path, monkeypatch: pytest.MonkeyPatch, private_rabbitmq: PrivateRabbitMQ) -> Path:
+    """The facade on a migrated SQLite file, publishing to the private node, relaying only when asked."""
+    configure(
+        monkeypatch, DATABASE_URL=f"sqlite:///{clean_env / 'outbox.db'}", RABBITMQ_URL=private_rabbitmq.url, OUTBOX_RELAY="off"
+    )
+    InfrastructureService.migrate()
+    return clean_env
+
+
+def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
+    private_facade: Path, monkeypatch: pytest.MonkeyPatch, private_rabbitmq: PrivateRabbitMQ
+) -> None:
+    configure(monkeypatch, OUTBOX_BATCH_SIZE="100")
+    restart_mid_stream(private_rabbitmq, "messaging_restart.json", step=100)
+
+
+def test_no_event_is_lost_when_rabbitmq_restarts_under_the_pipelined_postgres_relay(
+    private_facade: Path, monkeypatch: pytest.MonkeyPatch, private_rabbitmq: PrivateRabbitMQ, postgres_url: str
+) -> None:
+    with scratch_database(postgres_url, "infra_restart") as url:
+        configure(monkeypatch, DATABASE_URL=url, OUTBOX_BATCH_SIZE="100")
+        InfrastructureService.migrate()
+        try:
+            # Five batches a step: the next batch is claimed while the broker confirms (and goes away).
+            restart_mid_stream(private_rabbitmq, "messaging_restart_postgres.json", step=500)
+        finally:
+            InfrastructureService.reset()  # the pool goes before the database is dropped
+
+
+def restart_mid_stream(node: PrivateRabbitMQ, results_file: str, step: int) -> None:
+    """Publish RESTART_EVENTS, relay them ``step`` at a time while the node is stopped and started; 0 lost."""
+    broker = Broker(node.url)
+    started = time.monotonic()
+    queue = broker.new_queue("infra_restart")
+    with InfrastructureService.get_database_session() as db:  # one transaction: the test is about relaying
+        ids = publish(queue, RESTART_EVENTS, session=db)
+    published_seconds = time.monotonic() - started
+    relay = RelayLoop(deadline=started + RESTART_BUDGET_SECONDS - 10, step=step)  # leaves time to drain the queue
+    outage: dict[str, float] = {}
+    with counting_lost_connections() as lost_connections:
+        relay.start()
+        try:
+            while outbox_counts()["sent"] < 500 and relay.is_alive():
+                time.sleep(0.01)
+            pending_at_stop = outbox_counts()["pending"]
+            outage["stop_requested"] = time.monotonic() - started
+            node.stop()
+            outage["stopped"] = time.monotonic() - started
+            pending_when_down = outbox_counts()["pending"]
+            time.sleep(DOWN_SECONDS)
+        finally:
+            node.start()
+            outage["started"] = time.monotonic() - started
+            relay.join(timeout=max(1.0, relay.deadline - time.monotonic() + 5))
+    relay_seconds = time.monotonic() - started - published_seconds
+    assert not relay.is_alive(), "the relay did not finish in time"
+    assert relay.unexpected == [], relay.unexpected
+    counts = outbox_counts()
+    try:
+        received = Counter(broker.ids(queue))
+    finally:
+        broker.cleanup()
+
+    lost = sorted(set(ids) - set(received))
+    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    figures = {
+        "events": RESTART_EVENTS,
+        "received_messages": sum(received.values()),
+        "lost": len(lost),
+        "duplicates": duplicates,
+        "duplicated_ids": sorted(i for i, n in received.items() if n > 1)[:20],
+        "unknown_ids": len(set(received) - set(ids)),
+        "stuck": counts["pending"] + counts["failed"],
+        "pending_when_stop_requested": pending_at_stop,
+        "pending_when_broker_down": pending_when_down,
+        "connections_lost": lost_connections.count,
+        "relay_errors_caught": relay.errors,
+        "first_relay_error": relay.first_error,
+        "outage_seconds": {k: round(v, 2) for k, v in outage.items()},
+        "publish_seconds": round(published_seconds, 2),
+        "relay_seconds": round(relay_seconds, 2),
+        "total_seconds": round(time.monotonic() - started, 2),
+        "outbox_after": counts,
+        "batch_size": 100,
+        "relay_step": step,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / results_file).write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nRabbitMQ restart test: lost {len(lost)}, duplicates {duplicates}, stuck {figures['stuck']} -> {RESULTS / results_file}")
+
+    assert pending_when_down > 0, f"the broker stopped after the relay had finished: not mid-stream ({figures})"
+    assert relay.errors + lost_connections.count >= 1, f"the relay never lost its connection: the restart proved nothing ({figures})"
+    assert lost == [], f"{len(lost)} events lost: {figures}"
+    assert counts == {"pending": 0, "sent": RESTART_EVENTS, "failed": 0}
+    assert figures["unknown_ids"] == 0
+    assert figures["total_seconds"] < RESTART_BUDGET_SECONDS
