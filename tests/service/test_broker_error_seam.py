@@ -118,7 +118,8 @@ def test_after_a_blocked_connection_calls_are_refused_without_connecting_for_a_g
     publisher = blocked_publisher(monkeypatch, link, clock)
     with pytest.raises(MessagingError, match="publishing resumes in 1 s"):
         publisher.publish_batch([message("lessons")])
-    cooldowns, waited = [], 0.0
+    cooldowns: list[float] = []
+    waited = 0.0
     while len(cooldowns) < 7:  # each call that reaches the link loses it blocked again
         clock.now += 0.5
         waited += 0.5
