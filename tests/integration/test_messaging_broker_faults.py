@@ -1,7 +1,7 @@
-"""Broker faults on a private RabbitMQ node: a memory alarm that blocks the relay, and a restart.
+"""Broker faults on a private RabbitMQ node: a memory alarm that blocks the relay, a restart, a full queue.
 
 Every test here runs against ``private_rabbitmq`` (a node started for the session, on its own
-ports): the alarms and restarts never reach the shared broker. Each test counts what the queue
+ports): the alarms, restarts and policies never reach the shared broker. Each test counts what the queue
 received against what was committed: lost (never delivered), duplicates (copies beyond the
 first) and stuck (rows not sent once the relay finished). Figures go to ``.results/``.
 """
@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import PikaMessagePublisher
-from modules.infrastructure.module_api import InfrastructureService, MessagingError
+from modules.infrastructure.module_api import InfrastructureService, MessagingError, RelayResult
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
-from tests.integration.test_messaging_rabbitmq import Broker, configure, outbox_counts, publish
+from tests.integration.test_messaging_rabbitmq import Broker, configure, outbox_counts, outbox_rows, publish
 
 RESULTS = Path(__file__).resolve().parent / ".results"
 
@@ -162,13 +163,6 @@ class RelayLoop(threading.Thread):
             self.unexpected.append(exc)
 
 
-# --- a broker restart while the relay runs -------------------------------------------------------
-
-RESTART_EVENTS = 2000
-RESTART_BUDGET_SECONDS = 60
-DOWN_SECONDS = 2
-
-
 @pytest.fixture
 def private_facade(clean_env: Path, monkeypatch: pytest.MonkeyPatch, private_rabbitmq: PrivateRabbitMQ) -> Path:
     """The facade on a migrated SQLite file, publishing to the private node, relaying only when asked."""
@@ -177,6 +171,43 @@ def private_facade(clean_env: Path, monkeypatch: pytest.MonkeyPatch, private_rab
     )
     InfrastructureService.migrate()
     return clean_env
+
+
+# --- a queue the broker's policy keeps full --------------------------------------------------------
+
+
+def test_messages_a_full_queue_rejects_stay_pending_until_there_is_room(
+    private_facade: Path, private_rabbitmq: PrivateRabbitMQ
+) -> None:
+    """A queue at its length limit with ``overflow=reject-publish`` (set by an operator's policy) nacks:
+    a nacked event must not count as sent (it would be lost), it waits for the next relay."""
+    broker = Broker(private_rabbitmq.url)
+    queue = broker.new_queue("infra_test_full")
+    policy = f"infra_test_policy_{uuid.uuid4().hex[:8]}"
+    definition = json.dumps({"max-length": 1, "overflow": "reject-publish"})
+    private_rabbitmq.ctl("set_policy", policy, f"^{queue.replace('.', '[.]')}$", definition, "--apply-to", "queues")
+    try:
+        ids = publish(queue, 3)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=2)
+        rows = outbox_rows()
+        assert [r["status"] for r in rows] == ["sent", "pending", "pending"]
+        assert all("nack" in r["last_error"] for r in rows[1:]), rows
+        received = broker.ids(queue)  # makes room for one more
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=1)
+        received += broker.ids(queue)
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=0)
+        received += broker.ids(queue)
+        assert received == ids
+    finally:
+        private_rabbitmq.ctl("clear_policy", policy)
+        broker.cleanup()
+
+
+# --- a broker restart while the relay runs -------------------------------------------------------
+
+RESTART_EVENTS = 2000
+RESTART_BUDGET_SECONDS = 60
+DOWN_SECONDS = 2
 
 
 def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -308,37 +307,6 @@ def test_a_destination_the_broker_refuses_fails_after_the_attempt_limit(
     assert broker.ids(good) == delivered, "the poison message held nothing up"
     check = InfrastructureService.validate_environment().checks["messaging"]
     assert check.status is CheckStatus.DEGRADED and "0 pending, 1 failed" in check.detail
-
-
-def test_messages_a_full_queue_rejects_stay_pending_until_there_is_room(
-    facade: Path, broker: Broker, rabbitmq_url: str
-) -> None:
-    """A queue at its length limit with ``overflow=reject-publish`` (set by an operator's policy) nacks:
-    a nacked event must not count as sent (it would be lost), it waits for the next relay."""
-    if shutil.which("rabbitmqctl") is None or urlsplit(rabbitmq_url).hostname not in {"127.0.0.1", "localhost"}:
-        pytest.skip("needs rabbitmqctl and the local broker to set a queue policy")
-    queue = broker.new_queue("infra_test_full")
-    policy = f"infra_test_policy_{uuid.uuid4().hex[:8]}"
-    definition = json.dumps({"max-length": 1, "overflow": "reject-publish"})
-    assert rabbitmqctl("set_policy", policy, f"^{queue.replace('.', '[.]')}$", definition, "--apply-to", "queues").returncode == 0
-    try:
-        ids = publish(queue, 3)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=2)
-        rows = outbox_rows()
-        assert [r["status"] for r in rows] == ["sent", "pending", "pending"]
-        assert all("nack" in r["last_error"] for r in rows[1:]), rows
-        received = broker.ids(queue)  # makes room for one more
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=1)
-        received += broker.ids(queue)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=0)
-        received += broker.ids(queue)
-        assert received == ids
-    finally:
-        rabbitmqctl("clear_policy", policy, timeout=30)
-
-
-def rabbitmqctl(*arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["rabbitmqctl", *arguments], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 TOO_LONG_FOR_AMQP = "é" * 200  # 400 bytes in UTF-8: AMQP short strings hold 255
