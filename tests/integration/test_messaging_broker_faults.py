@@ -35,6 +35,7 @@ SENT_BEFORE_ALARM = 50
 BLOCKED_TIMEOUT = 2  # RABBITMQ_BLOCKED_TIMEOUT: each blocked connection gives up after this long
 ALARM_SECONDS = 8  # several blocked timeouts in a row
 RELAY_RETRY_SECONDS = 0.5  # what the relay loop waits after a failed run
+PAUSE_TIMEOUT = 20.0
 BLOCKED_BUDGET_SECONDS = 45
 
 
@@ -58,15 +59,18 @@ def test_a_memory_alarm_mid_run_loses_nothing_and_resends_only_unconfirmed_event
             InfrastructureService.migrate()
             ids = publish(queue, BLOCKED_EVENTS)
             started = time.monotonic()
-            InfrastructureService.relay_outbox(max_messages=SENT_BEFORE_ALARM)
-            node.raise_alarm()
-            relay = RelayLoop(deadline=started + BLOCKED_BUDGET_SECONDS - 10)
+            # The relay's connection is open, and has confirmed a batch, when the alarm begins.
+            relay = RelayLoop(deadline=started + BLOCKED_BUDGET_SECONDS - 10, first=SENT_BEFORE_ALARM)
             with counting_lost_connections() as lost_connections:
+                relay.start()
                 try:
-                    relay.start()
+                    assert relay.paused.wait(PAUSE_TIMEOUT), "the relay did not send its first events"
+                    node.raise_alarm()
+                    relay.resume.set()
                     time.sleep(ALARM_SECONDS)
                     pending_at_clear = outbox_counts()["pending"]
                 finally:
+                    relay.resume.set()
                     node.clear_alarm()
                 relay.join(timeout=max(1.0, relay.deadline - time.monotonic() + 5))
             counts = outbox_counts()
@@ -107,7 +111,8 @@ def test_a_memory_alarm_mid_run_loses_nothing_and_resends_only_unconfirmed_event
     assert lost == 0 and stuck == 0, figures
     assert set(received) <= set(ids)
     # The bound (ADR 0016): one extra copy per connection that failed after writing the event and before
-    # its confirm. The relay thread's connections all opened during the alarm, so each wrote one event.
+    # its confirm. Every batch starts with one event until the broker confirms it, so each connection
+    # the alarm cost wrote one event.
     assert duplicates <= lost_connections.count, figures
     assert seconds < BLOCKED_BUDGET_SECONDS, figures
 
@@ -137,12 +142,18 @@ def counting_lost_connections() -> Iterator[LostConnectionCounter]:
 
 
 class RelayLoop(threading.Thread):
-    """``relay_outbox`` until nothing is pending, waiting a little after each failed run, as the relay script does."""
+    """``relay_outbox`` until nothing is pending, waiting a little after each failed run, as the relay script does.
 
-    def __init__(self, deadline: float, step: int | None = None) -> None:
+    With ``first``, it relays that many events, sets ``paused`` and waits for ``resume`` before going on.
+    """
+
+    def __init__(self, deadline: float, step: int | None = None, first: int | None = None) -> None:
         super().__init__(name="fault-test-relay", daemon=True)
         self.deadline = deadline
         self.step = step  # events per run: small steps make a fault land mid-stream
+        self.first = first
+        self.paused = threading.Event()
+        self.resume = threading.Event()
         self.runs = 0
         self.errors = 0
         self.first_error: str | None = None
@@ -150,6 +161,10 @@ class RelayLoop(threading.Thread):
 
     def run(self) -> None:
         try:
+            if self.first is not None:
+                InfrastructureService.relay_outbox(max_messages=self.first)
+                self.paused.set()
+                self.resume.wait(PAUSE_TIMEOUT)
             while time.monotonic() < self.deadline:
                 self.runs += 1
                 try:

@@ -5,8 +5,9 @@ pika's ``BlockingChannel`` waits for each confirm (a few hundred messages per se
 connection's I/O loop only while a step is in progress, in the thread that owns the link.
 
 A blocked broker (a memory or disk alarm) stops reading but keeps what was written, and stores it
-once the alarm clears, even after the client gave up: so a new link sends one message until the
-broker confirms it, and a blocked link sends nothing more (ADR 0016).
+once the alarm clears, even after the client gave up: so each batch sends one message until the
+broker confirms one (an alarm may have begun since the last batch), and a blocked link sends
+nothing more (ADR 0016).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class ConfirmingLink:
         self._on_confirmed: Callable[[], None] = _nothing  # set while a batch is in flight
         self._batch = _Batch()
         self._next_tag = 0
-        self._probing = True  # until the broker confirms one message, one at a time: it may be blocked
+        self._probing = True  # one message at a time until the broker confirms one: it may be blocked
         self.blocked = False
         self.declared: set[str] = set()
         self.last_used = time.monotonic()
@@ -91,6 +92,7 @@ class ConfirmingLink:
     ) -> dict[str, PublishOutcome]:
         """Outcomes by message id; raises ``LinkLost`` (with nothing settled lost) when the connection goes."""
         self.last_used = time.monotonic()
+        self._probing = True
         refused = self._declare({envelope.destination for envelope, _ in messages})
         batch = self._batch = _Batch()
         for envelope, _ in messages:
