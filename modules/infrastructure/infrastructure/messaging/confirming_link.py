@@ -5,9 +5,9 @@ pika's ``BlockingChannel`` waits for each confirm (a few hundred messages per se
 connection's I/O loop only while a step is in progress, in the thread that owns the link.
 
 A blocked broker (a memory or disk alarm) stops reading but keeps what was written, and stores it
-once the alarm clears, even after the client gave up: so each batch sends one message until the
-broker confirms one (an alarm may have begun since the last batch), and a blocked link sends
-nothing more (ADR 0016).
+once the alarm clears, even after the client gave up: so a new link, or one idle for a while (an
+alarm may have begun meanwhile), sends one message until the broker confirms one, and a blocked
+link sends nothing more (ADR 0016).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 # What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
 LINK_STATE_ERRORS = (ChannelWrongStateError, ConnectionWrongStateError)
 MAX_REASON = 300
+# A link that has had no confirm for this long probes again; batches of a backlog follow each other sooner.
+PROBE_AFTER_IDLE = 0.25
 
 
 class LinkLost(AMQPConnectionError):  # type: ignore[misc]  # pika ships no type hints
@@ -74,6 +76,7 @@ class ConfirmingLink:
         self._batch = _Batch()
         self._next_tag = 0
         self._probing = True  # one message at a time until the broker confirms one: it may be blocked
+        self._last_ack = float("-inf")
         self.blocked = False
         self.declared: set[str] = set()
         self.last_used = time.monotonic()
@@ -92,7 +95,7 @@ class ConfirmingLink:
     ) -> dict[str, PublishOutcome]:
         """Outcomes by message id; raises ``LinkLost`` (with nothing settled lost) when the connection goes."""
         self.last_used = time.monotonic()
-        self._probing = True
+        self._probing = self._probing or self.last_used - self._last_ack > PROBE_AFTER_IDLE
         refused = self._declare({envelope.destination for envelope, _ in messages})
         batch = self._batch = _Batch()
         for envelope, _ in messages:
@@ -209,7 +212,8 @@ class ConfirmingLink:
                 batch.outcomes[message_id] = PublishOutcome(message_id, False, f"unroutable: no queue named '{queue}'")
             else:
                 batch.outcomes[message_id] = PublishOutcome(message_id, True)
-        self._probing = self._probing and not confirmed
+        if confirmed:
+            self._probing, self._last_ack = False, time.monotonic()
         self._on_confirmed()
 
     def _on_blocked(self, _connection: Any, _frame: Any) -> None:
