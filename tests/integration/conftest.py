@@ -12,8 +12,11 @@ fails with it. Each service is probed once per session. Addresses and probes liv
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.services import (
     POSTGRES,
     RABBITMQ,
@@ -45,3 +48,10 @@ def redis_url() -> str:
 def rabbitmq_url() -> str:
     """``TEST_RABBITMQ_URL`` (``amqp://...``), checked by opening an AMQP connection."""
     return require_service(RABBITMQ, probe_rabbitmq)
+
+
+@pytest.fixture(scope="session")
+def private_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of the session's own, for faults (alarms, restarts) the shared broker must never see."""
+    with PrivateRabbitMQ(tmp_path_factory.mktemp("rabbitmq")) as node:
+        yield node

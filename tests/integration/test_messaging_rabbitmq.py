@@ -4,20 +4,15 @@ Every test uses queues with a random name, deleted when it ends. The facade is c
 through environment variables (``clean_env``); events go to a SQLite file in the test's folder
 unless the test needs PostgreSQL. ``OUTBOX_RELAY=off`` everywhere: the test relays explicitly.
 
-The broker-restart test runs only with ``ALLOW_SERVICE_RESTART=1`` (it stops and starts the local
-RabbitMQ application with ``rabbitmqctl``); its lost/duplicate figures are printed and written to
-``tests/integration/.results/messaging_restart.json``.
+Broker restarts and alarms are in ``test_messaging_broker_faults.py``, on a private node.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -47,9 +42,7 @@ from tests.integration.services import rabbitmq_parameters
 from tests.integration.tcp_proxy import TcpProxy
 
 REPO = Path(__file__).resolve().parents[2]
-RESULTS = Path(__file__).resolve().parent / ".results"
 DEAD_NODE = "amqp://guest:guest@127.0.0.1:1/%2F"
-ALLOW_VARIABLE = "ALLOW_SERVICE_RESTART"
 
 
 # --- helpers: a raw pika connection for looking at what the broker holds ---------------------------
@@ -316,33 +309,6 @@ def test_a_destination_the_broker_refuses_fails_after_the_attempt_limit(
     assert check.status is CheckStatus.DEGRADED and "0 pending, 1 failed" in check.detail
 
 
-def test_messages_a_full_queue_rejects_stay_pending_until_there_is_room(
-    facade: Path, broker: Broker, rabbitmq_url: str
-) -> None:
-    """A queue at its length limit with ``overflow=reject-publish`` (set by an operator's policy) nacks:
-    a nacked event must not count as sent (it would be lost), it waits for the next relay."""
-    if shutil.which("rabbitmqctl") is None or urlsplit(rabbitmq_url).hostname not in {"127.0.0.1", "localhost"}:
-        pytest.skip("needs rabbitmqctl and the local broker to set a queue policy")
-    queue = broker.new_queue("infra_test_full")
-    policy = f"infra_test_policy_{uuid.uuid4().hex[:8]}"
-    definition = json.dumps({"max-length": 1, "overflow": "reject-publish"})
-    assert rabbitmqctl("set_policy", policy, f"^{queue.replace('.', '[.]')}$", definition, "--apply-to", "queues").returncode == 0
-    try:
-        ids = publish(queue, 3)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=2)
-        rows = outbox_rows()
-        assert [r["status"] for r in rows] == ["sent", "pending", "pending"]
-        assert all("nack" in r["last_error"] for r in rows[1:]), rows
-        received = broker.ids(queue)  # makes room for one more
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=1)
-        received += broker.ids(queue)
-        assert InfrastructureService.relay_outbox() == RelayResult(sent=1, failed=0, pending=0)
-        received += broker.ids(queue)
-        assert received == ids
-    finally:
-        rabbitmqctl("clear_policy", policy, timeout=30)
-
-
 TOO_LONG_FOR_AMQP = "é" * 200  # 400 bytes in UTF-8: AMQP short strings hold 255
 
 
@@ -591,148 +557,3 @@ def test_two_relay_processes_on_one_sqlite_file_take_turns_and_deliver_each_even
     assert (duplicates, len(missing), unknown) == (0, 0, set())
     assert sum(r["sent"] for r in results) == events and all(r["failed"] == 0 for r in results)
     assert outbox_counts() == {"pending": 0, "sent": events, "failed": 0}
-
-
-# --- THE RESTART TEST: 5,000 events while RabbitMQ is stopped and started -------------------------
-
-RESTART_EVENTS = 5000
-RESTART_BUDGET_SECONDS = 90
-
-
-class ReconnectCounter(logging.Handler):
-    """Counts the publisher's "connection lost; reconnecting" warnings, from any thread."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "reconnecting" in record.getMessage():
-            self.count += 1
-
-
-def rabbitmqctl(*arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["rabbitmqctl", *arguments], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def allow_broker_restart(rabbitmq_url: str) -> None:
-    if os.environ.get(ALLOW_VARIABLE, "").strip() != "1":
-        pytest.skip(f"stops and starts the local RabbitMQ; set {ALLOW_VARIABLE}=1 to allow it")
-    if urlsplit(rabbitmq_url).hostname not in {"127.0.0.1", "localhost"}:
-        pytest.skip(f"{ALLOW_VARIABLE}=1 restarts the local broker only; TEST_RABBITMQ_URL is not on 127.0.0.1")
-    if shutil.which("rabbitmqctl") is None:
-        pytest.fail("rabbitmqctl is needed to restart the local RabbitMQ")
-
-
-def test_no_event_is_lost_when_rabbitmq_restarts_mid_stream(
-    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str
-) -> None:
-    allow_broker_restart(rabbitmq_url)
-    configure(monkeypatch, OUTBOX_BATCH_SIZE="100")
-    restart_mid_stream(broker, "messaging_restart.json", step=100)
-
-
-def test_no_event_is_lost_when_rabbitmq_restarts_under_the_pipelined_postgres_relay(
-    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch, rabbitmq_url: str, postgres_url: str
-) -> None:
-    allow_broker_restart(rabbitmq_url)
-    with scratch_database(postgres_url, "infra_restart") as url:
-        configure(monkeypatch, DATABASE_URL=url, OUTBOX_BATCH_SIZE="100")
-        InfrastructureService.migrate()
-        try:
-            # Five batches a step: the next batch is claimed while the broker confirms (and goes away).
-            restart_mid_stream(broker, "messaging_restart_postgres.json", step=500)
-        finally:
-            InfrastructureService.reset()  # the pool goes before the database is dropped
-
-
-def restart_mid_stream(broker: Broker, results_file: str, step: int) -> None:
-    """Publish RESTART_EVENTS, relay them ``step`` at a time while RabbitMQ is stopped and started; 0 lost."""
-    started = time.monotonic()
-    queue = broker.new_queue("infra_restart")
-    ids = publish(queue, RESTART_EVENTS)
-    published_seconds = time.monotonic() - started
-
-    relay_errors: list[str] = []
-    unexpected: list[BaseException] = []
-    relay_done = threading.Event()
-    deadline = started + RESTART_BUDGET_SECONDS - 15  # leaves time to drain the queue
-
-    def relay_until_empty() -> None:
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    # Small steps, so the restart lands mid-stream rather than after the drain.
-                    if InfrastructureService.relay_outbox(max_messages=step, timeout=10).pending == 0:
-                        return
-                    time.sleep(0.02)
-                except MessagingError as exc:
-                    relay_errors.append(str(exc)[:300])
-                    time.sleep(0.5)
-        except BaseException as exc:  # reported by the test thread
-            unexpected.append(exc)
-        finally:
-            relay_done.set()
-
-    relay = threading.Thread(target=relay_until_empty, name="restart-test-relay", daemon=True)
-    outage: dict[str, float] = {}
-    reconnects = ReconnectCounter()
-    publisher_logger = logging.getLogger(PikaMessagePublisher.__module__)
-    publisher_logger.addHandler(reconnects)
-    relay.start()
-    try:
-        while outbox_counts()["sent"] < 500 and not relay_done.is_set():
-            time.sleep(0.01)
-        pending_at_stop = outbox_counts()["pending"]
-        outage["stop_requested"] = time.monotonic() - started
-        stopped = rabbitmqctl("stop_app", timeout=60)
-        outage["stopped"] = time.monotonic() - started
-        assert stopped.returncode == 0, stopped.stderr
-        pending_when_down = outbox_counts()["pending"]
-        time.sleep(2)
-    finally:
-        begun = rabbitmqctl("start_app", timeout=60)
-        ready = rabbitmqctl("await_startup", timeout=60)
-        outage["started"] = time.monotonic() - started
-        relay.join(timeout=max(1.0, deadline - time.monotonic() + 5))
-        publisher_logger.removeHandler(reconnects)
-    assert begun.returncode == 0 and ready.returncode == 0, begun.stderr + ready.stderr
-    relay_seconds = time.monotonic() - started - published_seconds
-    assert not relay.is_alive(), "the relay did not finish in time"
-    assert unexpected == [], unexpected
-    counts = outbox_counts()
-
-    received = Counter(broker.ids(queue))
-    lost = sorted(set(ids) - set(received))
-    duplicates = sum(n - 1 for n in received.values() if n > 1)
-    figures = {
-        "events": RESTART_EVENTS,
-        "received_messages": sum(received.values()),
-        "lost": len(lost),
-        "duplicates": duplicates,
-        "duplicated_ids": sorted(i for i, n in received.items() if n > 1)[:20],
-        "unknown_ids": len(set(received) - set(ids)),
-        "pending_when_stop_requested": pending_at_stop,
-        "pending_when_broker_down": pending_when_down,
-        "publisher_reconnect_attempts": reconnects.count,
-        "relay_errors_caught": len(relay_errors),
-        "first_relay_error": relay_errors[0] if relay_errors else None,
-        "outage_seconds": {k: round(v, 2) for k, v in outage.items()},
-        "publish_seconds": round(published_seconds, 2),
-        "relay_seconds": round(relay_seconds, 2),
-        "total_seconds": round(time.monotonic() - started, 2),
-        "outbox_after": counts,
-        "batch_size": 100,
-        "relay_step": step,
-        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / results_file).write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nRabbitMQ restart test: lost {len(lost)}, duplicates {duplicates} -> {RESULTS / results_file}")
-
-    assert pending_when_down > 0, f"the broker stopped after the relay had finished: not mid-stream ({figures})"
-    assert reconnects.count >= 1, f"the relay never lost its connection: the restart proved nothing ({figures})"
-    assert lost == [], f"{len(lost)} events lost: {figures}"
-    assert counts == {"pending": 0, "sent": RESTART_EVENTS, "failed": 0}
-    assert figures["unknown_ids"] == 0
-    assert figures["total_seconds"] < RESTART_BUDGET_SECONDS

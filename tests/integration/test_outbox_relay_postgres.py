@@ -8,13 +8,14 @@ row back (pending, unlocked, no connection left checked out).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import DatabaseError, InfrastructureService, MessagingError, RelayResult
+from modules.infrastructure.domain.messaging.ports import PublishInterrupted, PublishOutcome
+from modules.infrastructure.module_api import DatabaseError, Envelope, InfrastructureService, MessagingError, RelayResult
 from tests.fakes import RecordingPublisher
 from tests.integration.postgres_scratch import scratch_database, use_postgres
 
@@ -92,6 +93,28 @@ def test_a_broker_failure_mid_pipeline_gives_back_every_claimed_row(outbox_db: s
         publisher.during_publish = None
         assert InfrastructureService.relay_outbox() == RelayResult(sent=20, failed=0, pending=0)
     assert publisher.delivered_ids == ids
+
+
+class InterruptingPublisher(RecordingPublisher):
+    """Confirms the first 4 events of its third batch, then loses the broker (``PublishInterrupted``); then works."""
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        if self.calls != 2:
+            return super().publish_batch(messages)
+        settled = super().publish_batch(messages[:4])
+        raise PublishInterrupted("connection lost after some confirms (scripted)", settled)
+
+
+def test_events_confirmed_before_a_failure_mid_pipeline_are_marked_sent_and_the_rest_given_back(outbox_db: str) -> None:
+    ids = publish(40)
+    publisher = InterruptingPublisher()
+    with InfrastructureService.override(publisher=publisher):
+        with pytest.raises(MessagingError, match="scripted"):
+            InfrastructureService.relay_outbox()
+        assert statuses() == {"sent": 24, "pending": 16}, "the third batch's 4 confirmed events were rolled back"
+        assert checked_out() == 0, "a claimed batch kept its connection after the failure"
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=16, failed=0, pending=0)
+    assert publisher.delivered_ids == ids, "each event confirmed exactly once"
 
 
 def test_a_batch_whose_outcome_cannot_be_written_stops_the_run_before_another_is_published(outbox_db: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pika.exceptions import ChannelClosedByBroker, ChannelWrongStateError
 
-from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.ports import PublishInterrupted, PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.infrastructure.messaging.confirming_link import LinkLost
 from modules.infrastructure.infrastructure.messaging.rabbitmq_consumer import PikaConsumer
@@ -72,6 +72,71 @@ def test_giving_up_names_the_attempts_and_the_masked_nodes(monkeypatch: pytest.M
     with pytest.raises(MessagingError, match="after 5 reconnect attempts") as caught:
         publisher_on(monkeypatch, failing).publish_batch([message("lessons")])
     assert MASKED in str(caught.value) and isinstance(caught.value.__cause__, LinkLost)
+
+
+def test_a_failure_after_some_confirms_carries_them_to_the_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = message("lessons", 1), message("lessons", 2)
+    settled = {first[0].id: PublishOutcome(first[0].id, True)}
+    failing = ScriptedLink(LinkLost("connection closed", settled=settled), *(LinkLost("no answer") for _ in range(5)))
+    with pytest.raises(PublishInterrupted, match="after 5 reconnect attempts") as caught:
+        publisher_on(monkeypatch, failing).publish_batch([first, second])
+    assert caught.value.settled == (settled[first[0].id],) and MASKED in str(caught.value)
+    assert failing.batches[1:] == [[second[0].id]] * 5, "the confirmed message is never written again"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def blocked_publisher(monkeypatch: pytest.MonkeyPatch, link: ScriptedLink, clock: Clock) -> PikaMessagePublisher:
+    publisher = PikaMessagePublisher(BrokerSettings(urls=(NODE,), blocked_timeout=2.0), sleep=lambda _s: None, clock=clock)
+    monkeypatch.setattr(publisher, "_link", lambda: link)
+    return publisher
+
+
+def test_a_blocked_connection_ends_the_call_at_once_instead_of_reconnecting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each reconnect used to write the whole unconfirmed batch into the blocked broker, which stored every copy."""
+    first, second = message("lessons", 1), message("lessons", 2)
+    settled = {first[0].id: PublishOutcome(first[0].id, True)}
+    link = ScriptedLink(LinkLost("connection closed: ConnectionBlockedTimeout", settled=settled, blocked=True))
+    with pytest.raises(PublishInterrupted, match="resource alarm") as caught:
+        blocked_publisher(monkeypatch, link, Clock()).publish_batch([first, second])
+    assert len(link.batches) == 1, "no reconnect into a blocked broker"
+    assert caught.value.settled == (settled[first[0].id],)
+    assert "RABBITMQ_BLOCKED_TIMEOUT=2 s" in str(caught.value) and "s3cret-pw" not in str(caught.value)
+
+
+def test_after_a_blocked_connection_calls_are_refused_without_connecting_for_a_growing_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    link = ScriptedLink(*(LinkLost("connection closed: ConnectionBlockedTimeout", blocked=True) for _ in range(8)))
+    publisher = blocked_publisher(monkeypatch, link, clock)
+    with pytest.raises(MessagingError, match="publishing resumes in 1 s"):
+        publisher.publish_batch([message("lessons")])
+    cooldowns: list[float] = []
+    waited = 0.0
+    while len(cooldowns) < 7:  # each call that reaches the link loses it blocked again
+        clock.now += 0.5
+        waited += 0.5
+        tried = len(link.batches)
+        with pytest.raises(MessagingError) as caught:
+            publisher.publish_batch([message("lessons")])
+        if len(link.batches) == tried:
+            assert "blocked the last connection" in str(caught.value) and "s3cret-pw" not in str(caught.value)
+            continue
+        cooldowns.append(waited)
+        waited = 0.0
+    assert cooldowns == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    clock.now += 30.0
+    publisher.publish_batch([message("lessons")])  # the alarm cleared: confirmed, and the next loss starts at 1 s again
+    link.failures.append(LinkLost("connection closed: ConnectionBlockedTimeout", blocked=True))
+    with pytest.raises(MessagingError, match="publishing resumes in 1 s"):
+        publisher.publish_batch([message("lessons")])
 
 
 def test_a_broker_refusal_leaves_the_consumer_as_a_messaging_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from pika.exceptions import AMQPConnectionError
 from sqlalchemy import event, text
 
 from modules.infrastructure.domain.messaging.envelope import decode
-from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.ports import PublishInterrupted, PublishOutcome
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     BrokerSettings,
     PikaMessagePublisher,
@@ -343,6 +343,40 @@ def test_a_failure_mid_run_keeps_the_batches_already_confirmed(db_path: Path, mo
         assert all(r["attempts"] == 0 for r in rows(db_path))
         assert InfrastructureService.relay_outbox() == RelayResult(sent=5, failed=0, pending=0)
     assert fake.delivered_ids == ids
+
+
+class InterruptedPublisher(RecordingPublisher):
+    """Confirms the first ``confirmed`` messages of its first batch, then loses the broker (``PublishInterrupted``)."""
+
+    def __init__(self, confirmed: int) -> None:
+        super().__init__()
+        self.confirmed = confirmed
+        self.interrupted = False
+
+    def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
+        if self.interrupted:
+            return super().publish_batch(messages)
+        self.interrupted = True
+        settled = super().publish_batch(messages[: self.confirmed])
+        raise PublishInterrupted("connection lost after some confirms (scripted)", settled)
+
+
+@pytest.mark.parametrize("batch_size", ["4", "2"])  # the interrupted batch holds every event, or the first two
+def test_events_confirmed_before_the_broker_went_are_marked_sent_and_never_offered_again(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str
+) -> None:
+    """A blocked broker timed the link out after confirming part of a batch: the relay used to roll all of it back."""
+    configure(monkeypatch, OUTBOX_BATCH_SIZE=batch_size)
+    ids = publish(4)
+    fake = InterruptedPublisher(confirmed=1)
+    with broker(fake):
+        with pytest.raises(MessagingError, match="scripted"):
+            InfrastructureService.relay_outbox()
+        assert list(statuses(db_path).values()) == ["sent", "pending", "pending", "pending"]
+        assert all(r["attempts"] == 0 for r in rows(db_path)), "a lost link is not the event's fault"
+        assert sample("infrastructure_messaging_publishes_total", outcome="confirmed") == 1
+        assert InfrastructureService.relay_outbox() == RelayResult(sent=3, failed=0, pending=0)
+    assert fake.delivered_ids == ids, "each event confirmed exactly once"
 
 
 def test_refused_messages_count_attempts_and_fail_at_the_limit(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

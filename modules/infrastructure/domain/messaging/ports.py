@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.lifecycle import Resource
 from modules.infrastructure.domain.messaging.values import Envelope
 
@@ -24,11 +25,25 @@ class PublishOutcome:
     retryable: bool = True
 
 
+class PublishInterrupted(MessagingError):
+    """The broker connection failed mid-batch; ``settled`` holds the outcomes the broker gave before, which still hold.
+
+    The relay marks those sent (or refused) before it gives up, so a confirmed event is never offered again.
+    """
+
+    def __init__(self, message: str, settled: Sequence[PublishOutcome]) -> None:
+        super().__init__(message)
+        self.settled = tuple(settled)
+
+
 class MessagePublisher(Resource, Protocol):
     """Publishes events to the broker and says, per message, whether the broker took it."""
 
     def publish_batch(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
-        """One outcome per message, in order; raises ``MessagingError`` when the broker cannot be reached."""
+        """One outcome per message, in order; raises ``MessagingError`` when the broker cannot be reached.
+
+        When the broker settled some of them first, the error is ``PublishInterrupted`` and carries those outcomes.
+        """
         ...
 
     def ping(self) -> float:

@@ -3,6 +3,11 @@
 pika's ``BlockingChannel`` waits for each confirm (a few hundred messages per second); a
 ``SelectConnection`` keeps up to ``window`` unconfirmed messages in flight. The link runs the
 connection's I/O loop only while a step is in progress, in the thread that owns the link.
+
+A blocked broker (a memory or disk alarm) stops reading but keeps what was written, and stores it
+once the alarm clears, even after the client gave up: so a new link, or one idle for a while (an
+alarm may have begun meanwhile), sends one message until the broker confirms one, and a blocked
+link sends nothing more (ADR 0016).
 """
 
 from __future__ import annotations
@@ -24,14 +29,20 @@ PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 # What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
 LINK_STATE_ERRORS = (ChannelWrongStateError, ConnectionWrongStateError)
 MAX_REASON = 300
+# A link that has had no confirm for this long probes again; batches of a backlog follow each other sooner.
+PROBE_AFTER_IDLE = 0.25
 
 
 class LinkLost(AMQPConnectionError):  # type: ignore[misc]  # pika ships no type hints
-    """The connection closed, failed to open, or a step ran out of time; ``settled`` outcomes still hold."""
+    """The connection closed, failed to open, or a step ran out of time; ``settled`` outcomes still hold.
 
-    def __init__(self, reason: str, settled: Mapping[str, PublishOutcome] | None = None) -> None:
+    ``blocked``: the broker had blocked the connection (a resource alarm) when it was lost.
+    """
+
+    def __init__(self, reason: str, settled: Mapping[str, PublishOutcome] | None = None, blocked: bool = False) -> None:
         super().__init__(reason)
         self.settled: dict[str, PublishOutcome] = dict(settled or {})
+        self.blocked = blocked
 
 
 @dataclass
@@ -64,9 +75,14 @@ class ConfirmingLink:
         self._on_confirmed: Callable[[], None] = _nothing  # set while a batch is in flight
         self._batch = _Batch()
         self._next_tag = 0
+        self._probing = True  # one message at a time until the broker confirms one: it may be blocked
+        self._last_ack = float("-inf")
+        self.blocked = False
         self.declared: set[str] = set()
         self.last_used = time.monotonic()
         self.connection = self._connect(parameters)
+        self.connection.add_on_connection_blocked_callback(self._on_blocked)
+        self.connection.add_on_connection_unblocked_callback(self._on_unblocked)
         self.channel: Any = None
         self._open_channel()
 
@@ -79,6 +95,7 @@ class ConfirmingLink:
     ) -> dict[str, PublishOutcome]:
         """Outcomes by message id; raises ``LinkLost`` (with nothing settled lost) when the connection goes."""
         self.last_used = time.monotonic()
+        self._probing = self._probing or self.last_used - self._last_ack > PROBE_AFTER_IDLE
         refused = self._declare({envelope.destination for envelope, _ in messages})
         batch = self._batch = _Batch()
         for envelope, _ in messages:
@@ -89,7 +106,7 @@ class ConfirmingLink:
 
         def publish_more() -> None:
             nonlocal sent
-            while sent < len(queue) and len(batch.pending) < window:
+            while not self.blocked and sent < len(queue) and len(batch.pending) < (1 if self._probing else window):
                 envelope, body = queue[sent]
                 sent += 1
                 unencodable = self._publish_one(envelope, body, properties)
@@ -102,7 +119,9 @@ class ConfirmingLink:
         try:
             self._run(publish_more, timeout=self._step_timeout + len(queue) / 1000)
         except LinkLost as exc:
-            raise LinkLost(str(exc), settled=batch.outcomes) from exc
+            raise LinkLost(str(exc), settled=batch.outcomes, blocked=self.blocked) from exc
+        finally:
+            self._on_confirmed = _nothing  # an unblock after the batch must not end a later step
         return batch.outcomes
 
     def _publish_one(self, envelope: Envelope, body: bytes, properties: PropertiesFor) -> str | None:
@@ -193,7 +212,16 @@ class ConfirmingLink:
                 batch.outcomes[message_id] = PublishOutcome(message_id, False, f"unroutable: no queue named '{queue}'")
             else:
                 batch.outcomes[message_id] = PublishOutcome(message_id, True)
+        if confirmed:
+            self._probing, self._last_ack = False, time.monotonic()
         self._on_confirmed()
+
+    def _on_blocked(self, _connection: Any, _frame: Any) -> None:
+        self.blocked = True
+
+    def _on_unblocked(self, _connection: Any, _frame: Any) -> None:
+        self.blocked = False
+        self._on_confirmed()  # publish the rest of the batch in flight, if any
 
     def _on_channel_closed(self, _channel: Any, reason: Any) -> None:
         self.channel = None

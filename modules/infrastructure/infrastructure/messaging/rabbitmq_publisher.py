@@ -15,7 +15,7 @@ from pika.exceptions import AMQPConnectionError, ConnectionWrongStateError
 
 from modules.infrastructure.domain.config.values import MessagingConfig
 from modules.infrastructure.domain.errors import MessagingError
-from modules.infrastructure.domain.messaging.ports import PublishOutcome
+from modules.infrastructure.domain.messaging.ports import PublishInterrupted, PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # What a broker restart, a killed broker or a down broker raises; worth reconnecting for.
 RECONNECTABLE = (AMQPConnectionError, ConnectionWrongStateError)
 STAY_IN_OUTBOX = "The events stay in the outbox."
+# After a blocked connection was lost, publish_batch refuses at once for 1, 2, 4 ... up to this many seconds.
+BLOCKED_COOLDOWN_CAP = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class PikaMessagePublisher:
     connection loss the publisher reconnects with jittered backoff and republishes only the
     messages not yet settled, with the same message ids (one in flight when the connection
     went may have been stored: consumers detect the duplicate by its id).
+
+    A connection the broker blocked (a memory or disk alarm) is not replaced at once: the call
+    fails, and calls in the next 1, 2, 4 ... 30 s fail without connecting (ADR 0016).
     """
 
     def __init__(
@@ -81,12 +86,16 @@ class PikaMessagePublisher:
         redactor: Redactor | None = None,
         sleep: Callable[[float], None] = time.sleep,
         window: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._redactor = redactor or Redactor()
         self._errors = BrokerErrors(settings.urls, self._redactor)
         self._sleep = sleep
         self._window = window
+        self._clock = clock
+        self._blocked_losses = 0  # blocked connections lost in a row, across threads: the alarm is the broker's
+        self._blocked_until = float("-inf")
         self._local = threading.local()
         self._links: list[ConfirmingLink] = []
         self._links_lock = threading.Lock()
@@ -96,9 +105,18 @@ class PikaMessagePublisher:
 
         A message pika cannot encode is refused (``retryable=False``) without holding up the others.
         Refused credentials raise ``MessagingAuthenticationError`` at once: reconnecting cannot help.
+        A failure after the broker settled some messages is ``PublishInterrupted``, carrying those outcomes.
         """
-        with self._errors(f"Publishing {len(messages)} event(s)", STAY_IN_OUTBOX):
-            return self._publish_with_reconnects(messages)
+        doing = f"Publishing {len(messages)} event(s)"
+        self._refuse_while_cooling_down(doing)
+        settled: dict[str, PublishOutcome] = {}
+        try:
+            with self._errors(doing, STAY_IN_OUTBOX):
+                return self._publish_with_reconnects(messages, settled)
+        except MessagingError as exc:
+            if not settled:
+                raise
+            raise PublishInterrupted(str(exc), list(settled.values())) from exc.__cause__ or exc
 
     def ping(self) -> float:
         """Seconds taken to open and close a connection to the broker; raises ``MessagingError``."""
@@ -107,8 +125,10 @@ class PikaMessagePublisher:
             pika.BlockingConnection(connection_parameters(self.settings)).close()
         return time.perf_counter() - started
 
-    def _publish_with_reconnects(self, messages: Sequence[tuple[Envelope, bytes]]) -> list[PublishOutcome]:
-        results: dict[str, PublishOutcome] = {}
+    def _publish_with_reconnects(
+        self, messages: Sequence[tuple[Envelope, bytes]], results: dict[str, PublishOutcome]
+    ) -> list[PublishOutcome]:
+        """Publish, reconnecting after a lost link; ``results`` gathers every outcome settled, even if this raises."""
         remaining = list(messages)
         last_error: BaseException | None = None
         for attempt in range(self.settings.reconnect_attempts + 1):
@@ -116,11 +136,15 @@ class PikaMessagePublisher:
                 self._sleep(backoff_delay(attempt - 1, base=0.5, cap=5.0))
             try:
                 results.update(self._link().publish(remaining, _properties, self._window))
+                self._blocked_losses = 0
             except REFUSED_CREDENTIALS:
                 raise
             except RECONNECTABLE as exc:
                 last_error = exc
                 results.update(exc.settled if isinstance(exc, LinkLost) else {})
+                if isinstance(exc, LinkLost) and exc.blocked:
+                    self._drop_link()
+                    raise self._blocked_error(len(messages) - len(results)) from exc
                 logger.warning("RabbitMQ connection lost (%s); reconnecting, attempt %d", type(exc).__name__, attempt + 1)
                 self._drop_link()
             except BaseException:
@@ -137,6 +161,27 @@ class PikaMessagePublisher:
                 f"Check the broker's log and that RABBITMQ_URL names the right nodes. {STAY_IN_OUTBOX}"
             )
         raise self._errors.error(last_error, doing, STAY_IN_OUTBOX) from last_error
+
+    def _blocked_error(self, unsettled: int) -> MessagingError:
+        """Start (or lengthen) the cool-down after a blocked connection was lost; the error that says so."""
+        self._blocked_losses += 1
+        cooldown = min(BLOCKED_COOLDOWN_CAP, 2.0 ** (self._blocked_losses - 1))
+        self._blocked_until = self._clock() + cooldown
+        logger.warning("RabbitMQ blocked publishing (a resource alarm); not publishing again for %g s", cooldown)
+        return MessagingError(
+            f"Publishing {unsettled} event(s) failed: RabbitMQ at {self._errors.nodes} blocked the connection "
+            f"(a resource alarm: the broker is low on memory or disk) until it was lost "
+            f"(RABBITMQ_BLOCKED_TIMEOUT={self.settings.blocked_timeout:g} s). Free memory or disk on the broker; "
+            f"publishing resumes in {cooldown:g} s. {STAY_IN_OUTBOX}"
+        )
+
+    def _refuse_while_cooling_down(self, doing: str) -> None:
+        wait = self._blocked_until - self._clock()
+        if wait > 0:
+            raise MessagingError(
+                f"{doing} refused: RabbitMQ at {self._errors.nodes} blocked the last connection (a resource alarm: "
+                f"low on memory or disk); the next attempt is in {wait:.1f} s. {STAY_IN_OUTBOX}"
+            )
 
     def close(self) -> None:
         """Close every thread's connection (each from the thread that calls this: links are idle then)."""

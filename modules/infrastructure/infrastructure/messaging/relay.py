@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.pool import QueuePool
 
-from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishOutcome
+from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishInterrupted, PublishOutcome
 from modules.infrastructure.domain.messaging.values import RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
@@ -129,13 +129,18 @@ class OutboxRelay:
     ) -> dict[str, PublishOutcome | str]:
         """Each row's outcome by message id (a string: the row is not an event); on failure the rows stay pending.
 
-        A batch whose outcome could not be written stops the run before another one is published.
+        When the broker settled part of the batch before it failed, those rows are settled before the
+        error leaves: a confirmed event is never offered again. A batch whose outcome could not be
+        written stops the run before another one is published.
         """
         try:
             for earlier in settled:
                 if earlier.done() and earlier.exception() is not None:
                     earlier.result()
             return self._publish(claim)
+        except PublishInterrupted as exc:
+            self._settle(claim, {**claim.malformed, **{outcome.message_id: outcome for outcome in exc.settled}})
+            raise
         except BaseException:
             claim.db.close()
             raise
