@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pika
+import pika.data
 import pytest
 
 from modules.infrastructure.domain.messaging.envelope import encode, new_envelope
@@ -130,6 +132,53 @@ def test_poison_messages_are_dead_lettered_with_the_reason_and_the_consumer_goes
         assert body == sent, message_id
         assert reason in properties.headers["x-last-error"], (message_id, properties.headers["x-last-error"])
         assert properties.headers["x-attempts"] >= 1
+
+
+def test_headers_too_large_to_forward_or_to_decode_never_stop_the_consumer(
+    facade: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame error on forwarding, or a timestamp header past year 9999, used to drop the connection every time."""
+    queue = broker.new_queue()
+    good = encode(new_envelope(queue, {"n": 1}, event_type="lesson.created", source="lessons")[0])
+    near_frame_max = {"h": "a" * 131_000}  # fits as sent; the added x-attempts and x-last-error did not
+
+    def declare_and_publish(channel: pika.adapters.blocking_connection.BlockingChannel) -> None:
+        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "classic"})
+        channel.basic_publish("", queue, b"not json", pika.BasicProperties(message_id="big-poison", headers=near_frame_max))
+        channel.basic_publish("", queue, good, pika.BasicProperties(message_id="big-failing", headers=near_frame_max))
+        channel.basic_publish("", queue, good, pika.BasicProperties(message_id="bad-str", headers={"kind": "bad-str"}))
+        with monkeypatch.context() as forged:  # a millisecond epoch sent as an AMQP timestamp, as other clients can
+            forged.setattr(pika.data.calendar, "timegm", lambda _: 1_764_700_000_000)
+            far = {"sent": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+            channel.basic_publish("", queue, good, pika.BasicProperties(message_id="far-timestamp", headers=far))
+        channel.basic_publish("", queue, good, pika.BasicProperties(message_id="good"))
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no message")
+
+    handled: list[str] = []
+
+    def handle(envelope: Envelope) -> None:
+        handled.append(envelope.id)
+        if len(handled) == 1:
+            raise ValueError("the handler failed")
+        if len(handled) == 2:
+            raise Unprintable()
+
+    broker.channel_call(declare_and_publish)
+    consumer = InfrastructureService.consume(queue, handle, max_attempts=1)
+    assert consumer.run(idle_timeout=2) == 5
+    assert len(handled) == 4, "the far timestamp's message and the good one after it were handled"
+    assert broker.message_count(queue) == 0
+    dead = {properties.message_id: properties.headers for properties, _ in dead_letters(broker, queue)}
+    assert set(dead) == {"big-poison", "big-failing", "bad-str"}
+    for message_id in ("big-poison", "big-failing"):
+        assert "dropped" in dead[message_id]["x-headers-dropped"] and "h" not in dead[message_id]
+    assert "the body is not JSON" in dead["big-poison"]["x-last-error"]
+    assert dead["big-failing"]["x-last-error"] == "ValueError: the handler failed"
+    assert dead["bad-str"]["x-last-error"] == "Unprintable (its message could not be read)"
+    assert dead["bad-str"]["kind"] == "bad-str", "headers that fit travel with the message"
 
 
 def test_a_handler_error_that_is_not_valid_unicode_still_reaches_the_dead_letter_queue(facade: Path, broker: Broker) -> None:

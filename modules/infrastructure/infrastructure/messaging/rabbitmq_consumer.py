@@ -17,7 +17,14 @@ from modules.infrastructure.domain.messaging.fields import AMQP_SHORT_STRING, na
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.messaging import pika_header_decoding
 from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
+from modules.infrastructure.infrastructure.messaging.forwarded_headers import (
+    ATTEMPTS_HEADER,
+    ERROR_HEADER,
+    describe,
+    forwarded_headers,
+)
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
     RECONNECTABLE,
     BrokerSettings,
@@ -26,13 +33,13 @@ from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import (
 
 logger = logging.getLogger(__name__)
 
-ATTEMPTS_HEADER = "x-attempts"
-ERROR_HEADER = "x-last-error"
 MAX_ATTEMPTS_HEADER = 2**31 - 1  # a count that stays an AMQP 32-bit integer when raised by one
 MAX_PREFETCH = 65535  # basic.qos carries the prefetch count as an unsigned 16-bit number
 DEAD_SUFFIX = ".dead"
 _POLL = 0.5
 STAY_IN_QUEUE = "Unacknowledged messages stay in the queue."
+
+pika_header_decoding.install()
 
 
 def earlier_attempts(headers: Mapping[str, Any] | None) -> int:
@@ -160,7 +167,7 @@ class PikaConsumer:
             try:
                 self._handler(envelope)
             except Exception as exc:  # the handler's failure decides retry or dead-letter, never the loop
-                error = self._redactor.redact(f"{type(exc).__name__}: {exc}")
+                error = self._redactor.redact(describe(exc))
                 target = self.dead_letter_queue if attempts >= self._max_attempts else self.queue
                 logger.warning("Handler failed for event %s (attempt %d/%d): %s", envelope.id, attempts, self._max_attempts, error)
                 self._forward(channel, target, properties, body, attempts, error)
@@ -169,9 +176,7 @@ class PikaConsumer:
 
     def _forward(self, channel: BlockingChannel, queue: str, properties: Any, body: bytes, attempts: int, error: str) -> None:
         """Republish (to retry or to the dead-letter queue) and wait for the confirm before the original is acked."""
-        # A header must be valid UTF-8: an error text may hold a lone surrogate from a handler's message.
-        reason = error[:500].encode("utf-8", "replace").decode()
-        headers = {**(properties.headers or {}), ATTEMPTS_HEADER: attempts, ERROR_HEADER: reason}
+        headers = forwarded_headers(properties.headers, attempts, error)
         forwarded = pika.BasicProperties(
             message_id=properties.message_id,
             content_type=properties.content_type,

@@ -1,0 +1,48 @@
+"""The headers of a message the consumer sends back for a retry or to its dead-letter queue.
+
+The attempt count and the reason are added to the message's own headers; when those would not fit
+in one AMQP header frame (or pika cannot encode them), they are dropped and the fact is said in a
+header of its own, so the message still reaches its dead-letter queue instead of the broker closing
+the connection with a frame error and the consumer dying on the same message at every restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pika.data
+
+ATTEMPTS_HEADER = "x-attempts"
+ERROR_HEADER = "x-last-error"
+DROPPED_HEADER = "x-headers-dropped"
+MAX_REASON = 500
+# Well under RabbitMQ's smallest frame_max (the default 131,072 bytes) with the other properties added.
+HEADERS_BUDGET = 64 * 1024
+
+
+def forwarded_headers(original: Mapping[str, Any] | None, attempts: int, error: str) -> dict[str, Any]:
+    """``original`` with the attempt count and the reason, or without ``original`` when it cannot travel."""
+    # A header must be valid UTF-8: an error text may hold a lone surrogate from a handler's message.
+    reason = error[:MAX_REASON].encode("utf-8", "replace").decode()
+    added = {ATTEMPTS_HEADER: attempts, ERROR_HEADER: reason}
+    size = _encoded_size(dict(original or {}))
+    if size is not None and size <= HEADERS_BUDGET:
+        return {**(original or {}), **added}
+    why = "could not be encoded" if size is None else f"took {size:,} bytes, over {HEADERS_BUDGET:,}"
+    return {DROPPED_HEADER: f"the message's own headers {why}; they were dropped", **added}
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of a handler's exception, even when its ``__str__`` fails."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return f"{type(exc).__name__} (its message could not be read)"
+
+
+def _encoded_size(headers: dict[str, Any]) -> int | None:
+    try:
+        return int(pika.data.encode_table([], headers))
+    except Exception:  # any value pika cannot encode
+        return None
