@@ -133,6 +133,30 @@ def test_poison_rows_between_good_events_are_failed_and_delivery_goes_on(
     assert broker.ids(queue) == later, "the failed rows are not offered again, later events flow"
 
 
+def test_sqlite_rows_whose_text_is_not_utf8_are_failed_and_delivery_goes_on(sqlite_outbox: str, broker: Broker) -> None:
+    """sqlite3 used to fail the whole claim on such a row, so nothing behind it was ever delivered."""
+    queue = broker.new_queue()
+    before = publish(queue, 2)
+    engine = create_engine(sqlite_outbox, poolclass=NullPool)
+    with engine.begin() as connection:
+        for message_id, body in (("'bad-body'", "x'7bff7d'"), ("x'ff'", "x'7b7d'")):
+            connection.execute(
+                text(
+                    "INSERT INTO infrastructure_outbox (message_id, destination, event_type, body, status, attempts)"
+                    f" VALUES (CAST({message_id} AS TEXT), :queue, 't', CAST({body} AS TEXT), 'pending', 0)"
+                ),
+                {"queue": queue},
+            )
+    after = publish(queue, 2)
+
+    assert InfrastructureService.relay_outbox(timeout=30) == RelayResult(sent=4, failed=2, pending=0)
+    assert broker.ids(queue) == before + after
+    with engine.connect() as connection:
+        reasons = connection.execute(text("SELECT last_error FROM infrastructure_outbox WHERE status = 'failed'")).scalars()
+        assert list(reasons) == ["Not an event row: its body or message_id is not valid UTF-8 text"] * 2
+    engine.dispose()
+
+
 def test_the_publisher_refuses_a_message_pika_cannot_encode_and_sends_the_rest(rabbitmq_url: str, broker: Broker) -> None:
     """Defence behind the relay's check: an envelope that never went through ``decode`` (built in code)."""
     queue = broker.new_queue()

@@ -445,10 +445,11 @@ def test_a_row_whose_body_is_not_an_envelope_fails_at_once_without_blocking_the_
         (envelope_body("poison", correlation_id=12345), 0, "correlation_id must be a string or None, not int"),
         (envelope_body("poison", priority=10), 0, "priority must be a whole number from 0 to 9, got 10"),
         (envelope_body("other-id"), 0, "the id in its body is not the row's message_id"),
-        (b'{"id": "poison"}', 0, "its body is bytes"),
+        (b'{"id": "poison"}', 0, "it has no type, source, destination, timestamp"),  # a BLOB is read as its text
+        (b'{"id": "\xff"}', 0, "its body or message_id is not valid UTF-8 text"),
         (envelope_body("poison"), "many", "its attempts str"),
     ],
-    ids=["correlation-id-int", "priority-10", "id-mismatch", "blob-body", "text-attempts"],
+    ids=["correlation-id-int", "priority-10", "id-mismatch", "blob-body", "non-utf8-blob-body", "text-attempts"],
 )
 def test_a_row_no_valid_event_has_is_failed_with_its_reason_and_counted(
     db_path: Path, body: object, attempts: object, reason: str

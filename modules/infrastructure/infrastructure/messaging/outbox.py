@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, LargeBinary, bindparam, delete, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -44,15 +45,30 @@ def add(session: Session, envelope: Envelope, body: bytes) -> None:
 
 def claim(session: Session, limit: int, after_id: int = 0) -> list[ClaimedRow]:
     """The oldest pending rows past ``after_id``, locked until the transaction ends; rows another relay holds are skipped."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite hands back whatever bytes a hand-written row holds, and sqlite3 fails the whole fetch on
+    # text that is not UTF-8: read the text columns as bytes and decode each row on its own.
+    text_columns = [sql_cast(c, LargeBinary) if sqlite else c for c in (OutboxRecord.message_id, OutboxRecord.destination, OutboxRecord.body)]
     statement = (
-        select(OutboxRecord.id, OutboxRecord.message_id, OutboxRecord.destination, OutboxRecord.body, OutboxRecord.attempts)
+        select(OutboxRecord.id, *text_columns, OutboxRecord.attempts)
         .where(OutboxRecord.status == PENDING, OutboxRecord.id > after_id)
         .order_by(OutboxRecord.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if not sqlite:
         statement = statement.with_for_update(skip_locked=True)
-    return [ClaimedRow(*row) for row in session.execute(statement)]
+        return [ClaimedRow(*row) for row in session.execute(statement)]
+    return [ClaimedRow(i, _text(m), _text(d), _text(b), a) for i, m, d, b, a in session.execute(statement)]
+
+
+def _text(value: object) -> Any:
+    """UTF-8 bytes as text; anything else as it is, for the batch to report as not an event row."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return value
+    return value
 
 
 def mark_sent(session: Session, ids: Sequence[int]) -> None:
