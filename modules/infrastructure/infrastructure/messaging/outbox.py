@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlalchemy.engine import CursorResult
     from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -48,7 +49,13 @@ def claim(session: Session, limit: int, after_id: int = 0) -> list[ClaimedRow]:
     sqlite = session.get_bind().dialect.name == "sqlite"
     # SQLite hands back whatever bytes a hand-written row holds, and sqlite3 fails the whole fetch on
     # text that is not UTF-8: read the text columns as bytes and decode each row on its own.
-    text_columns = [sql_cast(c, LargeBinary) if sqlite else c for c in (OutboxRecord.message_id, OutboxRecord.destination, OutboxRecord.body)]
+    text_columns: list[ColumnElement[Any]] = [
+        OutboxRecord.message_id.expression,
+        OutboxRecord.destination.expression,
+        OutboxRecord.body.expression,
+    ]
+    if sqlite:
+        text_columns = [sql_cast(column, LargeBinary) for column in text_columns]
     statement = (
         select(OutboxRecord.id, *text_columns, OutboxRecord.attempts)
         .where(OutboxRecord.status == PENDING, OutboxRecord.id > after_id)
@@ -58,7 +65,7 @@ def claim(session: Session, limit: int, after_id: int = 0) -> list[ClaimedRow]:
     if not sqlite:
         statement = statement.with_for_update(skip_locked=True)
         return [ClaimedRow(*row) for row in session.execute(statement)]
-    return [ClaimedRow(i, _text(m), _text(d), _text(b), a) for i, m, d, b, a in session.execute(statement)]
+    return [ClaimedRow(row[0], _text(row[1]), _text(row[2]), _text(row[3]), row[4]) for row in session.execute(statement)]
 
 
 def _text(value: object) -> Any:

@@ -44,7 +44,8 @@ def _read(row: outbox.ClaimedRow) -> tuple[Envelope, bytes] | str:
     # SQLite keeps whatever a hand-written INSERT stored, whatever the column's declared type.
     body: object = row.body
     attempts: object = row.attempts
-    if isinstance(body, bytes) or isinstance(row.message_id, bytes):
+    message_id: object = row.message_id
+    if isinstance(body, bytes) or isinstance(message_id, bytes):
         return "Not an event row: its body or message_id is not valid UTF-8 text"
     if not isinstance(body, str) or not isinstance(attempts, int):
         return f"Not an event row: its body is {kind(body)} and its attempts {kind(attempts)} (text and a number expected)"
