@@ -222,6 +222,21 @@ def test_bad_arguments_are_messaging_errors_and_store_nothing(db_path: Path, arg
     assert rows(db_path) == []
 
 
+@pytest.mark.parametrize("how", ["with-block", "close"])
+def test_a_closed_session_is_a_messaging_error_and_blocks_no_writer(db_path: Path, how: str) -> None:
+    """It used to return an id for an event that never committed, holding SQLite's write lock meanwhile."""
+    db = InfrastructureService.get_database_session()
+    if how == "close":
+        db.close()
+    else:
+        with db:
+            pass
+    with pytest.raises(MessagingError, match="session is closed .* the event would never commit"):
+        InfrastructureService.publish_event("lessons", {}, event_type="t", source="s", session=db)
+    event_id = InfrastructureService.publish_event("lessons", {}, event_type="t", source="s")
+    assert [row["message_id"] for row in rows(db_path)] == [event_id]
+
+
 @pytest.mark.parametrize("session", ["x", 7, object(), sqlite3], ids=["str", "int", "object", "module"])
 def test_a_session_that_is_not_a_database_session_is_a_messaging_error(db_path: Path, session: object) -> None:
     with pytest.raises(MessagingError, match=f"session must be a session from InfrastructureService.get_database_session.*not {type(session).__name__}"):

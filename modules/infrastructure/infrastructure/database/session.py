@@ -33,6 +33,8 @@ class DatabaseSession:
     # Called once, with the seconds since ``opened_at`` (``perf_counter``), when the session closes: the metrics.
     on_close: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     opened_at: float = field(default=0.0, repr=False, compare=False)
+    # Set when the session closes (its ``with`` block ended or ``close()``): writes through it would never commit.
+    closed: bool = field(default=False, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["session"], name)
@@ -91,6 +93,7 @@ class DatabaseSession:
             self._closed()
 
     def _closed(self) -> None:
+        self.closed = True
         observe, self.on_close = self.on_close, None
         if observe is not None:
             observe(perf_counter() - self.opened_at)

@@ -83,6 +83,11 @@ class OutboxMessaging:
                 f"publish_event's session must be a session from InfrastructureService.get_database_session() "
                 f"(or None for a transaction of its own), not {type(session).__name__}"
             )
+        if session is not None and session.closed:
+            raise MessagingError(
+                "publish_event's session is closed (its with block has ended), so the event would never commit; "
+                "publish inside the block, or pass no session for a transaction of its own"
+            )
         envelope, body = new_envelope(
             destination,
             payload,
