@@ -213,6 +213,13 @@ def cache_cases() -> list[Case]:
         Case("cache", "namespace with ':'", lambda: S.get_cache("a:b"), "namespace", bad),
         Case("cache", "namespace a glob", lambda: S.get_cache("sweep*"), "namespace", bad),
         Case("cache", "namespace 100 characters", lambda: S.get_cache("n" * 100), "namespace", bad),
+        Case("cache", "namespace 'llm', the infrastructure's own", lambda: S.get_cache("llm"), "infrastructure's own", bad),
+        Case("cache", "namespace with a trailing newline", lambda: S.get_cache("sweep\n"), "namespace", bad),
+        Case("cache", "get key a lone surrogate", lambda: S.get_cache("sweep").get("k\ud800"), "surrogate", bad),
+        Case("cache", "set key a lone surrogate", lambda: S.get_cache("sweep").set("k\ud800", "v"), "surrogate", bad),
+        Case("cache", "set value a lone surrogate", lambda: S.get_cache("sweep").set("k", "\ud800"), "surrogate", bad),
+        Case("cache", "set_json a lone surrogate", lambda: S.get_cache("sweep").set_json("k", {"a": "\ud800"}), "surrogate", bad),
+        Case("cache", "pattern a lone surrogate", lambda: S.get_cache("sweep").invalidate_pattern("\ud800*"), "surrogate", bad),
         Case("cache", "strict a str", lambda: S.get_cache("sweep", strict="yes"), "strict", bad),  # type: ignore[arg-type]
         Case("cache", "get key None", lambda: S.get_cache("sweep").get(None), "key", bad),  # type: ignore[arg-type]
         Case("cache", "get key bytes", lambda: S.get_cache("sweep").get(b"k"), "key", bad),  # type: ignore[arg-type]

@@ -152,12 +152,13 @@ class InfrastructureService:
 
         Redis when ``REDIS_URL`` is set, else in memory. When Redis fails, reads are misses and writes
         are skipped (counted in ``stats()``, a warning at most every 30 s); with ``strict=True`` they raise
-        ``CacheError`` instead. Raises ``ValueError`` for a namespace that is not a module-like name.
+        ``CacheError`` instead. Raises ``InvalidArgumentError`` (a ``ValueError``) for a namespace that is not a
+        module-like name, or is the infrastructure's own (``llm``).
         ``InfrastructureService.get_cache("lessons").set_json("lesson:42", lesson, ttl=300)``
         """
-        from modules.infrastructure.domain.cache.namespaced import NamespacedCache
+        from modules.infrastructure.domain.cache.namespaced import module_cache
 
-        return NamespacedCache(_components().cache, namespace, strict=strict)
+        return module_cache(_components().cache, namespace, strict=strict)
 
     @staticmethod
     def consume(

@@ -58,6 +58,11 @@ def compile_glob(pattern: object) -> re.Pattern[bytes]:
 def _text(pattern: object) -> str:
     if not isinstance(pattern, str):
         raise InvalidArgumentError(f"A cache pattern is a str (a glob such as 'lesson:*'), not {type(pattern).__name__}")
+    if not pattern.isascii():
+        try:
+            pattern.encode()
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"A cache pattern must be valid Unicode text; {pattern!r} holds a lone surrogate") from None
     return pattern
 
 

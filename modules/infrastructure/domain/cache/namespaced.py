@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from modules.infrastructure.domain.cache.glob import check_pattern
-from modules.infrastructure.domain.cache.keys import SEPARATOR, check_key, check_namespace
+from modules.infrastructure.domain.cache.keys import SEPARATOR, check_key, check_module_namespace, check_namespace
 from modules.infrastructure.domain.cache.ports import Cache, CacheBackend, CacheStats
 from modules.infrastructure.domain.errors import InvalidArgumentError
+
+
+def module_cache(backend: CacheBackend, namespace: str, *, strict: bool = False) -> NamespacedCache:
+    """A sibling module's cache: as ``NamespacedCache``, but never in a namespace the infrastructure keeps."""
+    check_module_namespace(namespace)
+    return NamespacedCache(backend, namespace, strict=strict)
 
 
 class NamespacedCache:

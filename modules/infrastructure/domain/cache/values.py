@@ -11,9 +11,12 @@ _MAX_KEY_SHOWN = 80
 
 
 def encode(value: str | bytes) -> bytes:
-    """The bytes stored for ``value``: ``str`` as UTF-8, ``bytes`` as given; anything else is a ``TypeError``."""
+    """The bytes stored for ``value``: ``str`` as UTF-8, ``bytes`` as given; anything else is an ``InvalidArgumentError``."""
     if isinstance(value, str):
-        return value.encode()
+        try:
+            return value.encode()
+        except UnicodeEncodeError:
+            raise InvalidArgumentError("A cache value must be valid Unicode text; this one holds a lone surrogate") from None
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise InvalidArgumentError(f"cache values are str or bytes, not {type(value).__name__}; use set_json() for objects")

@@ -138,7 +138,7 @@ def text(raw: str) -> str:
 
 def host(raw: str) -> str:
     value = raw.strip()
-    if not _HOST.match(value):
+    if not _HOST.fullmatch(value):
         raise InvalidValue("is not a host name or address", "a host such as 127.0.0.1 or api.internal")
     return value
 
@@ -191,7 +191,7 @@ def database_url(raw: str) -> str:
     )
     scheme, separator, rest = raw.strip().partition("://")
     scheme = scheme.lower()  # URL schemes are case-insensitive
-    if not separator or not _DB_SCHEME.match(scheme):
+    if not separator or not _DB_SCHEME.fullmatch(scheme):
         raise InvalidValue("is not a database URL", expected)
     parts = _split(f"db://{rest}", expected)  # urlsplit refuses '_' in a scheme (postgresql+psycopg_async)
     dialect, _, driver = scheme.partition("+")

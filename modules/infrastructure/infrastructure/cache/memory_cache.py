@@ -39,7 +39,7 @@ class MemoryCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss."""
-        if type(key) is not str:  # cheaper than a call on every read; check_key lets a str subclass through
+        if type(key) is not str or not key.isascii():  # cheaper than a call on every read; check_key lets a str subclass through
             check_key(key)
         with self._lock:
             value = self._live(key)
@@ -51,7 +51,7 @@ class MemoryCache(TextAndJson):
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever)."""
         data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
-        if type(key) is not str:
+        if type(key) is not str or not key.isascii():
             check_key(key)
         expires = None if ttl is None else self._clock() + ttl
         with self._lock:
@@ -61,7 +61,7 @@ class MemoryCache(TextAndJson):
                 self._entries.popitem(last=False)
 
     def delete(self, key: str) -> bool:
-        if type(key) is not str:
+        if type(key) is not str or not key.isascii():
             check_key(key)
         with self._lock:
             found = self._live(key) is not None

@@ -75,7 +75,7 @@ class RedisCache(TextAndJson):
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss or when Redis fails."""
-        if type(key) is not str:  # redis-py takes bytes, and counts None as a failed read
+        if type(key) is not str or not key.isascii():  # redis-py takes bytes, counts None as a failed read; text is checked
             check_key(key)
         # decode_responses is off, so GET answers bytes.
         value = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
@@ -85,13 +85,13 @@ class RedisCache(TextAndJson):
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
         data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
-        if type(key) is not str:
+        if type(key) is not str or not key.isascii():
             check_key(key)
         px = None if ttl is None else max(1, round(ttl * 1000))
         self._call("write", key, lambda: self._client.set(key, data, px=px), None)
 
     def delete(self, key: str) -> bool:
-        if type(key) is not str:
+        if type(key) is not str or not key.isascii():
             check_key(key)
         return bool(self._call("delete", key, lambda: self._client.delete(key), 0))
 

@@ -28,7 +28,7 @@ class LabelGuard:
             return UNKNOWN
         if value in self._seen:
             return value
-        if not _NAME_LIKE.match(value):
+        if not _NAME_LIKE.fullmatch(value):
             return INVALID
         with self._lock:
             if len(self._seen) >= self._limit:
