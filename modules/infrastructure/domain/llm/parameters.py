@@ -49,13 +49,28 @@ def _check_value(name: str, value: object) -> None:
         low_number, high_number = NUMBERS[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or not low_number <= value <= high_number:  # NaN fails too
             raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a number from {low_number:g} to {high_number:g}, not {shown(value)}")
+    elif name == "extra_headers":
+        _check_headers(value)
     try:
-        json.dumps(value, allow_nan=False)
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()  # UTF-8: a lone surrogate cannot be sent
     except (TypeError, ValueError, RecursionError) as exc:
         raise LLMBadRequestError(
             f"Prompt.parameters['{name}'] cannot be sent as JSON ({type(exc).__name__}: {str(exc)[:120]}); "
             "use text, numbers, booleans, lists and mappings with text keys"
         ) from None
+
+
+def _check_headers(headers: object) -> None:
+    """HTTP header names and values as HTTP/1.1 carries them: ASCII text, no line breaks (no header injection)."""
+    if not isinstance(headers, Mapping):
+        raise LLMBadRequestError(f"Prompt.parameters['extra_headers'] must be a mapping of header names to text, not {shown(headers)}")
+    for header, value in headers.items():
+        for part in (header, value):
+            if not isinstance(part, str) or not part.isascii() or not part.isprintable() or not str(header).strip():
+                raise LLMBadRequestError(
+                    f"Prompt.parameters['extra_headers'] has {shown(header)}: {shown(value)}; header names and values "
+                    "are printable ASCII text without line breaks"
+                )
 
 
 def shown(value: object) -> str:

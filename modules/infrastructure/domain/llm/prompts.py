@@ -25,7 +25,21 @@ def render_messages(prompt: Prompt, variables: Mapping[str, Any]) -> list[dict[s
     if prompt.system:
         messages.append({"role": "system", "content": render(prompt.system, variables, "system prompt")})
     messages.append({"role": "user", "content": user})
+    for message in messages:
+        _check_unicode(message["content"], prompt)
     return messages
+
+
+def _check_unicode(text: str, prompt: Prompt) -> None:
+    """Text a request can carry as UTF-8: a lone surrogate (from a bad decode) cannot be sent."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:
+            raise LLMBadRequestError(
+                f"The prompt{_named(prompt)} holds a lone surrogate at character {exc.start} once rendered; "
+                "decode its text with errors='replace' or clean it before sending"
+            ) from None
 
 
 def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
