@@ -141,6 +141,8 @@ BAD_ENTRIES = [
     {"content": "Hi", "unknown": 1},
     ["Hi"],
     "Hi",
+    b"not json",  # stored as these bytes, not as JSON
+    b"\xff\xfe",
 ]
 
 
@@ -153,7 +155,10 @@ def answer_with_planted(entry: object) -> tuple[Any, Recorder, Any]:
     context = PromptContext({"name": "Ann"}, module="lessons")
     assert llm.cache is not None
     key = cache_key(provider.config, render_messages(prompt, context.variables), prompt.parameters, context.module)
-    llm.cache.set_json(key, copy.deepcopy(entry))
+    if isinstance(entry, bytes):
+        llm.cache.set(key, entry)
+    else:
+        llm.cache.set_json(key, copy.deepcopy(entry))
     return llm.execute(prompt, context), recorder, lambda: llm.execute(prompt, context)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
-from modules.infrastructure.domain.errors import InvalidArgumentError, LLMBadRequestError, LLMProviderError
+from modules.infrastructure.domain.errors import CacheError, InvalidArgumentError, LLMBadRequestError, LLMProviderError
 from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
@@ -181,7 +181,10 @@ class LLMGateway:
 
     def _cached(self, key: str) -> Completion | None:
         assert self.cache is not None
-        data = self.cache.get_json(key)
+        try:
+            data = self.cache.get_json(key)
+        except CacheError:  # an entry that is not JSON (or not UTF-8): a miss, and the answer overwrites it
+            return None
         if not isinstance(data, Mapping):
             return None
         try:
