@@ -641,6 +641,22 @@ def test_a_relay_that_cannot_get_its_turn_within_its_timeout_says_who_holds_the_
     assert fake.calls == 0 and list(statuses(db_path).values()) == ["pending", "pending"]
 
 
+def test_a_relay_behind_a_waiting_run_of_its_own_process_keeps_its_timeout(db_path: Path) -> None:
+    """The in-process lock was taken without a timeout: behind a run waiting 5 s for the file, 0.3 s took 5 s."""
+    publish(1)
+    fake = RecordingPublisher()
+    with SQLiteRelayLock(db_path).held(), broker(fake):
+        waiting = threading.Thread(target=lambda: pytest.raises(MessagingError, InfrastructureService.relay_outbox, timeout=3))
+        waiting.start()
+        time.sleep(0.2)  # the first run holds this process's turn while it waits for the file
+        started = time.monotonic()
+        with pytest.raises(MessagingError, match="Another relay run in this process .* events stay pending"):
+            InfrastructureService.relay_outbox(timeout=0.3)
+        assert time.monotonic() - started < 1.5
+        waiting.join(10)
+    assert fake.calls == 0
+
+
 @pytest.mark.parametrize(
     ("url", "locked_file"),
     [
