@@ -85,7 +85,10 @@ def _cache_hits(base_url: str, ops: int, rounds: int) -> tuple[dict[str, Any], d
     _configure(LLM_PROVIDER="openai", OPENAI_BASE_URL=base_url, OPENAI_API_KEY="bench", REDIS_URL=url)
     InfrastructureService.execute_prompt(CACHED, context)
     hit = interleave({"facade_cache_hit_redis": lambda: InfrastructureService.execute_prompt(CACHED, context)}, ops, rounds)
-    InfrastructureService.get_cache("llm").invalidate_pattern("*")
+    cached_answers = redis.Redis.from_url(url)
+    for key in cached_answers.scan_iter(match="llm:response:*"):  # this run's answers only, not the rate limits
+        cached_answers.delete(key)
+    cached_answers.close()
     return memory, hit
 
 
