@@ -24,10 +24,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
 
 
+MAX_RETRY_WAIT = 60.0
+
+
+def positive_count(text: str) -> int:
+    """``--max-messages``: a whole number of 1 or more (argparse turns the error into usage and exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Relay the transactional outbox to RabbitMQ.")
     parser.add_argument("--once", action="store_true", help="drain the outbox and exit")
-    parser.add_argument("--max-messages", type=int, default=None, help="stop after this many events")
+    parser.add_argument("--max-messages", type=positive_count, default=None, help="stop after this many events (1 or more)")
     args = parser.parse_args(argv)
     if args.once:
         try:
@@ -44,18 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     except InfrastructureError as exc:  # a bad setting (RABBITMQ_URL=...?heartbeat=abc): say it, no traceback
         print(f"relay cannot start: {exc}", file=sys.stderr)
         return 1
+    failures = 0
     try:
         while not stop.is_set():
+            # After failures in a row (refused credentials, a broker down), wait longer: at most MAX_RETRY_WAIT.
+            wait = interval if failures == 0 else min(MAX_RETRY_WAIT, max(interval, 1.0) * 2 ** (failures - 1))
             try:
                 result = InfrastructureService.relay_outbox(max_messages=args.max_messages)
+                failures = 0
                 if result.sent or result.failed:
                     print(f"sent {result.sent}, failed {result.failed}, pending {result.pending}", flush=True)
             except InfrastructureError as exc:
-                print(f"relay failed, retrying in {interval:g} s: {exc}", file=sys.stderr, flush=True)
+                failures += 1
+                print(f"relay failed, retrying in {wait:g} s: {exc}", file=sys.stderr, flush=True)
             except Exception:  # a defect, not an event's content (the relay isolates those): keep relaying the rest
-                print(f"relay failed unexpectedly, retrying in {interval:g} s:", file=sys.stderr, flush=True)
+                failures += 1
+                print(f"relay failed unexpectedly, retrying in {wait:g} s:", file=sys.stderr, flush=True)
                 traceback.print_exc()
-            stop.wait(interval)
+            stop.wait(wait if failures else interval)
     except KeyboardInterrupt:
         pass
     finally:

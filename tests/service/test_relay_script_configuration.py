@@ -28,3 +28,28 @@ def test_a_bad_rabbitmq_url_query_is_reported_naming_it_without_the_password(cle
     assert result.returncode == 1
     assert "RABBITMQ_URL='amqp://guest:****@127.0.0.1:5672/%2F?heartbeat=abc' has a query parameter heartbeat" in result.stderr
     assert "Traceback" not in result.stderr and "relay-s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "1.5"])
+def test_a_max_messages_below_one_or_not_a_number_is_a_usage_error(clean_env: Path, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--once", "--max-messages", value], cwd=clean_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "--max-messages" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_broker_that_keeps_failing_is_retried_less_and_less_often(clean_env: Path) -> None:
+    """Every OUTBOX_POLL_INTERVAL (0.1 s) that was 40 lines in 4 s; waits now double to a minute."""
+    environment = {**os.environ, "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:1/%2F", "OUTBOX_POLL_INTERVAL": "0.1"}
+    relay = subprocess.Popen(
+        [sys.executable, str(SCRIPT)], cwd=clean_env, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        relay.wait(4)
+    except subprocess.TimeoutExpired:
+        relay.terminate()
+    _, err = relay.communicate(timeout=30)
+    retries = [line for line in err.splitlines() if line.startswith("relay failed, retrying in")]
+    assert 2 <= len(retries) <= 4, err
+    assert "retrying in 0.1 s" in retries[0] and "retrying in 2 s" in err
