@@ -8,6 +8,7 @@ Run from the repository root: ``python scripts/validate_environment.py [--json] 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -52,7 +53,9 @@ def render_text(status: EnvironmentStatus) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    status = InfrastructureService.validate_environment(timeout=args.timeout)
+    # What the checks print (SQL with DB_ECHO=true, say) goes to stderr: stdout holds the report alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        status = InfrastructureService.validate_environment(timeout=args.timeout)
     print(json.dumps(status.to_dict(), indent=2) if args.json else render_text(status))
     return 0 if status.is_valid else 1
 

@@ -44,6 +44,14 @@ def test_json_output(clean_env: Path) -> None:
     assert list(report["checks"]) == ["config", "database", "cache", "messaging", "llm"]
 
 
+def test_json_output_stays_json_when_the_checks_print(clean_env: Path) -> None:
+    """DB_ECHO=true has SQLAlchemy print each statement; they used to come before the JSON on stdout."""
+    result = run(clean_env, "--json", DB_ECHO="true")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["is_valid"] is True
+    assert "SELECT 1" in result.stderr
+
+
 def test_malformed_configuration_exits_1_naming_the_variable_without_a_traceback(clean_env: Path) -> None:
     result = run(clean_env, DB_POOL_SIZE="abc")
     assert result.returncode == 1
