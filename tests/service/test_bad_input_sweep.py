@@ -266,6 +266,11 @@ def database_cases() -> list[Case]:
     return [
         Case("database", "filter on an unknown column", repository(lambda r: r.get_all(nope=1)), "nope", query),
         Case("database", "filter with a NUL", repository(lambda r: r.get_all(topic="a\x00b")), "topic", query),
+        Case("database", "get_by_id 2**63", repository(lambda r: r.get_by_id(2**63)), "64 bits", query),
+        Case("database", "filter on 2**64", repository(lambda r: r.count(answer_index=2**64)), "64 bits", query),
+        Case("database", "create with 2**70", repository(lambda r: r.create(**{**row, "answer_index": 2**70})), "64 bits", query),
+        Case("database", "filter with a lone surrogate", repository(lambda r: r.count(topic="\ud800")), "surrogates", query),
+        Case("database", "create with a lone surrogate", repository(lambda r: r.create(**{**row, "text": "\udcff"})), "surrogates", query),
         Case("database", "create with an unknown column", repository(lambda r: r.create(nope=1, **row)), "nope", query),
         Case("database", "create with a NUL", repository(lambda r: r.create(**{**row, "text": "a\x00b"})), "text", query),
         Case("database", "create with text too long for SQLite's String", repository(lambda r: r.create(**{**row, "topic": "x" * 1000})),

@@ -178,10 +178,24 @@ class DatabaseErrors:
         (chained to the DBAPI error) after its own clean-up. Never during a pre-ping: the pool must see the
         disconnect to replace the connection."""
         wrapped = context.sqlalchemy_exception
-        if context.is_pre_ping or wrapped is None:
+        if context.is_pre_ping:
             return None
+        if wrapped is None:
+            return self._unsendable_parameter(context.original_exception)
         mapped = self.mapped(wrapped)
         return None if mapped is wrapped else mapped
+
+
+    def _unsendable_parameter(self, exc: BaseException) -> BaseException | None:
+        """A value the driver refused to bind, outside the DBAPI's own errors: sqlite3's ``OverflowError`` for an
+        integer past 64 bits, psycopg2's ``ValueError`` for a NUL character, a lone surrogate in text."""
+        if not isinstance(exc, OverflowError | ValueError):
+            return None
+        detail = self.redactor.redact(_first_line(exc))
+        return DatabaseQueryError(
+            f"Invalid arguments for database '{self.facts.label}': the driver cannot send a value ({detail}); "
+            "integers must fit in 64 bits, and text must be valid Unicode without NUL characters"
+        )
 
 
 def _write_lock_message(where: str, detail: str, timeout: float) -> str:
