@@ -108,6 +108,8 @@ def test_poison_messages_are_dead_lettered_with_the_reason_and_the_consumer_goes
         ("deep", b"[" * 100_000 + b"]" * 100_000, {}, "RecursionError"),
         ("priority-1e400", raw_envelope(queue, priority="1e400"), {}, "priority must be a whole number from 0 to 9, not float"),
         ("correlation-int", raw_envelope(queue, correlation_id="12345"), {}, "correlation_id must be a string or None"),
+        ("payload-1e400", raw_envelope(queue, payload="1e400"), {}, "payload is a float that is not finite"),
+        ("payload-lone-surrogate", raw_envelope(queue, payload='"\\ud800"'), {}, "lone surrogate"),
         ("attempts-text", good, {"x-attempts": "abc"}, "x-attempts must be a whole number from 0 to 2,147,483,647, got str"),
         ("attempts-list", good, {"x-attempts": [1]}, "x-attempts must be a whole number from 0 to 2,147,483,647, got list"),
         ("attempts-huge", good, {"x-attempts": 2**40}, f"got {2**40}"),

@@ -115,6 +115,8 @@ def decode(body: bytes | str) -> Envelope:
         or priority_problem(priority)
         or name_problem("correlation_id", correlation_id, optional=True)
         or headers_problem(headers)
+        or payload_problem(data.get("payload"))
+        or (None if not _may_hold_surrogates(body) or _is_unicode(data) else _LONE_SURROGATE)
     )
     if problem:
         raise MessagingError(f"Not an event envelope: {problem}; the message is malformed")
@@ -129,6 +131,24 @@ def decode(body: bytes | str) -> Envelope:
         correlation_id=correlation_id,
         headers=headers,
     )
+
+
+_LONE_SURROGATE = "its payload or headers hold a lone surrogate (\\udXXX), which is not Unicode text"
+
+
+def _may_hold_surrogates(body: bytes | str) -> bool:
+    """Whether the JSON text has a \\ud800-\\udfff escape: the only way a lone surrogate gets into a decoded str."""
+    if isinstance(body, bytes):
+        return b"\\ud" in body or b"\\uD" in body
+    return "\\ud" in body or "\\uD" in body
+
+
+def _is_unicode(data: object) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse_constant(name: str) -> float:
