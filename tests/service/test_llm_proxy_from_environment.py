@@ -37,3 +37,13 @@ def test_a_socks_proxy_is_a_configuration_error_without_its_password(monkeypatch
     with pytest.raises(ConfigurationError, match="HTTP\\(S\\) proxies only") as raised:
         DeadlineTransport("https://api.openai.com/v1")
     assert "s3cr3t-proxy-pw" not in str(raised.value) and "socks.internal" in str(raised.value)
+
+
+@pytest.mark.parametrize("address", ["http://ann:pw-s3cr3t@127.0.0.1:1:99", "http://[::1"])
+def test_a_proxy_that_is_not_a_valid_url_is_a_configuration_error_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", address)
+    with pytest.raises(ConfigurationError, match="which is not a valid URL") as raised:
+        DeadlineTransport("https://api.openai.com/v1")
+    assert "pw-s3cr3t" not in str(raised.value)

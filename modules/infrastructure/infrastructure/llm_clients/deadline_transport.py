@@ -110,7 +110,13 @@ def environment_proxy(base_url: str) -> httpx2.Proxy | None:
             f"The environment names the proxy {mask_url(address)} for {mask_url(base_url)} (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY); "
             "the LLM client goes through HTTP(S) proxies only: name one, or exempt the host in NO_PROXY"
         )
-    return httpx2.Proxy(address)
+    try:
+        return httpx2.Proxy(address)
+    except (httpx2.InvalidURL, ValueError) as exc:
+        raise ConfigurationError(
+            f"The environment names the proxy {mask_url(address)} (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY), which is not "
+            f"a valid URL ({exc}); fix it, e.g. http://proxy.example:3128, or exempt the host in NO_PROXY"
+        ) from None
 
 
 class _ResponseStream(httpx2.SyncByteStream):
