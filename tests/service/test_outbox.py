@@ -809,6 +809,14 @@ def test_connection_parameters_one_per_node_with_timeouts_and_no_retries_of_thei
         assert p.socket_timeout == 2.0 and p.connection_attempts == 1
 
 
+def test_a_url_s_own_options_win_over_the_settings_except_connection_attempts() -> None:
+    """They used to be checked, then silently replaced by the settings' values."""
+    url = "amqp://guest:guest@127.0.0.1:5672/%2F?heartbeat=10&socket_timeout=3&blocked_connection_timeout=9&connection_attempts=4"
+    [params] = connection_parameters(BrokerSettings(urls=(url,), heartbeat=15, blocked_timeout=7.0, connect_timeout=2.0))
+    assert (params.heartbeat, params.socket_timeout, params.blocked_connection_timeout) == (10, 3.0, 9.0)
+    assert params.stack_timeout == 4.0 and params.connection_attempts == 1
+
+
 def test_connection_parameters_are_shuffled_so_clients_spread_over_the_nodes() -> None:
     settings = BrokerSettings(urls=("amqp://127.0.0.1:1/%2F", "amqp://127.0.0.1:2/%2F"))
     firsts = {connection_parameters(settings)[0].port for _ in range(60)}

@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,11 +58,17 @@ def connection_parameters(settings: BrokerSettings) -> list[pika.URLParameters]:
     nodes = []
     for url in settings.urls:
         params = pika.URLParameters(url)
-        params.heartbeat = settings.heartbeat
-        params.blocked_connection_timeout = settings.blocked_timeout
-        params.socket_timeout = settings.connect_timeout
-        params.stack_timeout = settings.connect_timeout * 2
-        params.connection_attempts = 1
+        named = set(parse_qs(urlsplit(url).query))  # a URL's own option wins over the setting (README, Configuration)
+        defaults = {
+            "heartbeat": settings.heartbeat,
+            "blocked_connection_timeout": settings.blocked_timeout,
+            "socket_timeout": settings.connect_timeout,
+            "stack_timeout": settings.connect_timeout * 2,
+        }
+        for option, value in defaults.items():
+            if option not in named:
+                setattr(params, option, value)
+        params.connection_attempts = 1  # the publisher and consumer reconnect themselves, with backoff
         nodes.append(params)
     random.shuffle(nodes)
     return nodes
