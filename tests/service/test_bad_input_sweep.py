@@ -237,6 +237,8 @@ def cache_cases() -> list[Case]:
         Case("cache", "set value 5", lambda: S.get_cache("sweep").set("k", 5), "set_json", bad),  # type: ignore[arg-type]
         Case("cache", "set value None", lambda: S.get_cache("sweep").set("k", None), "set_json", bad),  # type: ignore[arg-type]
         Case("cache", "set_json an object", lambda: S.get_cache("sweep").set_json("k", object()), "JSON", CacheError),
+        Case("cache", "set_json an int key", lambda: S.get_cache("sweep").set_json("k", {"a": {1: 2}}), "key 1", CacheError),
+        Case("cache", "set_json a None key", lambda: S.get_cache("sweep").set_json("k", [{None: 2}]), "key None", CacheError),
         Case("cache", "set_json NaN", lambda: S.get_cache("sweep").set_json("k", math.nan), "JSON", CacheError),
         Case("cache", "ttl -1", lambda: S.get_cache("sweep").set("k", "v", ttl=-1), "ttl", bad),
         Case("cache", "ttl 0", lambda: S.get_cache("sweep").set("k", "v", ttl=0), "ttl", bad),

@@ -33,9 +33,28 @@ def decode_text(key: str, raw: bytes) -> str:
 def dump_json(key: str, value: Any) -> str:
     """``value`` as compact JSON; a value JSON cannot hold is a ``CacheError`` at call time."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CacheError(f"Cannot cache {shown(key)} as JSON: {exc}; convert it to dicts, lists, str, numbers") from exc
+    odd = _non_text_keys(value)
+    if odd:  # json.dumps turns 1 into "1" and None into "null": get_json would not give the value back
+        raise CacheError(f"Cannot cache {shown(key)} as JSON: a mapping has the key {odd[0]!r} ({type(odd[0]).__name__}); JSON keys are text")
+    return text
+
+
+def _non_text_keys(value: Any) -> list[object]:
+    """The first mapping key in ``value`` that is not a ``str`` (JSON would turn it into one), in a list; else empty."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for name, child in item.items():
+                if not isinstance(name, str):
+                    return [name]
+                pending.append(child)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return []
 
 
 def load_json(key: str, text: str) -> Any:
