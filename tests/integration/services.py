@@ -1,7 +1,7 @@
 """Where the real services of the integration layer are, and whether they answer.
 
 Each service is read from one environment variable, with the development machines' address
-as the default (DESIGN.md, "The services on the development machines")::
+as the default (the local services the README's "Tests" section names)::
 
     TEST_DATABASE_URL   postgresql://postgres@127.0.0.1:5432/test   (as hosts print it; the module picks psycopg2)
     TEST_REDIS_URL      redis://127.0.0.1:6379/0
