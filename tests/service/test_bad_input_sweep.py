@@ -221,6 +221,7 @@ def cache_cases() -> list[Case]:
         Case("cache", "namespace with ':'", lambda: S.get_cache("a:b"), "namespace", bad),
         Case("cache", "namespace a glob", lambda: S.get_cache("sweep*"), "namespace", bad),
         Case("cache", "namespace 100 characters", lambda: S.get_cache("n" * 100), "namespace", bad),
+        Case("cache", "namespace a list", lambda: S.get_cache(["lessons"]), "namespace", bad),  # type: ignore[arg-type]
         Case("cache", "namespace 'llm', the infrastructure's own", lambda: S.get_cache("llm"), "infrastructure's own", bad),
         Case("cache", "namespace with a trailing newline", lambda: S.get_cache("sweep\n"), "namespace", bad),
         Case("cache", "get key a lone surrogate", lambda: S.get_cache("sweep").get("k\ud800"), "surrogate", bad),

@@ -28,9 +28,10 @@ def check_namespace(namespace: object) -> str:
 
 def check_module_namespace(namespace: object) -> str:
     """``check_namespace``, and not one the infrastructure keeps for itself (``llm``)."""
-    if namespace in RESERVED_NAMESPACES:
-        raise InvalidArgumentError(f"Cache namespace {namespace!r} is the infrastructure's own; use your module's name")
-    return check_namespace(namespace)
+    checked = check_namespace(namespace)  # first: an unhashable namespace cannot be looked up in the set
+    if checked in RESERVED_NAMESPACES:
+        raise InvalidArgumentError(f"Cache namespace {checked!r} is the infrastructure's own; use your module's name")
+    return checked
 
 
 def check_key(key: object) -> str:
