@@ -27,6 +27,13 @@ from modules.infrastructure.module_api import InfrastructureError, Infrastructur
 MAX_RETRY_WAIT = 60.0
 
 
+def retry_wait(failures: int, interval: float) -> float:
+    """The wait before the next run: the poll interval, then after failures in a row 1, 2, 4 ... up to a minute."""
+    if failures <= 1:
+        return interval
+    return min(MAX_RETRY_WAIT, max(interval, 1.0) * 2 ** min(failures - 2, 60))
+
+
 def positive_count(text: str) -> int:
     """``--max-messages``: a whole number of 1 or more (argparse turns the error into usage and exit 2)."""
     try:
@@ -61,8 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     try:
         while not stop.is_set():
-            # After failures in a row (refused credentials, a broker down), wait longer: at most MAX_RETRY_WAIT.
-            wait = interval if failures == 0 else min(MAX_RETRY_WAIT, max(interval, 1.0) * 2 ** (failures - 1))
             try:
                 result = InfrastructureService.relay_outbox(max_messages=args.max_messages)
                 failures = 0
@@ -70,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"sent {result.sent}, failed {result.failed}, pending {result.pending}", flush=True)
             except InfrastructureError as exc:
                 failures += 1
-                print(f"relay failed, retrying in {wait:g} s: {exc}", file=sys.stderr, flush=True)
+                print(f"relay failed, retrying in {retry_wait(failures, interval):g} s: {exc}", file=sys.stderr, flush=True)
             except Exception:  # a defect, not an event's content (the relay isolates those): keep relaying the rest
                 failures += 1
-                print(f"relay failed unexpectedly, retrying in {wait:g} s:", file=sys.stderr, flush=True)
+                print(f"relay failed unexpectedly, retrying in {retry_wait(failures, interval):g} s:", file=sys.stderr, flush=True)
                 traceback.print_exc()
-            stop.wait(wait if failures else interval)
+            stop.wait(retry_wait(failures, interval))
     except KeyboardInterrupt:
         pass
     finally:

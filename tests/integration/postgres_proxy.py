@@ -71,7 +71,7 @@ class PostgresProxy:
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
-                _close(sock)
+                close_socket(sock)
 
     def _accept(self) -> None:
         while not self._closed.is_set():
@@ -105,7 +105,7 @@ class PostgresProxy:
         except OSError:
             pass
         finally:
-            _close(client)
+            close_socket(client)
 
     def _to_server(self, client: socket.socket, server: socket.socket, cut: threading.Event) -> None:
         """Client messages to the server, one whole message at a time, watching for COMMIT."""
@@ -115,7 +115,7 @@ class PostgresProxy:
             message = header + _read_exactly(client, length - 4)
             mode = self._take_cut() if kind == b"Q" and _is_commit(message) else None
             if mode == "before":
-                _close(server)  # the server never sees the COMMIT: it rolls back
+                close_socket(server)  # the server never sees the COMMIT: it rolls back
                 return
             if mode == "after":
                 cut.set()  # the reply is swallowed; _to_client drops the client once it arrives
@@ -130,8 +130,8 @@ class PostgresProxy:
         except OSError:
             pass
         finally:
-            _close(client)
-            _close(server)
+            close_socket(client)
+            close_socket(server)
 
     def _take_cut(self) -> CutMode | None:
         with self._lock:
@@ -166,7 +166,8 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def _close(sock: socket.socket) -> None:
+def close_socket(sock: socket.socket) -> None:
+    """An orderly end; shutdown() also wakes a thread blocked in recv() on it, which close() alone does not."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:

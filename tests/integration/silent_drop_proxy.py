@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
 
+from tests.integration.postgres_proxy import close_socket
+
 
 @dataclass
 class _Relayed:
@@ -50,7 +52,7 @@ class SilentDropProxy:
             relayed, self._relayed = self._relayed, []
         for pair in relayed:
             for sock in (pair.client, pair.upstream):
-                _close(sock)
+                close_socket(sock)
 
     def drop_silently(self) -> None:
         """Close every relayed connection towards the server, and say nothing to the client."""
@@ -58,7 +60,7 @@ class SilentDropProxy:
             relayed = list(self._relayed)
         for pair in relayed:
             pair.dropped = True
-            _close(pair.upstream)
+            close_socket(pair.upstream)
 
     def _accept(self) -> None:
         while True:
@@ -85,8 +87,8 @@ def _to_server(pair: _Relayed) -> None:
             pair.upstream.sendall(chunk)
     except OSError:
         pass
-    _close(pair.client)
-    _close(pair.upstream)
+    close_socket(pair.client)
+    close_socket(pair.upstream)
 
 
 def _to_client(pair: _Relayed) -> None:
@@ -97,13 +99,4 @@ def _to_client(pair: _Relayed) -> None:
     except OSError:
         pass
     if not pair.dropped:
-        _close(pair.client)
-
-
-def _close(sock: socket.socket) -> None:
-    """An orderly end; shutdown() also wakes a thread blocked in recv() on it, which close() alone does not."""
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    sock.close()
+        close_socket(pair.client)

@@ -28,7 +28,8 @@ import pytest
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import DatabaseConnectionError, DatabaseSession, InfrastructureService
-from tests.integration.postgres_scratch import unique_name, use_postgres
+from tests.integration.pool_probe import backend_pid, use_small_pool
+from tests.integration.pool_probe import fill_the_pool as fill_pool_of
 from tests.integration.private_postgres import PrivatePostgres, ShutdownMode
 
 session = InfrastructureService.get_database_session
@@ -45,31 +46,12 @@ def server() -> Iterator[PrivatePostgres]:
         yield private
 
 
-def backend_pid(db: DatabaseSession) -> int:
-    pid: int = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    return pid
-
-
 def use_server(monkeypatch: pytest.MonkeyPatch, server: PrivatePostgres, idle_seconds: str) -> None:
-    use_postgres(
-        monkeypatch,
-        server.url,
-        DB_POOL_SIZE=str(POOL_SIZE),
-        DB_MAX_OVERFLOW="0",
-        DB_POOL_TIMEOUT="10",
-        DB_POOL_PRE_PING_IDLE_SECONDS=idle_seconds,
-        DB_APPLICATION_NAME=unique_name("infra-test-restart"),
-    )
+    use_small_pool(monkeypatch, server.url, POOL_SIZE, idle_seconds, "infra-test-restart")
 
 
 def fill_the_pool() -> set[int]:
-    """Open POOL_SIZE sessions at once and give them back: the pool holds that many connections, now idle."""
-    opened = [session() for _ in range(POOL_SIZE)]
-    try:
-        return {backend_pid(db) for db in opened}
-    finally:
-        for db in opened:
-            db.close()
+    return fill_pool_of(POOL_SIZE)
 
 
 def pings(server: PrivatePostgres) -> int:

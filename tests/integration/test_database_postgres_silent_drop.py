@@ -18,10 +18,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from modules.infrastructure.module_api import DatabaseConnectionError, DatabaseSession, InfrastructureService
-from tests.integration.postgres_scratch import unique_name, use_postgres
+from tests.integration.pool_probe import backend_pid, use_small_pool
+from tests.integration.pool_probe import fill_the_pool as fill_pool_of
 from tests.integration.silent_drop_proxy import SilentDropProxy
 
 session = InfrastructureService.get_database_session
@@ -36,27 +36,9 @@ def proxy(postgres_url: str) -> Iterator[SilentDropProxy]:
         yield relay
 
 
-def backend_pid(db: DatabaseSession) -> int:
-    pid: int = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    return pid
-
-
 def fill_the_pool(monkeypatch: pytest.MonkeyPatch, proxy: SilentDropProxy, idle_seconds: float) -> set[int]:
-    use_postgres(
-        monkeypatch,
-        proxy.url,
-        DB_POOL_SIZE=str(POOL_SIZE),
-        DB_MAX_OVERFLOW="0",
-        DB_POOL_TIMEOUT="10",
-        DB_POOL_PRE_PING_IDLE_SECONDS=str(idle_seconds),
-        DB_APPLICATION_NAME=unique_name("infra-test-drop"),
-    )
-    opened = [session() for _ in range(POOL_SIZE)]
-    try:
-        return {backend_pid(db) for db in opened}
-    finally:
-        for db in opened:
-            db.close()
+    use_small_pool(monkeypatch, proxy.url, POOL_SIZE, idle_seconds, "infra-test-drop")
+    return fill_pool_of(POOL_SIZE)
 
 
 def test_above_the_threshold_a_silently_dropped_connection_is_pinged_and_replaced(

@@ -145,19 +145,21 @@ class OutboxMessaging:
         """One relay run at a time in this process, and on a SQLite file in every process: two would claim
         the same rows (SQLite has no SKIP LOCKED). A run waits for another process's run within ``timeout``."""
         check_relay_arguments(max_messages, timeout)
-        started = time.monotonic()
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         if not self._relay_lock.acquire(timeout=-1 if timeout is None else timeout):
             raise MessagingError(
                 f"Another relay run in this process held the outbox for the whole timeout ({timeout:g} s); "
                 "events stay pending and the running one goes on"
             )
         try:
-            remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
             if self._file_lock is None or self._publisher is None:
-                return self._relay(max_messages, remaining)
-            with self._file_lock.held(remaining):
-                left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
-                return self._relay(max_messages, left)
+                return self._relay(max_messages, left())
+            with self._file_lock.held(left()):
+                return self._relay(max_messages, left())
         finally:
             self._relay_lock.release()
 

@@ -3,7 +3,7 @@
 pika decodes an AMQP timestamp ('T') into a ``datetime`` while it reads the frame, so a value past
 year 9999 (a millisecond epoch, say) raised inside pika's reader, the connection dropped, and the
 message stayed at the head of the queue for every restart of the consumer. Installed once, by the
-consumer's module; every other value decodes exactly as pika decodes it.
+first consumer made; every other value decodes exactly as pika decodes it.
 """
 
 from __future__ import annotations

@@ -39,8 +39,6 @@ DEAD_SUFFIX = ".dead"
 _POLL = 0.5
 STAY_IN_QUEUE = "Unacknowledged messages stay in the queue."
 
-pika_header_decoding.install()
-
 
 def earlier_attempts(headers: Mapping[str, Any] | None) -> int:
     """The ``x-attempts`` count of earlier deliveries (0 for a new message); ``MessagingError`` when it is malformed."""
@@ -82,6 +80,7 @@ class PikaConsumer:
                 shown = value if isinstance(value, int) else type(value).__name__
                 raise MessagingError(f"consume's {name} must be a whole number at least 1 and at most {most:,}, got {shown}")
         self.settings, self.queue, self.dead_letter_queue = settings, queue, f"{queue}{DEAD_SUFFIX}"
+        pika_header_decoding.install()  # once per process: a timestamp header out of range must not end the connection
         self._handler = handler
         self._prefetch, self._max_attempts = prefetch, max_attempts
         self._redactor = redactor or Redactor()

@@ -6,10 +6,10 @@ import logging
 import random
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pika
 from pika.exceptions import AMQPConnectionError, ConnectionWrongStateError
