@@ -19,6 +19,8 @@ from modules.infrastructure.domain.messaging.event_patterns import EventPattern
 
 MAX_RETRY_SECONDS = 2_147_483  # a wait the broker's per-message TTL (milliseconds, 32-bit) can carry
 MAX_ATTEMPTS = 100
+MAX_TIMEOUT_SECONDS = 3600.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
 _MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 _NAME = re.compile(r"[A-Za-z0-9_.<>\-]{1,128}")
 
@@ -52,20 +54,27 @@ class ListenerRetry:
 
 @dataclass(frozen=True)
 class Listener:
-    """One module's reaction to the events its pattern matches."""
+    """One module's reaction to the events its pattern matches.
+
+    ``handler(event, db)`` gets the ``Envelope`` and an open database session whose transaction
+    also completes the listener's publication record; ``timeout_seconds`` bounds one call.
+    """
 
     module: str
     name: str
     pattern: EventPattern
     handler: Callable[..., Any] = field(compare=False)
     retry: ListenerRetry = ListenerRetry()
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def identity(self) -> str:
         return f"{self.module}.{self.name}"
 
 
-def new_listener(pattern: object, handler: object, *, module: object, name: object = None, retry: object = None) -> Listener:
+def new_listener(
+    pattern: object, handler: object, *, module: object, name: object = None, retry: object = None, timeout: object = None
+) -> Listener:
     """A checked ``Listener``; ``MessagingError`` naming the argument that cannot be used."""
     if not isinstance(module, str) or not _MODULE.fullmatch(module):
         raise MessagingError(f"A listener's module must be your module's name (a letter, then letters, digits, '_', '-'), not {module!r}")
@@ -79,7 +88,10 @@ def new_listener(pattern: object, handler: object, *, module: object, name: obje
         )
     if retry is not None and not isinstance(retry, ListenerRetry):
         raise MessagingError(f"A listener's retry must be a ListenerRetry, not {type(retry).__name__}")
-    return Listener(module, name, EventPattern(pattern), handler, retry or ListenerRetry())  # type: ignore[arg-type]
+    seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0.001 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise MessagingError(f"A listener's timeout must be seconds from 0.001 to {MAX_TIMEOUT_SECONDS:g}, or None, not {timeout!r}"[:200])
+    return Listener(module, name, EventPattern(pattern), handler, retry or ListenerRetry(), float(seconds))  # type: ignore[arg-type]
 
 
 class ListenerRegistry:
@@ -102,6 +114,14 @@ class ListenerRegistry:
         with self._lock:
             listeners = list(self._listeners.values())
         return [listener for listener in listeners if listener.pattern.matches(event_type)]
+
+    def of_module(self, module: str) -> list[Listener]:
+        with self._lock:
+            return [listener for listener in self._listeners.values() if listener.module == module]
+
+    def get(self, identity: str) -> Listener | None:
+        with self._lock:
+            return self._listeners.get(identity)
 
     def all(self) -> list[Listener]:
         with self._lock:

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.lifecycle import Resource
+from modules.infrastructure.domain.messaging.listeners import Listener
+from modules.infrastructure.domain.messaging.publications import DeliveryOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 
 
@@ -62,3 +64,16 @@ class Consumer(Protocol):
     def start(self, **run_options: Any) -> None: ...
 
     def stop(self, timeout: float = 5.0) -> None: ...
+
+
+class ListenerDelivery(Protocol):
+    """Runs listeners on an event, each in its own transaction that also settles its publication record."""
+
+    def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
+        """One outcome per listener, in order. Records the event for each listener first if it has no record yet.
+
+        Never raises for a handler's failure (that is an outcome); raises ``MessagingError`` when the
+        records cannot be read or written (the database is down): the caller then leaves the event to be
+        delivered again.
+        """
+        ...
