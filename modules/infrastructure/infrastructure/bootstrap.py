@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.database import Database
     from modules.infrastructure.infrastructure.messaging.consumers import Consumers
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+    from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
     from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
@@ -84,17 +85,35 @@ def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher |
     return PikaMessagePublisher(broker_settings(config.messaging), redactor)
 
 
+def build_listeners(
+    config: AppConfig, database: Database, publisher: MessagePublisher | None, redactor: Redactor, metrics: InfrastructureMetrics
+) -> ModuleEvents:
+    """Listeners and their publication records: run by a worker thread here, or by module queues on RabbitMQ."""
+    from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
+    from modules.infrastructure.infrastructure.messaging.publication_runner import PublicationRunner
+
+    queues = None
+    if config.messaging.rabbitmq_urls and publisher is not None:
+        from modules.infrastructure.infrastructure.messaging.rabbitmq_module_queues import RabbitMQModuleQueues
+
+        queues = RabbitMQModuleQueues(config.messaging, redactor)
+    runner = PublicationRunner(database.session, redactor, metrics.listener_outcome)
+    return ModuleEvents(config.messaging, database.session, runner, queues)
+
+
 def build_messaging(
-    config: AppConfig, database: Database, publisher: MessagePublisher | None, metrics: InfrastructureMetrics
+    config: AppConfig, database: Database, publisher: MessagePublisher | None, metrics: InfrastructureMetrics, listeners: ModuleEvents
 ) -> OutboxMessaging:
     """``publish_event`` into the outbox and the relay to the broker (a background thread with OUTBOX_RELAY=thread)."""
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
+    from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
     from modules.infrastructure.infrastructure.messaging.relay_lock import relay_lock_for
 
     messaging = OutboxMessaging(
         config.messaging, database.session, publisher, stored=metrics.events_stored.inc, published=metrics.published,
         max_connections=config.database.pool_size + config.database.max_overflow,
         relay_lock=relay_lock_for(config.database.url),
+        listeners=listeners,
     )
     messaging.start()
     return messaging
@@ -145,10 +164,10 @@ def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     ]
 
 
-def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend) -> MetricsExposition:
+def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents) -> MetricsExposition:
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
 
-    return MetricsExposition(metrics, database, cache)
+    return MetricsExposition(metrics, database, cache, listeners)
 
 
 class Infrastructure(Components):
@@ -165,6 +184,7 @@ class Infrastructure(Components):
     database = resource(build_database)
     cache = resource(build_cache)
     publisher = resource(build_publisher)
+    listeners = resource(build_listeners)
     messaging = resource(build_messaging)
     consumers = resource(build_consumers)
     llm_providers = resource(build_llm_providers)
@@ -192,6 +212,7 @@ def bootstrap(
     database: Database | NotGiven = NOT_GIVEN,
     cache: CacheBackend | NotGiven = NOT_GIVEN,
     publisher: MessagePublisher | None | NotGiven = NOT_GIVEN,
+    listeners: ModuleEvents | NotGiven = NOT_GIVEN,
     messaging: OutboxMessaging | NotGiven = NOT_GIVEN,
     consumers: Consumers | NotGiven = NOT_GIVEN,
     llm_providers: LLMProviders | NotGiven = NOT_GIVEN,

@@ -46,6 +46,8 @@ from modules.infrastructure.domain.errors import (
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
+from modules.infrastructure.domain.messaging.listeners import ListenerRetry
+from modules.infrastructure.domain.messaging.publications import DeliveryOutcome, ListenerStatus, Publication
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.domain.secrets import Secret
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
@@ -80,6 +82,7 @@ __all__ = [
     "DatabaseReadOnlyError",
     "DatabaseSession",
     "DatabaseStatementTimeoutError",
+    "DeliveryOutcome",
     "Envelope",
     "EnvironmentStatus",
     "InfrastructureError",
@@ -96,6 +99,8 @@ __all__ = [
     "LLMResponseFormatError",
     "LLMTimeoutError",
     "LLMUsageSummary",
+    "ListenerRetry",
+    "ListenerStatus",
     "LoggingConfig",
     "MessagingAuthenticationError",
     "MessagingConfig",
@@ -104,6 +109,7 @@ __all__ = [
     "PoolStats",
     "Prompt",
     "PromptContext",
+    "Publication",
     "RelayResult",
     "Secret",
     "UsageStats",

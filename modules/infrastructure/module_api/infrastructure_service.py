@@ -12,7 +12,9 @@ from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.health.values import EnvironmentStatus
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext
+from modules.infrastructure.domain.messaging.listeners import ListenerRetry
 from modules.infrastructure.domain.messaging.ports import Consumer
+from modules.infrastructure.domain.messaging.publications import DeliveryOutcome, ListenerStatus, Publication
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.runtime import runtime
@@ -145,6 +147,73 @@ class InfrastructureService:
         ``InfrastructureService.relay_outbox(timeout=10).pending``
         """
         return _components().messaging.relay(max_messages, timeout)
+
+    @staticmethod
+    def listen(
+        pattern: str,
+        handler: Callable[[Envelope, DatabaseSession], Any],
+        *,
+        module: str,
+        name: str | None = None,
+        retry: ListenerRetry | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Run ``handler(event, db)`` for every event whose type matches ``pattern``, once per event; the listener's identity.
+
+        ``pattern`` is an event type or a topic pattern (``content.*``: one word, ``content.#``: any).
+        The identity ``<module>.<name>`` (name: the handler's qualified name) keys the listener's records
+        across restarts. ``db``'s transaction commits the handler's work with its record: do not commit it
+        yourself. A failure is retried after ``retry``'s backoff (default 1 s doubling to 300 s, 5 attempts);
+        a call longer than ``timeout`` seconds (default 30) counts as a failure. Register at start-up.
+        Raises ``MessagingError`` for a bad argument, a duplicate identity, or a database that is not migrated.
+        ``InfrastructureService.listen("content.question_created", add_to_practice, module="learning")``
+        """
+        return _components().listeners.listen(pattern, handler, module=module, name=name, retry=retry, timeout=timeout)
+
+    @staticmethod
+    def list_publications(*, status: str = "incomplete", listener: str | None = None, limit: int = 100) -> list[Publication]:
+        """Publication records oldest first: ``incomplete`` (pending or failed), ``pending`` or ``failed``; of ``listener`` when given.
+
+        ``for p in InfrastructureService.list_publications(status="failed"): print(p.listener, p.event_id, p.last_error)``
+        """
+        return _components().listeners.publications(status, listener, limit)
+
+    @staticmethod
+    def resubmit_publications(*, listener: str | None = None, event_ids: list[str] | None = None) -> int:
+        """Make failed publications (of ``listener``, of ``event_ids``) pending again with fresh attempts; how many.
+
+        ``InfrastructureService.resubmit_publications(listener="learning.add_to_practice")``
+        """
+        return _components().listeners.resubmit(listener, event_ids)
+
+    @staticmethod
+    def replay_dead_letters(module: str, *, max_messages: int | None = None) -> int:
+        """With RabbitMQ: move the module's dead-lettered events back to its queue, each record pending again; how many.
+
+        Raises ``MessagingError`` without a broker. ``InfrastructureService.replay_dead_letters("learning")``
+        """
+        return _components().listeners.replay_dead_letters(module, max_messages)
+
+    @staticmethod
+    def run_listeners(*, max_publications: int | None = None, timeout: float | None = None) -> list[DeliveryOutcome]:
+        """Run now the due publications of the listeners registered in this process; what each attempt did.
+
+        The worker thread does this by itself (``LISTENER_WORKER=thread``); scripts/run_listeners.py and tests call it.
+        """
+        return _components().listeners.run(max_publications, timeout)
+
+    @staticmethod
+    def listener_status() -> list[ListenerStatus]:
+        """Per listener: pending and failed publications and the age of the oldest pending one (its lag).
+
+        ``for s in InfrastructureService.listener_status(): print(s.listener, s.pending, s.oldest_pending_seconds)``
+        """
+        return _components().listeners.statuses()
+
+    @staticmethod
+    def forget_listener(identity: str) -> bool:
+        """Stop recording events for a listener no process registers any more; its open records stay listed. Whether it was known."""
+        return _components().listeners.forget(identity)
 
     @staticmethod
     def get_cache(namespace: str, *, strict: bool = False) -> Cache:

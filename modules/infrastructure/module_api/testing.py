@@ -30,8 +30,11 @@ from modules.infrastructure.module_api.infrastructure_service import Infrastruct
 
 __all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
 
-# A fresh in-memory database per block; events wait in the outbox until the test relays them.
-FAKE_ENVIRONMENT = {"APP_ENV": "test", "DATABASE_URL": "sqlite://", "LLM_PROVIDER": "local", "OUTBOX_RELAY": "off"}
+# A fresh in-memory database per block; events wait in the outbox until the test relays them, and
+# reach the listeners registered in the block right after their transaction commits.
+FAKE_ENVIRONMENT = {
+    "APP_ENV": "test", "DATABASE_URL": "sqlite://", "LLM_PROVIDER": "local", "OUTBOX_RELAY": "off", "LISTENER_WORKER": "inline",
+}
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,11 @@ SETTINGS: tuple[Setting, ...] = (
         ("OUTBOX_BATCH_SIZE", "1000", "Outbox rows the relay claims, publishes and marks per database transaction", p.integer(1, 10000)),
         ("OUTBOX_MAX_ATTEMPTS", "5", "Refused deliveries (unroutable, rejected) before an event is marked failed", p.integer(1, 1000)),
         ("OUTBOX_RETENTION_HOURS", "168", "Hours a sent event stays in the outbox before it is deleted", p.number(0, MAX_RETENTION_HOURS, note="114 years")),
+        ("LISTENER_WORKER", "thread", "Who runs listeners in this process: thread (a background thread, from the first listen()), inline (right after each publishing commit, in its thread: tests), off (only scripts/run_listeners.py)", p.choice(("thread", "inline", "off"))),
+        ("LISTENER_POLL_INTERVAL", "1", "Seconds between the listener worker's looks for events other processes published, and for retries that fell due", _seconds()),
+        ("LISTENER_RESUME_AT_STARTUP", "true", "When this process starts listening, run at once the publications a killed process had claimed", p.boolean),
+        ("LISTENER_RETENTION_HOURS", "168", "Hours a completed publication record is kept before it is deleted", p.number(0, MAX_RETENTION_HOURS, note="114 years")),
+        ("LISTENER_PREFETCH", "10", "Events a module's RabbitMQ consumer holds unacknowledged at once", p.integer(1, 65535)),
     ),
 )
 

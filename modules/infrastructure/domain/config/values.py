@@ -111,6 +111,11 @@ class MessagingConfig(_MaskedRepr):
     batch_size: int = 1000
     max_attempts: int = 5
     retention_hours: float = 168.0
+    listener_worker: str = "thread"
+    listener_poll_interval: float = 1.0
+    listener_resume: bool = True
+    listener_retention_hours: float = 168.0
+    listener_prefetch: int = 10
 
 @dataclass(frozen=True, repr=False)
 class LoggingConfig(_MaskedRepr):

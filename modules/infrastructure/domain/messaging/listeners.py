@@ -109,6 +109,10 @@ class ListenerRegistry:
                 )
             self._listeners[listener.identity] = listener
 
+    def remove(self, identity: str) -> None:
+        with self._lock:
+            self._listeners.pop(identity, None)
+
     def matching(self, event_type: str) -> list[Listener]:
         """Every listener whose pattern matches ``event_type``, in registration order."""
         with self._lock:

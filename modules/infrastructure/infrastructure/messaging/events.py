@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -35,6 +35,14 @@ def _uncounted(*_: object) -> None:
     return None
 
 
+class ListenerRecords(Protocol):
+    """The listener side's hooks: records staged with each event, and a nudge after the commit that made them."""
+
+    def stage(self, session: Session, envelope: Envelope, body: str) -> int: ...
+
+    def committed(self) -> None: ...
+
+
 class OutboxMessaging:
     """``publish_event`` and ``relay_outbox`` behind the facade.
 
@@ -53,8 +61,10 @@ class OutboxMessaging:
         published: Count = _uncounted,
         max_connections: int | None = None,
         relay_lock: SQLiteRelayLock | None = None,
+        listeners: ListenerRecords | None = None,
     ) -> None:
         self.config = config
+        self._listeners = listeners
         self._open_session = open_session
         self._publisher = publisher
         self._stored = stored
@@ -104,9 +114,12 @@ class OutboxMessaging:
             else:
                 with self._open_session() as db:
                     outbox.add(db.session, envelope, body)
+                    records = self._stage_records(db.session, envelope, body)
                 self._stored(1)
                 if self._relays_after_commit():
                     self.worker.wake()
+                if records and self._listeners is not None:
+                    self._listeners.committed()
         except DatabaseError as exc:
             raise MessagingError(
                 f"Event '{event_type}' could not be stored in the outbox ({exc}); "
@@ -119,6 +132,7 @@ class OutboxMessaging:
         table, say) surfaces here, and arranges that the commit counts the transaction's events and wakes the relay once."""
         session = db.session
         outbox.add(session, envelope, body)
+        records = self._stage_records(session, envelope, body)
         staged = session.info.get(_STAGED)
         if staged is None or staged.owner is not self or staged.transaction is not session.get_transaction():
             db.flush()
@@ -128,6 +142,10 @@ class OutboxMessaging:
                 listening.add(self)
                 event.listen(session, "after_commit", self._committed)
         staged.events += 1
+        staged.records += records
+
+    def _stage_records(self, session: Session, envelope: Envelope, body: bytes) -> int:
+        return 0 if self._listeners is None else self._listeners.stage(session, envelope, body.decode())
 
     def _committed(self, session: Session) -> None:
         """After a commit of a session that staged events: count them and wake the relay, once per transaction."""
@@ -140,6 +158,8 @@ class OutboxMessaging:
         self._stored(staged.events)
         if self._relays_after_commit():
             self.worker.wake()
+        if staged.records and self._listeners is not None:
+            self._listeners.committed()
 
     def relay(self, max_messages: int | None = None, timeout: float | None = None) -> RelayResult:
         """One relay run at a time in this process, and on a SQLite file in every process: two would claim
@@ -207,6 +227,7 @@ class _Staged:
     owner: OutboxMessaging
     transaction: SessionTransaction | None
     events: int = 0
+    records: int = 0  # publication records staged for listeners
 
 
 def check_relay_arguments(max_messages: object, timeout: object) -> None:

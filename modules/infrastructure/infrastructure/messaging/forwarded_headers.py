@@ -13,6 +13,10 @@ from typing import Any
 
 import pika.data
 
+from modules.infrastructure.domain.messaging.handler_failure import describe
+
+__all__ = ["ATTEMPTS_HEADER", "DROPPED_HEADER", "ERROR_HEADER", "describe", "forwarded_headers"]
+
 ATTEMPTS_HEADER = "x-attempts"
 ERROR_HEADER = "x-last-error"
 DROPPED_HEADER = "x-headers-dropped"
@@ -31,14 +35,6 @@ def forwarded_headers(original: Mapping[str, Any] | None, attempts: int, error: 
         return {**(original or {}), **added}
     why = "could not be encoded" if size is None else f"took {size:,} bytes, over {HEADERS_BUDGET:,}"
     return {DROPPED_HEADER: f"the message's own headers {why}; they were dropped", **added}
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: message`` of a handler's exception, even when its ``__str__`` fails."""
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except Exception:
-        return f"{type(exc).__name__} (its message could not be read)"
 
 
 def _encoded_size(headers: dict[str, Any]) -> int | None:

@@ -26,8 +26,10 @@ class SentRowPurge:
         every: float = PURGE_EVERY,
         batch: int = PURGE_BATCH,
         clock: Callable[[], float] = time.monotonic,
+        delete: Callable[[Session, timedelta, int], int] = outbox.purge_sent,
     ) -> None:
         self._retention = retention
+        self._delete = delete  # the rows to purge: sent outbox rows, or completed publication records
         self._every = every
         self._batch = batch
         self._clock = clock
@@ -38,6 +40,6 @@ class SentRowPurge:
         now = self._clock()
         if self._next is not None and now < self._next:
             return 0
-        removed = outbox.purge_sent(session, self._retention, self._batch)
+        removed = self._delete(session, self._retention, self._batch)
         self._next = None if removed >= self._batch else now + self._every
         return removed

@@ -1,4 +1,4 @@
-"""A background thread that relays the outbox when woken after a commit, and on a timer if asked."""
+"""A background thread that drains work (the outbox relay, the listeners) when woken after a commit, and on a timer if asked."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ class RelayWorker:
     the broker was away.
     """
 
-    def __init__(self, drain: Callable[[], object], poll_interval: float | None = None) -> None:
+    def __init__(
+        self, drain: Callable[[], object], poll_interval: float | None = None, *, name: str = "outbox-relay", waiting: str = "events stay pending"
+    ) -> None:
         self._drain = drain
+        self._name = name
+        self._waiting = waiting
         self._poll_interval = poll_interval
         self._event = threading.Event()
         self._stopping = threading.Event()
@@ -39,7 +43,7 @@ class RelayWorker:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stopping.clear()
-                self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -72,6 +76,6 @@ class RelayWorker:
             now = time.monotonic()
             if now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
-                logger.warning("Outbox relay could not run; events stay pending: %s", exc)
-        except Exception:  # the thread must survive to relay later
-            logger.exception("Outbox relay failed unexpectedly; events stay pending")
+                logger.warning("%s could not run; %s: %s", self._name, self._waiting, exc)
+        except Exception:  # the thread must survive to run later
+            logger.exception("%s failed unexpectedly; %s", self._name, self._waiting)

@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.database.values import PoolStats
+from modules.infrastructure.domain.messaging.publications import ListenerStatus
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
 
 logger = logging.getLogger(__name__)
@@ -98,4 +99,27 @@ class CacheCollector(_Guarded):
         for figure, help_text in CACHE_FIGURES.items():
             family = CounterMetricFamily(f"{PREFIX}_cache_{figure}", help_text, labels=["backend"])
             family.add_metric([stats.backend], getattr(stats, figure))
+            yield family
+
+
+class ListenerCollector(_Guarded):
+    """``infrastructure_listener_{pending,failed}{listener}`` and ``infrastructure_listener_lag_seconds`` (oldest pending)."""
+
+    def __init__(self, statuses: Callable[[], Sequence[ListenerStatus]], label: Callable[[str], str]) -> None:
+        super().__init__("listener publication counts")
+        self._statuses, self._label = statuses, label
+
+    def collect(self) -> Iterator[Metric]:
+        statuses = self.read(self._statuses)
+        if statuses is None:
+            return
+        figures = (
+            ("pending", "Publications waiting for their listener", "pending"),
+            ("failed", "Publications whose listener failed its last attempt", "failed"),
+            ("lag_seconds", "Age of the oldest pending publication of the listener", "oldest_pending_seconds"),
+        )
+        for figure, help_text, field in figures:
+            family = GaugeMetricFamily(f"{PREFIX}_listener_{figure}", help_text, labels=["listener"])
+            for status in statuses:
+                family.add_metric([self._label(status.listener)], getattr(status, field))
             yield family

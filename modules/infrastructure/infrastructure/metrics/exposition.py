@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy.orm import Session
 
@@ -10,7 +13,8 @@ from modules.infrastructure.domain.database.values import PRIMARY, PoolStats
 from modules.infrastructure.domain.errors import DatabasePoolExhaustedError
 from modules.infrastructure.infrastructure.database.database import Database
 from modules.infrastructure.infrastructure.messaging import outbox
-from modules.infrastructure.infrastructure.metrics.collectors import CacheCollector, OutboxCollector, PoolCollector
+from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
+from modules.infrastructure.infrastructure.metrics.collectors import CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
 
@@ -21,13 +25,14 @@ class MetricsExposition:
     the cache gets its own collectors while the counters stay the process's.
     """
 
-    def __init__(self, metrics: InfrastructureMetrics, database: Database, cache: Cache) -> None:
+    def __init__(self, metrics: InfrastructureMetrics, database: Database, cache: Cache, listeners: ModuleEvents) -> None:
         self._families = metrics.registry
         self._scraped = CollectorRegistry()
         # Pools first, so their figures are the application's, not those of the outbox count's own connection.
         self._scraped.register(PoolCollector(database.stats, metrics.label))
         self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
         self._scraped.register(CacheCollector(cache.stats))
+        self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
 
     def text(self) -> str:
         """The Prometheus text exposition (format 0.0.4) of every metric."""
@@ -37,12 +42,18 @@ class MetricsExposition:
 def outbox_counts(database: Database) -> dict[str, int]:
     """Outbox rows per status on a plain pooled connection: a scrape neither starts a relay nor shows up
     in the session histogram it is reading."""
+    with _plain_session(database) as session:
+        return outbox.counts(session)
+
+
+@contextmanager
+def _plain_session(database: Database) -> Iterator[Session]:
     engines = database.engines
     if any(_exhausted(pool) for pool in engines.stats() if pool.label == PRIMARY):
         # Waiting DB_POOL_TIMEOUT for a connection would fail the whole scrape just when it matters.
-        raise DatabasePoolExhaustedError("every connection of the primary pool is in use; the outbox is counted at a later scrape")
+        raise DatabasePoolExhaustedError("every connection of the primary pool is in use; the figures are read at a later scrape")
     with engines.errors(), engines.get_connection() as connection, Session(connection) as session:
-        return outbox.counts(session)
+        yield session
 
 
 def _exhausted(pool: PoolStats) -> bool:

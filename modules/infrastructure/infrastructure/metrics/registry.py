@@ -25,6 +25,7 @@ class InfrastructureMetrics:
         self.registry = CollectorRegistry()
         self.label = LabelGuard()  # engines, providers, models, outcomes: bounded by the configuration and code
         self.module_label = LabelGuard()  # caller-supplied module names: a budget of their own
+        self.listener_label = LabelGuard()  # listener identities: registered in code, bounded like module names
         r = self.registry
         self.session_seconds = Histogram(
             f"{PREFIX}_db_session_duration_seconds", "Time a database session held its connection, open to close",
@@ -45,6 +46,15 @@ class InfrastructureMetrics:
             f"{PREFIX}_messaging_publishes", "Events the relay handled by outcome: confirmed, refused, malformed or error",
             ["outcome"], registry=r,
         )
+
+        self.listener_outcomes = Counter(
+            f"{PREFIX}_listener_deliveries", "Listener attempts by outcome: completed, retry, failed, skipped (already settled)",
+            ["listener", "outcome"], registry=r,
+        )
+
+    def listener_outcome(self, listener: str, outcome: str) -> None:
+        """Count one attempt of ``listener`` that ended as ``outcome``."""
+        self.listener_outcomes.labels(listener=self.listener_label(listener), outcome=outcome).inc()
 
     def session_observer(self, engine: str) -> Callable[[float], None]:
         """The function a session of ``engine`` calls with its duration in seconds when it closes."""

@@ -1,0 +1,93 @@
+"""``DuePublications``: claims this process's due publication records and runs them, one drain at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from modules.infrastructure.domain.messaging.listeners import ListenerRegistry
+from modules.infrastructure.domain.messaging.publications import DeliveryOutcome
+from modules.infrastructure.infrastructure.database.session import DatabaseSession
+from modules.infrastructure.infrastructure.messaging import publication_store as store
+from modules.infrastructure.infrastructure.messaging.publication_runner import LEASE_MARGIN, PublicationRunner
+from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
+
+CLAIM_BATCH = 100
+
+
+class DuePublications:
+    """Runs the pending records of the listeners registered here whose next attempt is ``overdue`` seconds past.
+
+    Without a broker ``overdue`` is 0: records are run as soon as they are due. With one, the
+    broker delivers; records are run from here only when a message is overdue (lost) or resubmitted.
+    A drain asked for while one runs makes that one go round again instead of waiting.
+    """
+
+    def __init__(
+        self,
+        open_session: Callable[[], DatabaseSession],
+        runner: PublicationRunner,
+        registry: ListenerRegistry,
+        owner: str,
+        *,
+        overdue: timedelta = timedelta(0),
+        retention: timedelta = timedelta(hours=168),
+    ) -> None:
+        self._open_session = open_session
+        self._runner = runner
+        self._registry = registry
+        self._owner = owner
+        self.overdue = overdue
+        self._prune = SentRowPurge(retention, delete=store.prune_completed)
+        self._running = threading.Lock()
+        self._again = False
+
+    def drain(self, max_records: int | None = None, timeout: float | None = None) -> list[DeliveryOutcome]:
+        """Run due records until none are left, ``max_records`` ran or ``timeout`` passed; their outcomes."""
+        if not self._running.acquire(blocking=False):
+            self._again = True  # the running drain goes round once more and finds what was just committed
+            return []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        outcomes: list[DeliveryOutcome] = []
+        try:
+            self._again = True
+            while self._again and (deadline is None or time.monotonic() < deadline):
+                self._again = False
+                while max_records is None or len(outcomes) < max_records:
+                    limit = CLAIM_BATCH if max_records is None else min(CLAIM_BATCH, max_records - len(outcomes))
+                    claimed = self._claim(limit)
+                    for record in claimed:
+                        listener = self._registry.get(record.listener)
+                        if listener is not None:
+                            outcomes.append(self._runner.run_claimed(record, listener))
+                    if len(claimed) < limit or (deadline is not None and time.monotonic() >= deadline):
+                        break
+            self._tidy()
+        finally:
+            self._running.release()
+        return outcomes
+
+    def resume(self, identity: str) -> int:
+        """Make the records a dead process of this listener had claimed due now."""
+        with store.as_messaging_error("Resuming the publications of listener " + identity):
+            with self._open_session() as db:
+                return store.release_leases(db.session, [identity])
+
+    def _claim(self, limit: int) -> list[store.ClaimedPublication]:
+        listeners = self._registry.all()
+        if not listeners:
+            return []
+        lease = timedelta(seconds=max(listener.timeout_seconds for listener in listeners) + LEASE_MARGIN)
+        with store.as_messaging_error("Claiming due publications"):
+            with self._open_session() as db:
+                return store.claim_due(db.session, [lst.identity for lst in listeners], self._owner, lease, limit, self.overdue)
+
+    def _tidy(self) -> None:
+        with store.as_messaging_error("Pruning completed publications"):
+            with self._open_session() as db:
+                self._prune(db.session)
+
+    def after_fork(self) -> None:
+        self._running = threading.Lock()

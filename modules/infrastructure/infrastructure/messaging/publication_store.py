@@ -1,0 +1,242 @@
+"""Publication records in SQL: add, claim due ones under a lease, settle, list, resubmit, count and prune.
+
+Every settling update is conditional on the attempt it settles (``attempts`` unchanged and still
+pending): of two runs of one record (a lease that ran out, a redelivery, a handler that outlived its
+timeout) only the first to commit counts, and the other's transaction is rolled back with its effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from modules.infrastructure.domain.errors import DatabaseError, MessagingError
+from modules.infrastructure.domain.messaging.publications import COMPLETED, FAILED, PENDING, Publication
+from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.infrastructure.messaging.publication_model import ListenerRecord, PublicationRecord
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+MAX_ERROR = 2000
+
+
+class ClaimedPublication(NamedTuple):
+    """A record a worker may run now: its handler's attempt number is ``attempts + 1``."""
+
+    id: int
+    event_id: str
+    listener: str
+    body: str
+    attempts: int
+
+
+@contextmanager
+def as_messaging_error(doing: str) -> Iterator[None]:
+    """A ``DatabaseError`` while reading or writing records leaves as the ``MessagingError`` the listener side raises."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise MessagingError(
+            f"{doing} failed: {exc}; if the table is missing, run InfrastructureService.migrate(). The events stay to be delivered"
+        ) from exc
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def add(session: Session, envelope: Envelope, body: str, listeners: Iterable[str]) -> int:
+    """Stage a pending record per listener in ``session``'s transaction (the publishing one); how many."""
+    moment = now()
+    records = [
+        PublicationRecord(
+            event_id=envelope.id, listener=listener, event_type=envelope.type, priority=envelope.priority, body=body,
+            status=PENDING, attempts=0, next_attempt_at=moment, created_at=moment, updated_at=moment,
+        )
+        for listener in listeners
+    ]
+    session.add_all(records)
+    return len(records)
+
+
+def ensure(session: Session, envelope: Envelope, body: str, listeners: Sequence[str], due: datetime) -> dict[str, ClaimedPublication | str]:
+    """Each listener's record, added when missing: the claimable record when pending, else its status."""
+    moment = now()
+    rows = [
+        {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
+         "status": PENDING, "attempts": 0, "next_attempt_at": due, "created_at": moment, "updated_at": moment}
+        for listener in listeners
+    ]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(PublicationRecord)
+    session.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["event_id", "listener"]))
+    found = session.execute(
+        select(PublicationRecord.id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts)
+        .where(PublicationRecord.event_id == envelope.id, PublicationRecord.listener.in_(listeners))
+    )
+    result: dict[str, ClaimedPublication | str] = {}
+    for record_id, listener, status, attempts in found:
+        result[listener] = ClaimedPublication(record_id, envelope.id, listener, body, attempts) if status == PENDING else status
+    return result
+
+
+def claim_due(session: Session, listeners: Sequence[str], owner: str, lease: timedelta, limit: int, overdue: timedelta = timedelta(0)) -> list[ClaimedPublication]:
+    """Up to ``limit`` pending records of ``listeners`` due ``overdue`` ago or earlier, highest priority first, leased to ``owner``.
+
+    The lease pushes their next attempt past it: another worker takes them only once it ran out.
+    """
+    if not listeners:
+        return []
+    moment = now()
+    due = (
+        select(PublicationRecord.id)
+        .where(PublicationRecord.status == PENDING, PublicationRecord.next_attempt_at <= moment - overdue, PublicationRecord.listener.in_(listeners))
+        .order_by(PublicationRecord.priority.desc(), PublicationRecord.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = list(session.execute(
+        update(PublicationRecord)
+        .where(PublicationRecord.id.in_(due.scalar_subquery()))
+        .values(lease_owner=owner, next_attempt_at=moment + lease, updated_at=moment)
+        .returning(PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.body, PublicationRecord.attempts, PublicationRecord.priority)
+        .execution_options(synchronize_session=False)
+    ))
+    claimed.sort(key=lambda row: (-row[5], row[0]))
+    return [ClaimedPublication(*row[:5]) for row in claimed]
+
+
+def _settling(record_id: int, attempts: int) -> Any:
+    return and_(PublicationRecord.id == record_id, PublicationRecord.status == PENDING, PublicationRecord.attempts == attempts)
+
+
+def complete(session: Session, record: ClaimedPublication) -> bool:
+    """Mark the attempt completed in ``session``'s transaction (the handler's); False when another run settled it first."""
+    moment = now()
+    result = session.execute(
+        update(PublicationRecord)
+        .where(_settling(record.id, record.attempts))
+        .values(status=COMPLETED, attempts=record.attempts + 1, completed_at=moment, updated_at=moment, lease_owner=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", result).rowcount == 1
+
+
+def fail_attempt(session: Session, record: ClaimedPublication, error: str, retry_at: datetime | None) -> bool:
+    """Count a failed attempt: pending again at ``retry_at``, or ``failed`` when it is None. False when already settled."""
+    result = session.execute(
+        update(PublicationRecord)
+        .where(_settling(record.id, record.attempts))
+        .values(
+            status=PENDING if retry_at is not None else FAILED, attempts=record.attempts + 1, next_attempt_at=retry_at,
+            last_error=error[:MAX_ERROR], updated_at=now(), lease_owner=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", result).rowcount == 1
+
+
+def listed(session: Session, statuses: Sequence[str], listener: str | None, limit: int) -> list[Publication]:
+    """Records in ``statuses`` (of ``listener`` when given), oldest first."""
+    query = select(PublicationRecord).where(PublicationRecord.status.in_(statuses))
+    if listener is not None:
+        query = query.where(PublicationRecord.listener == listener)
+    rows = session.scalars(query.order_by(PublicationRecord.id).limit(limit))
+    return [
+        Publication(
+            event_id=r.event_id, listener=r.listener, event_type=r.event_type, status=r.status, attempts=r.attempts,
+            last_error=r.last_error, created_at=cast(datetime, aware(r.created_at)), updated_at=cast(datetime, aware(r.updated_at)),
+            next_attempt_at=aware(r.next_attempt_at) if r.status == PENDING else None, completed_at=aware(r.completed_at),
+        )
+        for r in rows
+    ]
+
+
+def resubmit(session: Session, listener: str | None, event_ids: Sequence[str] | None, due: datetime) -> int:
+    """Failed records (of ``listener``, of ``event_ids``) pending again from ``due``, their attempts counted afresh."""
+    query = update(PublicationRecord).where(PublicationRecord.status == FAILED)
+    if listener is not None:
+        query = query.where(PublicationRecord.listener == listener)
+    if event_ids is not None:
+        query = query.where(PublicationRecord.event_id.in_(event_ids))
+    result = session.execute(
+        query.values(status=PENDING, attempts=0, next_attempt_at=due, updated_at=now(), lease_owner=None).execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", result).rowcount or 0
+
+
+def reopen(session: Session, event_id: str, listener: str, due: datetime) -> None:
+    """One record pending again from ``due`` with its attempts counted afresh (a dead letter replayed), unless completed."""
+    session.execute(
+        update(PublicationRecord)
+        .where(PublicationRecord.event_id == event_id, PublicationRecord.listener == listener, PublicationRecord.status != COMPLETED)
+        .values(status=PENDING, attempts=0, next_attempt_at=due, updated_at=now(), lease_owner=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_leases(session: Session, listeners: Sequence[str]) -> int:
+    """Make the leased pending records of ``listeners`` due now: their workers died (start-up resume)."""
+    if not listeners:
+        return 0
+    moment = now()
+    result = session.execute(
+        update(PublicationRecord)
+        .where(PublicationRecord.status == PENDING, PublicationRecord.lease_owner.is_not(None), PublicationRecord.listener.in_(listeners))
+        .values(lease_owner=None, next_attempt_at=moment, updated_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", result).rowcount or 0
+
+
+def prune_completed(session: Session, older_than: timedelta, limit: int) -> int:
+    """Delete at most ``limit`` records completed more than ``older_than`` ago; how many."""
+    expired = select(PublicationRecord.id).where(PublicationRecord.status == COMPLETED, PublicationRecord.completed_at < now() - older_than).limit(limit)
+    result = session.execute(delete(PublicationRecord).where(PublicationRecord.id.in_(expired)).execution_options(synchronize_session=False))
+    return cast("CursorResult[Any]", result).rowcount or 0
+
+
+def open_counts(session: Session) -> dict[str, tuple[int, int, datetime | None]]:
+    """Per listener with open records: (pending, failed, creation of the oldest pending)."""
+    rows = session.execute(
+        select(
+            PublicationRecord.listener,
+            func.count().filter(PublicationRecord.status == PENDING),
+            func.count().filter(PublicationRecord.status == FAILED),
+            func.min(PublicationRecord.created_at).filter(PublicationRecord.status == PENDING),
+        )
+        .where(or_(PublicationRecord.status == PENDING, PublicationRecord.status == FAILED))
+        .group_by(PublicationRecord.listener)
+    )
+    return {listener: (pending, failed, aware(oldest)) for listener, pending, failed, oldest in rows}
+
+
+def remember_listener(session: Session, identity: str, module: str, pattern: str) -> None:
+    """Record (or refresh) a listener registered in some process."""
+    moment = now()
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(ListenerRecord)
+    statement = insert.values(identity=identity, module=module, pattern=pattern, registered_at=moment, last_seen_at=moment)
+    session.execute(statement.on_conflict_do_update(index_elements=["identity"], set_={"pattern": pattern, "module": module, "last_seen_at": moment}))
+
+
+def known_listeners(session: Session) -> list[tuple[str, str]]:
+    """Every listener registered so far, as (identity, pattern)."""
+    return [(identity, pattern) for identity, pattern in session.execute(select(ListenerRecord.identity, ListenerRecord.pattern))]
+
+
+def forget_listener(session: Session, identity: str) -> bool:
+    """Stop creating records for a listener that no longer exists; its pending records are left for inspection."""
+    result = session.execute(delete(ListenerRecord).where(ListenerRecord.identity == identity))
+    return (cast("CursorResult[Any]", result).rowcount or 0) == 1
