@@ -44,6 +44,9 @@ FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "OUTBOX_BATCH_SIZE": lambda c: c.messaging.batch_size,
     "OUTBOX_MAX_ATTEMPTS": lambda c: c.messaging.max_attempts,
     "OUTBOX_RETENTION_HOURS": lambda c: c.messaging.retention_hours,
+    "LISTENER_POLL_INTERVAL": lambda c: c.messaging.listener_poll_interval,
+    "LISTENER_RETENTION_HOURS": lambda c: c.messaging.listener_retention_hours,
+    "LISTENER_PREFETCH": lambda c: c.messaging.listener_prefetch,
 }
 
 

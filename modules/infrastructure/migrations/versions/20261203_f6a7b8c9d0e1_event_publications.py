@@ -15,14 +15,11 @@ down_revision = "e5f6a7b8c9d0"
 branch_labels = None
 depends_on = None
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_WHEN = sa.DateTime(timezone=True)
-
-
 def upgrade() -> None:
+    when = sa.DateTime(timezone=True)
     op.create_table(
         "infrastructure_event_publications",
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(36), nullable=False),
         sa.Column("listener", sa.String(200), nullable=False),
         sa.Column("event_type", sa.String(255), nullable=False),
@@ -30,12 +27,12 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", _WHEN, nullable=True),
+        sa.Column("next_attempt_at", when, nullable=True),
         sa.Column("lease_owner", sa.String(64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", _WHEN, nullable=False),
-        sa.Column("updated_at", _WHEN, nullable=False),
-        sa.Column("completed_at", _WHEN, nullable=True),
+        sa.Column("created_at", when, nullable=False),
+        sa.Column("updated_at", when, nullable=False),
+        sa.Column("completed_at", when, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_infrastructure_event_publications"),
         sa.UniqueConstraint("event_id", "listener", name="uq_infrastructure_event_publications_event_id_listener"),
     )
@@ -51,8 +48,8 @@ def upgrade() -> None:
         sa.Column("identity", sa.String(200), nullable=False),
         sa.Column("module", sa.String(64), nullable=False),
         sa.Column("pattern", sa.String(255), nullable=False),
-        sa.Column("registered_at", _WHEN, nullable=False),
-        sa.Column("last_seen_at", _WHEN, nullable=False),
+        sa.Column("registered_at", when, nullable=False),
+        sa.Column("last_seen_at", when, nullable=False),
         sa.PrimaryKeyConstraint("identity", name="pk_infrastructure_event_listeners"),
     )
 
