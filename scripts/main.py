@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The module's main job on whatever is configured (embedded defaults when nothing is): migrate the
-database, run the content_creation sibling's flow once (the LLM writes a question, it is stored and
-announced through the outbox), then print the start-up report.
+database, register the learning sibling's listener, run the content_creation sibling's flow once (the
+LLM writes a question, it is stored and announced through the outbox, and learning adds it to its
+practice pool when the event reaches it), then print the start-up report.
 
 Run through ``./scripts/run``; exit status as ``validate_environment.py`` (0 valid, 1 not), and 1
 when the migrations or the question could not be made.
@@ -19,10 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modules.content_creation.module_api import EVENTS, CreatedQuestion, QuestionGenerationError, QuestionService  # noqa: E402
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+from modules.learning.module_api import PracticePool, register_listeners  # noqa: E402
 from scripts.validate_environment import parse_args, render_text  # noqa: E402
 
 TOPIC = "the solar system"
 DELIVERY_WAIT = 10.0  # seconds to wait for the broker to take the event
+REACTION_WAIT = 15.0  # seconds to wait for the learning module's listener to react
 
 
 def migrate(out: TextIO) -> bool:
@@ -52,8 +55,23 @@ def create_question(out: TextIO) -> bool:
         print(f"  {'*' if index == created.answer_index else ' '} {chr(ord('a') + index)}) {option}", file=out)
     print(f"  answer: {created.answer}", file=out)
     print(f"  event content.question_created {created.event_id}: {delivery()}", file=out)
+    print(f"  {reaction(created.question_id, time.monotonic())}", file=out)
     print(_usage(created), file=out)
     return True
+
+
+def reaction(question_id: int, committed: float) -> str:
+    """What the learning module's listener did with the question's event, and how long after the commit."""
+    deadline = committed + REACTION_WAIT
+    try:
+        while (entry := PracticePool.entry_for(question_id)) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+    except InfrastructureError as exc:
+        return f"learning's listener: could not be checked ({exc})"
+    if entry is None:
+        return f"learning's listener did not react within {REACTION_WAIT:g} s (see InfrastructureService.list_publications())"
+    waited = (time.monotonic() - committed) * 1000
+    return f"learning's listener learning.add_to_practice reacted: question #{entry.question_id} added to practice (within {waited:.0f} ms)"
 
 
 def delivery() -> str:
@@ -83,12 +101,22 @@ def _usage(created: CreatedQuestion) -> str:
 
 USAGE = (
     "The infrastructure module's main job: migrate the database, let the content_creation module write one "
-    "quiz question with the LLM (stored, and announced with an event in the same transaction), then print "
-    "the start-up report. With nothing configured it runs offline on the embedded defaults: SQLite in var/, "
+    "quiz question with the LLM (stored, and announced with an event in the same transaction), show the learning "
+    "module's listener reacting to that event, then print the start-up report. With nothing configured it runs offline on the embedded defaults: SQLite in var/, "
     "an in-memory cache, events waiting in the outbox, the embedded local model. Set DATABASE_URL, "
     "REDIS_URL, RABBITMQ_URL or LLM_PROVIDER (or write them in .env) to use real services. "
     "Exit status 0 when everything worked and the report is valid, else 1."
 )
+
+
+def listen(out: TextIO) -> bool:
+    """Register the learning module's listener, as an application does at start-up."""
+    try:
+        register_listeners()
+    except InfrastructureError as exc:
+        print(f"Listeners not registered: {exc}", file=out)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     human = sys.stderr if args.json else sys.stdout
     print("Migrating the database...", file=human, flush=True)
     migrated = migrate(human)
-    created = migrated and create_question(human)
+    created = migrated and listen(human) and create_question(human)
     status = InfrastructureService.validate_environment(timeout=args.timeout)
     print(json.dumps(status.to_dict(), indent=2) if args.json else render_text(status))
     return 0 if status.is_valid and created else 1

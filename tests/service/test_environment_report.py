@@ -117,4 +117,4 @@ def test_the_database_line_is_ok_once_migrated() -> None:
     InfrastructureService.migrate()
     checks = InfrastructureService.validate_environment().checks
     assert checks["database"].status is CheckStatus.OK and "migrations at head" in checks["database"].detail
-    assert checks["messaging"].detail == "0 events pending (RABBITMQ_URL not set)"
+    assert checks["messaging"].detail == "0 events pending (RABBITMQ_URL not set); listeners: none registered, 0 publications pending, 0 failed"

@@ -687,12 +687,12 @@ def test_relay_without_a_broker_is_a_messaging_error_and_events_stay(db_path: Pa
 
 def test_the_report_without_a_broker_says_how_many_events_wait(db_path: Path) -> None:
     assert InfrastructureService.validate_environment().checks["messaging"].detail == (
-        "0 events pending (RABBITMQ_URL not set)"
+        "0 events pending (RABBITMQ_URL not set); listeners: none registered, 0 publications pending, 0 failed"
     )
     publish(3)
     check = InfrastructureService.validate_environment().checks["messaging"]
     assert check.status is CheckStatus.SKIPPED
-    assert check.detail == "3 events pending (RABBITMQ_URL not set)"
+    assert check.detail == "3 events pending (RABBITMQ_URL not set); listeners: none registered, 0 publications pending, 0 failed"
 
 
 def test_sent_rows_older_than_the_retention_are_purged(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

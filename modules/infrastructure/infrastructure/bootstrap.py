@@ -159,7 +159,7 @@ def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     return [
         DatabaseHealthCheck(lambda: components.database),
         CacheHealthCheck(lambda: components.cache),
-        MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher),
+        MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher, lambda: components.listeners),
         LLMHealthCheck(lambda: components.llm),
     ]
 

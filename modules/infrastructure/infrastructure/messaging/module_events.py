@@ -8,6 +8,7 @@ worker here only runs records whose message is overdue or that were resubmitted.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -21,7 +22,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from modules.infrastructure.domain.config.values import MessagingConfig
-from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.errors import InfrastructureError, MessagingError
 from modules.infrastructure.domain.messaging.event_patterns import EventPattern
 from modules.infrastructure.domain.messaging.listeners import Listener, ListenerRegistry, new_listener
 from modules.infrastructure.domain.messaging.ports import ListenerDelivery
@@ -32,6 +33,8 @@ from modules.infrastructure.infrastructure.messaging import publication_store as
 from modules.infrastructure.infrastructure.messaging.due_publications import DuePublications
 from modules.infrastructure.infrastructure.messaging.publication_runner import PublicationRunner
 from modules.infrastructure.infrastructure.messaging.worker import RelayWorker
+
+logger = logging.getLogger(__name__)
 
 KNOWN_LISTENERS_TTL = 1.0  # seconds a publishing process trusts its list of the listeners other processes registered
 BROKER_OVERDUE = timedelta(seconds=60)  # with a broker: a record this late has lost its message, and is run from here
@@ -110,7 +113,14 @@ class ModuleEvents:
         if mode == "thread":
             self.worker.wake()
         elif self._queues is None:
+            self._drain_inline()
+
+    def _drain_inline(self) -> None:
+        """Run due records in this thread; the commit that asked for it has happened, so a failure here is logged, not raised."""
+        try:
             self.due.drain()
+        except InfrastructureError as exc:
+            logger.warning("Listeners could not run after the commit; their publications stay pending: %s", exc)
 
     # -- publishing side (without a broker) --------------------------------------------------------
 
@@ -125,7 +135,7 @@ class ModuleEvents:
         """After a commit that staged records: run them now (inline) or wake the worker."""
         mode = self.config.listener_worker
         if mode == "inline":
-            self.due.drain()
+            self._drain_inline()
         elif mode == "thread" and self.registry.all():
             self.worker.wake()
 

@@ -134,6 +134,7 @@ class _HandlerCall:
             return
         try:
             self._listener.handler(self._envelope, db)
+            db.flush()  # the handler's writes fail here, as its own failure, not the record's
             if self.abandoned.is_set():
                 return  # the timeout already counted this attempt: the work must not commit
             self.reached_commit = True

@@ -1,0 +1,1 @@
+"""Learning: practice sessions built from other modules' content; reacts to their events through the infrastructure."""

@@ -1,0 +1,41 @@
+"""The public surface of the learning module: its listener registration and its practice pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from modules.content_creation.module_api import QUESTION_CREATED
+from modules.infrastructure.module_api import InfrastructureService
+from modules.learning.application.practice import MODULE, add_to_practice
+from modules.learning.infrastructure.models import PracticeItem
+
+__all__ = ["PracticeEntry", "PracticePool", "register_listeners"]
+
+
+def register_listeners() -> None:
+    """Call once at start-up: learning reacts to every new question (scripts/run_listeners.py takes this function)."""
+    InfrastructureService.listen(QUESTION_CREATED, add_to_practice, module=MODULE, name="add_to_practice")
+
+
+@dataclass(frozen=True)
+class PracticeEntry:
+    question_id: int
+    topic: str
+    event_id: str
+
+
+class PracticePool:
+    """Read the questions learning has added to practice."""
+
+    @staticmethod
+    def entry_for(question_id: int) -> PracticeEntry | None:
+        with InfrastructureService.get_database_session(read_only=True) as db:
+            item = db.scalars(select(PracticeItem).where(PracticeItem.question_id == question_id)).first()
+            return None if item is None else PracticeEntry(item.question_id, item.topic, item.event_id)
+
+    @staticmethod
+    def size() -> int:
+        with InfrastructureService.get_database_session(read_only=True) as db:
+            return len(db.scalars(select(PracticeItem.id)).all())
