@@ -58,10 +58,8 @@ class DuePublications:
                 while max_records is None or len(outcomes) < max_records:
                     limit = CLAIM_BATCH if max_records is None else min(CLAIM_BATCH, max_records - len(outcomes))
                     claimed = self._claim(limit)
-                    for record in claimed:
-                        listener = self._registry.get(record.listener)
-                        if listener is not None:
-                            outcomes.append(self._runner.run_claimed(record, listener))
+                    runnable = [(record, listener) for record in claimed if (listener := self._registry.get(record.listener)) is not None]
+                    outcomes.extend(self._runner.run_claimed(runnable))
                     if len(claimed) < limit or (deadline is not None and time.monotonic() >= deadline):
                         break
             self._tidy()

@@ -237,12 +237,14 @@ class ModuleEvents:
 
     def close(self) -> None:
         self.worker.close()
+        self.runner.close()
         if self._queues is not None:
             self._queues.close()
 
     def after_fork(self) -> None:
         self.worker.after_fork()
         self.due.after_fork()
+        self.runner.after_fork()
         self._lock = threading.Lock()
         if self._queues is not None:
             self._queues.after_fork()

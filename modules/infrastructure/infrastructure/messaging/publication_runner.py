@@ -2,16 +2,22 @@
 
 The handler gets the event and an open session. When it returns, the record's completion is added
 to that session's transaction and both commit together: a handler that only writes to the
-database has its effect exactly once, whatever the process is killed. When it raises or outlives
+database has its effect exactly once, wherever the process is killed. When it raises or outlives
 its timeout, its transaction is rolled back and the attempt is counted in a transaction of its own:
 due again after the listener's backoff, or ``failed`` after its last attempt.
+
+Records run in batches: the handlers of a batch share one transaction, which commits them all or
+none. The first failure in a batch rolls it back; the handlers before it then run again one
+transaction each (their work never committed), the failing one is counted, the rest run alone.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from modules.infrastructure.domain.errors import DatabaseError, MessagingError
@@ -23,6 +29,7 @@ from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
+from modules.infrastructure.infrastructure.messaging.handler_thread import HandlerThreads
 from modules.infrastructure.infrastructure.messaging.publication_store import ClaimedPublication
 
 logger = logging.getLogger(__name__)
@@ -34,6 +41,18 @@ def _uncounted(listener: str, outcome: Outcome) -> None:
     return None
 
 
+LEASE_MARGIN = 30.0  # seconds past a handler's timeout before another worker may take its record
+
+
+@dataclass(frozen=True)
+class Work:
+    """One listener's attempt on one event: the claimed record, the listener, the decoded event."""
+
+    record: ClaimedPublication
+    listener: Listener
+    envelope: Envelope
+
+
 class PublicationRunner:
     """Implements ``ListenerDelivery`` for a consumer, and runs claimed records for the in-process worker."""
 
@@ -41,6 +60,7 @@ class PublicationRunner:
         self._open_session = open_session
         self._redactor = redactor
         self._count = count
+        self._threads = HandlerThreads()
 
     def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
         """Each listener's outcome for an event from the broker; records are created on first delivery.
@@ -53,44 +73,68 @@ class PublicationRunner:
         with store.as_messaging_error(f"Recording event {envelope.id} for its listeners"):
             with self._open_session() as db:
                 records = store.ensure(db.session, envelope, body, [lst.identity for lst in listeners], store.now() + timedelta(seconds=lease))
-        outcomes = []
+        work, outcomes = [], {}
         for listener in listeners:
             record = records.get(listener.identity)
             if isinstance(record, ClaimedPublication):
-                outcomes.append(self.attempt(record, listener, envelope))
+                work.append(Work(record, listener, envelope))
             else:
-                outcomes.append(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
-                self._count(listener.identity, "skipped")
-        return outcomes
+                outcomes[listener.identity] = self._counted(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
+        outcomes.update((o.listener, o) for o in self.run(work))
+        return [outcomes[listener.identity] for listener in listeners]
 
-    def run_claimed(self, record: ClaimedPublication, listener: Listener) -> DeliveryOutcome:
-        """Run a record the worker claimed; a body that is no longer a valid event fails it at once."""
-        try:
-            envelope = decode(record.body)
-        except MessagingError as exc:
-            return self._failed(record, listener, record.event_id, str(exc), final=True)
-        return self.attempt(record, listener, envelope)
+    def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]]) -> list[DeliveryOutcome]:
+        """Run records the worker claimed; a body that is no longer a valid event fails its record at once."""
+        work, outcomes = [], []
+        for record, listener in claimed:
+            try:
+                work.append(Work(record, listener, decode(record.body)))
+            except MessagingError as exc:
+                outcomes.append(self._failed(Work(record, listener, _unreadable(record)), str(exc), final=True))
+        return outcomes + self.run(work)
 
-    def attempt(self, record: ClaimedPublication, listener: Listener, envelope: Envelope) -> DeliveryOutcome:
-        """One attempt of ``listener`` on the event, bounded by its timeout; never raises for the handler's failure."""
-        call = _HandlerCall(self._open_session, record, listener, envelope)
-        thread = threading.Thread(target=call.run, name=f"listener-{listener.identity}"[:60], daemon=True)
-        thread.start()
-        thread.join(listener.timeout_seconds)
-        if thread.is_alive():
-            call.abandoned.set()  # if it ever returns, its transaction is rolled back, not committed
-            logger.error("Listener %s did not finish event %s within %g s; counted as a failed attempt", listener.identity, envelope.id, listener.timeout_seconds)
-            return self._failed(record, listener, envelope.id, f"TimeoutError: the handler did not return within {listener.timeout_seconds:g} s")
-        if call.error is not None:
-            if isinstance(call.error, DatabaseError) and call.reached_commit:
-                raise MessagingError(f"Listener {listener.identity}'s record for event {envelope.id} could not be written: {call.error}") from call.error
-            return self._failed(record, listener, envelope.id, describe(call.error))
-        outcome: Outcome = "completed" if call.completed else "skipped"
-        self._count(listener.identity, outcome)
-        return DeliveryOutcome(listener.identity, envelope.id, outcome)
+    def run(self, work: Sequence[Work]) -> list[DeliveryOutcome]:
+        """Every attempt's outcome: the batch in one transaction when all succeed, else as the module docstring says."""
+        if not work:
+            return []
+        call = self._call(work)
+        if call.committed:
+            return [self._counted(DeliveryOutcome(w.listener.identity, w.envelope.id, "completed")) for w in work]
+        stopped = call.index
+        settled = [self._settle_stopped(call, work[stopped])]
+        retried = [self._alone(w) for w in [*work[:stopped], *work[stopped + 1 :]]]
+        return [*retried[:stopped], *settled, *retried[stopped:]]
 
-    def _failed(self, record: ClaimedPublication, listener: Listener, event_id: str, error: str, final: bool = False) -> DeliveryOutcome:
+    def _alone(self, work: Work) -> DeliveryOutcome:
+        call = self._call([work])
+        if call.committed:
+            return self._counted(DeliveryOutcome(work.listener.identity, work.envelope.id, "completed"))
+        return self._settle_stopped(call, work)
+
+    def _call(self, work: Sequence[Work]) -> _BatchCall:
+        call = _BatchCall(self._open_session, work)
+        self._threads.current().submit(call.run)
+        if not call.wait():
+            self._threads.replace()  # its thread is stuck in the handler: the next call gets a fresh one
+        return call
+
+    def _settle_stopped(self, call: _BatchCall, work: Work) -> DeliveryOutcome:
+        """The outcome of the attempt a batch stopped at: timed out, failed, or settled by another run."""
+        listener, event_id = work.listener, work.envelope.id
+        if call.timed_out:
+            logger.error("Listener %s did not finish event %s within %g s; counted as a failed attempt", listener.identity, event_id, listener.timeout_seconds)
+            return self._failed(work, f"TimeoutError: the handler did not return within {listener.timeout_seconds:g} s")
+        if call.conflict:  # another run settled this attempt first
+            return self._counted(DeliveryOutcome(listener.identity, event_id, "skipped"))
+        error = call.error
+        assert error is not None
+        if not call.in_handler:
+            raise MessagingError(f"Listener {listener.identity}'s record for event {event_id} could not be written: {error}") from error
+        return self._failed(work, describe(error))
+
+    def _failed(self, work: Work, error: str, final: bool = False) -> DeliveryOutcome:
         """Count the failed attempt: due again after the backoff, or failed after the last one."""
+        listener, record, event_id = work.listener, work.record, work.envelope.id
         reason = self._redactor.redact(error)
         attempt = record.attempts + 1
         final = final or attempt >= listener.retry.attempts
@@ -100,48 +144,101 @@ class PublicationRunner:
             with self._open_session() as db:
                 settled = store.fail_attempt(db.session, record, reason, retry_at)
         if not settled:  # another run settled this attempt first (it completed, or counted it)
-            self._count(listener.identity, "skipped")
-            return DeliveryOutcome(listener.identity, event_id, "skipped")
-        outcome: Outcome = "failed" if final else "retry"
+            return self._counted(DeliveryOutcome(listener.identity, event_id, "skipped"))
         log = logger.error if final else logger.warning
         log("Listener %s failed on event %s (attempt %d of %d)%s: %s", listener.identity, event_id, attempt, listener.retry.attempts,
             "; marked failed" if final else f"; again in {delay:.2f} s", reason)
-        self._count(listener.identity, outcome)
-        return DeliveryOutcome(listener.identity, event_id, outcome, delay, reason)
+        return self._counted(DeliveryOutcome(listener.identity, event_id, "failed" if final else "retry", delay, reason))
+
+    def _counted(self, outcome: DeliveryOutcome) -> DeliveryOutcome:
+        self._count(outcome.listener, outcome.outcome)
+        return outcome
+
+    def close(self) -> None:
+        self._threads.close()
+
+    def after_fork(self) -> None:
+        self._threads.after_fork()
 
 
-LEASE_MARGIN = 30.0  # seconds past a handler's timeout before another worker may take its record
+class _BatchCall:
+    """Handlers of a batch run one after another in one transaction on a handler thread, which commits them all or none.
 
+    The caller waits, bounding each handler by its listener's timeout; ``index`` is where the batch stopped.
+    """
 
-class _HandlerCall:
-    """The handler's run on its own thread (so a hang can be bounded), committing its record with its work."""
-
-    def __init__(self, open_session: Callable[[], DatabaseSession], record: ClaimedPublication, listener: Listener, envelope: Envelope) -> None:
+    def __init__(self, open_session: Callable[[], DatabaseSession], work: Sequence[Work]) -> None:
         self._open_session = open_session
-        self._record = record
-        self._listener = listener
-        self._envelope = envelope
-        self.abandoned = threading.Event()
-        self.completed = False
-        self.reached_commit = False
+        self._work = work
+        self._changed = threading.Condition()
+        self._finished = False
+        self._abandoned = False
+        self.index = 0
+        self.in_handler = False  # an error raised while False is the database's, not the handler's
+        self._started = time.monotonic()
+        self.committed = False
+        self.conflict = False
+        self.timed_out = False
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             db = self._open_session()
         except BaseException as exc:
-            self.error = exc
+            self._finish(error=exc)
             return
         try:
-            self._listener.handler(self._envelope, db)
-            db.flush()  # the handler's writes fail here, as its own failure, not the record's
-            if self.abandoned.is_set():
-                return  # the timeout already counted this attempt: the work must not commit
-            self.reached_commit = True
-            if store.complete(db.session, self._record):
-                db.commit()
-                self.completed = True
-        except BaseException as exc:  # whatever the handler raised is its failure, never the worker's
+            for index, work in enumerate(self._work):
+                self._enter(index)
+                work.listener.handler(work.envelope, db)
+                db.flush()  # the handler's writes fail here, as its own failure
+                if self._leave_handler():
+                    return  # the caller gave up on this batch: its work must not commit
+            completed = store.complete_all(db.session, [work.record for work in self._work])
+            if len(completed) < len(self._work):  # another run settled one first: none of this batch commits
+                self.conflict = True
+                self.index = next(i for i, work in enumerate(self._work) if work.record.id not in completed)
+                return
+            db.commit()
+            self.committed = True
+        except BaseException as exc:  # whatever a handler raised is its failure, never the thread's end
             self.error = exc
         finally:
             db.close()  # rolls back whatever did not commit
+            self._finish()
+
+    def wait(self) -> bool:
+        """Wait for the batch, or until a handler outlives its timeout; False when it did (the thread is then left to it)."""
+        with self._changed:
+            while not self._finished:
+                if self.in_handler:
+                    left = self._started + self._work[self.index].listener.timeout_seconds - time.monotonic()
+                    if left <= 0:
+                        self._abandoned = self.timed_out = True
+                        return False
+                    self._changed.wait(left)
+                else:
+                    self._changed.wait()
+        return True
+
+    def _enter(self, index: int) -> None:
+        with self._changed:
+            self.index, self._started, self.in_handler = index, time.monotonic(), True
+            self._changed.notify()
+
+    def _leave_handler(self) -> bool:
+        with self._changed:
+            self.in_handler = False
+            return self._abandoned
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        with self._changed:
+            if error is not None:
+                self.error = error
+            self._finished = True
+            self._changed.notify()
+
+
+def _unreadable(record: ClaimedPublication) -> Envelope:
+    """A stand-in event for a record whose body cannot be decoded: enough to name it while failing it."""
+    return Envelope(id=record.event_id, type="", source="", destination="", payload=None, timestamp="")

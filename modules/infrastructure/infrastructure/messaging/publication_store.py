@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -118,32 +118,61 @@ def claim_due(session: Session, listeners: Sequence[str], owner: str, lease: tim
     return [ClaimedPublication(*row[:5]) for row in claimed]
 
 
-def _settling(record_id: int, attempts: int) -> Any:
-    return and_(PublicationRecord.id == record_id, PublicationRecord.status == PENDING, PublicationRecord.attempts == attempts)
+_TABLE = cast(Table, PublicationRecord.__table__)
+# Settling statements are built once and run as Core statements: they are on every record's path.
+# "Not completed and not failed" rather than "pending": a condition the planner cannot match to the
+# partial index of pending rows, so it finds the row by its primary key even before the table is analysed.
+_STILL_OPEN = _TABLE.c.status.not_in([COMPLETED, FAILED])
+_COMPLETE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("record_id"), _TABLE.c.attempts == bindparam("attempts_before"), _STILL_OPEN)
+    .values(status=COMPLETED, attempts=bindparam("attempts_after"), completed_at=bindparam("moment"), updated_at=bindparam("moment"),
+            lease_owner=None, last_error=None)
+)
+_FAIL_ATTEMPT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("record_id"), _TABLE.c.attempts == bindparam("attempts_before"), _STILL_OPEN)
+    .values(status=bindparam("new_status"), attempts=bindparam("attempts_after"), next_attempt_at=bindparam("retry_at"),
+            last_error=bindparam("error"), updated_at=bindparam("moment"), lease_owner=None)
+)
 
 
 def complete(session: Session, record: ClaimedPublication) -> bool:
     """Mark the attempt completed in ``session``'s transaction (the handler's); False when another run settled it first."""
-    moment = now()
     result = session.execute(
-        update(PublicationRecord)
-        .where(_settling(record.id, record.attempts))
-        .values(status=COMPLETED, attempts=record.attempts + 1, completed_at=moment, updated_at=moment, lease_owner=None, last_error=None)
-        .execution_options(synchronize_session=False)
+        _COMPLETE, {"record_id": record.id, "attempts_before": record.attempts, "attempts_after": record.attempts + 1, "moment": now()}
     )
     return cast("CursorResult[Any]", result).rowcount == 1
+
+
+def complete_all(session: Session, records: Sequence[ClaimedPublication]) -> set[int]:
+    """Mark every attempt completed in ``session``'s transaction; the ids that were (the others another run settled).
+
+    On PostgreSQL one statement for the whole batch, from two arrays; elsewhere one statement per record.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return {record.id for record in records if complete(session, record)}
+    moment = now()
+    rows = session.execute(
+        _COMPLETE_ALL, {"ids": [r.id for r in records], "attempts": [r.attempts for r in records], "moment": moment}
+    )
+    return {row[0] for row in rows}
+
+
+_COMPLETE_ALL = text(
+    "UPDATE infrastructure_event_publications AS p SET status = 'completed', attempts = p.attempts + 1, "
+    "completed_at = :moment, updated_at = :moment, lease_owner = NULL, last_error = NULL "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[])) AS v(id, attempts) "
+    "WHERE p.id = v.id AND p.attempts = v.attempts AND p.status NOT IN ('completed', 'failed') RETURNING p.id"
+)
 
 
 def fail_attempt(session: Session, record: ClaimedPublication, error: str, retry_at: datetime | None) -> bool:
     """Count a failed attempt: pending again at ``retry_at``, or ``failed`` when it is None. False when already settled."""
     result = session.execute(
-        update(PublicationRecord)
-        .where(_settling(record.id, record.attempts))
-        .values(
-            status=PENDING if retry_at is not None else FAILED, attempts=record.attempts + 1, next_attempt_at=retry_at,
-            last_error=error[:MAX_ERROR], updated_at=now(), lease_owner=None,
-        )
-        .execution_options(synchronize_session=False)
+        _FAIL_ATTEMPT,
+        {"record_id": record.id, "attempts_before": record.attempts, "attempts_after": record.attempts + 1, "retry_at": retry_at,
+         "new_status": PENDING if retry_at is not None else FAILED, "error": error[:MAX_ERROR], "moment": now()},
     )
     return cast("CursorResult[Any]", result).rowcount == 1
 
