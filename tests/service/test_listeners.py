@@ -209,3 +209,18 @@ def test_bad_arguments_are_a_messaging_error_naming_them(db_path: Path, call: Ca
     with pytest.raises(MessagingError, match=message):
         call()
     assert statuses(db_path) == {}
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback", "close"])
+def test_a_handler_cannot_end_the_transaction_it_shares_with_its_record_and_its_batch(db_path: Path, ending: str) -> None:
+    def ends(event: Envelope, db: DatabaseSession) -> None:
+        writes_effect("ends")(event, db)
+        getattr(db, ending)()
+
+    InfrastructureService.listen("content.created", writes_effect("first"), module="analytics", name="first")
+    InfrastructureService.listen("content.created", ends, module="learning", name="ends", retry=FAST)
+    event_id = publish()
+    outcomes = {o.listener: o for o in InfrastructureService.run_listeners()}
+    assert outcomes["analytics.first"].outcome == "completed"
+    assert outcomes["learning.ends"].outcome == "retry" and f"{ending}() is not available to a listener" in (outcomes["learning.ends"].error or "")
+    assert effects(db_path) == [(event_id, "first")]

@@ -29,6 +29,7 @@ from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
+from modules.infrastructure.infrastructure.messaging.handler_session import HandlerSession
 from modules.infrastructure.infrastructure.messaging.handler_thread import HandlerThreads
 from modules.infrastructure.infrastructure.messaging.publication_store import ClaimedPublication
 
@@ -187,10 +188,11 @@ class _BatchCall:
         except BaseException as exc:
             self._finish(error=exc)
             return
+        handed = HandlerSession.of(db)
         try:
             for index, work in enumerate(self._work):
                 self._enter(index)
-                work.listener.handler(work.envelope, db)
+                work.listener.handler(work.envelope, handed)
                 db.flush()  # the handler's writes fail here, as its own failure
                 if self._leave_handler():
                     return  # the caller gave up on this batch: its work must not commit
