@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import takewhile
 from typing import Any
 
@@ -194,8 +195,8 @@ class ConfirmingLink:
         new = sorted(destinations - self.declared)
         if new and not self._exchanges_declared:
             refusal = self._declare_step(
-                lambda done: self.channel.exchange_declare(OUTBOX_EXCHANGE, "headers", durable=True),
-                lambda done: self.channel.exchange_declare(EVENTS_EXCHANGE, "topic", durable=True),
+                lambda _done: self.channel.exchange_declare(OUTBOX_EXCHANGE, "headers", durable=True),
+                lambda _done: self.channel.exchange_declare(EVENTS_EXCHANGE, "topic", durable=True),
                 lambda done: self.channel.exchange_bind(EVENTS_EXCHANGE, OUTBOX_EXCHANGE, "", arguments=CATCH_ALL, callback=done),
             )
             if refusal is not None:
@@ -205,16 +206,19 @@ class ConfirmingLink:
         refused: dict[str, str] = {}
         for destination in new:
             refusal = self._declare_step(
-                lambda done, q=destination: self.channel.queue_declare(q, durable=True, arguments=self._arguments),
-                lambda done, q=destination: self.channel.queue_bind(
-                    q, OUTBOX_EXCHANGE, "", arguments=destination_binding(q), callback=done
-                ),
+                partial(self._declare_queue, destination), partial(self._bind_queue, destination)
             )
             if refusal is None:
                 self.declared.add(destination)
             else:
                 refused[destination] = f"queue '{destination}' refused by the broker: {refusal}"
         return refused
+
+    def _declare_queue(self, queue: str, _done: Callable[[Any], None]) -> None:
+        self.channel.queue_declare(queue, durable=True, arguments=self._arguments)
+
+    def _bind_queue(self, queue: str, done: Callable[[Any], None]) -> None:
+        self.channel.queue_bind(queue, OUTBOX_EXCHANGE, "", arguments=destination_binding(queue), callback=done)
 
     def _declare_step(self, *calls: Callable[[Callable[[Any], None]], None]) -> str | None:
         """Issue the calls in one step (pika queues each until the one before is answered; the last passes ``done``).
