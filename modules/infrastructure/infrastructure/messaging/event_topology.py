@@ -10,7 +10,7 @@ matching event. Retries wait in bucket queues whose TTL dead-letters them back t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
@@ -23,13 +23,15 @@ EVENTS_EXCHANGE = "infrastructure.events"
 # No "x-" prefix: RabbitMQ ignores binding arguments starting with "x-" when it matches headers.
 DESTINATION_HEADER = "infrastructure-destination"
 LISTENER_HEADER = "x-listener"
+# On a retry copy: the number of the retry it waits for (1 for the first), so the next wait is within its range.
+RETRY_HEADER = "x-retry"
 MODULE_QUEUE_PREFIX = "infrastructure.listeners."
 DEAD_SUFFIX = ".dead"
 RETRY_INFIX = ".retry."
 # Retry buckets form a geometric series of 2**(k/4) ms: four per doubling, about 125 from 1 ms to the longest wait.
 STEPS_PER_DOUBLING = 4
 MAX_BUCKET_MS = int(MAX_RETRY_SECONDS * 1000)
-_MAX_STEP = math.floor(math.log2(MAX_BUCKET_MS) * STEPS_PER_DOUBLING)
+_MAX_STEP = math.ceil(math.log2(MAX_BUCKET_MS) * STEPS_PER_DOUBLING)  # its bucket is cut to MAX_BUCKET_MS
 MAX_AMQP_TIMER_MS = 2**32 - 1  # x-message-ttl and x-expires are unsigned 32-bit counts of milliseconds
 # A bucket left unused (no publish, hence no declaration) this long after its TTL is deleted by the broker.
 BUCKET_EXPIRY_MARGIN_MS = 60_000
@@ -75,45 +77,43 @@ def retry_queue_arguments(queue_type: str, queue: str, bucket_ms: int) -> dict[s
 
 
 def bucket_ms(step: int) -> int:
-    """The TTL of bucket ``step`` (0 is 1 ms)."""
-    return max(1, round(2 ** (step / STEPS_PER_DOUBLING)))
+    """The TTL of bucket ``step`` (0 is 1 ms; the last is the longest wait a listener may ask for)."""
+    return min(MAX_BUCKET_MS, max(1, round(2 ** (step / STEPS_PER_DOUBLING))))
 
 
 def retry_bucket_ms(delay: float, low: float | None = None, high: float | None = None) -> int:
-    """The bucket TTL (ms) nearest to ``delay`` seconds, keeping to buckets within ``[low, high]`` when any is.
+    """The bucket TTL (ms) nearest to ``delay`` seconds, keeping to buckets within ``[low, high]`` seconds when any is.
 
-    A bucket is at most a factor 2**(1/8) (9 %) from the delay; ``low``/``high`` (the jitter's range,
-    see ``jitter_range``) make sure rounding never leaves it.
+    The nearest bucket is at most a factor 2**(1/8) (9 %) from the delay, give or take half a millisecond.
     """
-    wanted_ms = min(max(delay * 1000, 1.0), MAX_BUCKET_MS)
-    step = round(math.log2(wanted_ms) * STEPS_PER_DOUBLING)
-    candidates = [s for s in range(max(0, step - 2), min(_MAX_STEP, step + 2) + 1)]
+    wanted = math.log2(min(max(delay * 1000, 1.0), MAX_BUCKET_MS))
     if low is not None and high is not None:
-        inside = [s for s in candidates if low * 1000 <= bucket_ms(s) <= high * 1000]
-        candidates = inside or candidates
-    return bucket_ms(min(candidates, key=lambda s: abs(math.log2(bucket_ms(s)) - math.log2(wanted_ms))))
+        first = _step_at(low * 1000, math.floor)
+        inside = [step for step in range(first, _step_at(high * 1000, math.ceil) + 1) if low * 1000 <= bucket_ms(step) <= high * 1000]
+        if inside:
+            return _nearest(inside, wanted)
+    return _nearest([_step_at(delay * 1000, math.floor), _step_at(delay * 1000, math.ceil)], wanted)
 
 
-def jitter_range(retry: ListenerRetry, delay: float) -> tuple[float, float] | None:
-    """The range (seconds) every retry of ``retry`` whose jittered wait can be ``delay`` shares; None if none can.
+def _step_at(milliseconds: float, rounding: Callable[[float], int]) -> int:
+    return min(max(rounding(math.log2(min(max(milliseconds, 1.0), MAX_BUCKET_MS)) * STEPS_PER_DOUBLING), 0), _MAX_STEP)
 
-    ``ListenerRetry.delay`` draws from half to all of a ceiling; the retry number is not known here,
-    so this is the overlap of the ranges of the ceilings ``delay`` fits in.
+
+def _nearest(steps: Iterable[int], wanted: float) -> int:
+    return bucket_ms(min(steps, key=lambda step: abs(math.log2(bucket_ms(step)) - wanted)))
+
+
+def bucket_for(retry: ListenerRetry, delay: float, number: int | None = None) -> int:
+    """The bucket TTL (ms) a listener waits in for ``delay`` seconds before its retry ``number`` (1 for the first).
+
+    ``ListenerRetry.delay`` draws from half to all of retry ``number``'s ceiling; the bucket stays in
+    that range. Without the number (or when ``delay`` is not in its range) it is the nearest bucket.
     """
-    ranges = []
-    for number in range(1, retry.attempts):
+    if number is not None and number >= 1:
         ceiling = min(retry.cap_seconds, retry.base_seconds * retry.factor ** min(number - 1, 200))
         if ceiling / 2 <= delay <= ceiling:
-            ranges.append((ceiling / 2, ceiling))
-    if not ranges:
-        return None
-    return max(low for low, _ in ranges), min(high for _, high in ranges)
-
-
-def bucket_for(retry: ListenerRetry, delay: float) -> int:
-    """The bucket TTL (ms) a listener's retry waits in for ``delay`` seconds, within its jitter's range."""
-    bounds = jitter_range(retry, delay)
-    return retry_bucket_ms(delay, *bounds) if bounds else retry_bucket_ms(delay)
+            return retry_bucket_ms(delay, ceiling / 2, ceiling)
+    return retry_bucket_ms(delay)
 
 
 def declare_exchanges(channel: BlockingChannel) -> None:
