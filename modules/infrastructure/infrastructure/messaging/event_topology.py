@@ -31,7 +31,7 @@ RETRY_INFIX = ".retry."
 # Retry buckets form a geometric series of 2**(k/4) ms: four per doubling, about 125 from 1 ms to the longest wait.
 STEPS_PER_DOUBLING = 4
 MAX_BUCKET_MS = int(MAX_RETRY_SECONDS * 1000)
-_MAX_STEP = math.ceil(math.log2(MAX_BUCKET_MS) * STEPS_PER_DOUBLING)  # its bucket is cut to MAX_BUCKET_MS
+MAX_STEP = math.ceil(math.log2(MAX_BUCKET_MS) * STEPS_PER_DOUBLING)  # its bucket is cut to MAX_BUCKET_MS
 MAX_AMQP_TIMER_MS = 2**32 - 1  # x-message-ttl and x-expires are unsigned 32-bit counts of milliseconds
 # A bucket left unused (no publish, hence no declaration) this long after its TTL is deleted by the broker.
 BUCKET_EXPIRY_MARGIN_MS = 60_000
@@ -96,7 +96,7 @@ def retry_bucket_ms(delay: float, low: float | None = None, high: float | None =
 
 
 def _step_at(milliseconds: float, rounding: Callable[[float], int]) -> int:
-    return min(max(rounding(math.log2(min(max(milliseconds, 1.0), MAX_BUCKET_MS)) * STEPS_PER_DOUBLING), 0), _MAX_STEP)
+    return min(max(rounding(math.log2(min(max(milliseconds, 1.0), MAX_BUCKET_MS)) * STEPS_PER_DOUBLING), 0), MAX_STEP)
 
 
 def _nearest(steps: Iterable[int], wanted: float) -> int:
