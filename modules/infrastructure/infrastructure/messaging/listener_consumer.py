@@ -14,6 +14,7 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import NackError, UnroutableError
 
 from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
@@ -39,7 +40,7 @@ from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import B
 
 logger = logging.getLogger(__name__)
 
-# After the records could not be written, the event goes back to the queue after 0.5, 1, 2 ... up to 5 s.
+# After the records could not be written, the event goes back to the queue after up to 0.5, 1, 2 ... 5 s (jittered).
 DATABASE_BACKOFF_BASE, DATABASE_BACKOFF_CAP = 0.5, 5.0
 
 
@@ -120,8 +121,15 @@ class ModuleQueueConsumer(QueueConsumer):
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
         by_identity = {listener.identity: listener for listener in listeners}
-        for outcome in outcomes:
-            self._settle(channel, properties, body, headers, outcome, by_identity.get(outcome.listener))
+        try:
+            for outcome in outcomes:
+                self._settle(channel, properties, body, headers, outcome, by_identity.get(outcome.listener))
+        except (UnroutableError, NackError) as exc:  # a queue was deleted under us, or the broker refused the copy
+            logger.warning("Event %s on '%s' requeued: a retry or dead-letter copy was refused (%s)", envelope.id, self.queue, exc)
+            self._prepare(channel)  # declare again what may have gone
+            self._stopping.wait(DATABASE_BACKOFF_BASE)
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            return
         self._ack(channel, method)
 
     def _run_listeners(self, envelope: Envelope, text: str, listeners: list[Listener]) -> list[DeliveryOutcome] | None:
