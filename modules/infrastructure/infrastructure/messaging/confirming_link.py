@@ -1,5 +1,8 @@
 """One RabbitMQ connection driven step by step: publish a batch with many confirms in flight.
 
+Events go to the ``infrastructure.outbox`` headers exchange with their type as routing key; the link
+declares the exchanges once and binds each destination's queue there once (see ``event_topology``).
+
 pika's ``BlockingChannel`` waits for each confirm (a few hundred messages per second); a
 ``SelectConnection`` keeps up to ``window`` unconfirmed messages in flight. The link runs the
 connection's I/O loop only while a step is in progress, in the thread that owns the link.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import takewhile
 from typing import Any
 
@@ -24,6 +28,12 @@ from pika.exceptions import AMQPConnectionError, ChannelWrongStateError, Connect
 from modules.infrastructure.domain.messaging.ports import PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS
+from modules.infrastructure.infrastructure.messaging.event_topology import (
+    CATCH_ALL,
+    EVENTS_EXCHANGE,
+    OUTBOX_EXCHANGE,
+    destination_binding,
+)
 
 PropertiesFor = Callable[[Envelope], pika.BasicProperties]
 # What basic_publish raises when the channel or connection is gone; anything else it raises is about the message.
@@ -79,6 +89,7 @@ class ConfirmingLink:
         self._last_ack = float("-inf")
         self.blocked = False
         self.declared: set[str] = set()
+        self._exchanges_declared = False
         self.last_used = time.monotonic()
         self.connection = self._connect(parameters)
         self.connection.add_on_connection_blocked_callback(self._on_blocked)
@@ -127,7 +138,7 @@ class ConfirmingLink:
     def _publish_one(self, envelope: Envelope, body: bytes, properties: PropertiesFor) -> str | None:
         """Publish one message under the next delivery tag; or why pika cannot encode it (then nothing was sent)."""
         try:
-            self.channel.basic_publish("", envelope.destination, body, properties(envelope), mandatory=True)
+            self.channel.basic_publish(OUTBOX_EXCHANGE, envelope.type, body, properties(envelope), mandatory=True)
         except LINK_STATE_ERRORS:
             raise
         except Exception as exc:  # pika encodes all of a message's frames before it writes any: the stream is intact
@@ -180,21 +191,50 @@ class ConfirmingLink:
         self._run(lambda: self.connection.channel(on_open_callback=opened), timeout=self._step_timeout)
 
     def _declare(self, destinations: set[str]) -> dict[str, str]:
-        """Declare each new destination as a durable queue; the refused ones, with the broker's reason."""
+        """Declare the exchanges (once), then bind each new destination's durable queue; the refused ones, with why."""
+        new = sorted(destinations - self.declared)
+        if new and not self._exchanges_declared:
+            refusal = self._declare_step(
+                lambda _done: self.channel.exchange_declare(OUTBOX_EXCHANGE, "headers", durable=True),
+                lambda _done: self.channel.exchange_declare(EVENTS_EXCHANGE, "topic", durable=True),
+                lambda done: self.channel.exchange_bind(EVENTS_EXCHANGE, OUTBOX_EXCHANGE, "", arguments=CATCH_ALL, callback=done),
+            )
+            if refusal is not None:
+                reason = f"exchanges '{OUTBOX_EXCHANGE}' and '{EVENTS_EXCHANGE}' refused by the broker: {refusal}"
+                return dict.fromkeys(new, reason)
+            self._exchanges_declared = True
         refused: dict[str, str] = {}
-        for destination in sorted(destinations - self.declared):
-
-            def declare(queue: str = destination) -> None:
-                self.channel.queue_declare(queue, durable=True, arguments=self._arguments, callback=lambda _frame: self._finish())
-
-            self._run(declare, timeout=self._step_timeout)
-            refusal = self._step.refused
+        for destination in new:
+            refusal = self._declare_step(
+                partial(self._declare_queue, destination), partial(self._bind_queue, destination)
+            )
             if refusal is None:
                 self.declared.add(destination)
             else:
                 refused[destination] = f"queue '{destination}' refused by the broker: {refusal}"
-                self._open_channel()
         return refused
+
+    def _declare_queue(self, queue: str, _done: Callable[[Any], None]) -> None:
+        self.channel.queue_declare(queue, durable=True, arguments=self._arguments)
+
+    def _bind_queue(self, queue: str, done: Callable[[Any], None]) -> None:
+        self.channel.queue_bind(queue, OUTBOX_EXCHANGE, "", arguments=destination_binding(queue), callback=done)
+
+    def _declare_step(self, *calls: Callable[[Callable[[Any], None]], None]) -> str | None:
+        """Issue the calls in one step (pika queues each until the one before is answered; the last passes ``done``).
+
+        The broker's reason when it refused one (the channel is reopened then), else None.
+        """
+
+        def start() -> None:
+            for call in calls:
+                call(lambda _frame: self._finish())
+
+        self._run(start, timeout=self._step_timeout)
+        refusal = self._step.refused
+        if refusal is not None:
+            self._open_channel()
+        return refusal
 
     def _on_confirm(self, frame: Any) -> None:
         method, batch = frame.method, self._batch

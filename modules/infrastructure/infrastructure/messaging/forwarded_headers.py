@@ -27,9 +27,16 @@ HEADERS_BUDGET = 64 * 1024
 
 def forwarded_headers(original: Mapping[str, Any] | None, attempts: int, error: str) -> dict[str, Any]:
     """``original`` with the attempt count and the reason, or without ``original`` when it cannot travel."""
-    # A header must be valid UTF-8: an error text may hold a lone surrogate from a handler's message.
-    reason = error[:MAX_REASON].encode("utf-8", "replace").decode()
-    added = {ATTEMPTS_HEADER: attempts, ERROR_HEADER: reason}
+    return with_headers(original, {ATTEMPTS_HEADER: attempts, ERROR_HEADER: short_reason(error)})
+
+
+def short_reason(error: str) -> str:
+    """``error`` cut to a header's length, as valid UTF-8 (a handler's message may hold a lone surrogate)."""
+    return error[:MAX_REASON].encode("utf-8", "replace").decode()
+
+
+def with_headers(original: Mapping[str, Any] | None, added: Mapping[str, Any]) -> dict[str, Any]:
+    """``original`` with ``added``, or only ``added`` (and why) when ``original`` would not fit a header frame."""
     size = _encoded_size(dict(original or {}))
     if size is not None and size <= HEADERS_BUDGET:
         return {**(original or {}), **added}

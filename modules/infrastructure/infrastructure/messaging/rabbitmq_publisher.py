@@ -1,4 +1,8 @@
-"""``PikaMessagePublisher``: events to RabbitMQ with publisher confirms, never losing one silently."""
+"""``PikaMessagePublisher``: events to RabbitMQ with publisher confirms, never losing one silently.
+
+Each event is published once to the ``infrastructure.outbox`` exchange, which routes it to its
+destination queue and, by type, to the queues of the modules listening to it (``event_topology``).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink, LinkLost
+from modules.infrastructure.infrastructure.messaging.event_topology import DESTINATION_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +244,7 @@ def _properties(envelope: Envelope) -> pika.BasicProperties:
         correlation_id=envelope.correlation_id,
         priority=envelope.priority,
         app_id=envelope.source,
+        headers={DESTINATION_HEADER: envelope.destination},
     )
 
 
