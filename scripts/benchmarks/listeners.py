@@ -1,10 +1,12 @@
 """Listener benchmark: commit-to-handler latency at a steady rate, and delivery throughput against the bare relay.
 
 Latency: ``ops`` events at 200 a second, each published in its own transaction, to one listener
-whose handler timestamps the event's arrival; the in-process worker runs it (no broker), on a
-scratch PostgreSQL database and on a SQLite file. Throughput: 2,000 events already committed,
-then handled by the listener (records claimed, handler transaction, completion) against the
-bare outbox relay of the same 2,000 events to RabbitMQ (``relay_outbox``), round by round.
+whose handler timestamps the event's arrival: run by the in-process worker (no broker) on a
+scratch PostgreSQL database and on a SQLite file, and through RabbitMQ (relay, module queue,
+consumer) on PostgreSQL. Throughput: 2,000 events already committed, then handled by the listener
+(records claimed, handler transaction, completion) against the bare outbox relay of the same
+2,000 events to RabbitMQ (``relay_outbox``), round by round; and through RabbitMQ, relay plus
+module queue plus records, against the same bare relay.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,8 @@ RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1
 RATE = 200.0
 PAYLOAD = {"lesson_id": 42, "title": "Joins", "tags": ["sql", "beginner"]}
 BACKLOG = 2000
-TARGETS = {"embedded_p50_ms": 5.0, "embedded_p99_ms": 50.0, "records_vs_bare_relay": 0.5}
+TARGETS = {"embedded_p50_ms": 5.0, "embedded_p99_ms": 50.0, "broker_p50_ms": 20.0, "records_vs_bare_relay": 0.5}
+MODULE_QUEUES = "infrastructure.listeners."
 QUEUE = "bench.listeners"
 
 
@@ -53,21 +57,25 @@ class _Arrivals:
 def run(ops: int, rounds: int) -> dict[str, Any]:
     """``ops`` events per latency phase; ``max(1, rounds // 5)`` rounds of each phase and of the throughput pair."""
     rounds = max(1, rounds // 5)
-    latencies: dict[str, list[float]] = {"embedded_postgres": [], "embedded_sqlite": []}
+    latencies: dict[str, list[float]] = {"embedded_postgres": [], "embedded_sqlite": [], "broker_postgres": []}
     per_round: dict[str, list[list[float]]] = {name: [] for name in latencies}
-    throughput: dict[str, list[float]] = {"listener_records": [], "bare_relay": []}
-    with scratch_database("listeners") as url, tempfile.TemporaryDirectory() as folder:
-        urls = {"embedded_postgres": url, "embedded_sqlite": f"sqlite:///{Path(folder) / 'bench.db'}"}
-        for _ in range(rounds):
-            for name, database in urls.items():
-                measured = _latency_phase(database, ops)
-                latencies[name].extend(measured)
-                per_round[name].append([round(_percentile(measured, 50), 2), round(_percentile(measured, 99), 2)])
-            records, relay = _throughput_pair(url)
-            throughput["listener_records"].append(records)
-            throughput["bare_relay"].append(relay)
-        InfrastructureService.shutdown()
-    _delete_queue()
+    throughput: dict[str, list[float]] = {"listener_records": [], "bare_relay": [], "broker_records": []}
+    modules: list[str] = []
+    try:
+        with scratch_database("listeners") as url, tempfile.TemporaryDirectory() as folder:
+            urls = {"embedded_postgres": url, "embedded_sqlite": f"sqlite:///{Path(folder) / 'bench.db'}", "broker_postgres": url}
+            for _ in range(rounds):
+                for name, database in urls.items():
+                    measured = _latency_phase(database, ops, modules, broker=name.startswith("broker"))
+                    latencies[name].extend(measured)
+                    per_round[name].append([round(_percentile(measured, 50), 2), round(_percentile(measured, 99), 2)])
+                records, relay = _throughput_pair(url)
+                throughput["listener_records"].append(records)
+                throughput["bare_relay"].append(relay)
+                throughput["broker_records"].append(_broker_throughput(url, modules))
+            InfrastructureService.shutdown()
+    finally:
+        _delete_queues([QUEUE] + [f"{MODULE_QUEUES}{m}{suffix}" for m in modules for suffix in ("", ".dead")])
     results: dict[str, dict[str, Any]] = {
         name: {"p50_ms": round(_percentile(v, 50), 2), "p99_ms": round(_percentile(v, 99), 2), "events": len(v), "rounds_p50_p99_ms": per_round[name]}
         for name, v in latencies.items()
@@ -75,34 +83,50 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
     for name, values in throughput.items():
         results[name] = {"events_per_second": round(statistics.median(values), 1), "rounds_events_per_second": [round(v, 1) for v in values]}
     pairs = sorted(a / b for a, b in zip(throughput["listener_records"], throughput["bare_relay"]))
+    broker_pairs = sorted(a / b for a, b in zip(throughput["broker_records"], throughput["bare_relay"]))
     ratio = statistics.median(pairs)
     p50, p99 = results["embedded_postgres"]["p50_ms"], results["embedded_postgres"]["p99_ms"]
+    broker_p50 = results["broker_postgres"]["p50_ms"]
     return {
         "benchmark": "listeners",
         "work": f"commit-to-handler at {RATE:.0f} events/s, {ops} events a phase, {rounds} round(s), in-process worker on PostgreSQL "
         f"and SQLite; throughput: {BACKLOG:,} committed events handled by a listener vs relayed to RabbitMQ, round by round",
         "results": results,
-        "ratios": {"records_vs_bare_relay": round(ratio, 3), "records_vs_bare_relay_min": round(pairs[0], 3), "records_vs_bare_relay_max": round(pairs[-1], 3)},
+        "ratios": {
+            "records_vs_bare_relay": round(ratio, 3), "records_vs_bare_relay_min": round(pairs[0], 3), "records_vs_bare_relay_max": round(pairs[-1], 3),
+            "broker_records_vs_bare_relay": round(statistics.median(broker_pairs), 3),
+            "broker_records_vs_bare_relay_min": round(broker_pairs[0], 3), "broker_records_vs_bare_relay_max": round(broker_pairs[-1], 3),
+        },
         "target": {
             "embedded_p50_ms": f"< {TARGETS['embedded_p50_ms']}", "embedded_p99_ms": f"< {TARGETS['embedded_p99_ms']}",
-            "records_vs_bare_relay": f">= {TARGETS['records_vs_bare_relay']}",
-            "met": p50 < TARGETS["embedded_p50_ms"] and p99 < TARGETS["embedded_p99_ms"] and ratio >= TARGETS["records_vs_bare_relay"],
+            "broker_p50_ms": f"< {TARGETS['broker_p50_ms']}", "records_vs_bare_relay": f">= {TARGETS['records_vs_bare_relay']}",
+            "met": p50 < TARGETS["embedded_p50_ms"] and p99 < TARGETS["embedded_p99_ms"] and broker_p50 < TARGETS["broker_p50_ms"]
+            and ratio >= TARGETS["records_vs_bare_relay"],
         },
     }
 
 
-def _use(database: str, **settings: str) -> None:
+def _use(database: str, broker: bool = False, **settings: str) -> None:
     os.environ.pop("RABBITMQ_URL", None)
-    os.environ.update({"DATABASE_URL": database, "LISTENER_WORKER": "thread", "OUTBOX_RELAY": "off", **settings})
+    if broker:
+        os.environ["RABBITMQ_URL"] = RABBITMQ_URL
+    relay = "immediate" if broker else "off"
+    os.environ.update({"DATABASE_URL": database, "LISTENER_WORKER": "thread", "OUTBOX_RELAY": relay, **settings})
     InfrastructureService.reset()
     InfrastructureService.migrate()
 
 
-def _latency_phase(database: str, events: int) -> list[float]:
+def _module(modules: list[str]) -> str:
+    """A module name of its own for each phase: a queue that starts empty, deleted at the end."""
+    modules.append(f"bench_{uuid.uuid4().hex[:8]}")
+    return modules[-1]
+
+
+def _latency_phase(database: str, events: int, modules: list[str], broker: bool) -> list[float]:
     """Publish ``events`` at ``RATE``; each one's commit-to-handler time in ms."""
-    _use(database)
+    _use(database, broker)
     arrivals = _Arrivals()
-    InfrastructureService.listen("bench.#", arrivals, module="bench", name=f"latency_{time.monotonic_ns()}")
+    InfrastructureService.listen("bench.#", arrivals, module=_module(modules), name="latency")
     committed: dict[str, float] = {}
     started = time.perf_counter()
     for n in range(events):
@@ -115,6 +139,23 @@ def _latency_phase(database: str, events: int) -> list[float]:
     arrivals.wait_for(committed, 30)
     InfrastructureService.shutdown()
     return [(arrivals.at[i] - t) * 1000 for i, t in committed.items()]
+
+
+def _broker_throughput(database: str, modules: list[str]) -> float:
+    """Events per second through RabbitMQ: ``BACKLOG`` committed events relayed, routed to a module queue and handled with records."""
+    _use(database, broker=True, OUTBOX_RELAY="off")
+    arrivals = _Arrivals()
+    InfrastructureService.listen("bench.#", arrivals, module=_module(modules), name="throughput")
+    ids = []
+    with InfrastructureService.get_database_session() as db:
+        for _ in range(BACKLOG):
+            ids.append(InfrastructureService.publish_event(QUEUE, PAYLOAD, event_type="bench.throughput", source="bench", session=db))
+    started = time.perf_counter()
+    InfrastructureService.relay_outbox()
+    arrivals.wait_for(ids, 60)
+    rate = BACKLOG / (max(arrivals.at.values()) - started)
+    InfrastructureService.shutdown()
+    return rate
 
 
 def _throughput_pair(database: str) -> tuple[float, float]:
@@ -147,7 +188,9 @@ def _percentile(values: list[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
-def _delete_queue() -> None:
+def _delete_queues(queues: list[str]) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-    connection.channel().queue_delete(QUEUE)
+    channel = connection.channel()
+    for queue in queues:
+        channel.queue_delete(queue)
     connection.close()

@@ -78,6 +78,14 @@ class RecordingDelivery:
                     outcomes.append(DeliveryOutcome(listener.identity, envelope.id, "retry", retry_in=delay, error="RuntimeError"))
             return outcomes
 
+    def deliver_many(self, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> list[list[DeliveryOutcome]]:
+        with self._lock:
+            if self.down > 0:  # one outage fails the whole batch, as a database that is down would
+                self.down -= 1
+                self.outages += 1
+                raise MessagingError("Reading the publication records failed: the database is down (test)")
+        return [self.deliver(envelope, body, listeners) for envelope, body, listeners in events]
+
     def reopen(self, event_id: str, listener: str) -> None:
         with self._lock:
             self._attempts[(event_id, listener)] = 0

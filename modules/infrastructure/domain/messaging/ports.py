@@ -67,7 +67,7 @@ class Consumer(Protocol):
 
 
 class ListenerDelivery(Protocol):
-    """Runs listeners on an event, each in its own transaction that also settles its publication record."""
+    """Runs listeners on events; a handler's work commits with the completion of its publication record."""
 
     def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
         """One outcome per listener, in order. Records the event for each listener first if it has no record yet.
@@ -76,4 +76,8 @@ class ListenerDelivery(Protocol):
         records cannot be read or written (the database is down): the caller then leaves the event to be
         delivered again.
         """
+        ...
+
+    def deliver_many(self, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> list[list[DeliveryOutcome]]:
+        """``deliver`` for several events (each with its body and listeners) at once; one list of outcomes per event."""
         ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -94,7 +95,39 @@ class ModuleQueueConsumer(QueueConsumer):
         declare_module_queue(channel, self.settings.queue_type, self.module, patterns)
 
     def _deliver(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
-        """Run the matching listeners; retry or dead-letter per outcome; ack. Requeue (later) if the records are out of reach."""
+        self._deliver_batch(channel, [(method, properties, body)])
+
+    def _deliver_batch(self, channel: BlockingChannel, messages: Sequence[tuple[Any, Any, bytes]]) -> None:
+        """Run the matching listeners of every message at once; retry or dead-letter per outcome; ack each.
+
+        When the records are out of reach, every message is requeued after a pause.
+        """
+        runnable: list[_Received] = []
+        for method, properties, body in messages:
+            received = self._read(channel, method, properties, body)
+            if received is not None:
+                runnable.append(received)
+        outcomes = self._run_listeners([(r.envelope, r.text, r.listeners) for r in runnable])
+        if outcomes is None:
+            self._stopping.wait(backoff_delay(self._database_failures - 1, base=DATABASE_BACKOFF_BASE, cap=DATABASE_BACKOFF_CAP))
+            for received in runnable:
+                channel.basic_nack(received.method.delivery_tag, requeue=True)
+            return
+        for received, of_event in zip(runnable, outcomes):
+            by_identity = {listener.identity: listener for listener in received.listeners}
+            try:
+                for outcome in of_event:
+                    self._settle(channel, received.properties, received.body, received.headers, outcome, by_identity.get(outcome.listener))
+            except (UnroutableError, NackError) as exc:  # a queue was deleted under us, or the broker refused the copy
+                logger.warning("Event %s on '%s' requeued: a retry or dead-letter copy was refused (%s)", received.envelope.id, self.queue, exc)
+                self._prepare(channel)  # declare again what may have gone
+                self._stopping.wait(DATABASE_BACKOFF_BASE)
+                channel.basic_nack(received.method.delivery_tag, requeue=True)
+                continue
+            self._ack(channel, received.method)
+
+    def _read(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> _Received | None:
+        """The message's event and the listeners to run; None when it was dead-lettered (malformed, or for no listener here)."""
         headers = dict(properties.headers or {})
         try:
             envelope, text = decode(body), body.decode("utf-8")
@@ -102,7 +135,7 @@ class ModuleQueueConsumer(QueueConsumer):
             logger.warning("Message %r on '%s' is malformed; dead-lettered: %s", properties.message_id, self.queue, exc)
             republish(channel, self.dead_letter_queue, properties, body, with_headers(headers, {ERROR_HEADER: short_reason(str(exc))}))
             self._ack(channel, method)
-            return
+            return None
         wanted = headers.get(LISTENER_HEADER)
         listeners = [
             listener
@@ -114,34 +147,19 @@ class ModuleQueueConsumer(QueueConsumer):
             logger.warning("Event %s for %s dead-lettered: %s", envelope.id, wanted, reason)
             republish(channel, self.dead_letter_queue, properties, body, with_headers(headers, {ERROR_HEADER: reason}))
             self._ack(channel, method)
-            return
-        outcomes = self._run_listeners(envelope, text, listeners)
-        if outcomes is None:
-            self._stopping.wait(backoff_delay(self._database_failures - 1, base=DATABASE_BACKOFF_BASE, cap=DATABASE_BACKOFF_CAP))
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            return
-        by_identity = {listener.identity: listener for listener in listeners}
-        try:
-            for outcome in outcomes:
-                self._settle(channel, properties, body, headers, outcome, by_identity.get(outcome.listener))
-        except (UnroutableError, NackError) as exc:  # a queue was deleted under us, or the broker refused the copy
-            logger.warning("Event %s on '%s' requeued: a retry or dead-letter copy was refused (%s)", envelope.id, self.queue, exc)
-            self._prepare(channel)  # declare again what may have gone
-            self._stopping.wait(DATABASE_BACKOFF_BASE)
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            return
-        self._ack(channel, method)
+            return None
+        return _Received(method, properties, body, headers, envelope, text, listeners)
 
-    def _run_listeners(self, envelope: Envelope, text: str, listeners: list[Listener]) -> list[DeliveryOutcome] | None:
-        """The outcomes; None when the records could not be written (the database is down) or delivery broke."""
-        if not listeners:
-            return []
+    def _run_listeners(self, events: list[tuple[Envelope, str, list[Listener]]]) -> list[list[DeliveryOutcome]] | None:
+        """The outcomes per event; None when the records could not be written (the database is down) or delivery broke."""
+        if not any(listeners for _, _, listeners in events):
+            return [[] for _ in events]
         try:
-            outcomes = self._delivery.deliver(envelope, text, listeners)
+            outcomes = self._delivery.deliver_many(events)
         except MessagingError as exc:
-            logger.warning("Event %s on '%s' requeued: its records are out of reach: %s", envelope.id, self.queue, exc)
+            logger.warning("%d event(s) on '%s' requeued: their records are out of reach: %s", len(events), self.queue, exc)
         except Exception as exc:  # deliver catches handlers' failures; anything else must not end the consumer either
-            logger.error("Event %s on '%s' requeued: delivery failed: %s", envelope.id, self.queue, self._redactor.redact(describe(exc)))
+            logger.error("%d event(s) on '%s' requeued: delivery failed: %s", len(events), self.queue, self._redactor.redact(describe(exc)))
         else:
             self._database_failures = 0
             return outcomes
@@ -169,6 +187,19 @@ class ModuleQueueConsumer(QueueConsumer):
     def _ack(self, channel: BlockingChannel, method: Any) -> None:
         channel.basic_ack(method.delivery_tag)
         self.handled += 1
+
+
+@dataclass(frozen=True)
+class _Received:
+    """A message to hand to listeners: the delivery, its event and the module's listeners that match."""
+
+    method: Any
+    properties: Any
+    body: bytes
+    headers: dict[str, Any]
+    envelope: Envelope
+    text: str
+    listeners: list[Listener]
 
 
 def _retry_number(headers: dict[str, Any]) -> int:

@@ -68,21 +68,31 @@ class PublicationRunner:
 
         Raises ``MessagingError`` when the records cannot be read or written: the message is to be delivered again.
         """
+        return self.deliver_many([(envelope, body, listeners)])[0]
+
+    def deliver_many(self, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> list[list[DeliveryOutcome]]:
+        """``deliver`` for several events at once: one transaction records them all, one batch runs their handlers."""
+        listeners = [listener for _, _, of_event in events for listener in of_event]
         if not listeners:
-            return []
+            return [[] for _ in events]
         lease = max(listener.timeout_seconds for listener in listeners) + LEASE_MARGIN
-        with store.as_messaging_error(f"Recording event {envelope.id} for its listeners"):
+        with store.as_messaging_error(f"Recording {len(events)} event(s) for their listeners"):
             with self._open_session() as db:
-                records = store.ensure(db.session, envelope, body, [lst.identity for lst in listeners], store.now() + timedelta(seconds=lease))
-        work, outcomes = [], {}
-        for listener in listeners:
-            record = records.get(listener.identity)
-            if isinstance(record, ClaimedPublication):
-                work.append(Work(record, listener, envelope))
-            else:
-                outcomes[listener.identity] = self._counted(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
-        outcomes.update((o.listener, o) for o in self.run(work))
-        return [outcomes[listener.identity] for listener in listeners]
+                records = store.ensure(
+                    db.session, [(e, body, [lst.identity for lst in of_event]) for e, body, of_event in events],
+                    store.now() + timedelta(seconds=lease),
+                )
+        work: list[Work] = []
+        settled: dict[tuple[str, str], DeliveryOutcome] = {}
+        for envelope, _, of_event in events:
+            for listener in of_event:
+                record = records.get((envelope.id, listener.identity))
+                if isinstance(record, ClaimedPublication):
+                    work.append(Work(record, listener, envelope))
+                else:
+                    settled[envelope.id, listener.identity] = self._counted(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
+        settled.update(((o.event_id, o.listener), o) for o in self.run(work))
+        return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
     def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]]) -> list[DeliveryOutcome]:
         """Run records the worker claimed; a body that is no longer a valid event fails its record at once."""

@@ -71,24 +71,39 @@ def add(session: Session, envelope: Envelope, body: str, listeners: Iterable[str
     return len(records)
 
 
-def ensure(session: Session, envelope: Envelope, body: str, listeners: Sequence[str], due: datetime) -> dict[str, ClaimedPublication | str]:
-    """Each listener's record, added when missing: the claimable record when pending, else its status."""
+def ensure(
+    session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime
+) -> dict[tuple[str, str], ClaimedPublication | str]:
+    """Each (event, listener)'s record, added when missing: the claimable record when pending, else its status.
+
+    ``events`` holds each event with its body and its listeners' identities; one insert and one read for all.
+    """
     moment = now()
     rows = [
         {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
          "status": PENDING, "attempts": 0, "next_attempt_at": due, "created_at": moment, "updated_at": moment}
+        for envelope, body, listeners in events
         for listener in listeners
     ]
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(PublicationRecord)
-    session.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["event_id", "listener"]))
-    found = session.execute(
-        select(PublicationRecord.id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts)
-        .where(PublicationRecord.event_id == envelope.id, PublicationRecord.listener.in_(listeners))
-    )
-    result: dict[str, ClaimedPublication | str] = {}
-    for record_id, listener, status, attempts in found:
-        result[listener] = ClaimedPublication(record_id, envelope.id, listener, body, attempts) if status == PENDING else status
+    if not rows:
+        return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.execute(_ENSURE_POSTGRES if postgres else _ENSURE_SQLITE, rows)
+    bodies = {envelope.id: body for envelope, body, _ in events}
+    wanted = {(envelope.id, listener) for envelope, _, listeners in events for listener in listeners}
+    found = session.execute(_FIND, {"event_ids": list(bodies)})
+    result: dict[tuple[str, str], ClaimedPublication | str] = {}
+    for record_id, event_id, listener, status, attempts in found:
+        if (event_id, listener) in wanted:
+            result[event_id, listener] = ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts) if status == PENDING else status
     return result
+
+
+_ENSURE_POSTGRES = postgresql.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
+_ENSURE_SQLITE = sqlite.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
+_FIND = select(
+    PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts
+).where(PublicationRecord.event_id.in_(bindparam("event_ids", expanding=True)))
 
 
 def claim_due(session: Session, listeners: Sequence[str], owner: str, lease: timedelta, limit: int, overdue: timedelta = timedelta(0)) -> list[ClaimedPublication]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pika
@@ -79,6 +79,11 @@ class QueueConsumer:
         """Handle one message and ack (or nack) it; nothing it holds may raise out of here."""
         raise NotImplementedError
 
+    def _deliver_batch(self, channel: BlockingChannel, messages: Sequence[tuple[Any, Any, bytes]]) -> None:
+        """Handle the messages received together (one at a time unless a subclass does better)."""
+        for method, properties, body in messages:
+            self._deliver(channel, method, properties, body)
+
     def _consume_with_reconnects(self, max_messages: int | None, idle_timeout: float | None) -> None:
         failures = 0
         while not self._stopping.is_set():
@@ -103,9 +108,14 @@ class QueueConsumer:
             channel.confirm_delivery()
             channel.basic_qos(prefetch_count=self._prefetch)
             last_message = time.monotonic()
-            for method, properties, body in channel.consume(self.queue, inactivity_timeout=POLL):
+            consuming = channel.consume(self.queue, inactivity_timeout=POLL)
+            for method, properties, body in consuming:
                 if method is not None:
-                    self._deliver(channel, method, properties, body)
+                    batch = [(method, properties, body)]
+                    # The messages already received (up to the prefetch) are handled together.
+                    while len(batch) < self._prefetch and channel.get_waiting_message_count() > 0:
+                        batch.append(next(consuming))
+                    self._deliver_batch(channel, batch)
                     last_message = time.monotonic()
                 if self._stopping.is_set() or (max_messages is not None and self.handled >= max_messages):
                     break
