@@ -146,10 +146,7 @@ def _broker_throughput(database: str, modules: list[str]) -> float:
     _use(database, broker=True, OUTBOX_RELAY="off")
     arrivals = _Arrivals()
     InfrastructureService.listen("bench.#", arrivals, module=_module(modules), name="throughput")
-    ids = []
-    with InfrastructureService.get_database_session() as db:
-        for _ in range(BACKLOG):
-            ids.append(InfrastructureService.publish_event(QUEUE, PAYLOAD, event_type="bench.throughput", source="bench", session=db))
+    ids = _commit_backlog()
     started = time.perf_counter()
     InfrastructureService.relay_outbox()
     arrivals.wait_for(ids, 60)
@@ -163,10 +160,7 @@ def _throughput_pair(database: str) -> tuple[float, float]:
     _use(database, LISTENER_WORKER="off")  # the backlog is committed first; run_listeners times the handling
     arrivals = _Arrivals()
     InfrastructureService.listen("bench.#", arrivals, module="bench", name=f"throughput_{time.monotonic_ns()}")
-    ids = []
-    with InfrastructureService.get_database_session() as db:
-        for _ in range(BACKLOG):
-            ids.append(InfrastructureService.publish_event(QUEUE, PAYLOAD, event_type="bench.throughput", source="bench", session=db))
+    ids = _commit_backlog()
     started = time.perf_counter()
     InfrastructureService.run_listeners()
     records = BACKLOG / (time.perf_counter() - started)
@@ -181,6 +175,12 @@ def _throughput_pair(database: str) -> tuple[float, float]:
     InfrastructureService.shutdown()
     os.environ.pop("RABBITMQ_URL", None)
     return records, relay
+
+
+def _commit_backlog() -> list[str]:
+    """``BACKLOG`` events committed in one transaction; their ids."""
+    with InfrastructureService.get_database_session() as db:
+        return [InfrastructureService.publish_event(QUEUE, PAYLOAD, event_type="bench.throughput", source="bench", session=db) for _ in range(BACKLOG)]
 
 
 def _percentile(values: list[float], percent: float) -> float:
