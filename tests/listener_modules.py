@@ -1,0 +1,80 @@
+"""Two listening modules for the scale and kill tests, each run by scripts/run_listeners.py in a process of its own.
+
+    scripts/run_listeners.py --register tests.listener_modules:register_ledger   # writes a row per event
+    scripts/run_listeners.py --register tests.listener_modules:register_journal  # appends to a file
+
+Where they write comes from the environment (the processes are started by the test): the
+ledger's table in ``SCALE_LEDGER_TABLE`` (no unique constraint, so a second effect of an event
+would show as a second row) and the journal's file in ``SCALE_JOURNAL_FILE`` (an outside effect:
+at least once, each line an envelope id).
+
+With ``SCALE_DIE_AT=<n>`` and ``SCALE_DIE_MARKER=<file>``, the first process to handle the event whose
+payload ``n`` is that number does its work (flushed) and then kills itself with SIGKILL, before the
+commit: the window between a handler's work and its record's completion, hit on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+from sqlalchemy import text
+
+from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService
+
+EVENT_PATTERN = "scale.*"
+LEDGER = "scale_ledger"
+JOURNAL = "scale_journal"
+TABLE_VARIABLE = "SCALE_LEDGER_TABLE"
+FILE_VARIABLE = "SCALE_JOURNAL_FILE"
+DIE_AT_VARIABLE = "SCALE_DIE_AT"
+DIE_MARKER_VARIABLE = "SCALE_DIE_MARKER"
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def ledger_columns() -> str:
+    """The ledger table's columns (SQL valid on PostgreSQL and SQLite): an event id, deliberately not unique."""
+    return "event_id varchar(36) NOT NULL"
+
+
+def register_ledger() -> None:
+    """The database-only listener: one row per event in the handler's transaction (exactly once)."""
+    table = os.environ[TABLE_VARIABLE]
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"{TABLE_VARIABLE} must be a plain table name, not {table!r}")
+    statement = text(f"INSERT INTO {table} (event_id) VALUES (:event_id)")
+
+    def record(event: Envelope, db: DatabaseSession) -> None:
+        db.execute(statement, {"event_id": event.id})
+        db.flush()
+        _die_once_at(event, f"{LEDGER}.record")
+
+    InfrastructureService.listen(EVENT_PATTERN, record, module=LEDGER, name="record")
+
+
+def register_journal() -> None:
+    """The listener with an outside effect: one appended line per event (at least once; the id deduplicates)."""
+    path = os.environ[FILE_VARIABLE]
+
+    def append(event: Envelope, db: DatabaseSession) -> None:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, f"{event.id}\n".encode())  # one write: a kill leaves whole lines
+        finally:
+            os.close(descriptor)
+        _die_once_at(event, f"{JOURNAL}.append")
+
+    InfrastructureService.listen(EVENT_PATTERN, append, module=JOURNAL, name="append")
+
+
+def _die_once_at(event: Envelope, listener: str) -> None:
+    """SIGKILL this process after the handler's work on event ``SCALE_DIE_AT``, once per listener (a marker file says so)."""
+    die_at, marker = os.environ.get(DIE_AT_VARIABLE), os.environ.get(DIE_MARKER_VARIABLE)
+    if die_at is None or marker is None or event.payload.get("n") != int(die_at):
+        return
+    try:
+        os.close(os.open(f"{marker}.{listener}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # the restarted process completes it
+    os.kill(os.getpid(), signal.SIGKILL)
