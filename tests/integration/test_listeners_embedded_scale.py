@@ -29,6 +29,7 @@ from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, S
 from modules.infrastructure.module_api import InfrastructureService
 from tests import listener_modules as modules
 from tests.integration.postgres_scratch import scratch_database, unique_name, use_postgres
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 5_000
@@ -103,14 +104,6 @@ def scalar(statement: str, **params: object) -> int:
 
 def completed(listener: str) -> int:
     return scalar("SELECT count(*) FROM infrastructure_event_publications WHERE listener = :l AND status = 'completed'", l=listener)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds:g} s"
-        time.sleep(0.05)
 
 
 def publish_all(run: Run, on_batch: Callable[[], None]) -> None:
