@@ -195,3 +195,29 @@ def test_a_handler_raising_a_base_exception_fails_its_attempt_and_the_worker_goe
     second = publish()
     wait_for(lambda: record(second) == ("completed", 3), WAIT, "the worker still delivers")
     assert (effects(first), effects(second)) == ([3], [3])
+
+
+@pytest.mark.parametrize("ending", ["session.commit", "session.rollback", "connection.commit"])
+def test_a_handler_ending_the_shared_transaction_underneath_fails_only_its_attempt(postgres_listeners: None, ending: str) -> None:
+    """The raw SQLAlchemy session or connection cannot commit (or undo) the batch's other handlers' work either."""
+    ends = {
+        "session.commit": lambda db: db.session.commit(),
+        "session.rollback": lambda db: db.session.rollback(),
+        "connection.commit": lambda db: db.session.connection().commit(),
+    }[ending]
+    calls: list[str] = []
+
+    def first(event: Envelope, db: DatabaseSession) -> None:
+        effect(db, event, 0)
+
+    def rude(event: Envelope, db: DatabaseSession) -> None:
+        calls.append(event.id)
+        effect(db, event, calls.count(event.id))
+        if calls.count(event.id) == 1:
+            ends(db)
+
+    InfrastructureService.listen("reactor.*", first, module="analytics", name="first")
+    InfrastructureService.listen("reactor.*", rude, module="reactor", name="rude", retry=QUICK)
+    event_id = publish()
+    wait_for(lambda: InfrastructureService.list_publications(status="incomplete") == [] and effects(event_id) == [0, 2], WAIT, "both delivered")
+    assert effects(event_id) == [0, 2]  # the first listener's effect once, the rude one's only from its second attempt

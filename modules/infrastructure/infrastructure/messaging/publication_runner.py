@@ -29,7 +29,7 @@ from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
-from modules.infrastructure.infrastructure.messaging.handler_session import HandlerSession
+from modules.infrastructure.infrastructure.messaging.handler_session import HandlerSession, TransactionGuard
 from modules.infrastructure.infrastructure.messaging.handler_thread import HandlerThreads
 from modules.infrastructure.infrastructure.messaging.publication_store import ClaimedPublication
 
@@ -199,13 +199,17 @@ class _BatchCall:
             self._finish(error=exc)
             return
         handed = HandlerSession.of(db)
+        guard: TransactionGuard | None = None
         try:
+            guard = TransactionGuard(db.session)
             for index, work in enumerate(self._work):
                 self._enter(index)
                 work.listener.handler(work.envelope, handed)
+                guard.check()  # a handler that ended the shared transaction underneath fails its attempt
                 db.flush()  # the handler's writes fail here, as its own failure
                 if self._leave_handler():
                     return  # the caller gave up on this batch: its work must not commit
+            guard.release()
             completed = store.complete_all(db.session, [work.record for work in self._work])
             if len(completed) < len(self._work):  # another run settled one first: none of this batch commits
                 self.conflict = True
@@ -216,6 +220,8 @@ class _BatchCall:
         except BaseException as exc:  # whatever a handler raised is its failure, never the thread's end
             self.error = exc
         finally:
+            if guard is not None:
+                guard.release()
             db.close()  # rolls back whatever did not commit
             self._finish()
 
