@@ -12,10 +12,6 @@ test process publishes in transactions of ``BATCH`` events and counts everything
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,13 +21,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS_BY_NAME
 from modules.infrastructure.module_api import InfrastructureService
 from tests import listener_modules as modules
+from tests.integration.listener_processes import ListenerProcess, worker_environment
 from tests.integration.postgres_scratch import scratch_database, unique_name, use_postgres
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 5_000
 BATCH = 100
 LEDGER_ID = f"{modules.LEDGER}.record"
@@ -39,44 +34,6 @@ JOURNAL_ID = f"{modules.JOURNAL}.append"
 DIE_AT = 4_000
 START_SECONDS = 30.0
 DRAIN_SECONDS = 90.0
-WORKER_SETTINGS = {"LISTENER_WORKER": "thread", "LISTENER_POLL_INTERVAL": "0.05", "LISTENER_RESUME_AT_STARTUP": "true", "OUTBOX_RELAY": "off"}
-
-
-@dataclass
-class ListenerProcess:
-    """One ``scripts/run_listeners.py`` process for one registration function; killed with SIGKILL, restarted."""
-
-    register: str
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "scripts" / "run_listeners.py"), "--register", f"tests.listener_modules:{self.register}"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )
-
-    def restart_if_dead(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            self.start()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 @dataclass
@@ -85,16 +42,6 @@ class Run:
 
     published: list[str] = field(default_factory=list)
     killed_at: dict[str, int] = field(default_factory=dict)
-
-
-def worker_environment(database_url: str, table: str, journal: Path, marker: Path) -> dict[str, str]:
-    """The listener processes' environment: this one without any module setting (no RABBITMQ_URL), plus the test's."""
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_BY_NAME and not k.startswith(FEATURE_FLAG_PREFIX)}
-    return {
-        **env, **WORKER_SETTINGS, "APP_ENV": "test", "DATABASE_URL": database_url, "LLM_PROVIDER": "local",
-        modules.TABLE_VARIABLE: table, modules.FILE_VARIABLE: str(journal), "PYTHONPATH": str(ROOT),
-        modules.DIE_AT_VARIABLE: str(DIE_AT), modules.DIE_MARKER_VARIABLE: str(marker),
-    }
 
 
 def scalar(statement: str, **params: object) -> int:
@@ -136,7 +83,7 @@ def run_scale(database_url: str, table: str, tmp_path: Path) -> tuple[Run, list[
     """Publish, kill each listener process once mid-run, restart it, wait until every record completed."""
     journal = tmp_path / "journal.txt"
     marker = tmp_path / "died"
-    env = worker_environment(database_url, table, journal, marker)
+    env = worker_environment(database_url, table, journal, **{modules.DIE_AT_VARIABLE: str(DIE_AT), modules.DIE_MARKER_VARIABLE: str(marker)})
     processes = [ListenerProcess(name, env, tmp_path / f"{name}.log") for name in ("register_ledger", "register_journal")]
     run = Run()
     try:
