@@ -10,7 +10,8 @@ at least once, each line an envelope id).
 
 With ``SCALE_DIE_AT=<n>`` and ``SCALE_DIE_MARKER=<file>``, the first process to handle the event whose
 payload ``n`` is that number does its work (flushed) and then kills itself with SIGKILL, before the
-commit: the window between a handler's work and its record's completion, hit on purpose.
+commit: the window between a handler's work and its record's completion, hit on purpose. With
+``SCALE_HOLD_SECONDS`` the journal's handler takes that long after its append (a slow outside call).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 
 from sqlalchemy import text
 
@@ -28,6 +30,7 @@ LEDGER = "scale_ledger"
 JOURNAL = "scale_journal"
 TABLE_VARIABLE = "SCALE_LEDGER_TABLE"
 FILE_VARIABLE = "SCALE_JOURNAL_FILE"
+HOLD_VARIABLE = "SCALE_HOLD_SECONDS"
 DIE_AT_VARIABLE = "SCALE_DIE_AT"
 DIE_MARKER_VARIABLE = "SCALE_DIE_MARKER"
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -63,6 +66,7 @@ def register_journal() -> None:
             os.write(descriptor, f"{event.id}\n".encode())  # one write: a kill leaves whole lines
         finally:
             os.close(descriptor)
+        time.sleep(float(os.environ.get(HOLD_VARIABLE, "0")))  # a slow outside call: the record stays claimed meanwhile
         _die_once_at(event, f"{JOURNAL}.append")
 
     InfrastructureService.listen(EVENT_PATTERN, append, module=JOURNAL, name="append")

@@ -3,7 +3,10 @@ timeouts, other processes' listeners, resuming, pruning, the report line and the
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -142,6 +145,13 @@ def test_a_rolled_back_transaction_leaves_no_record(db_path: Path) -> None:
     assert statuses(db_path) == {} and InfrastructureService.run_listeners() == []
 
 
+def ended_pid() -> int:
+    """The pid of a process that has just ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(30)
+    return process.pid
+
+
 def test_records_a_killed_worker_had_claimed_run_again_when_its_listener_registers(db_path: Path) -> None:
     event_id = publish()
     with sqlite3.connect(db_path) as connection:  # a listener another run registered, and its claim that never ended
@@ -149,7 +159,9 @@ def test_records_a_killed_worker_had_claimed_run_again_when_its_listener_registe
     InfrastructureService.reset()
     publish_id = publish()
     with sqlite3.connect(db_path) as connection:
-        connection.execute("UPDATE infrastructure_event_publications SET lease_owner = 'gone:1:x', next_attempt_at = '2999-01-01 00:00:00'")
+        connection.execute(  # a worker of this host whose process has ended
+            "UPDATE infrastructure_event_publications SET lease_owner = ?, next_attempt_at = '2999-01-01 00:00:00'", (f"{socket.gethostname()[:30]}:{ended_pid()}:x",)
+        )
     InfrastructureService.listen("content.created", writes_effect("a"), module="learning", name="a")
     assert [o.outcome for o in InfrastructureService.run_listeners()] == ["completed"]
     assert effects(db_path) == [(publish_id, "a")] and event_id != publish_id

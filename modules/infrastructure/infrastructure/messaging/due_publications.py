@@ -11,6 +11,7 @@ from modules.infrastructure.domain.messaging.listeners import ListenerRegistry
 from modules.infrastructure.domain.messaging.publications import DeliveryOutcome
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
+from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone, new_owner
 from modules.infrastructure.infrastructure.messaging.publication_runner import LEASE_MARGIN, PublicationRunner
 from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 
@@ -30,7 +31,6 @@ class DuePublications:
         open_session: Callable[[], DatabaseSession],
         runner: PublicationRunner,
         registry: ListenerRegistry,
-        owner: str,
         *,
         overdue: timedelta = timedelta(0),
         retention: timedelta = timedelta(hours=168),
@@ -38,7 +38,7 @@ class DuePublications:
         self._open_session = open_session
         self._runner = runner
         self._registry = registry
-        self._owner = owner
+        self._owner = new_owner()
         self.overdue = overdue
         self._prune = SentRowPurge(retention, delete=store.prune_completed)
         self._running = threading.Lock()
@@ -68,10 +68,11 @@ class DuePublications:
         return outcomes
 
     def resume(self, identity: str) -> int:
-        """Make the records a dead process of this listener had claimed due now."""
+        """Make the records that dead processes had claimed for this listener due now; live processes keep theirs."""
         with store.as_messaging_error("Resuming the publications of listener " + identity):
             with self._open_session() as db:
-                return store.release_leases(db.session, [identity])
+                gone = [owner for owner in store.lease_owners(db.session, [identity]) if is_gone(owner, self._owner)]
+                return store.release_leases(db.session, [identity], gone)
 
     def _claim(self, limit: int) -> list[store.ClaimedPublication]:
         listeners = self._registry.all()
@@ -89,3 +90,4 @@ class DuePublications:
 
     def after_fork(self) -> None:
         self._running = threading.Lock()
+        self._owner = new_owner()  # the child's claims are its own: the parent's pid may outlive it, or not

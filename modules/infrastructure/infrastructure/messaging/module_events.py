@@ -9,11 +9,8 @@ worker here only runs records whose message is overdue or that were resubmitted.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
@@ -71,9 +68,8 @@ class ModuleEvents:
         self.runner = runner
         self._queues = queues  # None: no broker, records are made when events are published
         self.registry = ListenerRegistry()
-        owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.due = DuePublications(
-            open_session, runner, self.registry, owner,
+            open_session, runner, self.registry,
             overdue=BROKER_OVERDUE if queues is not None else timedelta(0),
             retention=timedelta(hours=config.listener_retention_hours),
         )

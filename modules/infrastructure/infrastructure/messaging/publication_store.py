@@ -231,14 +231,24 @@ def reopen(session: Session, event_id: str, listener: str, due: datetime) -> Non
     )
 
 
-def release_leases(session: Session, listeners: Sequence[str]) -> int:
-    """Make the leased pending records of ``listeners`` due now: their workers died (start-up resume)."""
+def lease_owners(session: Session, listeners: Sequence[str]) -> list[str]:
+    """The workers holding claims on pending records of ``listeners``."""
     if not listeners:
+        return []
+    return list(session.scalars(
+        select(PublicationRecord.lease_owner).distinct()
+        .where(PublicationRecord.status == PENDING, PublicationRecord.lease_owner.is_not(None), PublicationRecord.listener.in_(listeners))
+    ))
+
+
+def release_leases(session: Session, listeners: Sequence[str], owners: Sequence[str]) -> int:
+    """Make the pending records of ``listeners`` that ``owners`` had claimed due now: those workers died (start-up resume)."""
+    if not listeners or not owners:
         return 0
     moment = now()
     result = session.execute(
         update(PublicationRecord)
-        .where(PublicationRecord.status == PENDING, PublicationRecord.lease_owner.is_not(None), PublicationRecord.listener.in_(listeners))
+        .where(PublicationRecord.status == PENDING, PublicationRecord.lease_owner.in_(owners), PublicationRecord.listener.in_(listeners))
         .values(lease_owner=None, next_attempt_at=moment, updated_at=moment)
         .execution_options(synchronize_session=False)
     )
