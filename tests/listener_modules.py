@@ -12,6 +12,8 @@ With ``SCALE_DIE_AT=<n>`` and ``SCALE_DIE_MARKER=<file>``, the first process to 
 payload ``n`` is that number does its work (flushed) and then kills itself with SIGKILL, before the
 commit: the window between a handler's work and its record's completion, hit on purpose. With
 ``SCALE_HOLD_SECONDS`` the journal's handler takes that long after its append (a slow outside call).
+With ``SCALE_POISON=<n>`` the ledger's handler kills its process on event ``n`` every time (a crash, an
+out-of-memory kill): the poison event a worker must give up on without holding back the others.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ FILE_VARIABLE = "SCALE_JOURNAL_FILE"
 HOLD_VARIABLE = "SCALE_HOLD_SECONDS"
 DIE_AT_VARIABLE = "SCALE_DIE_AT"
 DIE_MARKER_VARIABLE = "SCALE_DIE_MARKER"
+POISON_VARIABLE = "SCALE_POISON"
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -51,6 +54,8 @@ def register_ledger() -> None:
     def record(event: Envelope, db: DatabaseSession) -> None:
         db.execute(statement, {"event_id": event.id})
         db.flush()
+        if os.environ.get(POISON_VARIABLE) == str(event.payload.get("n")):
+            os.kill(os.getpid(), signal.SIGKILL)
         _die_once_at(event, f"{LEDGER}.record")
 
     InfrastructureService.listen(EVENT_PATTERN, record, module=LEDGER, name="record")

@@ -16,6 +16,7 @@ from modules.infrastructure.infrastructure.messaging.publication_runner import L
 from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 
 CLAIM_BATCH = 100
+LOST_LOOK_EVERY = 1.0  # seconds between looks for records a dead worker held, when the last look found none
 
 
 class DuePublications:
@@ -43,6 +44,7 @@ class DuePublications:
         self._prune = SentRowPurge(retention, delete=store.prune_completed)
         self._running = threading.Lock()
         self._again = False
+        self._next_lost_look = 0.0  # monotonic time of the next look for records whose worker ended
 
     def drain(self, max_records: int | None = None, timeout: float | None = None) -> list[DeliveryOutcome]:
         """Run due records until none are left, ``max_records`` ran or ``timeout`` passed; their outcomes."""
@@ -56,10 +58,11 @@ class DuePublications:
             while self._again and (deadline is None or time.monotonic() < deadline):
                 self._again = False
                 while max_records is None or len(outcomes) < max_records:
+                    if self._run_one_lost(outcomes):
+                        continue
                     limit = CLAIM_BATCH if max_records is None else min(CLAIM_BATCH, max_records - len(outcomes))
                     claimed = self._claim(limit)
-                    runnable = [(record, listener) for record in claimed if (listener := self._registry.get(record.listener)) is not None]
-                    outcomes.extend(self._runner.run_claimed(runnable))
+                    outcomes.extend(self._run(claimed))
                     if len(claimed) < limit or (deadline is not None and time.monotonic() >= deadline):
                         break
             self._tidy()
@@ -67,21 +70,41 @@ class DuePublications:
             self._running.release()
         return outcomes
 
+    def _run(self, claimed: list[store.ClaimedPublication]) -> list[DeliveryOutcome]:
+        runnable = [(record, listener) for record in claimed if (listener := self._registry.get(record.listener)) is not None]
+        return self._runner.run_claimed(runnable)
+
+    def _run_one_lost(self, outcomes: list[DeliveryOutcome]) -> bool:
+        """Run, alone, one record whose worker ended mid-attempt (at most one look a second when there are none).
+
+        Alone, so that a handler that kills its process takes no other record's attempts with it.
+        """
+        if time.monotonic() < self._next_lost_look:
+            return False
+        lost = self._claim(1, lost=True)
+        if not lost:
+            self._next_lost_look = time.monotonic() + LOST_LOOK_EVERY
+            return False
+        outcomes.extend(self._run(lost))
+        return True
+
     def resume(self, identity: str) -> int:
         """Make the records that dead processes had claimed for this listener due now; live processes keep theirs."""
         with store.as_messaging_error("Resuming the publications of listener " + identity):
             with self._open_session() as db:
                 gone = [owner for owner in store.lease_owners(db.session, [identity]) if is_gone(owner, self._owner)]
-                return store.release_leases(db.session, [identity], gone)
+                released = store.release_leases(db.session, [identity], gone)
+        self._next_lost_look = 0.0
+        return released
 
-    def _claim(self, limit: int) -> list[store.ClaimedPublication]:
+    def _claim(self, limit: int, lost: bool = False) -> list[store.ClaimedPublication]:
         listeners = self._registry.all()
         if not listeners:
             return []
         lease = timedelta(seconds=max(listener.timeout_seconds for listener in listeners) + LEASE_MARGIN)
         with store.as_messaging_error("Claiming due publications"):
             with self._open_session() as db:
-                return store.claim_due(db.session, [lst.identity for lst in listeners], self._owner, lease, limit, self.overdue)
+                return store.claim_due(db.session, [lst.identity for lst in listeners], self._owner, lease, limit, self.overdue, lost=lost)
 
     def _tidy(self) -> None:
         with store.as_messaging_error("Pruning completed publications"):

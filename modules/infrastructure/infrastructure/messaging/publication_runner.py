@@ -98,6 +98,9 @@ class PublicationRunner:
         """Run records the worker claimed; a body that is no longer a valid event fails its record at once."""
         work, outcomes = [], []
         for record, listener in claimed:
+            if record.lost and record.attempts >= listener.retry.attempts:
+                outcomes.append(self._given_up(record, listener))
+                continue
             try:
                 work.append(Work(record, listener, decode(record.body)))
             except MessagingError as exc:
@@ -160,6 +163,17 @@ class PublicationRunner:
         log("Listener %s failed on event %s (attempt %d of %d)%s: %s", listener.identity, event_id, attempt, listener.retry.attempts,
             "; marked failed" if final else f"; again in {delay:.2f} s", reason)
         return self._counted(DeliveryOutcome(listener.identity, event_id, "failed" if final else "retry", delay, reason))
+
+    def _given_up(self, record: ClaimedPublication, listener: Listener) -> DeliveryOutcome:
+        """A record whose last attempt ended with its worker: failed without running it again."""
+        with store.as_messaging_error(f"Recording listener {listener.identity}'s lost attempt on event {record.event_id}"):
+            with self._open_session() as db:
+                settled = store.give_up(db.session, record)
+        if not settled:
+            return self._counted(DeliveryOutcome(listener.identity, record.event_id, "skipped"))
+        logger.error("Listener %s: the worker ended during attempt %d of %d on event %s; marked failed",
+                     listener.identity, record.attempts, listener.retry.attempts, record.event_id)
+        return self._counted(DeliveryOutcome(listener.identity, record.event_id, "failed", None, store.LOST_ATTEMPT))
 
     def _counted(self, outcome: DeliveryOutcome) -> DeliveryOutcome:
         self._count(outcome.listener, outcome.outcome)

@@ -27,14 +27,21 @@ if TYPE_CHECKING:
 MAX_ERROR = 2000
 
 
+LOST_ATTEMPT = "WorkerLost: the worker running this attempt ended before it finished (killed, or crashed in the handler)"
+
+
 class ClaimedPublication(NamedTuple):
-    """A record a worker may run now: its handler's attempt number is ``attempts + 1``."""
+    """A record a worker may run now: its handler's attempt number is ``attempts + 1``.
+
+    ``lost``: taken over from a worker that ended mid-attempt; that attempt is already counted in ``attempts``.
+    """
 
     id: int
     event_id: str
     listener: str
     body: str
     attempts: int
+    lost: bool = False
 
 
 @contextmanager
@@ -106,31 +113,40 @@ _FIND = select(
 ).where(PublicationRecord.event_id.in_(bindparam("event_ids", expanding=True)))
 
 
-def claim_due(session: Session, listeners: Sequence[str], owner: str, lease: timedelta, limit: int, overdue: timedelta = timedelta(0)) -> list[ClaimedPublication]:
+def claim_due(
+    session: Session, listeners: Sequence[str], owner: str, lease: timedelta, limit: int, overdue: timedelta = timedelta(0), *, lost: bool = False
+) -> list[ClaimedPublication]:
     """Up to ``limit`` pending records of ``listeners`` due ``overdue`` ago or earlier, highest priority first, leased to ``owner``.
 
-    The lease pushes their next attempt past it: another worker takes them only once it ran out.
+    The lease pushes their next attempt past it: another worker takes them only once it ran out. Records
+    nobody holds are claimed by default; with ``lost``, those whose holder's lease ran out (or was released
+    because it died): the attempt it was making is counted, so a handler that kills its process runs out of
+    attempts like one that raises.
     """
     if not listeners:
         return []
     moment = now()
+    held = PublicationRecord.lease_owner.is_not(None) if lost else PublicationRecord.lease_owner.is_(None)
     due = (
         select(PublicationRecord.id)
-        .where(PublicationRecord.status == PENDING, PublicationRecord.next_attempt_at <= moment - overdue, PublicationRecord.listener.in_(listeners))
+        .where(PublicationRecord.status == PENDING, PublicationRecord.next_attempt_at <= moment - overdue, PublicationRecord.listener.in_(listeners), held)
         .order_by(PublicationRecord.priority.desc(), PublicationRecord.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    values: dict[str, Any] = {"lease_owner": owner, "next_attempt_at": moment + lease, "updated_at": moment}
+    if lost:
+        values.update(attempts=PublicationRecord.attempts + 1, last_error=LOST_ATTEMPT)
     claimed = list(session.execute(
         update(PublicationRecord)
         .where(PublicationRecord.id.in_(due.scalar_subquery()))
-        .values(lease_owner=owner, next_attempt_at=moment + lease, updated_at=moment)
+        .values(**values)
         .returning(PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.body, PublicationRecord.attempts, PublicationRecord.priority)
         .execution_options(synchronize_session=False)
     ))
     claimed.sort(key=lambda row: (-row[5], row[0]))
-    return [ClaimedPublication(*row[:5]) for row in claimed]
+    return [ClaimedPublication(*row[:5], lost=lost) for row in claimed]
 
 
 _TABLE = cast(Table, PublicationRecord.__table__)
@@ -192,6 +208,16 @@ def fail_attempt(session: Session, record: ClaimedPublication, error: str, retry
     return cast("CursorResult[Any]", result).rowcount == 1
 
 
+def give_up(session: Session, record: ClaimedPublication) -> bool:
+    """Mark ``record`` failed as it is (its last attempt was lost with its worker); False when already settled."""
+    result = session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == record.id, _TABLE.c.attempts == record.attempts, _STILL_OPEN)
+        .values(status=FAILED, next_attempt_at=None, lease_owner=None, updated_at=now())
+    )
+    return cast("CursorResult[Any]", result).rowcount == 1
+
+
 def listed(session: Session, statuses: Sequence[str], listener: str | None, limit: int) -> list[Publication]:
     """Records in ``statuses`` (of ``listener`` when given), oldest first."""
     query = select(PublicationRecord).where(PublicationRecord.status.in_(statuses))
@@ -242,14 +268,17 @@ def lease_owners(session: Session, listeners: Sequence[str]) -> list[str]:
 
 
 def release_leases(session: Session, listeners: Sequence[str], owners: Sequence[str]) -> int:
-    """Make the pending records of ``listeners`` that ``owners`` had claimed due now: those workers died (start-up resume)."""
+    """Make the pending records of ``listeners`` that ``owners`` had claimed due now: those workers died (start-up resume).
+
+    The owner stays: a worker claims them as lost (``claim_due(lost=True)``), counting the attempt that died.
+    """
     if not listeners or not owners:
         return 0
     moment = now()
     result = session.execute(
         update(PublicationRecord)
         .where(PublicationRecord.status == PENDING, PublicationRecord.lease_owner.in_(owners), PublicationRecord.listener.in_(listeners))
-        .values(lease_owner=None, next_attempt_at=moment, updated_at=moment)
+        .values(next_attempt_at=moment, updated_at=moment)
         .execution_options(synchronize_session=False)
     )
     return cast("CursorResult[Any]", result).rowcount or 0
