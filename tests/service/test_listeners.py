@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from modules.infrastructure.module_api import (
     ListenerRetry,
     MessagingError,
 )
+from tests.listener_support import ended_pid, migrated_sqlite
 from tests.metrics_support import sample
 
 FAST = ListenerRetry(base_seconds=0.01, factor=2.0, cap_seconds=0.05, attempts=3)
@@ -32,15 +31,7 @@ FAST = ListenerRetry(base_seconds=0.01, factor=2.0, cap_seconds=0.05, attempts=3
 @pytest.fixture
 def db_path(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A migrated SQLite file; listeners run only when the test calls run_listeners (LISTENER_WORKER=off)."""
-    path = clean_env / "listeners.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("OUTBOX_RELAY", "off")
-    monkeypatch.setenv("LISTENER_WORKER", "off")
-    InfrastructureService.reset()
-    InfrastructureService.migrate()
-    with InfrastructureService.get_database_session() as db:
-        db.execute(text("CREATE TABLE effects (event_id TEXT, listener TEXT)"))
-    return path
+    return migrated_sqlite(clean_env, monkeypatch)
 
 
 def writes_effect(listener: str) -> Callable[[Envelope, DatabaseSession], None]:
@@ -143,13 +134,6 @@ def test_a_rolled_back_transaction_leaves_no_record(db_path: Path) -> None:
         InfrastructureService.publish_event("content.events", {"n": 1}, event_type="content.created", source="content", session=db)
         raise RuntimeError("nothing commits")
     assert statuses(db_path) == {} and InfrastructureService.run_listeners() == []
-
-
-def ended_pid() -> int:
-    """The pid of a process that has just ended."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait(30)
-    return process.pid
 
 
 def test_records_a_killed_worker_had_claimed_run_again_when_its_listener_registers(db_path: Path) -> None:

@@ -3,35 +3,21 @@ one the record is failed instead of crashing every worker that claims it. On a m
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService, ListenerRetry
+from tests.listener_support import ended_owner, migrated_sqlite
 
 RETRY = ListenerRetry(base_seconds=0.001, factor=1.0, cap_seconds=0.001, attempts=3)
 
 
 @pytest.fixture
 def db_path(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = clean_env / "listeners.db"
-    for name, value in {"DATABASE_URL": f"sqlite:///{path}", "OUTBOX_RELAY": "off", "LISTENER_WORKER": "off"}.items():
-        monkeypatch.setenv(name, value)
-    InfrastructureService.reset()
-    InfrastructureService.migrate()
-    return path
-
-
-def ended_owner() -> str:
-    """The lease owner name of a worker of this host whose process has ended."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait(30)
-    return f"{socket.gethostname()[:30]}:{process.pid}:deadbeef"
+    return migrated_sqlite(clean_env, monkeypatch)
 
 
 def claimed_by_a_dead_worker(db_path: Path, event_id: str, attempts: int) -> None:
@@ -44,8 +30,8 @@ def claimed_by_a_dead_worker(db_path: Path, event_id: str, attempts: int) -> Non
 
 def record(db_path: Path, event_id: str) -> tuple[str, int, str | None]:
     with sqlite3.connect(db_path) as connection:
-        [row] = connection.execute("SELECT status, attempts, last_error FROM infrastructure_event_publications WHERE event_id = ?", (event_id,))
-    return row
+        [(status, attempts, error)] = connection.execute("SELECT status, attempts, last_error FROM infrastructure_event_publications WHERE event_id = ?", (event_id,))
+    return str(status), int(attempts), None if error is None else str(error)
 
 
 def register(seen: list[str]) -> None:

@@ -15,21 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService, ListenerRetry
+from tests.listener_support import migrated_sqlite
 
 QUICK = ListenerRetry(base_seconds=0.001, factor=1.0, cap_seconds=0.001, attempts=3)
 
 
 @pytest.fixture
 def db_path(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A migrated SQLite file with an effects table; listeners run when the test calls run_listeners."""
-    path = clean_env / "listeners.db"
-    for name, value in {"DATABASE_URL": f"sqlite:///{path}", "OUTBOX_RELAY": "off", "LISTENER_WORKER": "off"}.items():
-        monkeypatch.setenv(name, value)
-    InfrastructureService.reset()
-    InfrastructureService.migrate()
-    with InfrastructureService.get_database_session() as db:
-        db.execute(text("CREATE TABLE effects (event_id TEXT, listener TEXT)"))
-    return path
+    return migrated_sqlite(clean_env, monkeypatch)
 
 
 def writes(listener: str, then: Callable[[DatabaseSession], object] = lambda db: None) -> Callable[[Envelope, DatabaseSession], None]:

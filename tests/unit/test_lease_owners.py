@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone, new_owner
+from tests.listener_support import ended_pid
 
 HOST = socket.gethostname()[:30]
-
-
-def ended_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait(30)
-    return process.pid
 
 
 def test_a_process_of_this_host_that_ended_is_gone() -> None:
