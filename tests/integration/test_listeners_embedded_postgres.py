@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -200,7 +200,7 @@ def test_a_handler_raising_a_base_exception_fails_its_attempt_and_the_worker_goe
 @pytest.mark.parametrize("ending", ["session.commit", "session.rollback", "connection.commit"])
 def test_a_handler_ending_the_shared_transaction_underneath_fails_only_its_attempt(postgres_listeners: None, ending: str) -> None:
     """The raw SQLAlchemy session or connection cannot commit (or undo) the batch's other handlers' work either."""
-    ends = {
+    ends: Callable[[DatabaseSession], object] = {
         "session.commit": lambda db: db.session.commit(),
         "session.rollback": lambda db: db.session.rollback(),
         "connection.commit": lambda db: db.session.connection().commit(),
