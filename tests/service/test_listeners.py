@@ -220,3 +220,23 @@ def test_a_handler_cannot_end_the_transaction_it_shares_with_its_record_and_its_
     assert outcomes["analytics.first"].outcome == "completed"
     assert outcomes["learning.ends"].outcome == "retry" and f"{ending}() is not available to a listener" in (outcomes["learning.ends"].error or "")
     assert effects(db_path) == [(event_id, "first")]
+
+
+def test_a_slow_batch_hands_back_what_it_did_not_reach_before_its_claim_runs_out(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modules.infrastructure.infrastructure.messaging import due_publications
+
+    monkeypatch.setattr(due_publications, "BATCH_SECONDS", 0.15)
+    handled: list[str] = []
+
+    def slow(event: Envelope, db: DatabaseSession) -> None:
+        time.sleep(0.05)
+        handled.append(event.id)
+        writes_effect("slow")(event, db)
+
+    InfrastructureService.listen("content.created", slow, module="learning", name="slow")
+    ids = [publish() for _ in range(12)]
+    outcomes = InfrastructureService.run_listeners()
+    assert sorted(o.event_id for o in outcomes) == sorted(ids) and {o.outcome for o in outcomes} == {"completed"}
+    assert sorted(handled) == sorted(ids)  # each handler ran once: what was handed back had not been attempted
+    with sqlite3.connect(db_path) as connection:
+        assert set(connection.execute("SELECT attempts, lease_owner FROM infrastructure_event_publications")) == {(1, None)}

@@ -16,6 +16,9 @@ from modules.infrastructure.infrastructure.messaging.publication_runner import L
 from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 
 CLAIM_BATCH = 100
+# No handler of a claimed batch starts after this many seconds; the records not reached are handed back. A
+# claim lasts the largest handler timeout plus 30 s, so the last handler started still ends inside it.
+BATCH_SECONDS = 10.0
 LOST_LOOK_EVERY = 1.0  # seconds between looks for records a dead worker held, when the last look found none
 
 
@@ -71,8 +74,17 @@ class DuePublications:
         return outcomes
 
     def _run(self, claimed: list[store.ClaimedPublication]) -> list[DeliveryOutcome]:
+        """Run the claimed records for at most ``BATCH_SECONDS`` (well inside their claim); hand back those not reached."""
         runnable = [(record, listener) for record in claimed if (listener := self._registry.get(record.listener)) is not None]
-        return self._runner.run_claimed(runnable)
+        outcomes = self._runner.run_claimed(runnable, BATCH_SECONDS)
+        ran = {(o.event_id, o.listener) for o in outcomes}
+        unreached = [record.id for record in claimed if (record.event_id, record.listener) not in ran]
+        if unreached:
+            with store.as_messaging_error("Handing back claimed publications"):
+                with self._open_session() as db:
+                    store.hand_back(db.session, unreached, self._owner)
+            self._again = True
+        return outcomes
 
     def _run_one_lost(self, outcomes: list[DeliveryOutcome]) -> bool:
         """Run, alone, one record whose worker ended mid-attempt (at most one look a second when there are none).

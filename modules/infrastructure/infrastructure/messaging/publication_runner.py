@@ -94,8 +94,11 @@ class PublicationRunner:
         settled.update(((o.event_id, o.listener), o) for o in self.run(work))
         return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
-    def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]]) -> list[DeliveryOutcome]:
-        """Run records the worker claimed; a body that is no longer a valid event fails its record at once."""
+    def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]], time_cap: float | None = None) -> list[DeliveryOutcome]:
+        """Run records the worker claimed; a body that is no longer a valid event fails its record at once.
+
+        With ``time_cap``, no handler starts after that many seconds: the records not reached have no outcome.
+        """
         work, outcomes = [], []
         for record, listener in claimed:
             if record.lost and record.attempts >= listener.retry.attempts:
@@ -105,19 +108,28 @@ class PublicationRunner:
                 work.append(Work(record, listener, decode(record.body)))
             except MessagingError as exc:
                 outcomes.append(self._failed(Work(record, listener, _unreadable(record)), str(exc), final=True))
-        return outcomes + self.run(work)
+        return outcomes + self.run(work, time_cap)
 
-    def run(self, work: Sequence[Work]) -> list[DeliveryOutcome]:
-        """Every attempt's outcome: the batch in one transaction when all succeed, else as the module docstring says."""
+    def run(self, work: Sequence[Work], time_cap: float | None = None) -> list[DeliveryOutcome]:
+        """The outcome of every attempt made: the batch in one transaction when all succeed, else as the module docstring says.
+
+        With ``time_cap``, no handler starts after that many seconds (the first always does): the work
+        not reached gets no outcome, so a worker can hand those records back before their claim runs out.
+        """
         if not work:
             return []
-        call = self._call(work)
+        started = time.monotonic()
+        call = self._call(work, time_cap)
+        reached = work[: call.reached]
         if call.committed:
-            return [self._counted(DeliveryOutcome(w.listener.identity, w.envelope.id, "completed")) for w in work]
+            return [self._counted(DeliveryOutcome(w.listener.identity, w.envelope.id, "completed")) for w in reached]
         stopped = call.index
-        settled = [self._settle_stopped(call, work[stopped])]
-        retried = [self._alone(w) for w in [*work[:stopped], *work[stopped + 1 :]]]
-        return [*retried[:stopped], *settled, *retried[stopped:]]
+        outcomes = [self._settle_stopped(call, reached[stopped])]
+        for again in [*reached[:stopped], *reached[stopped + 1 :]]:
+            if time_cap is not None and time.monotonic() - started >= time_cap:
+                break
+            outcomes.append(self._alone(again))
+        return outcomes
 
     def _alone(self, work: Work) -> DeliveryOutcome:
         call = self._call([work])
@@ -125,8 +137,8 @@ class PublicationRunner:
             return self._counted(DeliveryOutcome(work.listener.identity, work.envelope.id, "completed"))
         return self._settle_stopped(call, work)
 
-    def _call(self, work: Sequence[Work]) -> _BatchCall:
-        call = _BatchCall(self._open_session, work)
+    def _call(self, work: Sequence[Work], time_cap: float | None = None) -> _BatchCall:
+        call = _BatchCall(self._open_session, work, time_cap)
         self._threads.current().submit(call.run)
         if not call.wait():
             self._threads.replace()  # its thread is stuck in the handler: the next call gets a fresh one
@@ -192,9 +204,11 @@ class _BatchCall:
     The caller waits, bounding each handler by its listener's timeout; ``index`` is where the batch stopped.
     """
 
-    def __init__(self, open_session: Callable[[], DatabaseSession], work: Sequence[Work]) -> None:
+    def __init__(self, open_session: Callable[[], DatabaseSession], work: Sequence[Work], time_cap: float | None = None) -> None:
         self._open_session = open_session
         self._work = work
+        self._time_cap = time_cap
+        self.reached = len(work)  # the work the batch covered: less when the time cap cut it short
         self._changed = threading.Condition()
         self._finished = False
         self._abandoned = False
@@ -216,7 +230,11 @@ class _BatchCall:
         guard: TransactionGuard | None = None
         try:
             guard = TransactionGuard(db.session)
+            batch_started = time.monotonic()
             for index, work in enumerate(self._work):
+                if index and self._time_cap is not None and time.monotonic() - batch_started >= self._time_cap:
+                    self.reached = index  # the rest is handed back, to be claimed afresh
+                    break
                 self._enter(index)
                 work.listener.handler(work.envelope, handed)
                 guard.check()  # a handler that ended the shared transaction underneath fails its attempt
@@ -224,10 +242,11 @@ class _BatchCall:
                 if self._leave_handler():
                     return  # the caller gave up on this batch: its work must not commit
             guard.release()
-            completed = store.complete_all(db.session, [work.record for work in self._work])
-            if len(completed) < len(self._work):  # another run settled one first: none of this batch commits
+            covered = self._work[: self.reached]
+            completed = store.complete_all(db.session, [work.record for work in covered])
+            if len(completed) < len(covered):  # another run settled one first: none of this batch commits
                 self.conflict = True
-                self.index = next(i for i, work in enumerate(self._work) if work.record.id not in completed)
+                self.index = next(i for i, work in enumerate(covered) if work.record.id not in completed)
                 return
             db.commit()
             self.committed = True

@@ -267,6 +267,17 @@ def lease_owners(session: Session, listeners: Sequence[str]) -> list[str]:
     ))
 
 
+def hand_back(session: Session, record_ids: Sequence[int], owner: str) -> None:
+    """Records ``owner`` claimed and did not run: due now, for any worker to claim (no attempt was made)."""
+    moment = now()
+    session.execute(
+        update(PublicationRecord)
+        .where(PublicationRecord.id.in_(record_ids), PublicationRecord.lease_owner == owner, PublicationRecord.status == PENDING)
+        .values(lease_owner=None, next_attempt_at=moment, updated_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def release_leases(session: Session, listeners: Sequence[str], owners: Sequence[str]) -> int:
     """Make the pending records of ``listeners`` that ``owners`` had claimed due now: those workers died (start-up resume).
 
