@@ -7,6 +7,10 @@
         fakes.llm.prompts                # scripted model, an in-memory cache and a recording broker
         fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
 
+Listeners registered inside the block (``InfrastructureService.listen``) run right after each
+publishing transaction commits, in the committing thread, with the same publication records as
+in production: a test asserts another module's reaction without a broker or a worker.
+
 Each fake also works alone: ``InfrastructureService.override(cache=MemoryCache())``,
 ``override(llm=FakeLLM([...]).gateway())``, ``override(publisher=RecordingPublisher())``.
 """
