@@ -31,6 +31,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 from modules.infrastructure.infrastructure.messaging import publication_store as store
 from modules.infrastructure.infrastructure.messaging.handler_session import HandlerSession, TransactionGuard
 from modules.infrastructure.infrastructure.messaging.handler_thread import HandlerThreads
+from modules.infrastructure.infrastructure.messaging.lease_owners import new_owner
 from modules.infrastructure.infrastructure.messaging.publication_store import ClaimedPublication
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class PublicationRunner:
         self._redactor = redactor
         self._count = count
         self._threads = HandlerThreads()
+        self._owner = new_owner()  # names this process on the records its consumers are running
 
     def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
         """Each listener's outcome for an event from the broker; records are created on first delivery.
@@ -71,7 +73,12 @@ class PublicationRunner:
         return self.deliver_many([(envelope, body, listeners)])[0]
 
     def deliver_many(self, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> list[list[DeliveryOutcome]]:
-        """``deliver`` for several events at once: one transaction records them all, one batch runs their handlers."""
+        """``deliver`` for several events at once: one transaction records them all, one batch runs their handlers.
+
+        A record whose last delivery ended mid-attempt (a killed consumer) has that attempt counted and runs
+        alone, before the others are marked started: a handler that kills its process runs out of attempts
+        like one that raises, and takes no other record's attempts with it.
+        """
         listeners = [listener for _, _, of_event in events for listener in of_event]
         if not listeners:
             return [[] for _ in events]
@@ -80,18 +87,26 @@ class PublicationRunner:
             with self._open_session() as db:
                 records = store.ensure(
                     db.session, [(e, body, [lst.identity for lst in of_event]) for e, body, of_event in events],
-                    store.now() + timedelta(seconds=lease),
+                    store.now() + timedelta(seconds=lease), self._owner,
                 )
-        work: list[Work] = []
+        lost: list[Work] = []
+        fresh: list[Work] = []
         settled: dict[tuple[str, str], DeliveryOutcome] = {}
         for envelope, _, of_event in events:
             for listener in of_event:
                 record = records.get((envelope.id, listener.identity))
                 if isinstance(record, ClaimedPublication):
-                    work.append(Work(record, listener, envelope))
+                    (lost if record.lost else fresh).append(Work(record, listener, envelope))
                 else:
                     settled[envelope.id, listener.identity] = self._counted(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
-        settled.update(((o.event_id, o.listener), o) for o in self.run(work))
+        for work in lost:
+            outcome = self._given_up(work.record, work.listener) if work.record.attempts >= work.listener.retry.attempts else self._alone(work)
+            settled[envelope_key(outcome)] = outcome
+        if lost and fresh:
+            with store.as_messaging_error("Marking publications started"):
+                with self._open_session() as db:
+                    store.start(db.session, [work.record.id for work in fresh], self._owner)
+        settled.update((envelope_key(o), o) for o in self.run(fresh))
         return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
     def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]], time_cap: float | None = None) -> list[DeliveryOutcome]:
@@ -196,6 +211,7 @@ class PublicationRunner:
 
     def after_fork(self) -> None:
         self._threads.after_fork()
+        self._owner = new_owner()
 
 
 class _BatchCall:
@@ -288,6 +304,10 @@ class _BatchCall:
                 self.error = error
             self._finished = True
             self._changed.notify()
+
+
+def envelope_key(outcome: DeliveryOutcome) -> tuple[str, str]:
+    return outcome.event_id, outcome.listener
 
 
 def _unreadable(record: ClaimedPublication) -> Envelope:

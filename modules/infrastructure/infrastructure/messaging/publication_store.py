@@ -79,11 +79,14 @@ def add(session: Session, envelope: Envelope, body: str, listeners: Iterable[str
 
 
 def ensure(
-    session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime
+    session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime, owner: str
 ) -> dict[tuple[str, str], ClaimedPublication | str]:
     """Each (event, listener)'s record, added when missing: the claimable record when pending, else its status.
 
     ``events`` holds each event with its body and its listeners' identities; one insert and one read for all.
+    A pending record that still names a holder was being run by a delivery that ended before settling it (its
+    consumer was killed, or its connection lost): that attempt is counted and the record comes back ``lost``.
+    The lost ones are taken by ``owner`` at once; when there is none, so are all the others (``start``).
     """
     moment = now()
     rows = [
@@ -98,18 +101,41 @@ def ensure(
     session.execute(_ENSURE_POSTGRES if postgres else _ENSURE_SQLITE, rows)
     bodies = {envelope.id: body for envelope, body, _ in events}
     wanted = {(envelope.id, listener) for envelope, _, listeners in events for listener in listeners}
-    found = session.execute(_FIND, {"event_ids": list(bodies)})
     result: dict[tuple[str, str], ClaimedPublication | str] = {}
-    for record_id, event_id, listener, status, attempts in found:
-        if (event_id, listener) in wanted:
-            result[event_id, listener] = ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts) if status == PENDING else status
+    for record_id, event_id, listener, status, attempts, holder in session.execute(_FIND, {"event_ids": list(bodies)}):
+        if (event_id, listener) not in wanted:
+            continue
+        if status != PENDING:
+            result[event_id, listener] = status
+        else:
+            lost = holder is not None
+            result[event_id, listener] = ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts + lost, lost)
+    lost_ids = [r.id for r in result.values() if isinstance(r, ClaimedPublication) and r.lost]
+    if lost_ids:
+        session.execute(
+            update(PublicationRecord).where(PublicationRecord.id.in_(lost_ids))
+            .values(attempts=PublicationRecord.attempts + 1, last_error=LOST_ATTEMPT, lease_owner=owner, updated_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        start(session, [r.id for r in result.values() if isinstance(r, ClaimedPublication)], owner)
     return result
+
+
+def start(session: Session, record_ids: Sequence[int], owner: str) -> None:
+    """Name ``owner`` as running these records: if it ends before settling them, the next delivery counts the attempt."""
+    if record_ids:
+        session.execute(
+            update(PublicationRecord).where(PublicationRecord.id.in_(record_ids), PublicationRecord.status == PENDING)
+            .values(lease_owner=owner).execution_options(synchronize_session=False)
+        )
 
 
 _ENSURE_POSTGRES = postgresql.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
 _ENSURE_SQLITE = sqlite.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
 _FIND = select(
-    PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts
+    PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts,
+    PublicationRecord.lease_owner,
 ).where(PublicationRecord.event_id.in_(bindparam("event_ids", expanding=True)))
 
 
