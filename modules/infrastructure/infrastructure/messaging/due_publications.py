@@ -26,7 +26,8 @@ class DuePublications:
     """Runs the pending records of the listeners registered here whose next attempt is ``overdue`` seconds past.
 
     Without a broker ``overdue`` is 0: records are run as soon as they are due. With one, the
-    broker delivers; records are run from here only when a message is overdue (lost) or resubmitted.
+    broker delivers; records are run from here only when a message is overdue (lost) or resubmitted,
+    and a retry of one run here is stored ``overdue`` early, so it runs again at its backoff, not 60 s later.
     A drain asked for while one runs makes that one go round again instead of waiting.
     """
 
@@ -76,7 +77,7 @@ class DuePublications:
     def _run(self, claimed: list[store.ClaimedPublication]) -> list[DeliveryOutcome]:
         """Run the claimed records for at most ``BATCH_SECONDS`` (well inside their claim); hand back those not reached."""
         runnable = [(record, listener) for record in claimed if (listener := self._registry.get(record.listener)) is not None]
-        outcomes = self._runner.run_claimed(runnable, BATCH_SECONDS)
+        outcomes = self._runner.run_claimed(runnable, BATCH_SECONDS, retry_early=self.overdue)
         ran = {(o.event_id, o.listener) for o in outcomes}
         unreached = [record.id for record in claimed if (record.event_id, record.listener) not in ran]
         if unreached:

@@ -48,11 +48,16 @@ LEASE_MARGIN = 30.0  # seconds past a handler's timeout before another worker ma
 
 @dataclass(frozen=True)
 class Work:
-    """One listener's attempt on one event: the claimed record, the listener, the decoded event."""
+    """One listener's attempt on one event: the claimed record, the listener, the decoded event.
+
+    ``retry_early`` is taken off a retry's due time: the worker that runs records from the database
+    with a broker looks only at those overdue by that much, and no broker message carries their retry.
+    """
 
     record: ClaimedPublication
     listener: Listener
     envelope: Envelope
+    retry_early: timedelta = timedelta(0)
 
 
 class PublicationRunner:
@@ -109,10 +114,13 @@ class PublicationRunner:
         settled.update((envelope_key(o), o) for o in self.run(fresh))
         return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
-    def run_claimed(self, claimed: Sequence[tuple[ClaimedPublication, Listener]], time_cap: float | None = None) -> list[DeliveryOutcome]:
+    def run_claimed(
+        self, claimed: Sequence[tuple[ClaimedPublication, Listener]], time_cap: float | None = None, retry_early: timedelta = timedelta(0)
+    ) -> list[DeliveryOutcome]:
         """Run records the worker claimed; a body that is no longer a valid event fails its record at once.
 
         With ``time_cap``, no handler starts after that many seconds: the records not reached have no outcome.
+        A retry is stored ``retry_early`` before its due time (the worker's ``overdue``), so it runs at its backoff.
         """
         work, outcomes = [], []
         for record, listener in claimed:
@@ -120,7 +128,7 @@ class PublicationRunner:
                 outcomes.append(self._given_up(record, listener))
                 continue
             try:
-                work.append(Work(record, listener, decode(record.body)))
+                work.append(Work(record, listener, decode(record.body), retry_early))
             except MessagingError as exc:
                 outcomes.append(self._failed(Work(record, listener, _unreadable(record)), str(exc), final=True))
         return outcomes + self.run(work, time_cap)
@@ -180,7 +188,7 @@ class PublicationRunner:
         attempt = record.attempts + 1
         final = final or attempt >= listener.retry.attempts
         delay = None if final else listener.retry.delay(attempt)
-        retry_at = None if delay is None else store.now() + timedelta(seconds=delay)
+        retry_at = None if delay is None else store.now() + timedelta(seconds=delay) - work.retry_early
         with store.as_messaging_error(f"Recording listener {listener.identity}'s failure on event {event_id}"):
             with self._open_session() as db:
                 settled = store.fail_attempt(db.session, record, reason, retry_at)
