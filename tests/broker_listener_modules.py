@@ -1,0 +1,73 @@
+"""Two listening modules for the broker scale test, each run by scripts/run_listeners.py in a process of its own.
+
+    scripts/run_listeners.py --register tests.broker_listener_modules:register_ledger   # a row per event
+    scripts/run_listeners.py --register tests.broker_listener_modules:register_journal  # a line per event in a file
+
+The test passes everything through the environment: the module names (unique per test, so their
+queues ``infrastructure.listeners.<module>`` are the test's own), the event pattern, the ledger's
+table (no unique constraint: a second effect of an event shows as a second row) and the journal's
+file (an outside effect: at least once, each line an envelope id). With ``BROKER_DIE_AT=<n>`` and
+``BROKER_DIE_MARKER=<file>`` the journal's process kills itself with SIGKILL once, right after its
+append for the event whose payload ``n`` is that number: between the effect and the record's commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+from sqlalchemy import text
+
+from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService
+
+PATTERN_VARIABLE = "BROKER_EVENT_PATTERN"
+LEDGER_MODULE_VARIABLE = "BROKER_LEDGER_MODULE"
+JOURNAL_MODULE_VARIABLE = "BROKER_JOURNAL_MODULE"
+TABLE_VARIABLE = "BROKER_LEDGER_TABLE"
+FILE_VARIABLE = "BROKER_JOURNAL_FILE"
+DIE_AT_VARIABLE = "BROKER_DIE_AT"
+DIE_MARKER_VARIABLE = "BROKER_DIE_MARKER"
+LEDGER_NAME = "record"
+JOURNAL_NAME = "append"
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def register_ledger() -> None:
+    """The database-only listener: one row per event in the handler's transaction (exactly once)."""
+    table = os.environ[TABLE_VARIABLE]
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"{TABLE_VARIABLE} must be a plain table name, not {table!r}")
+    statement = text(f"INSERT INTO {table} (event_id) VALUES (:event_id)")
+
+    def record(event: Envelope, db: DatabaseSession) -> None:
+        db.execute(statement, {"event_id": event.id})
+
+    InfrastructureService.listen(os.environ[PATTERN_VARIABLE], record, module=os.environ[LEDGER_MODULE_VARIABLE], name=LEDGER_NAME)
+
+
+def register_journal() -> None:
+    """The listener with an outside effect: one appended line per event (at least once; the id deduplicates)."""
+    path = os.environ[FILE_VARIABLE]
+
+    def append(event: Envelope, db: DatabaseSession) -> None:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, f"{event.id}\n".encode())  # one write: a kill leaves whole lines
+        finally:
+            os.close(descriptor)
+        _die_once_at(event)
+
+    InfrastructureService.listen(os.environ[PATTERN_VARIABLE], append, module=os.environ[JOURNAL_MODULE_VARIABLE], name=JOURNAL_NAME)
+
+
+def _die_once_at(event: Envelope) -> None:
+    """SIGKILL this process after the append for event ``BROKER_DIE_AT``, once (a marker file says so)."""
+    die_at, marker = os.environ.get(DIE_AT_VARIABLE), os.environ.get(DIE_MARKER_VARIABLE)
+    if die_at is None or marker is None or not isinstance(event.payload, dict) or event.payload.get("n") != int(die_at):
+        return
+    try:
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # the restarted process completes it
+    os.kill(os.getpid(), signal.SIGKILL)
