@@ -9,6 +9,7 @@ table (no unique constraint: a second effect of an event shows as a second row) 
 file (an outside effect: at least once, each line an envelope id). With ``BROKER_DIE_AT=<n>`` and
 ``BROKER_DIE_MARKER=<file>`` the journal's process kills itself with SIGKILL once, right after its
 append for the event whose payload ``n`` is that number: between the effect and the record's commit.
+While the file ``BROKER_BROKEN_FLAG`` names exists, the ledger's handler fails (two attempts, 0.05 s apart).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import signal
 
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService
+from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService, ListenerRetry
 
 PATTERN_VARIABLE = "BROKER_EVENT_PATTERN"
 LEDGER_MODULE_VARIABLE = "BROKER_LEDGER_MODULE"
@@ -28,6 +29,7 @@ TABLE_VARIABLE = "BROKER_LEDGER_TABLE"
 FILE_VARIABLE = "BROKER_JOURNAL_FILE"
 DIE_AT_VARIABLE = "BROKER_DIE_AT"
 DIE_MARKER_VARIABLE = "BROKER_DIE_MARKER"
+BROKEN_VARIABLE = "BROKER_BROKEN_FLAG"
 LEDGER_NAME = "record"
 JOURNAL_NAME = "append"
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -39,11 +41,15 @@ def register_ledger() -> None:
     if not _TABLE.fullmatch(table):
         raise ValueError(f"{TABLE_VARIABLE} must be a plain table name, not {table!r}")
     statement = text(f"INSERT INTO {table} (event_id) VALUES (:event_id)")
+    broken = os.environ.get(BROKEN_VARIABLE)
 
     def record(event: Envelope, db: DatabaseSession) -> None:
+        if broken is not None and os.path.exists(broken):
+            raise RuntimeError(f"the ledger is broken while {broken} exists")
         db.execute(statement, {"event_id": event.id})
 
-    InfrastructureService.listen(os.environ[PATTERN_VARIABLE], record, module=os.environ[LEDGER_MODULE_VARIABLE], name=LEDGER_NAME)
+    retry = ListenerRetry(base_seconds=0.05, attempts=2) if broken is not None else None
+    InfrastructureService.listen(os.environ[PATTERN_VARIABLE], record, module=os.environ[LEDGER_MODULE_VARIABLE], name=LEDGER_NAME, retry=retry)
 
 
 def register_journal() -> None:

@@ -55,11 +55,11 @@ class Flaky:
             return [moment for seen, moment in self.calls if seen == event_id]
 
 
-def wait_until(condition: Callable[[], object], seconds: float, what: str) -> float:
-    """Poll ``condition`` until true; the seconds it took, or a failed test naming ``what``."""
+def wait_until(condition: Callable[[], object], seconds: float, what: str | Callable[[], str]) -> float:
+    """Poll ``condition`` until true; the seconds it took, or a failed test naming ``what`` (a callable: read then)."""
     started = time.monotonic()
     while not condition():
-        assert time.monotonic() - started < seconds, f"{what}: not within {seconds:g} s"
+        assert time.monotonic() - started < seconds, f"{what() if callable(what) else what}: not within {seconds:g} s"
         time.sleep(0.02)
     return time.monotonic() - started
 
