@@ -279,6 +279,55 @@ def retention_on_postgres(b: AtBound) -> None:
         InfrastructureService.reset()
 
 
+def listener_worker(b: AtBound) -> None:
+    """The listener worker waits the whole interval between looks, and still runs what a commit wakes it for."""
+    reacted: list[str] = []
+    b.sqlite(LISTENER_WORKER="thread")
+    InfrastructureService.migrate()
+    InfrastructureService.listen("bound.*", lambda event, db: reacted.append(event.id), module="bounds", name="worker")
+    event_id = InfrastructureService.publish_event("bounds.events", {"n": 1}, event_type="bound.test", source="bounds")
+    deadline = time.monotonic() + 5
+    while not reacted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    threads = [t for t in threading.enumerate() if t.name == "listener-worker"]
+    assert reacted == [event_id] and threads and all(t.is_alive() for t in threads)
+    InfrastructureService.reset()
+
+
+def listener_retention_on_postgres(b: AtBound) -> None:
+    """The listener worker's pruning computes now - 1,000,000 hours (year 1912) and runs it on PostgreSQL."""
+    with scratch_database(b.service("postgres_url"), "infra_bounds") as url:
+        b.configure(DATABASE_URL=url, OUTBOX_RELAY="off", LISTENER_WORKER="off")
+        InfrastructureService.migrate()
+        InfrastructureService.listen("bound.*", lambda event, db: None, module="bounds", name="kept")
+        InfrastructureService.publish_event("bounds.events", {"n": 1}, event_type="bound.test", source="bounds")
+        assert [o.outcome for o in InfrastructureService.run_listeners()] == ["completed"]
+        assert InfrastructureService.list_publications(status="incomplete") == []
+        InfrastructureService.reset()
+
+
+def module_consumer_prefetch(b: AtBound) -> None:
+    """A module's RabbitMQ consumer with the largest prefetch basic.qos carries gets its event."""
+    module = f"bounds_{uuid.uuid4().hex[:8]}"
+    reacted: list[str] = []
+    with scratch_database(b.service("postgres_url"), "infra_bounds") as url:
+        b.configure(DATABASE_URL=url, RABBITMQ_URL=b.service("rabbitmq_url"), OUTBOX_RELAY="immediate")
+        InfrastructureService.migrate()
+        try:
+            InfrastructureService.listen("bound.*", lambda event, db: reacted.append(event.id), module=module, name="prefetch")
+            event_id = InfrastructureService.publish_event("bounds.prefetch", {"n": 1}, event_type="bound.test", source="bounds")
+            deadline = time.monotonic() + 10
+            while not reacted and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert reacted == [event_id]
+        finally:
+            InfrastructureService.reset()
+            connection = pika.BlockingConnection(rabbitmq_parameters(b.service("rabbitmq_url")))
+            for queue in (f"infrastructure.listeners.{module}", f"infrastructure.listeners.{module}.dead", "bounds.prefetch"):
+                connection.channel().queue_delete(queue)
+            connection.close()
+
+
 USES: dict[str, Callable[[AtBound], None]] = {
     "API_PORT": port,
     "DB_POOL_SIZE": sessions_side_by_side,
@@ -308,6 +357,9 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "OUTBOX_BATCH_SIZE": relayed,
     "OUTBOX_MAX_ATTEMPTS": relayed,
     "OUTBOX_RETENTION_HOURS": retention_on_postgres,
+    "LISTENER_POLL_INTERVAL": listener_worker,
+    "LISTENER_RETENTION_HOURS": listener_retention_on_postgres,
+    "LISTENER_PREFETCH": module_consumer_prefetch,
 }
 
 
