@@ -83,25 +83,32 @@ def ensure(
 ) -> dict[tuple[str, str], ClaimedPublication | str]:
     """Each (event, listener)'s record, added when missing: the claimable record when pending, else its status.
 
-    ``events`` holds each event with its body and its listeners' identities; one insert and one read for all.
-    A pending record that still names a holder was being run by a delivery that ended before settling it (its
-    consumer was killed, or its connection lost): that attempt is counted and the record comes back ``lost``.
-    The lost ones are taken by ``owner`` at once; when there is none, so are all the others (``start``).
+    ``events`` holds each event with its body and its listeners' identities. New records are added naming
+    ``owner`` as running them (one statement; the usual case ends there). A pending record that already
+    existed and still names a holder was being run by a delivery that ended before settling it (its
+    consumer was killed, or its connection lost): that attempt is counted and the record comes back
+    ``lost``, taken by ``owner``. When there is a lost one, the others are left unstarted (the caller runs
+    the lost ones alone first, then ``start``s the rest); otherwise the existing ones are started too.
     """
     moment = now()
     rows = [
         {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
-         "status": PENDING, "attempts": 0, "next_attempt_at": due, "created_at": moment, "updated_at": moment}
+         "status": PENDING, "attempts": 0, "next_attempt_at": due, "lease_owner": owner, "created_at": moment, "updated_at": moment}
         for envelope, body, listeners in events
         for listener in listeners
     ]
     if not rows:
         return {}
     postgres = session.get_bind().dialect.name == "postgresql"
-    session.execute(_ENSURE_POSTGRES if postgres else _ENSURE_SQLITE, rows)
     bodies = {envelope.id: body for envelope, body, _ in events}
-    wanted = {(envelope.id, listener) for envelope, _, listeners in events for listener in listeners}
     result: dict[tuple[str, str], ClaimedPublication | str] = {}
+    for record_id, event_id, listener in session.execute(_ENSURE_POSTGRES if postgres else _ENSURE_SQLITE, rows):
+        result[event_id, listener] = ClaimedPublication(record_id, event_id, listener, bodies[event_id], 0)
+    inserted = [record.id for record in result.values() if isinstance(record, ClaimedPublication)]
+    if len(result) == len(rows):
+        return result
+    wanted = {(envelope.id, listener) for envelope, _, listeners in events for listener in listeners} - set(result)
+    existing: list[ClaimedPublication] = []
     for record_id, event_id, listener, status, attempts, holder in session.execute(_FIND, {"event_ids": list(bodies)}):
         if (event_id, listener) not in wanted:
             continue
@@ -109,34 +116,41 @@ def ensure(
             result[event_id, listener] = status
         else:
             lost = holder is not None
-            result[event_id, listener] = ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts + lost, lost)
-    lost_ids = [r.id for r in result.values() if isinstance(r, ClaimedPublication) and r.lost]
+            existing.append(ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts + lost, lost))
+    result.update(((r.event_id, r.listener), r) for r in existing)
+    lost_ids = [r.id for r in existing if r.lost]
     if lost_ids:
         session.execute(
-            update(PublicationRecord).where(PublicationRecord.id.in_(lost_ids))
-            .values(attempts=PublicationRecord.attempts + 1, last_error=LOST_ATTEMPT, lease_owner=owner, updated_at=moment)
-            .execution_options(synchronize_session=False)
+            update(_TABLE).where(_TABLE.c.id.in_(lost_ids))
+            .values(attempts=_TABLE.c.attempts + 1, last_error=LOST_ATTEMPT, lease_owner=owner, updated_at=moment)
         )
+        if inserted:  # not started yet after all: they run once the lost ones have
+            session.execute(update(_TABLE).where(_TABLE.c.id.in_(inserted)).values(lease_owner=None))
     else:
-        start(session, [r.id for r in result.values() if isinstance(r, ClaimedPublication)], owner)
+        start(session, [r.id for r in existing], owner)
     return result
 
 
 def start(session: Session, record_ids: Sequence[int], owner: str) -> None:
     """Name ``owner`` as running these records: if it ends before settling them, the next delivery counts the attempt."""
     if record_ids:
-        session.execute(
-            update(PublicationRecord).where(PublicationRecord.id.in_(record_ids), PublicationRecord.status == PENDING)
-            .values(lease_owner=owner).execution_options(synchronize_session=False)
-        )
+        session.execute(_START, {"record_ids": list(record_ids), "owner": owner})
 
 
-_ENSURE_POSTGRES = postgresql.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
-_ENSURE_SQLITE = sqlite.insert(PublicationRecord).on_conflict_do_nothing(index_elements=["event_id", "listener"])
+# Core statements on the table, built once: the ORM's bulk paths cost more than the round trips on a consumer's every batch.
+_TABLE = cast(Table, PublicationRecord.__table__)
+_ENSURE_POSTGRES = (
+    postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["event_id", "listener"]).returning(_TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener)
+)
+_ENSURE_SQLITE = (
+    sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["event_id", "listener"]).returning(_TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener)
+)
 _FIND = select(
-    PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.status, PublicationRecord.attempts,
-    PublicationRecord.lease_owner,
-).where(PublicationRecord.event_id.in_(bindparam("event_ids", expanding=True)))
+    _TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener, _TABLE.c.status, _TABLE.c.attempts, _TABLE.c.lease_owner
+).where(_TABLE.c.event_id.in_(bindparam("event_ids", expanding=True)))
+_START = (
+    update(_TABLE).where(_TABLE.c.id.in_(bindparam("record_ids", expanding=True)), _TABLE.c.status == PENDING).values(lease_owner=bindparam("owner"))
+)
 
 
 def claim_due(
@@ -175,7 +189,6 @@ def claim_due(
     return [ClaimedPublication(*row[:5], lost=lost) for row in claimed]
 
 
-_TABLE = cast(Table, PublicationRecord.__table__)
 # Settling statements are built once and run as Core statements: they are on every record's path.
 # "Not completed and not failed" rather than "pending": a condition the planner cannot match to the
 # partial index of pending rows, so it finds the row by its primary key even before the table is analysed.
