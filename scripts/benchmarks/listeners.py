@@ -17,6 +17,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,20 +64,24 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
     throughput: dict[str, list[float]] = {"listener_records": [], "bare_relay": [], "broker_records": []}
     modules: list[str] = []
     try:
-        with scratch_database("listeners") as url, tempfile.TemporaryDirectory() as folder:
-            urls = {"embedded_postgres": url, "embedded_sqlite": f"sqlite:///{Path(folder) / 'bench.db'}", "broker_postgres": url}
-            for _ in range(rounds):
-                for name, database in urls.items():
-                    measured = _latency_phase(database, ops, modules, broker=name.startswith("broker"))
+        with tempfile.TemporaryDirectory() as folder:
+            for round_number in range(rounds):
+                for name in latencies:
+                    # Each phase on a database of its own: no records or listeners of an earlier phase in its way.
+                    with _database(name, Path(folder) / f"bench-{round_number}.db") as database:
+                        measured = _latency_phase(database, ops, modules, broker=name.startswith("broker"))
                     latencies[name].extend(measured)
                     per_round[name].append([round(_percentile(measured, 50), 2), round(_percentile(measured, 99), 2)])
-                records, relay = _throughput_pair(url)
+                    _delete_queues(_queues_of(modules))
+                with scratch_database("listeners") as url:
+                    records, relay = _throughput_pair(url)
                 throughput["listener_records"].append(records)
                 throughput["bare_relay"].append(relay)
-                throughput["broker_records"].append(_broker_throughput(url, modules))
-            InfrastructureService.shutdown()
+                with scratch_database("listeners") as url:
+                    throughput["broker_records"].append(_broker_throughput(url, modules))
+                _delete_queues(_queues_of(modules))
     finally:
-        _delete_queues([QUEUE] + [f"{MODULE_QUEUES}{m}{suffix}" for m in modules for suffix in ("", ".dead")])
+        _delete_queues([QUEUE, *_queues_of(modules)])
     results: dict[str, dict[str, Any]] = {
         name: {"p50_ms": round(_percentile(v, 50), 2), "p99_ms": round(_percentile(v, 99), 2), "events": len(v), "rounds_p50_p99_ms": per_round[name]}
         for name, v in latencies.items()
@@ -175,6 +181,21 @@ def _throughput_pair(database: str) -> tuple[float, float]:
     InfrastructureService.shutdown()
     os.environ.pop("RABBITMQ_URL", None)
     return records, relay
+
+
+@contextmanager
+def _database(phase: str, sqlite_file: Path) -> Iterator[str]:
+    """A new scratch PostgreSQL database, or a new SQLite file, for one phase."""
+    if phase.endswith("sqlite"):
+        yield f"sqlite:///{sqlite_file}"
+        InfrastructureService.shutdown()
+        return
+    with scratch_database("listeners") as url:
+        yield url
+
+
+def _queues_of(modules: list[str]) -> list[str]:
+    return [f"{MODULE_QUEUES}{m}{suffix}" for m in modules for suffix in ("", ".dead")]
 
 
 def _commit_backlog() -> list[str]:
