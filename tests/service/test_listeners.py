@@ -240,3 +240,51 @@ def test_a_slow_batch_hands_back_what_it_did_not_reach_before_its_claim_runs_out
     assert sorted(handled) == sorted(ids)  # each handler ran once: what was handed back had not been attempted
     with sqlite3.connect(db_path) as connection:
         assert set(connection.execute("SELECT attempts, lease_owner FROM infrastructure_event_publications")) == {(1, None)}
+
+
+@pytest.mark.parametrize("then", ["raises", "commits"])
+def test_a_handler_s_savepoint_commits_nothing_of_its_own_on_sqlite(db_path: Path, then: str) -> None:
+    def in_a_savepoint(event: Envelope, db: DatabaseSession) -> None:
+        with db.session.begin_nested():  # the handler's first statement, inside a savepoint
+            writes_effect("nested")(event, db)
+        if then == "raises":
+            raise RuntimeError("the rest failed")
+        db.session.commit()
+
+    InfrastructureService.listen("content.created", in_a_savepoint, module="learning", name="nested", retry=ListenerRetry(attempts=1))
+    publish()
+    [outcome] = InfrastructureService.run_listeners()
+    assert outcome.outcome == "failed" and effects(db_path) == []
+
+
+def test_a_handler_that_is_async_or_a_generator_is_refused_and_a_returned_coroutine_fails_its_attempt(db_path: Path) -> None:
+    async def asynchronous(event: Envelope, db: DatabaseSession) -> None:
+        writes_effect("async")(event, db)
+
+    def generator(event: Envelope, db: DatabaseSession) -> Any:
+        yield writes_effect("generator")(event, db)
+
+    for handler in (asynchronous, generator):
+        with pytest.raises(MessagingError, match="plain function"):
+            InfrastructureService.listen("content.created", handler, module="learning")
+
+    class ReturnsCoroutine:
+        def __call__(self, event: Envelope, db: DatabaseSession) -> Any:
+            return asynchronous(event, db)
+
+    InfrastructureService.listen("content.created", ReturnsCoroutine(), module="learning", name="sneaky", retry=ListenerRetry(attempts=1))
+    publish()
+    [outcome] = InfrastructureService.run_listeners()
+    assert outcome.outcome == "failed" and "plain function" in (outcome.error or "") and effects(db_path) == []
+
+
+def test_a_huge_exception_message_is_cut_before_it_is_redacted(db_path: Path) -> None:
+    def raises_a_body(event: Envelope, db: DatabaseSession) -> None:
+        raise ValueError("x" * 5_000_000)
+
+    InfrastructureService.listen("content.created", raises_a_body, module="learning", name="body", retry=ListenerRetry(attempts=1))
+    publish()
+    started = time.monotonic()
+    [outcome] = InfrastructureService.run_listeners()
+    assert outcome.outcome == "failed" and len(outcome.error or "") <= 2000
+    assert time.monotonic() - started < 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from modules.content_creation.module_api import QUESTION_CREATED
 from modules.infrastructure.module_api import InfrastructureService
@@ -38,4 +38,4 @@ class PracticePool:
     @staticmethod
     def size() -> int:
         with InfrastructureService.get_database_session(read_only=True) as db:
-            return len(db.scalars(select(PracticeItem.id)).all())
+            return int(db.scalar(select(func.count()).select_from(PracticeItem)))

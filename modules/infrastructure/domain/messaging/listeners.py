@@ -6,6 +6,7 @@ the same across restarts and deployments (the name defaults to the handler's qua
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import re
@@ -22,7 +23,7 @@ MAX_ATTEMPTS = 100
 MAX_TIMEOUT_SECONDS = 3600.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 _MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-_NAME = re.compile(r"[A-Za-z0-9_.<>\-]{1,128}")
+_NAME = re.compile(r"[A-Za-z0-9_<][A-Za-z0-9_.<>\-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ def new_listener(
         raise MessagingError(f"A listener's module must be your module's name (a letter, then letters, digits, '_', '-'), not {module!r}")
     if not callable(handler):
         raise MessagingError(f"A listener's handler must be a function taking the event, not {type(handler).__name__}")
+    if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler) or inspect.isgeneratorfunction(handler):
+        raise MessagingError(
+            "A listener's handler must be a plain function: an async function or a generator would return without "
+            "running its body, and its event would be marked handled"
+        )
     name = getattr(handler, "__qualname__", None) if name is None else name
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise MessagingError(

@@ -65,6 +65,9 @@ class TransactionGuard:
         event.listen(session, "after_transaction_end", self._after_transaction_end)
         event.listen(self._connection, "commit", self._before_connection_commit)
         event.listen(self._connection, "rollback", self._on_connection_rollback)
+        self._sqlite = self._connection.dialect.name == "sqlite"
+        if self._sqlite:
+            event.listen(self._connection, "savepoint", self._begin_before_savepoint)
 
     def check(self) -> None:
         """Raise the ``MessagingError`` for a rollback or close of the shared transaction the last handler did."""
@@ -79,6 +82,15 @@ class TransactionGuard:
         event.remove(self._session, "after_transaction_end", self._after_transaction_end)
         event.remove(self._connection, "commit", self._before_connection_commit)
         event.remove(self._connection, "rollback", self._on_connection_rollback)
+        if self._sqlite:
+            event.remove(self._connection, "savepoint", self._begin_before_savepoint)
+
+    def _begin_before_savepoint(self, connection: Connection, name: str) -> None:
+        # Python's sqlite3 sends no BEGIN before a SAVEPOINT: a savepoint opened first would be the transaction
+        # itself, and releasing it would commit the handler's work without its record. Begin the real one first.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")
 
     def _before_session_commit(self, session: Session) -> None:
         if session.get_nested_transaction() is None:  # the shared transaction itself, not a savepoint

@@ -36,6 +36,7 @@ from modules.infrastructure.infrastructure.messaging.event_topology import (
     retry_bucket_ms,
 )
 from modules.infrastructure.infrastructure.messaging.forwarded_headers import ERROR_HEADER, describe, short_reason, with_headers
+from modules.infrastructure.infrastructure.messaging.publication_model import MAX_EVENT_ID
 from modules.infrastructure.infrastructure.messaging.queue_consumer import MAX_PREFETCH, QueueConsumer, republish
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import BrokerSettings, connection_parameters
 
@@ -131,6 +132,8 @@ class ModuleQueueConsumer(QueueConsumer):
         headers = dict(properties.headers or {})
         try:
             envelope, text = decode(body), body.decode("utf-8")
+            if len(envelope.id) > MAX_EVENT_ID:  # another producer's id: its record could never be written, for ever
+                raise MessagingError(f"Not an event this module can record: its id is {len(envelope.id)} characters, over {MAX_EVENT_ID}")
         except (MessagingError, UnicodeDecodeError) as exc:
             logger.warning("Message %r on '%s' is malformed; dead-lettered: %s", properties.message_id, self.queue, exc)
             republish(channel, self.dead_letter_queue, properties, body, with_headers(headers, {ERROR_HEADER: short_reason(str(exc))}))

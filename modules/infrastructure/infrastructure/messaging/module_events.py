@@ -9,7 +9,6 @@ worker here only runs records whose message is overdue or that were resubmitted.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -75,7 +74,6 @@ class ModuleEvents:
         )
         self.worker = RelayWorker(self.due.drain, config.listener_poll_interval, name="listener-worker", waiting="publications stay pending")
         self._known: tuple[float, list[tuple[str, EventPattern]]] | None = None
-        self._lock = threading.Lock()
 
     @property
     def with_broker(self) -> bool:
@@ -241,7 +239,6 @@ class ModuleEvents:
         self.worker.after_fork()
         self.due.after_fork()
         self.runner.after_fork()
-        self._lock = threading.Lock()
         if self._queues is not None:
             self._queues.after_fork()
 

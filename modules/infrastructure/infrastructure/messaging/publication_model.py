@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from modules.infrastructure.domain.messaging.publications import PENDING
 from modules.infrastructure.infrastructure.database.orm import Base
 
+MAX_EVENT_ID = 36  # the envelope ids publish_event makes are UUIDs
+
 
 class PublicationRecord(Base):
     """What happened to one event for one listener; ``status`` moves from pending to completed or failed.
@@ -29,7 +31,7 @@ class PublicationRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(36))
+    event_id: Mapped[str] = mapped_column(String(MAX_EVENT_ID))
     listener: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(255))
     priority: Mapped[int] = mapped_column(Integer, default=0)

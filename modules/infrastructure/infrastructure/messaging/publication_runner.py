@@ -13,6 +13,7 @@ transaction each (their work never committed), the failing one is counted, the r
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from modules.infrastructure.domain.errors import DatabaseError, MessagingError
+from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.domain.messaging.handler_failure import describe
 from modules.infrastructure.domain.messaging.listeners import Listener
@@ -106,12 +107,12 @@ class PublicationRunner:
                     settled[envelope.id, listener.identity] = self._counted(DeliveryOutcome(listener.identity, envelope.id, "skipped"))
         for work in lost:
             outcome = self._given_up(work.record, work.listener) if work.record.attempts >= work.listener.retry.attempts else self._alone(work)
-            settled[envelope_key(outcome)] = outcome
+            settled[outcome_key(outcome)] = outcome
         if lost and fresh:
             with store.as_messaging_error("Marking publications started"):
                 with self._open_session() as db:
                     store.start(db.session, [work.record.id for work in fresh], self._owner)
-        settled.update((envelope_key(o), o) for o in self.run(fresh))
+        settled.update((outcome_key(o), o) for o in self.run(fresh))
         return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
     def run_claimed(
@@ -184,7 +185,8 @@ class PublicationRunner:
     def _failed(self, work: Work, error: str, final: bool = False) -> DeliveryOutcome:
         """Count the failed attempt: due again after the backoff, or failed after the last one."""
         listener, record, event_id = work.listener, work.record, work.envelope.id
-        reason = self._redactor.redact(error)
+        # Redacting costs more than linear time in the length: cut a handler's message first (an HTTP body, say).
+        reason = self._redactor.redact(error[: 4 * store.MAX_ERROR])[: store.MAX_ERROR]
         attempt = record.attempts + 1
         final = final or attempt >= listener.retry.attempts
         delay = None if final else listener.retry.delay(attempt)
@@ -260,7 +262,13 @@ class _BatchCall:
                     self.reached = index  # the rest is handed back, to be claimed afresh
                     break
                 self._enter(index)
-                work.listener.handler(work.envelope, handed)
+                returned = work.listener.handler(work.envelope, handed)
+                if inspect.isawaitable(returned) or inspect.isgenerator(returned) or inspect.isasyncgen(returned):
+                    _close(returned)
+                    raise MessagingError(
+                        f"The handler of {work.listener.identity} returned {type(returned).__name__} without running its body: "
+                        "a listener's handler must be a plain function"
+                    )
                 guard.check()  # a handler that ended the shared transaction underneath fails its attempt
                 db.flush()  # the handler's writes fail here, as its own failure
                 if self._leave_handler():
@@ -314,8 +322,19 @@ class _BatchCall:
             self._changed.notify()
 
 
-def envelope_key(outcome: DeliveryOutcome) -> tuple[str, str]:
+def outcome_key(outcome: DeliveryOutcome) -> tuple[str, str]:
+    """(event id, listener identity): what an outcome is the outcome of."""
     return outcome.event_id, outcome.listener
+
+
+def _close(returned: object) -> None:
+    """Close a coroutine or generator a handler returned, so it does not warn that it was never awaited."""
+    close = getattr(returned, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # an async generator's aclose() is a coroutine: nothing to do but drop it
+            pass
 
 
 def _unreadable(record: ClaimedPublication) -> Envelope:
