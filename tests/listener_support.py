@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from modules.infrastructure.infrastructure.messaging.lease_owners import host_label
 from modules.infrastructure.module_api import InfrastructureService
 
 
@@ -35,4 +35,4 @@ def ended_pid() -> int:
 
 def ended_owner() -> str:
     """The lease owner name of a worker of this host whose process has ended."""
-    return f"{socket.gethostname()[:30]}:{ended_pid()}:deadbeef"
+    return f"{host_label()}:{ended_pid()}:deadbeef"

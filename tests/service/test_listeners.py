@@ -3,7 +3,6 @@ timeouts, other processes' listeners, resuming, pruning, the report line and the
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 import time
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from modules.infrastructure.infrastructure.messaging.lease_owners import host_label
 from modules.infrastructure.module_api import (
     CheckStatus,
     DatabaseSession,
@@ -144,7 +144,7 @@ def test_records_a_killed_worker_had_claimed_run_again_when_its_listener_registe
     publish_id = publish()
     with sqlite3.connect(db_path) as connection:
         connection.execute(  # a worker of this host whose process has ended
-            "UPDATE infrastructure_event_publications SET lease_owner = ?, next_attempt_at = '2999-01-01 00:00:00'", (f"{socket.gethostname()[:30]}:{ended_pid()}:x",)
+            "UPDATE infrastructure_event_publications SET lease_owner = ?, next_attempt_at = '2999-01-01 00:00:00'", (f"{host_label()}:{ended_pid()}:x",)
         )
     InfrastructureService.listen("content.created", writes_effect("a"), module="learning", name="a")
     assert [o.outcome for o in InfrastructureService.run_listeners()] == ["completed"]

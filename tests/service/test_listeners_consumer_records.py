@@ -75,3 +75,18 @@ def test_a_handler_that_kills_its_consumer_every_time_ends_failed(db_path: Path)
     [[outcome]] = runner().deliver_many([(poison, body, [reacts])])
     assert outcome.outcome == "failed" and "WorkerLost" in (outcome.error or "")
     assert record(db_path, poison.id)[:2] == ("failed", 2)
+
+
+def test_a_record_another_live_delivery_holds_is_left_to_it(db_path: Path) -> None:
+    ran: list[str] = []
+    reacts = listener(lambda e, db: ran.append(e.id))
+    held, body = event(1)
+    with sqlite3.connect(db_path) as connection:  # a consumer on another host is running it, its claim good till 2999
+        connection.execute(
+            "INSERT INTO infrastructure_event_publications (event_id, listener, event_type, priority, body, status, attempts, "
+            "next_attempt_at, lease_owner, created_at, updated_at) VALUES (?, 'learning.reacts', 'content.created', 0, ?, 'pending', 0, "
+            "'2999-01-01 00:00:00', 'elsewhere:7:live', '2026-12-03 00:00:00', '2026-12-03 00:00:00')", (held.id, body),
+        )
+    [[outcome]] = runner().deliver_many([(held, body, [reacts])])
+    assert outcome.outcome == "skipped" and ran == []
+    assert record(db_path, held.id)[:3] == ("pending", 0, "elsewhere:7:live")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 
-from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone, new_owner
+from modules.infrastructure.infrastructure.messaging.lease_owners import host_label, is_gone, new_owner
 from tests.listener_support import ended_pid
 
-HOST = socket.gethostname()[:30]
+HOST = host_label()
 
 
 def test_a_process_of_this_host_that_ended_is_gone() -> None:

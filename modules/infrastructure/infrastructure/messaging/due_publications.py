@@ -11,7 +11,7 @@ from modules.infrastructure.domain.messaging.listeners import ListenerRegistry
 from modules.infrastructure.domain.messaging.publications import DeliveryOutcome
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
-from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone, new_owner
+from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone
 from modules.infrastructure.infrastructure.messaging.publication_runner import LEASE_MARGIN, PublicationRunner
 from modules.infrastructure.infrastructure.messaging.sent_row_purge import SentRowPurge
 
@@ -43,7 +43,6 @@ class DuePublications:
         self._open_session = open_session
         self._runner = runner
         self._registry = registry
-        self._owner = new_owner()
         self.overdue = overdue
         self._prune = SentRowPurge(retention, delete=store.prune_completed)
         self._running = threading.Lock()
@@ -124,6 +123,10 @@ class DuePublications:
             with self._open_session() as db:
                 self._prune(db.session)
 
+    @property
+    def _owner(self) -> str:
+        """This process's name on the records it runs: the runner's, shared with this process's consumers."""
+        return self._runner.owner
+
     def after_fork(self) -> None:
         self._running = threading.Lock()
-        self._owner = new_owner()  # the child's claims are its own: the parent's pid may outlive it, or not

@@ -7,6 +7,7 @@ run twice at the same time because a second worker started.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -16,7 +17,7 @@ HOST_CHARACTERS = 30  # the lease_owner column holds 64: host, pid and an 8-char
 
 def new_owner() -> str:
     """This process's lease owner name; a new token per worker (and after a fork)."""
-    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{host_label()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def is_gone(owner: str, me: str) -> bool:
@@ -24,7 +25,7 @@ def is_gone(owner: str, me: str) -> bool:
     is this process's but the token another: an earlier worker of a process that reused the pid, or a closed one)."""
     host, _, rest = owner.partition(":")
     pid_text, _, token = rest.partition(":")
-    if host != _host() or not pid_text.isdigit() or owner == me:
+    if host != host_label() or not pid_text.isdigit() or owner == me:
         return False
     pid = int(pid_text)
     if pid == os.getpid():
@@ -38,5 +39,9 @@ def is_gone(owner: str, me: str) -> bool:
     return False
 
 
-def _host() -> str:
-    return socket.gethostname()[:HOST_CHARACTERS]
+def host_label() -> str:
+    """The host's name, cut to fit, with a digest of the whole name: pods of one deployment share long prefixes."""
+    name = socket.gethostname()
+    if len(name) <= HOST_CHARACTERS:
+        return name
+    return f"{name[: HOST_CHARACTERS - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"

@@ -69,7 +69,7 @@ class PublicationRunner:
         self._redactor = redactor
         self._count = count
         self._threads = HandlerThreads()
-        self._owner = new_owner()  # names this process on the records its consumers are running
+        self.owner = new_owner()  # names this process on the records it runs (its worker and its consumers)
 
     def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
         """Each listener's outcome for an event from the broker; records are created on first delivery.
@@ -88,12 +88,13 @@ class PublicationRunner:
         listeners = [listener for _, _, of_event in events for listener in of_event]
         if not listeners:
             return [[] for _ in events]
-        lease = max(listener.timeout_seconds for listener in listeners) + LEASE_MARGIN
+        # The handlers run one after another: the claim lasts all their timeouts, so no sweep takes it over meanwhile.
+        lease = sum(listener.timeout_seconds for listener in listeners) + LEASE_MARGIN
+        until = store.now() + timedelta(seconds=lease)
         with store.as_messaging_error(f"Recording {len(events)} event(s) for their listeners"):
             with self._open_session() as db:
                 records = store.ensure(
-                    db.session, [(e, body, [lst.identity for lst in of_event]) for e, body, of_event in events],
-                    store.now() + timedelta(seconds=lease), self._owner,
+                    db.session, [(e, body, [lst.identity for lst in of_event]) for e, body, of_event in events], until, self.owner
                 )
         lost: list[Work] = []
         fresh: list[Work] = []
@@ -111,7 +112,7 @@ class PublicationRunner:
         if lost and fresh:
             with store.as_messaging_error("Marking publications started"):
                 with self._open_session() as db:
-                    store.start(db.session, [work.record.id for work in fresh], self._owner)
+                    store.start(db.session, [work.record.id for work in fresh], self.owner, store.now() + timedelta(seconds=lease))
         settled.update((outcome_key(o), o) for o in self.run(fresh))
         return [[settled[envelope.id, listener.identity] for listener in of_event] for envelope, _, of_event in events]
 
@@ -221,7 +222,7 @@ class PublicationRunner:
 
     def after_fork(self) -> None:
         self._threads.after_fork()
-        self._owner = new_owner()
+        self.owner = new_owner()  # the child's claims are its own: the parent's pid may outlive it, or not
 
 
 class _BatchCall:

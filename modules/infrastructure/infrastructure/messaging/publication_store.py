@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from modules.infrastructure.domain.errors import DatabaseError, MessagingError
 from modules.infrastructure.domain.messaging.publications import COMPLETED, FAILED, PENDING, Publication
 from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.infrastructure.messaging.lease_owners import is_gone
 from modules.infrastructure.infrastructure.messaging.publication_model import ListenerRecord, PublicationRecord
 
 if TYPE_CHECKING:
@@ -109,11 +110,13 @@ def ensure(
         return result
     wanted = {(envelope.id, listener) for envelope, _, listeners in events for listener in listeners} - set(result)
     existing: list[ClaimedPublication] = []
-    for record_id, event_id, listener, status, attempts, holder in session.execute(_FIND, {"event_ids": list(bodies)}):
+    for record_id, event_id, listener, status, attempts, holder, next_attempt in session.execute(_FIND, {"event_ids": list(bodies)}):
         if (event_id, listener) not in wanted:
             continue
         if status != PENDING:
             result[event_id, listener] = status
+        elif holder is not None and not _run_out(next_attempt, moment) and not is_gone(holder, owner):
+            result[event_id, listener] = BUSY  # another delivery is running it, or may be: it settles the record
         else:
             lost = holder is not None
             existing.append(ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts + lost, lost))
@@ -122,19 +125,29 @@ def ensure(
     if lost_ids:
         session.execute(
             update(_TABLE).where(_TABLE.c.id.in_(lost_ids))
-            .values(attempts=_TABLE.c.attempts + 1, last_error=LOST_ATTEMPT, lease_owner=owner, updated_at=moment)
+            .values(attempts=_TABLE.c.attempts + 1, last_error=LOST_ATTEMPT, lease_owner=owner, next_attempt_at=due, updated_at=moment)
         )
         if inserted:  # not started yet after all: they run once the lost ones have
             session.execute(update(_TABLE).where(_TABLE.c.id.in_(inserted)).values(lease_owner=None))
     else:
-        start(session, [r.id for r in existing], owner)
+        start(session, [r.id for r in existing], owner, due)
     return result
 
 
-def start(session: Session, record_ids: Sequence[int], owner: str) -> None:
-    """Name ``owner`` as running these records: if it ends before settling them, the next delivery counts the attempt."""
+BUSY = "busy"  # ``ensure``'s status for a record another live delivery holds
+
+
+def _run_out(next_attempt: datetime | None, moment: datetime) -> bool:
+    """Whether a holder's claim has run out (its lease was the record's next attempt time)."""
+    due = aware(next_attempt)
+    return due is None or due <= moment
+
+
+def start(session: Session, record_ids: Sequence[int], owner: str, until: datetime) -> None:
+    """Name ``owner`` as running these records until ``until``: if it ends before settling them, the next delivery
+    counts the attempt; before ``until`` no sweep takes them over."""
     if record_ids:
-        session.execute(_START, {"record_ids": list(record_ids), "owner": owner})
+        session.execute(_START, {"record_ids": list(record_ids), "owner": owner, "until": until})
 
 
 # Core statements on the table, built once: the ORM's bulk paths cost more than the round trips on a consumer's every batch.
@@ -146,10 +159,12 @@ _ENSURE_SQLITE = (
     sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["event_id", "listener"]).returning(_TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener)
 )
 _FIND = select(
-    _TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener, _TABLE.c.status, _TABLE.c.attempts, _TABLE.c.lease_owner
+    _TABLE.c.id, _TABLE.c.event_id, _TABLE.c.listener, _TABLE.c.status, _TABLE.c.attempts, _TABLE.c.lease_owner, _TABLE.c.next_attempt_at
 ).where(_TABLE.c.event_id.in_(bindparam("event_ids", expanding=True)))
 _START = (
-    update(_TABLE).where(_TABLE.c.id.in_(bindparam("record_ids", expanding=True)), _TABLE.c.status == PENDING).values(lease_owner=bindparam("owner"))
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("record_ids", expanding=True)), _TABLE.c.status == PENDING)
+    .values(lease_owner=bindparam("owner"), next_attempt_at=bindparam("until"))
 )
 
 
