@@ -32,8 +32,17 @@ CASES = [
     ("a.*.#", "a", False),
     ("a.*.#", "a.b", True),
     ("a.*.#", "a.b.c.d", True),
-    ("#.#", "a.b", True),
+    ("#.a.#", "a", True),
+    ("#.a.#", "x.a.y.z", True),
     ("lesson-1.done_ok", "lesson-1.done_ok", True),
+    # Event types publish_event accepts that are not dotted words: empty words and spaces are words to RabbitMQ too.
+    ("a.*.b", "a..b", True),
+    ("a.#.b", "a..b", True),
+    ("*.b", ".b", True),
+    ("a.*", "a.", True),
+    ("*", "a b", True),
+    ("a.*.c", "a..b", False),
+    ("#.x.#", ".".join(["w"] * 120), False),
 ]
 
 
@@ -55,6 +64,9 @@ def test_a_pattern_without_a_wildcard_is_exact() -> None:
         ("content.", "word 2 is empty"),
         ("content.cr*ated", "word 2"),
         ("content.**", "word 2"),
+        ("#.#", "write '#' once"),
+        ("a.#.#.b", "write '#' once"),
+        ("#.a.#.b.#", "more than 2 '#' words"),
         ("content/created", "word 1"),
         ("content.created\n", "word 2"),
         ("contént.created", "word 1"),
