@@ -90,3 +90,16 @@ def test_a_record_another_live_delivery_holds_is_left_to_it(db_path: Path) -> No
     [[outcome]] = runner().deliver_many([(held, body, [reacts])])
     assert outcome.outcome == "skipped" and ran == []
     assert record(db_path, held.id)[:3] == ("pending", 0, "elsewhere:7:live")
+
+
+def test_an_event_for_a_listener_of_the_module_that_runs_in_another_process_is_recorded_for_it(db_path: Path) -> None:
+    """A rolling deploy: this process of 'learning' lacks the new listener; the event must wait for the one that has it."""
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("INSERT INTO infrastructure_event_listeners VALUES ('learning.added_later', 'learning', 'content.#', '2026-12-03', '2026-12-03')")
+        connection.execute("INSERT INTO infrastructure_event_listeners VALUES ('analytics.other_module', 'analytics', 'content.#', '2026-12-03', '2026-12-03')")
+    arrived, body = event(1)
+    delivery = runtime.current().listeners.delivery_for("learning")
+    assert delivery.deliver_many([(arrived, body, [])]) == [[]]
+    with sqlite3.connect(db_path) as connection:
+        rows = list(connection.execute("SELECT listener, status, lease_owner FROM infrastructure_event_publications"))
+    assert rows == [("learning.added_later", "pending", None)]

@@ -155,8 +155,8 @@ class ModuleQueueConsumer(QueueConsumer):
 
     def _run_listeners(self, events: list[tuple[Envelope, str, list[Listener]]]) -> list[list[DeliveryOutcome]] | None:
         """The outcomes per event; None when the records could not be written (the database is down) or delivery broke."""
-        if not any(listeners for _, _, listeners in events):
-            return [[] for _ in events]
+        if not events:
+            return []
         try:
             outcomes = self._delivery.deliver_many(events)
         except MessagingError as exc:

@@ -103,7 +103,7 @@ class ModuleEvents:
         if mode == "off":
             return
         if self._queues is not None and mode == "thread":
-            self._queues.start(module, lambda: self.registry.of_module(module), self.runner)
+            self._queues.start(module, lambda: self.registry.of_module(module), self.delivery_for(module))
         if mode == "thread":
             self.worker.wake()
         elif self._queues is None:
@@ -133,14 +133,42 @@ class ModuleEvents:
         elif mode == "thread" and self.registry.all():
             self.worker.wake()
 
-    def _known_listeners(self, session: Session) -> list[tuple[str, EventPattern]]:
+    def _known_listeners(self, session: Session | None) -> list[tuple[str, EventPattern]]:
+        """The listeners registered here, then those other processes registered (reread at most once a second,
+        through ``session``; without one, as last read)."""
         known = self._known
-        if known is None or time.monotonic() - known[0] > KNOWN_LISTENERS_TTL:
-            rows = store.known_listeners(session)
-            known = self._known = (time.monotonic(), [(identity, EventPattern(pattern)) for identity, pattern in rows])
+        if session is not None and (known is None or time.monotonic() - known[0] > KNOWN_LISTENERS_TTL):
+            known = self._known = (time.monotonic(), _parsed(store.known_listeners(session)))
         registered = {lst.identity: lst.pattern for lst in self.registry.all()}
-        others = [(identity, pattern) for identity, pattern in known[1] if identity not in registered]
+        others = [(identity, pattern) for identity, pattern in (known[1] if known else []) if identity not in registered]
         return [*registered.items(), *others]
+
+    def _known_stale(self) -> bool:
+        return self._known is None or time.monotonic() - self._known[0] > KNOWN_LISTENERS_TTL
+
+    # -- consuming side (with a broker) ------------------------------------------------------------
+
+    def delivery_for(self, module: str) -> ListenerDelivery:
+        """What the module's consumer hands its events to: the runner, after recording each event for the
+        module's listeners that other processes registered and this one does not run (a rolling deploy)."""
+        return _ModuleDelivery(self, module)
+
+    def record_for_absent(self, module: str, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> None:
+        """Pending records, due at once for the worker of a process that has them, for the module's known
+        listeners that match an event but are not registered here; the consumer acks the event either way."""
+        prefix = f"{module}."
+        with store.as_messaging_error(f"Recording events for listeners of module '{module}' that run elsewhere"):
+            if self._known_stale():
+                with self._open_session() as db:
+                    self._known_listeners(db.session)
+            local = {lst.identity for lst in self.registry.all()}
+            absent = [(identity, pattern) for identity, pattern in self._known_listeners(None) if identity.startswith(prefix) and identity not in local]
+            waiting = [
+                (envelope, body, [identity for identity, pattern in absent if pattern.matches(envelope.type)]) for envelope, body, _ in events
+            ]
+            if any(identities for _, _, identities in waiting):
+                with self._open_session() as db:
+                    store.add_waiting(db.session, waiting, store.now() - BROKER_OVERDUE)
 
     # -- operating ---------------------------------------------------------------------------------
 
@@ -241,6 +269,32 @@ class ModuleEvents:
         self.runner.after_fork()
         if self._queues is not None:
             self._queues.after_fork()
+
+
+class _ModuleDelivery:
+    """``ListenerDelivery`` for one module's consumer (see ``ModuleEvents.delivery_for``)."""
+
+    def __init__(self, events: ModuleEvents, module: str) -> None:
+        self._events = events
+        self._module = module
+
+    def deliver(self, envelope: Envelope, body: str, listeners: Sequence[Listener]) -> list[DeliveryOutcome]:
+        return self.deliver_many([(envelope, body, listeners)])[0]
+
+    def deliver_many(self, events: Sequence[tuple[Envelope, str, Sequence[Listener]]]) -> list[list[DeliveryOutcome]]:
+        self._events.record_for_absent(self._module, events)
+        return self._events.runner.deliver_many(events)
+
+
+def _parsed(rows: Sequence[tuple[str, str]]) -> list[tuple[str, EventPattern]]:
+    """The known listeners' patterns; one stored under rules since tightened is left out (and logged), never fatal."""
+    parsed = []
+    for identity, text in rows:
+        try:
+            parsed.append((identity, EventPattern(text)))
+        except MessagingError as exc:
+            logger.warning("Listener %s is registered with a pattern this version refuses; no records are made for it: %s", identity, exc)
+    return parsed
 
 
 def _check_listener(listener: object, call: str) -> None:

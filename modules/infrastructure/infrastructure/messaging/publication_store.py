@@ -143,6 +143,20 @@ def _run_out(next_attempt: datetime | None, moment: datetime) -> bool:
     return due is None or due <= moment
 
 
+def add_waiting(session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime) -> None:
+    """Pending records nobody runs yet, due at ``due``, for each event's listeners; existing ones are left as they are."""
+    moment = now()
+    rows = [
+        {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
+         "status": PENDING, "attempts": 0, "next_attempt_at": due, "lease_owner": None, "created_at": moment, "updated_at": moment}
+        for envelope, body, listeners in events
+        for listener in listeners
+    ]
+    if rows:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        session.execute((postgresql.insert if postgres else sqlite.insert)(_TABLE).on_conflict_do_nothing(index_elements=["event_id", "listener"]), rows)
+
+
 def start(session: Session, record_ids: Sequence[int], owner: str, until: datetime) -> None:
     """Name ``owner`` as running these records until ``until``: if it ends before settling them, the next delivery
     counts the attempt; before ``until`` no sweep takes them over."""
