@@ -92,12 +92,7 @@ def ensure(
     the lost ones alone first, then ``start``s the rest); otherwise the existing ones are started too.
     """
     moment = now()
-    rows = [
-        {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
-         "status": PENDING, "attempts": 0, "next_attempt_at": due, "lease_owner": owner, "created_at": moment, "updated_at": moment}
-        for envelope, body, listeners in events
-        for listener in listeners
-    ]
+    rows = _new_rows(events, due, owner, moment)
     if not rows:
         return {}
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -143,15 +138,21 @@ def _run_out(next_attempt: datetime | None, moment: datetime) -> bool:
     return due is None or due <= moment
 
 
-def add_waiting(session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime) -> None:
-    """Pending records nobody runs yet, due at ``due``, for each event's listeners; existing ones are left as they are."""
-    moment = now()
-    rows = [
+def _new_rows(
+    events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime, owner: str | None, moment: datetime
+) -> list[dict[str, Any]]:
+    """The columns of a new pending record for each event and each of its listeners."""
+    return [
         {"event_id": envelope.id, "listener": listener, "event_type": envelope.type, "priority": envelope.priority, "body": body,
-         "status": PENDING, "attempts": 0, "next_attempt_at": due, "lease_owner": None, "created_at": moment, "updated_at": moment}
+         "status": PENDING, "attempts": 0, "next_attempt_at": due, "lease_owner": owner, "created_at": moment, "updated_at": moment}
         for envelope, body, listeners in events
         for listener in listeners
     ]
+
+
+def add_waiting(session: Session, events: Sequence[tuple[Envelope, str, Sequence[str]]], due: datetime) -> None:
+    """Pending records nobody runs yet, due at ``due``, for each event's listeners; existing ones are left as they are."""
+    rows = _new_rows(events, due, None, now())
     if rows:
         postgres = session.get_bind().dialect.name == "postgresql"
         session.execute((postgresql.insert if postgres else sqlite.insert)(_TABLE).on_conflict_do_nothing(index_elements=["event_id", "listener"]), rows)
