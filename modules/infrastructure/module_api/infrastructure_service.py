@@ -199,6 +199,7 @@ class InfrastructureService:
         """Run now the due publications of the listeners registered in this process; what each attempt did.
 
         The worker thread does this by itself (``LISTENER_WORKER=thread``); scripts/run_listeners.py and tests call it.
+        ``timeout`` is checked between batches: a run may outlast it by up to 10 s plus one handler's timeout.
         """
         return _components().listeners.run(max_publications, timeout)
 

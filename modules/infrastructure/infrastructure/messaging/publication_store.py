@@ -51,9 +51,9 @@ def as_messaging_error(doing: str) -> Iterator[None]:
     try:
         yield
     except DatabaseError as exc:
-        raise MessagingError(
-            f"{doing} failed: {exc}; if the table is missing, run InfrastructureService.migrate(). The events stay to be delivered"
-        ) from exc
+        missing = any(sign in str(exc) for sign in ("no such table", "does not exist"))
+        hint = "; the publication tables are missing: run InfrastructureService.migrate()" if missing else ""
+        raise MessagingError(f"{doing} failed: {exc}{hint}. The events stay to be delivered") from exc
 
 
 def now() -> datetime:
