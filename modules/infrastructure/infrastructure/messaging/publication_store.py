@@ -196,27 +196,36 @@ def claim_due(
     if not listeners:
         return []
     moment = now()
-    held = PublicationRecord.lease_owner.is_not(None) if lost else PublicationRecord.lease_owner.is_(None)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    parameters = {"listeners": list(listeners), "due": moment - overdue, "limit": limit, "owner": owner, "until": moment + lease, "moment": moment}
+    claimed = sorted(session.execute(_CLAIMS[postgres, lost], parameters), key=lambda row: (-row[5], row[0]))
+    return [ClaimedPublication(row[0], row[1], row[2], row[3], row[4], lost) for row in claimed]
+
+
+def _claim_statement(postgres: bool, lost: bool) -> Any:
+    """``claim_due``'s statement, built once per kind: a Core statement with parameters compiles once and is cached."""
+    table = cast(Table, PublicationRecord.__table__)
+    held = table.c.lease_owner.is_not(None) if lost else table.c.lease_owner.is_(None)
     due = (
-        select(PublicationRecord.id)
-        .where(PublicationRecord.status == PENDING, PublicationRecord.next_attempt_at <= moment - overdue, PublicationRecord.listener.in_(listeners), held)
-        .order_by(PublicationRecord.priority.desc(), PublicationRecord.id)
-        .limit(limit)
+        select(table.c.id)
+        .where(table.c.status == PENDING, table.c.next_attempt_at <= bindparam("due"), table.c.listener.in_(bindparam("listeners", expanding=True)), held)
+        .order_by(table.c.priority.desc(), table.c.id)
+        .limit(bindparam("limit"))
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         due = due.with_for_update(skip_locked=True)
-    values: dict[str, Any] = {"lease_owner": owner, "next_attempt_at": moment + lease, "updated_at": moment}
+    values: dict[str, Any] = {"lease_owner": bindparam("owner"), "next_attempt_at": bindparam("until"), "updated_at": bindparam("moment")}
     if lost:
-        values.update(attempts=PublicationRecord.attempts + 1, last_error=LOST_ATTEMPT)
-    claimed = list(session.execute(
-        update(PublicationRecord)
-        .where(PublicationRecord.id.in_(due.scalar_subquery()))
+        values.update(attempts=table.c.attempts + 1, last_error=LOST_ATTEMPT)
+    return (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
         .values(**values)
-        .returning(PublicationRecord.id, PublicationRecord.event_id, PublicationRecord.listener, PublicationRecord.body, PublicationRecord.attempts, PublicationRecord.priority)
-        .execution_options(synchronize_session=False)
-    ))
-    claimed.sort(key=lambda row: (-row[5], row[0]))
-    return [ClaimedPublication(*row[:5], lost=lost) for row in claimed]
+        .returning(table.c.id, table.c.event_id, table.c.listener, table.c.body, table.c.attempts, table.c.priority)
+    )
+
+
+_CLAIMS = {(postgres, lost): _claim_statement(postgres, lost) for postgres in (True, False) for lost in (True, False)}
 
 
 # Settling statements are built once and run as Core statements: they are on every record's path.
