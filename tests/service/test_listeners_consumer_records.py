@@ -103,3 +103,21 @@ def test_an_event_for_a_listener_of_the_module_that_runs_in_another_process_is_r
     with sqlite3.connect(db_path) as connection:
         rows = list(connection.execute("SELECT listener, status, lease_owner FROM infrastructure_event_publications"))
     assert rows == [("learning.added_later", "pending", None)]
+
+
+def test_a_record_this_process_started_and_did_not_settle_runs_again_on_its_redelivery(db_path: Path) -> None:
+    """A delivery that failed after starting its records (the database or the broker away) is requeued; the copy
+    that comes back to this process must run, not wait for a claim that this very process holds."""
+    ran: list[str] = []
+    reacts = listener(lambda e, db: ran.append(e.id))
+    requeued, body = event(1)
+    owner = runner().owner
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(
+            "INSERT INTO infrastructure_event_publications (event_id, listener, event_type, priority, body, status, attempts, "
+            "next_attempt_at, lease_owner, created_at, updated_at) VALUES (?, 'learning.reacts', 'content.created', 0, ?, 'pending', 0, "
+            "'2999-01-01 00:00:00', ?, '2026-12-03 00:00:00', '2026-12-03 00:00:00')", (requeued.id, body, owner),
+        )
+    [[outcome]] = runner().deliver_many([(requeued, body, [reacts])])
+    assert outcome.outcome == "completed" and ran == [requeued.id]
+    assert record(db_path, requeued.id) == ("completed", 1, None, None)

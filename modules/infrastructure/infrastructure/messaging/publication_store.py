@@ -110,10 +110,12 @@ def ensure(
             continue
         if status != PENDING:
             result[event_id, listener] = status
-        elif holder is not None and not _run_out(next_attempt, moment) and not is_gone(holder, owner):
-            result[event_id, listener] = BUSY  # another delivery is running it, or may be: it settles the record
+        elif holder is not None and holder != owner and not _run_out(next_attempt, moment) and not is_gone(holder, owner):
+            result[event_id, listener] = BUSY  # another process is running it, or may be: it settles the record
         else:
-            lost = holder is not None
+            # Held by this process, it is not running here now (a delivery that failed before settling it, and
+            # was requeued): run it again, without counting an attempt its handler may never have made.
+            lost = holder is not None and holder != owner
             existing.append(ClaimedPublication(record_id, event_id, listener, bodies[event_id], attempts + lost, lost))
     result.update(((r.event_id, r.listener), r) for r in existing)
     lost_ids = [r.id for r in existing if r.lost]
