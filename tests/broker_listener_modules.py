@@ -15,12 +15,11 @@ While the file ``BROKER_BROKEN_FLAG`` names exists, the ledger's handler fails (
 from __future__ import annotations
 
 import os
-import re
-import signal
 
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import DatabaseSession, Envelope, InfrastructureService, ListenerRetry
+from tests.listener_modules import append_line, kill_once, table_name
 
 PATTERN_VARIABLE = "BROKER_EVENT_PATTERN"
 LEDGER_MODULE_VARIABLE = "BROKER_LEDGER_MODULE"
@@ -32,15 +31,11 @@ DIE_MARKER_VARIABLE = "BROKER_DIE_MARKER"
 BROKEN_VARIABLE = "BROKER_BROKEN_FLAG"
 LEDGER_NAME = "record"
 JOURNAL_NAME = "append"
-_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def register_ledger() -> None:
     """The database-only listener: one row per event in the handler's transaction (exactly once)."""
-    table = os.environ[TABLE_VARIABLE]
-    if not _TABLE.fullmatch(table):
-        raise ValueError(f"{TABLE_VARIABLE} must be a plain table name, not {table!r}")
-    statement = text(f"INSERT INTO {table} (event_id) VALUES (:event_id)")
+    statement = text(f"INSERT INTO {table_name(TABLE_VARIABLE)} (event_id) VALUES (:event_id)")
     broken = os.environ.get(BROKEN_VARIABLE)
 
     def record(event: Envelope, db: DatabaseSession) -> None:
@@ -57,11 +52,7 @@ def register_journal() -> None:
     path = os.environ[FILE_VARIABLE]
 
     def append(event: Envelope, db: DatabaseSession) -> None:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, f"{event.id}\n".encode())  # one write: a kill leaves whole lines
-        finally:
-            os.close(descriptor)
+        append_line(path, event.id)
         _die_once_at(event)
 
     InfrastructureService.listen(os.environ[PATTERN_VARIABLE], append, module=os.environ[JOURNAL_MODULE_VARIABLE], name=JOURNAL_NAME)
@@ -72,8 +63,4 @@ def _die_once_at(event: Envelope) -> None:
     die_at, marker = os.environ.get(DIE_AT_VARIABLE), os.environ.get(DIE_MARKER_VARIABLE)
     if die_at is None or marker is None or not isinstance(event.payload, dict) or event.payload.get("n") != int(die_at):
         return
-    try:
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        return  # the restarted process completes it
-    os.kill(os.getpid(), signal.SIGKILL)
+    kill_once(marker)  # the restarted process completes it

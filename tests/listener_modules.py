@@ -46,10 +46,7 @@ def ledger_columns() -> str:
 
 def register_ledger() -> None:
     """The database-only listener: one row per event in the handler's transaction (exactly once)."""
-    table = os.environ[TABLE_VARIABLE]
-    if not _TABLE.fullmatch(table):
-        raise ValueError(f"{TABLE_VARIABLE} must be a plain table name, not {table!r}")
-    statement = text(f"INSERT INTO {table} (event_id) VALUES (:event_id)")
+    statement = text(f"INSERT INTO {table_name(TABLE_VARIABLE)} (event_id) VALUES (:event_id)")
 
     def record(event: Envelope, db: DatabaseSession) -> None:
         db.execute(statement, {"event_id": event.id})
@@ -66,15 +63,37 @@ def register_journal() -> None:
     path = os.environ[FILE_VARIABLE]
 
     def append(event: Envelope, db: DatabaseSession) -> None:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, f"{event.id}\n".encode())  # one write: a kill leaves whole lines
-        finally:
-            os.close(descriptor)
+        append_line(path, event.id)
         time.sleep(float(os.environ.get(HOLD_VARIABLE, "0")))  # a slow outside call: the record stays claimed meanwhile
         _die_once_at(event, f"{JOURNAL}.append")
 
     InfrastructureService.listen(EVENT_PATTERN, append, module=JOURNAL, name="append")
+
+
+def append_line(path: str, line: str) -> None:
+    """Append ``line`` to the file in one write, so a kill leaves whole lines."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, f"{line}\n".encode())
+    finally:
+        os.close(descriptor)
+
+
+def kill_once(marker: str) -> None:
+    """SIGKILL this process unless ``marker`` exists, creating it first: the restarted process goes on."""
+    try:
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def table_name(variable: str) -> str:
+    """The ledger's table from ``variable``, refused unless it is a plain name (it goes into the SQL text)."""
+    table = os.environ[variable]
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"{variable} must be a plain table name, not {table!r}")
+    return table
 
 
 def _die_once_at(event: Envelope, listener: str) -> None:
@@ -82,8 +101,4 @@ def _die_once_at(event: Envelope, listener: str) -> None:
     die_at, marker = os.environ.get(DIE_AT_VARIABLE), os.environ.get(DIE_MARKER_VARIABLE)
     if die_at is None or marker is None or event.payload.get("n") != int(die_at):
         return
-    try:
-        os.close(os.open(f"{marker}.{listener}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        return  # the restarted process completes it
-    os.kill(os.getpid(), signal.SIGKILL)
+    kill_once(f"{marker}.{listener}")

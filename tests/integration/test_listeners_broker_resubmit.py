@@ -19,6 +19,7 @@ from tests.integration.postgres_scratch import scratch_database, unique_name, us
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.test_listeners_broker_postgres import record, wait_until
 from tests.integration.test_messaging_module_queues import Modules
+from tests.listener_modules import ledger_columns
 
 WAIT = 30.0
 RESUBMITTED_WITHIN = 5.0  # the listener process looks every 0.2 s
@@ -42,7 +43,7 @@ def test_a_record_resubmitted_from_another_process_is_run_by_the_listeners_proce
         InfrastructureService.migrate()
         table = unique_name("broker_ledger")
         with InfrastructureService.get_database_session() as db:
-            db.execute(text(f"CREATE TABLE {table} (event_id varchar(36) NOT NULL)"))
+            db.execute(text(f"CREATE TABLE {table} ({ledger_columns()})"))
         env = broker_worker_environment(url, private_rabbitmq.url, **{
             modules.PATTERN_VARIABLE: kind, modules.LEDGER_MODULE_VARIABLE: module, modules.TABLE_VARIABLE: table, modules.BROKEN_VARIABLE: str(broken),
         })

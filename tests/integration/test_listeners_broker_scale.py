@@ -28,6 +28,7 @@ from tests.integration.broker_listener_processes import BrokerListenerProcess, b
 from tests.integration.postgres_scratch import scratch_database, unique_name, use_postgres
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.test_messaging_module_queues import Modules
+from tests.listener_modules import ledger_columns
 
 PREFETCH = 10  # LISTENER_PREFETCH's default, which the listener processes run with
 EVENTS = 5_000
@@ -89,7 +90,7 @@ def test_two_listener_processes_get_each_of_5000_events_through_a_broker_restart
         InfrastructureService.migrate()
         table = unique_name("broker_ledger")
         with InfrastructureService.get_database_session() as db:
-            db.execute(text(f"CREATE TABLE {table} (event_id varchar(36) NOT NULL)"))
+            db.execute(text(f"CREATE TABLE {table} ({ledger_columns()})"))
         env = broker_worker_environment(url, private_rabbitmq.url, **{
             modules.PATTERN_VARIABLE: kind.split(".")[0] + ".*", modules.LEDGER_MODULE_VARIABLE: ledger_module,
             modules.JOURNAL_MODULE_VARIABLE: journal_module, modules.TABLE_VARIABLE: table, modules.FILE_VARIABLE: str(journal),
