@@ -40,10 +40,17 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMResponseFormatError,
     LLMTimeoutError,
+    LLMToolCallError,
+    LLMToolError,
+    LLMToolLoopError,
     MessagingAuthenticationError,
     MessagingError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.llm.chat_stream import ChatStream
+from modules.infrastructure.domain.llm.conversation import Message, ToolCall
+from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
+from modules.infrastructure.domain.llm.tools import Tool, tool_from_function
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.listeners import ListenerRetry
@@ -67,6 +74,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "CacheStats",
+    "ChatStream",
     "CheckStatus",
     "ComponentCheck",
     "ConfigurationError",
@@ -98,10 +106,14 @@ __all__ = [
     "LLMResponse",
     "LLMResponseFormatError",
     "LLMTimeoutError",
+    "LLMToolCallError",
+    "LLMToolError",
+    "LLMToolLoopError",
     "LLMUsageSummary",
     "ListenerRetry",
     "ListenerStatus",
     "LoggingConfig",
+    "Message",
     "MessagingAuthenticationError",
     "MessagingConfig",
     "MessagingError",
@@ -112,7 +124,11 @@ __all__ = [
     "Publication",
     "RelayResult",
     "Secret",
+    "Tool",
+    "ToolCall",
+    "ToolLoopResult",
     "UsageStats",
+    "tool_from_function",
 ]
 
 _LAZY = {

@@ -20,11 +20,16 @@ MAX_ID = 128
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool the model asked for: its call id, the tool's name and the arguments it gave (a JSON object)."""
+    """A tool the model asked for: its call id, the tool's name and the arguments it gave (a JSON object).
+
+    ``error`` says why the call cannot be run as it is (arguments that are not JSON or break the tool's
+    schema, a tool that was not declared); ``None`` for a call that was checked and is good.
+    """
 
     id: str
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The call as the chat APIs carry it in an assistant message (arguments as JSON text)."""

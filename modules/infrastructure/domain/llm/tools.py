@@ -7,10 +7,11 @@ lists, dicts, ``Literal`` choices, optional parameters), so a tool is usually on
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +22,20 @@ _SCALARS: dict[object, str] = {str: "string", int: "integer", float: "number", b
 MAX_DESCRIPTION = 1024
 
 
+TOOL_CHOICES = ("auto", "none", "required")
+
+
 @dataclass(frozen=True)
 class Tool:
-    """A tool declaration: ``parameters`` is the JSON schema of its arguments (an object schema)."""
+    """A tool declaration: ``parameters`` is the JSON schema of its arguments (an object schema).
+
+    ``function`` is what the tool loop runs for it (``tool_from_function`` sets it); never sent.
+    """
 
     name: str
     description: str = ""
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    function: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problem = tool_problem(self)
@@ -51,11 +59,15 @@ def tool_problem(tool: Tool) -> str | None:
 
 
 def schema_problem(schema: object, where: str) -> str | None:
-    """Why ``schema`` is not a JSON schema of arguments: an object schema whose properties are schemas, or None."""
+    """Why ``schema`` is not a JSON schema of arguments (valid JSON Schema 2020-12, of an object whose
+    properties are schemas), or None."""
     if not isinstance(schema, Mapping):
         return f"{where} must be a JSON schema (a mapping), not {type(schema).__name__}"
     if schema.get("type") != "object":
         return f"{where} must be an object schema ({{'type': 'object', 'properties': {{...}}}})"
+    invalid = _invalid_schema(schema)
+    if invalid:
+        return f"{where} is not valid JSON Schema: {invalid}"
     properties = schema.get("properties", {})
     if not isinstance(properties, Mapping) or not all(isinstance(k, str) and isinstance(v, Mapping) for k, v in properties.items()):
         return f"{where}.properties must map each argument's name to its schema"
@@ -63,6 +75,56 @@ def schema_problem(schema: object, where: str) -> str | None:
     if not isinstance(required, list) or not all(isinstance(r, str) and r in properties for r in required):
         return f"{where}.required must list names of its properties"
     return None
+
+
+def _invalid_schema(schema: Mapping[str, Any]) -> str | None:
+    from jsonschema import Draft202012Validator, SchemaError  # loaded with the first tool, not at import
+
+    try:
+        json.dumps(schema, allow_nan=False)
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path) or "the top level"
+        return f"{exc.message[:200]} (at {where})"
+    except (TypeError, ValueError, RecursionError) as exc:
+        return f"it cannot be sent as JSON ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
+
+
+def arguments_problem(tool: Tool, arguments: Mapping[str, Any]) -> str | None:
+    """Why ``arguments`` break ``tool``'s schema (the first error, with where it is), or None."""
+    from jsonschema import Draft202012Validator
+
+    error = next(iter(Draft202012Validator(dict(tool.parameters)).iter_errors(dict(arguments))), None)
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path)
+    return f"{error.message[:300]}{f' (at {where})' if where else ''}"
+
+
+def check_tools(tools: object) -> tuple[Tool, ...]:
+    """``tools`` as ``Tool`` values (a plain function becomes one through ``tool_from_function``); names unique."""
+    if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
+        raise LLMBadRequestError(f"tools must be a list of Tool or functions, not {type(tools).__name__}")
+    checked = tuple(tool if isinstance(tool, Tool) else tool_from_function(tool) for tool in tools)
+    names = [tool.name for tool in checked]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LLMBadRequestError(f"tools declares {', '.join(map(repr, repeated))} more than once; tool names are unique")
+    return checked
+
+
+def check_tool_choice(choice: object, tools: Sequence[Tool]) -> str | None:
+    """``choice`` when it is None, one of ``auto``, ``none``, ``required``, or the name of a declared tool."""
+    if choice is None:
+        return None
+    if not tools:
+        raise LLMBadRequestError("tool_choice was given without tools; declare the tools it chooses from")
+    if choice in TOOL_CHOICES or choice in {tool.name for tool in tools}:
+        return str(choice)
+    raise LLMBadRequestError(
+        f"tool_choice {choice!r:.80} is neither one of {', '.join(TOOL_CHOICES)} nor a declared tool ({', '.join(t.name for t in tools)})"
+    )
 
 
 def tool_from_function(function: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
@@ -86,7 +148,7 @@ def tool_from_function(function: Callable[..., Any], *, name: str | None = None,
     doc = inspect.getdoc(function) or ""
     summary = description if description is not None else doc.split("\n\n", 1)[0].replace("\n", " ")
     schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
-    return Tool(str(name or getattr(function, "__name__", "")), summary, schema)
+    return Tool(str(name or getattr(function, "__name__", "")), summary, schema, function)
 
 
 def _schema_of(annotation: object, parameter: str) -> dict[str, Any]:

@@ -12,11 +12,13 @@ from typing import Any, Union
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.llm.conversation import Message
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 
@@ -27,10 +29,12 @@ JSON_FORMATS = ("json_object", "json_schema")
 class RecordedPrompt:
     """One request that reached the fake model: the rendered messages, the parameters and who asked."""
 
-    messages: tuple[Mapping[str, str], ...]
+    messages: tuple[Mapping[str, Any], ...]
     parameters: Mapping[str, Any]
     module: str | None = None
     prompt_name: str | None = None
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str | None = None
 
     @property
     def json_mode(self) -> bool:
@@ -44,15 +48,18 @@ class RecordedPrompt:
 
     @property
     def user(self) -> str:
-        return [m["content"] for m in self.messages if m["role"] == "user"][-1]
+        """The last user message's text ("" when there is none)."""
+        return next((str(m["content"]) for m in reversed(self.messages) if m["role"] == "user"), "")
 
 
-Reply = Union[str, BaseException, Callable[[RecordedPrompt], str]]
+Reply = Union[str, Message, BaseException, Callable[[RecordedPrompt], Union[str, Message]]]
 
 
 class FakeLLM:
-    """Answers each request with the next scripted reply (text, an exception to raise, or a function of
-    the prompt), else with ``respond(prompt)``; records every request. Thread-safe.
+    """Answers each request with the next scripted reply (text, an assistant ``Message`` with tool calls, an
+    exception to raise, or a function of the prompt), else with ``respond(prompt)``; records every request.
+    Thread-safe. ``FakeLLM([Message.assistant(tool_calls=[ToolCall("c1", "add", {"a": 1, "b": 2})]), "3"])``
+    scripts a tool loop: the call, then the answer.
 
     Install ``fake.gateway()`` with ``InfrastructureService.override(llm=...)``, or hand
     ``fake.providers()`` to ``bootstrap(llm_providers=...)``: the real call path (templates, cache,
@@ -60,7 +67,7 @@ class FakeLLM:
     """
 
     def __init__(
-        self, replies: Iterable[Reply] = (), *, respond: Callable[[RecordedPrompt], str] | None = None, model: str = "fake-model"
+        self, replies: Iterable[Reply] = (), *, respond: Callable[[RecordedPrompt], str | Message] | None = None, model: str = "fake-model"
     ) -> None:
         self.provider = "fake"
         self.model = model
@@ -108,8 +115,12 @@ class FakeLLM:
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         prompt = self._record(request)
         reply = self._next_reply(prompt)
-        tokens = max(1, len(reply) // 4)
-        return Completion(reply, "stop", estimate_tokens(request.messages), tokens, self.model, f"fake-{self.calls}")
+        message = reply if isinstance(reply, Message) else Message.assistant(reply)
+        tokens = max(1, (len(message.content) + sum(len(str(c.arguments)) for c in message.tool_calls)) // 4)
+        return Completion(
+            message.content, "tool_calls" if message.tool_calls else "stop", estimate_tokens(request.messages, request.tools),
+            tokens, self.model, f"fake-{self.calls}", message.tool_calls,
+        )
 
     def stream(self, request: CompletionRequest, timeout: float, total: float = math.inf) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""
@@ -130,13 +141,14 @@ class FakeLLM:
 
     def _record(self, request: CompletionRequest) -> RecordedPrompt:
         prompt = RecordedPrompt(
-            tuple(dict(m) for m in request.messages), dict(request.parameters), request.module, request.prompt_name
+            tuple(dict(m) for m in request.messages), dict(request.parameters), request.module, request.prompt_name,
+            tuple(request.tools), request.tool_choice,
         )
         with self._lock:
             self.prompts.append(prompt)
         return prompt
 
-    def _next_reply(self, prompt: RecordedPrompt) -> str:
+    def _next_reply(self, prompt: RecordedPrompt) -> str | Message:
         with self._lock:
             reply: Reply | None = self._replies.popleft() if self._replies else self.respond
         if reply is None:
