@@ -17,6 +17,7 @@ NUMERIC: tuple[Setting, ...] = tuple(s for s in SETTINGS if isinstance(s.parse, 
 
 FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "API_PORT": lambda c: c.api_config.port,
+    "ANTHROPIC_MAX_TOKENS": lambda c: c.llm_config.max_output_tokens,
     "DB_POOL_SIZE": lambda c: c.database.pool_size,
     "DB_MAX_OVERFLOW": lambda c: c.database.max_overflow,
     "DB_POOL_TIMEOUT": lambda c: c.database.pool_timeout,

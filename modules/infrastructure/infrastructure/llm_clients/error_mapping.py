@@ -19,7 +19,7 @@ from modules.infrastructure.domain.errors import (
 )
 from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
 
-_ADVICE = {
+ADVICE = {
     400: "the request is invalid; fix the prompt or parameters",
     401: "the API key was refused; check the provider's API key setting",
     403: "the API key may not use this model or resource; check its permissions",
@@ -28,6 +28,7 @@ _ADVICE = {
     409: "the provider reported a conflict; retrying",
     422: "the provider could not process the request; fix the parameters",
     429: "rate limited; slow down or raise the provider's limits",
+    529: "the provider is overloaded; retrying",
 }
 # Everything the client raises: its own tree (transport failures, mid-stream ones too, arrive as
 # APIConnectionError) and the webhook helper's ValueError.
@@ -48,7 +49,7 @@ def map_openai_error(exc: Exception, provider: str, redact: Callable[[str], str]
 
     ``exc``'s own message is redacted in place too: it travels along as ``__cause__`` into tracebacks.
     """
-    _scrub(exc, redact)
+    scrub(exc, redact)
     if isinstance(exc, openai.APITimeoutError):
         return LLMTimeoutError(f"{provider} did not answer within the attempt's timeout (LLM_TIMEOUT)", provider=provider)
     if isinstance(exc, openai.APIConnectionError):
@@ -60,18 +61,20 @@ def map_openai_error(exc: Exception, provider: str, redact: Callable[[str], str]
 
 
 def _status_error(exc: openai.APIStatusError, provider: str, redact: Callable[[str], str]) -> LLMProviderError:
-    status = exc.status_code
-    code = _code(exc)
-    detail = redact(_detail(exc))
-    advice = _ADVICE.get(status, "the provider failed; retrying" if status >= 500 else "the request was refused")
+    return status_error(provider, exc.status_code, _code(exc), redact(_detail(exc)), parse_retry_after(exc.response.headers))
+
+
+def status_error(provider: str, status: int, code: str | None, detail: str, retry_after: float | None) -> LLMProviderError:
+    """The error for an HTTP ``status`` answer (``detail`` already redacted), of the class its status calls for."""
+    advice = ADVICE.get(status, "the provider failed; retrying" if status >= 500 else "the request was refused")
     if code == "insufficient_quota":
         advice = "the account is out of quota (billing, not rate); add credit or use another provider"
     message = f"{provider} answered HTTP {status}{f' ({code})' if code else ''}: {detail}; {advice}"
-    retry_after = parse_retry_after(exc.response.headers)
-    return _status_class(status)(message, provider=provider, status_code=status, code=code, retry_after=retry_after)
+    return status_class(status)(message, provider=provider, status_code=status, code=code, retry_after=retry_after)
 
 
-def _status_class(status: int) -> type[LLMProviderError]:
+def status_class(status: int) -> type[LLMProviderError]:
+    """400/404/413/422: a bad request; 401/403: the key; 408: a timeout; 429: a rate limit; others: the provider's fault."""
     kinds: dict[int, type[LLMProviderError]] = {401: LLMAuthenticationError, 403: LLMAuthenticationError, 408: LLMTimeoutError, 429: LLMRateLimitError}
     if status in kinds:
         return kinds[status]
@@ -95,9 +98,10 @@ def _detail(exc: openai.APIStatusError) -> str:
     return text[:300]
 
 
-def _scrub(exc: BaseException, redact: Callable[[str], str], depth: int = 3) -> None:
+def scrub(exc: BaseException, redact: Callable[[str], str], depth: int = 3) -> None:
+    """Redact ``exc``'s message (and its causes'): it travels along as ``__cause__`` into tracebacks."""
     if depth and exc.__cause__ is not None:
-        _scrub(exc.__cause__, redact, depth - 1)
+        scrub(exc.__cause__, redact, depth - 1)
     exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
     if isinstance(getattr(exc, "message", None), str):
         exc.message = redact(exc.message)  # type: ignore[attr-defined]

@@ -27,6 +27,10 @@ def completion_client(config: LLMConfig, redactor: Redactor, http_client: Any = 
         from modules.infrastructure.infrastructure.llm_clients.azure_client import AzureOpenAIClient
 
         return AzureOpenAIClient(config, redactor, http_client)
+    if config.provider == "anthropic":
+        from modules.infrastructure.infrastructure.llm_clients.anthropic_client import AnthropicClient
+
+        return AnthropicClient(config, redactor, http_client)
     if config.provider == "local":
         from modules.infrastructure.infrastructure.llm_clients.local_model import LocalModelClient
 

@@ -10,7 +10,7 @@ from modules.infrastructure.domain.health.values import CheckStatus, ComponentCh
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.values import CompletionRequest
 
-PING = CompletionRequest([{"role": "user", "content": "Say OK."}], {"max_tokens": 1, "temperature": 0})
+PING = CompletionRequest([{"role": "user", "content": "Say OK."}], {"max_tokens": 1})  # no temperature: Anthropic's API refuses one
 
 
 class LLMHealthCheck:

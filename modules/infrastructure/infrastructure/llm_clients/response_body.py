@@ -24,19 +24,12 @@ ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-
 
 def completion_from(body: bytes, content_type: str | None, request_id: str | None, provider: str) -> Completion:
     """The ``Completion`` in a chat completion body; raises ``LLMMalformedResponseError`` when there is none."""
-    try:
-        data = json.loads(body)
-    except ValueError:  # not JSON, or not UTF-8
-        raise malformed(provider, f"a body that is not JSON ({content_type or 'no content-type'}, {len(body)} bytes)") from None
-    except RecursionError:
-        raise malformed(provider, "JSON nested too deeply to read") from None
-    if not isinstance(data, Mapping):
-        raise malformed(provider, f"JSON that is not an object (a {type(data).__name__})")
+    data = body_object(body, content_type, provider)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         raise malformed(provider, "no choices" if not choices else f"choices that are not a list (a {type(choices).__name__})")
-    message = _object(choices[0], "choices[0]", provider).get("message")
-    message = _object(message, "choices[0].message", provider)
+    message = object_at(choices[0], "choices[0]", provider).get("message")
+    message = object_at(message, "choices[0].message", provider)
     content = message.get("content")
     if content is None and not message.get("tool_calls"):
         refusal = message.get("refusal")
@@ -50,6 +43,19 @@ def completion_from(body: bytes, content_type: str | None, request_id: str | Non
     )
 
 
+def body_object(body: bytes, content_type: str | None, provider: str, advice: str = ADVICE) -> Mapping[str, Any]:
+    """The JSON object ``body`` holds; raises ``LLMMalformedResponseError`` when it holds none."""
+    try:
+        data = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8
+        raise malformed(provider, f"a body that is not JSON ({content_type or 'no content-type'}, {len(body)} bytes)", advice) from None
+    except RecursionError:
+        raise malformed(provider, "JSON nested too deeply to read", advice) from None
+    if not isinstance(data, Mapping):
+        raise malformed(provider, f"JSON that is not an object (a {type(data).__name__})", advice)
+    return data
+
+
 def tool_calls_of(calls: object, provider: str) -> tuple[ToolCall, ...]:
     """The ``tool_calls`` of an answer's message, each ``{id, type, function: {name, arguments}}``."""
     if calls is None:
@@ -58,7 +64,7 @@ def tool_calls_of(calls: object, provider: str) -> tuple[ToolCall, ...]:
         raise malformed(provider, f"tool_calls that are not a list (a {type(calls).__name__})")
     parsed = []
     for position, call in enumerate(calls):
-        function = _object(_object(call, f"tool_calls[{position}]", provider).get("function"), f"tool_calls[{position}].function", provider)
+        function = object_at(object_at(call, f"tool_calls[{position}]", provider).get("function"), f"tool_calls[{position}].function", provider)
         parsed.append(parsed_call(call.get("id"), function.get("name"), function.get("arguments"), lambda what: malformed(provider, what)))
     return tuple(parsed)
 
@@ -71,8 +77,8 @@ def stream_tool_calls(delta: Mapping[str, Any], parts: ToolCallParts, provider: 
     if not isinstance(calls, list):
         raise malformed(provider, f"a stream event whose tool_calls are not a list (a {type(calls).__name__})")
     for call in calls:
-        call = _object(call, "a streamed tool call", provider)
-        function = _object(call.get("function") or {}, "a streamed tool call's function", provider)
+        call = object_at(call, "a streamed tool call", provider)
+        function = object_at(call.get("function") or {}, "a streamed tool call's function", provider)
         index, call_id, name, arguments = call.get("index", 0), call.get("id"), function.get("name"), function.get("arguments")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1024 or not all(
             isinstance(v, str | None) for v in (call_id, name, arguments)
@@ -95,8 +101,8 @@ def chunk_text(data: Mapping[str, Any], provider: str, parts: ToolCallParts | No
         return "", None
     if not isinstance(choices, list):
         raise malformed(provider, f"a stream event whose choices are not a list (a {type(choices).__name__})")
-    choice = _object(choices[0], "choices[0]", provider)
-    delta = _object(choice.get("delta") or {}, "choices[0].delta", provider)
+    choice = object_at(choices[0], "choices[0]", provider)
+    delta = object_at(choice.get("delta") or {}, "choices[0].delta", provider)
     if parts is not None:
         stream_tool_calls(delta, parts, provider)
     text, finish_reason = delta.get("content"), choice.get("finish_reason")
@@ -110,7 +116,7 @@ def usage_of(data: Mapping[str, Any], provider: str) -> tuple[int, int]:
     usage = data.get("usage")
     if usage is None:
         return 0, 0
-    usage = _object(usage, "usage", provider)
+    usage = object_at(usage, "usage", provider)
     prompt_tokens, completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     if not (is_token_count(prompt_tokens) and is_token_count(completion_tokens)):
         raise malformed(provider, f"token counts that are not whole numbers from 0 to {MAX_TOKENS} ({prompt_tokens!r}, {completion_tokens!r})")
@@ -128,12 +134,15 @@ def completion_of(
         raise malformed(provider, f"a field of the wrong type ({exc})") from None
 
 
-def _object(value: object, where: str, provider: str) -> Mapping[str, Any]:
+def object_at(value: object, where: str, provider: str, advice: str = ADVICE) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object; else ``LLMMalformedResponseError`` saying ``where`` it is not."""
     if not isinstance(value, Mapping):
-        raise malformed(provider, f"{where} that is not an object (a {type(value).__name__})")
+        raise malformed(provider, f"{where} that is not an object (a {type(value).__name__})", advice)
     return value
 
 
-def malformed(provider: str, what: str) -> LLMMalformedResponseError:
+
+
+def malformed(provider: str, what: str, advice: str = ADVICE) -> LLMMalformedResponseError:
     """The error for an answer that is ``what`` instead of a completion."""
-    return LLMMalformedResponseError(f"{provider} answered with success but not with a completion: {what}; {ADVICE}", provider=provider, status_code=200)
+    return LLMMalformedResponseError(f"{provider} answered with success but not with a completion: {what}; {advice}", provider=provider, status_code=200)
