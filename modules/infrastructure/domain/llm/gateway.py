@@ -18,7 +18,7 @@ from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_fo
 from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens, render_messages
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
-from modules.infrastructure.domain.llm.retry_policy import is_retryable
+from modules.infrastructure.domain.llm.retry_policy import may_fall_back
 from modules.infrastructure.domain.llm.text_completions import TextCompletions
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import (
@@ -198,7 +198,7 @@ class LLMGateway:
     @staticmethod
     def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:
         has_next = index + 1 < len(chain)
-        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or is_retryable(exc))
+        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or may_fall_back(exc))
 
 
 def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:
