@@ -28,6 +28,38 @@ def test_load_prices_overlays_the_file_on_the_shipped_table(tmp_path: Path) -> N
     assert all(table.prices[name] == price for name, price in shipped.prices.items() if name != "gpt-4o-mini")
 
 
+SNAPSHOTS = {
+    "claude-3-haiku-20240307": "claude-3-haiku",
+    "claude-3-5-haiku-20241022": "claude-3-5-haiku",
+    "claude-3-7-sonnet-20250219": "claude-3-7-sonnet",
+    "claude-sonnet-4-20250514": "claude-sonnet-4",
+    "claude-opus-4-20250514": "claude-opus-4",
+    "claude-opus-4-1-20250805": "claude-opus-4-1",
+    "claude-sonnet-4-5-20250929": "claude-sonnet-4-5",
+    "claude-haiku-4-5-20251001": "claude-haiku-4-5",
+    "claude-opus-4-5-20251101": "claude-opus-4-5",
+    "gpt-4o-mini-2024-07-18": "gpt-4o-mini",
+    "gpt-4.1-2025-04-14": "gpt-4.1",
+    "gpt-5-2025-08-07": "gpt-5",
+    "o3-2025-04-16": "o3",
+}
+
+
+@pytest.mark.parametrize(("snapshot", "base"), SNAPSHOTS.items())
+def test_the_shipped_table_prices_each_dated_snapshot_as_its_model(snapshot: str, base: str) -> None:
+    prices = load_prices(None)
+    assert prices.price(snapshot) is prices.prices[base]
+
+
+def test_the_shipped_table_knows_what_the_module_calls() -> None:
+    prices = load_prices(None)
+    assert prices.price("gpt-4o-2024-05-13") != prices.price("gpt-4o")  # that snapshot is dearer: listed on its own
+    assert prices.price("claude-3-5-haiku-latest") == prices.price("claude-3-5-haiku")
+    for model in ("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"):
+        assert prices.prices[model].input > 0 and prices.prices[model].output == 0
+    assert prices.cost("omni-moderation-latest", 1000, 0) == 0.0
+
+
 def call(module: str) -> float | None:
     InfrastructureService.execute_prompt(Prompt("Hi {name}", name="greet"), PromptContext({"name": "Ada"}, module=module))
     return InfrastructureService.get_llm_usage(module=module).cost_usd
