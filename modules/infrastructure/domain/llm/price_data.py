@@ -35,7 +35,7 @@ def parse_aliases(value: Any, models: Mapping[str, object]) -> dict[str, str]:
             raise ValueError(f"alias {alias!r} names {model!r}, not a model name")
         if _model_name(alias) in models:
             raise ValueError(f"{alias!r} is both a model and an alias; keep one")
-    return {alias: model.strip() for alias, model in value.items()}
+    return {_model_name(alias): model.strip() for alias, model in value.items()}
 
 
 def _model_name(name: Any) -> str:
