@@ -21,6 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+FAULT_API_KEY = "sk-integration-0000-secret"  # the key tests configure; it must never show in an error
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int = 200

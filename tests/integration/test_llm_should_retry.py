@@ -8,7 +8,7 @@ import pytest
 
 from modules.infrastructure.module_api import InfrastructureService, LLMProviderError
 from tests.integration.fault_server import Answer, FaultServer
-from tests.integration.test_llm_faults import API_KEY, CONTEXT, PROMPT, openai_at  # noqa: F401  # openai_at: a fixture
+from tests.integration.test_llm_faults import API_KEY, CONTEXT, PROMPT
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 DO_NOT_RETRY = {"x-should-retry": "false"}

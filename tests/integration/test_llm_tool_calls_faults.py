@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
@@ -17,11 +16,11 @@ from modules.infrastructure.module_api import (
     PromptContext,
     ToolCall,
 )
-from tests.integration.fault_server import Answer, FaultServer
+from tests.integration.fault_server import FAULT_API_KEY, Answer, FaultServer
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-API_KEY = "sk-integration-tools-0000-secret"
+API_KEY = FAULT_API_KEY
 HISTORY = [Message.system("Be brief."), Message.user("What is 2 + 3?")]
 ADD_CALL = ("call_1", "add", '{"a": 2, "b": 3}')
 
@@ -30,18 +29,6 @@ def add(a: int, b: int) -> int:
     """Add two whole numbers."""
     return a + b
 
-
-@pytest.fixture
-def openai_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def configure(server: FaultServer, **settings: str) -> None:
-        monkeypatch.setenv("LLM_PROVIDER", "openai")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        InfrastructureService.reset()
-
-    return configure
 
 
 def test_a_tool_call_comes_back_parsed_and_the_request_carries_history_and_tools(openai_at) -> None:
