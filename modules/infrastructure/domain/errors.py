@@ -142,7 +142,8 @@ class MessagingAuthenticationError(MessagingError):
 
 class LLMProviderError(InfrastructureError):
     """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given,
-    and ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did."""
+    ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did, and
+    ``should_retry`` its ``x-should-retry`` header (``True``/``False``), which overrides the status-based decision."""
 
     def __init__(
         self,
@@ -152,12 +153,14 @@ class LLMProviderError(InfrastructureError):
         status_code: int | None = None,
         code: str | None = None,
         retry_after: float | None = None,
+        should_retry: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status_code = status_code
         self.code = code
         self.retry_after = retry_after
+        self.should_retry = should_retry
 
 
 class LLMRateLimitError(LLMProviderError):

@@ -83,14 +83,27 @@ def check_history(messages: object) -> tuple[Message, ...]:
     called: set[str] = set()
     answered: set[str] = set()
     for position, message in enumerate(messages, start=1):
-        problem = _message_problem(message, called, answered)
+        problem = _message_problem(message, called, answered) or _unanswered(message, called - answered)
         if problem:
             raise LLMBadRequestError(f"Message {position} of the history {problem}")
         assert isinstance(message, Message)
         called.update(call.id for call in message.tool_calls)
         if message.tool_call_id is not None:
             answered.add(message.tool_call_id)
+    if called - answered:
+        raise LLMBadRequestError(f"The history ends before the result of tool call(s) {_ids(called - answered)}; add Message.tool(call_id, result) for each")
     return tuple(messages)
+
+
+def _unanswered(message: object, pending: set[str]) -> str | None:
+    """Every tool call is answered by the tool results right after its assistant message."""
+    if pending and isinstance(message, Message) and message.role != "tool":
+        return f"({message.role}) comes before the result of tool call(s) {_ids(pending)}; add Message.tool(call_id, result) for each first"
+    return None
+
+
+def _ids(ids: set[str]) -> str:
+    return ", ".join(repr(i) for i in sorted(ids)[:5]) + (" ..." if len(ids) > 5 else "")
 
 
 def _message_problem(message: object, called: set[str], answered: set[str]) -> str | None:

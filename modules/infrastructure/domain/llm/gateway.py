@@ -19,7 +19,7 @@ from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
-from modules.infrastructure.domain.llm.retry_policy import is_retryable
+from modules.infrastructure.domain.llm.retry_policy import may_fall_back
 from modules.infrastructure.domain.llm.text_completions import TextCompletions
 from modules.infrastructure.domain.llm.tool_calls import checked_calls, raise_for_tool_errors
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult, run_tool_loop
@@ -236,7 +236,7 @@ class LLMGateway:
     @staticmethod
     def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:
         has_next = index + 1 < len(chain)
-        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or is_retryable(exc))
+        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or may_fall_back(exc))
 
 
 def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:

@@ -12,7 +12,6 @@ import anthropic
 import httpx2
 
 from modules.infrastructure.domain.errors import LLMProviderError, LLMTimeoutError
-from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import scrub, status_error
 
 # The Messages API's error types and the status each comes with: an ``error`` event inside a stream
@@ -54,7 +53,7 @@ def map_anthropic_error(exc: Exception, provider: str, redact: Callable[[str], s
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code if exc.status_code >= 400 else ERROR_STATUS.get(str(exc.type), 500)  # an error event in a stream
         detail = redact(str(exc.api_message or exc.message or "no detail"))[:300]
-        return status_error(provider, status, exc.type, detail, parse_retry_after(exc.response.headers))
+        return status_error(provider, status, exc.type, detail, exc.response.headers)
     return LLMProviderError(redact(f"{provider} call failed: {type(exc).__name__}: {exc}"), provider=provider)
 
 
@@ -63,4 +62,4 @@ def error_event(error: Mapping[str, object], provider: str, redact: Callable[[st
     kind = error.get("type")
     code = kind if isinstance(kind, str) else None
     detail = redact(str(error.get("message") or "no detail"))[:300]
-    return status_error(provider, ERROR_STATUS.get(code or "", 500), code, f"{detail} (an error event in the stream)", None)
+    return status_error(provider, ERROR_STATUS.get(code or "", 500), code, f"{detail} (an error event in the stream)", {})

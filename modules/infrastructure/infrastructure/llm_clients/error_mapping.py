@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import openai
@@ -17,7 +17,7 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMTimeoutError,
 )
-from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
+from modules.infrastructure.domain.llm.retry_policy import parse_retry_after, should_retry_header
 
 ADVICE = {
     400: "the request is invalid; fix the prompt or parameters",
@@ -61,16 +61,22 @@ def map_openai_error(exc: Exception, provider: str, redact: Callable[[str], str]
 
 
 def _status_error(exc: openai.APIStatusError, provider: str, redact: Callable[[str], str]) -> LLMProviderError:
-    return status_error(provider, exc.status_code, _code(exc), redact(_detail(exc)), parse_retry_after(exc.response.headers))
+    return status_error(provider, exc.status_code, _code(exc), redact(_detail(exc)), exc.response.headers)
 
 
-def status_error(provider: str, status: int, code: str | None, detail: str, retry_after: float | None) -> LLMProviderError:
-    """The error for an HTTP ``status`` answer (``detail`` already redacted), of the class its status calls for."""
+def status_error(provider: str, status: int, code: str | None, detail: str, headers: Mapping[str, str]) -> LLMProviderError:
+    """The error for an HTTP ``status`` answer (``detail`` already redacted), of the class its status calls for, with
+    the wait ``retry-after`` asks for and what ``x-should-retry`` says."""
     advice = ADVICE.get(status, "the provider failed; retrying" if status >= 500 else "the request was refused")
     if code == "insufficient_quota":
         advice = "the account is out of quota (billing, not rate); add credit or use another provider"
+    should_retry = should_retry_header(headers)
+    if should_retry is not None:
+        advice = f"the provider {'asked for a retry' if should_retry else 'asked not to retry it'} (x-should-retry)"
     message = f"{provider} answered HTTP {status}{f' ({code})' if code else ''}: {detail}; {advice}"
-    return status_class(status)(message, provider=provider, status_code=status, code=code, retry_after=retry_after)
+    return status_class(status)(
+        message, provider=provider, status_code=status, code=code, retry_after=parse_retry_after(headers), should_retry=should_retry
+    )
 
 
 def status_class(status: int) -> type[LLMProviderError]:

@@ -7,11 +7,14 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMProviderError
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
+from modules.infrastructure.infrastructure.llm_clients.tool_emulation import emulated_completion, emulated_request
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +100,27 @@ class LocalModelServer:
 
 
 class LocalModelClient(OpenAIClient):
-    """The embedded model through the ordinary OpenAI client; ``close()`` stops the server."""
+    """The embedded model through the ordinary OpenAI client; ``close()`` stops the server. Its server has no
+    tool calling, so tools are emulated with a grammar-held JSON reply (``tool_emulation``)."""
 
     def __init__(self, *args: Any, server: LocalModelServer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.server = server or LocalModelServer(self.config.local_model_path, self.config.context_size or 2048)
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion:
+        if not request.tools:
+            return super().complete(request, timeout)
+        return emulated_completion(super().complete(emulated_request(request), timeout))
+
+    def stream(self, request: CompletionRequest, timeout: float, total: float) -> Iterator[StreamChunk]:
+        """Text as it arrives; with tools, the whole reply at once (it is JSON until read back)."""
+        if not request.tools:
+            yield from super().stream(request, timeout, total)
+            return
+        completion = self.complete(request, min(timeout, total))
+        if completion.content:
+            yield StreamChunk(completion.content)
+        yield StreamChunk(completion=completion)
 
     def close(self) -> None:
         super().close()
