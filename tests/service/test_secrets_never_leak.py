@@ -32,6 +32,7 @@ MARK = "LEAKCANARY"
 
 OPENAI_KEY = f"sk-proj-{MARK}-openai-4f1d9a"
 AZURE_KEY = f"az-{MARK}-azure-77c2e0"
+ANTHROPIC_KEY = f"sk-ant-{MARK}-claude-3d5b"
 SMTP_PASSWORD = f"smtp-{MARK}-pw-3b8e"
 PAYMENTS_TOKEN = f"tok-{MARK}-payments-91aa"
 DB_PASSWORD = f"db-{MARK}-primary-5e6f"
@@ -46,6 +47,7 @@ AZURE_ENDPOINT_PASSWORD = f"azep-{MARK}-endpoint-a81e"
 ALL_SECRETS = (
     OPENAI_KEY,
     AZURE_KEY,
+    ANTHROPIC_KEY,
     SMTP_PASSWORD,
     PAYMENTS_TOKEN,
     DB_PASSWORD,
@@ -78,8 +80,9 @@ SETTINGS = {
     "OPENAI_API_KEY": OPENAI_KEY,
     "OPENAI_BASE_URL": OPENAI_BASE_URL,
     "LLM_PROVIDER": "openai",
-    "LLM_FALLBACK_PROVIDERS": "azure",
+    "LLM_FALLBACK_PROVIDERS": "azure,anthropic",
     "AZURE_OPENAI_API_KEY": AZURE_KEY,
+    "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
     "AZURE_OPENAI_ENDPOINT": AZURE_ENDPOINT,
     "AZURE_OPENAI_DEPLOYMENT": "gpt-4o",
     "DATABASE_URL": DATABASE_URL,
@@ -157,7 +160,7 @@ def test_repr_and_str_of_the_configuration_show_no_secret(configure: Configure) 
 
     # The secrets really were loaded, so hiding them is a real achievement.
     assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == OPENAI_KEY
-    assert [(f.provider, f.api_key.reveal()) for f in config.llm_fallbacks if f.api_key] == [("azure", AZURE_KEY)]
+    assert [(f.provider, f.api_key.reveal()) for f in config.llm_fallbacks if f.api_key] == [("azure", AZURE_KEY), ("anthropic", ANTHROPIC_KEY)]
     assert config.database.url == DATABASE_URL
     assert config.database.replica_urls == tuple(url.replace("postgresql:", "postgresql+psycopg2:", 1) for url in REPLICA_URLS)
     assert config.cache.redis_url == REDIS_URL

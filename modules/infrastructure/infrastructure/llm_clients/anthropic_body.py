@@ -43,7 +43,7 @@ def message_from(body: bytes, content_type: str | None, request_id: str | None, 
     texts: list[str] = []
     calls: list[ToolCall] = []
     for position, value in enumerate(content):
-        block = object_at(value, f"content[{position}]", provider, ADVICE)
+        block = _object(value, f"content[{position}]", provider)
         if block.get("type") == "text":
             texts.append(_text(block.get("text"), provider))
         elif block.get("type") == "tool_use":
@@ -57,7 +57,7 @@ def message_from(body: bytes, content_type: str | None, request_id: str | None, 
         # thinking and server-tool blocks are not part of the answer
     prompt_tokens, completion_tokens = usage_counts(data.get("usage"), provider)
     finish = finish_reason(data.get("stop_reason"), json_mode)
-    return completion_of(provider, "".join(texts), finish, prompt_tokens, completion_tokens, data.get("model"), request_id or data.get("id"), tuple(calls))
+    return completion_of(provider, "".join(texts), finish, prompt_tokens, completion_tokens, data.get("model"), request_id or data.get("id"), tuple(calls), ADVICE)
 
 
 def finish_reason(stop_reason: object, json_mode: bool) -> Any:
@@ -71,7 +71,7 @@ def usage_counts(usage: object, provider: str) -> tuple[int, int]:
     """Input tokens (cache reads and writes included) and output tokens; (0, 0) when there is no usage."""
     if usage is None:
         return 0, 0
-    counts = object_at(usage, "usage", provider, ADVICE)
+    counts = _object(usage, "usage", provider)
     values = [counts.get(name) or 0 for name in (*INPUT_COUNTS, "output_tokens")]
     if not all(is_token_count(value) for value in values) or not is_token_count(sum(values[:-1])):
         raise bad(provider, f"token counts that are not whole numbers from 0 to {MAX_TOKENS} ({values!r:.120})")
@@ -82,6 +82,10 @@ def _text(text: object, provider: str) -> str:
     if not isinstance(text, str):
         raise bad(provider, f"a text block whose text is not text (a {type(text).__name__})")
     return text
+
+
+def _object(value: object, where: str, provider: str) -> Mapping[str, Any]:
+    return object_at(value, where, provider, ADVICE)
 
 
 def bad(provider: str, what: str) -> Exception:
@@ -112,16 +116,16 @@ class StreamReader:
         payload = self._payload(data)
         kind = payload.get("type", event)
         if kind == "error":
-            raise error_event(object_at(payload.get("error") or {}, "an error event's error", self.provider, ADVICE), self.provider, self._redact)
+            raise error_event(_object(payload.get("error") or {}, "an error event's error", self.provider), self.provider, self._redact)
         if kind == "message_start":
-            self._message = object_at(payload.get("message"), "message_start's message", self.provider, ADVICE)
+            self._message = _object(payload.get("message"), "message_start's message", self.provider)
             self._add_usage(self._message.get("usage"))
         elif kind == "content_block_start":
-            return self._block_start(self._index(payload), object_at(payload.get("content_block"), "a content_block", self.provider, ADVICE))
+            return self._block_start(self._index(payload), _object(payload.get("content_block"), "a content_block", self.provider))
         elif kind == "content_block_delta":
-            return self._delta(self._index(payload), object_at(payload.get("delta"), "a content_block_delta's delta", self.provider, ADVICE))
+            return self._delta(self._index(payload), _object(payload.get("delta"), "a content_block_delta's delta", self.provider))
         elif kind == "message_delta":
-            delta = object_at(payload.get("delta") or {}, "a message_delta's delta", self.provider, ADVICE)
+            delta = _object(payload.get("delta") or {}, "a message_delta's delta", self.provider)
             self._stop_reason = delta.get("stop_reason", self._stop_reason)
             self._add_usage(payload.get("usage"))
         elif kind == "message_stop":
@@ -137,7 +141,7 @@ class StreamReader:
         prompt_tokens, completion_tokens = usage_counts(self._usage, self.provider)
         finish = finish_reason(self._stop_reason, self.json_mode)
         message = self._message
-        return completion_of(self.provider, "", finish, prompt_tokens, completion_tokens, message.get("model"), message.get("id"), calls)
+        return completion_of(self.provider, "", finish, prompt_tokens, completion_tokens, message.get("model"), message.get("id"), calls, ADVICE)
 
     def _block_start(self, index: int, block: Mapping[str, Any]) -> str:
         if block.get("type") == "text":
@@ -177,7 +181,7 @@ class StreamReader:
             payload = json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise bad(self.provider, f"a stream event that is not JSON ({type(exc).__name__})") from None
-        return object_at(payload, "a stream event", self.provider, ADVICE)
+        return _object(payload, "a stream event", self.provider)
 
     def _index(self, payload: Mapping[str, Any]) -> int:
         index = payload.get("index")
@@ -187,4 +191,4 @@ class StreamReader:
 
     def _add_usage(self, usage: object) -> None:
         if usage is not None:
-            self._usage.update((name, value) for name, value in object_at(usage, "usage", self.provider, ADVICE).items() if value is not None)
+            self._usage.update((name, value) for name, value in _object(usage, "usage", self.provider).items() if value is not None)

@@ -21,8 +21,8 @@ from modules.infrastructure.domain.llm.tools import Tool
 NATIVE = frozenset(inspect.signature(anthropic.resources.messages.Messages.create).parameters) - {"self", "messages", "model", "stream", "timeout"}
 SAMPLING = ("temperature", "top_p", "top_k")
 SAMPLING_REMOVED_IN = "2026-10-21"  # the API version (the client's default) that refuses sampling parameters, even at defaults
-OPENAI_ONLY = frozenset({"frequency_penalty", "presence_penalty", "seed", "logprobs", "top_logprobs", "logit_bias", "n", "user_id"})
-TRANSLATED = frozenset({"max_tokens", "max_completion_tokens", "stop", "response_format", "parallel_tool_calls", "user", *SAMPLING})
+# OpenAI's names with an Anthropic equivalent (n: only 1); any other name (seed, frequency_penalty, logprobs, ...) is refused.
+TRANSLATED = frozenset({"max_tokens", "max_completion_tokens", "stop", "response_format", "parallel_tool_calls", "user", "n", *SAMPLING})
 JSON_TOOL = "json_answer"  # the tool JSON mode forces: its input is the JSON object asked for
 JSON_TOOL_DESCRIPTION = "Give the answer as one JSON object: the tool's input is the answer."
 
@@ -135,7 +135,7 @@ def parameters(given: Mapping[str, Any], default_max_tokens: int, api_version: s
             f"Prompt.parameters {', '.join(map(repr, refused))} cannot be sent to anthropic: the Messages API has no such parameter"
             f"{' (n: one answer per call)' if 'n' in refused else ''}; remove them for this provider"
         )
-    sent = {name: value for name, value in values.items() if name in NATIVE and name != "max_tokens"}
+    sent = {name: value for name, value in values.items() if name in NATIVE and name not in TRANSLATED}
     sent["max_tokens"] = values.get("max_tokens", values.get("max_completion_tokens", default_max_tokens))
     if "stop" in values:
         stop = values["stop"]

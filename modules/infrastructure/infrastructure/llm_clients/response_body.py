@@ -125,13 +125,13 @@ def usage_of(data: Mapping[str, Any], provider: str) -> tuple[int, int]:
 
 def completion_of(
     provider: str, content: str, finish_reason: Any, prompt_tokens: int, completion_tokens: int, model: Any, request_id: Any,
-    tool_calls: tuple[ToolCall, ...] = (),
+    tool_calls: tuple[ToolCall, ...] = (), advice: str = ADVICE,
 ) -> Completion:
     """A ``Completion`` of values read from a body; raises ``LLMMalformedResponseError`` when one has the wrong type."""
     try:
         return Completion(content, finish_reason, prompt_tokens, completion_tokens, model, request_id, tool_calls)
     except TypeError as exc:
-        raise malformed(provider, f"a field of the wrong type ({exc})") from None
+        raise malformed(provider, f"a field of the wrong type ({exc})", advice) from None
 
 
 def object_at(value: object, where: str, provider: str, advice: str = ADVICE) -> Mapping[str, Any]:
