@@ -54,6 +54,8 @@ def config(provider: str = "openai", **changes: Any) -> LLMConfig:
     values: dict[str, Any] = {"provider": provider, "model": "gpt-4o-mini", "api_key": Secret(API_KEY), "timeout": 5.0}
     if provider == "azure":
         values.update(model="chat", endpoint="https://llm.test", api_version="2024-10-21", deployment="chat")
+    elif provider == "anthropic":
+        values.update(model="claude-sonnet-4-5", base_url="http://claude.test")
     else:
         values.update(base_url="http://llm.test/v1")
     values.update(changes)

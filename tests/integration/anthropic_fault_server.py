@@ -20,6 +20,7 @@ from typing import Any
 
 from tests.integration.fault_server import FaultServer, Seen, _head
 
+CLAUDE_API_KEY = "sk-ant-integration-0000-secret"
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
                429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
 

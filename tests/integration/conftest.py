@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.integration.anthropic_fault_server import CLAUDE_API_KEY
 from tests.integration.fault_server import FAULT_API_KEY, FaultServer
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.services import (
@@ -63,13 +64,26 @@ def openai_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Configure the facade for the OpenAI provider at a fault server (key ``FAULT_API_KEY``), plus ``settings``."""
 
     def configure(server: FaultServer, **settings: str) -> None:
-        monkeypatch.setenv("LLM_PROVIDER", "openai")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", FAULT_API_KEY)
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        from modules.infrastructure.module_api import InfrastructureService
-
-        InfrastructureService.reset()
+        _configure(monkeypatch, {"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": FAULT_API_KEY, **settings})
 
     return configure
+
+
+@pytest.fixture
+def anthropic_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Configure the facade for the anthropic provider at a Messages-API fault server (key ``CLAUDE_API_KEY``,
+    no response cache), plus ``settings``."""
+
+    def configure(server: FaultServer, **settings: str) -> None:
+        _configure(monkeypatch, {"LLM_PROVIDER": "anthropic", "ANTHROPIC_BASE_URL": server.root_url,
+                                 "ANTHROPIC_API_KEY": CLAUDE_API_KEY, "LLM_CACHE_TTL": "0", **settings})
+
+    return configure
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    from modules.infrastructure.module_api import InfrastructureService
+
+    InfrastructureService.reset()

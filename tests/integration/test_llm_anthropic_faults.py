@@ -3,8 +3,6 @@ streams, JSON mode, retried and refused failures, malformed answers, and anthrop
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from modules.infrastructure.module_api import (
@@ -18,12 +16,12 @@ from modules.infrastructure.module_api import (
     PromptContext,
     ToolCall,
 )
-from tests.integration.anthropic_fault_server import Claude, ClaudeServer
+from tests.integration.anthropic_fault_server import CLAUDE_API_KEY, Claude, ClaudeServer
 from tests.integration.fault_server import Answer, FaultServer
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-API_KEY = "sk-ant-integration-0000-secret"
+API_KEY = CLAUDE_API_KEY
 PROMPT = Prompt("Say {word}", system="Be brief.", parameters={"max_tokens": 16})
 CONTEXT = PromptContext({"word": "hi"}, module="lessons")
 HISTORY = [Message.system("Be brief."), Message.user("What is 2 + 3?")]
@@ -33,20 +31,6 @@ ADD = ("toolu_1", "add", {"a": 2, "b": 3})
 def add(a: int, b: int) -> int:
     """Add two whole numbers."""
     return a + b
-
-
-@pytest.fixture
-def anthropic_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def configure(server: ClaudeServer, **settings: str) -> None:
-        monkeypatch.setenv("LLM_PROVIDER", "anthropic")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.root_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-        monkeypatch.setenv("LLM_CACHE_TTL", "0")
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        InfrastructureService.reset()
-
-    return configure
 
 
 def test_a_text_answer_with_the_request_in_the_messages_shape_and_its_usage_priced(anthropic_at) -> None:

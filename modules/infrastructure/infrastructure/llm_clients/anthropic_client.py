@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
@@ -19,33 +18,27 @@ from modules.infrastructure.infrastructure.llm_clients.anthropic_errors import a
 from modules.infrastructure.infrastructure.llm_clients.anthropic_wire import create_arguments, is_json_mode
 from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
 from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
-from modules.infrastructure.infrastructure.llm_clients.openai_client import INHERITED, NO_KEY
+from modules.infrastructure.infrastructure.llm_clients.openai_client import NO_KEY
+from modules.infrastructure.infrastructure.llm_clients.sdk_client import SDKClient
 
 ANTHROPIC_URL = "https://api.anthropic.com"  # the client's own default, when ANTHROPIC_BASE_URL is not set
 
 
-class AnthropicClient:
+class AnthropicClient(SDKClient):
     """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``.
 
     Bodies and stream events are read as JSON here (``anthropic_body``), never through the client's models.
     """
 
     def __init__(self, config: LLMConfig, redactor: Redactor | None = None, http_client: httpx2.Client | None = None) -> None:
-        self.config = config
-        self.provider = config.provider
+        super().__init__(config, redactor, http_client)
         self.model = config.model
-        self._http_client = http_client
-        self._redactor = redactor or Redactor()
-        if config.api_key:
-            self._redactor.add([config.api_key.reveal()])
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         """One attempt, body included, within ``timeout`` seconds."""
         arguments = self._arguments(request)
         with self._errors(), cutoff(time.monotonic() + timeout):
-            raw = self._anthropic().messages.with_raw_response.create(model=self.model, timeout=timeout, **arguments)
+            raw = self._sdk().messages.with_raw_response.create(model=self.model, timeout=timeout, **arguments)
             body = raw.read()
         return message_from(body, raw.headers.get("content-type"), raw.request_id, self.provider, is_json_mode(request.parameters))
 
@@ -57,7 +50,7 @@ class AnthropicClient:
         reader = StreamReader(self.provider, is_json_mode(request.parameters), self._redactor.redact)
         with self._errors(), ExitStack() as opened:
             with cutoff(started + timeout):
-                answer = self._anthropic().messages.with_streaming_response.create(model=self.model, timeout=timeout, stream=True, **arguments)
+                answer = self._sdk().messages.with_streaming_response.create(model=self.model, timeout=timeout, stream=True, **arguments)
                 response = opened.enter_context(answer)
             events = anthropic.Stream.raw_events(response.http_response)
             while (event := self._next_event(events, started + (total if reader.progress else timeout))) is not None:
@@ -65,18 +58,6 @@ class AnthropicClient:
                 if text:
                     yield StreamChunk(text)
         yield StreamChunk(completion=reader.completion())
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._http_client is None:
-            with self._errors():
-                client.close()
-
-    def after_fork(self) -> None:
-        """In a forked child: leave the parent's connections alone and connect afresh on next use."""
-        INHERITED.append(self._client)
-        self._client = None
-        self._lock = threading.Lock()
 
     def describe(self) -> str:
         """Provider, model and where it is, credentials masked."""
@@ -95,13 +76,6 @@ class AnthropicClient:
     def _errors(self) -> AbstractContextManager[None]:
         """The seam every call into the anthropic client goes through."""
         return anthropic_errors(self.provider, self._redactor.redact)
-
-    def _anthropic(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build()
-        return self._client
 
     def _build(self) -> Any:
         base_url = self.config.base_url or ANTHROPIC_URL

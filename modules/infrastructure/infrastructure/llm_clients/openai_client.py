@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -21,6 +20,8 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
 from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
+from modules.infrastructure.infrastructure.llm_clients.sdk_client import INHERITED as INHERITED  # for the adapters built on this one
+from modules.infrastructure.infrastructure.llm_clients.sdk_client import SDKClient
 from modules.infrastructure.infrastructure.llm_clients.response_body import (
     chunk_data,
     chunk_text,
@@ -38,12 +39,6 @@ CREATE_ARGUMENTS = frozenset(inspect.signature(openai.resources.chat.Completions
 CLIENT_MAPPINGS = ("extra_body", "extra_headers", "extra_query")  # the client's own arguments, not the API's
 OPENAI_URL = "https://api.openai.com/v1"  # the openai client's own default, when OPENAI_BASE_URL is not set
 NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the client insists on one
-
-# Objects inherited across os.fork(): kept referenced, never closed or collected, in the child.
-# Closing them would act on the parent's sockets; collecting xllamacpp's server would wait forever
-# for a thread that does not exist in the child.
-INHERITED: list[Any] = []
-
 
 def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """``parameters`` as the client's ``create()`` takes them: the names it knows as they are, the others
@@ -70,24 +65,17 @@ def request_arguments(request: CompletionRequest) -> dict[str, Any]:
     return sent
 
 
-class OpenAIClient:
+class OpenAIClient(SDKClient):
     """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``."""
 
     def __init__(self, config: LLMConfig, redactor: Redactor | None = None, http_client: httpx2.Client | None = None) -> None:
-        self.config = config
-        self.provider = config.provider
+        super().__init__(config, redactor, http_client)
         self.model = config.deployment or config.model
-        self._http_client = http_client
-        self._redactor = redactor or Redactor()
-        if config.api_key:
-            self._redactor.add([config.api_key.reveal()])
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         """One attempt, body included, within ``timeout`` seconds."""
         with self._errors(), cutoff(time.monotonic() + timeout):
-            raw = self._openai().chat.completions.with_raw_response.create(
+            raw = self._sdk().chat.completions.with_raw_response.create(
                 model=self.model, messages=list(request.messages), timeout=timeout, **request_arguments(request)
             )
         return completion_from(raw.content, raw.headers.get("content-type"), raw.request_id, self.provider)
@@ -99,23 +87,11 @@ class OpenAIClient:
         parameters = {**request_arguments(request), "stream": True, "stream_options": {"include_usage": True}}
         with self._errors():
             with cutoff(started + timeout):
-                stream = self._openai().chat.completions.create(
+                stream = self._sdk().chat.completions.create(
                     model=self.model, messages=list(request.messages), timeout=timeout, **parameters
                 )
             with stream:
                 yield from self._chunks(stream, started + timeout, started + total)
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._http_client is None:
-            with self._errors():
-                client.close()
-
-    def after_fork(self) -> None:
-        """In a forked child: leave the parent's connections alone and connect afresh on next use."""
-        INHERITED.append(self._client)
-        self._client = None
-        self._lock = threading.Lock()
 
     def describe(self) -> str:
         """Provider, model and where it is, credentials masked."""
@@ -156,13 +132,6 @@ class OpenAIClient:
     def _errors(self) -> AbstractContextManager[None]:
         """The seam every call into the openai client goes through."""
         return openai_errors(self.provider, self._redactor.redact)
-
-    def _openai(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build()
-        return self._client
 
     def _build(self) -> Any:
         return openai.OpenAI(
