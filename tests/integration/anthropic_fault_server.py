@@ -36,6 +36,7 @@ class Claude:
     body: bytes | None = None  # sent as it is (a malformed answer)
     cut: bool = False  # a stream that stops before message_stop
     error_event: str | None = None  # a stream that sends an error event of this type after its first text
+    delay: float = 0.0  # seconds before the answer (a stream: before each event)
 
 
 class ClaudeServer(FaultServer):
@@ -54,8 +55,12 @@ class ClaudeServer(FaultServer):
                 try:
                     if body.get("stream") and answer.status == 200 and answer.body is None:
                         self.wfile.write(_head(answer, None, "text/event-stream"))
-                        self.wfile.write(b"".join(_events(answer, body)))
+                        for event in _events(answer, body):
+                            time.sleep(answer.delay)
+                            self.wfile.write(event)
+                            self.wfile.flush()
                     else:
+                        time.sleep(answer.delay)
                         payload = _payload(answer, body)
                         self.wfile.write(_head(answer, len(payload), "application/json") + payload)
                 except (BrokenPipeError, ConnectionResetError):

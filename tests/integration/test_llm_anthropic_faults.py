@@ -3,6 +3,8 @@ streams, JSON mode, retried and refused failures, malformed answers, and anthrop
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from modules.infrastructure.module_api import (
@@ -11,6 +13,7 @@ from modules.infrastructure.module_api import (
     LLMBadRequestError,
     LLMMalformedResponseError,
     LLMProviderError,
+    LLMTimeoutError,
     Message,
     Prompt,
     PromptContext,
@@ -133,6 +136,23 @@ def test_an_error_event_after_text_ends_the_stream_with_the_mapped_error(anthrop
         with pytest.raises(LLMProviderError) as raised:
             list(InfrastructureService.stream_prompt(PROMPT, CONTEXT))
     assert raised.value.status_code == 529 and raised.value.code == "overloaded_error"
+
+
+def test_an_answer_slower_than_the_attempts_timeout_is_cut_off_and_retried(anthropic_at) -> None:
+    with ClaudeServer([Claude(delay=3), Claude(text="Quick")]) as server:
+        anthropic_at(server, LLM_TIMEOUT="0.5")
+        response = InfrastructureService.execute_prompt(PROMPT, CONTEXT)
+    assert response.content == "Quick" and len(server.requests) == 2
+    assert server.requests[1].at - server.requests[0].at < 2.5  # cut off at 0.5 s, then a short backoff
+
+
+def test_a_stream_that_outlasts_the_deadline_ends_with_a_timeout(anthropic_at) -> None:
+    with ClaudeServer([Claude(text="one two three four five six seven eight", delay=0.4)]) as server:
+        anthropic_at(server, LLM_TIMEOUT="1", LLM_DEADLINE="3", LLM_MAX_RETRIES="0")
+        with pytest.raises(LLMTimeoutError):
+            list(InfrastructureService.stream_prompt(PROMPT, CONTEXT))
+        ended = time.monotonic()
+    assert len(server.requests) == 1 and ended - server.requests[0].at < 3.2  # 11 events 0.4 s apart would take 4.4 s
 
 
 def test_401_is_not_retried_and_never_shows_the_key(anthropic_at) -> None:
