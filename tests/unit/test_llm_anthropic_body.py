@@ -10,7 +10,8 @@ import pytest
 
 from modules.infrastructure.domain.errors import LLMMalformedResponseError, LLMProviderError
 from modules.infrastructure.domain.llm.conversation import ToolCall
-from modules.infrastructure.infrastructure.llm_clients.anthropic_body import StreamReader, message_from
+from modules.infrastructure.infrastructure.llm_clients.anthropic_body import message_from
+from modules.infrastructure.infrastructure.llm_clients.anthropic_stream import StreamReader
 
 
 def message(content: Any, stop_reason: str = "end_turn", usage: Any = None, json_mode: bool = False) -> Any:

@@ -151,3 +151,14 @@ def test_a_json_schema_becomes_the_apis_structured_output() -> None:
 def test_a_response_format_anthropic_cannot_express_is_refused() -> None:
     with pytest.raises(LLMBadRequestError, match="response_format"):
         sent({"response_format": {"type": "json_schema"}})
+
+
+@pytest.mark.parametrize("stop", [5, [""], ["END", 3], {"END": 1}])
+def test_a_stop_that_is_not_texts_is_refused(stop: object) -> None:
+    with pytest.raises(LLMBadRequestError, match="'stop'"):
+        sent({"stop": stop})
+
+
+def test_metadata_that_is_not_a_mapping_is_refused_when_user_adds_to_it() -> None:
+    with pytest.raises(LLMBadRequestError, match="'metadata'"):
+        sent({"user": "u", "metadata": ["x"]})

@@ -13,7 +13,8 @@ import httpx2
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.llm_clients.anthropic_body import StreamReader, message_from
+from modules.infrastructure.infrastructure.llm_clients.anthropic_body import message_from
+from modules.infrastructure.infrastructure.llm_clients.anthropic_stream import StreamReader
 from modules.infrastructure.infrastructure.llm_clients.anthropic_errors import anthropic_errors
 from modules.infrastructure.infrastructure.llm_clients.anthropic_wire import create_arguments, is_json_mode
 from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff

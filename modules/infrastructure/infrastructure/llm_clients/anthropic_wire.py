@@ -16,6 +16,7 @@ import anthropic
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.tools import Tool
+from modules.infrastructure.domain.llm.values import CompletionRequest
 
 # The keyword arguments of the client's messages.create(), read from its signature: sent as they are.
 NATIVE = frozenset(inspect.signature(anthropic.resources.messages.Messages.create).parameters) - {"self", "messages", "model", "stream", "timeout"}
@@ -27,8 +28,8 @@ JSON_TOOL = "json_answer"  # the tool JSON mode forces: its input is the JSON ob
 JSON_TOOL_DESCRIPTION = "Give the answer as one JSON object: the tool's input is the answer."
 
 
-def create_arguments(request: Any, default_max_tokens: int, api_version: str | None) -> dict[str, Any]:
-    """The keyword arguments of ``messages.create()`` for ``request`` (a ``CompletionRequest``), model excepted."""
+def create_arguments(request: CompletionRequest, default_max_tokens: int, api_version: str | None) -> dict[str, Any]:
+    """The keyword arguments of ``messages.create()`` for ``request``, model excepted."""
     system, messages = wire_messages(request.messages)
     sent = parameters(request.parameters, default_max_tokens, api_version)
     json_mode = is_json_mode(request.parameters)
@@ -138,13 +139,23 @@ def parameters(given: Mapping[str, Any], default_max_tokens: int, api_version: s
     sent = {name: value for name, value in values.items() if name in NATIVE and name not in TRANSLATED}
     sent["max_tokens"] = values.get("max_tokens", values.get("max_completion_tokens", default_max_tokens))
     if "stop" in values:
-        stop = values["stop"]
-        sent["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        sent["stop_sequences"] = _stop_sequences(values["stop"])
     if "user" in values:
-        sent["metadata"] = {**(values.get("metadata") or {}), "user_id": str(values["user"])}
+        metadata = values.get("metadata") or {}
+        if not isinstance(metadata, Mapping):
+            raise LLMBadRequestError(f"Prompt.parameters['metadata'] must be a mapping, not {type(metadata).__name__}")
+        sent["metadata"] = {**metadata, "user_id": str(values["user"])}
     _sampling(values, sent, api_version)
     _response_format(values.get("response_format"), sent)
     return sent
+
+
+def _stop_sequences(stop: object) -> list[str]:
+    """``stop`` (a text or a list of texts) as ``stop_sequences``."""
+    sequences = [stop] if isinstance(stop, str) else stop
+    if not isinstance(sequences, list) or not all(isinstance(s, str) and s for s in sequences):
+        raise LLMBadRequestError(f"Prompt.parameters['stop'] must be a text or a list of non-empty texts, not {str(stop)[:60]!r}")
+    return sequences
 
 
 def _sampling(values: Mapping[str, Any], sent: dict[str, Any], api_version: str | None) -> None:
