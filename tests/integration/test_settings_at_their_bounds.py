@@ -33,6 +33,7 @@ from modules.infrastructure.module_api import (
     PromptContext,
 )
 from modules.infrastructure.module_api.testing import RecordingPublisher, fake_infrastructure
+from tests.integration.anthropic_fault_server import CLAUDE_API_KEY, Claude, ClaudeServer
 from tests.integration.fault_server import Answer, FaultServer
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
@@ -155,6 +156,14 @@ def prompt_answered(b: AtBound, **settings: str) -> None:
     server = b.fault_server(**settings)
     response = InfrastructureService.execute_prompt(PROMPT, PromptContext({"word": "hi"}, use_cache=False))
     assert response.content == "Hello from the fault server" and len(server.requests) == 1
+
+
+def anthropic_max_tokens(b: AtBound) -> None:
+    """The bound is sent as the default max_tokens, which the Messages API requires."""
+    with ClaudeServer([Claude(text="Hi")]) as server:
+        b.configure(LLM_PROVIDER="anthropic", ANTHROPIC_BASE_URL=server.root_url, ANTHROPIC_API_KEY=CLAUDE_API_KEY)
+        response = InfrastructureService.execute_prompt(Prompt("Say hi"), PromptContext(use_cache=False))
+    assert response.content == "Hi" and server.requests[0].body["max_tokens"] == b.value
 
 
 def retries(b: AtBound) -> None:
@@ -338,6 +347,7 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "DB_STATEMENT_TIMEOUT_MS": statement_timeout,
     "DB_REPLICA_COOLDOWN": replica_cooldown,
     "DB_POOL_PRE_PING_IDLE_SECONDS": postgres_sessions_reused,
+    "ANTHROPIC_MAX_TOKENS": anthropic_max_tokens,
     "LLM_TIMEOUT": prompt_answered,
     "LLM_MAX_RETRIES": retries,
     "LLM_CACHE_TTL": llm_cache_ttl,
