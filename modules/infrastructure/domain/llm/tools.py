@@ -6,6 +6,7 @@ lists, dicts, ``Literal`` choices, optional parameters), so a tool is usually on
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -78,24 +79,39 @@ def schema_problem(schema: object, where: str) -> str | None:
 
 
 def _invalid_schema(schema: Mapping[str, Any]) -> str | None:
-    from jsonschema import Draft202012Validator, SchemaError  # loaded with the first tool, not at import
+    try:
+        text = json.dumps(schema, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return f"it cannot be sent as JSON ({type(exc).__name__}: {str(exc)[:120]})"
+    return _schema_text_problem(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_text_problem(text: str) -> str | None:
+    """Checked once per distinct schema: the check against the metaschema costs milliseconds."""
+    from jsonschema import SchemaError  # loaded with the first tool, not at import
 
     try:
-        json.dumps(schema, allow_nan=False)
-        Draft202012Validator.check_schema(schema)
+        _validator(text)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "the top level"
         return f"{exc.message[:200]} (at {where})"
-    except (TypeError, ValueError, RecursionError) as exc:
-        return f"it cannot be sent as JSON ({type(exc).__name__}: {str(exc)[:120]})"
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(text: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
 
 
 def arguments_problem(tool: Tool, arguments: Mapping[str, Any]) -> str | None:
     """Why ``arguments`` break ``tool``'s schema (the first error, with where it is), or None."""
-    from jsonschema import Draft202012Validator
-
-    error = next(iter(Draft202012Validator(dict(tool.parameters)).iter_errors(dict(arguments))), None)
+    validator = _validator(json.dumps(tool.parameters, sort_keys=True))
+    error = next(iter(validator.iter_errors(dict(arguments))), None)
     if error is None:
         return None
     where = "/".join(str(part) for part in error.absolute_path)
@@ -106,7 +122,7 @@ def check_tools(tools: object) -> tuple[Tool, ...]:
     """``tools`` as ``Tool`` values (a plain function becomes one through ``tool_from_function``); names unique."""
     if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
         raise LLMBadRequestError(f"tools must be a list of Tool or functions, not {type(tools).__name__}")
-    checked = tuple(tool if isinstance(tool, Tool) else tool_from_function(tool) for tool in tools)
+    checked = tuple(tool if isinstance(tool, Tool) else _tool_of(tool) for tool in tools)
     names = [tool.name for tool in checked]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -125,6 +141,19 @@ def check_tool_choice(choice: object, tools: Sequence[Tool]) -> str | None:
     raise LLMBadRequestError(
         f"tool_choice {choice!r:.80} is neither one of {', '.join(TOOL_CHOICES)} nor a declared tool ({', '.join(t.name for t in tools)})"
     )
+
+
+def _tool_of(function: object) -> Tool:
+    """``tool_from_function``, read once per function (a signature costs more than the rest of a call)."""
+    try:
+        return _read_tool(function)
+    except TypeError:  # an unhashable callable: read each time
+        return tool_from_function(function)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_tool(function: Callable[..., Any]) -> Tool:
+    return tool_from_function(function)
 
 
 def tool_from_function(function: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
