@@ -10,7 +10,8 @@ from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.conversation import Message, check_history
 from modules.infrastructure.domain.llm.prompts import check_unicode, render_messages
 from modules.infrastructure.domain.llm.templates import render
-from modules.infrastructure.domain.llm.tools import Tool, check_tool_choice, check_tools
+from modules.infrastructure.domain.llm.tool_functions import check_tools
+from modules.infrastructure.domain.llm.tools import Tool, check_tool_choice
 from modules.infrastructure.domain.llm.values import CompletionRequest, Prompt
 
 
