@@ -206,3 +206,11 @@ def test_a_plain_function_reads_as_a_tool() -> None:
         "properties": {"score": {"type": "number"}, "scale": {"enum": ["percent", "points"]}},
         "required": ["score"],
     }
+
+
+def test_a_conversation_may_start_from_the_prompt_alone(fake: FakeLLM) -> None:
+    fake.add_replies("Hello.")
+    InfrastructureService.chat([], Prompt("Hi, I am {name}.", system="Be kind."), PromptContext({"name": "Ana"}))
+    assert fake.prompts[0].messages == ({"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi, I am Ana."})
+    with pytest.raises(LLMBadRequestError, match="or a prompt for the new turn"):
+        InfrastructureService.chat([], Prompt("", system="Be kind."))

@@ -9,7 +9,8 @@ from modules.infrastructure.domain.errors import LLMBadRequestError, LLMMalforme
 from modules.infrastructure.domain.llm.cache_key import cache_key
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall, check_history
 from modules.infrastructure.domain.llm.tool_call_parts import MAX_ARGUMENTS, ToolCallParts, parsed_call
-from modules.infrastructure.domain.llm.tools import Tool, tool_from_function
+from modules.infrastructure.domain.llm.tool_functions import tool_from_function
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import Completion
 
 

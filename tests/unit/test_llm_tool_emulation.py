@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall
-from modules.infrastructure.domain.llm.tools import tool_from_function
+from modules.infrastructure.domain.llm.tool_functions import tool_from_function
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest
 from modules.infrastructure.infrastructure.llm_clients.tool_emulation import emulated_completion, emulated_request
 

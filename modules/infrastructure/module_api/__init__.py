@@ -50,7 +50,8 @@ from modules.infrastructure.domain.health.values import CheckStatus, ComponentCh
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
-from modules.infrastructure.domain.llm.tools import Tool, tool_from_function
+from modules.infrastructure.domain.llm.tool_functions import tool_from_function
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.listeners import ListenerRetry

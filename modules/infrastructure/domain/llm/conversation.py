@@ -72,12 +72,13 @@ class Message:
         return wire
 
 
-def check_history(messages: object) -> tuple[Message, ...]:
-    """The history as a tuple of ``Message``; ``LLMBadRequestError`` naming the first message that breaks a rule."""
+def check_history(messages: object, *, may_be_empty: bool = False) -> tuple[Message, ...]:
+    """The history as a tuple of ``Message``; ``LLMBadRequestError`` naming the first message that breaks a rule.
+    Empty only when ``may_be_empty`` (a new turn follows it)."""
     if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
         raise LLMBadRequestError(f"A conversation's history is a list of Message, not {type(messages).__name__}")
-    if not messages:
-        raise LLMBadRequestError("A conversation's history is empty: give at least one message (Message.user(...))")
+    if not messages and not may_be_empty:
+        raise LLMBadRequestError("A conversation's history is empty: give at least one message (Message.user(...)) or a prompt for the new turn")
     if len(messages) > MAX_MESSAGES:
         raise LLMBadRequestError(f"A conversation's history has {len(messages):,} messages, over {MAX_MESSAGES:,}")
     called: set[str] = set()

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from modules.infrastructure.domain.errors import LLMToolCallError
 from modules.infrastructure.domain.llm.conversation import ToolCall
-from modules.infrastructure.domain.llm.tools import Tool, arguments_problem
+from modules.infrastructure.domain.llm.tool_schemas import arguments_problem
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import Completion, LLMResponse
 
 
@@ -27,7 +28,7 @@ def _checked(call: ToolCall, declared: dict[str, Tool]) -> ToolCall:
     if tool is None:
         known = ", ".join(declared) or "none"
         return replace(call, error=f"there is no tool named {call.name!r:.80}; the tools are: {known}")
-    problem = arguments_problem(tool, call.arguments)
+    problem = arguments_problem(tool.parameters, call.arguments)
     return replace(call, error=f"the arguments of {call.name} are not valid: {problem}") if problem else call
 
 

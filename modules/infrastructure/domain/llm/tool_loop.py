@@ -9,7 +9,8 @@ from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError, LLMToolCallError, LLMToolError, LLMToolLoopError
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall
-from modules.infrastructure.domain.llm.tools import Tool, check_tools
+from modules.infrastructure.domain.llm.tool_functions import check_tools
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.turns import conversation_messages
 from modules.infrastructure.domain.llm.values import LLMResponse, Prompt, PromptContext, UsageStats
 

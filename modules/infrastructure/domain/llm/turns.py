@@ -10,7 +10,8 @@ from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.conversation import Message, check_history
 from modules.infrastructure.domain.llm.prompts import check_unicode, render_messages
 from modules.infrastructure.domain.llm.templates import render
-from modules.infrastructure.domain.llm.tools import Tool, check_tool_choice, check_tools
+from modules.infrastructure.domain.llm.tool_functions import check_tools
+from modules.infrastructure.domain.llm.tools import Tool, check_tool_choice
 from modules.infrastructure.domain.llm.values import CompletionRequest, Prompt
 
 
@@ -52,11 +53,11 @@ def chat_turn(
 def conversation_messages(history: object, prompt: Prompt | None, variables: Mapping[str, Any]) -> tuple[Message, ...]:
     """``prompt``'s system text first, then the history, then ``prompt``'s template rendered as the new user
     message (none when the template is ``""``)."""
-    messages = check_history(history)
+    if prompt is not None and not isinstance(prompt, Prompt):
+        raise LLMBadRequestError(f"The new turn's prompt must be a Prompt or None, not {type(prompt).__name__}")
+    messages = check_history(history, may_be_empty=prompt is not None and bool(prompt.template))
     if prompt is None:
         return messages
-    if not isinstance(prompt, Prompt):
-        raise LLMBadRequestError(f"The new turn's prompt must be a Prompt or None, not {type(prompt).__name__}")
     system = (Message.system(render(prompt.system, variables, "system prompt")),) if prompt.system else ()
     user = (Message.user(render(prompt.template, variables, "template")),) if prompt.template else ()
     return system + messages + user
