@@ -162,3 +162,9 @@ def test_a_stop_that_is_not_texts_is_refused(stop: object) -> None:
 def test_metadata_that_is_not_a_mapping_is_refused_when_user_adds_to_it() -> None:
     with pytest.raises(LLMBadRequestError, match="'metadata'"):
         sent({"user": "u", "metadata": ["x"]})
+
+
+@pytest.mark.parametrize("name", ["extra_body", "extra_headers", "extra_query"])
+def test_the_clients_own_mappings_must_be_mappings(name: str) -> None:
+    with pytest.raises(LLMBadRequestError, match=f"'{name}'"):
+        sent({name: ["x"]})

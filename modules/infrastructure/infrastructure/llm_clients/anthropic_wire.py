@@ -17,6 +17,7 @@ import anthropic
 from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import CompletionRequest
+from modules.infrastructure.infrastructure.llm_clients.openai_client import check_client_mappings
 
 # The keyword arguments of the client's messages.create(), read from its signature: sent as they are.
 NATIVE = frozenset(inspect.signature(anthropic.resources.messages.Messages.create).parameters) - {"self", "messages", "model", "stream", "timeout"}
@@ -129,6 +130,7 @@ def wire_tool_choice(choice: str | None) -> dict[str, Any] | None:
 def parameters(given: Mapping[str, Any], default_max_tokens: int, api_version: str | None) -> dict[str, Any]:
     """``Prompt.parameters`` as ``create()`` takes them; ``LLMBadRequestError`` naming those the API has no equivalent for."""
     values = {name: value for name, value in given.items() if value is not None}
+    check_client_mappings(values)
     refused = sorted(name for name in values if name not in NATIVE and name not in TRANSLATED)
     if refused or values.get("n", 1) != 1:
         refused = refused or ["n"]

@@ -43,14 +43,19 @@ NO_KEY = "no-key"  # a self-hosted compatible server may need none, but the clie
 def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """``parameters`` as the client's ``create()`` takes them: the names it knows as they are, the others
     (a server's own, like llama.cpp's ``top_k``) in ``extra_body``, which it sends in the request as they are."""
+    check_client_mappings(parameters)
     known = {name: value for name, value in parameters.items() if name in CREATE_ARGUMENTS}
     others = {name: value for name, value in parameters.items() if name not in CREATE_ARGUMENTS}
-    for name in CLIENT_MAPPINGS:
-        if not isinstance(known.get(name) or {}, Mapping):
-            raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a mapping, not {type(known[name]).__name__}")
     if others:
         known["extra_body"] = {**(known.get("extra_body") or {}), **others}
     return known
+
+
+def check_client_mappings(parameters: Mapping[str, Any]) -> None:
+    """``extra_body``, ``extra_headers`` and ``extra_query`` (the clients' own arguments), when given, are mappings."""
+    for name in CLIENT_MAPPINGS:
+        if not isinstance(parameters.get(name) or {}, Mapping):
+            raise LLMBadRequestError(f"Prompt.parameters['{name}'] must be a mapping, not {type(parameters[name]).__name__}")
 
 
 def request_arguments(request: CompletionRequest) -> dict[str, Any]:
