@@ -44,6 +44,7 @@ from modules.infrastructure.domain.errors import (
     MessagingError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.llm.embedding_values import EmbeddingResult, ModerationResult
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.listeners import ListenerRetry
@@ -83,6 +84,7 @@ __all__ = [
     "DatabaseSession",
     "DatabaseStatementTimeoutError",
     "DeliveryOutcome",
+    "EmbeddingResult",
     "Envelope",
     "EnvironmentStatus",
     "InfrastructureError",
@@ -106,6 +108,7 @@ __all__ = [
     "MessagingConfig",
     "MessagingError",
     "MigrationStatus",
+    "ModerationResult",
     "PoolStats",
     "Prompt",
     "PromptContext",

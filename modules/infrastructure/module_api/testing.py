@@ -28,11 +28,12 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.bootstrap import bootstrap
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
+from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
 from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
-__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
+__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure", "hashed_vector"]
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them, and
 # reach the listeners registered in the block right after their transaction commits.
