@@ -1,4 +1,5 @@
-"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion at once, with keep-alive.
+"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion (and embeddings request) at once,
+with keep-alive.
 
     python -m scripts.benchmarks.instant_llm    # prints its port, serves until terminated
 """
@@ -22,15 +23,26 @@ ANSWER = json.dumps(
     }
 ).encode()
 
+EMBEDDING_DIMENSIONS = 1536  # text-embedding-3-small's
+EMBEDDING = json.dumps(
+    {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [round(0.001 * (i % 997) - 0.5, 6) for i in range(EMBEDDING_DIMENSIONS)]}],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 4, "total_tokens": 4},
+    }
+).encode()
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = EMBEDDING if self.path.endswith("/embeddings") else ANSWER  # one text's vector, whatever was sent
         # One write: headers and body in separate segments meet delayed ACKs (40 ms a request).
-        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(ANSWER)}\r\n\r\n"
-        self.wfile.write(head.encode() + ANSWER)
+        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+        self.wfile.write(head.encode() + body)
 
     def log_message(self, *args: object) -> None:
         pass

@@ -4,6 +4,7 @@ retries, usage), only the model is fake."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -12,6 +13,7 @@ from modules.infrastructure.module_api import (
     InfrastructureService,
     LLMAuthenticationError,
     LLMBadRequestError,
+    LLMMalformedResponseError,
     LLMRateLimitError,
     ModerationResult,
 )
@@ -117,3 +119,24 @@ def test_fake_infrastructure_embeds_with_a_scripted_function() -> None:
         fakes.llm.embedder = lambda text: [float(len(text)), 1.0]
         assert InfrastructureService.embed(["abc", "de"], module="search").vectors == ((3.0, 1.0), (2.0, 1.0))
         assert InfrastructureService.embed(["abc"], module="search").cached == 1
+
+
+def test_stale_cached_vectors_of_another_length_are_embedded_again() -> None:
+    fake = FakeLLM()
+    cache = MemoryCache()
+    with installed(fake, cache):
+        InfrastructureService.embed(["kept"], module="search")
+        fake.embedder = lambda text: [1.0, 2.0]  # the model now answers another length
+        result = InfrastructureService.embed(["kept", "new"], module="search")
+    assert result.vectors == ((1.0, 2.0), (1.0, 2.0)) and result.cached == 0
+    assert fake.embedded == [("kept",), ("new",), ("kept", "new")]
+
+
+def test_fresh_vectors_of_differing_lengths_are_a_malformed_answer() -> None:
+    fake = FakeLLM(embedding_batch=1, embedder=lambda text: [1.0] * len(text))
+    with installed(fake, MemoryCache()), pytest.raises(LLMMalformedResponseError, match="vectors of different lengths"):
+        InfrastructureService.embed(["a", "bb"], module="search")
+
+
+def installed(fake: FakeLLM, cache: MemoryCache) -> AbstractContextManager[None]:
+    return InfrastructureService.override(llm=fake.gateway(cache))

@@ -9,7 +9,7 @@ import pytest
 
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.errors import LLMMalformedResponseError
-from modules.infrastructure.domain.llm.embedding_cache import cached_vectors, embedding_key, store_vectors
+from modules.infrastructure.domain.llm.embedding_cache import FORMAT, cached_vectors, decode_vector, embedding_key, encode_vector, store_vectors
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.llm_clients.embedding_body import embeddings_from, moderation_from
@@ -75,14 +75,20 @@ def test_the_cache_key_covers_provider_place_model_and_text_only() -> None:
 
 def test_an_unreadable_or_odd_cache_entry_is_a_miss() -> None:
     cache = MemoryCache()
-    store_vectors(cache, ["good"], [(0.5, 1.0)], ttl=60)
-    cache.set("not-json", b"\xff\xfe")
-    cache.set_json("not-a-vector", {"a": 1})
-    cache.set_json("strings", ["0.1"])
-    cache.set_json("empty", [])
-    assert cached_vectors(cache, ["good", "not-json", "not-a-vector", "strings", "empty", "absent"]) == [(0.5, 1.0), None, None, None, None, None]
-    cache.set_json("longer", [1.0, 2.0, 3.0])
+    store_vectors(cache, ["good", "nan", "cut"], [(0.5, 1.0), (float("nan"), 1.0), (1.0, 2.0)], ttl=60)
+    cache.set("cut", cache.get_bytes("cut")[:-3])  # type: ignore[index]
+    cache.set("not-utf8", b"\xff\xfe")
+    cache.set_json("json-list", [0.5, 1.0])
+    cache.set("empty", FORMAT)
+    keys = ["good", "nan", "cut", "not-utf8", "json-list", "empty", "absent"]
+    assert cached_vectors(cache, keys) == [(0.5, 1.0), None, None, None, None, None, None]
+    store_vectors(cache, ["longer"], [(1.0, 2.0, 3.0)], ttl=60)
     assert cached_vectors(cache, ["good", "longer"]) == [None, None]  # lengths disagree: neither is believed
+
+
+def test_a_vector_round_trips_exactly() -> None:
+    vector = (0.1, -2.5e-10, 3.0, 1 / 3)
+    assert decode_vector(encode_vector(vector)) == vector
 
 
 def test_the_fakes_vectors_are_repeatable_unit_length_and_closer_for_shared_words() -> None:

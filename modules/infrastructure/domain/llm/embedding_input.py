@@ -4,6 +4,7 @@ naming the argument and the position, never the text itself (it may be private).
 from __future__ import annotations
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.unicode_text import lone_surrogate_at
 
 MAX_TEXT_CHARACTERS = 1_000_000  # per text: far above any model's input window, far below what a request can carry
 MAX_TEXTS = 10_000  # per embed() call; split into requests of the provider's size
@@ -34,13 +35,9 @@ def checked_text(text: object, where: str) -> str:
         raise LLMBadRequestError(
             f"{where} has {len(text):,} characters, over the {MAX_TEXT_CHARACTERS:,} allowed per text; split it into passages"
         )
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError as exc:
-            raise LLMBadRequestError(
-                f"{where} holds a lone surrogate at character {exc.start}; decode its text with errors='replace' or clean it"
-            ) from None
+    position = lone_surrogate_at(text)
+    if position is not None:
+        raise LLMBadRequestError(f"{where} holds a lone surrogate at character {position}; decode its text with errors='replace' or clean it")
     return text
 
 

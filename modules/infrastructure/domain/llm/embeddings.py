@@ -40,13 +40,11 @@ class LLMEmbeddings:
         items, caller = checked_texts(texts), checked_module(module, "embed")
         chosen = self.providers.named(checked_provider(provider, "embed"))
         client, model = embedding_client(chosen)
-        started = time.perf_counter()
+        started, sent = time.perf_counter(), Attempts()
         keys = [embedding_key(chosen.config, model, text) for text in items] if self._caching(chosen) else []
         vectors: list[Vector | None] = cached_vectors(self.cache, keys) if keys and self.cache is not None else [None] * len(items)
-        hits = sum(v is not None for v in vectors)
-        sent, tokens = Attempts(), 0
         try:
-            tokens = self._fill(chosen, client, items, vectors, keys, sent)
+            tokens, hits = self._fill(chosen, client, items, vectors, keys, sent)
         except LLMProviderError as exc:
             record_call(self.ledger, chosen.name, model, caller, 0, started, 0.0, outcome=type(exc).__name__, attempts=sent.count)
             raise
@@ -58,17 +56,20 @@ class LLMEmbeddings:
     def _fill(
         self, chosen: LLMProvider, client: EmbeddingClient, items: Sequence[str], vectors: list[Vector | None],
         keys: Sequence[str], sent: Attempts,
-    ) -> int:
-        """Embed the texts without a vector (all of them again if the cached ones' length differs); the tokens used."""
-        tokens = self._fetch(chosen, client, items, vectors, keys, sent, [i for i, v in enumerate(vectors) if v is None])
+    ) -> tuple[int, int]:
+        """Embed the texts without a vector (all of them again if the cached ones' length differs): the tokens
+        used and how many vectors came from the cache."""
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        tokens = self._fetch(chosen, client, items, vectors, keys, sent, missing)
+        hits = len(items) - len(missing)
         if _mixed(vectors):  # the cache held another length: those entries are stale
-            tokens += self._fetch(chosen, client, items, vectors, keys, sent, list(range(len(items))))
+            tokens, hits = tokens + self._fetch(chosen, client, items, vectors, keys, sent, list(range(len(items)))), 0
         if _mixed(vectors):
             raise LLMMalformedResponseError(
                 f"{chosen.name} answered vectors of different lengths to requests of one embed() call; retry, and check that "
                 "the embedding model did not change", provider=chosen.name, status_code=200,
             )
-        return tokens
+        return tokens, hits
 
     def _fetch(
         self, chosen: LLMProvider, client: EmbeddingClient, items: Sequence[str], vectors: list[Vector | None],

@@ -15,6 +15,7 @@ from modules.infrastructure.domain.errors import LLMMalformedResponseError
 from modules.infrastructure.domain.llm.embedding_values import EmbeddingBatch, ModerationResult, Vector
 from modules.infrastructure.domain.llm.token_counts import is_token_count
 
+NUMBERS = frozenset({float, int})
 ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-compatible API"
 
 
@@ -27,7 +28,10 @@ def embeddings_from(body: bytes, content_type: str | None, count: int, provider:
         raise malformed(provider, "embeddings", f"{found} for {count} texts")
     vectors: dict[int, Vector] = {}
     for item in items:
-        index, vector = _item(item, count, provider)
+        try:
+            index, vector = _item(item, count, provider)
+        except OverflowError:
+            raise malformed(provider, "embeddings", "a number too large for a float") from None
         if index in vectors:
             raise malformed(provider, "embeddings", f"index {index} twice")
         vectors[index] = vector
@@ -84,10 +88,10 @@ def _item(item: object, count: int, provider: str) -> tuple[int, Vector]:
         raise malformed(provider, "embeddings", f"an index that is not a position from 0 to {count - 1} ({index!r})")
     if not isinstance(embedding, list) or not embedding:
         raise malformed(provider, "embeddings", f"item {index}'s embedding is not a list of numbers")
-    if not all(type(x) is float or type(x) is int for x in embedding):
+    if not set(map(type, embedding)) <= NUMBERS:  # checked in C: a vector has thousands of numbers
         raise malformed(provider, "embeddings", f"item {index}'s embedding holds a value that is not a number")
-    vector = tuple(float(x) for x in embedding)
-    if not all(math.isfinite(x) for x in vector):
+    vector = tuple(map(float, embedding))  # an int too large for a float raises OverflowError, caught by the caller
+    if not math.isfinite(sum(vector)):  # NaN or infinity anywhere makes the sum so
         raise malformed(provider, "embeddings", f"item {index}'s embedding holds NaN or infinity")
     return index, vector
 
