@@ -140,3 +140,18 @@ def test_fresh_vectors_of_differing_lengths_are_a_malformed_answer() -> None:
 
 def installed(fake: FakeLLM, cache: MemoryCache) -> AbstractContextManager[None]:
     return InfrastructureService.override(llm=fake.gateway(cache))
+
+
+def test_a_failure_after_some_requests_keeps_their_vectors_and_records_their_tokens() -> None:
+    def embedder(text: str) -> list[float]:
+        if text == "refused text":
+            raise LLMAuthenticationError("scripted 401", provider="fake", status_code=401)
+        return [1.0, 0.0]
+
+    fake = FakeLLM(embedding_batch=1, embedder=embedder)
+    with installed(fake, MemoryCache()):
+        with pytest.raises(LLMAuthenticationError):
+            InfrastructureService.embed(["accepted text", "refused text"], module="search")
+        usage = InfrastructureService.get_llm_usage(module="search")
+        assert usage.failed_calls == 1 and usage.prompt_tokens == 4  # "accepted text": 13 characters, about 4 tokens
+        assert InfrastructureService.embed(["accepted text"], module="search").cached == 1

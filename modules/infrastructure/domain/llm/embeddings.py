@@ -40,55 +40,56 @@ class LLMEmbeddings:
         items, caller = checked_texts(texts), checked_module(module, "embed")
         chosen = self.providers.named(checked_provider(provider, "embed"))
         client, model = embedding_client(chosen)
-        started, sent = time.perf_counter(), Attempts()
-        keys = [embedding_key(chosen.config, model, text) for text in items] if self._caching(chosen) else []
-        vectors: list[Vector | None] = cached_vectors(self.cache, keys) if keys and self.cache is not None else [None] * len(items)
+        started = time.perf_counter()
+        cache = self.cache if self.cache is not None and chosen.config.cache_ttl > 0 else None
+        call = _EmbedCall(chosen, client, items, cache, [embedding_key(chosen.config, model, t) for t in items] if cache is not None else [])
         try:
-            tokens, hits = self._fill(chosen, client, items, vectors, keys, sent)
-        except LLMProviderError as exc:
-            record_call(self.ledger, chosen.name, model, caller, 0, started, 0.0, outcome=type(exc).__name__, attempts=sent.count)
+            hits = call.fill()
+        except LLMProviderError as exc:  # the requests that succeeded before it were used (and their vectors cached)
+            cost = self.providers.prices.cost(model, call.tokens, 0) if call.tokens else 0.0
+            record_call(self.ledger, chosen.name, model, caller, call.tokens, started, cost, outcome=type(exc).__name__, attempts=call.sent.count)
             raise
-        cost = self.providers.prices.cost(model, tokens, 0) if sent.count else 0.0
-        record_call(self.ledger, chosen.name, model, caller, tokens, started, cost, cached=not sent.count, attempts=sent.count)
-        done = tuple(v for v in vectors if v is not None)
-        return EmbeddingResult(done, model, chosen.name, UsageStats(tokens, 0, tokens, cost), hits)
+        cost = self.providers.prices.cost(model, call.tokens, 0) if call.sent.count else 0.0
+        record_call(self.ledger, chosen.name, model, caller, call.tokens, started, cost, cached=not call.sent.count, attempts=call.sent.count)
+        usage = UsageStats(call.tokens, 0, call.tokens, cost)
+        return EmbeddingResult(tuple(v for v in call.vectors if v is not None), model, chosen.name, usage, hits)
 
-    def _fill(
-        self, chosen: LLMProvider, client: EmbeddingClient, items: Sequence[str], vectors: list[Vector | None],
-        keys: Sequence[str], sent: Attempts,
-    ) -> tuple[int, int]:
-        """Embed the texts without a vector (all of them again if the cached ones' length differs): the tokens
-        used and how many vectors came from the cache."""
-        missing = [i for i, v in enumerate(vectors) if v is None]
-        tokens = self._fetch(chosen, client, items, vectors, keys, sent, missing)
-        hits = len(items) - len(missing)
-        if _mixed(vectors):  # the cache held another length: those entries are stale
-            tokens, hits = tokens + self._fetch(chosen, client, items, vectors, keys, sent, list(range(len(items)))), 0
-        if _mixed(vectors):
+
+class _EmbedCall:
+    """One ``embed`` call's state: its texts, their keys and vectors so far, the requests sent and tokens used."""
+
+    def __init__(self, provider: LLMProvider, client: EmbeddingClient, items: Sequence[str], cache: Cache | None, keys: list[str]) -> None:
+        self.provider, self.client, self.items, self.cache, self.keys = provider, client, items, cache, keys
+        self.vectors: list[Vector | None] = cached_vectors(cache, keys) if cache is not None else [None] * len(items)
+        self.deadline = Deadline.after(provider.config.deadline, provider.clock)
+        self.sent = Attempts()
+        self.tokens = 0
+
+    def fill(self) -> int:
+        """Embed the texts without a vector (all of them again if the cached ones' length differs); how many
+        vectors came from the cache."""
+        missing = [i for i, v in enumerate(self.vectors) if v is None]
+        self._fetch(missing)
+        hits = len(self.items) - len(missing)
+        if _mixed(self.vectors):  # the cache held another length: those entries are stale
+            self._fetch(list(range(len(self.items))))
+            hits = 0
+        if _mixed(self.vectors):
             raise LLMMalformedResponseError(
-                f"{chosen.name} answered vectors of different lengths to requests of one embed() call; retry, and check that "
-                "the embedding model did not change", provider=chosen.name, status_code=200,
+                f"{self.provider.name} answered vectors of different lengths to requests of one embed() call; retry, "
+                "and check that the embedding model did not change", provider=self.provider.name, status_code=200,
             )
-        return tokens, hits
+        return hits
 
-    def _fetch(
-        self, chosen: LLMProvider, client: EmbeddingClient, items: Sequence[str], vectors: list[Vector | None],
-        keys: Sequence[str], sent: Attempts, positions: list[int],
-    ) -> int:
-        deadline = Deadline.after(chosen.config.deadline, chosen.clock)
-        tokens = 0
-        for batch in batches(items, positions, client.embedding_limits, chosen.name):
-            texts = [items[i] for i in batch]
-            result, _ = chosen.run(lambda _client, timeout: client.embed(texts, timeout), estimated_tokens(texts), deadline, sent)
+    def _fetch(self, positions: list[int]) -> None:
+        for batch in batches(self.items, positions, self.client.embedding_limits, self.provider.name):
+            texts = [self.items[i] for i in batch]
+            result, _ = self.provider.run(lambda _client, timeout: self.client.embed(texts, timeout), estimated_tokens(texts), self.deadline, self.sent)
             for position, vector in zip(batch, result.vectors, strict=True):
-                vectors[position] = vector
-            if keys and self.cache is not None:
-                store_vectors(self.cache, [keys[i] for i in batch], result.vectors, chosen.config.cache_ttl)
-            tokens += result.prompt_tokens
-        return tokens
-
-    def _caching(self, chosen: LLMProvider) -> bool:
-        return self.cache is not None and chosen.config.cache_ttl > 0
+                self.vectors[position] = vector
+            if self.cache is not None:
+                store_vectors(self.cache, [self.keys[i] for i in batch], result.vectors, self.provider.config.cache_ttl)
+            self.tokens += result.prompt_tokens
 
 
 def _mixed(vectors: Sequence[Vector | None]) -> bool:

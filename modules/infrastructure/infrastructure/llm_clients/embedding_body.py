@@ -16,6 +16,7 @@ from modules.infrastructure.domain.llm.embedding_values import EmbeddingBatch, M
 from modules.infrastructure.domain.llm.token_counts import is_token_count
 
 NUMBERS = frozenset({float, int})
+FLOATS = frozenset({float})
 ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-compatible API"
 
 
@@ -88,9 +89,11 @@ def _item(item: object, count: int, provider: str) -> tuple[int, Vector]:
         raise malformed(provider, "embeddings", f"an index that is not a position from 0 to {count - 1} ({index!r})")
     if not isinstance(embedding, list) or not embedding:
         raise malformed(provider, "embeddings", f"item {index}'s embedding is not a list of numbers")
-    if not set(map(type, embedding)) <= NUMBERS:  # checked in C: a vector has thousands of numbers
+    kinds = set(map(type, embedding))  # checked in C: a vector has thousands of numbers
+    if not kinds <= NUMBERS:
         raise malformed(provider, "embeddings", f"item {index}'s embedding holds a value that is not a number")
-    vector = tuple(map(float, embedding))  # an int too large for a float raises OverflowError, caught by the caller
+    # An int too large for a float raises OverflowError, caught by the caller.
+    vector = tuple(embedding) if kinds == FLOATS else tuple(map(float, embedding))
     if not math.isfinite(sum(vector)):  # NaN or infinity anywhere makes the sum so
         raise malformed(provider, "embeddings", f"item {index}'s embedding holds NaN or infinity")
     return index, vector
