@@ -1,9 +1,11 @@
-"""The real adapters' embeddings and moderation on an ``httpx2.MockTransport``: where each request goes, and
-what a provider without the capability says."""
+"""The real adapters' embeddings and moderation on an ``httpx2.MockTransport`` (where each request goes, what a
+provider without the capability says), their metrics, and the breaker and rate limits they share with chat."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -11,8 +13,18 @@ import pytest
 from modules.infrastructure.domain.llm.embeddings import LLMEmbeddings
 from modules.infrastructure.domain.llm.moderation import LLMModeration
 from modules.infrastructure.domain.llm.usage import UsageLedger
-from modules.infrastructure.module_api import InfrastructureService, LLMBadRequestError, Prompt
+from modules.infrastructure.module_api import (
+    InfrastructureService,
+    LLMBadRequestError,
+    LLMConfig,
+    LLMProviderError,
+    LLMRateLimitError,
+    Prompt,
+)
+from modules.infrastructure.module_api.testing import FakeLLM
+from scripts.benchmarks.instant_llm import InstantServer
 from tests.llm_support import API_KEY, Recorder, completion_body, config, gateway
+from tests.metrics_support import sample
 
 
 def answer(request: httpx2.Request) -> httpx2.Response:
@@ -60,3 +72,35 @@ def test_the_local_model_refuses_moderation_without_starting(monkeypatch: pytest
     from modules.infrastructure.infrastructure.runtime import runtime
 
     assert not runtime.current().llm.provider().initialize_client().server.running
+
+
+def test_embeddings_reach_the_metrics_per_provider_model_and_module(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with InstantServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        InfrastructureService.reset()
+        InfrastructureService.embed(["one text"], module="lessons")
+        InfrastructureService.embed(["one text"], module="lessons")
+        labels = {"provider": "openai", "model": "text-embedding-3-small", "module": "lessons"}
+        assert sample("infrastructure_llm_calls_total", **labels, outcome="ok") == 2
+        assert sample("infrastructure_llm_cache_hits_total", **labels) == 1
+        assert sample("infrastructure_llm_tokens_total", **labels, kind="prompt") == 4
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_circuit_breaker_and_the_rate_limits_hold_for_embeddings() -> None:
+    fake = FakeLLM()
+    settings = LLMConfig(provider="fake", model="fake-model", max_retries=0, breaker_threshold=1, tpm_limit=60, timeout=5.0, deadline=0.5)
+    fake.fail_embeddings(LLMProviderError("scripted 500", provider="fake", status_code=500))
+    with InfrastructureService.override(llm=fake.gateway(settings=settings)):
+        with pytest.raises(LLMProviderError, match="scripted 500"):
+            InfrastructureService.embed(["first"], module="search")
+        with pytest.raises(LLMProviderError, match="calls fail fast") as raised:
+            InfrastructureService.embed(["second"], module="search")
+    assert raised.value.code == "circuit_open" and fake.embedded == [("first",)]
+    fake = FakeLLM()
+    with InfrastructureService.override(llm=fake.gateway(settings=replace(settings, breaker_threshold=5))):
+        InfrastructureService.embed(["x" * 200], module="search")  # about 58 of the 60 tokens a minute
+        with pytest.raises(LLMRateLimitError, match="LLM_TPM_LIMIT"):
+            InfrastructureService.embed(["y" * 200], module="search")  # no capacity within the 0.5 s deadline
+    assert len(fake.embedded) == 1

@@ -5,6 +5,8 @@
     with fake_infrastructure(['{"question": "2 + 2?", "options": ["3", "4"], "answer": 1}']) as fakes:
         ...                              # the facade now runs on in-memory SQLite (migrated), a
         fakes.llm.prompts                # scripted model, an in-memory cache and a recording broker
+        fakes.llm.embedded               # texts of each embeddings request (vectors: fakes.llm.embedder,
+                                         # default hashed_vector); fakes.llm.add_moderations(...) scripts moderate()
         fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
 
 Listeners registered inside the block (``InfrastructureService.listen``) run right after each
