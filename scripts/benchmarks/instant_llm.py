@@ -1,5 +1,5 @@
-"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion (and embeddings request) at once,
-with keep-alive.
+"""An OpenAI-compatible server on 127.0.0.1 that answers every chat completion at once, with keep-alive;
+a request that declares tools is answered with a tool call, an embeddings request with one 1536-number vector.
 
     python -m scripts.benchmarks.instant_llm    # prints its port, serves until terminated
 """
@@ -23,6 +23,19 @@ ANSWER = json.dumps(
     }
 ).encode()
 
+
+TOOL_CALL = {"id": "call_bench", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
+TOOL_ANSWER = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}, "finish_reason": "tool_calls"}],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
+    }
+).encode()
+
 EMBEDDING_DIMENSIONS = 1536  # text-embedding-3-small's
 EMBEDDING = json.dumps(
     {
@@ -38,11 +51,14 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = EMBEDDING if self.path.endswith("/embeddings") else ANSWER  # one text's vector, whatever was sent
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path.endswith("/embeddings"):
+            answer = EMBEDDING  # one text's vector, whatever was sent
+        else:
+            answer = TOOL_ANSWER if b'"tools"' in body else ANSWER
         # One write: headers and body in separate segments meet delayed ACKs (40 ms a request).
-        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
-        self.wfile.write(head.encode() + body)
+        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(answer)}\r\n\r\n"
+        self.wfile.write(head.encode() + answer)
 
     def log_message(self, *args: object) -> None:
         pass

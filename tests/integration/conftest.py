@@ -12,10 +12,11 @@ fails with it. Each service is probed once per session. Addresses and probes liv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.integration.fault_server import FAULT_API_KEY, FaultServer
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.services import (
     POSTGRES,
@@ -55,3 +56,20 @@ def private_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Priva
     """A RabbitMQ node of the session's own, for faults (alarms, restarts) the shared broker must never see."""
     with PrivateRabbitMQ(tmp_path_factory.mktemp("rabbitmq")) as node:
         yield node
+
+
+@pytest.fixture
+def openai_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Configure the facade for the OpenAI provider at a fault server (key ``FAULT_API_KEY``), plus ``settings``."""
+
+    def configure(server: FaultServer, **settings: str) -> None:
+        monkeypatch.setenv("LLM_PROVIDER", "openai")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", FAULT_API_KEY)
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        from modules.infrastructure.module_api import InfrastructureService
+
+        InfrastructureService.reset()
+
+    return configure

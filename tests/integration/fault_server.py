@@ -23,6 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+FAULT_API_KEY = "sk-integration-0000-secret"  # the key tests configure; it must never show in an error
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int = 200
@@ -35,6 +38,7 @@ class Answer:
     trickle_headers: bool = False  # trickle the status line and headers too
     chunk_interval: float = 0.0  # seconds before each event of a stream
     finish_reason: str | None = "stop"  # None: a stream that ends without one (cut short)
+    tool_calls: tuple[tuple[str, str, str], ...] = ()  # (id, name, arguments as JSON text); streamed in pieces
 
 
 @dataclass(frozen=True)
@@ -136,20 +140,36 @@ def _payload(answer: Answer, body: dict[str, Any], path: str = "/v1/chat/complet
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "m"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": answer.finish_reason}],
+        "choices": [{"index": 0, "message": _message(answer), "finish_reason": answer.finish_reason}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
     }
     return json.dumps(completion).encode()
 
 
+def _message(answer: Answer) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+    if answer.tool_calls:
+        message["tool_calls"] = [{"id": i, "type": "function", "function": {"name": n, "arguments": a}} for i, n, a in answer.tool_calls]
+    return message
+
+
 def _events(answer: Answer, body: dict[str, Any]) -> list[bytes]:
-    """One event per word of the content (the last with the finish reason), the usage, then ``[DONE]``."""
+    """One event per word of the content (the last with the finish reason unless tool calls follow), the tool
+    calls in pieces of five characters, the usage, then ``[DONE]``."""
     words = re.findall(r"\S+\s*", answer.content or "")
     base = {"id": "chatcmpl-fault", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", "m")}
+    last = None if answer.tool_calls else answer.finish_reason
     events = [
-        {**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": answer.finish_reason if i == len(words) - 1 else None}]}
+        {**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": last if i == len(words) - 1 else None}]}
         for i, word in enumerate(words)
     ]
+    for index, (call_id, name, arguments) in enumerate(answer.tool_calls):
+        pieces = [arguments[i : i + 5] for i in range(0, len(arguments), 5)] or [""]
+        for number, piece in enumerate(pieces):
+            head = {"id": call_id, "type": "function", "function": {"name": name, "arguments": piece}} if number == 0 else {"function": {"arguments": piece}}
+            events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, **head}]}, "finish_reason": None}]})
+    if answer.tool_calls and answer.finish_reason:
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": answer.finish_reason}]})
     events.append({**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}})
     return [f"data: {json.dumps(event)}\n\n".encode() for event in events] + [b"data: [DONE]\n\n"]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from modules.infrastructure.module_api import InfrastructureService, LLMProviderError, LLMTimeoutError, Prompt, PromptContext
-from tests.integration.fault_server import Answer, FaultServer
+from tests.integration.fault_server import FAULT_API_KEY, Answer, FaultServer
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -22,18 +22,6 @@ PROMPT = Prompt("Say {word}", parameters={"max_tokens": 8})
 CONTEXT = PromptContext({"word": "hi"})
 WORDS = " ".join(f"word{n}" for n in range(30))
 
-
-@pytest.fixture
-def openai_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def configure(server: FaultServer, **settings: str) -> None:
-        monkeypatch.setenv("LLM_PROVIDER", "openai")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-deadline-test")
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        InfrastructureService.reset()
-
-    return configure
 
 
 def failure_after(call: Callable[[], object]) -> tuple[float, BaseException]:

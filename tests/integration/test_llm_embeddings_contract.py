@@ -3,7 +3,7 @@ fault server behave the same through ``embed`` and ``moderate``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Protocol
 
@@ -41,12 +41,9 @@ class FakeBackend:
 class ServerBackend:
     name = "openai"
 
-    def __init__(self, stack: ExitStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, stack: ExitStack, openai_at: Callable[..., None]) -> None:
         self.server = stack.enter_context(FaultServer([Answer()]))
-        monkeypatch.setenv("LLM_PROVIDER", "openai")
-        monkeypatch.setenv("OPENAI_BASE_URL", self.server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-contract")
-        InfrastructureService.reset()
+        openai_at(self.server)
 
     def requests(self) -> int:
         return len(self.server.requests)
@@ -56,9 +53,9 @@ class ServerBackend:
 
 
 @pytest.fixture(params=["fake", "openai"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
+def backend(request: pytest.FixtureRequest, openai_at: Callable[..., None]) -> Iterator[Backend]:
     with ExitStack() as stack:
-        yield FakeBackend(stack) if request.param == "fake" else ServerBackend(stack, monkeypatch)
+        yield FakeBackend(stack) if request.param == "fake" else ServerBackend(stack, openai_at)
 
 
 def test_one_vector_per_text_in_order_of_one_length(backend: Backend) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -17,27 +16,15 @@ from modules.infrastructure.module_api import (
     Prompt,
     PromptContext,
 )
-from tests.integration.fault_server import Answer, FaultServer
+from tests.integration.fault_server import FAULT_API_KEY, Answer, FaultServer
 from tests.metrics_support import sample
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-API_KEY = "sk-integration-0000-secret"
+API_KEY = FAULT_API_KEY
 PROMPT = Prompt("Say {word}", parameters={"max_tokens": 8})
 CONTEXT = PromptContext({"word": "hi"})
 
-
-@pytest.fixture
-def openai_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def configure(server: FaultServer, **settings: str) -> None:
-        monkeypatch.setenv("LLM_PROVIDER", "openai")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        InfrastructureService.reset()
-
-    return configure
 
 
 def test_retry_after_is_honoured(openai_at) -> None:

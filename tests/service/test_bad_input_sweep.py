@@ -27,9 +27,12 @@ from modules.infrastructure.module_api import (
     InfrastructureService,
     InvalidArgumentError,
     LLMBadRequestError,
+    Message,
     MessagingError,
     Prompt,
     PromptContext,
+    Tool,
+    ToolCall,
 )
 from modules.infrastructure.module_api.testing import FakeInfrastructure, fake_infrastructure
 from tests.bad_input import SECRET, Case, Tally, outcome
@@ -309,8 +312,69 @@ def facade_cases() -> list[Case]:
     ]
 
 
+def add(a: int, b: int) -> int:
+    """Add two whole numbers."""
+    return a + b
+
+
+def _dated(when: datetime) -> str:
+    """A parameter type a JSON schema cannot state."""
+    return when.isoformat()
+
+
+def conversation_cases() -> list[Case]:
+    """Histories, tools and loop limits through ``chat``, ``stream_chat`` and ``run_tools``."""
+    hi = [Message.user("Hi")]
+    bad = LLMBadRequestError
+
+    def chat(history: object = hi, **options: object) -> Callable[[], object]:
+        return lambda: S.chat(history, **options)  # type: ignore[arg-type]
+
+    def loop(tools: object = (add,), **options: object) -> Callable[[], object]:
+        return lambda: S.run_tools(hi, tools, **options)  # type: ignore[arg-type]
+
+    nested: dict = {"type": "object", "properties": {}}
+    for _ in range(5000):
+        nested = {"type": "object", "properties": {"x": nested}}
+    return [
+        Case("conversations", "history None", chat(None), "list of Message", bad),
+        Case("conversations", "history a str", chat("Hi"), "list of Message", bad),
+        Case("conversations", "history a dict", chat({"role": "user"}), "list of Message", bad),
+        Case("conversations", "history of wire dicts", chat([{"role": "user", "content": "Hi"}]), "not a Message", bad),
+        Case("conversations", "content an int", chat([Message("user", 5)]), "content", bad),  # type: ignore[arg-type]
+        Case("conversations", "role None", chat([Message(None, "x")]), "role", bad),  # type: ignore[arg-type]
+        Case("conversations", "tool call id None", chat([Message.assistant(tool_calls=[ToolCall(None, "add")])]), "id and name", bad),  # type: ignore[arg-type]
+        Case("conversations", "tool call id of 10 KB", chat([Message.assistant(tool_calls=[ToolCall("x" * 10_000, "add")])]), "id and name", bad),
+        Case("conversations", "a result before its call", chat([Message.tool("c1", "5"), Message.user("x")]), "c1", bad),
+        Case("conversations", "20,000 messages", chat([Message.user("x")] * 20_000), "20,000", bad),
+        Case("conversations", "a 5 MB message", chat([Message.user("x" * 5_000_000)]), "over", bad),
+        Case("conversations", "a lone surrogate", chat([Message.user("\udc80")]), "surrogate", bad),
+        Case("conversations", "prompt a str", chat(hi, prompt="Say hi"), "Prompt", bad),
+        Case("conversations", "context a dict", chat(hi, context={"module": "x"}), "PromptContext", bad),
+        Case("conversations", "tools a str", chat(hi, tools="add"), "tools", bad),
+        Case("conversations", "tools a dict", chat(hi, tools={"add": add}), "tools", bad),
+        Case("conversations", "tool an int", chat(hi, tools=[5]), "function", bad),
+        Case("conversations", "tool with *args", chat(hi, tools=[lambda *a: 0]), "*args", bad),
+        Case("conversations", "tool of a datetime parameter", chat(hi, tools=[_dated]), "cannot state", bad),
+        Case("conversations", "tool name with a space", lambda: S.chat(hi, tools=[Tool("two words")]), "name", bad),
+        Case("conversations", "tool schema not an object", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "string"})]), "object schema", bad),
+        Case("conversations", "tool schema with NaN", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "object", "properties": {"x": {"maximum": math.nan}}})]), "JSON", bad),
+        Case("conversations", "tool schema invalid", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "object", "required": "x"})]), "required", bad),
+        Case("conversations", "tool schema nested 5,000 deep", lambda: S.chat(hi, tools=[Tool("t", "", nested)]), "JSON", bad),
+        Case("conversations", "tool_choice 5", chat(hi, tools=[add], tool_choice=5), "tool_choice", bad),
+        Case("conversations", "tool_choice of an undeclared tool", chat(hi, tools=[add], tool_choice="rm"), "tool_choice", bad),
+        Case("conversations", "stream_chat of None", lambda: S.stream_chat(None).text(), "list of Message", bad),  # type: ignore[arg-type]
+        Case("conversations", "max_steps 0", loop(max_steps=0), "max_steps", bad),
+        Case("conversations", "max_steps 10**12", loop(max_steps=10**12), "max_steps", bad),
+        Case("conversations", "max_steps 2.5", loop(max_steps=2.5), "max_steps", bad),
+        Case("conversations", "max_steps '3'", loop(max_steps="3"), "max_steps", bad),
+        Case("conversations", "loop without tools", loop(()), "at least one tool", bad),
+        Case("conversations", "loop tool without function", lambda: S.run_tools(hi, [Tool("t")]), "no function", bad),
+    ]
+
+
 CONFIGURATION = configuration_cases()
-CALLS = prompt_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
+CALLS = prompt_cases() + conversation_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
 ALL = CONFIGURATION + CALLS
 SWEEP_ENVIRONMENT = {"SWEEP_SERVICE_TOKEN": SECRET}
 

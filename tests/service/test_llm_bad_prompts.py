@@ -59,6 +59,8 @@ BAD_PROMPTS: list[tuple[dict[str, Any], str]] = [
     ({"template": "Hi", "parameters": {"user": b"ann"}}, "['user'] cannot be sent as JSON"),
     ({"template": "Hi", "parameters": {"messages": [{"role": "user", "content": "x"}]}}, "may not set 'messages'"),
     ({"template": "Hi", "parameters": {"model": "gpt-4o"}}, "may not set 'model'"),
+    ({"template": "Hi", "parameters": {"tools": [{"type": "function"}]}}, "may not set 'tools': the call sets it from InfrastructureService.chat"),
+    ({"template": "Hi", "parameters": {"messages": []}}, "InfrastructureService.chat"),
     ({"template": "Hi", "parameters": {"stream": True}}, "may not set 'stream'"),
     ({"template": "Hi", "parameters": {"timeout": 5}}, "may not set 'timeout'"),
 ]

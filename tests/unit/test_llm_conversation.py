@@ -7,7 +7,8 @@ from typing import Literal
 import pytest
 
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall, check_history
-from modules.infrastructure.domain.llm.tools import Tool, tool_from_function
+from modules.infrastructure.domain.llm.tool_functions import tool_from_function
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.module_api import LLMBadRequestError
 
 CALL = ToolCall("call_1", "lookup", {"topic": "planets"})

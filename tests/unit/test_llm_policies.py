@@ -134,7 +134,7 @@ def test_an_unknown_model_costs_none_with_one_warning(caplog: pytest.LogCaptureF
 
 
 def test_a_malformed_price_table_says_what_is_expected() -> None:
-    with pytest.raises(ValueError, match="expected version and models"):
+    with pytest.raises(ValueError, match="output missing"):
         PriceTable.from_data({"models": {"x": {"input": 1}}})
 
 

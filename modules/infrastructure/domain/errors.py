@@ -22,7 +22,10 @@
         ├── LLMAuthenticationError  the credentials were refused
         ├── LLMBadRequestError      the request itself is wrong; retrying cannot help
         ├── LLMMalformedResponseError  a success that is no completion (not JSON, no choices, no text); retried
-        └── LLMResponseFormatError  the answer is not in the asked-for format (invalid JSON)
+        ├── LLMResponseFormatError  the answer is not in the asked-for format (invalid JSON)
+        │   └── LLMToolCallError        a tool call with arguments that break its schema, or of an undeclared tool
+        ├── LLMToolError            a tool function the tool loop ran raised (its exception is the cause)
+        └── LLMToolLoopError        the tool loop reached its step limit before the model answered
 
 Driver and client exceptions are mapped to this tree at the adapter edge and chained
 (``raise ... from exc``). Messages say what failed and what to do, and never carry a
@@ -55,6 +58,9 @@ __all__ = [
     "LLMRateLimitError",
     "LLMResponseFormatError",
     "LLMTimeoutError",
+    "LLMToolCallError",
+    "LLMToolError",
+    "LLMToolLoopError",
     "MessagingAuthenticationError",
     "MessagingError",
 ]
@@ -136,7 +142,8 @@ class MessagingAuthenticationError(MessagingError):
 
 class LLMProviderError(InfrastructureError):
     """A language-model call failed; ``code`` is the provider's error code (``insufficient_quota``), when given,
-    and ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did."""
+    ``retry_after`` the wait in seconds the provider suggested (a Retry-After header), when it did, and
+    ``should_retry`` its ``x-should-retry`` header (``True``/``False``), which overrides the status-based decision."""
 
     def __init__(
         self,
@@ -146,12 +153,14 @@ class LLMProviderError(InfrastructureError):
         status_code: int | None = None,
         code: str | None = None,
         retry_after: float | None = None,
+        should_retry: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status_code = status_code
         self.code = code
         self.retry_after = retry_after
+        self.should_retry = should_retry
 
 
 class LLMRateLimitError(LLMProviderError):
@@ -181,3 +190,32 @@ class LLMResponseFormatError(LLMProviderError):
     def __init__(self, message: str, *, provider: str | None = None, content: str = "") -> None:
         super().__init__(message, provider=provider)
         self.content = content
+
+
+class LLMToolCallError(LLMResponseFormatError):
+    """The model called a tool it was not given, or with arguments that are not JSON or break the tool's schema.
+
+    ``response`` is the whole answer (an ``LLMResponse``): ``response.feedback()`` gives the messages that tell
+    the model what was wrong, to send back as the next turn. Never cached.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, response: object = None) -> None:
+        super().__init__(message, provider=provider)
+        self.response = response
+
+
+class LLMToolError(LLMProviderError):
+    """A tool function run by the tool loop raised; the exception is ``__cause__``, ``tool`` names the tool."""
+
+    def __init__(self, message: str, *, tool: str) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+class LLMToolLoopError(LLMProviderError):
+    """The tool loop reached its step limit while the model still called tools; ``messages`` is the history so
+    far (a tuple of ``Message``), so the caller can continue it."""
+
+    def __init__(self, message: str, *, messages: object = ()) -> None:
+        super().__init__(message)
+        self.messages = messages

@@ -40,10 +40,18 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMResponseFormatError,
     LLMTimeoutError,
+    LLMToolCallError,
+    LLMToolError,
+    LLMToolLoopError,
     MessagingAuthenticationError,
     MessagingError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.llm.chat_stream import ChatStream
+from modules.infrastructure.domain.llm.conversation import Message, ToolCall
+from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
+from modules.infrastructure.domain.llm.tool_functions import tool_from_function
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.embedding_values import EmbeddingResult, ModerationResult
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
@@ -68,6 +76,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "CacheStats",
+    "ChatStream",
     "CheckStatus",
     "ComponentCheck",
     "ConfigurationError",
@@ -100,10 +109,14 @@ __all__ = [
     "LLMResponse",
     "LLMResponseFormatError",
     "LLMTimeoutError",
+    "LLMToolCallError",
+    "LLMToolError",
+    "LLMToolLoopError",
     "LLMUsageSummary",
     "ListenerRetry",
     "ListenerStatus",
     "LoggingConfig",
+    "Message",
     "MessagingAuthenticationError",
     "MessagingConfig",
     "MessagingError",
@@ -115,7 +128,11 @@ __all__ = [
     "Publication",
     "RelayResult",
     "Secret",
+    "Tool",
+    "ToolCall",
+    "ToolLoopResult",
     "UsageStats",
+    "tool_from_function",
 ]
 
 _LAZY = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,6 +11,10 @@ from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.health.values import EnvironmentStatus
+from modules.infrastructure.domain.llm.chat_stream import ChatStream
+from modules.infrastructure.domain.llm.conversation import Message
+from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.embedding_values import EmbeddingResult, ModerationResult
 from modules.infrastructure.domain.llm.embeddings import LLMEmbeddings
 from modules.infrastructure.domain.llm.moderation import LLMModeration
@@ -281,6 +285,62 @@ class InfrastructureService:
         ``for text in InfrastructureService.stream_prompt(Prompt("Tell a story")): print(text, end="")``
         """
         return _components().llm.stream(prompt, context)
+
+    @staticmethod
+    def chat(
+        messages: Sequence[Message],
+        prompt: Prompt | None = None,
+        context: PromptContext | None = None,
+        *,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        tool_choice: str | None = None,
+    ) -> LLMResponse:
+        """The next assistant message of a conversation, with the policies of ``execute_prompt``.
+
+        ``prompt`` (optional) adds its system text first and its rendered template as the new user message, and
+        gives the parameters; ``tools`` are ``Tool`` declarations or plain functions (their signature is the
+        schema). ``response.tool_calls`` hold the calls, checked against the schemas. Raises
+        ``LLMBadRequestError`` (history, tools, size: before any request), ``LLMToolCallError`` when a call
+        cannot run (send ``exc.response.feedback()`` back), and the errors of ``execute_prompt``.
+        ``reply = InfrastructureService.chat([Message.user("Hi"), Message.assistant("Hello!"), Message.user("How are you?")])``
+        """
+        return _components().llm.chat(messages, prompt, context, tools, tool_choice)
+
+    @staticmethod
+    def stream_chat(
+        messages: Sequence[Message],
+        prompt: Prompt | None = None,
+        context: PromptContext | None = None,
+        *,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        tool_choice: str | None = None,
+    ) -> ChatStream:
+        """``chat`` as it is written: iterate for the text, then ``stream.response`` holds the tool calls and usage.
+
+        Raises as ``chat`` (``LLMToolCallError`` at the end of the iteration).
+        ``stream = InfrastructureService.stream_chat(history); text = stream.text(); calls = stream.response.tool_calls``
+        """
+        return _components().llm.stream_chat(messages, prompt, context, tools, tool_choice)
+
+    @staticmethod
+    def run_tools(
+        messages: Sequence[Message],
+        tools: Sequence[Tool | Callable[..., Any]],
+        prompt: Prompt | None = None,
+        context: PromptContext | None = None,
+        *,
+        tool_choice: str | None = None,
+        max_steps: int = 8,
+    ) -> ToolLoopResult:
+        """Call the model, run the functions it names with the arguments it gives (checked against their schemas),
+        send the results back, until it answers; every step is a recorded call. Arguments that break a schema are
+        sent back to the model as an error for it to correct.
+
+        Raises ``LLMToolLoopError`` after ``max_steps`` model calls (``exc.messages`` to continue), ``LLMToolError``
+        when a function raises, and the errors of ``chat``.
+        ``result = InfrastructureService.run_tools([Message.user("What is 2 + 3?")], [add]); result.response.content``
+        """
+        return _components().llm.run_tools(messages, tools, prompt, context, tool_choice, max_steps)
 
     @staticmethod
     def embed(texts: list[str] | tuple[str, ...], *, module: str, provider: str | None = None) -> EmbeddingResult:

@@ -108,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("LLM_DEADLINE", "90", "Seconds one call may take in all: attempts, waits and fallbacks", _seconds()),
         ("LLM_BREAKER_THRESHOLD", "5", "Consecutive failures after which a provider is skipped for the cool-down", p.integer(1, 1000)),
         ("LLM_BREAKER_COOLDOWN", "30", "Seconds a provider with an open circuit breaker is skipped", _seconds()),
-        ("LLM_PRICES_FILE", None, "JSON price table replacing the one shipped with the module (USD per million tokens)", p.text),
+        ("LLM_PRICES_FILE", None, "JSON price table whose models are added to the shipped one or replace its prices (USD per million tokens); its aliases map an Azure deployment name to a priced model", p.text),
         ("LLM_USAGE_PERSIST", "false", "Also write every LLM call's usage to the llm_usage table (run migrations first)", p.boolean),
     ),
     *_group(

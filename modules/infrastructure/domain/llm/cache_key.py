@@ -8,15 +8,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.llm.tools import Tool
 
 KEY_VERSION = 1
 
 
 def cache_key(
-    config: LLMConfig, messages: Sequence[Mapping[str, str]], parameters: Mapping[str, Any], module: str | None
+    config: LLMConfig,
+    messages: Sequence[Mapping[str, Any]],
+    parameters: Mapping[str, Any],
+    module: str | None,
+    tools: Sequence[Tool] = (),
+    tool_choice: str | None = None,
 ) -> str:
-    """sha256 over canonical JSON of everything that shapes the answer; never the API key."""
-    material = {
+    """sha256 over canonical JSON of everything that shapes the answer (the whole history, the tools); never
+    the API key."""
+    material: dict[str, Any] = {
         "v": KEY_VERSION,
         "provider": config.provider,
         "base_url": config.base_url,
@@ -29,6 +36,9 @@ def cache_key(
         "parameters": dict(parameters),
         "module": module,
     }
+    if tools:  # only then, so the keys of calls without tools stay as they were
+        material["tools"] = [tool.to_wire() for tool in tools]
+        material["tool_choice"] = tool_choice
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return "response:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

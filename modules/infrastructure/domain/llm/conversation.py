@@ -20,11 +20,16 @@ MAX_ID = 128
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool the model asked for: its call id, the tool's name and the arguments it gave (a JSON object)."""
+    """A tool the model asked for: its call id, the tool's name and the arguments it gave (a JSON object).
+
+    ``error`` says why the call cannot be run as it is (arguments that are not JSON or break the tool's
+    schema, a tool that was not declared); ``None`` for a call that was checked and is good.
+    """
 
     id: str
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The call as the chat APIs carry it in an assistant message (arguments as JSON text)."""
@@ -67,25 +72,39 @@ class Message:
         return wire
 
 
-def check_history(messages: object) -> tuple[Message, ...]:
-    """The history as a tuple of ``Message``; ``LLMBadRequestError`` naming the first message that breaks a rule."""
+def check_history(messages: object, *, may_be_empty: bool = False) -> tuple[Message, ...]:
+    """The history as a tuple of ``Message``; ``LLMBadRequestError`` naming the first message that breaks a rule.
+    Empty only when ``may_be_empty`` (a new turn follows it)."""
     if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
         raise LLMBadRequestError(f"A conversation's history is a list of Message, not {type(messages).__name__}")
-    if not messages:
-        raise LLMBadRequestError("A conversation's history is empty: give at least one message (Message.user(...))")
+    if not messages and not may_be_empty:
+        raise LLMBadRequestError("A conversation's history is empty: give at least one message (Message.user(...)) or a prompt for the new turn")
     if len(messages) > MAX_MESSAGES:
         raise LLMBadRequestError(f"A conversation's history has {len(messages):,} messages, over {MAX_MESSAGES:,}")
     called: set[str] = set()
     answered: set[str] = set()
     for position, message in enumerate(messages, start=1):
-        problem = _message_problem(message, called, answered)
+        problem = _message_problem(message, called, answered) or _unanswered(message, called - answered)
         if problem:
             raise LLMBadRequestError(f"Message {position} of the history {problem}")
         assert isinstance(message, Message)
         called.update(call.id for call in message.tool_calls)
         if message.tool_call_id is not None:
             answered.add(message.tool_call_id)
+    if called - answered:
+        raise LLMBadRequestError(f"The history ends before the result of tool call(s) {_ids(called - answered)}; add Message.tool(call_id, result) for each")
     return tuple(messages)
+
+
+def _unanswered(message: object, pending: set[str]) -> str | None:
+    """Every tool call is answered by the tool results right after its assistant message."""
+    if pending and isinstance(message, Message) and message.role != "tool":
+        return f"({message.role}) comes before the result of tool call(s) {_ids(pending)}; add Message.tool(call_id, result) for each first"
+    return None
+
+
+def _ids(ids: set[str]) -> str:
+    return ", ".join(repr(i) for i in sorted(ids)[:5]) + (" ..." if len(ids) > 5 else "")
 
 
 def _message_problem(message: object, called: set[str], answered: set[str]) -> str | None:

@@ -15,20 +15,24 @@ from modules.infrastructure.domain.llm.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
-from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens, render_messages
+from modules.infrastructure.domain.llm.chat_stream import ChatStream
+from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
-from modules.infrastructure.domain.llm.retry_policy import is_retryable
+from modules.infrastructure.domain.llm.retry_policy import may_fall_back
 from modules.infrastructure.domain.llm.text_completions import TextCompletions
+from modules.infrastructure.domain.llm.tool_calls import checked_calls, raise_for_tool_errors
+from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult, run_tool_loop
+from modules.infrastructure.domain.llm.turns import Turn, chat_turn, prompt_turn
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import (
     Completion,
-    CompletionRequest,
     LLMClient,
     LLMResponse,
     LLMUsageSummary,
     Prompt,
     PromptContext,
+    StreamChunk,
     UsageStats,
 )
 
@@ -70,13 +74,32 @@ class LLMGateway:
     def execute(self, prompt: Prompt, context: PromptContext | None = None) -> LLMResponse:
         """Render, then answer from the cache or the first provider that succeeds."""
         prompt, context = checked_prompt(prompt), checked_context(context)
-        messages = render_messages(prompt, context.variables)
+        return self.answer(prompt_turn(prompt, context.variables), context)
+
+    def chat(
+        self, history: object, prompt: Prompt | None = None, context: PromptContext | None = None, tools: object = (), tool_choice: object = None
+    ) -> LLMResponse:
+        """The next assistant message of a conversation; ``LLMToolCallError`` when a tool call cannot run."""
+        context = checked_context(context)
+        turn = chat_turn(history, None if prompt is None else checked_prompt(prompt), context.variables, tools, tool_choice)
+        return raise_for_tool_errors(self.answer(turn, context))
+
+    def run_tools(
+        self, history: object, tools: object, prompt: Prompt | None = None, context: PromptContext | None = None,
+        tool_choice: str | None = None, max_steps: int = 8,
+    ) -> ToolLoopResult:
+        """Call the model, run the tools it names, send the results back, until it answers (``run_tool_loop``)."""
+        checked = None if prompt is None else checked_prompt(prompt)
+        return run_tool_loop(self.chat, history, tools, checked, checked_context(context), tool_choice, max_steps)
+
+    def answer(self, turn: Turn, context: PromptContext) -> LLMResponse:
+        """``turn`` answered from the cache or the first provider that succeeds (falling back on retryable failures)."""
         chain = self._chain(context)
         deadline = Deadline.after(context.timeout or chain[0].config.deadline, chain[0].clock)
         tried: list[str] = []
         for index, provider in enumerate(chain):
             try:
-                return self._execute_on(provider, messages, prompt, context, deadline, tried)
+                return self._execute_on(provider, turn, context, deadline, tried)
             except LLMProviderError as exc:
                 if not self._falls_back(exc, index, chain, deadline):
                     raise
@@ -87,10 +110,22 @@ class LLMGateway:
     def stream(self, prompt: Prompt, context: PromptContext | None = None) -> Iterator[str]:
         """Text chunks from the first provider (no cache, no fallback once text has been sent)."""
         prompt, context = checked_prompt(prompt), checked_context(context)
-        messages = render_messages(prompt, context.variables)
+        for chunk in self.stream_turn(prompt_turn(prompt, context.variables), context):
+            if chunk.text:
+                yield chunk.text
+
+    def stream_chat(
+        self, history: object, prompt: Prompt | None = None, context: PromptContext | None = None, tools: object = (), tool_choice: object = None
+    ) -> ChatStream:
+        """The next assistant message as it is written: its text, then ``ChatStream.response`` with the tool calls."""
+        context = checked_context(context)
+        turn = chat_turn(history, None if prompt is None else checked_prompt(prompt), context.variables, tools, tool_choice)
+        return ChatStream(self.stream_turn(turn, context))
+
+    def stream_turn(self, turn: Turn, context: PromptContext) -> Iterator[StreamChunk]:
+        """Text chunks of ``turn``'s answer from the first provider, then one chunk with the whole ``response``."""
         provider = self._chain(context)[0]
-        parameters = dict(prompt.parameters)
-        check_context(messages, parameters.get("max_tokens"), provider.config.context_size)
+        check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
         deadline = Deadline.after(context.timeout or provider.config.deadline, provider.clock)
         started = time.perf_counter()
         completion: Completion | None = None
@@ -98,50 +133,50 @@ class LLMGateway:
         sent = Attempts()
         received = 0  # characters of text passed on
         try:
-            for chunk in provider.stream(CompletionRequest(messages, parameters, context.module, prompt.name), deadline, sent):
+            for chunk in provider.stream(turn.request(context.module), deadline, sent):
                 if chunk.completion is not None:
-                    completion = chunk.completion
+                    completion = checked_calls(chunk.completion, turn.tools)
                 if chunk.text:
                     received += len(chunk.text)
-                    yield chunk.text
+                    yield StreamChunk(chunk.text)
             outcome = "ok"
         except LLMProviderError as exc:
             outcome = type(exc).__name__
             raise
         finally:
             if outcome != "ok":  # cut short: the provider sent no usage, so what was used is estimated
-                completion = Completion("", None, estimate_tokens(messages), estimate_text_tokens(received)) if received else None
+                completion = Completion("", None, estimate_tokens(turn.messages), estimate_text_tokens(received)) if received else None
             # A stream that answered counts 1 (retries before it opened are not counted); a failed one, every request sent.
             attempts = 1 if outcome in ("ok", "abandoned") else sent.count
-            self._record(provider, prompt, context, completion, started, False, outcome, attempts)
+            self._record(provider, turn, context, completion, started, False, outcome, attempts)
+        if completion is not None:
+            yield StreamChunk(response=self._response(provider, turn, context, completion, started, 1, False, [], record=False))
 
-    def _execute_on(
-        self, provider: LLMProvider, messages: list[dict[str, str]], prompt: Prompt, context: PromptContext, deadline: Deadline, tried: list[str]
-    ) -> LLMResponse:
-        parameters = dict(prompt.parameters)
-        check_context(messages, parameters.get("max_tokens"), provider.config.context_size)
+    def _execute_on(self, provider: LLMProvider, turn: Turn, context: PromptContext, deadline: Deadline, tried: list[str]) -> LLMResponse:
+        check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
         key = None
-        if self.cache is not None and cache_wanted(parameters, context.use_cache, provider.config.cache_ttl):
-            key = cache_key(provider.config, messages, parameters, context.module)
+        if self.cache is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
+            key = cache_key(provider.config, turn.messages, turn.parameters, context.module, turn.tools, turn.tool_choice)
             hit = self._cached(key)
             if hit is not None:
-                return self._response(provider, prompt, context, hit, time.perf_counter(), 0, True, tried)
+                return self._response(provider, turn, context, checked_calls(hit, turn.tools), time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
         sent = Attempts()
         try:
-            completion, attempts = provider.complete(CompletionRequest(messages, parameters, context.module, prompt.name), deadline, sent)
+            completion, attempts = provider.complete(turn.request(context.module), deadline, sent)
         except LLMProviderError as exc:
-            self._record(provider, prompt, context, None, started, False, type(exc).__name__, sent.count)
+            self._record(provider, turn, context, None, started, False, type(exc).__name__, sent.count)
             raise
-        if key is not None and self.cache is not None and _worth_caching(parameters, completion):
-            self.cache.set_json(key, completion.__dict__, ttl=provider.config.cache_ttl)
-        return self._response(provider, prompt, context, completion, started, attempts, False, tried)
+        completion = checked_calls(completion, turn.tools)
+        if key is not None and self.cache is not None and _worth_caching(turn.parameters, completion):
+            self.cache.set_json(key, completion.to_data(), ttl=provider.config.cache_ttl)
+        return self._response(provider, turn, context, completion, started, attempts, False, tried)
 
     def _response(
-        self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion,
-        started: float, attempts: int, cached: bool, tried: list[str],
+        self, provider: LLMProvider, turn: Turn, context: PromptContext, completion: Completion,
+        started: float, attempts: int, cached: bool, tried: list[str], *, record: bool = True,
     ) -> LLMResponse:
-        cost = self._record(provider, prompt, context, completion, started, cached, "ok", attempts)
+        cost = self._record(provider, turn, context, completion, started, cached, "ok", attempts) if record else self._cost(provider, completion)
         metadata: dict[str, Any] = {
             "provider": provider.name,
             "model": provider.config.model,
@@ -151,15 +186,15 @@ class LLMGateway:
             "finish_reason": completion.finish_reason,
             "request_id": context.request_id,
             "provider_request_id": completion.request_id,
-            "prompt_name": prompt.name,
-            "prompt_version": prompt.version,
+            "prompt_name": turn.name,
+            "prompt_version": turn.version,
             "fallback_from": list(tried),
         }
         usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens, cost)
-        return LLMResponse(completion.content, metadata, usage)
+        return LLMResponse(completion.content, metadata, usage, completion.tool_calls)
 
     def _record(
-        self, provider: LLMProvider, prompt: Prompt, context: PromptContext, completion: Completion | None,
+        self, provider: LLMProvider, turn: Turn, context: PromptContext, completion: Completion | None,
         started: float, cached: bool, outcome: str, attempts: int = 0,
     ) -> float | None:
         prompt_tokens = completion.prompt_tokens if completion else 0
@@ -169,15 +204,18 @@ class LLMGateway:
         elif completion is None:
             cost = 0.0 if outcome != "ok" else None
         else:
-            cost = self.providers.prices.cost(provider.config.model, prompt_tokens, completion_tokens)
+            cost = self._cost(provider, completion)
         self.ledger.record(
             UsageRecord(
-                self.ledger.clock(), provider.name, provider.config.model, context.module, prompt.name,
+                self.ledger.clock(), provider.name, provider.config.model, context.module, turn.name,
                 prompt_tokens, completion_tokens, round((time.perf_counter() - started) * 1000, 3), cost, cached, outcome,
                 attempts,
             )
         )
         return cost
+
+    def _cost(self, provider: LLMProvider, completion: Completion) -> float | None:
+        return self.providers.prices.cost(provider.config.model, completion.prompt_tokens, completion.completion_tokens)
 
     def _cached(self, key: str) -> Completion | None:
         assert self.cache is not None
@@ -188,7 +226,7 @@ class LLMGateway:
         if not isinstance(data, Mapping):
             return None
         try:
-            return Completion(**data)
+            return Completion.from_data(data)
         except TypeError:  # another version's shape, or fields of the wrong type: a miss, never a crash
             return None
 
@@ -198,11 +236,14 @@ class LLMGateway:
     @staticmethod
     def _falls_back(exc: LLMProviderError, index: int, chain: Sequence[LLMProvider], deadline: Deadline) -> bool:
         has_next = index + 1 < len(chain)
-        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or is_retryable(exc))
+        return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or may_fall_back(exc))
 
 
 def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:
-    """Not an answer that broke the JSON mode it was asked for: it would fail every caller for the whole TTL."""
+    """Not an answer that broke the JSON mode it was asked for, nor one with a tool call that cannot run: it
+    would fail every caller for the whole TTL."""
+    if any(call.error for call in completion.tool_calls):
+        return False
     response_format = parameters.get("response_format")
     if not (isinstance(response_format, Mapping) and response_format.get("type") in ("json_object", "json_schema")):
         return True

@@ -13,7 +13,11 @@ from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
 
 # Set by the call layer itself: a parameter of the same name would clash with it.
 RESERVED = {
-    "messages": "the prompt's template and system text",
+    "messages": "the prompt's template and system text; send a history with InfrastructureService.chat(messages, ...)",
+    "tools": "InfrastructureService.chat(..., tools=[...]) or run_tools, which check the calls against the schemas",
+    "tool_choice": "InfrastructureService.chat(..., tool_choice=...)",
+    "functions": "InfrastructureService.chat(..., tools=[...]) (the API's older name for tools)",
+    "function_call": "InfrastructureService.chat(..., tool_choice=...)",
     "model": "the provider's model setting (OPENAI_MODEL, AZURE_OPENAI_DEPLOYMENT, ...)",
     "stream": "stream_prompt()",
     "stream_options": "stream_prompt()",

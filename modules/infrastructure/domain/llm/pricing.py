@@ -8,8 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modules.infrastructure.domain.llm.price_data import parse_aliases, parse_models, parse_version
+
 logger = logging.getLogger(__name__)
-_DATED_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+# A snapshot date at the end of a model id: OpenAI's -2024-07-18 or Anthropic's -20250929 (a real
+# month and day, so a build number or a size such as -32768 is never taken for one).
+_DATED_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))$")
 
 PER_TOKENS = 1_000_000
 
@@ -23,29 +27,45 @@ class ModelPrice:
 
 @dataclass
 class PriceTable:
-    """Prices by model name; a dated model (``gpt-4o-mini-2024-07-18``) falls back to its base name."""
+    """Prices by model name; a dated model (``gpt-4o-mini-2024-07-18``, ``claude-sonnet-4-5-20250929``)
+    falls back to its base name, and an alias (an Azure deployment name) to the model it names."""
 
     version: str
     prices: Mapping[str, ModelPrice]
+    aliases: Mapping[str, str] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> PriceTable:
-        """Build from ``{"version": ..., "models": {name: {"input": x, "output": y}}}``; raises ``ValueError``."""
-        try:
-            models = {
-                name: ModelPrice(float(p["input"]), float(p["output"]), _optional(p.get("cached_input")))
-                for name, p in data["models"].items()
-            }
-            return cls(str(data["version"]), models)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"not a price table ({exc!r}); expected version and models: {{name: {{input, output}}}}") from exc
+    def from_data(cls, data: Any) -> PriceTable:
+        """Build from ``{"version": ..., "models": {name: {"input": x, "output": y}}, "aliases": {name: model}}``.
+
+        Raises ``ValueError`` naming the model and the problem (a price that is not a finite number
+        from 0 to ``MAX_PRICE``, a missing field, an unknown one).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"not a price table (a JSON {type(data).__name__}); expected an object with version and models")
+        models = {name: ModelPrice(*fields) for name, fields in parse_models(data.get("models")).items()}
+        aliases = parse_aliases(data.get("aliases"), models)
+        return cls(parse_version(data.get("version")), models, aliases)
+
+    def overlaid(self, other: PriceTable) -> PriceTable:
+        """This table with ``other``'s models added or replacing its own; the version names both.
+
+        Raises ``ValueError`` when an alias of ``other`` names a model neither table prices.
+        """
+        prices = {**self.prices, **other.prices}
+        aliases = {**self.aliases, **other.aliases}
+        for alias, model in aliases.items():
+            if model not in prices:
+                raise ValueError(f"alias {alias!r} names model {model!r}, which has no price; add it under models")
+        return PriceTable(f"{self.version}+{other.version}", prices, aliases)
 
     def price(self, model: str) -> ModelPrice | None:
-        """The price of ``model``, or of the model it is a dated snapshot of (``gpt-4o-2024-08-06``).
+        """The price of ``model``, of the model it is an alias of, or of the model it is a dated snapshot of.
 
         Any other variant (``gpt-4o-audio-preview``) is unknown: a wrong price is worse than none.
         """
+        model = self.aliases.get(model, model)
         return self.prices.get(model) or self.prices.get(_DATED_SNAPSHOT.sub("", model))
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -57,7 +77,3 @@ class PriceTable:
                 logger.warning("No price for LLM model %r in price table %s: its cost is recorded as unknown", model, self.version)
             return None
         return round((prompt_tokens * price.input + completion_tokens * price.output) / PER_TOKENS, 8)
-
-
-def _optional(value: Any) -> float | None:
-    return None if value is None else float(value)

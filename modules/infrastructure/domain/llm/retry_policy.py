@@ -28,7 +28,30 @@ def is_retryable_status(status: int | None, code: str | None = None) -> bool:
 
 
 def is_retryable(error: LLMProviderError) -> bool:
-    """True when running the same request again may succeed."""
+    """True when running the same request again may succeed; the provider's ``x-should-retry``, when sent, decides."""
+    if error.should_retry is not None:
+        return error.should_retry
+    return _retryable_by_kind(error)
+
+
+def may_fall_back(error: LLMProviderError) -> bool:
+    """True when another provider may answer where this one failed.
+
+    As ``is_retryable``, except that ``x-should-retry: false`` does not stop it: the header speaks for
+    the provider that sent it (retrying there will not help), not for another provider.
+    """
+    return error.should_retry is True or _retryable_by_kind(error)
+
+
+def should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    """``x-should-retry`` as the openai and anthropic SDKs read it: exactly ``true`` or ``false``, else ``None``.
+
+    ``headers`` must look names up case-insensitively (as HTTP header objects do) or be lower-case.
+    """
+    return {"true": True, "false": False}.get(headers.get("x-should-retry", ""))
+
+
+def _retryable_by_kind(error: LLMProviderError) -> bool:
     if isinstance(error, LLMAuthenticationError | LLMBadRequestError | LLMResponseFormatError):
         return False
     if isinstance(error, LLMTimeoutError | LLMMalformedResponseError):  # a fault of this answer, not of the request

@@ -1,33 +1,32 @@
-"""Tools a model may call: a name, a description and a JSON schema of the arguments, declared or read from a function.
-
-``tool_from_function(fn)`` reads the schema off a plain Python signature (str, int, float, bool,
-lists, dicts, ``Literal`` choices, optional parameters), so a tool is usually one decorated-free function.
-"""
+"""Tools a model may call: a name, a description and a JSON schema of the arguments, declared here or read from a
+plain function (``tool_functions.tool_from_function``), and the caller's ``tool_choice`` among them."""
 
 from __future__ import annotations
 
-import inspect
 import re
-import types
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.tool_schemas import schema_problem
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # what the chat APIs accept as a function name
-_SCALARS: dict[object, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 MAX_DESCRIPTION = 1024
+TOOL_CHOICES = ("auto", "none", "required")
 
 
 @dataclass(frozen=True)
 class Tool:
-    """A tool declaration: ``parameters`` is the JSON schema of its arguments (an object schema)."""
+    """A tool declaration: ``parameters`` is the JSON schema of its arguments (an object schema).
+
+    ``function`` is what the tool loop runs for it (``tool_from_function`` sets it); never sent.
+    """
 
     name: str
     description: str = ""
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    function: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problem = tool_problem(self)
@@ -50,68 +49,14 @@ def tool_problem(tool: Tool) -> str | None:
     return schema_problem(tool.parameters, "parameters")
 
 
-def schema_problem(schema: object, where: str) -> str | None:
-    """Why ``schema`` is not a JSON schema of arguments: an object schema whose properties are schemas, or None."""
-    if not isinstance(schema, Mapping):
-        return f"{where} must be a JSON schema (a mapping), not {type(schema).__name__}"
-    if schema.get("type") != "object":
-        return f"{where} must be an object schema ({{'type': 'object', 'properties': {{...}}}})"
-    properties = schema.get("properties", {})
-    if not isinstance(properties, Mapping) or not all(isinstance(k, str) and isinstance(v, Mapping) for k, v in properties.items()):
-        return f"{where}.properties must map each argument's name to its schema"
-    required = schema.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(r, str) and r in properties for r in required):
-        return f"{where}.required must list names of its properties"
-    return None
-
-
-def tool_from_function(function: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
-    """A ``Tool`` whose schema comes from ``function``'s parameters and whose description from its docstring."""
-    if not callable(function):
-        raise LLMBadRequestError(f"tool_from_function takes a function, not {type(function).__name__}")
-    try:
-        signature = inspect.signature(function)
-        hints = typing.get_type_hints(function)
-    except (TypeError, ValueError, NameError) as exc:
-        raise LLMBadRequestError(f"The signature of {function!r:.80} cannot be read as a tool: {exc}") from exc
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
-            raise LLMBadRequestError(f"Tool parameter {parameter.name!r} must be a named parameter (no *args, **kwargs or /)")
-        annotation = hints.get(parameter.name, Any)
-        properties[parameter.name] = _schema_of(annotation, parameter.name)
-        if parameter.default is parameter.empty and not _is_optional(annotation):
-            required.append(parameter.name)
-    doc = inspect.getdoc(function) or ""
-    summary = description if description is not None else doc.split("\n\n", 1)[0].replace("\n", " ")
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
-    return Tool(str(name or getattr(function, "__name__", "")), summary, schema)
-
-
-def _schema_of(annotation: object, parameter: str) -> dict[str, Any]:
-    if annotation in _SCALARS:
-        return {"type": _SCALARS[annotation]}
-    if annotation is Any:
-        return {}
-    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Literal and arguments and all(isinstance(a, str | int | float | bool) for a in arguments):
-        return {"enum": list(arguments)}
-    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
-        item = arguments[0] if arguments else Any
-        return {"type": "array", "items": _schema_of(item, parameter)}
-    if origin is dict or annotation is dict:
-        return {"type": "object"}
-    if origin in (typing.Union, types.UnionType):
-        present = [a for a in arguments if a is not type(None)]
-        if len(present) == 1:
-            return _schema_of(present[0], parameter)
-        return {"anyOf": [_schema_of(a, parameter) for a in present]}
+def check_tool_choice(choice: object, tools: Sequence[Tool]) -> str | None:
+    """``choice`` when it is None, one of ``auto``, ``none``, ``required``, or the name of a declared tool."""
+    if choice is None:
+        return None
+    if not tools:
+        raise LLMBadRequestError("tool_choice was given without tools; declare the tools it chooses from")
+    if choice in TOOL_CHOICES or choice in {tool.name for tool in tools}:
+        return str(choice)
     raise LLMBadRequestError(
-        f"Tool parameter {parameter!r} has a type a JSON schema cannot state here ({annotation!r:.80}); "
-        "use str, int, float, bool, list[...], dict, Literal[...] or Optional[...], or declare the Tool yourself"
+        f"tool_choice {choice!r:.80} is neither one of {', '.join(TOOL_CHOICES)} nor a declared tool ({', '.join(t.name for t in tools)})"
     )
-
-
-def _is_optional(annotation: object) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)

@@ -9,24 +9,30 @@ from typing import Any, Protocol
 
 from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.conversation import Message, ToolCall
 from modules.infrastructure.domain.llm.parameters import check_parameters, shown
 from modules.infrastructure.domain.llm.templates import placeholders
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
+from modules.infrastructure.domain.llm.tools import Tool
 
 MAX_TIMEOUT = MAX_WAIT_SECONDS  # PromptContext.timeout is bounded as LLM_DEADLINE is
 
 
 @dataclass(frozen=True)
 class CompletionRequest:
-    """Chat messages and generation parameters (``temperature``, ``max_tokens``, ``response_format``, ...).
+    """Chat messages in the OpenAI wire shape (``Message.to_wire``), generation parameters (``temperature``,
+    ``max_tokens``, ``response_format``, ...), the tools the model may call and ``tool_choice``
+    (``auto``, ``none``, ``required`` or a tool's name). Each adapter translates this one shape.
 
     ``module`` and ``prompt_name`` say who asks; they are never sent to the provider.
     """
 
-    messages: Sequence[Mapping[str, str]]
+    messages: Sequence[Mapping[str, Any]]
     parameters: Mapping[str, Any] = field(default_factory=dict)
     module: str | None = None
     prompt_name: str | None = None
+    tools: Sequence[Tool] = ()
+    tool_choice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,11 @@ class Completion:
     completion_tokens: int = 0
     model: str | None = None
     request_id: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tool_calls, tuple) or not all(isinstance(c, ToolCall) for c in self.tool_calls):
+            raise TypeError("tool_calls must be a tuple of ToolCall")
         if not isinstance(self.content, str):
             raise TypeError(f"content must be text, not {type(self.content).__name__}")
         for name in ("finish_reason", "model", "request_id"):
@@ -56,13 +65,30 @@ class Completion:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def to_data(self) -> dict[str, Any]:
+        """The completion as JSON-ready data (for the response cache); ``from_data`` reads it back."""
+        data = {name: getattr(self, name) for name in ("content", "finish_reason", "prompt_tokens", "completion_tokens", "model", "request_id")}
+        data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": dict(c.arguments)} for c in self.tool_calls]
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Completion:
+        """The completion ``to_data`` wrote; ``TypeError`` for data of another shape (another version's entry)."""
+        fields = dict(data)
+        calls = fields.pop("tool_calls", [])
+        if not isinstance(calls, list) or not all(isinstance(c, Mapping) and isinstance(c.get("arguments"), Mapping) for c in calls):
+            raise TypeError("tool_calls must be a list of calls")
+        return cls(**fields, tool_calls=tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in calls))
+
 
 @dataclass(frozen=True)
 class StreamChunk:
-    """A piece of a streamed answer; the last chunk carries the usage (``completion``) and no text."""
+    """A piece of a streamed answer; the last chunk carries the usage (``completion`` from an adapter, the whole
+    ``response`` from the call layer) and no text."""
 
     text: str = ""
     completion: Completion | None = None
+    response: LLMResponse | None = None
 
 
 class TextCompleter(Protocol):
@@ -94,11 +120,29 @@ class UsageStats:
 
 @dataclass(frozen=True)
 class LLMResponse:
-    """The answer to a prompt, with provider, model, latency and cache facts in ``metadata``."""
+    """The answer to a prompt, with provider, model, latency, cache facts and ``finish_reason`` in ``metadata``;
+    ``tool_calls`` holds the tools the model asked to run (checked against their schemas)."""
 
     content: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
     usage_stats: UsageStats = field(default_factory=UsageStats)
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the model stopped: ``stop``, ``length``, ``tool_calls``, ... as the provider said."""
+        reason = self.metadata.get("finish_reason")
+        return reason if isinstance(reason, str) else None
+
+    @property
+    def message(self) -> Message:
+        """This answer as the assistant message to add to the history."""
+        return Message.assistant(self.content, self.tool_calls)
+
+    def feedback(self) -> list[Message]:
+        """The assistant message, then a tool result for each call that cannot run saying why, so the model can
+        correct itself; the caller adds the results of the calls that can run."""
+        return [self.message, *(Message.tool(call.id, f"Error: {call.error}") for call in self.tool_calls if call.error)]
 
 @dataclass(frozen=True)
 class LLMUsageSummary:

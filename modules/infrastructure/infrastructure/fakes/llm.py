@@ -12,11 +12,13 @@ from typing import Any, Union
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.llm.conversation import Message
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
+from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import Embedder, FakeEmbeddings, ModerationReply
@@ -28,10 +30,12 @@ JSON_FORMATS = ("json_object", "json_schema")
 class RecordedPrompt:
     """One request that reached the fake model: the rendered messages, the parameters and who asked."""
 
-    messages: tuple[Mapping[str, str], ...]
+    messages: tuple[Mapping[str, Any], ...]
     parameters: Mapping[str, Any]
     module: str | None = None
     prompt_name: str | None = None
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str | None = None
 
     @property
     def json_mode(self) -> bool:
@@ -45,15 +49,18 @@ class RecordedPrompt:
 
     @property
     def user(self) -> str:
-        return [m["content"] for m in self.messages if m["role"] == "user"][-1]
+        """The last user message's text ("" when there is none)."""
+        return next((str(m["content"]) for m in reversed(self.messages) if m["role"] == "user"), "")
 
 
-Reply = Union[str, BaseException, Callable[[RecordedPrompt], str]]
+Reply = Union[str, Message, BaseException, Callable[[RecordedPrompt], Union[str, Message]]]
 
 
 class FakeLLM(FakeEmbeddings):
-    """Answers each request with the next scripted reply (text, an exception to raise, or a function of
-    the prompt), else with ``respond(prompt)``; records every request. Thread-safe.
+    """Answers each request with the next scripted reply (text, an assistant ``Message`` with tool calls, an
+    exception to raise, or a function of the prompt), else with ``respond(prompt)``; records every request.
+    Thread-safe. ``FakeLLM([Message.assistant(tool_calls=[ToolCall("c1", "add", {"a": 1, "b": 2})]), "3"])``
+    scripts a tool loop: the call, then the answer.
 
     Embeddings come from ``embedder`` (default: ``hashed_vector``, repeatable), ``embedding_batch`` texts
     per request at most; moderations from ``moderations`` (default: nothing flagged). See ``FakeEmbeddings``.
@@ -67,7 +74,7 @@ class FakeLLM(FakeEmbeddings):
         self,
         replies: Iterable[Reply] = (),
         *,
-        respond: Callable[[RecordedPrompt], str] | None = None,
+        respond: Callable[[RecordedPrompt], str | Message] | None = None,
         model: str = "fake-model",
         embedder: Embedder | None = None,
         moderations: Iterable[ModerationReply] = (),
@@ -121,8 +128,12 @@ class FakeLLM(FakeEmbeddings):
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         prompt = self._record(request)
         reply = self._next_reply(prompt)
-        tokens = max(1, len(reply) // 4)
-        return Completion(reply, "stop", estimate_tokens(request.messages), tokens, self.model, f"fake-{self.calls}")
+        message = reply if isinstance(reply, Message) else Message.assistant(reply)
+        tokens = max(1, (len(message.content) + sum(len(str(c.arguments)) for c in message.tool_calls)) // 4)
+        return Completion(
+            message.content, "tool_calls" if message.tool_calls else "stop", estimate_tokens(request.messages, request.tools),
+            tokens, self.model, f"fake-{self.calls}", message.tool_calls,
+        )
 
     def stream(self, request: CompletionRequest, timeout: float, total: float = math.inf) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""
@@ -144,13 +155,14 @@ class FakeLLM(FakeEmbeddings):
 
     def _record(self, request: CompletionRequest) -> RecordedPrompt:
         prompt = RecordedPrompt(
-            tuple(dict(m) for m in request.messages), dict(request.parameters), request.module, request.prompt_name
+            tuple(dict(m) for m in request.messages), dict(request.parameters), request.module, request.prompt_name,
+            tuple(request.tools), request.tool_choice,
         )
         with self._lock:
             self.prompts.append(prompt)
         return prompt
 
-    def _next_reply(self, prompt: RecordedPrompt) -> str:
+    def _next_reply(self, prompt: RecordedPrompt) -> str | Message:
         with self._lock:
             reply: Reply | None = self._replies.popleft() if self._replies else self.respond
         if reply is None:

@@ -17,7 +17,7 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMTimeoutError,
 )
-from modules.infrastructure.domain.llm.retry_policy import parse_retry_after
+from modules.infrastructure.domain.llm.retry_policy import parse_retry_after, should_retry_header
 
 _ADVICE = {
     400: "the request is invalid; fix the prompt or parameters",
@@ -66,9 +66,14 @@ def _status_error(exc: openai.APIStatusError, provider: str, redact: Callable[[s
     advice = _ADVICE.get(status, "the provider failed; retrying" if status >= 500 else "the request was refused")
     if code == "insufficient_quota":
         advice = "the account is out of quota (billing, not rate); add credit or use another provider"
+    should_retry = should_retry_header(exc.response.headers)
+    if should_retry is not None:
+        advice = f"the provider {'asked for a retry' if should_retry else 'asked not to retry it'} (x-should-retry)"
     message = f"{provider} answered HTTP {status}{f' ({code})' if code else ''}: {detail}; {advice}"
-    retry_after = parse_retry_after(exc.response.headers)
-    return _status_class(status)(message, provider=provider, status_code=status, code=code, retry_after=retry_after)
+    return _status_class(status)(
+        message, provider=provider, status_code=status, code=code,
+        retry_after=parse_retry_after(exc.response.headers), should_retry=should_retry,
+    )
 
 
 def _status_class(status: int) -> type[LLMProviderError]:

@@ -37,15 +37,17 @@ def completion_client(config: LLMConfig, redactor: Redactor, http_client: Any = 
 
 
 def load_prices(path: str | None) -> PriceTable:
-    """The shipped price table, or the JSON file at ``path`` (LLM_PRICES_FILE); raises ``ConfigurationError``."""
+    """The shipped price table, with the models of the JSON file at ``path`` (LLM_PRICES_FILE) added or
+    replacing the shipped ones; raises ``ConfigurationError`` naming the file and the problem."""
+    shipped = PriceTable.from_data(json.loads(resources.files(__package__).joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")))
+    if not path:
+        return shipped
     try:
-        if path:
-            text = Path(path).read_text(encoding="utf-8")
-        else:
-            text = resources.files(__package__).joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")
-        return PriceTable.from_data(json.loads(text))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"LLM_PRICES_FILE={path or PRICES_RESOURCE} cannot be used: {exc}; point it at a JSON price table") from exc
+        return shipped.overlaid(PriceTable.from_data(json.loads(Path(path).read_text(encoding="utf-8"))))
+    except OSError as exc:
+        raise ConfigurationError(f"LLM_PRICES_FILE={path} cannot be read ({exc.strerror or exc}); point it at a readable JSON price table") from exc
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON (or nested past the parser), not a price table
+        raise ConfigurationError(f"LLM_PRICES_FILE={path} is not a usable price table: {exc}") from exc
 
 
 def build_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:

@@ -7,12 +7,15 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMProviderError
 from modules.infrastructure.domain.llm.embedding_values import EmbeddingLimits
+from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
+from modules.infrastructure.infrastructure.llm_clients.tool_emulation import emulated_completion, emulated_request
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +112,8 @@ def _serve_embeddings(params: Any, xllamacpp: Any, context_size: int) -> None:
 
 
 class LocalModelClient(OpenAIClient):
-    """The embedded model through the ordinary OpenAI client; ``close()`` stops the server.
+    """The embedded model through the ordinary OpenAI client; ``close()`` stops the server. Its server has no
+    tool calling, so tools are emulated with a grammar-held JSON reply (``tool_emulation``).
 
     Embeddings are the chat model's own (no moderation endpoint): at most 64 texts and 4 contexts' worth of
     estimated tokens per request, each text within the context.
@@ -124,6 +128,21 @@ class LocalModelClient(OpenAIClient):
         self.server = server or LocalModelServer(self.config.local_model_path, self.config.context_size or 2048)
         context = self.server.context_size
         self.embedding_limits = EmbeddingLimits(max_inputs=64, max_request_tokens=4 * context, max_text_tokens=context)
+
+    def complete(self, request: CompletionRequest, timeout: float) -> Completion:
+        if not request.tools:
+            return super().complete(request, timeout)
+        return emulated_completion(super().complete(emulated_request(request), timeout))
+
+    def stream(self, request: CompletionRequest, timeout: float, total: float) -> Iterator[StreamChunk]:
+        """Text as it arrives; with tools, the whole reply at once (it is JSON until read back)."""
+        if not request.tools:
+            yield from super().stream(request, timeout, total)
+            return
+        completion = self.complete(request, min(timeout, total))
+        if completion.content:
+            yield StreamChunk(completion.content)
+        yield StreamChunk(completion=completion)
 
     def close(self) -> None:
         super().close()

@@ -15,6 +15,7 @@ import openai
 
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.errors import LLMBadRequestError
+from modules.infrastructure.domain.llm.tool_call_parts import ToolCallParts
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
@@ -58,6 +59,18 @@ def arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return known
 
 
+def request_arguments(request: CompletionRequest) -> dict[str, Any]:
+    """The request's parameters, tools and tool choice as ``create()`` takes them."""
+    sent = arguments(request.parameters)
+    if request.tools:
+        sent["tools"] = [tool.to_wire() for tool in request.tools]
+    if request.tool_choice in ("auto", "none", "required"):
+        sent["tool_choice"] = request.tool_choice
+    elif request.tool_choice:
+        sent["tool_choice"] = {"type": "function", "function": {"name": request.tool_choice}}
+    return sent
+
+
 class OpenAIClient(EmbeddingEndpoints):
     """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``."""
 
@@ -76,7 +89,7 @@ class OpenAIClient(EmbeddingEndpoints):
         """One attempt, body included, within ``timeout`` seconds."""
         with self._errors(), cutoff(time.monotonic() + timeout):
             raw = self._openai().chat.completions.with_raw_response.create(
-                model=self.model, messages=list(request.messages), timeout=timeout, **arguments(request.parameters)
+                model=self.model, messages=list(request.messages), timeout=timeout, **request_arguments(request)
             )
         return completion_from(raw.content, raw.headers.get("content-type"), raw.request_id, self.provider)
 
@@ -84,7 +97,7 @@ class OpenAIClient(EmbeddingEndpoints):
         """Text as it arrives, then the usage: the first text within ``timeout`` seconds, the whole stream
         within ``total`` (and no read waits longer than ``timeout``)."""
         started = time.monotonic()
-        parameters = {**arguments(request.parameters), "stream": True, "stream_options": {"include_usage": True}}
+        parameters = {**request_arguments(request), "stream": True, "stream_options": {"include_usage": True}}
         with self._errors():
             with cutoff(started + timeout):
                 stream = self._openai().chat.completions.create(
@@ -118,19 +131,21 @@ class OpenAIClient(EmbeddingEndpoints):
         usage = (0, 0)
         model = request_id = None
         text_seen = False
+        parts = ToolCallParts()
         while (chunk := self._next_event(events, closing_at if text_seen else opening_at)) is not None:
             data = chunk_data(chunk, self.provider)
-            text, finished = chunk_text(data, self.provider)
+            text, finished = chunk_text(data, self.provider, parts)
             finish_reason = finished or finish_reason
             if data.get("usage") is not None:
                 usage, model, request_id = usage_of(data, self.provider), data.get("model"), data.get("id")
+            text_seen = text_seen or bool(text) or len(parts) > 0  # a tool call's pieces are progress too
             if text:
-                text_seen = True
                 yield StreamChunk(text)
         if finish_reason is None:
             what = "ended without a finish reason: it was cut short" if text_seen else "ended before any text"
             raise malformed(self.provider, f"a stream that {what}")
-        yield StreamChunk(completion=completion_of(self.provider, "", finish_reason, *usage, model, request_id))
+        calls = parts.calls(lambda what: malformed(self.provider, what))
+        yield StreamChunk(completion=completion_of(self.provider, "", finish_reason, *usage, model, request_id, calls))
 
     def _next_event(self, events: Iterator[Any], at: float) -> Any:
         with cutoff(at):

@@ -14,7 +14,9 @@ from typing import Any
 import openai
 
 from modules.infrastructure.domain.errors import LLMMalformedResponseError
+from modules.infrastructure.domain.llm.conversation import ToolCall
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_count
+from modules.infrastructure.domain.llm.tool_call_parts import ToolCallParts, parsed_call
 from modules.infrastructure.domain.llm.values import Completion
 
 ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-compatible chat completions API"
@@ -42,7 +44,41 @@ def completion_from(body: bytes, content_type: str | None, request_id: str | Non
         raise malformed(provider, f"no text: content is null and there are no tool calls{detail}")
     prompt_tokens, completion_tokens = usage_of(data, provider)
     finish_reason, model = choices[0].get("finish_reason"), data.get("model")
-    return completion_of(provider, "" if content is None else content, finish_reason, prompt_tokens, completion_tokens, model, request_id or data.get("id"))
+    calls = tool_calls_of(message.get("tool_calls"), provider)
+    return completion_of(
+        provider, "" if content is None else content, finish_reason, prompt_tokens, completion_tokens, model, request_id or data.get("id"), calls
+    )
+
+
+def tool_calls_of(calls: object, provider: str) -> tuple[ToolCall, ...]:
+    """The ``tool_calls`` of an answer's message, each ``{id, type, function: {name, arguments}}``."""
+    if calls is None:
+        return ()
+    if not isinstance(calls, list):
+        raise malformed(provider, f"tool_calls that are not a list (a {type(calls).__name__})")
+    parsed = []
+    for position, call in enumerate(calls):
+        function = _object(_object(call, f"tool_calls[{position}]", provider).get("function"), f"tool_calls[{position}].function", provider)
+        parsed.append(parsed_call(call.get("id"), function.get("name"), function.get("arguments"), lambda what: malformed(provider, what)))
+    return tuple(parsed)
+
+
+def stream_tool_calls(delta: Mapping[str, Any], parts: ToolCallParts, provider: str) -> None:
+    """Add the tool-call pieces of a stream chunk's ``delta`` to ``parts``."""
+    calls = delta.get("tool_calls")
+    if not calls:
+        return
+    if not isinstance(calls, list):
+        raise malformed(provider, f"a stream event whose tool_calls are not a list (a {type(calls).__name__})")
+    for call in calls:
+        call = _object(call, "a streamed tool call", provider)
+        function = _object(call.get("function") or {}, "a streamed tool call's function", provider)
+        index, call_id, name, arguments = call.get("index", 0), call.get("id"), function.get("name"), function.get("arguments")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1024 or not all(
+            isinstance(v, str | None) for v in (call_id, name, arguments)
+        ):
+            raise malformed(provider, "a streamed tool call whose index, id, name or arguments have the wrong type")
+        parts.add(index, call_id, name, arguments)
 
 
 def chunk_data(chunk: object, provider: str) -> Mapping[str, Any]:
@@ -52,15 +88,17 @@ def chunk_data(chunk: object, provider: str) -> Mapping[str, Any]:
     return chunk.to_dict(warnings=False)
 
 
-def chunk_text(data: Mapping[str, Any], provider: str) -> tuple[str, str | None]:
-    """The text a stream chunk adds (``""`` for none) and its finish reason."""
+def chunk_text(data: Mapping[str, Any], provider: str, parts: ToolCallParts | None = None) -> tuple[str, str | None]:
+    """The text a stream chunk adds (``""`` for none) and its finish reason; tool-call pieces go to ``parts``."""
     choices = data.get("choices")
     if choices is None or choices == []:  # the usage chunk has no choices
         return "", None
     if not isinstance(choices, list):
         raise malformed(provider, f"a stream event whose choices are not a list (a {type(choices).__name__})")
     choice = _object(choices[0], "choices[0]", provider)
-    delta = _object(choice.get("delta", {}), "choices[0].delta", provider)
+    delta = _object(choice.get("delta") or {}, "choices[0].delta", provider)
+    if parts is not None:
+        stream_tool_calls(delta, parts, provider)
     text, finish_reason = delta.get("content"), choice.get("finish_reason")
     if not isinstance(text, str | None) or not isinstance(finish_reason, str | None):
         raise malformed(provider, "a stream event whose content or finish_reason is not text")
@@ -79,10 +117,13 @@ def usage_of(data: Mapping[str, Any], provider: str) -> tuple[int, int]:
     return prompt_tokens, completion_tokens
 
 
-def completion_of(provider: str, content: str, finish_reason: Any, prompt_tokens: int, completion_tokens: int, model: Any, request_id: Any) -> Completion:
+def completion_of(
+    provider: str, content: str, finish_reason: Any, prompt_tokens: int, completion_tokens: int, model: Any, request_id: Any,
+    tool_calls: tuple[ToolCall, ...] = (),
+) -> Completion:
     """A ``Completion`` of values read from a body; raises ``LLMMalformedResponseError`` when one has the wrong type."""
     try:
-        return Completion(content, finish_reason, prompt_tokens, completion_tokens, model, request_id)
+        return Completion(content, finish_reason, prompt_tokens, completion_tokens, model, request_id, tool_calls)
     except TypeError as exc:
         raise malformed(provider, f"a field of the wrong type ({exc})") from None
 
