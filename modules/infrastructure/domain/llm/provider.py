@@ -203,8 +203,8 @@ class LLMProvider:
 
 
 def reserved_tokens(request: CompletionRequest) -> int:
-    """What a chat completion reserves of the TPM limit: the prompt's estimate plus the answer's ``max_tokens``."""
-    return estimate_tokens(request.messages) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
+    """What a chat completion reserves of the TPM limit: the estimate of the messages and tools plus the answer's ``max_tokens``."""
+    return estimate_tokens(request.messages, request.tools) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
 
 
 def _started(chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
