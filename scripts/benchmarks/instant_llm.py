@@ -1,5 +1,5 @@
 """An OpenAI-compatible server on 127.0.0.1 that answers every chat completion at once, with keep-alive;
-a request that declares tools is answered with a tool call.
+a request that declares tools is answered with a tool call, an embeddings request with one 1536-number vector.
 
     python -m scripts.benchmarks.instant_llm    # prints its port, serves until terminated
 """
@@ -36,13 +36,26 @@ TOOL_ANSWER = json.dumps(
     }
 ).encode()
 
+EMBEDDING_DIMENSIONS = 1536  # text-embedding-3-small's
+EMBEDDING = json.dumps(
+    {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [round(0.001 * (i % 997) - 0.5, 6) for i in range(EMBEDDING_DIMENSIONS)]}],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 4, "total_tokens": 4},
+    }
+).encode()
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        answer = TOOL_ANSWER if b'"tools"' in body else ANSWER
+        if self.path.endswith("/embeddings"):
+            answer = EMBEDDING  # one text's vector, whatever was sent
+        else:
+            answer = TOOL_ANSWER if b'"tools"' in body else ANSWER
         # One write: headers and body in separate segments meet delayed ACKs (40 ms a request).
         head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(answer)}\r\n\r\n"
         self.wfile.write(head.encode() + answer)

@@ -6,11 +6,13 @@ malformed bodies, trickled bytes and slow streams.
 
 Each request takes the next scripted answer (the last one repeats); ``server.requests`` keeps
 the path, headers and JSON body of each. A request with ``"stream": true`` is answered with
-server-sent events: one per word of ``content``, ``chunk_interval`` seconds apart.
+server-sent events: one per word of ``content``, ``chunk_interval`` seconds apart. ``/embeddings``
+answers one ``text_vector`` per input and ``/moderations`` a classification flagging texts with "attack".
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -94,7 +96,7 @@ class FaultServer:
                             time.sleep(answer.chunk_interval)
                             self._send(event, answer.byte_interval)
                     else:
-                        payload = _payload(answer, body)
+                        payload = _payload(answer, body, self.path)
                         self._send(_head(answer, len(payload), "application/json"), answer.byte_interval if answer.trickle_headers else 0)
                         self._send(payload, answer.byte_interval)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): fine
@@ -123,12 +125,16 @@ def _head(answer: Answer, length: int | None, content_type: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def _payload(answer: Answer, body: dict[str, Any]) -> bytes:
+def _payload(answer: Answer, body: dict[str, Any], path: str = "/v1/chat/completions") -> bytes:
     if answer.body is not None:
         return answer.body
     if answer.status != 200:
         error = {"message": f"scripted {answer.status}", "type": "scripted", "code": answer.code}
         return json.dumps({"error": error}).encode()
+    if path.endswith("/embeddings"):
+        return _embeddings(body)
+    if path.endswith("/moderations"):
+        return _moderation(body)
     completion = {
         "id": "chatcmpl-fault",
         "object": "chat.completion",
@@ -166,3 +172,23 @@ def _events(answer: Answer, body: dict[str, Any]) -> list[bytes]:
         events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": answer.finish_reason}]})
     events.append({**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}})
     return [f"data: {json.dumps(event)}\n\n".encode() for event in events] + [b"data: [DONE]\n\n"]
+
+
+def text_vector(text: str) -> list[float]:
+    """The fault server's embedding of ``text``: four numbers from its sha256, the same in every process."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b / 255 for b in digest[:4]]
+
+
+def _embeddings(body: dict[str, Any]) -> bytes:
+    texts = body.get("input") or []
+    data = [{"object": "embedding", "index": i, "embedding": text_vector(t)} for i, t in enumerate(texts)]
+    tokens = sum(len(t.split()) for t in texts)
+    answer = {"object": "list", "data": data, "model": body.get("model", "m"), "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return json.dumps(answer).encode()
+
+
+def _moderation(body: dict[str, Any]) -> bytes:
+    flagged = "attack" in str(body.get("input"))
+    result = {"flagged": flagged, "categories": {"violence": flagged, "hate": False}, "category_scores": {"violence": 0.9 if flagged else 0.01, "hate": 0.0}}
+    return json.dumps({"id": "modr-fault", "model": body.get("model", "m"), "results": [result]}).encode()

@@ -242,3 +242,13 @@ def test_openai_answers_when_the_anthropic_primary_is_overloaded(anthropic_at, m
         response = InfrastructureService.execute_prompt(PROMPT, CONTEXT)
     assert len(claude.requests) == 2 and response.metadata["provider"] == "openai"
     assert response.metadata["fallback_from"] == ["anthropic"]
+
+
+def test_embeddings_and_moderation_are_refused_clearly_before_any_request(anthropic_at) -> None:
+    with ClaudeServer([Claude()]) as server:
+        anthropic_at(server)
+        with pytest.raises(LLMBadRequestError, match="'anthropic' has no embedding model"):
+            InfrastructureService.embed(["a sentence"], module="lessons")
+        with pytest.raises(LLMBadRequestError, match="'anthropic' has no moderation endpoint"):
+            InfrastructureService.moderate("a sentence", module="lessons")
+    assert server.requests == []

@@ -81,7 +81,7 @@ def test_an_empty_environment_gives_the_development_defaults() -> None:
         replica_cooldown=30.0,
     )
     assert config.database_url == "sqlite:///var/app.db"
-    assert config.llm_config == LLMConfig(provider="local", model=LOCAL_MODEL_NAME, context_size=LOCAL_CONTEXT_SIZE)
+    assert config.llm_config == LLMConfig(provider="local", model=LOCAL_MODEL_NAME, context_size=LOCAL_CONTEXT_SIZE, embedding_model=LOCAL_MODEL_NAME)
     assert config.llm_fallbacks == ()
     assert config.api_config == APIConfig(host="127.0.0.1", port=8000)
     assert config.cache == CacheConfig(redis_url=None)
@@ -219,6 +219,8 @@ def test_openai_settings_build_the_openai_llm_config() -> None:
         cache_ttl=60,
         rpm_limit=100,
         tpm_limit=2000,
+        embedding_model="text-embedding-3-small",
+        moderation_model="omni-moderation-latest",
     )
     assert isinstance(config.llm_config.api_key, Secret)
     assert config.llm_config.api_key.reveal() == OPENAI_KEY

@@ -52,6 +52,7 @@ from modules.infrastructure.domain.llm.conversation import Message, ToolCall
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
 from modules.infrastructure.domain.llm.tool_functions import tool_from_function
 from modules.infrastructure.domain.llm.tools import Tool
+from modules.infrastructure.domain.llm.embedding_values import EmbeddingResult, ModerationResult
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext, UsageStats
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.listeners import ListenerRetry
@@ -92,6 +93,7 @@ __all__ = [
     "DatabaseSession",
     "DatabaseStatementTimeoutError",
     "DeliveryOutcome",
+    "EmbeddingResult",
     "Envelope",
     "EnvironmentStatus",
     "InfrastructureError",
@@ -119,6 +121,7 @@ __all__ = [
     "MessagingConfig",
     "MessagingError",
     "MigrationStatus",
+    "ModerationResult",
     "PoolStats",
     "Prompt",
     "PromptContext",

@@ -15,6 +15,9 @@ from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
 from modules.infrastructure.domain.llm.tools import Tool
+from modules.infrastructure.domain.llm.embedding_values import EmbeddingResult, ModerationResult
+from modules.infrastructure.domain.llm.embeddings import LLMEmbeddings
+from modules.infrastructure.domain.llm.moderation import LLMModeration
 from modules.infrastructure.domain.llm.values import LLMClient, LLMResponse, LLMUsageSummary, Prompt, PromptContext
 from modules.infrastructure.domain.messaging.listeners import ListenerRetry
 from modules.infrastructure.domain.messaging.ports import Consumer
@@ -338,6 +341,31 @@ class InfrastructureService:
         ``result = InfrastructureService.run_tools([Message.user("What is 2 + 3?")], [add]); result.response.content``
         """
         return _components().llm.run_tools(messages, tools, prompt, context, tool_choice, max_steps)
+
+    @staticmethod
+    def embed(texts: list[str] | tuple[str, ...], *, module: str, provider: str | None = None) -> EmbeddingResult:
+        """One vector per text, in order, from the configured provider's embedding model (or ``provider``'s).
+
+        Batched to the provider's limits, each text cached by content and model, retried, rate-limited and
+        recorded for ``module`` like ``execute_prompt``; never falls back to another provider (vectors of
+        different models are not comparable). Raises ``LLMBadRequestError`` for bad input (a bare string, an
+        empty list, an empty or over-long text: before any request) or a provider without embeddings, else
+        the ``LLMProviderError`` subclasses of ``execute_prompt``.
+        ``InfrastructureService.embed(["a cat", "a kitten"], module="search").vectors``
+        """
+        llm = _components().llm
+        return LLMEmbeddings(llm.providers, llm.cache, llm.ledger).embed(texts, module=module, provider=provider)
+
+    @staticmethod
+    def moderate(text: str, *, module: str, provider: str | None = None) -> ModerationResult:
+        """The moderation endpoint's classification of ``text`` (flagged, categories, scores), recorded for ``module``.
+
+        Retried and rate-limited like ``execute_prompt``, never cached. Raises ``LLMBadRequestError`` for text that
+        is not text, empty or over-long, or on a provider without moderation (Azure, local: configure OpenAI).
+        ``if InfrastructureService.moderate(comment, module="forum").flagged: ...``
+        """
+        llm = _components().llm
+        return LLMModeration(llm.providers, llm.ledger).moderate(text, module=module, provider=provider)
 
     @staticmethod
     def get_llm_usage(since: datetime | None = None, module: str | None = None) -> LLMUsageSummary:

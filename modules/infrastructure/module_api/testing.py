@@ -5,6 +5,8 @@
     with fake_infrastructure(['{"question": "2 + 2?", "options": ["3", "4"], "answer": 1}']) as fakes:
         ...                              # the facade now runs on in-memory SQLite (migrated), a
         fakes.llm.prompts                # scripted model, an in-memory cache and a recording broker
+        fakes.llm.embedded               # texts of each embeddings request (vectors: fakes.llm.embedder,
+                                         # default hashed_vector); fakes.llm.add_moderations(...) scripts moderate()
         fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
 
 Listeners registered inside the block (``InfrastructureService.listen``) run right after each
@@ -28,11 +30,12 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.bootstrap import bootstrap
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
+from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
 from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
-__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure"]
+__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure", "hashed_vector"]
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them, and
 # reach the listeners registered in the block right after their transaction commits.

@@ -91,6 +91,8 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
             model=values["OPENAI_MODEL"],
             api_key=_secret(values["OPENAI_API_KEY"]),
             base_url=values["OPENAI_BASE_URL"],
+            embedding_model=values["OPENAI_EMBEDDING_MODEL"],
+            moderation_model=values["OPENAI_MODERATION_MODEL"],
             **shared,
         )
     if provider == "azure":
@@ -101,6 +103,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
             endpoint=values["AZURE_OPENAI_ENDPOINT"],
             api_version=values["AZURE_OPENAI_API_VERSION"],
             deployment=values["AZURE_OPENAI_DEPLOYMENT"],
+            embedding_model=values["AZURE_OPENAI_EMBEDDING_DEPLOYMENT"],
             **shared,
         )
     if provider == "anthropic":
@@ -117,6 +120,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         model=LOCAL_MODEL_NAME,
         local_model_path=values["LOCAL_LLM_MODEL_PATH"],
         context_size=LOCAL_CONTEXT_SIZE,
+        embedding_model=LOCAL_MODEL_NAME,  # the chat model's own embeddings (llama.cpp's embedding mode, mean pooling)
         **shared,
     )
 

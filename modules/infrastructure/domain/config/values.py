@@ -79,6 +79,8 @@ class LLMConfig(_MaskedRepr):
     breaker_cooldown: float = 30.0
     prices_file: str | None = None
     usage_persist: bool = False
+    embedding_model: str | None = None  # None: this provider is configured without embeddings
+    moderation_model: str | None = None  # None: this provider has no moderation endpoint
     context_size: int | None = None
 
 @dataclass(frozen=True, repr=False)

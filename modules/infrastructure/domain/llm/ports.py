@@ -1,11 +1,12 @@
-"""Ports of the LLM call layer: one provider's completions, and the capacity limits it waits for."""
+"""Ports of the LLM call layer: one provider's completions, embeddings and moderation, and the capacity limits it waits for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from modules.infrastructure.domain.lifecycle import Resource
+from modules.infrastructure.domain.llm.embedding_values import EmbeddingBatch, EmbeddingLimits, ModerationResult
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 
 
@@ -41,4 +42,30 @@ class CapacityLimiter(Protocol):
 
     def refund(self, tokens: int) -> None:
         """Give back a reservation whose call will not be made."""
+        ...
+
+
+class EmbeddingClient(Protocol):
+    """A provider's embeddings, one attempt per call (the caller retries), failures as ``LLMProviderError``.
+
+    ``embedding_model`` is ``None`` when the provider is configured without one (embed then refuses).
+    """
+
+    provider: str
+    embedding_model: str | None
+    embedding_limits: EmbeddingLimits
+
+    def embed(self, texts: Sequence[str], timeout: float) -> EmbeddingBatch:
+        """One vector per text, in order, all of one length, within ``timeout`` seconds."""
+        ...
+
+
+class ModerationClient(Protocol):
+    """A provider's moderation endpoint; ``moderation_model`` is ``None`` when it has none (moderate then refuses)."""
+
+    provider: str
+    moderation_model: str | None
+
+    def moderate(self, text: str, timeout: float) -> ModerationResult:
+        """The classification of ``text``, within ``timeout`` seconds."""
         ...

@@ -10,6 +10,7 @@ from typing import Any
 from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.templates import render
 from modules.infrastructure.domain.llm.tools import Tool
+from modules.infrastructure.domain.llm.unicode_text import lone_surrogate_at
 from modules.infrastructure.domain.llm.values import Prompt
 
 CHARS_PER_TOKEN = 3.5  # a deliberately generous estimate: English averages about 4
@@ -34,14 +35,12 @@ def render_messages(prompt: Prompt, variables: Mapping[str, Any]) -> list[dict[s
 
 def check_unicode(text: str, where: str) -> None:
     """Text a request can carry as UTF-8: a lone surrogate (from a bad decode) cannot be sent."""
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError as exc:
-            raise LLMBadRequestError(
-                f"{where} holds a lone surrogate at character {exc.start} once rendered; "
-                "decode its text with errors='replace' or clean it before sending"
-            ) from None
+    position = lone_surrogate_at(text)
+    if position is not None:
+        raise LLMBadRequestError(
+            f"{where} holds a lone surrogate at character {position} once rendered; "
+            "decode its text with errors='replace' or clean it before sending"
+        )
 
 
 def estimate_tokens(messages: Sequence[Mapping[str, Any]], tools: Sequence[Tool] = ()) -> int:

@@ -79,16 +79,16 @@ class LLMProvider:
 
         ``attempts``, when given, counts the requests sent, so a caller can read the count after a failure too.
         """
-        return self._with_retries(lambda client, timeout: client.complete(request, timeout), request, deadline, attempts or Attempts())
+        return self.run(lambda client, timeout: client.complete(request, timeout), reserved_tokens(request), deadline, attempts)
 
     def stream(self, request: CompletionRequest, deadline: Deadline, attempts: Attempts | None = None) -> Iterator[StreamChunk]:
         """Chunks of the answer; opening the stream is retried, a stream cut mid-way is not, and one still going
         when ``deadline`` passes ends with ``LLMTimeoutError``. ``attempts`` as for ``complete``."""
-        opened, _ = self._with_retries(
+        opened, _ = self.run(
             lambda client, timeout: _started(client.stream(request, timeout, deadline.remaining())),
-            request,
+            reserved_tokens(request),
             deadline,
-            attempts or Attempts(),
+            attempts,
         )
         chunks = iter(opened)
         while True:
@@ -115,13 +115,16 @@ class LLMProvider:
         if self._client is not None:
             self._client.after_fork()
 
-    def _with_retries(
-        self, call: Callable[[CompletionClient, float], T], request: CompletionRequest, deadline: Deadline, attempts: Attempts
+    def run(
+        self, call: Callable[[CompletionClient, float], T], tokens: int, deadline: Deadline, attempts: Attempts | None = None
     ) -> tuple[T, int]:
+        """``call(client, timeout)`` through the one retry loop (breaker, limits reserving ``tokens`` per attempt,
+        backoff, ``deadline``): its result and the attempts it took. Chat completions and embeddings alike."""
+        attempts = attempts or Attempts()
         self._check_breaker()
         client = self.initialize_client()
         while True:
-            self._wait_for_capacity(request, deadline)  # every attempt is a request the limits must count
+            self._wait_for_capacity(tokens, deadline)  # every attempt is a request the limits must count
             timeout = min(self.config.timeout, deadline.remaining())
             if timeout <= 0:
                 raise self._deadline_error(attempts.count)
@@ -170,8 +173,7 @@ class LLMProvider:
                 code=CIRCUIT_OPEN,
             )
 
-    def _wait_for_capacity(self, request: CompletionRequest, deadline: Deadline) -> None:
-        tokens = estimate_tokens(request.messages) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
+    def _wait_for_capacity(self, tokens: int, deadline: Deadline) -> None:
         wait = self.limiter.reserve(tokens)
         if wait <= 0:
             return
@@ -198,6 +200,11 @@ class LLMProvider:
             "raise LLM_DEADLINE / PromptContext.timeout or try later",
             provider=self.name,
         )
+
+
+def reserved_tokens(request: CompletionRequest) -> int:
+    """What a chat completion reserves of the TPM limit: the estimate of the messages and tools plus the answer's ``max_tokens``."""
+    return estimate_tokens(request.messages, request.tools) + int(request.parameters.get("max_tokens") or DEFAULT_COMPLETION_TOKENS)
 
 
 def _started(chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

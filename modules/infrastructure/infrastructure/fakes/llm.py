@@ -21,6 +21,7 @@ from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
+from modules.infrastructure.infrastructure.fakes.llm_embeddings import Embedder, FakeEmbeddings, ModerationReply
 
 JSON_FORMATS = ("json_object", "json_schema")
 
@@ -55,11 +56,14 @@ class RecordedPrompt:
 Reply = Union[str, Message, BaseException, Callable[[RecordedPrompt], Union[str, Message]]]
 
 
-class FakeLLM:
+class FakeLLM(FakeEmbeddings):
     """Answers each request with the next scripted reply (text, an assistant ``Message`` with tool calls, an
     exception to raise, or a function of the prompt), else with ``respond(prompt)``; records every request.
     Thread-safe. ``FakeLLM([Message.assistant(tool_calls=[ToolCall("c1", "add", {"a": 1, "b": 2})]), "3"])``
     scripts a tool loop: the call, then the answer.
+
+    Embeddings come from ``embedder`` (default: ``hashed_vector``, repeatable), ``embedding_batch`` texts
+    per request at most; moderations from ``moderations`` (default: nothing flagged). See ``FakeEmbeddings``.
 
     Install ``fake.gateway()`` with ``InfrastructureService.override(llm=...)``, or hand
     ``fake.providers()`` to ``bootstrap(llm_providers=...)``: the real call path (templates, cache,
@@ -67,8 +71,16 @@ class FakeLLM:
     """
 
     def __init__(
-        self, replies: Iterable[Reply] = (), *, respond: Callable[[RecordedPrompt], str | Message] | None = None, model: str = "fake-model"
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        respond: Callable[[RecordedPrompt], str | Message] | None = None,
+        model: str = "fake-model",
+        embedder: Embedder | None = None,
+        moderations: Iterable[ModerationReply] = (),
+        embedding_batch: int = 2048,
     ) -> None:
+        self._start_embeddings(embedder, moderations, embedding_batch)
         self.provider = "fake"
         self.model = model
         self.respond = respond
@@ -95,7 +107,8 @@ class FakeLLM:
         else:
             config = replace(settings, provider=self.provider, model=self.model)
         provider = LLMProvider(config, lambda _: self, sleep=lambda _: None)
-        prices = PriceTable.from_data({"version": "fake", "models": {self.model: {"input": 0, "output": 0}}})
+        free = {"input": 0, "output": 0}
+        prices = PriceTable.from_data({"version": "fake", "models": {self.model: free, str(self.embedding_model): free}})
         return LLMProviders([provider], prices)
 
     def gateway(
@@ -136,8 +149,9 @@ class FakeLLM:
         """Nothing to close."""
 
     def after_fork(self) -> None:
-        """Nothing is inherited but a lock another thread may have held."""
+        """Nothing is inherited but locks another thread may have held."""
         self._lock = threading.Lock()
+        self._embedding_lock = threading.Lock()
 
     def _record(self, request: CompletionRequest) -> RecordedPrompt:
         prompt = RecordedPrompt(

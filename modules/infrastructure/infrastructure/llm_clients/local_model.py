@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMProviderError
+from modules.infrastructure.domain.llm.embedding_values import EmbeddingLimits
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.infrastructure.llm_clients.openai_client import OpenAIClient
 from modules.infrastructure.infrastructure.llm_clients.tool_emulation import emulated_completion, emulated_request
@@ -86,6 +87,7 @@ class LocalModelServer:
         params.n_ctx = self.context_size
         params.port = 0
         params.verbosity = 0  # its default (3) writes every request to stderr
+        _serve_embeddings(params, xllamacpp, self.context_size)
         # Half the cores: with all of them, llama.cpp's spinning threads fight the application (measured
         # on 2 cores: 0.15 s per answer with 1 thread, 0.45-15 s with the default while another process ran).
         threads = max(1, (os.cpu_count() or 2) // 2)
@@ -99,13 +101,33 @@ class LocalModelServer:
         logger.info("Local LLM server started on %s with %s", self._address, os.path.basename(path))
 
 
+def _serve_embeddings(params: Any, xllamacpp: Any, context_size: int) -> None:
+    """``/v1/embeddings`` beside chat on the same server: the chat model's own embeddings, mean-pooled and
+    L2-normalised (llama.cpp's default), 576 numbers for SmolLM2-135M. llama.cpp embeds a text in one physical
+    batch, so the batches hold the whole context: a text as long as a prompt may be fits (measured: chat
+    answers as fast as without embedding mode)."""
+    params.embedding = True
+    params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+    params.n_batch = params.n_ubatch = context_size
+
+
 class LocalModelClient(OpenAIClient):
     """The embedded model through the ordinary OpenAI client; ``close()`` stops the server. Its server has no
-    tool calling, so tools are emulated with a grammar-held JSON reply (``tool_emulation``)."""
+    tool calling, so tools are emulated with a grammar-held JSON reply (``tool_emulation``).
+
+    Embeddings are the chat model's own (no moderation endpoint): at most 64 texts and 4 contexts' worth of
+    estimated tokens per request, each text within the context.
+    """
+
+    @property
+    def moderation_model(self) -> str | None:
+        return None
 
     def __init__(self, *args: Any, server: LocalModelServer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.server = server or LocalModelServer(self.config.local_model_path, self.config.context_size or 2048)
+        context = self.server.context_size
+        self.embedding_limits = EmbeddingLimits(max_inputs=64, max_request_tokens=4 * context, max_text_tokens=context)
 
     def complete(self, request: CompletionRequest, timeout: float) -> Completion:
         if not request.tools:

@@ -19,6 +19,7 @@ from modules.infrastructure.domain.llm.values import Completion, CompletionReque
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
 from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
+from modules.infrastructure.infrastructure.llm_clients.embedding_endpoints import EmbeddingEndpoints
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
 from modules.infrastructure.infrastructure.llm_clients.sdk_client import INHERITED as INHERITED  # for the adapters built on this one
 from modules.infrastructure.infrastructure.llm_clients.sdk_client import SDKClient
@@ -70,7 +71,7 @@ def request_arguments(request: CompletionRequest) -> dict[str, Any]:
     return sent
 
 
-class OpenAIClient(SDKClient):
+class OpenAIClient(EmbeddingEndpoints, SDKClient):
     """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``."""
 
     def __init__(self, config: LLMConfig, redactor: Redactor | None = None, http_client: httpx2.Client | None = None) -> None:
