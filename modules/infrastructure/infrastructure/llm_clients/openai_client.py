@@ -71,7 +71,7 @@ def request_arguments(request: CompletionRequest) -> dict[str, Any]:
     return sent
 
 
-class OpenAIClient(EmbeddingEndpoints, SDKClient):
+class OpenAIClient(SDKClient, EmbeddingEndpoints):
     """One attempt per call (``max_retries=0``: the call layer retries); failures raised as ``LLMProviderError``."""
 
     def __init__(self, config: LLMConfig, redactor: Redactor | None = None, http_client: httpx2.Client | None = None) -> None:
