@@ -2,7 +2,8 @@
 """The module's main job on whatever is configured (embedded defaults when nothing is): migrate the
 database, register the learning sibling's listener, run the content_creation sibling's flow once (the
 LLM writes a question, it is stored and announced through the outbox, and learning adds it to its
-practice pool when the event reaches it), then print the start-up report.
+practice pool when the event reaches it, then ranks its topics against a learner's search by embeddings),
+then print the start-up report.
 
 Run through ``./scripts/run``; exit status as ``validate_environment.py`` (0 valid, 1 not), and 1
 when the migrations or the question could not be made.
@@ -24,6 +25,7 @@ from modules.learning.module_api import PracticePool, register_listeners  # noqa
 from scripts.validate_environment import parse_args, render_text  # noqa: E402
 
 TOPIC = "the solar system"
+SEARCH = "moons and planets"  # a learner's search, ranked against the practice topics by meaning
 DELIVERY_WAIT = 10.0  # seconds to wait for the broker to take the event
 REACTION_WAIT = 15.0  # seconds to wait for the learning module's listener to react
 
@@ -56,6 +58,7 @@ def create_question(out: TextIO) -> bool:
     print(f"  answer: {created.answer}", file=out)
     print(f"  event content.question_created {created.event_id}: {delivery()}", file=out)
     print(f"  {reaction(created.question_id, time.monotonic())}", file=out)
+    print(f"  {closest_topic()}", file=out)
     print(_usage(created), file=out)
     return True
 
@@ -72,6 +75,18 @@ def reaction(question_id: int, committed: float) -> str:
         return f"learning's listener did not react within {REACTION_WAIT:g} s (see InfrastructureService.list_publications())"
     waited = (time.monotonic() - committed) * 1000
     return f"learning's listener learning.add_to_practice reacted: question #{entry.question_id} added to practice (within {waited:.0f} ms)"
+
+
+def closest_topic() -> str:
+    """The learning module's practice topic closest in meaning to a learner's search, by embeddings."""
+    try:
+        ranked = PracticePool.closest_topics(SEARCH, limit=1)
+    except InfrastructureError as exc:
+        return f"learning's topic search by embeddings: not available ({exc})"
+    if not ranked:
+        return "learning's topic search by embeddings: no practice topics yet"
+    topic, score = ranked[0]
+    return f"learning's closest practice topic to {SEARCH!r} by embeddings: {topic!r} (cosine {score:.2f})"
 
 
 def delivery() -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
-from modules.infrastructure.domain.errors import CacheError, InvalidArgumentError, LLMBadRequestError, LLMProviderError
+from modules.infrastructure.domain.errors import InvalidArgumentError, LLMProviderError
 from modules.infrastructure.domain.llm.attempts import Attempts
+from modules.infrastructure.domain.llm.call_inputs import checked_context, checked_prompt
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.deadline import Deadline
 from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
@@ -19,12 +19,14 @@ from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens
 from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
+from modules.infrastructure.domain.llm.response_cache import ResponseCache
 from modules.infrastructure.domain.llm.retry_policy import may_fall_back
 from modules.infrastructure.domain.llm.text_completions import TextCompletions
 from modules.infrastructure.domain.llm.tool_calls import checked_calls, raise_for_tool_errors
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult, run_tool_loop
+from modules.infrastructure.domain.llm.turn_records import record_turn, turn_response
 from modules.infrastructure.domain.llm.turns import Turn, chat_turn, prompt_turn
-from modules.infrastructure.domain.llm.usage import UsageLedger, UsageRecord
+from modules.infrastructure.domain.llm.usage import UsageLedger
 from modules.infrastructure.domain.llm.values import (
     Completion,
     LLMClient,
@@ -46,6 +48,7 @@ class LLMGateway:
         self.providers = providers
         self.cache = cache
         self.ledger = ledger
+        self._answers = ResponseCache(cache) if cache is not None else None
 
     def provider(self, name: str | None = None) -> LLMProvider:
         """The primary provider, or the configured one called ``name``; raises ``LLMBadRequestError``."""
@@ -148,87 +151,29 @@ class LLMGateway:
                 completion = Completion("", None, estimate_tokens(turn.messages), estimate_text_tokens(received)) if received else None
             # A stream that answered counts 1 (retries before it opened are not counted); a failed one, every request sent.
             attempts = 1 if outcome in ("ok", "abandoned") else sent.count
-            self._record(provider, turn, context, completion, started, False, outcome, attempts)
+            record_turn(self.ledger, self.providers.prices, provider, turn, context, completion, started, False, outcome, attempts)
         if completion is not None:
-            yield StreamChunk(response=self._response(provider, turn, context, completion, started, 1, False, [], record=False))
+            yield StreamChunk(response=turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, 1, False, [], record=False))
 
     def _execute_on(self, provider: LLMProvider, turn: Turn, context: PromptContext, deadline: Deadline, tried: list[str]) -> LLMResponse:
         check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
         key = None
-        if self.cache is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
+        if self._answers is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
             key = cache_key(provider.config, turn.messages, turn.parameters, context.module, turn.tools, turn.tool_choice)
-            hit = self._cached(key)
+            hit = self._answers.get(key)
             if hit is not None:
-                return self._response(provider, turn, context, checked_calls(hit, turn.tools), time.perf_counter(), 0, True, tried)
+                return turn_response(self.ledger, self.providers.prices, provider, turn, context, checked_calls(hit, turn.tools), time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
         sent = Attempts()
         try:
             completion, attempts = provider.complete(turn.request(context.module), deadline, sent)
         except LLMProviderError as exc:
-            self._record(provider, turn, context, None, started, False, type(exc).__name__, sent.count)
+            record_turn(self.ledger, self.providers.prices, provider, turn, context, None, started, False, type(exc).__name__, sent.count)
             raise
         completion = checked_calls(completion, turn.tools)
-        if key is not None and self.cache is not None and _worth_caching(turn.parameters, completion):
-            self.cache.set_json(key, completion.to_data(), ttl=provider.config.cache_ttl)
-        return self._response(provider, turn, context, completion, started, attempts, False, tried)
-
-    def _response(
-        self, provider: LLMProvider, turn: Turn, context: PromptContext, completion: Completion,
-        started: float, attempts: int, cached: bool, tried: list[str], *, record: bool = True,
-    ) -> LLMResponse:
-        cost = self._record(provider, turn, context, completion, started, cached, "ok", attempts) if record else self._cost(provider, completion)
-        metadata: dict[str, Any] = {
-            "provider": provider.name,
-            "model": provider.config.model,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "attempts": attempts,
-            "cached": cached,
-            "finish_reason": completion.finish_reason,
-            "request_id": context.request_id,
-            "provider_request_id": completion.request_id,
-            "prompt_name": turn.name,
-            "prompt_version": turn.version,
-            "fallback_from": list(tried),
-        }
-        usage = UsageStats(completion.prompt_tokens, completion.completion_tokens, completion.total_tokens, cost)
-        return LLMResponse(completion.content, metadata, usage, completion.tool_calls)
-
-    def _record(
-        self, provider: LLMProvider, turn: Turn, context: PromptContext, completion: Completion | None,
-        started: float, cached: bool, outcome: str, attempts: int = 0,
-    ) -> float | None:
-        prompt_tokens = completion.prompt_tokens if completion else 0
-        completion_tokens = completion.completion_tokens if completion else 0
-        if cached:
-            cost: float | None = 0.0
-        elif completion is None:
-            cost = 0.0 if outcome != "ok" else None
-        else:
-            cost = self._cost(provider, completion)
-        self.ledger.record(
-            UsageRecord(
-                self.ledger.clock(), provider.name, provider.config.model, context.module, turn.name,
-                prompt_tokens, completion_tokens, round((time.perf_counter() - started) * 1000, 3), cost, cached, outcome,
-                attempts,
-            )
-        )
-        return cost
-
-    def _cost(self, provider: LLMProvider, completion: Completion) -> float | None:
-        return self.providers.prices.cost(provider.config.model, completion.prompt_tokens, completion.completion_tokens)
-
-    def _cached(self, key: str) -> Completion | None:
-        assert self.cache is not None
-        try:
-            data = self.cache.get_json(key)
-        except CacheError:  # an entry that is not JSON (or not UTF-8): a miss, and the answer overwrites it
-            return None
-        if not isinstance(data, Mapping):
-            return None
-        try:
-            return Completion.from_data(data)
-        except TypeError:  # another version's shape, or fields of the wrong type: a miss, never a crash
-            return None
+        if key is not None and self._answers is not None:
+            self._answers.put(key, completion, turn.parameters, provider.config.cache_ttl)
+        return turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, attempts, False, tried)
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:
         return [self.provider(context.provider)] if context.provider else list(self.providers)
@@ -239,32 +184,3 @@ class LLMGateway:
         return has_next and deadline.remaining() > 0 and (exc.code == CIRCUIT_OPEN or may_fall_back(exc))
 
 
-def _worth_caching(parameters: Mapping[str, Any], completion: Completion) -> bool:
-    """Not an answer that broke the JSON mode it was asked for, nor one with a tool call that cannot run: it
-    would fail every caller for the whole TTL."""
-    if any(call.error for call in completion.tool_calls):
-        return False
-    response_format = parameters.get("response_format")
-    if not (isinstance(response_format, Mapping) and response_format.get("type") in ("json_object", "json_schema")):
-        return True
-    try:
-        json.loads(completion.content)
-    except ValueError:
-        return False
-    return True
-
-
-def checked_prompt(prompt: object) -> Prompt:
-    """``prompt`` when it is a ``Prompt``; else ``LLMBadRequestError`` saying what to pass."""
-    if not isinstance(prompt, Prompt):
-        raise LLMBadRequestError(f"The prompt must be a Prompt, e.g. Prompt('Summarise: {{text}}'), not {type(prompt).__name__}")
-    return prompt
-
-
-def checked_context(context: object) -> PromptContext:
-    """``context`` when it is a ``PromptContext`` (``None``: an empty one); else ``LLMBadRequestError``."""
-    if context is None:
-        return PromptContext()
-    if not isinstance(context, PromptContext):
-        raise LLMBadRequestError(f"The context must be a PromptContext, e.g. PromptContext({{'text': t}}), not {type(context).__name__}")
-    return context
