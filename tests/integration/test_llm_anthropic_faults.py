@@ -207,12 +207,11 @@ def test_a_malformed_body_is_retried_then_a_clear_error(anthropic_at, body: byte
     assert len(server.requests) == 2
 
 
-def test_sampling_parameters_are_refused_before_any_request(anthropic_at) -> None:
+def test_sampling_parameters_are_left_out_for_the_default_api_version(anthropic_at) -> None:
     with ClaudeServer([Claude()]) as server:
         anthropic_at(server)
-        with pytest.raises(LLMBadRequestError, match="'temperature'.*ANTHROPIC_API_VERSION"):
-            InfrastructureService.execute_prompt(Prompt("Hi", parameters={"temperature": 0.2}))
-    assert server.requests == []
+        response = InfrastructureService.execute_prompt(Prompt("Hi", parameters={"temperature": 0.2, "max_tokens": 9}))
+    assert response.content and "temperature" not in server.requests[0].body and server.requests[0].body["max_tokens"] == 9
 
 
 def test_an_older_api_version_lets_temperature_through(anthropic_at) -> None:

@@ -3,6 +3,7 @@ and JSON mode; what the API has no equivalent for is refused by name before any 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -117,9 +118,13 @@ def test_parameters_set_to_none_are_not_sent() -> None:
     assert sent({"seed": None, "temperature": None, "stop": None}) == sent()
 
 
-def test_sampling_parameters_are_refused_by_the_default_api_version() -> None:
-    with pytest.raises(LLMBadRequestError, match="'temperature', 'top_p'.*2026-10-21.*ANTHROPIC_API_VERSION=2023-06-01"):
-        sent({"temperature": 0, "top_p": 0.9})
+def test_sampling_parameters_are_left_out_for_the_default_api_version_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        first = sent({"temperature": 0, "top_p": 0.9, "max_tokens": 5})
+        second = sent({"temperature": 0, "top_p": 0.9})
+    assert "temperature" not in json.dumps(first) and "top_p" not in json.dumps(second) and first["max_tokens"] == 5
+    warnings = [r.getMessage() for r in caplog.records if "sampling" in r.getMessage()]
+    assert len(warnings) <= 1 and all("2026-10-21" in w and "ANTHROPIC_API_VERSION=2023-06-01" in w for w in warnings)
 
 
 def test_an_older_api_version_sends_sampling_parameters_with_temperature_from_0_to_1() -> None:

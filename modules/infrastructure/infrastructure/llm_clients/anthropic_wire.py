@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,9 @@ from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.infrastructure.llm_clients.openai_client import check_client_mappings
+
+logger = logging.getLogger(__name__)
+_WARNED: set[tuple[str, ...]] = set()  # sampling parameters already warned about in this process
 
 # The keyword arguments of the client's messages.create(), read from its signature: sent as they are.
 NATIVE = frozenset(inspect.signature(anthropic.resources.messages.Messages.create).parameters) - {"self", "messages", "model", "stream", "timeout"}
@@ -161,20 +165,28 @@ def _stop_sequences(stop: object) -> list[str]:
 
 
 def _sampling(values: Mapping[str, Any], sent: dict[str, Any], api_version: str | None) -> None:
-    """temperature, top_p and top_k: refused by API version 2026-10-21 (even at their defaults); sent with an older one."""
+    """temperature, top_p and top_k: left out for API version 2026-10-21 and later, which refuses them even at
+    their defaults (a prompt written for every provider, or an anthropic fallback, still runs; a warning says
+    so once); sent with an older version."""
     given = [name for name in SAMPLING if name in values]
     if not given:
         return
     if not api_version or api_version >= SAMPLING_REMOVED_IN:
-        raise LLMBadRequestError(
-            f"Prompt.parameters {', '.join(map(repr, given))} cannot be sent to anthropic: API version "
-            f"{api_version or SAMPLING_REMOVED_IN} refuses sampling parameters; remove them, or set ANTHROPIC_API_VERSION=2023-06-01 "
-            "for a model that still takes them"
-        )
+        _warn_once(tuple(given), api_version or SAMPLING_REMOVED_IN)
+        return
     temperature = values.get("temperature", 0)
     if not 0 <= temperature <= 1:
         raise LLMBadRequestError(f"Prompt.parameters['temperature'] is {temperature}; anthropic takes 0 to 1")
     sent["extra_body"] = {**(sent.get("extra_body") or {}), **{name: values[name] for name in given}}
+
+
+def _warn_once(names: tuple[str, ...], api_version: str) -> None:
+    if names not in _WARNED:
+        _WARNED.add(names)
+        logger.warning(
+            "anthropic API version %s takes no sampling parameters: %s not sent; set ANTHROPIC_API_VERSION=2023-06-01 "
+            "to send them to a model that still takes them", api_version, ", ".join(names),
+        )
 
 
 def _response_format(response_format: Mapping[str, Any] | None, sent: dict[str, Any]) -> None:
