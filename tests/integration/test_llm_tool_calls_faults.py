@@ -118,3 +118,21 @@ def test_rate_limit_waits_beyond_the_deadline_fail_fast(openai_at) -> None:
         with pytest.raises(LLMRateLimitError, match="asked to wait 30.0 s"):
             InfrastructureService.chat(HISTORY)
     assert json.loads(json.dumps(server.requests[0].body))["messages"][1]["content"] == "What is 2 + 3?"
+
+
+def test_an_answer_repeating_a_tool_call_id_is_malformed_retried_and_never_cached(openai_at) -> None:
+    twice = Answer(content=None, tool_calls=(ADD_CALL, ("call_1", "add", '{"a": 1, "b": 1}')), finish_reason="tool_calls")
+    with FaultServer([twice]) as server:
+        openai_at(server, LLM_MAX_RETRIES="1")
+        for _ in range(2):
+            with pytest.raises(LLMMalformedResponseError, match="tool call ids repeat"):
+                InfrastructureService.run_tools(HISTORY, [add], context=PromptContext(use_cache=True))
+    assert len(server.requests) == 4  # each call tried twice, nothing served from the cache
+
+
+def test_a_streamed_answer_repeating_a_tool_call_id_is_malformed(openai_at) -> None:
+    twice = Answer(content=None, tool_calls=(ADD_CALL, ("call_1", "add", "{}")), finish_reason="tool_calls")
+    with FaultServer([twice]) as server:
+        openai_at(server, LLM_MAX_RETRIES="0")
+        with pytest.raises(LLMMalformedResponseError, match="tool call ids repeat"):
+            InfrastructureService.stream_chat(HISTORY, tools=[add]).text()

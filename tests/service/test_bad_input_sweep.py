@@ -317,6 +317,12 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+def _circular() -> dict:
+    loop: dict = {}
+    loop["self"] = loop
+    return loop
+
+
 def _dated(when: datetime) -> str:
     """A parameter type a JSON schema cannot state."""
     return when.isoformat()
@@ -364,6 +370,17 @@ def conversation_cases() -> list[Case]:
         Case("conversations", "tool_choice 5", chat(hi, tools=[add], tool_choice=5), "tool_choice", bad),
         Case("conversations", "tool_choice of an undeclared tool", chat(hi, tools=[add], tool_choice="rm"), "tool_choice", bad),
         Case("conversations", "stream_chat of None", lambda: S.stream_chat(None).text(), "list of Message", bad),  # type: ignore[arg-type]
+        Case("conversations", "tool_choice in OpenAI's dict form", chat(hi, tools=[add], tool_choice={"type": "function", "function": {"name": "add"}}), "tool_choice", bad),
+        Case("conversations", "tool_choice a list", chat(hi, tools=[add], tool_choice=["add"]), "tool_choice", bad),
+        Case("conversations", "tool call arguments None", chat([Message.assistant(tool_calls=[ToolCall("c1", "add", None)])]), "arguments", bad),  # type: ignore[arg-type]
+        Case("conversations", "tool call arguments with a set", chat([Message.assistant(tool_calls=[ToolCall("c1", "add", {"a": {1, 2}})])]), "arguments", bad),
+        Case("conversations", "tool call arguments with NaN", chat([Message.assistant(tool_calls=[ToolCall("c1", "add", {"a": math.nan})])]), "arguments", bad),
+        Case("conversations", "tool call arguments that contain themselves", chat([Message.assistant(tool_calls=[ToolCall("c1", "add", _circular())])]), "arguments", bad),
+        Case("conversations", "an empty user message", chat([Message.user("  ")]), "empty user message", bad),
+        Case("conversations", "an empty assistant message", chat([Message.user("Hi"), Message.assistant(""), Message.user("Hi")]), "empty assistant message", bad),
+        Case("conversations", "tool schema $ref to nowhere", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "object", "properties": {"a": {"$ref": "#/$defs/none"}}})]), "$ref", bad),
+        Case("conversations", "tool schema $ref to a remote schema", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/s.json"}}})]), "$ref", bad),
+        Case("conversations", "tool schema with a key that is not text", lambda: S.chat(hi, tools=[Tool("t", "", {"type": "object", "properties": {1: {}}})]), "not text", bad),
         Case("conversations", "max_steps 0", loop(max_steps=0), "max_steps", bad),
         Case("conversations", "max_steps 10**12", loop(max_steps=10**12), "max_steps", bad),
         Case("conversations", "max_steps 2.5", loop(max_steps=2.5), "max_steps", bad),

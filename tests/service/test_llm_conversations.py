@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import MappingProxyType
 from typing import Literal
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from modules.infrastructure.module_api import (
     InfrastructureService,
     LLMBadRequestError,
-    LLMProviderError,
     LLMToolCallError,
     LLMToolError,
     LLMToolLoopError,
@@ -164,7 +164,7 @@ def test_a_streamed_call_that_cannot_run_raises_at_the_end(fake: FakeLLM) -> Non
 def test_a_stream_response_before_its_end_is_an_error(fake: FakeLLM) -> None:
     fake.add_replies("Hello there.")
     stream = InfrastructureService.stream_chat(HISTORY)
-    with pytest.raises(LLMProviderError, match="read to the end"):
+    with pytest.raises(LLMBadRequestError, match="read to the end"):
         stream.response
     stream.close()
 
@@ -214,3 +214,50 @@ def test_a_conversation_may_start_from_the_prompt_alone(fake: FakeLLM) -> None:
     assert fake.prompts[0].messages == ({"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi, I am Ana."})
     with pytest.raises(LLMBadRequestError, match="or a prompt for the new turn"):
         InfrastructureService.chat([], Prompt("", system="Be kind."))
+
+
+def test_a_tool_keeps_the_schema_it_was_declared_with() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    tool = Tool("t", "T.", MappingProxyType(schema))  # any mapping, read-only ones too
+    schema["properties"]["a"]["type"] = "nope"
+    schema["type"] = "string"
+    assert tool.parameters == {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+
+
+def test_a_schema_with_references_within_it_is_accepted() -> None:
+    tool = Tool("t", "", {"type": "object", "$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}})
+    assert tool.to_wire()["function"]["parameters"]["properties"]["a"] == {"$ref": "#/$defs/n"}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [({1, 2}, "returned set, which cannot be sent as JSON"), (b"raw", "returned bytes"), (float("nan"), "returned float"),
+     ("x" * 1_000_001, "over 1,000,000"), ("bad \udc80", "lone surrogate")],
+)
+def test_a_tool_result_that_cannot_be_sent_stops_the_loop_naming_the_tool(fake: FakeLLM, value: object, problem: str) -> None:
+    def lookup(key: str) -> object:
+        """Look something up."""
+        return value
+
+    fake.add_replies(Message.assistant(tool_calls=[ToolCall("c1", "lookup", {"key": "k"})]))
+    with pytest.raises(LLMToolError, match=problem) as caught:
+        InfrastructureService.run_tools([Message.user("go")], [lookup])
+    assert caught.value.tool == "lookup"
+
+
+def test_a_tool_result_whose_text_form_raises_is_a_tool_error(fake: FakeLLM) -> None:
+    class Sulky:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    fake.add_replies(Message.assistant(tool_calls=[ToolCall("c1", "lookup", {})]))
+    with pytest.raises(LLMToolError, match="returned Sulky"):
+        InfrastructureService.run_tools([Message.user("go")], [Tool("lookup", "", function=lambda: Sulky())])
+
+
+def test_a_stream_read_twice_gives_its_text_again(fake: FakeLLM) -> None:
+    fake.add_replies("Hello there, friend.")
+    stream = InfrastructureService.stream_chat(HISTORY)
+    with pytest.raises(LLMBadRequestError, match="read to the end"):
+        stream.response
+    assert "".join(stream) == "Hello there, friend." and stream.text() == "Hello there, friend." and list(stream) == ["Hello ", "there, ", "friend."]

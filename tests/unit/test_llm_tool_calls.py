@@ -80,3 +80,16 @@ def test_a_history_must_answer_every_tool_call_before_going_on() -> None:
     with pytest.raises(LLMBadRequestError, match="Message 4 of the history \\(user\\) comes before the result of tool call.*'c2'"):
         check_history([*asked, Message.tool("c1", "5"), Message.user("and?")])
     assert len(check_history([*asked, Message.tool("c2", "5"), Message.tool("c1", "5"), Message.user("and?")])) == 5
+
+
+def test_two_calls_streamed_under_one_index_are_a_malformed_answer() -> None:
+    parts = ToolCallParts()
+    parts.add(0, "c1", "add", '{"a": 1}')
+    parts.add(0, "c2", "sub", '{"a": 1}')
+    with pytest.raises(LLMMalformedResponseError, match="two tool calls under index 0"):
+        parts.calls(malformed)
+
+
+def test_a_completion_repeating_a_call_id_cannot_be_built() -> None:
+    with pytest.raises(TypeError, match="tool call ids repeat \\('c1'\\)"):
+        Completion("", "tool_calls", tool_calls=(ToolCall("c1", "add"), ToolCall("c1", "add")))

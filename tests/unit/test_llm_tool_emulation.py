@@ -59,3 +59,9 @@ def test_replies_are_read_back_as_calls_or_text() -> None:
     assert emulated_completion(Completion('{"answer": "It is \\u00e9', "length")).content == "It is é"
     assert emulated_completion(Completion("plain words", "stop")).content == "plain words"
     assert emulated_completion(Completion('{"tool_calls": "nope"}', "stop")).content == '{"tool_calls": "nope"}'
+
+
+def test_emulated_call_ids_are_unique_across_processes_not_a_counter() -> None:
+    reply = Completion('{"tool_calls": [{"name": "add", "arguments": {}}]}', "stop")
+    first, second = emulated_completion(reply).tool_calls[0].id, emulated_completion(reply).tool_calls[0].id
+    assert first != second and len(first) == len("call_") + 24 and first != "call_1"

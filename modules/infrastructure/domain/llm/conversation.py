@@ -117,10 +117,14 @@ def _message_problem(message: object, called: set[str], answered: set[str]) -> s
         return f"has content of type {type(content).__name__}; content is text"
     if message.tool_calls and message.role != "assistant":
         return f"is a {message.role} message with tool calls; only an assistant message carries them"
+    if message.role != "tool" and not message.tool_calls and not content.strip():
+        return f"is an empty {message.role} message; leave it out (Anthropic refuses empty messages)"
     seen = set(called)
     for call in message.tool_calls:
         if not isinstance(call, ToolCall) or not _is_id(call.id) or not _is_id(call.name):
             return "has a tool call without a usable id and name (text of 1 to 128 characters)"
+        if not _is_json_object(call.arguments):
+            return f"has tool call {call.id!r} whose arguments are not a JSON object (a mapping of text keys to JSON values, no NaN)"
         if call.id in seen:
             return f"repeats the tool call id {call.id!r}"
         seen.add(call.id)
@@ -134,6 +138,16 @@ def _message_problem(message: object, called: set[str], answered: set[str]) -> s
     elif message.tool_call_id is not None:
         return f"is a {message.role} message with a tool_call_id; only a tool result has one"
     return None
+
+
+def _is_json_object(value: object) -> bool:
+    if not isinstance(value, Mapping):
+        return False
+    try:
+        json.dumps(dict(value), allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _is_id(value: object) -> bool:

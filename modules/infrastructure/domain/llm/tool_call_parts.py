@@ -35,16 +35,21 @@ class ToolCallParts:
 
     def __init__(self) -> None:
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments text]
+        self._conflicts: set[int] = set()
 
     def add(self, index: int, call_id: str | None = None, name: str | None = None, arguments: str | None = None) -> None:
         parts = self._calls.setdefault(index, ["", "", ""])
+        if call_id and parts[0] and call_id != parts[0]:
+            self._conflicts.add(index)  # a second call under one index: pieces that cannot be told apart
         parts[0] = call_id or parts[0]
         parts[1] = name or parts[1]
         if arguments and len(parts[2]) <= MAX_ARGUMENTS:
             parts[2] += arguments
 
     def calls(self, malformed: Callable[[str], Exception]) -> tuple[ToolCall, ...]:
-        """The finished calls in index order."""
+        """The finished calls in index order; ``malformed`` raised for an index that carried two ids."""
+        if self._conflicts:
+            raise malformed(f"a stream that sent two tool calls under index {min(self._conflicts)}")
         finished = (self._calls[index] for index in sorted(self._calls))
         return tuple(parsed_call(call_id, name, arguments, malformed) for call_id, name, arguments in finished)
 

@@ -12,9 +12,11 @@ from modules.infrastructure.domain.llm.conversation import Message, ToolCall
 from modules.infrastructure.domain.llm.tool_functions import check_tools
 from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.turns import conversation_messages
+from modules.infrastructure.domain.llm.unicode_text import lone_surrogate_at
 from modules.infrastructure.domain.llm.values import LLMResponse, Prompt, PromptContext, UsageStats
 
 MAX_STEPS = 100
+MAX_RESULT = 1_000_000  # characters of one tool result sent back to the model
 
 ChatCall = Callable[[Sequence[Message], Prompt | None, PromptContext, Sequence[Tool], str | None], LLMResponse]
 
@@ -78,14 +80,27 @@ def _result(call: ToolCall, tools: tuple[Tool, ...]) -> Message:
         value = tool.function(**call.arguments)
     except Exception as exc:
         raise LLMToolError(f"Tool {tool.name!r} raised {type(exc).__name__} for call {call.id!r}; see the cause", tool=tool.name) from exc
-    return Message.tool(call.id, value if isinstance(value, str) else _as_json(value, tool.name))
+    return Message.tool(call.id, _as_text(value, tool.name))
 
 
-def _as_json(value: Any, tool: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise LLMToolError(f"Tool {tool!r} returned a value that cannot be sent as JSON ({type(exc).__name__}); return text or JSON data", tool=tool) from exc
+def _as_text(value: object, tool: str) -> str:
+    """A tool's result as the text sent back: text as it is, anything else as JSON; at most ``MAX_RESULT``
+    characters, and sendable as UTF-8."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except Exception as exc:  # a set, bytes, an object: the model reads JSON, not Python's repr
+            raise LLMToolError(
+                f"Tool {tool!r} returned {type(value).__name__}, which cannot be sent as JSON ({type(exc).__name__}); return text or JSON data",
+                tool=tool,
+            ) from exc
+    if len(text) > MAX_RESULT:
+        raise LLMToolError(f"Tool {tool!r} returned {len(text):,} characters, over {MAX_RESULT:,}; return a shorter result", tool=tool)
+    if lone_surrogate_at(text) is not None:
+        raise LLMToolError(f"Tool {tool!r} returned text with a lone surrogate, which cannot be sent; clean it first", tool=tool)
+    return text
 
 
 def _added(responses: list[LLMResponse]) -> UsageStats:

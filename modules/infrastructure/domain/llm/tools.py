@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modules.infrastructure.domain.errors import LLMBadRequestError
-from modules.infrastructure.domain.llm.tool_schemas import schema_problem
+from modules.infrastructure.domain.llm.tool_schemas import plain_schema, schema_problem
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # what the chat APIs accept as a function name
 MAX_DESCRIPTION = 1024
@@ -32,10 +32,12 @@ class Tool:
         problem = tool_problem(self)
         if problem:
             raise LLMBadRequestError(f"Tool {self.name!r:.80} cannot be declared: {problem}")
+        # A copy of its own, as checked: changing the caller's mapping afterwards changes nothing here.
+        object.__setattr__(self, "parameters", plain_schema(self.parameters))
 
     def to_wire(self) -> dict[str, Any]:
         """The declaration as the OpenAI-style chat APIs take it."""
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}}
+        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
 
 
 def tool_problem(tool: Tool) -> str | None:
@@ -53,6 +55,11 @@ def check_tool_choice(choice: object, tools: Sequence[Tool]) -> str | None:
     """``choice`` when it is None, one of ``auto``, ``none``, ``required``, or the name of a declared tool."""
     if choice is None:
         return None
+    if not isinstance(choice, str):
+        raise LLMBadRequestError(
+            f"tool_choice takes 'auto', 'none', 'required' or a tool's name (text), not {type(choice).__name__}; "
+            "for one tool, pass its name rather than OpenAI's {'type': 'function', ...} form"
+        )
     if not tools:
         raise LLMBadRequestError("tool_choice was given without tools; declare the tools it chooses from")
     if choice in TOOL_CHOICES or choice in {tool.name for tool in tools}:

@@ -51,6 +51,9 @@ class Completion:
     def __post_init__(self) -> None:
         if not isinstance(self.tool_calls, tuple) or not all(isinstance(c, ToolCall) for c in self.tool_calls):
             raise TypeError("tool_calls must be a tuple of ToolCall")
+        ids = [call.id for call in self.tool_calls]
+        if len(set(ids)) != len(ids):  # the answer could not be continued: every call needs its own result
+            raise TypeError(f"tool call ids repeat ({', '.join(sorted({repr(i)[:40] for i in ids if ids.count(i) > 1}))})")
         if not isinstance(self.content, str):
             raise TypeError(f"content must be text, not {type(self.content).__name__}")
         for name in ("finish_reason", "model", "request_id"):

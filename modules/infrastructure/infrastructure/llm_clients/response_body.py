@@ -19,6 +19,7 @@ from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS, is_token_
 from modules.infrastructure.domain.llm.tool_call_parts import ToolCallParts, parsed_call
 from modules.infrastructure.domain.llm.values import Completion
 
+MAX_STREAMED_CALLS = 1024  # tool calls in one streamed answer: more is not an answer to believe
 ADVICE = "retrying; if it persists, check that the base URL points at an OpenAI-compatible chat completions API"
 
 
@@ -80,10 +81,10 @@ def stream_tool_calls(delta: Mapping[str, Any], parts: ToolCallParts, provider: 
         call = object_at(call, "a streamed tool call", provider)
         function = object_at(call.get("function") or {}, "a streamed tool call's function", provider)
         index, call_id, name, arguments = call.get("index", 0), call.get("id"), function.get("name"), function.get("arguments")
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 1024 or not all(
-            isinstance(v, str | None) for v in (call_id, name, arguments)
-        ):
+        if isinstance(index, bool) or not isinstance(index, int) or not all(isinstance(v, str | None) for v in (call_id, name, arguments)):
             raise malformed(provider, "a streamed tool call whose index, id, name or arguments have the wrong type")
+        if not 0 <= index < MAX_STREAMED_CALLS:
+            raise malformed(provider, f"a streamed tool call index {index} outside 0 to {MAX_STREAMED_CALLS - 1}")
         parts.add(index, call_id, name, arguments)
 
 
@@ -131,7 +132,7 @@ def completion_of(
     try:
         return Completion(content, finish_reason, prompt_tokens, completion_tokens, model, request_id, tool_calls)
     except TypeError as exc:
-        raise malformed(provider, f"a field of the wrong type ({exc})", advice) from None
+        raise malformed(provider, f"a field of the wrong type or value ({exc})", advice) from None
 
 
 def object_at(value: object, where: str, provider: str, advice: str = ADVICE) -> Mapping[str, Any]:

@@ -8,9 +8,9 @@ allows one call per reply and, after tool results, only an answer: one tool call
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,7 +19,6 @@ from modules.infrastructure.domain.llm.conversation import ToolCall
 from modules.infrastructure.domain.llm.tools import Tool
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest
 
-_CALL_IDS = itertools.count(1)
 _ANSWER_START = re.compile(r'\s*\{\s*"answer"\s*:\s*"')
 INSTRUCTIONS = (
     "You can call these tools:\n{tools}\n"
@@ -55,7 +54,7 @@ def emulated_completion(completion: Completion) -> Completion:
     calls = reply.get("tool_calls") if isinstance(reply, Mapping) else None
     if not isinstance(calls, list) or not all(isinstance(c, Mapping) and isinstance(c.get("name"), str) for c in calls):
         return completion
-    tool_calls = tuple(ToolCall(f"call_{next(_CALL_IDS)}", c["name"], _arguments(c.get("arguments"))) for c in calls)
+    tool_calls = tuple(ToolCall(f"call_{uuid.uuid4().hex[:24]}", c["name"], _arguments(c.get("arguments"))) for c in calls)
     return replace(completion, content="", finish_reason="tool_calls", tool_calls=tool_calls)
 
 
