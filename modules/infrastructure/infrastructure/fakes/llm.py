@@ -12,6 +12,7 @@ from typing import Any, Union
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import LLMConfig
+from modules.infrastructure.domain.errors import LLMMalformedResponseError
 from modules.infrastructure.domain.llm.conversation import Message
 from modules.infrastructure.domain.llm.gateway import LLMGateway
 from modules.infrastructure.domain.llm.pricing import PriceTable
@@ -130,10 +131,13 @@ class FakeLLM(FakeEmbeddings):
         reply = self._next_reply(prompt)
         message = reply if isinstance(reply, Message) else Message.assistant(reply)
         tokens = max(1, (len(message.content) + sum(len(str(c.arguments)) for c in message.tool_calls)) // 4)
-        return Completion(
-            message.content, "tool_calls" if message.tool_calls else "stop", estimate_tokens(request.messages, request.tools),
-            tokens, self.model, f"fake-{self.calls}", message.tool_calls,
-        )
+        try:
+            return Completion(
+                message.content, "tool_calls" if message.tool_calls else "stop", estimate_tokens(request.messages, request.tools),
+                tokens, self.model, f"fake-{self.calls}", message.tool_calls,
+            )
+        except TypeError as exc:  # as an adapter reads a body it cannot believe: malformed, retried, never cached
+            raise LLMMalformedResponseError(f"fake answered with success but not with a completion: {exc}", provider=self.provider) from None
 
     def stream(self, request: CompletionRequest, timeout: float, total: float = math.inf) -> Iterator[StreamChunk]:
         """The reply in word-sized chunks, then the usage chunk."""
