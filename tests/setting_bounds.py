@@ -48,6 +48,8 @@ FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "LISTENER_POLL_INTERVAL": lambda c: c.messaging.listener_poll_interval,
     "LISTENER_RETENTION_HOURS": lambda c: c.messaging.listener_retention_hours,
     "LISTENER_PREFETCH": lambda c: c.messaging.listener_prefetch,
+    "STORAGE_MAX_FILE_SIZE": lambda c: c.storage.max_file_size,
+    "STORAGE_TEMP_MAX_AGE": lambda c: c.storage.temp_max_age,
 }
 
 

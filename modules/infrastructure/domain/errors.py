@@ -14,6 +14,12 @@
     │   └── DatabaseReadOnlyError          a write in a read-only transaction or database (25006, SQLITE_READONLY)
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
     │   └── CacheConnectionError        Redis refused or dropped the connection, or did not answer in time
+    ├── StorageError                a file could not be saved, read, listed or deleted
+    │   ├── FileTooLargeError           over STORAGE_MAX_FILE_SIZE (checked while the bytes stream)
+    │   ├── ContentTypeNotAllowedError  the type detected from the leading bytes is not in STORAGE_ALLOWED_TYPES
+    │   ├── StoredFileNotFoundError     no file under that key
+    │   ├── InvalidFileKeyError         a key or namespace that could name something outside the namespace
+    │   └── StorageUnavailableError     the disk or bucket refused or could not be reached
     ├── MessagingError              an event could not be stored or published
     │   └── MessagingAuthenticationError   RabbitMQ refused the user, password or virtual host
     └── LLMProviderError            a language-model call failed
@@ -40,6 +46,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "ConfigurationError",
+    "ContentTypeNotAllowedError",
     "DatabaseCommitUnknownError",
     "DatabaseConflictError",
     "DatabaseConnectionError",
@@ -49,8 +56,10 @@ __all__ = [
     "DatabaseQueryError",
     "DatabaseReadOnlyError",
     "DatabaseStatementTimeoutError",
+    "FileTooLargeError",
     "InfrastructureError",
     "InvalidArgumentError",
+    "InvalidFileKeyError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
     "LLMMalformedResponseError",
@@ -63,6 +72,9 @@ __all__ = [
     "LLMToolLoopError",
     "MessagingAuthenticationError",
     "MessagingError",
+    "StorageError",
+    "StorageUnavailableError",
+    "StoredFileNotFoundError",
 ]
 
 
@@ -126,6 +138,30 @@ class DatabaseReadOnlyError(DatabaseError):
 
 class CacheError(InfrastructureError):
     """A cache operation failed (raised only in strict mode), or a value is not valid JSON or UTF-8 text."""
+
+
+class StorageError(InfrastructureError):
+    """A file could not be saved, read, listed or deleted; nothing was left half-written."""
+
+
+class FileTooLargeError(StorageError):
+    """The file is over STORAGE_MAX_FILE_SIZE (or the call's ``max_size``); found while it streamed, nothing kept."""
+
+
+class ContentTypeNotAllowedError(StorageError):
+    """The content type detected from the file's leading bytes is not one STORAGE_ALLOWED_TYPES (or the call) allows."""
+
+
+class StoredFileNotFoundError(StorageError):
+    """There is no file under that key in that namespace."""
+
+
+class InvalidFileKeyError(StorageError, ValueError):
+    """A key or namespace that is not a plain path inside the namespace (``..``, absolute, NUL, look-alikes...)."""
+
+
+class StorageUnavailableError(StorageError):
+    """The disk or the bucket refused the operation or could not be reached; check STORAGE_URL and permissions."""
 
 
 class CacheConnectionError(CacheError):

@@ -22,6 +22,7 @@ from modules.infrastructure.domain.errors import (
     CacheConnectionError,
     CacheError,
     ConfigurationError,
+    ContentTypeNotAllowedError,
     DatabaseCommitUnknownError,
     DatabaseConflictError,
     DatabaseConnectionError,
@@ -31,8 +32,10 @@ from modules.infrastructure.domain.errors import (
     DatabaseQueryError,
     DatabaseReadOnlyError,
     DatabaseStatementTimeoutError,
+    FileTooLargeError,
     InfrastructureError,
     InvalidArgumentError,
+    InvalidFileKeyError,
     LLMAuthenticationError,
     LLMBadRequestError,
     LLMMalformedResponseError,
@@ -45,6 +48,9 @@ from modules.infrastructure.domain.errors import (
     LLMToolLoopError,
     MessagingAuthenticationError,
     MessagingError,
+    StorageError,
+    StorageUnavailableError,
+    StoredFileNotFoundError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
@@ -59,6 +65,7 @@ from modules.infrastructure.domain.messaging.listeners import ListenerRetry
 from modules.infrastructure.domain.messaging.publications import DeliveryOutcome, ListenerStatus, Publication
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.domain.secrets import Secret
+from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
@@ -81,6 +88,7 @@ __all__ = [
     "ComponentCheck",
     "ConfigurationError",
     "Consumer",
+    "ContentTypeNotAllowedError",
     "DatabaseCommitUnknownError",
     "DatabaseConfig",
     "DatabaseConflictError",
@@ -96,9 +104,12 @@ __all__ = [
     "EmbeddingResult",
     "Envelope",
     "EnvironmentStatus",
+    "FilePage",
+    "FileTooLargeError",
     "InfrastructureError",
     "InfrastructureService",
     "InvalidArgumentError",
+    "InvalidFileKeyError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
     "LLMClient",
@@ -128,6 +139,11 @@ __all__ = [
     "Publication",
     "RelayResult",
     "Secret",
+    "StorageError",
+    "StorageStats",
+    "StorageUnavailableError",
+    "StoredFile",
+    "StoredFileNotFoundError",
     "Tool",
     "ToolCall",
     "ToolLoopResult",

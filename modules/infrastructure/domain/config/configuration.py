@@ -21,9 +21,10 @@ from modules.infrastructure.domain.config.values import (
     DatabaseConfig,
     LoggingConfig,
     MessagingConfig,
+    StorageConfig,
 )
 from modules.infrastructure.domain.errors import ConfigurationError
-from modules.infrastructure.domain.secrets import Redactor, is_secret_name, mask_url, secrets_in_environment
+from modules.infrastructure.domain.secrets import Redactor, Secret, is_secret_name, mask_url, secrets_in_environment
 
 _MAX_SHOWN = 60
 
@@ -136,6 +137,19 @@ class Configuration:
                 default_ttl=v["CACHE_DEFAULT_TTL"],
                 socket_timeout=v["CACHE_SOCKET_TIMEOUT"],
             ),
+            storage=StorageConfig(
+                url=v["STORAGE_URL"],
+                endpoint_url=v["STORAGE_ENDPOINT_URL"],
+                max_file_size=v["STORAGE_MAX_FILE_SIZE"],
+                allowed_types=v["STORAGE_ALLOWED_TYPES"] or ("*",),
+                url_secret=_secret(v["STORAGE_URL_SECRET"]),
+                url_base=v["STORAGE_URL_BASE"],
+                temp_max_age=v["STORAGE_TEMP_MAX_AGE"],
+                access_key_id=v["AWS_ACCESS_KEY_ID"],
+                secret_access_key=_secret(v["AWS_SECRET_ACCESS_KEY"]),
+                session_token=_secret(v["AWS_SESSION_TOKEN"]),
+                region=v["AWS_REGION"],
+            ),
             messaging=MessagingConfig(
                 rabbitmq_urls=v["RABBITMQ_URL"] or (),
                 queue_type=v["RABBITMQ_QUEUE_TYPE"],
@@ -160,3 +174,7 @@ class Configuration:
         )
 
 
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
+from modules.infrastructure.domain.config.storage_url import storage_url
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
 
 PROVIDERS = ("openai", "azure", "anthropic", "local")
@@ -27,6 +28,7 @@ MAX_POSTGRES_MILLISECONDS = 2_147_483_647  # PostgreSQL's integer settings (stat
 MAX_RETENTION_HOURS = 1_000_000  # 114 years; datetime arithmetic ends at year 1, about 17 million hours back
 MAX_RATE_PER_MINUTE = 10**12  # Redis's Lua stores a bucket level with 14 significant digits
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024  # RabbitMQ 4's default max_message_size (3.8-3.13: 128 MiB)
+MAX_FILE_BYTES = 5 * 1024**4  # S3's largest object
 _WAIT_NOTE = "24.8 days"
 _TTL_NOTE = "10 years"
 
@@ -142,6 +144,20 @@ SETTINGS: tuple[Setting, ...] = (
         ("LISTENER_RESUME_AT_STARTUP", "true", "When this process starts listening, run at once the publications a killed process had claimed", p.boolean),
         ("LISTENER_RETENTION_HOURS", "168", "Hours a completed publication record is kept before it is deleted", p.number(0, MAX_RETENTION_HOURS, note="114 years")),
         ("LISTENER_PREFETCH", "10", "Events a module's RabbitMQ consumer holds unacknowledged at once", p.integer(1, 65535)),
+    ),
+    *_group(
+        "storage",
+        ("STORAGE_URL", "var/storage", "Where files are kept: a folder (relative to the working directory, or file:///...) or s3://bucket/prefix", storage_url),
+        ("STORAGE_ENDPOINT_URL", None, "Endpoint of an S3-compatible server (MinIO, ...); unset: AWS", _HTTP_URL),
+        ("STORAGE_MAX_FILE_SIZE", "104857600", "Largest file saved, in bytes, checked while it streams", p.integer(1, MAX_FILE_BYTES, note="5 TiB, S3's largest object")),
+        ("STORAGE_ALLOWED_TYPES", "*", "Content types a file may have, detected from its leading bytes: comma-separated, with * patterns (image/*, application/pdf)", p.comma_list(p.text)),
+        ("STORAGE_URL_SECRET", None, "Key that signs local download URLs (at least 32 characters); unset in development: one generated and kept in the storage folder", p.text),
+        ("STORAGE_URL_BASE", "/files/", "Path (or absolute URL) where the application serves local download URLs", p.text),
+        ("STORAGE_TEMP_MAX_AGE", "3600", "Seconds after which an abandoned temporary upload file is removed", _seconds()),
+        ("AWS_ACCESS_KEY_ID", None, "AWS (or S3-compatible) access key id for STORAGE_URL=s3://...; unset: boto3's own credential chain", p.text),
+        ("AWS_SECRET_ACCESS_KEY", None, "AWS secret access key", p.text),
+        ("AWS_SESSION_TOKEN", None, "AWS session token of temporary credentials", p.text),
+        ("AWS_REGION", None, "AWS region of the bucket (unset: boto3's default)", p.text),
     ),
 )
 

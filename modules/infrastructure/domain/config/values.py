@@ -100,6 +100,28 @@ class CacheConfig(_MaskedRepr):
     socket_timeout: float = 0.5
 
 @dataclass(frozen=True, repr=False)
+class StorageConfig(_MaskedRepr):
+    """File storage: ``url`` a folder or ``s3://bucket/prefix``; credentials for S3 only when given (else
+    boto3's own chain); ``url_secret`` signs local download URLs."""
+
+    url: str = "var/storage"
+    endpoint_url: str | None = field(default=None, metadata=_URL)
+    max_file_size: int = 104_857_600
+    allowed_types: tuple[str, ...] = ("*",)
+    url_secret: Secret | None = None
+    url_base: str = "/files/"
+    temp_max_age: float = 3600.0
+    access_key_id: str | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
+    region: str | None = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
+
+
+@dataclass(frozen=True, repr=False)
 class MessagingConfig(_MaskedRepr):
     """The message broker; several URLs mean failover across cluster nodes."""
 
@@ -142,6 +164,7 @@ class AppConfig(_MaskedRepr):
     feature_flags: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     llm_fallbacks: tuple[LLMConfig, ...] = ()
     warnings: tuple[str, ...] = ()
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def database_url(self) -> str:

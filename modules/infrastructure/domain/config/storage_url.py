@@ -1,0 +1,28 @@
+"""``STORAGE_URL``: a folder for the local disk (a path or ``file://``), or ``s3://bucket/prefix`` for object storage."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from modules.infrastructure.domain.config.parsers import InvalidValue
+
+EXPECTED = "a folder (var/storage, /srv/files, file:///srv/files) or s3://bucket/optional/prefix"
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")  # S3's bucket naming rules, 3 to 63 characters
+
+
+def storage_url(raw: str) -> str:
+    """The value as written, once it is a usable folder or S3 location."""
+    value = raw.strip()
+    if not value or "\x00" in value:
+        raise InvalidValue("it is empty" if not value else "it holds a NUL character", EXPECTED)
+    if value.startswith("s3://"):
+        parts = urlsplit(value)
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise InvalidValue("an S3 location has no query, fragment or credentials (use the AWS_* variables)", EXPECTED)
+        if not _BUCKET.fullmatch(parts.hostname or "") or ".." in (parts.hostname or ""):
+            raise InvalidValue(f"{parts.netloc[:63]!r} is not an S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-')", EXPECTED)
+        return value
+    if "://" in value and not value.startswith("file://"):
+        raise InvalidValue(f"the scheme {value.split('://', 1)[0]!r} is not one of file, s3", EXPECTED)
+    return value

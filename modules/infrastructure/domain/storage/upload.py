@@ -1,0 +1,104 @@
+"""``CheckedUpload``: the bytes of a file being saved, checked while they stream: size limit, content type
+from the leading bytes, SHA-256. A backend reads it chunk by chunk and asks for the facts at the end."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, FileTooLargeError, StorageError
+from modules.infrastructure.domain.storage.content_types import SNIFF_BYTES, allowed, detect
+
+CHUNK = 1024 * 1024  # bytes read from a file-like source at a time
+
+
+@dataclass(frozen=True)
+class UploadFacts:
+    """What a finished upload was: its size, SHA-256 (hex) and detected content type."""
+
+    size: int
+    sha256: str
+    content_type: str
+
+
+class CheckedUpload:
+    """Iterate for the file's chunks; ``FileTooLargeError`` as soon as ``max_size`` is passed,
+    ``ContentTypeNotAllowedError`` before the first chunk when the head's type is not allowed. ``facts()``
+    once iteration ended. ``content_type`` is known before the first chunk is handed out."""
+
+    def __init__(self, source: object, max_size: int, allowed_types: Sequence[str]) -> None:
+        self._chunks = _chunks_of(source)
+        self.max_size = max_size
+        self._allowed = tuple(allowed_types)
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._done = False
+        self._head = self._read_head()
+        self.content_type = detect(self._head[:SNIFF_BYTES])
+        if not allowed(self.content_type, self._allowed):
+            raise ContentTypeNotAllowedError(
+                f"The file's content is {self.content_type} (detected from its first bytes), which is not allowed "
+                f"here (allowed: {', '.join(self._allowed)}); set STORAGE_ALLOWED_TYPES or the call's allowed_types"
+            )
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._head:
+            yield self._counted(self._head)
+        for chunk in self._chunks:
+            if chunk:
+                yield self._counted(chunk)
+        self._done = True
+
+    def facts(self) -> UploadFacts:
+        if not self._done:
+            raise StorageError("The upload was not read to its end; its size and SHA-256 are not known")
+        return UploadFacts(self._size, self._hash.hexdigest(), self.content_type)
+
+    def _read_head(self) -> bytes:
+        head = b""
+        for chunk in self._chunks:
+            head += self._checked_size(chunk, len(head))
+            if len(head) >= SNIFF_BYTES:
+                break
+        return head
+
+    def _counted(self, chunk: object) -> bytes:
+        data = self._checked_size(chunk, self._size)
+        self._size += len(data)
+        self._hash.update(data)
+        return data
+
+    def _checked_size(self, chunk: object, before: int) -> bytes:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise StorageError(f"A file's content is bytes, a binary file or chunks of bytes; a chunk was {type(chunk).__name__}")
+        if before + len(chunk) > self.max_size:
+            raise FileTooLargeError(
+                f"The file is over the {self.max_size:,}-byte limit (STORAGE_MAX_FILE_SIZE or the call's max_size); nothing was kept"
+            )
+        return bytes(chunk)
+
+
+def _chunks_of(source: object) -> Iterator[Any]:
+    """Chunks from bytes, a binary file-like object (``read``) or an iterable of bytes."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return iter([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""])
+    read = getattr(source, "read", None)
+    if callable(read):
+        return _read_all(read)
+    if isinstance(source, str) or not isinstance(source, Iterable):
+        raise StorageError(
+            f"A file's content is bytes, a binary file opened with 'rb' or an iterable of bytes, not {type(source).__name__}"
+            + ("; encode text first (text.encode())" if isinstance(source, str) else "")
+        )
+    return iter(source)
+
+
+def _read_all(read: Any) -> Iterator[Any]:
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
