@@ -163,12 +163,14 @@ def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
     from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
     from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
+    from modules.infrastructure.infrastructure.storage.health import StorageHealthCheck
 
     return [
         DatabaseHealthCheck(lambda: components.database),
         CacheHealthCheck(lambda: components.cache),
         MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher, lambda: components.listeners),
         LLMHealthCheck(lambda: components.llm),
+        StorageHealthCheck(lambda: components.storage),
     ]
 
 

@@ -250,7 +250,7 @@ class InfrastructureService:
         from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
 
         components = _components()
-        return FileStorage(components.storage, namespace, components.config.storage)
+        return FileStorage(components.storage, namespace, components.config.storage, components.metrics.storage_operation)
 
     @staticmethod
     def consume(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.storage.transaction_files import check_session, on_outcome
 
+Observer = Callable[[str, str, str, float, int], None]  # namespace, operation, outcome, seconds, bytes
 MAX_PAGE = 1000
 MAX_URL_SECONDS = 7 * 24 * 3600  # what an S3 presigned URL allows
 MAX_CHUNK = 64 * 1024 * 1024
@@ -25,10 +27,11 @@ MAX_CHUNK = 64 * 1024 * 1024
 class FileStorage:
     """Save, read, list and delete the files of ``namespace``. ``InfrastructureService.get_file_storage("lessons")``."""
 
-    def __init__(self, backend: StorageBackend, namespace: str, config: StorageConfig) -> None:
+    def __init__(self, backend: StorageBackend, namespace: str, config: StorageConfig, observe: Observer | None = None) -> None:
         self.namespace = check_namespace(namespace)
         self._backend = backend
         self._config = config
+        self._observe = observe or _unobserved
 
     def save(
         self, key: str, content: object, *, metadata: object = None, session: Any = None,
@@ -47,12 +50,18 @@ class FileStorage:
             raise StorageError(
                 f"The file {key!r} exists; a save in a transaction takes a new key (a rollback would have to bring the old file back)"
             )
-        upload = CheckedUpload(content, limit, self._config.allowed_types)
-        if types is not None and not allowed(upload.content_type, types):
-            raise ContentTypeNotAllowedError(
-                f"The file's content is {upload.content_type} (detected from its first bytes), which this call does not allow ({', '.join(types)})"
-            )
-        stored = self._backend.save(self.namespace, key, upload, checked_metadata)
+        started = time.perf_counter()
+        try:
+            upload = CheckedUpload(content, limit, self._config.allowed_types)
+            if types is not None and not allowed(upload.content_type, types):
+                raise ContentTypeNotAllowedError(
+                    f"The file's content is {upload.content_type} (detected from its first bytes), which this call does not allow ({', '.join(types)})"
+                )
+            stored = self._backend.save(self.namespace, key, upload, checked_metadata)
+        except Exception as exc:
+            self._observe(self.namespace, "save", type(exc).__name__, time.perf_counter() - started, 0)
+            raise
+        self._observe(self.namespace, "save", "ok", time.perf_counter() - started, stored.size)
         if session is not None:
             on_outcome(session, rolled_back=lambda: self._backend.delete(self.namespace, key))
         return stored
@@ -61,7 +70,20 @@ class FileStorage:
         """The file's bytes in chunks, in constant memory; ``StoredFileNotFoundError`` when there is none."""
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK:
             raise StorageError(f"chunk_size is a whole number of bytes from 1 to {MAX_CHUNK:,}, not {chunk_size!r:.40}")
-        return self._backend.open(self.namespace, check_key(key), chunk_size)
+        return self._measured_read(self._backend.open(self.namespace, check_key(key), chunk_size))
+
+    def _measured_read(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        started, size, outcome = time.perf_counter(), 0, "abandoned"
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                yield chunk
+            outcome = "ok"
+        except Exception as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            self._observe(self.namespace, "read", outcome, time.perf_counter() - started, size)
 
     def read(self, key: str) -> bytes:
         """The whole file; ``StoredFileNotFoundError`` when there is none."""
@@ -117,3 +139,7 @@ class FileStorage:
         if isinstance(allowed_types, str) or not isinstance(allowed_types, Sequence) or not all(isinstance(t, str) and t for t in allowed_types):
             raise StorageError(f"allowed_types is a list of content types or patterns such as ['image/*'], not {allowed_types!r:.60}")
         return tuple(allowed_types)
+
+
+def _unobserved(namespace: str, operation: str, outcome: str, seconds: float, size: int) -> None:
+    """No metrics (a storage built outside the composition root)."""
