@@ -19,6 +19,7 @@ import pytest
 from tests.integration.anthropic_fault_server import CLAUDE_API_KEY
 from tests.integration.fault_server import FAULT_API_KEY, FaultServer
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
+from tests.integration.private_s3 import PrivateS3
 from tests.integration.services import (
     POSTGRES,
     RABBITMQ,
@@ -87,3 +88,17 @@ def _configure(monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> Non
     from modules.infrastructure.module_api import InfrastructureService
 
     InfrastructureService.reset()
+
+
+@pytest.fixture(scope="session")
+def private_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS3]:
+    """An S3-compatible server (moto) of the session's own on 127.0.0.1, credentials checked; make buckets on it."""
+    with PrivateS3(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def private_s3_for_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS3]:
+    """An S3-compatible server that serves presigned URLs (moto does not check credentials given in a query)."""
+    with PrivateS3(tmp_path_factory.mktemp("s3-urls"), check_credentials=False) as server:
+        yield server

@@ -48,12 +48,7 @@ class PrivateRedis:
         if self._process is None:
             return
         self.thaw()  # a stopped process would hold SIGTERM until it runs again
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
+        stop_process(self._process)
 
     def freeze(self) -> None:
         assert self._process is not None
@@ -77,6 +72,16 @@ class PrivateRedis:
                     time.sleep(0.05)
         finally:
             client.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """SIGTERM to the server the test started (by its pid), SIGKILL when it has not gone within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 def _free_port() -> int:
