@@ -4,6 +4,7 @@
         url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F"
         ...
         assert proxy.connections == 1
+        proxy.cut()   # every connection open now is closed, as a network fault would; new ones still work
 
 It lets a test see from outside how many connections a client opened, without touching the
 shared service.
@@ -36,6 +37,17 @@ class TcpProxy:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             try:
+                sock.close()
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """Close every connection open now, as a network fault would; new connections are still accepted."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             except OSError:
                 pass

@@ -16,13 +16,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from modules.infrastructure.domain.errors import FileTooLargeError, StorageUnavailableError, StoredFileNotFoundError
+from modules.infrastructure.domain.errors import FileTooLargeError, StorageError, StorageUnavailableError, StoredFileNotFoundError
 from modules.infrastructure.domain.secrets import Secret
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.infrastructure.storage.s3_backend import S3Storage
 from modules.infrastructure.infrastructure.storage.s3_upload import PART
 from tests.integration.private_s3 import PrivateS3
 from tests.integration.s3_backends import new_bucket, s3_config, s3_storage
+from tests.integration.tcp_proxy import TcpProxy
 
 MiB = 1024 * 1024
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40
@@ -126,6 +127,33 @@ def test_a_large_file_goes_up_in_parts_and_comes_down_in_chunks_in_bounded_memor
     assert storage.info("media", "big.bin").sha256 == stored.sha256 and dict(storage.info("media", "big.bin").metadata) == {"kind": "video"}
     assert save_peak < PART + 8 * MiB < BIG / 2 and read_peak < 4 * MiB, (save_peak, read_peak)  # one part in memory, not the file
     assert leftovers(private_s3, storage) == (["app/files/media/big.bin"], [])  # the staging object is gone
+
+
+def test_a_read_cut_midway_resumes_with_a_ranged_request_where_it_stopped(private_s3: PrivateS3) -> None:
+    bucket = new_bucket(private_s3)
+    s3_storage(private_s3, bucket).save("media", "big.bin", upload(pattern(BIG)), {})
+    with TcpProxy("127.0.0.1", private_s3.port) as proxy:
+        storage = S3Storage(s3_config(private_s3, bucket, endpoint_url=f"http://127.0.0.1:{proxy.port}"))
+        chunks = storage.open("media", "big.bin", MiB)
+        digest = hashlib.sha256(b"".join(next(chunks) for _ in range(3)))
+        proxy.cut()
+        for chunk in chunks:
+            digest.update(chunk)
+        assert digest.hexdigest() == pattern_sha256(BIG) and proxy.connections == 2
+
+
+def test_a_file_replaced_while_a_cut_read_resumes_is_an_error_not_a_splice(private_s3: PrivateS3) -> None:
+    bucket = new_bucket(private_s3)
+    direct = s3_storage(private_s3, bucket)
+    direct.save("media", "big.bin", upload(pattern(BIG)), {})
+    with TcpProxy("127.0.0.1", private_s3.port) as proxy:
+        storage = S3Storage(s3_config(private_s3, bucket, endpoint_url=f"http://127.0.0.1:{proxy.port}"))
+        chunks = storage.open("media", "big.bin", MiB)
+        next(chunks)
+        direct.save("media", "big.bin", upload(PDF), {})
+        proxy.cut()
+        with pytest.raises(StorageError, match="replaced while it was read"):
+            list(chunks)
 
 
 def test_a_file_over_the_copy_limit_gets_its_facts_by_a_multipart_copy(storage: S3Storage, private_s3: PrivateS3) -> None:

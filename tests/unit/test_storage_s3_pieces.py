@@ -82,6 +82,7 @@ def client_error(code: str, status: int, message: str = "") -> ClientError:
     (client_error("403", 403), "ns/a", StorageUnavailableError, "refused"),
     (client_error("SlowDown", 503), "ns/a", StorageUnavailableError, "after retries"),
     (client_error("InvalidRange", 416), "ns/a", StorageError, "InvalidRange"),
+    (client_error("PreconditionFailed", 412), "ns/a", StorageError, "replaced while it was read"),
     (EndpointConnectionError(endpoint_url="http://127.0.0.1:9000"), None, StorageUnavailableError, "STORAGE_ENDPOINT_URL"),
     (NoCredentialsError(), None, StorageUnavailableError, "credential chain"),
     (ParamValidationError(report="bad"), None, StorageError, "bad"),

@@ -1,7 +1,8 @@
 """``S3Storage``: the storage port on an S3-compatible bucket (AWS, MinIO, ...) through boto3.
 
 Objects are ``<prefix>/<namespace>/<key>``; sizes, SHA-256, creation time and the caller's metadata are object
-metadata (``s3_metadata``). Saves go through ``S3Uploader``; reads stream the body in chunks (constant memory);
+metadata (``s3_metadata``). Saves go through ``S3Uploader``; reads stream the body in chunks (constant memory),
+resumed with ranged requests when a connection is cut;
 listings page with ``StartAfter`` (the cursor is the last key of a page) and read each file's facts with
 ``head_object`` on a few threads; statistics walk every object under the prefix (O(objects), 1,000 a request).
 """
@@ -22,11 +23,12 @@ from modules.infrastructure.infrastructure.storage import s3_metadata
 from modules.infrastructure.infrastructure.storage.s3_client import (
     CONNECT_TIMEOUT, READ_TIMEOUT, S3Location, credential_values, make_client,
 )
-from modules.infrastructure.infrastructure.storage.s3_errors import S3Errors
+from modules.infrastructure.infrastructure.storage.s3_errors import CUT_MIDWAY, S3Errors
 from modules.infrastructure.infrastructure.storage.s3_upload import PART, STAGING, S3Uploader
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's longest validity
 HEAD_THREADS = 8
+MAX_RESUMES = 3  # ranged requests after connections cut while a body streams
 
 
 class S3Storage:
@@ -53,20 +55,36 @@ class S3Storage:
         return StoredFile(namespace, key, facts.size, facts.sha256, facts.content_type, created_at, dict(metadata))
 
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
-        with self.errors(f"could not read {namespace}/{key!r}", key):
-            body = self._client.get_object(Bucket=self.location.bucket, Key=self.location.object_key(namespace, key))["Body"]
-        return self._chunks(body, f"{namespace}/{key!r}", chunk_size)
+        """The body streamed in chunks; a connection cut midway is resumed with a ranged request from the
+        byte reached (``If-Match`` the object's ETag, so a file replaced meanwhile is never spliced)."""
+        name = f"{namespace}/{key!r}"
+        with self.errors(f"could not read {name}", key):
+            answer = self._client.get_object(Bucket=self.location.bucket, Key=self.location.object_key(namespace, key))
+        return self._chunks(self.location.object_key(namespace, key), answer, name, chunk_size)
 
-    def _chunks(self, body: Any, name: str, chunk_size: int) -> Iterator[bytes]:
+    def _chunks(self, object_key: str, answer: dict[str, Any], name: str, chunk_size: int) -> Iterator[bytes]:
+        body, size, offset, resumed = answer["Body"], int(answer["ContentLength"]), 0, 0
         try:
-            while True:
-                with self.errors(f"could not read {name}"):
-                    chunk: bytes = body.read(chunk_size)
+            while offset < size:
+                try:
+                    chunk: bytes = body.read(min(chunk_size, size - offset))
+                except CUT_MIDWAY as exc:
+                    if resumed == MAX_RESUMES:
+                        raise self.errors.error(exc, f"could not read {name} (cut {MAX_RESUMES + 1} times)") from exc
+                    resumed += 1
+                    body.close()
+                    body = self._rest(object_key, answer["ETag"], offset, name)
+                    continue
                 if not chunk:
-                    return
+                    raise StorageError(f"S3 storage: {name} ended after {offset:,} of {size:,} bytes; read it again")
+                offset += len(chunk)
                 yield chunk
         finally:
             body.close()
+
+    def _rest(self, object_key: str, etag: str, offset: int, name: str) -> Any:
+        with self.errors(f"could not resume reading {name} at byte {offset:,}"):
+            return self._client.get_object(Bucket=self.location.bucket, Key=object_key, Range=f"bytes={offset}-", IfMatch=etag)["Body"]
 
     def info(self, namespace: str, key: str) -> StoredFile:
         with self.errors(f"could not read the facts of {namespace}/{key!r}", key):

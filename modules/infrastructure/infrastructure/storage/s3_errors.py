@@ -14,6 +14,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     ConnectionError,
     CredentialRetrievalError,
     HTTPClientError,
+    IncompleteReadError,
     NoCredentialsError,
     PartialCredentialsError,
 )
@@ -25,6 +26,8 @@ S3_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError, Boto3Error
 # Connection refused, reset or timed out (ConnectionError covers EndpointConnectionError, ConnectTimeoutError,
 # ReadTimeoutError, ConnectionClosedError); ResponseStreamingError (a body cut mid-read) is an HTTPClientError.
 UNREACHABLE: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError)
+# A body cut while it streamed: worth a ranged request for the rest.
+CUT_MIDWAY: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError, IncompleteReadError)
 NO_CREDENTIALS: tuple[type[Exception], ...] = (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)
 NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 REFUSED = frozenset({"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
@@ -67,6 +70,8 @@ class S3Errors:
             return StorageUnavailableError(f"{where} {failed}: the bucket {self.bucket!r} does not exist; create it or fix STORAGE_URL")
         if code in NOT_FOUND:
             return StoredFileNotFoundError(f"There is no file {key!r} in the S3 storage (bucket {self.bucket!r})")
+        if code == "PreconditionFailed":
+            return StorageError(f"{where} {failed}: the file was replaced while it was read; read it again")
         if code in REFUSED or status in (401, 403):
             return StorageUnavailableError(f"{where} {failed}: the request was refused ({reason}); {CHECK_CREDENTIALS}")
         if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
