@@ -33,6 +33,9 @@ from modules.infrastructure.infrastructure.storage.local_sidecar import sidecar_
 from modules.infrastructure.infrastructure.storage.temp_sweeper import sweep_temporary_files
 from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token, signing_secret, verify_download_token
 
+READ_BLOCK = 256 * 1024
+
+
 class LocalDiskBackend:
     """Files in a folder of this machine. Holds no descriptor between calls: ``close``/``after_fork`` have nothing to do."""
 
@@ -76,7 +79,7 @@ class LocalDiskBackend:
         return StoredFile(namespace, key, facts.size, facts.sha256, facts.content_type, created, dict(metadata))
 
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
-        data_path = self._paths(namespace, key)[0]
+        data_path = self._data_path(namespace, key)
         with disk_errors("open", key):
             try:
                 file = os.fdopen(open_for_regular_file(data_path), "rb", buffering=0)
@@ -93,7 +96,7 @@ class LocalDiskBackend:
                 raise self._not_found(namespace, key) from None
 
     def exists(self, namespace: str, key: str) -> bool:
-        return os.path.isfile(self._paths(namespace, key)[0])  # symbolic links were refused by _paths
+        return os.path.isfile(self._data_path(namespace, key))  # symbolic links were refused by _paths
 
     def delete(self, namespace: str, key: str) -> bool:
         data_path, meta_path = self._paths(namespace, key)
@@ -164,9 +167,12 @@ class LocalDiskBackend:
         """Nothing inherited to drop (locks are taken and released within each call)."""
 
     def _paths(self, namespace: str, key: str) -> tuple[Path, Path]:
-        self._start()
-        data_path = self.paths.data_path(namespace, key)
+        data_path = self._data_path(namespace, key)
         return data_path, self.paths.meta_path(data_path)
+
+    def _data_path(self, namespace: str, key: str) -> Path:
+        self._start()
+        return self.paths.data_path(namespace, key)
 
     def _start(self) -> None:
         """On first use: sweep what crashed processes left (once per backend)."""
@@ -183,7 +189,10 @@ class LocalDiskBackend:
 
 
 def _chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    """Chunks of an open file, closed when read to its end or when the consumer stops (``close()``/garbage)."""
+    """Chunks of an open file, closed when read to its end or when the consumer stops (``close()``/garbage).
+    At most READ_BLOCK at a time: a consumer holds one chunk while the next is read, and a fresh buffer of a
+    megabyte or more comes from new pages each time (measured 10x slower than 256 KiB)."""
+    size = max(1, min(chunk_size, READ_BLOCK))
     with file:
-        while chunk := file.read(chunk_size):
+        while chunk := file.read(size):
             yield chunk

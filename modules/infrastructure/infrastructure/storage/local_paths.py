@@ -2,12 +2,16 @@
 
 Keys are checked before a backend sees them; these checks add what only the disk can tell: a symlink
 planted inside the storage folder (by hand or by another program) must not lead a read or write out of it.
+The check is made before each access and the last component is opened with ``O_NOFOLLOW``; a link planted
+in a parent folder between the check and the open (a race by someone who can already write the storage
+folder) is not caught.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from modules.infrastructure.domain.errors import InvalidFileKeyError
@@ -40,14 +44,21 @@ class LocalPaths:
         return data_path.parent / f"{META_PREFIX}{digest}.json"
 
     def _inside(self, namespace: str, path: Path, key: str) -> Path:
-        """``path`` when no part of it below the root is a symbolic link: its real location must be exactly
-        ``<real root>/<namespace>/<key...>``. Stricter than "inside": a link pointing within is refused too."""
-        expected = os.path.join(os.path.realpath(self.root), os.path.relpath(path, self.root))
-        if os.path.realpath(path) != expected:
-            raise InvalidFileKeyError(
-                f"The file key {key[:120]!r} goes through a symbolic link inside the storage folder; refused "
-                "(remove the link, or store the file under another key)"
-            )
+        """``path`` when no part of it below the root is a symbolic link (one ``lstat`` per part, up to the
+        first missing one). Stricter than "resolves inside": a link pointing within is refused too. The root
+        itself may be a link."""
+        current = str(self.root)
+        for part in (namespace, *key.split("/")):
+            current = f"{current}{os.sep}{part}"
+            try:
+                mode = os.lstat(current).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return path  # nothing there yet, so no link
+            if stat.S_ISLNK(mode):
+                raise InvalidFileKeyError(
+                    f"The file key {key[:120]!r} goes through a symbolic link inside the storage folder; refused "
+                    "(remove the link, or store the file under another key)"
+                )
         return path
 
 
