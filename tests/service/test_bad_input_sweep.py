@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ from modules.infrastructure.module_api import (
     Message,
     MessagingError,
     Prompt,
+    StorageError,
     PromptContext,
     Tool,
     ToolCall,
@@ -213,6 +215,42 @@ def publish_cases() -> list[Case]:
     ]
 
 
+def storage_cases() -> list[Case]:
+    """Keys, contents and options through ``get_file_storage`` (on the shipped in-memory storage)."""
+
+    def files() -> Any:
+        return S.get_file_storage("sweep")
+
+    def save(key: object = "a.txt", content: object = b"hello", **options: object) -> Callable[[], object]:
+        return lambda: files().save(key, content, **options)
+
+    bad = StorageError
+    return [
+        Case("storage", "namespace '../etc'", lambda: S.get_file_storage("../etc"), "namespace", bad),
+        Case("storage", "namespace None", lambda: S.get_file_storage(None), "namespace", bad),  # type: ignore[arg-type]
+        Case("storage", "key '../../etc/passwd'", save("../../etc/passwd"), "segment", bad),
+        Case("storage", "key '/abs'", save("/abs"), "segment", bad),
+        Case("storage", "key with NUL", save("a\x00b"), "U+0000", bad),
+        Case("storage", "key with a right-to-left override", save("invoice\u202efdp.exe"), "U+202E", bad),
+        Case("storage", "key with a fullwidth solidus", save("a\uff0f..\uff0fb"), "looks like", bad),
+        Case("storage", "key decomposed (not NFC)", save("cafe\u0301"), "NFC", bad),
+        Case("storage", "key of 5,000 characters", save("k" * 5000), "1,024", bad),
+        Case("storage", "key bytes", save(b"a.txt"), "text", bad),
+        Case("storage", "content a str", save(content="text"), "encode", bad),
+        Case("storage", "content None", save(content=None), "not NoneType", bad),
+        Case("storage", "content chunks of ints", save(content=[1, 2]), "chunk", bad),
+        Case("storage", "metadata a list", save(metadata=["a"]), "metadata", bad),
+        Case("storage", "metadata value an int", save(metadata={"n": 1}), "printable text", bad),
+        Case("storage", "max_size -1", save(max_size=-1), "max_size", bad),
+        Case("storage", "max_size 10**30", save(max_size=10**30), "max_size", bad),
+        Case("storage", "session a dict", save(session={}), "get_database_session", bad),
+        Case("storage", "list limit 'ten'", lambda: files().list(limit="ten"), "limit", bad),
+        Case("storage", "list cursor '../x'", lambda: files().list(cursor="../x"), "segment", bad),
+        Case("storage", "read of a missing file", lambda: files().read("missing.txt"), "missing.txt", bad),
+        Case("storage", "download_url expires_in -5", lambda: files().download_url("a.txt", expires_in=-5), "expires_in", bad),
+    ]
+
+
 def cache_cases() -> list[Case]:
     def cache() -> object:
         return S.get_cache("sweep")
@@ -391,7 +429,7 @@ def conversation_cases() -> list[Case]:
 
 
 CONFIGURATION = configuration_cases()
-CALLS = prompt_cases() + conversation_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
+CALLS = prompt_cases() + conversation_cases() + storage_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
 ALL = CONFIGURATION + CALLS
 SWEEP_ENVIRONMENT = {"SWEEP_SERVICE_TOKEN": SECRET}
 

@@ -229,3 +229,13 @@ def test_the_sweep_removes_old_temporary_files_and_keeps_young_ones(tmp_path: Pa
     os.utime(young, (time.time() - 7200, time.time() - 7200))
     assert backend.sweep_temporary_files() == 1
     assert not young.exists()
+
+
+def test_a_stream_failing_with_an_os_error_keeps_its_own_error(backend: LocalDiskBackend) -> None:
+    def dropped() -> Iterator[bytes]:
+        yield b"start"
+        raise ConnectionResetError("the client went away")
+
+    with pytest.raises(ConnectionResetError, match="went away"):
+        backend.save("docs", "cut", upload(dropped()))
+    assert files_under(backend.root) == []

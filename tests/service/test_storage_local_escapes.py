@@ -105,8 +105,13 @@ def test_an_expired_token_is_refused() -> None:
         verify_download_token(token, SECRET, datetime.now(UTC) + timedelta(seconds=31))
 
 
+def with_file(store: LocalDiskBackend) -> LocalDiskBackend:
+    store.save("docs", "k", CheckedUpload(b"x", 10, ["*"]))
+    return store
+
+
 def test_without_a_configured_secret_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
-    url = LocalDiskBackend(tmp_path / "store").download_url("docs", "k", LATER)
+    url = with_file(LocalDiskBackend(tmp_path / "store")).download_url("docs", "k", LATER)
     key_file = tmp_path / "store" / ".signing-key"
     assert key_file.stat().st_mode & 0o077 == 0
     assert len(key_file.read_bytes()) >= 32
@@ -114,7 +119,7 @@ def test_without_a_configured_secret_one_is_generated_once_and_kept_private(tmp_
 
 
 def test_a_configured_secret_signs_and_the_base_prefixes_the_url(tmp_path: Path) -> None:
-    store = LocalDiskBackend(tmp_path / "store", url_base="https://files.example/dl/", url_secret="c" * 40, production=True)
+    store = with_file(LocalDiskBackend(tmp_path / "store", url_base="https://files.example/dl/", url_secret="c" * 40, production=True))
     url = store.download_url("docs", "k", LATER)
     assert url.startswith("https://files.example/dl/")
     assert verify_download_token(url.rsplit("/", 1)[1], b"c" * 40, datetime.now(UTC)) == ("docs", "k")
@@ -123,6 +128,6 @@ def test_a_configured_secret_signs_and_the_base_prefixes_the_url(tmp_path: Path)
 
 @pytest.mark.parametrize(("secret", "production", "message"), [("short", False, "at least 32"), (None, True, "required")])
 def test_an_unusable_secret_is_a_configuration_error(tmp_path: Path, secret: str | None, production: bool, message: str) -> None:
-    store = LocalDiskBackend(tmp_path / "store", url_secret=secret, production=production)
+    store = with_file(LocalDiskBackend(tmp_path / "store", url_secret=secret, production=production))
     with pytest.raises(ConfigurationError, match=message):
         store.download_url("docs", "k", LATER)

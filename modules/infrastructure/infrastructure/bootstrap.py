@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.domain.llm.providers import LLMProviders
     from modules.infrastructure.domain.messaging.ports import MessagePublisher
     from modules.infrastructure.domain.secrets import Redactor
+    from modules.infrastructure.domain.storage.ports import StorageBackend
     from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
     from modules.infrastructure.infrastructure.database.database import Database
     from modules.infrastructure.infrastructure.messaging.consumers import Consumers
@@ -149,18 +150,27 @@ def build_llm(
     return LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks))
 
 
+def build_storage(config: AppConfig, redactor: Redactor) -> StorageBackend:
+    """Files on the local disk (``STORAGE_URL``, default ``var/storage``) or in an S3-compatible bucket."""
+    from modules.infrastructure.infrastructure.storage.factory import build_storage_backend
+
+    return build_storage_backend(config.storage, redactor, config.is_production)
+
+
 def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     """One check per component; each looks its component up when it runs, so one that fails to build is one error line."""
     from modules.infrastructure.infrastructure.cache.health import CacheHealthCheck
     from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
     from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
     from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
+    from modules.infrastructure.infrastructure.storage.health import StorageHealthCheck
 
     return [
         DatabaseHealthCheck(lambda: components.database),
         CacheHealthCheck(lambda: components.cache),
         MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher, lambda: components.listeners),
         LLMHealthCheck(lambda: components.llm),
+        StorageHealthCheck(lambda: components.storage),
     ]
 
 
@@ -189,6 +199,7 @@ class Infrastructure(Components):
     consumers = resource(build_consumers)
     llm_providers = resource(build_llm_providers)
     llm = value(build_llm)
+    storage = resource(build_storage)
     health_checks = value(build_health_checks)
     exposition = value(build_exposition)
 
@@ -217,6 +228,7 @@ def bootstrap(
     consumers: Consumers | NotGiven = NOT_GIVEN,
     llm_providers: LLMProviders | NotGiven = NOT_GIVEN,
     llm: LLMGateway | NotGiven = NOT_GIVEN,
+    storage: StorageBackend | NotGiven = NOT_GIVEN,
     health_checks: Sequence[HealthCheck] | NotGiven = NOT_GIVEN,
     exposition: MetricsExposition | NotGiven = NOT_GIVEN,
 ) -> Infrastructure:

@@ -68,6 +68,7 @@ from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.domain.secrets import Secret
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
+from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 if typing.TYPE_CHECKING:
@@ -106,6 +107,7 @@ __all__ = [
     "Envelope",
     "EnvironmentStatus",
     "FilePage",
+    "FileStorage",
     "FileTooLargeError",
     "InfrastructureError",
     "InfrastructureService",

@@ -27,6 +27,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 from modules.infrastructure.infrastructure.runtime import runtime
 
 if TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
 
 R = TypeVar("R")
@@ -236,6 +237,20 @@ class InfrastructureService:
         from modules.infrastructure.domain.cache.namespaced import module_cache
 
         return module_cache(_components().cache, namespace, strict=strict)
+
+    @staticmethod
+    def get_file_storage(namespace: str) -> FileStorage:
+        """The files of your module's ``namespace``: save, open, read, info, exists, list, delete, download_url, stats.
+
+        On the local disk (``STORAGE_URL``, default ``var/storage``) or in an S3-compatible bucket
+        (``STORAGE_URL=s3://bucket/prefix``). Raises ``InvalidFileKeyError`` for a namespace that is not a
+        module's name; its methods raise ``StorageError`` subclasses.
+        ``stored = InfrastructureService.get_file_storage("lessons").save("plans/42.pdf", upload, session=db)``
+        """
+        from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
+
+        components = _components()
+        return FileStorage(components.storage, namespace, components.config.storage, components.metrics.storage_operation)
 
     @staticmethod
     def consume(

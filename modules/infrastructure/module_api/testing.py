@@ -32,10 +32,11 @@ from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
+from modules.infrastructure.infrastructure.fakes.storage import MemoryStorage
 from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
-__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure", "hashed_vector"]
+__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "MemoryStorage", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure", "hashed_vector"]
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them, and
 # reach the listeners registered in the block right after their transaction commits.
@@ -52,6 +53,7 @@ class FakeInfrastructure:
     publisher: RecordingPublisher
     cache: MemoryCache
     config: AppConfig
+    storage: MemoryStorage
 
     def events(self, destination: str | None = None) -> list[Envelope]:
         """Relay the committed outbox events to the recording publisher now; then every event it holds, in order."""
@@ -68,16 +70,17 @@ def fake_infrastructure(
     migrate: bool = True,
 ) -> Iterator[FakeInfrastructure]:
     """Run the facade on ``bootstrap()`` with fakes inside the block: a migrated in-memory SQLite database,
-    ``FakeLLM``, ``MemoryCache`` and ``RecordingPublisher``. ``environment`` adds or replaces settings
+    ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher`` and ``MemoryStorage``. ``environment`` adds or replaces settings
     (no ``.env`` is read). Everything the block built is closed at its end.
     """
     config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}).load_from_environment()
-    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config)
+    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage())
     infrastructure = bootstrap(
         config=config,
         redactor=Redactor(),
         cache=fakes.cache,
         publisher=fakes.publisher,
+        storage=fakes.storage,
         llm_providers=fakes.llm.providers(config.llm_config),
     )
     with runtime.use(infrastructure):

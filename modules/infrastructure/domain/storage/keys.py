@@ -54,7 +54,7 @@ def check_prefix(prefix: object) -> str:
 
 def _problem(key: str) -> str | None:
     if not 0 < len(key) <= MAX_KEY:
-        return f"must be 1 to {MAX_KEY} characters long (it is {len(key):,})"
+        return f"must be 1 to {MAX_KEY:,} characters long (it is {len(key):,})"
     if "\\" in key:
         return "holds a backslash; separate folders with '/'"
     for character in key:

@@ -7,7 +7,7 @@ so a backend only moves bytes and keeps the facts it is given.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -21,10 +21,11 @@ class StorageBackend(Resource, Protocol):
 
     kind: str  # "local", "s3", "memory": for the start-up report and metrics
 
-    def save(self, namespace: str, key: str, upload: CheckedUpload) -> StoredFile:
-        """Read ``upload`` to its end and store it under ``key`` atomically: readers see the old file or the
-        whole new one, never part of it. When reading ``upload`` raises (too large, type not allowed, the
-        caller's stream failed), nothing is left behind and the exception propagates."""
+    def save(self, namespace: str, key: str, upload: CheckedUpload, metadata: Mapping[str, str]) -> StoredFile:
+        """Read ``upload`` to its end and store it under ``key`` atomically, with ``metadata`` (the caller's
+        text pairs, already checked) and ``upload.facts()``: readers see the old file or the whole new one,
+        never part of it. When reading ``upload`` raises (too large, type not allowed, the caller's stream
+        failed), nothing is left behind and the exception propagates."""
         ...
 
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:

@@ -47,10 +47,27 @@ class InfrastructureMetrics:
             ["outcome"], registry=r,
         )
 
+        self.storage_operations = Counter(
+            f"{PREFIX}_storage_operations", "File storage operations by namespace, operation and outcome (ok or the error class)",
+            ["namespace", "operation", "outcome"], registry=r,
+        )
+        self.storage_bytes = Counter(f"{PREFIX}_storage_bytes", "Bytes saved and read by namespace", ["namespace", "operation"], registry=r)
+        self.storage_seconds = Histogram(
+            f"{PREFIX}_storage_operation_seconds", "Time of file storage operations (a read: until its last chunk)",
+            ["operation"], registry=r, buckets=SESSION_BUCKETS,
+        )
         self.listener_outcomes = Counter(
             f"{PREFIX}_listener_deliveries", "Listener attempts by outcome: completed, retry, failed, skipped (already settled)",
             ["listener", "outcome"], registry=r,
         )
+
+    def storage_operation(self, namespace: str, operation: str, outcome: str, seconds: float, size: int = 0) -> None:
+        """Count one storage ``operation`` of ``namespace`` that ended as ``outcome``, its time and the bytes it moved."""
+        module = self.module_label(namespace)
+        self.storage_operations.labels(namespace=module, operation=operation, outcome=outcome).inc()
+        self.storage_seconds.labels(operation=operation).observe(seconds)
+        if size:
+            self.storage_bytes.labels(namespace=module, operation=operation).inc(size)
 
     def listener_outcome(self, listener: str, outcome: str) -> None:
         """Count one attempt of ``listener`` that ended as ``outcome``."""

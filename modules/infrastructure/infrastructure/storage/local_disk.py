@@ -21,7 +21,7 @@ from modules.infrastructure.domain.errors import StorageUnavailableError, Stored
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.storage import local_listing as listing
-from modules.infrastructure.infrastructure.storage.local_errors import disk_errors
+from modules.infrastructure.infrastructure.storage.local_errors import disk_errors, watched
 from modules.infrastructure.infrastructure.storage.local_files import ABSENT, namespace_lock, open_for_regular_file, write_temporary
 from modules.infrastructure.infrastructure.storage.local_paths import (
     LocalPaths,
@@ -54,15 +54,16 @@ class LocalDiskBackend:
         self._start_lock = threading.Lock()
 
     def save(self, namespace: str, key: str, upload: CheckedUpload, metadata: Mapping[str, str] | None = None) -> StoredFile:
-        with disk_errors("save", key):
-            return self._save(namespace, key, upload, metadata or {})
+        failures: list[BaseException] = []
+        with disk_errors("save", key, failures):
+            return self._save(namespace, key, upload, metadata or {}, failures)
 
-    def _save(self, namespace: str, key: str, upload: CheckedUpload, metadata: Mapping[str, str]) -> StoredFile:
+    def _save(self, namespace: str, key: str, upload: CheckedUpload, metadata: Mapping[str, str], failures: list[BaseException]) -> StoredFile:
         data_path, meta_path = self._paths(namespace, key)
         make_folders(data_path.parent)
         data_temp = meta_temp = None
         try:
-            data_temp = write_temporary(data_path.parent, upload)
+            data_temp = write_temporary(data_path.parent, watched(upload, failures))
             facts, created = upload.facts(), datetime.now(UTC)
             sidecar = sidecar_bytes(key, facts, metadata, created, os.stat(data_temp).st_ino)
             meta_temp = write_temporary(meta_path.parent, [sidecar])
@@ -123,6 +124,9 @@ class LocalDiskBackend:
         return FilePage(tuple(files), None)
 
     def download_url(self, namespace: str, key: str, expires_at: datetime) -> str:
+        """``<STORAGE_URL_BASE><signed token>``; ``StoredFileNotFoundError`` when there is no such file."""
+        if not self.exists(namespace, key):
+            raise self._not_found(namespace, key)
         return self._url_base + sign_download_token(namespace, key, expires_at, self.signing_secret())
 
     def verify_download_token(self, token: str, now: datetime | None = None) -> tuple[str, str]:
