@@ -64,11 +64,20 @@ def namespace_totals(root: Path) -> dict[str, tuple[int, int]]:
         for folder, names, file_names in os.walk(root / namespace):
             names[:] = [name for name in names if not name.startswith(".")]
             for name in file_names:
-                status = None if name.startswith(".") else os.stat(os.path.join(folder, name), follow_symlinks=False)
-                if status is not None and stat.S_ISREG(status.st_mode):  # links are not stored files
-                    files, size = files + 1, size + status.st_size
+                found = None if name.startswith(".") else _regular_size(os.path.join(folder, name))
+                if found is not None:
+                    files, size = files + 1, size + found
         totals[namespace] = (files, size)
     return totals
+
+
+def _regular_size(path: str) -> int | None:
+    """The size of a stored file; None for a link (not a stored file) or a file deleted during the walk."""
+    try:
+        status = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def _namespace_folders(root: Path) -> list[str]:
