@@ -2,7 +2,8 @@
 calls on the same bytes (without and with ``fsync``: a save fsyncs the data, its sidecar and the folder),
 and the peak RSS of a process saving then reading a 1 GB stream.
 
-``--ops`` / 50 is the number of 1 MB files per variant per round (the default 500: 10). Reads through the
+``--ops`` / 50 MB is the data per variant per round (the default 500: ten 1 MB files); STORAGE_BENCH_FILE_MB
+sets the file size (fixed costs per save, the fsyncs, weigh less on larger files). Reads through the
 backend are consumed chunk by chunk, as a response or a hash would; holding every chunk until the end
 (``b"".join``) costs a second copy and fresh pages, in both a streamed read and a plain one. A save also
 computes the SHA-256 the facade returns (``CheckedUpload``): ``plain_write_fsync_sha256`` shows that share.
@@ -26,7 +27,6 @@ from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBa
 from scripts.benchmarks.timing import interleave, ratio, round_ratios
 
 MB = 1024 * 1024
-FILE_SIZE = MB
 STREAM_SIZE = 1024 * MB
 MIN_RATIO = 0.8
 MAX_RSS_GROWTH_MB = 64
@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(ops: int, rounds: int) -> dict[str, Any]:
     """Interleaved rounds of the five variants, then the 1 GB memory run in a child process."""
+    size = int(os.environ.get("STORAGE_BENCH_FILE_MB", "1")) * MB
+    per_round = max(1, ops * MB // (50 * size))
     folder = Path(tempfile.mkdtemp(prefix="storage-bench-", dir=ROOT / "var" if (ROOT / "var").is_dir() else None))
     try:
-        results = interleave(_variants(folder, FILE_SIZE), max(1, ops // 50), rounds, warmup=3)
+        results = interleave(_variants(folder, size), per_round, rounds, warmup=3)
         memory = _memory_run(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -50,7 +52,7 @@ def run(ops: int, rounds: int) -> dict[str, Any]:
     growth = max(memory["save_peak_mb"], memory["read_peak_mb"]) - memory["start_mb"]
     return {
         "benchmark": "storage_local",
-        "work": f"{FILE_SIZE // MB} MB files, {max(1, ops // 50)} per variant per round, in {folder.parent}; memory: a {STREAM_SIZE // MB} MB stream saved then read",
+        "work": f"{size // MB} MB files, {per_round} per variant per round, in {folder.parent}; memory: a {STREAM_SIZE // MB} MB stream saved then read",
         "results": {name: result.to_dict() for name, result in results.items()},
         "ratios": ratios,
         "save_vs_plain_write_fsync_by_round": round_ratios(results, "backend_save", "plain_write_fsync"),
