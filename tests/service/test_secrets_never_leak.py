@@ -99,7 +99,7 @@ SETTINGS = {
 
 # Parts of the URLs that stay visible where a URL is shown: proof the masked URLs were collected.
 URL_MARKERS = ("app_primary", "app_replica2", "cacheuser", "vhost_one", "vhost_two", "llm_proxy", "azure_endpoint")
-COMPONENTS = ["config", "database", "cache", "messaging", "llm"]
+COMPONENTS = ["config", "database", "cache", "messaging", "llm", "storage"]
 
 # Malformed values (several of them carrying a secret) next to DB_POOL_SIZE=abc.
 MALFORMED = {
