@@ -12,7 +12,7 @@ from modules.infrastructure.module_api import CheckStatus, ComponentCheck, Infra
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-COMPONENTS = ["config", "database", "cache", "messaging", "llm"]
+COMPONENTS = ["config", "database", "cache", "messaging", "llm", "storage"]
 
 
 @dataclass

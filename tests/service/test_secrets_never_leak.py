@@ -43,6 +43,7 @@ MQ1_PASSWORD = f"mq1-{MARK}-node-6a5f"
 MQ2_PASSWORD = f"mq2-{MARK}-node-2b90"
 PROXY_PASSWORD = f"proxy-{MARK}-llm-47c3"
 AZURE_ENDPOINT_PASSWORD = f"azep-{MARK}-endpoint-a81e"
+STORAGE_URL_SECRET = f"url-{MARK}-signing-key-6d0c2f91ab"
 
 ALL_SECRETS = (
     OPENAI_KEY,
@@ -58,6 +59,7 @@ ALL_SECRETS = (
     MQ2_PASSWORD,
     PROXY_PASSWORD,
     AZURE_ENDPOINT_PASSWORD,
+    STORAGE_URL_SECRET,
 )
 
 # Every service is on a closed local port: checks that try to connect fail at once, never hang.
@@ -89,6 +91,7 @@ SETTINGS = {
     "DATABASE_REPLICA_URLS": ", ".join(REPLICA_URLS),
     "REDIS_URL": REDIS_URL,
     "RABBITMQ_URL": ",".join(RABBITMQ_URLS),
+    "STORAGE_URL_SECRET": STORAGE_URL_SECRET,
     # Not the module's settings, but secrets in the same environment: the logs must hide them too.
     "SMTP_PASSWORD": SMTP_PASSWORD,
     "PAYMENTS_SERVICE_TOKEN": PAYMENTS_TOKEN,
@@ -96,7 +99,7 @@ SETTINGS = {
 
 # Parts of the URLs that stay visible where a URL is shown: proof the masked URLs were collected.
 URL_MARKERS = ("app_primary", "app_replica2", "cacheuser", "vhost_one", "vhost_two", "llm_proxy", "azure_endpoint")
-COMPONENTS = ["config", "database", "cache", "messaging", "llm"]
+COMPONENTS = ["config", "database", "cache", "messaging", "llm", "storage"]
 
 # Malformed values (several of them carrying a secret) next to DB_POOL_SIZE=abc.
 MALFORMED = {

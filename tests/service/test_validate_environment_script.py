@@ -41,7 +41,7 @@ def test_json_output(clean_env: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["is_valid"] is True
-    assert list(report["checks"]) == ["config", "database", "cache", "messaging", "llm"]
+    assert list(report["checks"]) == ["config", "database", "cache", "messaging", "llm", "storage"]
 
 
 def test_json_output_stays_json_when_the_checks_print(clean_env: Path) -> None:

@@ -47,9 +47,12 @@ def config_error(environ: Mapping[str, str]) -> ConfigurationError:
     return caught.value
 
 
+URL_SECRET = "k" * 32
+
+
 def production(**extra: str) -> dict[str, str]:
     """A production environment with a database; add the LLM settings under test."""
-    return {"APP_ENV": "production", "DATABASE_URL": PROD_DB, **extra}
+    return {"APP_ENV": "production", "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, **extra}
 
 
 def problems_naming(error: ConfigurationError, name: str) -> list[str]:
@@ -400,7 +403,7 @@ def test_production_is_recognised_case_insensitively() -> None:
 
 
 def test_production_requires_a_database_url() -> None:
-    environ = {"APP_ENV": "production", "LLM_PROVIDER": "local"}
+    environ = {"APP_ENV": "production", "LLM_PROVIDER": "local", "STORAGE_URL_SECRET": URL_SECRET}
     error = config_error(environ)
     assert len(error.problems) == 1
     assert "DATABASE_URL" in error.problems[0]
@@ -465,7 +468,8 @@ def test_production_without_provider_or_credentials_is_an_error() -> None:
 
 def test_production_reports_database_and_llm_problems_together() -> None:
     error = config_error({"APP_ENV": "production"})
-    assert len(error.problems) == 2
+    assert len(error.problems) == 3
+    assert problems_naming(error, "STORAGE_URL_SECRET is required")
     assert problems_naming(error, "DATABASE_URL")
     assert problems_naming(error, "LLM_PROVIDER")
 
@@ -520,21 +524,21 @@ def test_an_explicit_local_provider_gives_no_warning() -> None:
 
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_an_openai_key_selects_openai(app_env: str) -> None:
-    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "OPENAI_API_KEY": OPENAI_KEY})
+    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, "OPENAI_API_KEY": OPENAI_KEY})
     assert config.llm_config.provider == "openai"
     assert config.warnings == ()
 
 
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_an_openai_base_url_selects_openai(app_env: str) -> None:
-    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "OPENAI_BASE_URL": "http://localhost:8080/v1"})
+    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, "OPENAI_BASE_URL": "http://localhost:8080/v1"})
     assert config.llm_config.provider == "openai"
     assert config.llm_config.api_key is None
 
 
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_azure_credentials_select_azure(app_env: str) -> None:
-    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, **AZURE})
+    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, **AZURE})
     assert config.llm_config.provider == "azure"
 
 
@@ -751,7 +755,8 @@ def test_every_bad_value_is_reported_in_one_error() -> None:
 
 def test_production_reports_malformed_values_and_missing_requirements_together() -> None:
     error = config_error({"APP_ENV": "production", "DB_POOL_SIZE": "abc", "LOG_FORMAT": "xml"})
-    assert len(error.problems) == 4
+    assert len(error.problems) == 5
+    assert problems_naming(error, "STORAGE_URL_SECRET is required")
     assert problems_naming(error, "DB_POOL_SIZE")
     assert problems_naming(error, "LOG_FORMAT")
     assert problems_naming(error, "DATABASE_URL is required")
@@ -946,3 +951,24 @@ def test_a_malformed_secret_named_feature_flag_value_is_hidden() -> None:
         Configuration({"FEATURE_FLAG_BETA_TOKEN": "tok-not-a-bool-123"}).load_from_environment()
     assert "FEATURE_FLAG_BETA_TOKEN=<hidden>" in str(raised.value)
     assert "tok-not-a-bool-123" not in str(raised.value)
+
+
+def test_production_with_local_storage_requires_a_url_secret() -> None:
+    error = config_error(production(LLM_PROVIDER="local", STORAGE_URL_SECRET=""))
+    assert [problem for problem in error.problems if "STORAGE_URL_SECRET is required" in problem] == list(error.problems)
+
+
+def test_production_with_s3_storage_needs_no_url_secret() -> None:
+    config = load(production(LLM_PROVIDER="local", STORAGE_URL_SECRET="", STORAGE_URL="s3://bucket/files"))
+    assert config.storage.url_secret is None
+
+
+def test_a_url_secret_under_32_characters_is_refused_outside_production_too() -> None:
+    error = config_error({"LLM_PROVIDER": "local", "STORAGE_URL_SECRET": "short-secret-value"})
+    assert len(error.problems) == 1
+    assert "at least 32 characters" in error.problems[0]
+    assert "short-secret-value" not in str(error)
+
+
+def test_development_without_a_url_secret_loads() -> None:
+    assert load({"LLM_PROVIDER": "local"}).storage.url_secret is None

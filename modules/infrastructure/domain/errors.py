@@ -19,6 +19,7 @@
     │   ├── ContentTypeNotAllowedError  the type detected from the leading bytes is not in STORAGE_ALLOWED_TYPES
     │   ├── StoredFileNotFoundError     no file under that key
     │   ├── InvalidFileKeyError         a key or namespace that could name something outside the namespace
+    │   ├── InvalidDownloadTokenError   a download URL's token is malformed, forged, tampered with or expired
     │   └── StorageUnavailableError     the disk or bucket refused or could not be reached
     ├── MessagingError              an event could not be stored or published
     │   └── MessagingAuthenticationError   RabbitMQ refused the user, password or virtual host
@@ -59,6 +60,7 @@ __all__ = [
     "FileTooLargeError",
     "InfrastructureError",
     "InvalidArgumentError",
+    "InvalidDownloadTokenError",
     "InvalidFileKeyError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
@@ -158,6 +160,10 @@ class StoredFileNotFoundError(StorageError):
 
 class InvalidFileKeyError(StorageError, ValueError):
     """A key or namespace that is not a plain path inside the namespace (``..``, absolute, NUL, look-alikes...)."""
+
+
+class InvalidDownloadTokenError(StorageError):
+    """A download URL's token is malformed, its signature does not match (forged or tampered with) or it expired."""
 
 
 class StorageUnavailableError(StorageError):

@@ -27,6 +27,7 @@ from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, Secret, is_secret_name, mask_url, secrets_in_environment
 
 _MAX_SHOWN = 60
+MIN_URL_SECRET = 32  # characters of STORAGE_URL_SECRET: 192 bits and more in URL-safe base64
 
 
 class Configuration:
@@ -58,9 +59,19 @@ class Configuration:
         problems = list(self._problems)
         if self._production and not self._values.get("DATABASE_URL") and "DATABASE_URL" not in self._malformed:
             problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL")
+        problems += self._storage_secret_problems()
         if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
             problems += self._llm.problems
         return problems
+
+    def _storage_secret_problems(self) -> list[str]:
+        """STORAGE_URL_SECRET signs local download URLs: long enough when set, and set in production for local disk."""
+        secret, url = self._values.get("STORAGE_URL_SECRET"), self._values.get("STORAGE_URL") or ""
+        if secret is not None and len(secret) < MIN_URL_SECRET:
+            return [f"STORAGE_URL_SECRET must be at least {MIN_URL_SECRET} characters (it has {len(secret)}); generate one with secrets.token_urlsafe(48)"]
+        if secret is None and self._production and not url.startswith("s3://") and "STORAGE_URL" not in self._malformed:
+            return ["STORAGE_URL_SECRET is required when APP_ENV=production and STORAGE_URL is a folder; set it to 32 or more random characters"]
+        return []
 
     @property
     def _production(self) -> bool:

@@ -29,11 +29,11 @@ class StorageBackend(Resource, Protocol):
         ...
 
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
-        """The file's bytes in chunks of at most ``chunk_size``, in constant memory; ``FileNotFoundInStorageError``."""
+        """The file's bytes in chunks of at most ``chunk_size``, in constant memory; ``StoredFileNotFoundError``."""
         ...
 
     def info(self, namespace: str, key: str) -> StoredFile:
-        """The file's facts; ``FileNotFoundInStorageError`` when there is none."""
+        """The file's facts; ``StoredFileNotFoundError`` when there is none."""
         ...
 
     def exists(self, namespace: str, key: str) -> bool:

@@ -13,6 +13,15 @@ def build_storage_backend(config: StorageConfig, redactor: Redactor, production:
         from modules.infrastructure.infrastructure.storage.s3_backend import S3Storage
 
         return S3Storage(config, redactor)
-    from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskStorage
+    return local_disk_backend(config, production)
 
-    return LocalDiskStorage(config, production=production)
+
+def local_disk_backend(config: StorageConfig, production: bool) -> StorageBackend:
+    """The local-disk backend for ``config.url`` (a folder or ``file:///abs``)."""
+    from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
+    from modules.infrastructure.infrastructure.storage.local_paths import local_root
+
+    secret = None if config.url_secret is None else config.url_secret.reveal()
+    return LocalDiskBackend(
+        local_root(config.url), url_base=config.url_base, url_secret=secret, production=production, temp_max_age=config.temp_max_age
+    )

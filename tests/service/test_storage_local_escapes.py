@@ -1,0 +1,133 @@
+"""Keys cannot leave their namespace folder on local disk, not even through a symbolic link planted inside
+the storage folder; download tokens cannot be forged, altered or used after they expire."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError, InvalidFileKeyError
+from modules.infrastructure.domain.storage.upload import CheckedUpload
+from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
+from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token, verify_download_token
+
+SECRET = b"s" * 32
+LATER = datetime.now(UTC) + timedelta(minutes=10)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalDiskBackend:
+    store = LocalDiskBackend(tmp_path / "store")
+    store.save("docs", "inside/file.txt", CheckedUpload(b"mine", 100, ["*"]))
+    return store
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_bytes(b"not yours")
+    return folder
+
+
+def every_access_is_refused(backend: LocalDiskBackend, key: str) -> None:
+    for attempt in (
+        lambda: backend.save("docs", key, CheckedUpload(b"new", 100, ["*"])),
+        lambda: backend.info("docs", key),
+        lambda: backend.open("docs", key, 10),
+        lambda: backend.exists("docs", key),
+        lambda: backend.delete("docs", key),
+    ):
+        with pytest.raises(InvalidFileKeyError, match="symbolic link"):
+            attempt()
+
+
+def test_a_folder_link_planted_inside_the_namespace_is_not_followed(backend: LocalDiskBackend, outside: Path) -> None:
+    os.symlink(outside, backend.root / "docs" / "planted")
+    every_access_is_refused(backend, "planted/secret.txt")
+    assert (outside / "secret.txt").read_bytes() == b"not yours"
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_a_file_link_planted_under_a_key_is_not_followed(backend: LocalDiskBackend, outside: Path) -> None:
+    os.symlink(outside / "secret.txt", backend.root / "docs" / "inside" / "link.txt")
+    every_access_is_refused(backend, "inside/link.txt")
+    assert (outside / "secret.txt").read_bytes() == b"not yours"
+
+
+def test_a_namespace_folder_replaced_by_a_link_is_refused(tmp_path: Path, outside: Path) -> None:
+    store = LocalDiskBackend(tmp_path / "store")
+    store.root.mkdir()
+    os.symlink(outside, store.root / "docs")
+    every_access_is_refused(store, "secret.txt")
+
+
+def test_listing_and_statistics_skip_planted_links(backend: LocalDiskBackend, outside: Path) -> None:
+    os.symlink(outside, backend.root / "docs" / "planted")
+    os.symlink(outside / "secret.txt", backend.root / "docs" / "link")
+    assert [f.key for f in backend.list("docs", "", 100, None).files] == ["inside/file.txt"]
+    assert backend.stats().by_namespace["docs"] == (1, 4)
+
+
+def test_a_storage_root_that_is_itself_a_link_is_allowed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "store")
+    store = LocalDiskBackend(tmp_path / "store")
+    store.save("docs", "a/b", CheckedUpload(b"x", 10, ["*"]))
+    assert (tmp_path / "real" / "docs" / "a" / "b").read_bytes() == b"x"
+
+
+def test_a_token_round_trips_to_its_namespace_and_key() -> None:
+    token = sign_download_token("docs", "a/ré sumé.pdf", LATER, SECRET)
+    assert verify_download_token(token, SECRET, datetime.now(UTC)) == ("docs", "a/ré sumé.pdf")
+
+
+def tampered(token: str) -> list[str]:
+    payload, signature = token.split(".")
+    other = sign_download_token("docs", "../../etc/passwd", LATER, SECRET).split(".")[0]
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    return [f"{other}.{signature}", f"{payload}.{flipped}", f"{payload}.", f"{payload}", "", "a.b.c", f"{payload}.{signature}é", "%%%.%%%"]
+
+
+def test_forged_altered_and_malformed_tokens_are_refused() -> None:
+    token = sign_download_token("docs", "inside/file.txt", LATER, SECRET)
+    for bad in [*tampered(token), sign_download_token("docs", "inside/file.txt", LATER, b"t" * 32), "x" * 5000]:
+        with pytest.raises(InvalidDownloadTokenError):
+            verify_download_token(bad, SECRET, datetime.now(UTC))
+
+
+def test_an_expired_token_is_refused() -> None:
+    token = sign_download_token("docs", "k", datetime.now(UTC) + timedelta(seconds=30), SECRET)
+    with pytest.raises(InvalidDownloadTokenError, match="expired"):
+        verify_download_token(token, SECRET, datetime.now(UTC) + timedelta(seconds=31))
+
+
+def with_file(store: LocalDiskBackend) -> LocalDiskBackend:
+    store.save("docs", "k", CheckedUpload(b"x", 10, ["*"]))
+    return store
+
+
+def test_without_a_configured_secret_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    url = with_file(LocalDiskBackend(tmp_path / "store")).download_url("docs", "k", LATER)
+    key_file = tmp_path / "store" / ".signing-key"
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert len(key_file.read_bytes()) >= 32
+    assert LocalDiskBackend(tmp_path / "store").verify_download_token(url.removeprefix("/files/")) == ("docs", "k")
+
+
+def test_a_configured_secret_signs_and_the_base_prefixes_the_url(tmp_path: Path) -> None:
+    store = with_file(LocalDiskBackend(tmp_path / "store", url_base="https://files.example/dl/", url_secret="c" * 40, production=True))
+    url = store.download_url("docs", "k", LATER)
+    assert url.startswith("https://files.example/dl/")
+    assert verify_download_token(url.rsplit("/", 1)[1], b"c" * 40, datetime.now(UTC)) == ("docs", "k")
+    assert not (tmp_path / "store" / ".signing-key").exists()
+
+
+@pytest.mark.parametrize(("secret", "production", "message"), [("short", False, "at least 32"), (None, True, "required")])
+def test_an_unusable_secret_is_a_configuration_error(tmp_path: Path, secret: str | None, production: bool, message: str) -> None:
+    store = with_file(LocalDiskBackend(tmp_path / "store", url_secret=secret, production=production))
+    with pytest.raises(ConfigurationError, match=message):
+        store.download_url("docs", "k", LATER)

@@ -1,0 +1,95 @@
+"""The WSGI handler for local download URLs: a genuine token streams the file as an attachment; forged,
+altered, expired or traversal-shaped paths get 403 and never a byte of any file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modules.infrastructure.domain.storage.upload import CheckedUpload
+from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
+from modules.infrastructure.infrastructure.storage.storage_wsgi import storage_wsgi_app
+from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+LATER = datetime.now(UTC) + timedelta(minutes=10)
+
+
+class Response:
+    def __init__(self, app: Any, path: str, method: str = "GET") -> None:
+        self.status = ""
+        self.headers: dict[str, str] = {}
+        body: Iterable[bytes] = app({"REQUEST_METHOD": method, "PATH_INFO": path}, self._start)
+        self.body = b"".join(body)
+
+    def _start(self, status: str, headers: list[tuple[str, str]]) -> None:
+        self.status, self.headers = status, dict(headers)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalDiskBackend:
+    store = LocalDiskBackend(tmp_path / "store", url_secret="w" * 32)
+    store.save("docs", "reports/évaluation \"final\".svg", CheckedUpload(SVG, 10_000, ["*"]))
+    (tmp_path / "store" / "passwd").write_bytes(b"root:x:0:0")
+    return store
+
+
+def token(backend: LocalDiskBackend, key: str = "reports/évaluation \"final\".svg", expires: datetime = LATER) -> str:
+    return backend.download_url("docs", key, expires).removeprefix("/files/")
+
+
+def test_a_genuine_token_serves_the_file_as_an_attachment(backend: LocalDiskBackend) -> None:
+    response = Response(storage_wsgi_app(backend), "/files/" + token(backend))
+    assert response.status == "200 OK"
+    assert response.body == SVG
+    assert response.headers["Content-Length"] == str(len(SVG))
+    assert response.headers["Content-Type"] == backend.info("docs", "reports/évaluation \"final\".svg").content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%C3%A9valuation%20%22final%22.svg" in disposition
+    assert 'filename="_valuation _final_.svg"' in disposition
+
+
+def test_head_sends_the_headers_without_the_body(backend: LocalDiskBackend) -> None:
+    response = Response(storage_wsgi_app(backend), "/" + token(backend), method="HEAD")
+    assert (response.status, response.body, response.headers["Content-Length"]) == ("200 OK", b"", str(len(SVG)))
+
+
+def test_other_methods_are_not_allowed(backend: LocalDiskBackend) -> None:
+    assert Response(storage_wsgi_app(backend), "/" + token(backend), method="DELETE").status.startswith("405")
+
+
+def bad_paths(backend: LocalDiskBackend) -> list[str]:
+    genuine = token(backend)
+    payload, signature = genuine.split(".")
+    other_payload = sign_download_token("docs", "passwd", LATER, b"w" * 32).split(".")[0]
+    return [
+        "/files/../passwd",
+        "/files/%2e%2e%2fpasswd",
+        "/files/" + token(backend, expires=datetime.now(UTC) - timedelta(seconds=1)),
+        f"/files/{other_payload}.{signature}",
+        f"/files/{payload}.{signature[::-1]}",
+        "/files/" + sign_download_token("docs", "reports/évaluation \"final\".svg", LATER, b"x" * 32),
+        "/files/" + sign_download_token("docs", "../passwd", LATER, b"w" * 32),
+        "/files/" + sign_download_token("../..", "passwd", LATER, b"w" * 32),
+        "/files/",
+    ]
+
+
+def test_forged_expired_tampered_and_traversal_paths_are_forbidden(backend: LocalDiskBackend) -> None:
+    app = storage_wsgi_app(backend)
+    for path in bad_paths(backend):
+        response = Response(app, path)
+        assert response.status == "403 Forbidden", path
+        assert b"root" not in response.body and SVG not in response.body
+
+
+def test_a_deleted_file_is_not_found(backend: LocalDiskBackend) -> None:
+    url_token = token(backend)
+    backend.delete("docs", "reports/évaluation \"final\".svg")
+    assert Response(storage_wsgi_app(backend), "/files/" + url_token).status == "404 Not Found"
