@@ -220,6 +220,14 @@ def memory_cache(b: AtBound) -> None:
     assert cache.get("k") == "v"
 
 
+def file_saved_on_disk(b: AtBound) -> None:
+    """A file saved and read back on the local disk, with a temporary-file sweep at the setting's bound."""
+    b.configure(STORAGE_URL=str(b.folder / "files"))
+    files = InfrastructureService.get_file_storage("bounds")
+    files.save("a.txt", b"hello")
+    assert files.read("a.txt") == b"hello" and files.stats().files == 1
+
+
 def redis_cache(b: AtBound) -> None:
     b.configure(REDIS_URL=b.service("redis_url"))
     cache = InfrastructureService.get_cache(f"bounds-{uuid.uuid4().hex}", strict=True)
@@ -370,6 +378,8 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "LISTENER_POLL_INTERVAL": listener_worker,
     "LISTENER_RETENTION_HOURS": listener_retention_on_postgres,
     "LISTENER_PREFETCH": module_consumer_prefetch,
+    "STORAGE_MAX_FILE_SIZE": file_saved_on_disk,
+    "STORAGE_TEMP_MAX_AGE": file_saved_on_disk,
 }
 
 

@@ -211,7 +211,7 @@ def test_the_validate_environment_script_shows_no_secret(configure: Configure, c
     if output == "json":
         assert list(json.loads(result.stdout)["checks"]) == COMPONENTS
     else:
-        assert [line.split()[0] for line in result.stdout.splitlines()[1:6]] == COMPONENTS, result.stdout
+        assert [line.split()[0] for line in result.stdout.splitlines()[1:7]] == COMPONENTS, result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert_no_secret(result.stdout, f"the script's {output} report")
     assert_no_secret(result.stderr or "-", "the script's stderr")

@@ -12,7 +12,7 @@ from modules.infrastructure.domain.health.values import CheckStatus, ComponentCh
 from modules.infrastructure.infrastructure.health.runner import run_checks
 
 MAX_TIMEOUT = 300  # seconds per check, as validate_environment.py --timeout takes
-COMPONENTS = ("config", "database", "cache", "messaging", "llm")
+COMPONENTS = ("config", "database", "cache", "messaging", "llm", "storage")
 
 
 def build_report(

@@ -10,8 +10,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
-
 from modules.infrastructure.domain.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +28,8 @@ def check_session(session: Any) -> Any:
 
 def on_outcome(session: Any, *, committed: Action | None = None, rolled_back: Action | None = None) -> None:
     """Run ``committed`` after the session's current transaction commits, or ``rolled_back`` when it ends any other way."""
+    from sqlalchemy import event  # loaded with the first save in a transaction, not with module_api
+
     sa_session = check_session(session)
     root = sa_session.get_transaction() or sa_session.begin()
     while root.parent is not None:
