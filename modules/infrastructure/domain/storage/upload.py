@@ -45,7 +45,8 @@ class CheckedUpload:
 
     def __iter__(self) -> Iterator[bytes]:
         if self._head:
-            yield self._counted(self._head)
+            head, self._head = self._head, b""  # not held for the rest of the upload
+            yield self._counted(head)
         for chunk in self._chunks:
             if chunk:
                 yield self._counted(chunk)
@@ -77,7 +78,7 @@ class CheckedUpload:
             raise FileTooLargeError(
                 f"The file is over the {self.max_size:,}-byte limit (STORAGE_MAX_FILE_SIZE or the call's max_size); nothing was kept"
             )
-        return bytes(chunk)
+        return chunk if isinstance(chunk, bytes) else bytes(chunk)
 
 
 def _chunks_of(source: object) -> Iterator[Any]:
