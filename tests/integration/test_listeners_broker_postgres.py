@@ -81,6 +81,21 @@ def queued(url: str, queue: str) -> int:
         connection.close()
 
 
+def consumed(url: str, queue: str) -> bool:
+    """True once ``queue`` exists and has a consumer: its bindings are in place and a process reads it."""
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+    except pika.exceptions.AMQPError:
+        return False
+    try:
+        return int(connection.channel().queue_declare(queue, passive=True).method.consumer_count) > 0
+    except pika.exceptions.ChannelClosedByBroker:  # 404: not declared yet
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
 @pytest.fixture
 def node(private_rabbitmq: PrivateRabbitMQ) -> PrivateRabbitMQ:
     return private_rabbitmq

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from modules.infrastructure.infrastructure.messaging.event_topology import module_queue
 from modules.infrastructure.module_api import InfrastructureService
 from tests import broker_listener_modules as modules
 from tests.integration.broker_listener_processes import BrokerListenerProcess, broker_worker_environment
 from tests.integration.postgres_scratch import scratch_database, unique_name, use_postgres
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
-from tests.integration.test_listeners_broker_postgres import record, wait_until
+from tests.integration.test_listeners_broker_postgres import consumed, record, wait_until
 from tests.integration.test_messaging_module_queues import Modules
 from tests.listener_modules import ledger_columns
 
@@ -51,6 +52,8 @@ def test_a_record_resubmitted_from_another_process_is_run_by_the_listeners_proce
         try:
             ledger.start()
             wait_until(lambda: count("SELECT count(*) FROM infrastructure_event_listeners") == 1, WAIT, lambda: "the listener registered: " + ledger.log_tail())
+            # Registered is not yet consuming: an event published before the module queue is bound reaches no one.
+            wait_until(lambda: consumed(private_rabbitmq.url, module_queue(module)), WAIT, lambda: "the listener consumes its queue: " + ledger.log_tail())
             event_id = InfrastructureService.publish_event("broker_resubmit", {}, event_type=kind, source="tests")
             wait_until(lambda: record(event_id, identity) == ("failed", 2), WAIT, lambda: "the record failed: " + ledger.log_tail())
 
