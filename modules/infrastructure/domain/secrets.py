@@ -121,3 +121,8 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+def optional_secret(value: str | None) -> Secret | None:
+    """``value`` held as a ``Secret``; ``None`` for an unset or empty setting."""
+    return Secret(value) if value else None

@@ -24,7 +24,7 @@ from modules.infrastructure.domain.config.values import (
     StorageConfig,
 )
 from modules.infrastructure.domain.errors import ConfigurationError
-from modules.infrastructure.domain.secrets import Redactor, Secret, is_secret_name, mask_url, secrets_in_environment
+from modules.infrastructure.domain.secrets import Redactor, is_secret_name, mask_url, optional_secret, secrets_in_environment
 
 _MAX_SHOWN = 60
 MIN_URL_SECRET = 32  # characters of STORAGE_URL_SECRET: 192 bits and more in URL-safe base64
@@ -153,12 +153,12 @@ class Configuration:
                 endpoint_url=v["STORAGE_ENDPOINT_URL"],
                 max_file_size=v["STORAGE_MAX_FILE_SIZE"],
                 allowed_types=v["STORAGE_ALLOWED_TYPES"] or ("*",),
-                url_secret=_secret(v["STORAGE_URL_SECRET"]),
+                url_secret=optional_secret(v["STORAGE_URL_SECRET"]),
                 url_base=v["STORAGE_URL_BASE"],
                 temp_max_age=v["STORAGE_TEMP_MAX_AGE"],
                 access_key_id=v["AWS_ACCESS_KEY_ID"],
-                secret_access_key=_secret(v["AWS_SECRET_ACCESS_KEY"]),
-                session_token=_secret(v["AWS_SESSION_TOKEN"]),
+                secret_access_key=optional_secret(v["AWS_SECRET_ACCESS_KEY"]),
+                session_token=optional_secret(v["AWS_SESSION_TOKEN"]),
                 region=v["AWS_REGION"],
             ),
             messaging=MessagingConfig(
@@ -186,6 +186,3 @@ class Configuration:
 
 
 
-
-def _secret(value: str | None) -> Secret | None:
-    return Secret(value) if value else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modules.infrastructure.domain.config.values import LLMConfig
-from modules.infrastructure.domain.secrets import Secret
+from modules.infrastructure.domain.secrets import optional_secret
 
 LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
 LOCAL_CONTEXT_SIZE = 2048
@@ -89,7 +89,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         return LLMConfig(
             provider="openai",
             model=values["OPENAI_MODEL"],
-            api_key=_secret(values["OPENAI_API_KEY"]),
+            api_key=optional_secret(values["OPENAI_API_KEY"]),
             base_url=values["OPENAI_BASE_URL"],
             embedding_model=values["OPENAI_EMBEDDING_MODEL"],
             moderation_model=values["OPENAI_MODERATION_MODEL"],
@@ -99,7 +99,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         return LLMConfig(
             provider="azure",
             model=values["AZURE_OPENAI_DEPLOYMENT"],
-            api_key=_secret(values["AZURE_OPENAI_API_KEY"]),
+            api_key=optional_secret(values["AZURE_OPENAI_API_KEY"]),
             endpoint=values["AZURE_OPENAI_ENDPOINT"],
             api_version=values["AZURE_OPENAI_API_VERSION"],
             deployment=values["AZURE_OPENAI_DEPLOYMENT"],
@@ -110,7 +110,7 @@ def build_llm_config(provider: str, values: Mapping[str, Any]) -> LLMConfig:
         return LLMConfig(
             provider="anthropic",
             model=values["ANTHROPIC_MODEL"],
-            api_key=_secret(values["ANTHROPIC_API_KEY"]),
+            api_key=optional_secret(values["ANTHROPIC_API_KEY"]),
             base_url=values["ANTHROPIC_BASE_URL"],
             api_version=values["ANTHROPIC_API_VERSION"],
             **shared,
@@ -153,6 +153,3 @@ def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], productio
         chosen.append(provider)
         selection.fallbacks.append(build_llm_config(provider, values))
 
-
-def _secret(value: str | None) -> Secret | None:
-    return Secret(value) if value else None

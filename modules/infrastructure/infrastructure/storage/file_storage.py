@@ -46,10 +46,10 @@ class FileStorage:
         types = self._types(allowed_types)  # the call's list, within what STORAGE_ALLOWED_TYPES allows
         if session is not None:
             check_session(session)
-        if session is not None and self._backend.exists(self.namespace, key):
-            raise StorageError(
-                f"The file {key!r} exists; a save in a transaction takes a new key (a rollback would have to bring the old file back)"
-            )
+            if self._backend.exists(self.namespace, key):
+                raise StorageError(
+                    f"The file {key!r} exists; a save in a transaction takes a new key (a rollback would have to bring the old file back)"
+                )
         started = time.perf_counter()
         try:
             upload = CheckedUpload(content, limit, self._config.allowed_types)
