@@ -3,15 +3,16 @@ from the leading bytes, SHA-256. A backend reads it chunk by chunk and asks for 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, FileTooLargeError, StorageError
 from modules.infrastructure.domain.storage.content_types import SNIFF_BYTES, allowed, detect
+from modules.infrastructure.domain.storage.digest import OverlappedSha256
 
 CHUNK = 1024 * 1024  # bytes read from a file-like source at a time
+Chunk = bytes | memoryview  # a memoryview only of an immutable bytes object
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,18 @@ class CheckedUpload:
         self._chunks = _chunks_of(source)
         self.max_size = max_size
         self._allowed = tuple(allowed_types)
-        self._hash = hashlib.sha256()
+        self._hash = OverlappedSha256()
         self._size = 0
         self._done = False
         self._head = self._read_head()
-        self.content_type = detect(self._head[:SNIFF_BYTES])
+        self.content_type = detect(bytes(self._head[:SNIFF_BYTES]))
         if not allowed(self.content_type, self._allowed):
             raise ContentTypeNotAllowedError(
                 f"The file's content is {self.content_type} (detected from its first bytes), which is not allowed "
                 f"here (allowed: {', '.join(self._allowed)}); set STORAGE_ALLOWED_TYPES or the call's allowed_types"
             )
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Chunk]:
         if self._head:
             head, self._head = self._head, b""  # not held for the rest of the upload
             yield self._counted(head)
@@ -57,35 +58,45 @@ class CheckedUpload:
             raise StorageError("The upload was not read to its end; its size and SHA-256 are not known")
         return UploadFacts(self._size, self._hash.hexdigest(), self.content_type)
 
-    def _read_head(self) -> bytes:
-        head = b""
+    def _read_head(self) -> Chunk:
+        """The first chunks, up to at least ``SNIFF_BYTES``: the first chunk itself when it is long enough."""
+        parts: list[Chunk] = []
+        length = 0
         for chunk in self._chunks:
-            head += self._checked_size(chunk, len(head))
-            if len(head) >= SNIFF_BYTES:
+            parts.append(self._checked_size(chunk, length))
+            length += len(parts[-1])
+            if length >= SNIFF_BYTES:
                 break
-        return head
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def _counted(self, chunk: object) -> bytes:
+    def _counted(self, chunk: object) -> Chunk:
         data = self._checked_size(chunk, self._size)
         self._size += len(data)
         self._hash.update(data)
         return data
 
-    def _checked_size(self, chunk: object, before: int) -> bytes:
+    def _checked_size(self, chunk: object, before: int) -> Chunk:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise StorageError(f"A file's content is bytes, a binary file or chunks of bytes; a chunk was {type(chunk).__name__}")
-        if before + len(chunk) > self.max_size:
+        if before + (chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)) > self.max_size:
             raise FileTooLargeError(
                 f"The file is over the {self.max_size:,}-byte limit (STORAGE_MAX_FILE_SIZE or the call's max_size); nothing was kept"
             )
-        return chunk if isinstance(chunk, bytes) else bytes(chunk)
+        if isinstance(chunk, bytes) or (isinstance(chunk, memoryview) and _is_view_of_bytes(chunk)):
+            return chunk
+        return bytes(chunk)
+
+
+def _is_view_of_bytes(chunk: memoryview) -> bool:
+    """A flat byte view of an immutable ``bytes``: nobody can change it, so it is passed on without a copy."""
+    return isinstance(chunk.obj, bytes) and chunk.format == "B" and chunk.contiguous
 
 
 def _chunks_of(source: object) -> Iterator[Any]:
     """Chunks from bytes, a binary file-like object (``read``) or an iterable of bytes."""
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        return iter([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""])
+        whole = memoryview(source if isinstance(source, bytes) else bytes(source))
+        return iter([whole[i : i + CHUNK] for i in range(0, len(whole), CHUNK)] or [whole])  # views: no copy
     read = getattr(source, "read", None)
     if callable(read):
         return _read_all(read)

@@ -194,9 +194,12 @@ class LocalDiskBackend:
 
 def _chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
     """Chunks of an open file, closed when read to its end or when the consumer stops (``close()``/garbage).
-    At most READ_BLOCK at a time: a consumer holds one chunk while the next is read, and a fresh buffer of a
+    A file no longer than ``chunk_size`` is one read, as a plain ``read()`` would be. A longer one comes at
+    most READ_BLOCK at a time: a consumer holds one chunk while the next is read, and a fresh buffer of a
     megabyte or more comes from new pages each time (measured 10x slower than 256 KiB)."""
-    size = max(1, min(chunk_size, READ_BLOCK))
+    left = os.fstat(file.fileno()).st_size  # a stored file never changes (a save replaces the inode), so no read past it
+    size = left if 0 < left <= chunk_size else max(1, min(chunk_size, READ_BLOCK))
     with file:
-        while chunk := file.read(size):
+        while left > 0 and (chunk := file.read(min(size, left))):
+            left -= len(chunk)
             yield chunk

@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 
 from modules.infrastructure.domain.errors import InvalidFileKeyError, StorageError, StorageUnavailableError
+from modules.infrastructure.domain.storage.upload import Chunk
 
 _CLASHES = frozenset({errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOTEMPTY})
 
@@ -34,7 +35,7 @@ def disk_errors(action: str, key: str, callers: Collection[BaseException] = ()) 
         ) from None
 
 
-def watched(chunks: Iterable[bytes], failures: list[BaseException]) -> Iterator[bytes]:
+def watched(chunks: Iterable[Chunk], failures: list[BaseException]) -> Iterator[Chunk]:
     """``chunks``, noting in ``failures`` what reading them raised: the caller's error, not the disk's."""
     iterator = iter(chunks)
     while True:

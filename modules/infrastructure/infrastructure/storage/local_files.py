@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from modules.infrastructure.domain.storage.upload import Chunk
 from modules.infrastructure.infrastructure.storage.local_paths import CLOEXEC, FILE_MODE, LOCK_FILE, NOFOLLOW, TEMP_PREFIX, make_folders
 
 ABSENT = (FileNotFoundError, NotADirectoryError, IsADirectoryError)  # no file under a key: none, or a folder is there
 
 
-def write_temporary(folder: Path, chunks: Iterable[bytes]) -> Path:
+def write_temporary(folder: Path, chunks: Iterable[Chunk]) -> Path:
     """A new ``.tmp-<uuid>`` file in ``folder`` holding ``chunks``, fsynced; removed again if anything raises
     (reading ``chunks`` included) or the thread is interrupted, so nothing is left behind."""
     path, descriptor = _create_temporary(folder)

@@ -35,7 +35,9 @@ class LocalPaths:
         return self.root / namespace
 
     def data_path(self, namespace: str, key: str) -> Path:
-        return self._inside(namespace, self.namespace_folder(namespace) / key, key)
+        """``<root>/<namespace>/<key>``, refused when a part of it below the root is a symbolic link."""
+        self._refuse_links(namespace, key)
+        return Path(f"{self.root}{os.sep}{namespace}{os.sep}{key}")
 
     def meta_path(self, data_path: Path) -> Path:
         """The sidecar beside ``data_path``: a dot-name (never a key's segment, so never a clash with a folder)
@@ -43,23 +45,21 @@ class LocalPaths:
         digest = hashlib.sha256(data_path.name.encode()).hexdigest()[:40]
         return data_path.parent / f"{META_PREFIX}{digest}.json"
 
-    def _inside(self, namespace: str, path: Path, key: str) -> Path:
-        """``path`` when no part of it below the root is a symbolic link (one ``lstat`` per part, up to the
-        first missing one). Stricter than "resolves inside": a link pointing within is refused too. The root
-        itself may be a link."""
+    def _refuse_links(self, namespace: str, key: str) -> None:
+        """One ``lstat`` per part below the root, up to the first missing one. Stricter than "resolves
+        inside": a link pointing within is refused too. The root itself may be a link."""
         current = str(self.root)
         for part in (namespace, *key.split("/")):
             current = f"{current}{os.sep}{part}"
             try:
                 mode = os.lstat(current).st_mode
             except (FileNotFoundError, NotADirectoryError):
-                return path  # nothing there yet, so no link
+                return  # nothing there yet, so no link
             if stat.S_ISLNK(mode):
                 raise InvalidFileKeyError(
                     f"The file key {key[:120]!r} goes through a symbolic link inside the storage folder; refused "
                     "(remove the link, or store the file under another key)"
                 )
-        return path
 
 
 def make_folders(folder: Path) -> None:

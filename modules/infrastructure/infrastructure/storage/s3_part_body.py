@@ -8,11 +8,13 @@ import io
 from collections.abc import Sequence
 from itertools import accumulate
 
+from modules.infrastructure.domain.storage.upload import Chunk
+
 
 class PartBody(io.RawIOBase):
     """A read-only, seekable view of ``chunks`` one after the other."""
 
-    def __init__(self, chunks: Sequence[bytes]) -> None:
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
         super().__init__()
         self.chunks = list(chunks)
         self._starts = [0, *accumulate(len(c) for c in self.chunks)]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from modules.infrastructure.domain.storage.upload import CheckedUpload
+from modules.infrastructure.domain.storage.upload import CheckedUpload, Chunk
 from modules.infrastructure.infrastructure.storage import s3_metadata
 from modules.infrastructure.infrastructure.storage.s3_client import S3Location
 from modules.infrastructure.infrastructure.storage.s3_errors import S3Errors
@@ -125,7 +125,7 @@ class Parts:
 
     def advance(self) -> None:
         self.current = PartBody(())
-        taken: list[bytes] = []
+        taken: list[Chunk] = []
         total = 0
         for chunk in self._chunks:
             taken.append(chunk)
@@ -137,4 +137,4 @@ class Parts:
     def body(self) -> bytes | PartBody:
         """The current part of one chunk as the bytes themselves (botocore's quickest path), else as a file."""
         chunks = self.current.chunks
-        return chunks[0] if len(chunks) == 1 else self.current
+        return bytes(chunks[0]) if len(chunks) == 1 else self.current

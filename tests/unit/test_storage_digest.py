@@ -1,0 +1,97 @@
+"""The SHA-256 a save returns, hashed on a worker thread: the same digest as hashlib whatever the chunks,
+bounded in what it holds, and leaving nothing running when an upload is abandoned or after a fork."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+
+from modules.infrastructure.domain.errors import FileTooLargeError, StorageError
+from modules.infrastructure.domain.storage.digest import INLINE_BELOW, MAX_AHEAD, OverlappedSha256
+from modules.infrastructure.domain.storage.upload import CheckedUpload
+
+KIB = 1024
+
+
+@pytest.mark.parametrize("sizes", [
+    [], [0], [1], [INLINE_BELOW - 1], [INLINE_BELOW], [3, INLINE_BELOW * 4, 5, 7],
+    [INLINE_BELOW * 2] * 40, [MAX_AHEAD + 1, 10, MAX_AHEAD], [KIB] * 500,
+])
+def test_the_digest_is_hashlibs_whatever_the_chunks(sizes: list[int]) -> None:
+    chunks = [os.urandom(size) for size in sizes]
+    overlapped = OverlappedSha256()
+    for index, chunk in enumerate(chunks):
+        overlapped.update(memoryview(chunk) if index % 2 else chunk)
+    assert overlapped.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert overlapped.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()  # asking twice changes nothing
+
+
+def test_the_caller_waits_rather_than_hand_over_more_than_max_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    held: list[int] = []
+    real = OverlappedSha256._hash_queue
+
+    def slow_hash_queue(self: OverlappedSha256) -> None:
+        time.sleep(0.05)  # a worker busy elsewhere
+        held.append(self._ahead)
+        real(self)
+
+    monkeypatch.setattr(OverlappedSha256, "_hash_queue", slow_hash_queue)
+    overlapped = OverlappedSha256()
+    chunk = os.urandom(MAX_AHEAD // 4)
+    for _ in range(12):
+        overlapped.update(chunk)
+        assert overlapped._ahead <= MAX_AHEAD
+    assert overlapped.hexdigest() == hashlib.sha256(chunk * 12).hexdigest()
+    assert max(held) <= MAX_AHEAD
+
+
+def test_an_abandoned_upload_leaves_no_worker_busy() -> None:
+    upload = CheckedUpload(iter([os.urandom(MAX_AHEAD // 2)] * 3 + [object()]), 10 * MAX_AHEAD, ["*"])
+    with pytest.raises(StorageError, match="a chunk was object"):
+        for _ in upload:
+            pass
+    overlapped = upload._hash
+    deadline = time.monotonic() + 5
+    while overlapped._hashing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not overlapped._hashing and not overlapped._queue and overlapped._ahead == 0  # hashed, let go, worker returned
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_hashes_with_threads_of_its_own() -> None:
+    OverlappedSha256().update(os.urandom(INLINE_BELOW))  # the parent's pool exists before the fork
+    data = os.urandom(4 * INLINE_BELOW)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its threads did not survive the fork; a digest must still finish
+        overlapped = OverlappedSha256()
+        overlapped.update(data)
+        os.write(write_end, overlapped.hexdigest().encode())
+        os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 64).decode()
+    os.close(read_end)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert answer == hashlib.sha256(data).hexdigest()
+
+
+def test_a_changeable_chunk_is_copied_and_a_view_of_bytes_is_not() -> None:
+    changeable = bytearray(os.urandom(INLINE_BELOW * 2))
+    expected = hashlib.sha256(bytes(changeable)).hexdigest()
+    upload = CheckedUpload([changeable], len(changeable), ["*"])
+    chunks = list(upload)
+    changeable[:] = bytes(len(changeable))  # the caller reuses its buffer
+    assert b"".join(chunks) != bytes(changeable) and upload.facts().sha256 == expected
+    frozen = os.urandom(INLINE_BELOW * 2)
+    assert [chunk.obj if isinstance(chunk, memoryview) else chunk for chunk in CheckedUpload(frozen, len(frozen), ["*"])] == [frozen]
+
+
+def test_a_view_of_wide_items_counts_bytes_not_items() -> None:
+    wide = memoryview(bytearray(4096)).cast("I")  # 1,024 items of four bytes
+    with pytest.raises(FileTooLargeError):
+        list(CheckedUpload([wide], 2048, ["*"]))
+    upload = CheckedUpload([wide], 4096, ["*"])
+    assert sum(len(chunk) for chunk in upload) == 4096 and upload.facts().size == 4096
