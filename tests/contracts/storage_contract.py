@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from modules.infrastructure.domain.config.values import StorageConfig
+from modules.infrastructure.domain.storage.metadata import MAX_ENCODED, encoded
 from modules.infrastructure.domain.storage.ports import StorageBackend
 from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
 from modules.infrastructure.module_api import (
@@ -45,6 +46,21 @@ class StorageContract:
         info = files.info("plans/2026/week 1.pdf")
         assert (info.size, info.sha256, info.content_type, dict(info.metadata)) == (stored.size, stored.sha256, stored.content_type, {"title": "Wöche 1", "owner-id": "42"})
         assert files.exists("plans/2026/week 1.pdf") and not files.exists("plans/2026/week 2.pdf")
+
+    def test_metadata_at_the_limit_is_kept_whole_and_one_byte_more_is_refused(self, files: FileStorage) -> None:
+        def metadata(filler: int) -> dict[str, str]:  # spaces, non-ASCII, quotes and '%': all that encoding grows
+            entries = {f"n{i}": "Wö %\"x " * 6 for i in range(12)}
+            return {**entries, "last": "y" * filler}
+
+        filler = 0
+        while len(encoded(metadata(filler + 1))) <= MAX_ENCODED:
+            filler += 1
+        assert len(encoded(metadata(filler))) == MAX_ENCODED
+        files.save("limit.pdf", PDF, metadata=metadata(filler))
+        assert dict(files.info("limit.pdf").metadata) == metadata(filler)
+        with pytest.raises(StorageError, match=f"at most {MAX_ENCODED:,}"):
+            files.save("over.pdf", PDF, metadata=metadata(filler + 1))
+        assert not files.exists("over.pdf")
 
     def test_a_stream_is_saved_and_opened_in_chunks(self, files: FileStorage) -> None:
         files.save("a.pdf", io.BytesIO(PDF))
@@ -133,7 +149,7 @@ class StorageContract:
             (lambda f: f.save("a.pdf", [b"%PDF-", "str"]), "a chunk was str"),
             (lambda f: f.save("a.pdf", PDF, metadata={"Bad Name": "x"}), "Metadata name"),
             (lambda f: f.save("a.pdf", PDF, metadata={"n": "line\nbreak"}), "printable"),
-            (lambda f: f.save("a.pdf", PDF, metadata={"n": "x" * 5000}), "at most 2,048"),
+            (lambda f: f.save("a.pdf", PDF, metadata={"n": "x" * 5000}), "at most 1,920"),
             (lambda f: f.save("a.pdf", PDF, max_size=LIMIT + 1), "max_size"),
             (lambda f: f.save("a.pdf", PDF, max_size=0), "max_size"),
             (lambda f: f.save("a.pdf", PDF, allowed_types="image/*"), "allowed_types"),

@@ -1,14 +1,18 @@
-"""The caller's metadata of a file: a few short text pairs every backend can keep (S3 allows 2 KB in all)."""
+"""The caller's metadata of a file: a few short text pairs every backend can keep, measured as they are
+stored: compact JSON, percent-encoded where HTTP headers could not carry it (S3 keeps 2 KB in all)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from modules.infrastructure.domain.errors import StorageError
 
 MAX_ENTRIES = 32
-MAX_TOTAL = 2048  # bytes of names and values together, S3's limit for user metadata
+MAX_ENCODED = 1920  # bytes of ``encoded``: S3's 2,048 for all user metadata, less a backend's own fields (116)
+HEADER_SAFE = "{}[]:,\"'/@!$&()*+;=?^`|<>#"  # kept readable; space, %, control and non-ASCII are encoded
 _NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
 
 
@@ -27,7 +31,16 @@ def check_metadata(metadata: object) -> dict[str, str]:
         if not isinstance(value, str) or not value.isprintable():
             raise StorageError(f"Metadata {name!r} must be printable text (no line breaks or control characters), not {type(value).__name__}")
         checked[name] = value
-    total = sum(len(n.encode()) + len(v.encode()) for n, v in checked.items())
-    if total > MAX_TOTAL:
-        raise StorageError(f"A file's metadata is {total:,} bytes of UTF-8; at most {MAX_TOTAL:,} in all")
+    size = len(encoded(checked))
+    if size > MAX_ENCODED:
+        raise StorageError(
+            f"A file's metadata is {size:,} bytes as stored (JSON, with spaces and non-ASCII percent-encoded); "
+            f"at most {MAX_ENCODED:,}: shorten it"
+        )
     return checked
+
+
+def encoded(metadata: Mapping[str, str]) -> str:
+    """The mapping as one header-safe ASCII text: compact JSON, percent-encoded except readable punctuation,
+    so names keep their case, non-ASCII survives HTTP headers and runs of spaces are not folded."""
+    return quote(json.dumps(dict(metadata), ensure_ascii=False, separators=(",", ":")), safe=HEADER_SAFE)

@@ -1,8 +1,7 @@
 """A stored file's facts as S3 object metadata (``x-amz-meta-*``), and back.
 
-``sha256`` and ``created-at`` are fields of their own. The caller's metadata is one field, ``meta``: compact
-JSON of the mapping, percent-encoded (UTF-8) except for readable ASCII punctuation, so keys keep their case
-(S3 lower-cases metadata names), non-ASCII values survive HTTP headers and runs of spaces are not folded.
+``sha256`` and ``created-at`` are fields of their own. The caller's metadata is one field, ``meta``: the
+mapping as ``metadata.encoded`` writes it, so keys keep their case (S3 lower-cases metadata names).
 """
 
 from __future__ import annotations
@@ -11,12 +10,12 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from modules.infrastructure.domain.errors import StorageError
+from modules.infrastructure.domain.storage.metadata import encoded
 from modules.infrastructure.domain.storage.values import StoredFile
 
-SAFE = "{}[]:,\"'/@!$&()*+;=?^`|<>#"  # kept readable; space, %, control and non-ASCII are encoded
 MAX_METADATA_BYTES = 2048  # S3's limit on all user metadata of an object
 
 
@@ -24,9 +23,9 @@ def encode(sha256: str, created_at: datetime, metadata: Mapping[str, str]) -> di
     """The ``Metadata`` parameter of ``put_object``/``copy_object``."""
     fields = {"sha256": sha256, "created-at": created_at.isoformat()}
     if metadata:
-        fields["meta"] = quote(json.dumps(dict(metadata), ensure_ascii=False, separators=(",", ":")), safe=SAFE)
+        fields["meta"] = encoded(metadata)
     size = sum(len(k) + len(v) for k, v in fields.items())
-    if size > MAX_METADATA_BYTES:
+    if size > MAX_METADATA_BYTES:  # not reached through the facade, which keeps metadata within MAX_ENCODED
         raise StorageError(f"The file's metadata is {size:,} bytes once encoded; S3 keeps at most {MAX_METADATA_BYTES:,}: shorten it")
     return fields
 
