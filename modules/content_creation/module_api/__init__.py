@@ -1,6 +1,7 @@
 """The public surface of the content_creation module: other modules import from here only."""
 
-from modules.content_creation.module_api.errors import QuestionGenerationError
+from modules.content_creation.module_api.errors import IllustrationNotFoundError, QuestionGenerationError, QuestionNotFoundError
+from modules.content_creation.module_api.illustration import Illustration
 from modules.content_creation.module_api.question_service import (
     EVENTS,
     QUESTION_CREATED,
@@ -8,4 +9,13 @@ from modules.content_creation.module_api.question_service import (
     QuestionService,
 )
 
-__all__ = ["EVENTS", "QUESTION_CREATED", "CreatedQuestion", "QuestionGenerationError", "QuestionService"]
+__all__ = [
+    "EVENTS",
+    "QUESTION_CREATED",
+    "CreatedQuestion",
+    "Illustration",
+    "IllustrationNotFoundError",
+    "QuestionGenerationError",
+    "QuestionNotFoundError",
+    "QuestionService",
+]

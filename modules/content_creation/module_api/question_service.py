@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from modules.content_creation.application import illustrations
 from modules.content_creation.application.generation import MODULE, Generated, generate_question
 from modules.content_creation.infrastructure.models import QuestionRepository
+from modules.content_creation.module_api.illustration import Illustration
 from modules.infrastructure.module_api import InfrastructureService
 
 EVENTS = "content_creation.events"  # the queue other modules consume to hear about new questions
@@ -36,7 +39,8 @@ class CreatedQuestion:
 
 
 class QuestionService:
-    """Creates multiple-choice questions with the LLM; each is stored and announced in one transaction."""
+    """Creates multiple-choice questions with the LLM (each stored and announced in one transaction) and keeps
+    their illustrations (each image saved with its row in one transaction)."""
 
     @staticmethod
     def create_question(topic: str) -> CreatedQuestion:
@@ -56,6 +60,44 @@ class QuestionService:
             question_id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,
             generated.prompt_tokens, generated.completion_tokens, generated.latency_ms, generated.tries, generated.cached,
         )
+
+    @staticmethod
+    def attach_illustration(question_id: int, image: object, *, uploaded_by: str, size: int | None = None) -> Illustration:
+        """Save ``image`` (bytes, a binary file or an iterable of byte chunks) as an illustration of the question.
+
+        A PNG, JPEG, WebP or GIF (detected from its bytes) of at most 10 MiB; ``size``, when the caller knows it
+        (a request's Content-Length), refuses a larger upload before reading it and must match what arrives.
+        The file and its row commit together or not at all. Raises ``ValueError`` for an argument it cannot use,
+        ``QuestionNotFoundError``, and the infrastructure's ``ContentTypeNotAllowedError``, ``FileTooLargeError``,
+        ``StorageError`` and ``DatabaseError`` subclasses.
+        ``QuestionService.attach_illustration(42, request.stream, uploaded_by=user.id)``
+        """
+        return illustrations.attach(question_id, image, uploaded_by, size)
+
+    @staticmethod
+    def illustrations(question_id: int) -> list[Illustration]:
+        """The question's illustrations, oldest first."""
+        return illustrations.of_question(question_id)
+
+    @staticmethod
+    def illustration_url(illustration_id: int, expires_in: float = 600) -> str:
+        """A URL that fetches the image for ``expires_in`` seconds (at most 7 days); ``IllustrationNotFoundError``."""
+        return illustrations.download_url(illustration_id, expires_in)
+
+    @staticmethod
+    def read_illustration(illustration_id: int) -> bytes:
+        """The whole image (at most 10 MiB); ``IllustrationNotFoundError`` when there is no such illustration."""
+        return b"".join(illustrations.open_file(illustration_id))
+
+    @staticmethod
+    def open_illustration(illustration_id: int) -> Iterator[bytes]:
+        """The image in chunks, to stream it in constant memory; ``IllustrationNotFoundError``."""
+        return illustrations.open_file(illustration_id)
+
+    @staticmethod
+    def remove_illustration(illustration_id: int) -> None:
+        """Delete the illustration's row, and its file once that commits; ``IllustrationNotFoundError``."""
+        illustrations.remove(illustration_id)
 
 
 def _store_and_announce(topic: str, generated: Generated) -> tuple[int, str]:
