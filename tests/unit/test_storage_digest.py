@@ -95,3 +95,51 @@ def test_a_view_of_wide_items_counts_bytes_not_items() -> None:
         list(CheckedUpload([wide], 2048, ["*"]))
     upload = CheckedUpload([wide], 4096, ["*"])
     assert sum(len(chunk) for chunk in upload) == 4096 and upload.facts().size == 4096
+
+
+def test_empty_chunks_between_large_ones_change_nothing() -> None:
+    chunks = [os.urandom(INLINE_BELOW * 2), b"", os.urandom(INLINE_BELOW * 2), b"", b"x"]
+    overlapped = OverlappedSha256()
+    for chunk in chunks:
+        overlapped.update(chunk)
+    assert overlapped.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def test_a_worker_that_cannot_hash_makes_hexdigest_raise_never_a_partial_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    overlapped = OverlappedSha256()
+
+    class Failing:
+        def update(self, chunk: object) -> None:
+            raise MemoryError("no memory for the hash")
+
+    monkeypatch.setattr(overlapped, "_hash", Failing())
+    overlapped.update(os.urandom(INLINE_BELOW * 2))
+    overlapped.update(os.urandom(INLINE_BELOW * 2))
+    with pytest.raises(StorageError, match="SHA-256 of the file could not be computed") as caught:
+        overlapped.hexdigest()
+    assert isinstance(caught.value.__cause__, MemoryError)
+
+
+def test_a_file_object_answering_none_is_a_clear_error_not_an_empty_file() -> None:
+    class NonBlocking:
+        def read(self, size: int) -> None:
+            return None
+
+    with pytest.raises(StorageError, match="returned None"):
+        list(CheckedUpload(NonBlocking(), 100, ["*"]))
+
+
+def test_random_mixes_of_small_and_large_chunks_from_several_threads_all_match_hashlib() -> None:
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(seed: int) -> bool:
+        rng = random.Random(seed)
+        chunks = [os.urandom(rng.choice([0, 1, 100, INLINE_BELOW - 1, INLINE_BELOW, 3 * INLINE_BELOW])) for _ in range(rng.randint(1, 30))]
+        overlapped = OverlappedSha256()
+        for chunk in chunks:
+            overlapped.update(chunk)
+        return overlapped.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+    with ThreadPoolExecutor(4) as threads:
+        assert all(threads.map(one, range(300)))

@@ -10,6 +10,8 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from modules.infrastructure.domain.errors import StorageError
+
 INLINE_BELOW = 64 * 1024  # a lone chunk this small is hashed by the caller: a hand-over would cost more
 MAX_AHEAD = 16 * 1024 * 1024  # bytes handed over and not hashed yet (one larger chunk alone may be); the caller waits beyond
 
@@ -28,6 +30,7 @@ class OverlappedSha256:
         self._queue: deque[bytes | memoryview] = deque()
         self._ahead = 0
         self._hashing = False
+        self._failure: BaseException | None = None
         self._changed = threading.Condition()
 
     def update(self, chunk: bytes | memoryview) -> None:
@@ -36,6 +39,8 @@ class OverlappedSha256:
                 self._hash.update(chunk)
                 return
             self._changed.wait_for(lambda: self._ahead == 0 or self._ahead + len(chunk) <= MAX_AHEAD)
+            if self._failure is not None:
+                return  # hexdigest raises it
             self._queue.append(chunk)
             self._ahead += len(chunk)
             if not self._hashing:
@@ -43,26 +48,32 @@ class OverlappedSha256:
                 _workers().submit(self._hash_queue)
 
     def hexdigest(self) -> str:
+        """The digest of every chunk given; raises what stopped the worker (out of memory), never a partial digest."""
         with self._changed:
             self._changed.wait_for(lambda: not self._hashing)
+            if self._failure is not None:
+                raise StorageError("The SHA-256 of the file could not be computed; nothing was kept") from self._failure
             return self._hash.hexdigest()
 
     def _hash_queue(self) -> None:
-        try:
-            while chunk := self._next():
-                self._hash.update(chunk)
-                with self._changed:
-                    self._ahead -= len(chunk)
+        """Hash queued chunks until none is left; deciding to stop and clearing ``_hashing`` happen under one
+        lock, so a chunk queued meanwhile is never missed."""
+        while True:
+            with self._changed:
+                if not self._queue or self._failure is not None:
+                    self._queue.clear()
+                    self._ahead = 0
+                    self._hashing = False
                     self._changed.notify_all()
-        finally:
-            with self._changed:  # also when hashing failed (out of memory): never leave hexdigest waiting
-                self._queue.clear()
-                self._hashing = False
+                    return
+                chunk = self._queue.popleft()
+            try:
+                self._hash.update(chunk)
+            except BaseException as exc:  # out of memory: hexdigest raises it rather than give a partial digest
+                self._failure = exc
+            with self._changed:
+                self._ahead = max(0, self._ahead - len(chunk))
                 self._changed.notify_all()
-
-    def _next(self) -> bytes | memoryview | None:
-        with self._changed:
-            return self._queue.popleft() if self._queue else None
 
 
 def _workers() -> ThreadPoolExecutor:

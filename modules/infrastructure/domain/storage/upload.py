@@ -111,6 +111,10 @@ def _chunks_of(source: object) -> Iterator[Any]:
 def _read_all(read: Any) -> Iterator[Any]:
     while True:
         chunk = read(CHUNK)
+        if chunk is None:
+            raise StorageError(
+                "The file object's read() returned None (a non-blocking stream with no data yet); give a blocking binary file or chunks of bytes"
+            )
         if not chunk:
             return
         yield chunk
