@@ -105,8 +105,10 @@ def test_a_presigned_url_fetches_the_file_and_says_when_it_expires(private_s3_fo
     url = storage.download_url("lessons", "a b.pdf", datetime.now(timezone.utc) + timedelta(minutes=5))
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Expires"][0] in ("299", "300") and query["X-Amz-Signature"] and "/app/files/lessons/a%20b.pdf" in url
+    assert query["response-content-disposition"] == ["attachment; filename=\"a b.pdf\"; filename*=UTF-8''a%20b.pdf"]
     with urllib.request.urlopen(url, timeout=10) as answer:  # moto does not enforce the expiry; AWS and MinIO do
         assert answer.read() == PDF
+        assert answer.headers["Content-Disposition"].startswith("attachment;")  # never shown inline on the bucket's origin
     storage.close()
 
 

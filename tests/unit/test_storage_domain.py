@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, FileTooLargeError, InvalidFileKeyError, StorageError
-from modules.infrastructure.domain.storage.content_types import allowed, detect
+from modules.infrastructure.domain.storage.content_types import SNIFF_BYTES, allowed, detect
 from modules.infrastructure.domain.storage.keys import check_key, check_prefix
 from modules.infrastructure.domain.storage.metadata import check_metadata
 from modules.infrastructure.domain.storage.upload import CheckedUpload
@@ -23,7 +23,16 @@ from modules.infrastructure.domain.storage.upload import CheckedUpload
         (b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"), (b"<svg/>", "image/svg+xml"),
         (b"<!DOCTYPE html><html>", "text/html"), (b"<?xml version='1.0'?><note/>", "application/xml"),
         (b"MZ\x90\x00\x03\x00", "application/octet-stream"), (b"text\x00with NUL", "application/octet-stream"),
-        (b"\x01\x02\x03", "application/octet-stream"), (b"", "application/octet-stream"), ("é".encode()[:1], "text/plain"),
+        (b"\x01\x02\x03", "application/octet-stream"), (b"", "application/octet-stream"),
+        ("é".encode()[:1], "application/octet-stream"), (b"\xff", "application/octet-stream"),  # a whole file ending inside a character
+        (("x" * (SNIFF_BYTES - 1)).encode() + "é".encode()[:1], "text/plain"),  # a head cut inside one: more follows
+        (b"<HTML><script>", "text/html"), (b"<script>alert(1)</script>", "text/html"), (b"<!-- c --><html>", "text/html"),
+        (b"\n  <body onload=x>", "text/html"), (b"\xef\xbb\xbf<iframe src=x>", "text/html"), (b"<b>bold</b>", "text/html"),
+        (b"<SVG onload=alert(1)>", "image/svg+xml"), (b"<!DOCTYPE svg PUBLIC>", "image/svg+xml"), (b"<bold claims>", "text/plain"),
+        (b"BMW drivers rejoice", "text/plain"), (b"ID3 tags explained", "text/plain"), (b"fLaC is a codec", "text/plain"),
+        (b"OggS is a page", "text/plain"), (b"xxxxftyp written by hand", "text/plain"),
+        (b"BM" + b"\0" * 12 + (40).to_bytes(4, "little") + b"\0" * 20, "image/bmp"), (b"ID3\x04\x00\x00\x00\x00\x00\x00", "audio/mpeg"),
+        (b"fLaC\x00\x00\x00\x22", "audio/flac"), (b"OggS\x00\x02", "audio/ogg"),
     ],
 )
 def test_the_content_type_comes_from_the_leading_bytes(head: bytes, kind: str) -> None:
@@ -32,6 +41,11 @@ def test_the_content_type_comes_from_the_leading_bytes(head: bytes, kind: str) -
 
 def test_types_are_allowed_by_exact_name_or_pattern() -> None:
     assert allowed("image/png", ["image/*"]) and allowed("application/pdf", ["*"]) and not allowed("text/html", ["text/plain", "image/*"])
+
+
+def test_a_type_that_can_carry_scripts_is_allowed_only_by_name_or_a_lone_star() -> None:
+    assert not allowed("image/svg+xml", ["image/*"]) and not allowed("text/html", ["text/*"]) and not allowed("text/html", ["*/*"])
+    assert allowed("image/svg+xml", ["image/svg+xml"]) and allowed("text/html", ["*"])
 
 
 @pytest.mark.parametrize("key", ["a", "a/b/c.txt", "Ünïcode/ñ.pdf", "with space/x", "x" * 255, "/".join(["d"] * 500)])

@@ -20,6 +20,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.storage import s3_metadata
+from modules.infrastructure.infrastructure.storage.download_headers import content_disposition
 from modules.infrastructure.infrastructure.storage.s3_client import (
     CONNECT_TIMEOUT, READ_TIMEOUT, S3Location, credential_values, make_client,
 )
@@ -129,7 +130,8 @@ class S3Storage:
         if seconds > MAX_PRESIGN_SECONDS:
             raise StorageError(f"An S3 download URL is valid for at most 7 days; {expires_at.isoformat()} is later")
         self.info(namespace, key)
-        params = {"Bucket": self.location.bucket, "Key": self.location.object_key(namespace, key)}
+        params = {"Bucket": self.location.bucket, "Key": self.location.object_key(namespace, key),
+                  "ResponseContentDisposition": content_disposition(key)}
         with self.errors(f"could not sign a download URL for {namespace}/{key!r}", key):
             url: str = self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=max(1, seconds))
         return url
