@@ -972,3 +972,25 @@ def test_a_url_secret_under_32_characters_is_refused_outside_production_too() ->
 
 def test_development_without_a_url_secret_loads() -> None:
     assert load({"LLM_PROVIDER": "local"}).storage.url_secret is None
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("s3://Bucket/files", "not an S3 bucket name"), ("s3://bucket:9000/files", "not an S3 bucket name"),
+    ("s3://user:pw@bucket/files", "no query, fragment or credentials"), ("file://relative/files", "three slashes"),
+    ("~/files", "not expanded"), ("ftp://host/files", "not one of file, s3"),
+])
+def test_a_storage_url_that_would_not_mean_what_it_says_is_refused(url: str, problem: str) -> None:
+    error = config_error({"LLM_PROVIDER": "local", "STORAGE_URL": url})
+    assert len(error.problems) == 1 and "STORAGE_URL" in error.problems[0] and problem in error.problems[0]
+    assert "pw" not in str(error)
+
+
+@pytest.mark.parametrize("url", ["var/files", "/srv/files", "file:///srv/files", "s3://my-bucket", "s3://my.bucket-2/a/b"])
+def test_storage_urls_as_users_write_them_load(url: str) -> None:
+    assert load({"LLM_PROVIDER": "local", "STORAGE_URL": url}).storage.url == url
+
+
+def test_an_endpoint_url_with_credentials_is_refused_without_echoing_them() -> None:
+    error = config_error({"LLM_PROVIDER": "local", "STORAGE_ENDPOINT_URL": "http://minio:s3cretpass@127.0.0.1:9000"})
+    assert "STORAGE_ENDPOINT_URL" in error.problems[0] and "AWS_ACCESS_KEY_ID" in error.problems[0]
+    assert "s3cretpass" not in str(error)

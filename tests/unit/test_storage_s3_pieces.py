@@ -14,8 +14,10 @@ from modules.infrastructure.domain.errors import (
     StorageUnavailableError,
     StoredFileNotFoundError,
 )
+from modules.infrastructure.domain.config.values import StorageConfig
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.storage import s3_metadata
+from modules.infrastructure.infrastructure.storage.s3_backend import S3Storage
 from modules.infrastructure.infrastructure.storage.s3_client import S3Location
 from modules.infrastructure.infrastructure.storage.s3_errors import S3Errors
 from modules.infrastructure.infrastructure.storage.s3_part_body import PartBody
@@ -94,3 +96,14 @@ def test_every_boto_error_leaves_the_seam_as_a_storage_error_without_the_secret(
         with ERRORS("could not read", key):
             raise error
     assert type(caught.value) is kind and caught.value.__cause__ is error and SECRET not in str(caught.value)
+
+
+def test_an_endpoint_given_with_credentials_is_masked_in_every_message() -> None:
+    storage = S3Storage(StorageConfig(url="s3://files/app", endpoint_url="http://minio:s3cretpass@127.0.0.1:9"))
+    try:
+        assert "s3cretpass" not in storage.describe() and "minio:****@127.0.0.1:9" in storage.describe()
+        with pytest.raises(StorageUnavailableError) as caught:
+            storage.info("ns", "k")
+        assert "s3cretpass" not in str(caught.value)
+    finally:
+        storage.close()

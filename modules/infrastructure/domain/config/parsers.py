@@ -143,8 +143,9 @@ def host(raw: str) -> str:
     return value
 
 
-def url(schemes: Iterable[str]) -> Parser:
-    """A URL whose scheme is one of ``schemes`` and which names a host (or a path for unix://)."""
+def url(schemes: Iterable[str], *, credentials: str | None = None) -> Parser:
+    """A URL whose scheme is one of ``schemes`` and which names a host (or a path for unix://). With
+    ``credentials`` (where they go instead), a user name or password in the URL is refused."""
     allowed = tuple(schemes)
     expected = "a URL such as " + " or ".join(f"{s}://..." for s in allowed)
 
@@ -156,6 +157,8 @@ def url(schemes: Iterable[str]) -> Parser:
         if not (parts.hostname or (parts.scheme == "unix" and parts.path)):
             raise InvalidValue("has no host", expected)
         _check_port(parts, expected)
+        if credentials and (parts.username or parts.password):
+            raise InvalidValue("carries a user name or password", f"a URL without them; give credentials in {credentials}")
         return value
 
     return parse

@@ -148,7 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
     *_group(
         "storage",
         ("STORAGE_URL", "var/storage", "Where files are kept: a folder (relative to the working directory, or file:///...) or s3://bucket/prefix", storage_url),
-        ("STORAGE_ENDPOINT_URL", None, "Endpoint of an S3-compatible server (MinIO, ...); unset: AWS", _HTTP_URL),
+        ("STORAGE_ENDPOINT_URL", None, "Endpoint of an S3-compatible server (MinIO, ...); unset: AWS", p.url(("http", "https"), credentials="AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")),
         ("STORAGE_MAX_FILE_SIZE", "104857600", "Largest file saved, in bytes, checked while it streams", p.integer(1, MAX_FILE_BYTES, note="5 TiB, S3's largest object")),
         ("STORAGE_ALLOWED_TYPES", "*", "Content types a file may have, detected from its leading bytes: comma-separated, with * patterns (image/*, application/pdf)", p.comma_list(p.text)),
         ("STORAGE_URL_SECRET", None, "Key that signs local download URLs (at least 32 characters); unset in development: one generated and kept in the storage folder", p.text),

@@ -20,9 +20,13 @@ def storage_url(raw: str) -> str:
         parts = urlsplit(value)
         if parts.query or parts.fragment or "@" in parts.netloc:
             raise InvalidValue("an S3 location has no query, fragment or credentials (use the AWS_* variables)", EXPECTED)
-        if not _BUCKET.fullmatch(parts.hostname or "") or ".." in (parts.hostname or ""):
+        if not _BUCKET.fullmatch(parts.netloc) or ".." in parts.netloc:  # the netloc as written: no port, no upper case
             raise InvalidValue(f"{parts.netloc[:63]!r} is not an S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-')", EXPECTED)
         return value
     if "://" in value and not value.startswith("file://"):
         raise InvalidValue(f"the scheme {value.split('://', 1)[0]!r} is not one of file, s3", EXPECTED)
+    if value.startswith("file://") and not value.startswith("file:///"):
+        raise InvalidValue("a file:// URL names an absolute folder, file:///srv/files (three slashes); write a relative folder without file://", EXPECTED)
+    if value.startswith("~"):
+        raise InvalidValue("'~' is not expanded here; write the home folder out (/home/app/files) or a folder relative to the working directory", EXPECTED)
     return value

@@ -16,7 +16,7 @@ from typing import Any
 
 from modules.infrastructure.domain.config.values import StorageConfig
 from modules.infrastructure.domain.errors import StorageError, StoredFileNotFoundError
-from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.domain.secrets import Redactor, mask_url
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.storage import s3_metadata
@@ -42,7 +42,7 @@ class S3Storage:
         self._config = config
         self._timeouts = (connect_timeout, read_timeout)
         self.location = S3Location.parse(config.url)
-        self.endpoint = config.endpoint_url or "AWS"
+        self.endpoint = mask_url(config.endpoint_url) if config.endpoint_url else "AWS"
         redactor = redactor or Redactor()
         redactor.add(credential_values(config))
         self.errors = S3Errors(self.location.bucket, self.endpoint, redactor)
