@@ -34,6 +34,8 @@ LIMIT = 64 * 1024
 
 
 class StorageContract:
+    keys_are_paths = True  # False where 'a' and 'a/b' can both be keys (object storage)
+
     @pytest.fixture
     def files(self, backend: StorageBackend) -> FileStorage:
         return FileStorage(backend, "lessons", StorageConfig(max_file_size=LIMIT, allowed_types=("application/pdf", "image/*", "text/plain")))
@@ -61,6 +63,19 @@ class StorageContract:
         with pytest.raises(StorageError, match=f"at most {MAX_ENCODED:,}"):
             files.save("over.pdf", PDF, metadata=metadata(filler + 1))
         assert not files.exists("over.pdf")
+
+    def test_a_key_and_a_key_below_it_are_both_kept_only_where_keys_are_names(self, files: FileStorage) -> None:
+        files.save("a/b.pdf", PDF)
+        files.save("c.pdf", PDF)
+        if self.keys_are_paths:  # local disk, and the fake that stands for it: 'a' would be a file and a folder
+            for clash in ("a", "c.pdf/d.pdf"):
+                with pytest.raises(InvalidFileKeyError, match="clashes"):
+                    files.save(clash, PDF)
+            assert sorted(f.key for f in files.list().files) == ["a/b.pdf", "c.pdf"]
+        else:  # object storage: keys are names, 'a' and 'a/b' are two objects
+            files.save("a", PDF)
+            files.save("c.pdf/d.pdf", PDF)
+            assert sorted(f.key for f in files.list().files) == ["a", "a/b.pdf", "c.pdf", "c.pdf/d.pdf"]
 
     def test_a_stream_is_saved_and_opened_in_chunks(self, files: FileStorage) -> None:
         files.save("a.pdf", io.BytesIO(PDF))

@@ -13,6 +13,7 @@ from tests.integration.s3_backends import s3_storage
 
 
 class TestS3Storage(StorageContract):
+    keys_are_paths = False
     @pytest.fixture
     def backend(self, private_s3: PrivateS3) -> Iterator[StorageBackend]:
         storage = s3_storage(private_s3)

@@ -6,13 +6,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 
-from modules.infrastructure.domain.errors import StoredFileNotFoundError
+from modules.infrastructure.domain.errors import InvalidFileKeyError, StoredFileNotFoundError
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 
 
 class MemoryStorage:
-    """Files kept in a dict, whole; thread-safe. Download URLs are ``memory://<namespace>/<key>?expires=<epoch>``."""
+    """Files kept in a dict, whole; thread-safe. Keys behave as on the local disk (the default). Download URLs
+    are ``memory://<namespace>/<key>?expires=<epoch>``."""
 
     kind = "memory"
 
@@ -26,8 +27,19 @@ class MemoryStorage:
         facts = upload.facts()
         stored = StoredFile(namespace, key, facts.size, facts.sha256, facts.content_type, self._clock(), dict(metadata))
         with self._lock:
+            self._refuse_path_clash(namespace, key)
             self._files[(namespace, key)] = (stored, data)
         return stored
+
+    def _refuse_path_clash(self, namespace: str, key: str) -> None:
+        """As the local disk, the default backend: ``a`` and ``a/b`` cannot both be keys (one would be a folder)."""
+        parents = {key[:i] for i, c in enumerate(key) if c == "/"}
+        if any((namespace, parent) in self._files for parent in parents) or any(
+            ns == namespace and k.startswith(key + "/") for ns, k in self._files
+        ):
+            raise InvalidFileKeyError(
+                f"The file key {key[:120]!r} clashes with a stored file or folder: on local disk 'a' and 'a/b' cannot both be keys"
+            )
 
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
         data = self._entry(namespace, key)[1]
