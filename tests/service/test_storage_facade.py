@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from modules.infrastructure.module_api import FileTooLargeError, InfrastructureService, InvalidFileKeyError
+from modules.infrastructure.module_api import FileTooLargeError, InfrastructureService, InvalidFileKeyError, StorageError
 from modules.infrastructure.module_api.testing import fake_infrastructure
 
 PDF = b"%PDF-1.7 a lesson plan"
@@ -28,3 +30,23 @@ def test_operations_are_counted_by_namespace_operation_and_outcome() -> None:
     assert 'infrastructure_storage_operations_total{namespace="lessons",operation="save",outcome="ok"} 1.0' in body
     assert 'infrastructure_storage_operations_total{namespace="lessons",operation="save",outcome="FileTooLargeError"} 1.0' in body
     assert f'infrastructure_storage_bytes_total{{namespace="lessons",operation="read"}} {float(len(PDF))}' in body
+
+
+def test_the_local_disks_download_links_are_served_by_the_facades_app(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_URL", str(clean_env / "files"))
+    files = InfrastructureService.get_file_storage("lessons")
+    files.save("plans/week 1.pdf", PDF)
+    url = files.download_url("plans/week 1.pdf", expires_in=60)
+    app = InfrastructureService.get_file_download_app()
+    answered: list[tuple[str, dict[str, str]]] = []
+    body = b"".join(app({"REQUEST_METHOD": "GET", "PATH_INFO": url}, lambda status, headers: answered.append((status, dict(headers)))))
+    assert body == PDF and answered[0][0] == "200 OK"
+    assert answered[0][1]["Content-Disposition"].startswith("attachment;") and answered[0][1]["X-Content-Type-Options"] == "nosniff"
+    tampered = url[:-2] + ("A" if url[-2] != "A" else "B") + url[-1]
+    list(app({"REQUEST_METHOD": "GET", "PATH_INFO": tampered}, lambda status, headers: answered.append((status, dict(headers)))))
+    assert answered[1][0] == "403 Forbidden"
+
+
+def test_there_is_no_download_app_where_files_are_not_on_the_local_disk() -> None:
+    with fake_infrastructure(), pytest.raises(StorageError, match="only the local disk"):
+        InfrastructureService.get_file_download_app()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
+from modules.infrastructure.domain.errors import StorageError
 from modules.infrastructure.domain.health.values import EnvironmentStatus
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message
@@ -251,6 +252,25 @@ class InfrastructureService:
 
         components = _components()
         return FileStorage(components.storage, namespace, components.config.storage, components.metrics.storage_operation)
+
+    @staticmethod
+    def get_file_download_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+        """The WSGI application serving the local disk's download URLs: mount it at ``STORAGE_URL_BASE``.
+
+        It checks each link's signature and expiry and streams the file as an attachment. Raises
+        ``StorageError`` when files are not on the local disk (S3's presigned URLs are served by the bucket).
+        ``DispatcherMiddleware(app, {"/files": InfrastructureService.get_file_download_app()})``
+        """
+        from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
+        from modules.infrastructure.infrastructure.storage.storage_wsgi import storage_wsgi_app
+
+        backend = _components().storage
+        if not isinstance(backend, LocalDiskBackend):
+            raise StorageError(
+                f"Download URLs need no application here: files are {backend.describe()}; "
+                "only the local disk's signed URLs are served by get_file_download_app()"
+            )
+        return storage_wsgi_app(backend)
 
     @staticmethod
     def consume(
