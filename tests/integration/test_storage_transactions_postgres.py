@@ -90,3 +90,31 @@ def test_a_row_and_its_file_are_deleted_together_once_the_delete_commits() -> No
         files.delete(key, session=db)
         assert files.exists(key)  # not before the commit
     assert rows() == [] and not files.exists(key)
+
+
+@pytest.mark.usefixtures("plans")
+def test_a_savepoint_that_rolls_back_takes_its_file_with_it_and_one_released_keeps_its_file_until_the_outcome() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    insert = text("INSERT INTO plans VALUES (:id, :key, :sha)")
+    with InfrastructureService.get_database_session() as db:
+        first = files.save("plans/1.pdf", PDF, session=db)
+        db.execute(insert, {"id": 1, "key": first.key, "sha": first.sha256})
+        with pytest.raises(DatabaseError, match="(?i)duplicate key|unique"), db.begin_nested():
+            again = files.save("plans/again.pdf", PDF, session=db)
+            db.execute(insert, {"id": 1, "key": again.key, "sha": again.sha256})  # PostgreSQL refuses it: the savepoint rolls back
+        assert not files.exists("plans/again.pdf")
+        with db.begin_nested():
+            second = files.save("plans/2.pdf", PDF, session=db)
+            db.execute(insert, {"id": 2, "key": second.key, "sha": second.sha256})
+        with db.begin_nested():
+            files.delete(first.key, session=db)
+            db.execute(text("DELETE FROM plans WHERE id = 1"))
+        assert files.exists(first.key)  # released, the delete still waits for the commit
+    assert rows() == [(2, "plans/2.pdf")] and [f.key for f in files.list("plans/").files] == ["plans/2.pdf"]
+    with pytest.raises(RuntimeError), InfrastructureService.get_database_session() as db:
+        with db.begin_nested():
+            third = files.save("plans/3.pdf", PDF, session=db)
+            db.execute(insert, {"id": 3, "key": third.key, "sha": third.sha256})
+        raise RuntimeError("the request failed after the savepoint was released")
+    assert rows() == [(2, "plans/2.pdf")] and not files.exists("plans/3.pdf")
+

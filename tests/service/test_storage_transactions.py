@@ -1,12 +1,18 @@
-"""Files in step with the database: a save undone by a rollback, a delete done only after the commit."""
+"""Files in step with the database: a save undone by a rollback (of its savepoint too), a delete done only after the
+commit, and one hook per session however many transactions it runs."""
 
 from __future__ import annotations
+
+import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from modules.infrastructure.infrastructure.storage.transaction_files import pending_files
 from modules.infrastructure.module_api import InfrastructureService, StorageError
-from modules.infrastructure.module_api.testing import fake_infrastructure
+from modules.infrastructure.module_api.testing import FakeInfrastructure, fake_infrastructure
+from tests.service.test_import_boundary import loaded_drivers
 
 PDF = b"%PDF-1.7 a lesson plan"
 
@@ -94,3 +100,113 @@ def test_a_closed_session_is_refused() -> None:
     with pytest.raises(StorageError, match="closed"):
         files.save("plans/8.pdf", PDF, session=db)
     assert not files.exists("plans/8.pdf")
+
+
+def plan_ids() -> list[int]:
+    with InfrastructureService.get_database_session(read_only=True) as db:
+        return list(db.execute(text("SELECT id FROM plans ORDER BY id")).scalars())
+
+
+@pytest.mark.parametrize("row_first", [True, False], ids=["after a row", "as the first statement"])
+def test_a_file_saved_in_a_savepoint_that_rolls_back_is_removed_and_the_transaction_goes_on(row_first: bool) -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    with InfrastructureService.get_database_session() as db:
+        if row_first:
+            files.save("plans/10.pdf", PDF, session=db)
+            db.execute(text("INSERT INTO plans (id, file_key) VALUES (10, 'plans/10.pdf')"))
+        savepoint = db.begin_nested()
+        files.save("plans/11.pdf", PDF, session=db)
+        db.execute(text("INSERT INTO plans (id, file_key) VALUES (11, 'plans/11.pdf')"))
+        savepoint.rollback()
+        assert not files.exists("plans/11.pdf")  # at once, not when the transaction ends
+    assert plan_ids() == ([10] if row_first else [])
+    assert files.exists("plans/10.pdf") is row_first and not files.exists("plans/11.pdf")
+
+
+def test_a_released_savepoint_hands_its_file_to_the_transaction_around_it() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("INSERT INTO plans (id, file_key) VALUES (20, 'plans/20.pdf')"))
+        with db.begin_nested():
+            files.save("plans/20.pdf", PDF, session=db)
+    assert files.read("plans/20.pdf") == PDF
+    with pytest.raises(RuntimeError), InfrastructureService.get_database_session() as db:
+        db.execute(text("INSERT INTO plans (id, file_key) VALUES (21, 'plans/21.pdf')"))
+        with db.begin_nested():
+            files.save("plans/21.pdf", PDF, session=db)
+        assert files.exists("plans/21.pdf")
+        raise RuntimeError("the request failed after the savepoint")
+    assert not files.exists("plans/21.pdf") and plan_ids() == [20]
+
+
+def test_savepoints_inside_savepoints_each_take_back_only_their_own_files() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("SELECT 1"))
+        outer = db.begin_nested()
+        files.save("plans/30.pdf", PDF, session=db)
+        with db.begin_nested():
+            files.save("plans/31.pdf", PDF, session=db)  # released into ``outer``
+        inner = db.begin_nested()
+        files.save("plans/32.pdf", PDF, session=db)
+        inner.rollback()
+        assert files.exists("plans/30.pdf") and files.exists("plans/31.pdf") and not files.exists("plans/32.pdf")
+        outer.rollback()
+        assert not files.exists("plans/30.pdf") and not files.exists("plans/31.pdf")
+        with db.begin_nested():
+            files.save("plans/33.pdf", PDF, session=db)
+    assert [f.key for f in files.list("plans/").files] == ["plans/33.pdf"]
+
+
+def test_a_delete_in_a_savepoint_that_rolls_back_is_dropped_and_one_released_waits_for_the_commit() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    files.save("plans/40.pdf", PDF)
+    files.save("plans/41.pdf", PDF)
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("SELECT 1"))
+        savepoint = db.begin_nested()
+        files.delete("plans/40.pdf", session=db)
+        savepoint.rollback()
+        with db.begin_nested():
+            files.delete("plans/41.pdf", session=db)
+        assert files.exists("plans/41.pdf")  # released, but the transaction has not committed yet
+    assert files.exists("plans/40.pdf") and not files.exists("plans/41.pdf")
+
+
+def test_many_transactions_and_savepoints_on_one_session_leave_one_hook_and_nothing_pending() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    db = InfrastructureService.get_database_session()
+    for number in range(60):
+        db.execute(text("SELECT 1"))
+        files.save(f"plans/many/{number}.pdf", PDF, session=db)
+        with db.begin_nested():
+            files.delete(f"plans/many/{number}.pdf", session=db)
+        db.commit() if number % 2 else db.rollback()
+    hooks = (len(db.session.dispatch.after_transaction_end), len(db.session.dispatch.after_commit))
+    waiting = len(pending_files(db.session))
+    db.close()
+    assert hooks == (1, 1), f"{hooks} after_transaction_end/after_commit listeners on the session"
+    assert waiting == 0
+    assert files.list("plans/many/").files == ()  # even saves rolled back, odd ones deleted at their commit
+
+
+def test_an_action_that_fails_after_the_commit_is_logged_not_raised(
+    fakes: FakeInfrastructure, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    files.save("plans/60.pdf", PDF)
+
+    def broken_delete(namespace: str, key: str) -> bool:
+        raise StorageError("the storage is unreachable")
+
+    with caplog.at_level(logging.ERROR), InfrastructureService.get_database_session() as db:
+        db.execute(text("INSERT INTO plans (id, file_key) VALUES (60, NULL)"))
+        files.delete("plans/60.pdf", session=db)
+        monkeypatch.setattr(fakes.storage, "delete", broken_delete)
+    assert plan_ids() == [60] and files.exists("plans/60.pdf")
+    assert "the file may need removing by hand" in caplog.text and "the storage is unreachable" in caplog.text
+
+
+def test_saving_and_deleting_without_a_session_loads_no_sqlalchemy(tmp_path: Path) -> None:
+    code = "f = InfrastructureService.get_file_storage('lessons'); f.save('a.txt', b'hello'); assert f.delete('a.txt')"
+    assert "sqlalchemy" not in loaded_drivers(code, tmp_path, STORAGE_URL=str(tmp_path / "files"))

@@ -38,8 +38,8 @@ class FileStorage:
         max_size: int | None = None, allowed_types: Sequence[str] | None = None,
     ) -> StoredFile:
         """Store ``content`` (bytes, a binary file or an iterable of bytes) under ``key``; with ``session``, the file is
-        removed if that transaction rolls back (and ``key`` must be new). Raises ``FileTooLargeError``,
-        ``ContentTypeNotAllowedError``, ``InvalidFileKeyError`` or ``StorageError``; nothing is left behind."""
+        removed if that transaction (or the savepoint it is saved in) rolls back, and ``key`` must be new. Raises
+        ``FileTooLargeError``, ``ContentTypeNotAllowedError``, ``InvalidFileKeyError`` or ``StorageError``; nothing is left behind."""
         key = check_key(key)
         checked_metadata = check_metadata(metadata)
         limit = self._limit(max_size)
@@ -104,7 +104,8 @@ class FileStorage:
         return self._backend.list(self.namespace, check_prefix(prefix), limit, cursor)
 
     def delete(self, key: str, *, session: Any = None) -> bool:
-        """Remove the file (False when there was none); with ``session``, only once that transaction commits."""
+        """Remove the file (False when there was none); with ``session``, only once that transaction commits
+        (never if it, or the savepoint it was asked in, rolls back)."""
         key = check_key(key)
         if session is None:
             return self._backend.delete(self.namespace, key)

@@ -1,19 +1,23 @@
 """Files in step with a database transaction: a save undone when it rolls back, a delete done when it commits.
 
-Hooks go on the SQLAlchemy session under the ``DatabaseSession``: ``after_commit`` marks the transaction
-committed, and the end of its outermost transaction (commit, rollback or close) runs what is due.
+One ``PendingFiles`` per SQLAlchemy session (in ``session.info``) listens to ``after_commit`` and
+``after_transaction_end``. An action belongs to the innermost transaction open when it was asked for: a
+savepoint that rolls back undoes its saves and drops its deletes, one that is released hands them to its
+parent, and the outermost transaction runs the deletes when it commits and undoes the saves otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from modules.infrastructure.domain.errors import StorageError
 
 logger = logging.getLogger(__name__)
 Action = Callable[[], object]
+PENDING_FILES = "infrastructure.storage.pending_files"  # the key of the session's PendingFiles in session.info
 
 
 def check_session(session: Any) -> Any:
@@ -27,29 +31,72 @@ def check_session(session: Any) -> Any:
 
 
 def on_outcome(session: Any, *, committed: Action | None = None, rolled_back: Action | None = None) -> None:
-    """Run ``committed`` after the session's current transaction commits, or ``rolled_back`` when it ends any other way."""
-    from sqlalchemy import event  # loaded with the first save in a transaction, not with module_api
-
+    """Run ``committed`` once the session's outermost transaction commits with the current one, or ``rolled_back``
+    as soon as the current transaction (a savepoint or the outermost one) ends any other way."""
     sa_session = check_session(session)
-    root = sa_session.get_transaction() or sa_session.begin()
-    while root.parent is not None:
-        root = root.parent
-    state = {"committed": False, "done": False}
+    transaction = sa_session.get_nested_transaction() or sa_session.get_transaction() or sa_session.begin()
+    pending_files(sa_session).add(transaction, _Pending(committed, rolled_back))
 
-    def mark(_: Any) -> None:
-        if not state["done"]:
-            state["committed"] = True
 
-    def end(_: Any, transaction: Any) -> None:
-        if transaction is not root or state["done"]:
-            return  # listeners stay (removing one while SQLAlchemy runs them is an error) but act once
-        state["done"] = True
-        action = committed if state["committed"] else rolled_back
-        if action is not None:
-            _run(action)
+def pending_files(sa_session: Any) -> PendingFiles:
+    """The session's ``PendingFiles``, made and hooked to the session the first time (once per session)."""
+    files: PendingFiles | None = sa_session.info.get(PENDING_FILES)
+    if files is None:
+        from sqlalchemy import event  # loaded with the first save in a transaction, not with module_api
 
-    event.listen(sa_session, "after_commit", mark)
-    event.listen(sa_session, "after_transaction_end", end)
+        files = sa_session.info[PENDING_FILES] = PendingFiles()
+        event.listen(sa_session, "after_commit", files.committed)
+        event.listen(sa_session, "after_transaction_end", files.ended)
+    return files
+
+
+@dataclass(frozen=True)
+class _Pending:
+    committed: Action | None
+    rolled_back: Action | None
+
+
+class PendingFiles:
+    """The file actions waiting on one session's open transactions; an ended transaction leaves nothing here."""
+
+    def __init__(self) -> None:
+        self.by_transaction: dict[Any, list[_Pending]] = {}
+        self._committed: set[Any] = set()
+
+    def __len__(self) -> int:
+        """How many actions wait, in all open transactions."""
+        return sum(len(actions) for actions in self.by_transaction.values())
+
+    def add(self, transaction: Any, pending: _Pending) -> None:
+        self.by_transaction.setdefault(transaction, []).append(pending)
+
+    def committed(self, sa_session: Any) -> None:
+        """``after_commit``: the transaction committing is the innermost savepoint still open, else the outermost."""
+        transaction = sa_session.get_nested_transaction() or sa_session.get_transaction()
+        if transaction in self.by_transaction:
+            self._committed.add(transaction)
+
+    def ended(self, _: Any, transaction: Any) -> None:
+        """``after_transaction_end``: hand a released savepoint's actions to its parent, or run what is due."""
+        committed = transaction in self._committed
+        self._committed.discard(transaction)
+        actions = self.by_transaction.pop(transaction, None)
+        if not actions:
+            return
+        if committed and transaction.parent is not None:
+            self.by_transaction.setdefault(_boundary(transaction.parent), []).extend(actions)
+            return
+        for pending in actions:
+            action = pending.committed if committed else pending.rolled_back
+            if action is not None:
+                _run(action)
+
+
+def _boundary(transaction: Any) -> Any:
+    """``transaction`` or its nearest parent that is a savepoint or the outermost transaction (not a flush's)."""
+    while transaction.parent is not None and not transaction.nested:
+        transaction = transaction.parent
+    return transaction
 
 
 def _run(action: Action) -> None:
