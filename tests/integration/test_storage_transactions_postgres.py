@@ -118,3 +118,13 @@ def test_a_savepoint_that_rolls_back_takes_its_file_with_it_and_one_released_kee
         raise RuntimeError("the request failed after the savepoint was released")
     assert rows() == [(2, "plans/2.pdf")] and not files.exists("plans/3.pdf")
 
+
+@pytest.mark.usefixtures("plans")
+def test_a_rollback_leaves_the_file_another_writer_put_under_the_key_meanwhile() -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    theirs = PDF + b"another writer's version"
+    with pytest.raises(RuntimeError), InfrastructureService.get_database_session() as db:
+        files.save("plans/1.pdf", PDF, session=db)
+        files.save("plans/1.pdf", theirs)  # no session: replaces the file at once
+        raise RuntimeError("the request failed")
+    assert files.read("plans/1.pdf") == theirs

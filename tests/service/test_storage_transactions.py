@@ -1,5 +1,5 @@
 """Files in step with the database: a save undone by a rollback (of its savepoint too), a delete done only after the
-commit, and one hook per session however many transactions it runs."""
+commit, a replacement by another writer left alone, and one hook per session however many transactions it runs."""
 
 from __future__ import annotations
 
@@ -188,6 +188,17 @@ def test_many_transactions_and_savepoints_on_one_session_leave_one_hook_and_noth
     assert hooks == (1, 1), f"{hooks} after_transaction_end/after_commit listeners on the session"
     assert waiting == 0
     assert files.list("plans/many/").files == ()  # even saves rolled back, odd ones deleted at their commit
+
+
+def test_a_rollback_leaves_the_file_another_writer_saved_under_the_key_since(caplog: pytest.LogCaptureFixture) -> None:
+    files = InfrastructureService.get_file_storage("lessons")
+    db = InfrastructureService.get_database_session()
+    files.save("plans/50.pdf", PDF, session=db)
+    theirs = files.save("plans/50.pdf", b"%PDF-1.7 another writer's plan")  # no session: replaces it at once
+    with caplog.at_level(logging.WARNING):
+        db.close()
+    assert files.read("plans/50.pdf") == b"%PDF-1.7 another writer's plan" and files.info("plans/50.pdf") == theirs
+    assert "'plans/50.pdf' of 'lessons' saved in a transaction that did not commit was replaced" in caplog.text
 
 
 def test_an_action_that_fails_after_the_commit_is_logged_not_raised(

@@ -16,7 +16,7 @@ from modules.infrastructure.domain.storage.metadata import check_metadata
 from modules.infrastructure.domain.storage.ports import StorageBackend
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
-from modules.infrastructure.infrastructure.storage.transaction_files import check_session, on_outcome
+from modules.infrastructure.infrastructure.storage.transaction_files import check_session, on_outcome, undo_save
 
 Observer = Callable[[str, str, str, float, int], None]  # namespace, operation, outcome, seconds, bytes
 MAX_PAGE = 1000
@@ -63,7 +63,7 @@ class FileStorage:
             raise
         self._observe(self.namespace, "save", "ok", time.perf_counter() - started, stored.size)
         if session is not None:
-            on_outcome(session, rolled_back=lambda: self._backend.delete(self.namespace, key))
+            on_outcome(session, rolled_back=undo_save(self._backend, stored))
         return stored
 
     def open(self, key: str, *, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
@@ -104,8 +104,8 @@ class FileStorage:
         return self._backend.list(self.namespace, check_prefix(prefix), limit, cursor)
 
     def delete(self, key: str, *, session: Any = None) -> bool:
-        """Remove the file (False when there was none); with ``session``, only once that transaction commits
-        (never if it, or the savepoint it was asked in, rolls back)."""
+        """Remove the file (False when there was none); with ``session``, whatever is under ``key`` once that
+        transaction commits (nothing if it, or the savepoint it was asked in, rolls back)."""
         key = check_key(key)
         if session is None:
             return self._backend.delete(self.namespace, key)

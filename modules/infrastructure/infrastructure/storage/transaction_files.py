@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from modules.infrastructure.domain.errors import StorageError
+from modules.infrastructure.domain.errors import StorageError, StoredFileNotFoundError
+from modules.infrastructure.domain.storage.ports import StorageBackend
+from modules.infrastructure.domain.storage.values import StoredFile
 
 logger = logging.getLogger(__name__)
 Action = Callable[[], object]
@@ -36,6 +38,26 @@ def on_outcome(session: Any, *, committed: Action | None = None, rolled_back: Ac
     sa_session = check_session(session)
     transaction = sa_session.get_nested_transaction() or sa_session.get_transaction() or sa_session.begin()
     pending_files(sa_session).add(transaction, _Pending(committed, rolled_back))
+
+
+def undo_save(backend: StorageBackend, stored: StoredFile) -> Action:
+    """Remove the file ``stored`` describes, unless another writer has since replaced it (its SHA-256 or
+    creation time differ): a rollback takes back its own save, never someone else's file."""
+
+    def remove() -> None:
+        try:
+            now = backend.info(stored.namespace, stored.key)
+        except StoredFileNotFoundError:
+            return
+        if (now.sha256, now.created_at) != (stored.sha256, stored.created_at):
+            logger.warning(
+                "The file %r of %r saved in a transaction that did not commit was replaced since; the new file is kept",
+                stored.key, stored.namespace,
+            )
+            return
+        backend.delete(stored.namespace, stored.key)
+
+    return remove
 
 
 def pending_files(sa_session: Any) -> PendingFiles:
