@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.infrastructure.module_api import FileTooLargeError, InfrastructureService, InvalidFileKeyError, StorageError
+from modules.infrastructure.module_api import FileTooLargeError, InfrastructureService, InvalidFileKeyError, StorageError, StoredFileNotFoundError
 from modules.infrastructure.module_api.testing import fake_infrastructure
 
 PDF = b"%PDF-1.7 a lesson plan"
@@ -30,6 +30,28 @@ def test_operations_are_counted_by_namespace_operation_and_outcome() -> None:
     assert 'infrastructure_storage_operations_total{namespace="lessons",operation="save",outcome="ok"} 1.0' in body
     assert 'infrastructure_storage_operations_total{namespace="lessons",operation="save",outcome="FileTooLargeError"} 1.0' in body
     assert f'infrastructure_storage_bytes_total{{namespace="lessons",operation="read"}} {float(len(PDF))}' in body
+
+
+def test_every_operation_is_counted_and_a_callers_own_error_is_one_label() -> None:
+    class Broken:
+        def read(self, size: int) -> bytes:
+            raise KeyError("the caller's stream broke")
+
+    with fake_infrastructure():
+        files = InfrastructureService.get_file_storage("lessons")
+        files.save("a.pdf", PDF)
+        files.info("a.pdf"), files.exists("a.pdf"), files.list(), files.download_url("a.pdf"), files.stats()
+        with pytest.raises(StoredFileNotFoundError):
+            files.open("missing.pdf")
+        with pytest.raises(KeyError):
+            files.save("b.pdf", Broken())
+        files.delete("a.pdf")
+        body = InfrastructureService.metrics_text()
+    for operation in ("info", "exists", "list", "download_url", "stats", "delete"):
+        assert f'infrastructure_storage_operations_total{{namespace="lessons",operation="{operation}",outcome="ok"}} 1.0' in body
+    assert 'infrastructure_storage_operations_total{namespace="lessons",operation="read",outcome="StoredFileNotFoundError"} 1.0' in body
+    assert 'infrastructure_storage_operations_total{namespace="lessons",operation="save",outcome="other_error"} 1.0' in body
+    assert "KeyError" not in body
 
 
 def test_the_local_disks_download_links_are_served_by_the_facades_app(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from modules.infrastructure.domain.config.values import StorageConfig
-from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, StorageError
+from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, InfrastructureError, StorageError
 from modules.infrastructure.domain.storage.content_types import allowed
 from modules.infrastructure.domain.storage.keys import check_key, check_namespace, check_prefix
 from modules.infrastructure.domain.storage.metadata import check_metadata
@@ -59,7 +60,7 @@ class FileStorage:
                 )
             stored = self._backend.save(self.namespace, key, upload, checked_metadata)
         except Exception as exc:
-            self._observe(self.namespace, "save", type(exc).__name__, time.perf_counter() - started, 0)
+            self._observe(self.namespace, "save", _outcome(exc), time.perf_counter() - started, 0)
             raise
         self._observe(self.namespace, "save", "ok", time.perf_counter() - started, stored.size)
         if session is not None:
@@ -70,17 +71,27 @@ class FileStorage:
         """The file's bytes in chunks, in constant memory; ``StoredFileNotFoundError`` when there is none."""
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK:
             raise StorageError(f"chunk_size is a whole number of bytes from 1 to {MAX_CHUNK:,}, not {chunk_size!r:.40}")
-        return self._measured_read(self._backend.open(self.namespace, check_key(key), chunk_size))
+        return self._measured_read(lambda: self._backend.open(self.namespace, check_key(key), chunk_size))
 
-    def _measured_read(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        started, size, outcome = time.perf_counter(), 0, "abandoned"
+    def _measured_read(self, opened: Callable[[], Iterator[bytes]]) -> Iterator[bytes]:
+        """The chunks of ``opened()``, counted as one read; opening at once, so a missing file raises from ``open``."""
+        started = time.perf_counter()
+        try:
+            chunks = opened()
+        except Exception as exc:
+            self._observe(self.namespace, "read", _outcome(exc), time.perf_counter() - started, 0)
+            raise
+        return self._counted_chunks(chunks, started)
+
+    def _counted_chunks(self, chunks: Iterator[bytes], started: float) -> Iterator[bytes]:
+        size, outcome = 0, "abandoned"
         try:
             for chunk in chunks:
                 size += len(chunk)
                 yield chunk
             outcome = "ok"
         except Exception as exc:
-            outcome = type(exc).__name__
+            outcome = _outcome(exc)
             raise
         finally:
             self._observe(self.namespace, "read", outcome, time.perf_counter() - started, size)
@@ -90,10 +101,13 @@ class FileStorage:
         return b"".join(self.open(key))
 
     def info(self, key: str) -> StoredFile:
-        return self._backend.info(self.namespace, check_key(key))
+        """The file's facts; ``StoredFileNotFoundError`` when there is none."""
+        with self._measured("info"):
+            return self._backend.info(self.namespace, check_key(key))
 
     def exists(self, key: str) -> bool:
-        return self._backend.exists(self.namespace, check_key(key))
+        with self._measured("exists"):
+            return self._backend.exists(self.namespace, check_key(key))
 
     def list(self, prefix: str = "", *, limit: int = 100, cursor: str | None = None) -> FilePage:
         """Files whose key starts with ``prefix``, in key order; pass ``page.next_cursor`` for the next page."""
@@ -101,29 +115,44 @@ class FileStorage:
             raise StorageError(f"limit is a whole number from 1 to {MAX_PAGE}, not {limit!r:.40}")
         if cursor is not None:
             cursor = check_key(cursor)
-        return self._backend.list(self.namespace, check_prefix(prefix), limit, cursor)
+        with self._measured("list"):
+            return self._backend.list(self.namespace, check_prefix(prefix), limit, cursor)
 
     def delete(self, key: str, *, session: Any = None) -> bool:
         """Remove the file (False when there was none); with ``session``, whatever is under ``key`` once that
         transaction commits (nothing if it, or the savepoint it was asked in, rolls back)."""
         key = check_key(key)
-        if session is None:
-            return self._backend.delete(self.namespace, key)
-        check_session(session)
-        exists = self._backend.exists(self.namespace, key)
-        on_outcome(session, committed=lambda: self._backend.delete(self.namespace, key))
-        return exists
+        with self._measured("delete"):
+            if session is None:
+                return self._backend.delete(self.namespace, key)
+            check_session(session)
+            exists = self._backend.exists(self.namespace, key)
+            on_outcome(session, committed=lambda: self._backend.delete(self.namespace, key))
+            return exists
 
     def download_url(self, key: str, *, expires_in: float = 3600) -> str:
         """A URL that fetches the file for ``expires_in`` seconds (at most 7 days)."""
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 1 <= expires_in <= MAX_URL_SECONDS or math.isnan(expires_in):
             raise StorageError(f"expires_in is seconds from 1 to {MAX_URL_SECONDS:,} (7 days), not {expires_in!r:.40}")
         expires_at = datetime.now(timezone.utc) + timedelta(seconds=expires_in)
-        return self._backend.download_url(self.namespace, check_key(key), expires_at)
+        with self._measured("download_url"):
+            return self._backend.download_url(self.namespace, check_key(key), expires_at)
 
     def stats(self) -> StorageStats:
-        """Files and bytes of the whole store, per namespace too."""
-        return self._backend.stats()
+        """Files and bytes of the whole store (every module's), per namespace too: ``by_namespace[self.namespace]``."""
+        with self._measured("stats"):
+            return self._backend.stats()
+
+    @contextmanager
+    def _measured(self, operation: str) -> Iterator[None]:
+        """Count the block as one ``operation`` with its outcome and latency."""
+        started = time.perf_counter()
+        try:
+            yield
+        except Exception as exc:
+            self._observe(self.namespace, operation, _outcome(exc), time.perf_counter() - started, 0)
+            raise
+        self._observe(self.namespace, operation, "ok", time.perf_counter() - started, 0)
 
     def _limit(self, max_size: int | None) -> int:
         ceiling = self._config.max_file_size
@@ -140,6 +169,12 @@ class FileStorage:
         if isinstance(allowed_types, str) or not isinstance(allowed_types, Sequence) or not all(isinstance(t, str) and t for t in allowed_types):
             raise StorageError(f"allowed_types is a list of content types or patterns such as ['image/*'], not {allowed_types!r:.60}")
         return tuple(allowed_types)
+
+
+def _outcome(exc: Exception) -> str:
+    """The metric outcome of a failure: the module's error class, or ``other_error`` (a caller's own exception,
+    from a stream it gave, would add a label value per class the caller has)."""
+    return type(exc).__name__ if isinstance(exc, InfrastructureError) else "other_error"
 
 
 def _unobserved(namespace: str, operation: str, outcome: str, seconds: float, size: int) -> None:
