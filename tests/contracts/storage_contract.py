@@ -127,6 +127,19 @@ class StorageContract:
         assert keys == ["a.pdf", "b.pdf", "c/1", "c/2", "d.pdf"] and third.next_cursor is None
         assert [f.key for f in files.list("c/").files] == ["c/1", "c/2"]
 
+    def test_listing_pages_past_keys_of_a_thousand_characters_and_more(self, files: FileStorage) -> None:
+        """Multi-byte characters too, within S3's 1,024 bytes for the whole object name."""
+        keys = [f"{'é' + 'q' * 198}/{'q' * 200}/{'文' + 'q' * 199}/{'q' * 200}/{'q' * 195}-{n}" for n in range(3)]
+        assert all(len(key) >= 1000 for key in keys)
+        for key in keys:
+            files.save(key, PDF)
+        listed, cursor = [], None
+        for _ in keys:
+            page = files.list(limit=1, cursor=cursor)
+            listed += [f.key for f in page.files]
+            cursor = page.next_cursor
+        assert listed == keys and cursor is None
+
     def test_namespaces_do_not_see_each_other(self, files: FileStorage, backend: StorageBackend) -> None:
         other = FileStorage(backend, "billing", StorageConfig())
         files.save("a.pdf", PDF)
@@ -170,6 +183,9 @@ class StorageContract:
             (lambda f: f.save("a.pdf", PDF, allowed_types="image/*"), "allowed_types"),
             (lambda f: f.list(limit=0), "limit"),
             (lambda f: f.list(limit=10**9), "limit"),
+            (lambda f: f.list(cursor="a\nb"), "listing cursor"),
+            (lambda f: f.list(cursor="k" * 9000), "listing cursor"),
+            (lambda f: f.list(cursor=7), "listing cursor"),
             (lambda f: f.download_url("a.pdf", expires_in=10**9), "expires_in"),
             (lambda f: f.download_url("a.pdf", expires_in=float("nan")), "expires_in"),
             (lambda f: list(f.open("a.pdf", chunk_size=0)), "chunk_size"),

@@ -3,6 +3,7 @@ listing order and paging, deletes, statistics, the start-up check, the temporary
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from modules.infrastructure.domain.config.values import StorageConfig
 from modules.infrastructure.domain.errors import (
     ContentTypeNotAllowedError,
     FileTooLargeError,
@@ -20,6 +22,7 @@ from modules.infrastructure.domain.errors import (
     StoredFileNotFoundError,
 )
 from modules.infrastructure.domain.storage.upload import CheckedUpload
+from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
 from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -175,9 +178,32 @@ def test_a_listing_continues_past_files_saved_and_deleted_between_pages(backend:
     assert [f.key for f in rest.files] == ["f", "g"]
 
 
-def test_a_cursor_that_was_not_given_is_refused(backend: LocalDiskBackend) -> None:
-    with pytest.raises(StorageError):
-        backend.list("docs", "", 10, "%%%not-base64%%%")
+def test_a_listing_pages_past_a_key_longer_than_191_bytes(tmp_path: Path) -> None:
+    files = FileStorage(LocalDiskBackend(tmp_path / "store"), "lessons", StorageConfig(url=str(tmp_path / "store")))
+    keys = [f"reports/2026/{'q' * 180}-{n}.pdf" for n in range(3)]
+    for key in keys:
+        files.save(key, b"%PDF-1.7")
+    first = files.list("reports/", limit=1)
+    second = files.list("reports/", limit=1, cursor=first.next_cursor)
+    assert [f.key for f in first.files + second.files] == keys[:2]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "%%%not-base64%%%",
+        base64.urlsafe_b64encode(b"a").decode(),  # padded
+        "YR",  # 'a' with trailing bits set
+        "Y",
+        base64.urlsafe_b64encode(b"../x").decode().rstrip("="),  # not a key
+        base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("="),  # not UTF-8
+        "a b",
+    ],
+)
+def test_a_cursor_that_was_not_given_is_refused(backend: LocalDiskBackend, cursor: str) -> None:
+    backend.save("docs", "a", upload(b"x"))
+    with pytest.raises(InvalidFileKeyError, match="listing cursor"):
+        backend.list("docs", "", 10, cursor)
 
 
 def test_statistics_count_files_and_bytes_per_namespace(backend: LocalDiskBackend) -> None:

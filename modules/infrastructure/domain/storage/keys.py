@@ -17,8 +17,10 @@ from modules.infrastructure.domain.errors import InvalidFileKeyError
 
 MAX_KEY = 1024
 MAX_SEGMENT_BYTES = 255  # what Linux file systems allow in one name
+MAX_NAMESPACE = 64
+MAX_CURSOR = 8192  # a backend's listing cursor: the local disk's is base64url of a key (at most 4,096 bytes)
 LOOKALIKES = frozenset("\uff0f\u2215\u2044\u29f8\u2571\u3033\uff3c\u29f5\u2216\ufe68\uff0e\u2024\u2025\u2026\ufe52\u3002")
-_NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_NAMESPACE = re.compile(rf"[a-z][a-z0-9_]{{0,{MAX_NAMESPACE - 1}}}")
 
 
 def check_namespace(namespace: object) -> str:
@@ -50,6 +52,16 @@ def check_prefix(prefix: object) -> str:
     if problem:
         raise InvalidFileKeyError(f"The prefix {prefix[:120]!r} {problem}")
     return prefix
+
+
+def check_cursor(cursor: object) -> str:
+    """A listing cursor as a backend gave it (opaque here: the backend reads it and refuses one it did not
+    give); checked only to be text of sane length without control characters."""
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR or not cursor.isprintable():
+        raise InvalidFileKeyError(
+            f"The listing cursor {str(cursor)[:80]!r} is not one a listing returned; pass the next_cursor of the previous page"
+        )
+    return cursor
 
 
 def _problem(key: str) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 from modules.infrastructure.domain.config.values import StorageConfig
 from modules.infrastructure.domain.errors import ContentTypeNotAllowedError, InfrastructureError, StorageError
 from modules.infrastructure.domain.storage.content_types import allowed
-from modules.infrastructure.domain.storage.keys import check_key, check_namespace, check_prefix
+from modules.infrastructure.domain.storage.keys import check_cursor, check_key, check_namespace, check_prefix
 from modules.infrastructure.domain.storage.metadata import check_metadata
 from modules.infrastructure.domain.storage.ports import StorageBackend
 from modules.infrastructure.domain.storage.upload import CheckedUpload
@@ -114,7 +114,7 @@ class FileStorage:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise StorageError(f"limit is a whole number from 1 to {MAX_PAGE}, not {limit!r:.40}")
         if cursor is not None:
-            cursor = check_key(cursor)
+            cursor = check_cursor(cursor)  # opaque: the backend reads it
         with self._measured("list"):
             return self._backend.list(self.namespace, check_prefix(prefix), limit, cursor)
 

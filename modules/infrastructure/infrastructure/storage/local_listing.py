@@ -7,14 +7,14 @@ as in the key strings. Dot-names (sidecars, temporary files) and symbolic links 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from modules.infrastructure.domain.errors import InvalidFileKeyError
+from modules.infrastructure.domain.storage.keys import check_key
+from modules.infrastructure.infrastructure.storage import base64url
 
 
 def keys_in_order(folder: Path, prefix: str, after: str | None, base: str = "") -> Iterator[str]:
@@ -35,13 +35,15 @@ def keys_in_order(folder: Path, prefix: str, after: str | None, base: str = "") 
 
 
 def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode("ascii")
+    """The cursor after ``key``: base64url of its UTF-8, up to 5,462 characters for the longest key."""
+    return base64url.encode(key.encode())
 
 
 def decode_cursor(cursor: str) -> str:
+    """The key a cursor from ``encode_cursor`` names; ``InvalidFileKeyError`` for any other text."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
-    except (binascii.Error, ValueError):
+        return check_key(base64url.decode(cursor).decode())
+    except ValueError:  # InvalidFileKeyError and UnicodeDecodeError are ValueErrors too
         raise InvalidFileKeyError("The listing cursor is not one a listing returned; pass the next_cursor of the previous page") from None
 
 
