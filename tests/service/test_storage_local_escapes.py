@@ -4,15 +4,17 @@ the storage folder; download tokens cannot be forged, altered or used after they
 from __future__ import annotations
 
 import os
+import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError, InvalidFileKeyError
+from modules.infrastructure.domain.storage.keys import MAX_KEY, check_key, check_namespace
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
-from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token, verify_download_token
+from modules.infrastructure.infrastructure.storage.url_signing import MAX_TOKEN_LENGTH, sign_download_token, verify_download_token
 
 SECRET = b"s" * 32
 LATER = datetime.now(UTC) + timedelta(minutes=10)
@@ -97,6 +99,36 @@ def test_forged_altered_and_malformed_tokens_are_refused() -> None:
     for bad in [*tampered(token), sign_download_token("docs", "inside/file.txt", LATER, b"t" * 32), "x" * 5000]:
         with pytest.raises(InvalidDownloadTokenError):
             verify_download_token(bad, SECRET, datetime.now(UTC))
+
+
+def respelled(token: str) -> list[str]:
+    """The same bytes spelled otherwise: padding added, a trailing bit set that decoding drops, a space."""
+    payload, signature = token.split(".")
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    last = alphabet[alphabet.index(signature[-1]) ^ 1]
+    return [f"{payload}.{signature}=", f"{payload}.{signature}==", f"{payload}=.{signature}", f"{payload}.{signature[:-1]}{last}",
+            f"{payload}.{signature[:20]} {signature[20:]}", f"{payload}.{signature}\n"]
+
+
+def test_a_token_spelled_otherwise_is_refused() -> None:
+    token = sign_download_token("docs", "inside/file.txt", LATER, SECRET)
+    for bad in respelled(token):
+        with pytest.raises(InvalidDownloadTokenError):
+            verify_download_token(bad, SECRET, datetime.now(UTC))
+
+
+def longest_key() -> str:
+    """The valid key of the most UTF-8: 1,024 characters, each segment 63 four-byte characters (252 bytes)
+    and the last with a three-byte one more (255 bytes, the most a segment takes)."""
+    return "/".join(["\U0001F600" * 63] * 16) + "\u6587"
+
+
+def test_the_token_of_the_longest_namespace_and_key_is_within_the_limit_and_the_limit_is_not_far_above() -> None:
+    namespace, key = "n" * 64, longest_key()
+    assert (check_namespace(namespace), check_key(key), len(key)) == (namespace, key, MAX_KEY)
+    token = sign_download_token(namespace, key, datetime(9999, 12, 31, tzinfo=UTC), SECRET)
+    assert verify_download_token(token, SECRET, datetime.now(UTC)) == (namespace, key)
+    assert len(token) <= MAX_TOKEN_LENGTH < len(token) + 100
 
 
 def test_an_expired_token_is_refused() -> None:

@@ -55,6 +55,13 @@ def test_a_genuine_token_serves_the_file_as_an_attachment(backend: LocalDiskBack
     assert 'filename="_valuation _final_.svg"' in disposition
 
 
+def test_the_download_url_of_a_long_multi_byte_key_is_served(backend: LocalDiskBackend) -> None:
+    key = "/".join(["文" * 85] * 12)[:1024]
+    backend.save("docs", key, CheckedUpload(b"hello", 100, ["*"]))
+    response = Response(storage_wsgi_app(backend), backend.download_url("docs", key, LATER))
+    assert (response.status, response.body) == ("200 OK", b"hello")
+
+
 def test_head_sends_the_headers_without_the_body(backend: LocalDiskBackend) -> None:
     response = Response(storage_wsgi_app(backend), "/" + token(backend), method="HEAD")
     assert (response.status, response.body, response.headers["Content-Length"]) == ("200 OK", b"", str(len(SVG)))

@@ -1,13 +1,12 @@
 """Signed download tokens for local files: ``base64url(payload) "." base64url(HMAC-SHA256(secret, payload))``,
 the payload being compact JSON ``{"ns", "key", "exp"}`` (``exp`` in whole seconds since the epoch, UTC).
 
-The token binds the namespace, the key and the expiry: changing any of them breaks the signature.
+The token binds the namespace, the key and the expiry: changing any of them breaks the signature. Both parts are
+canonical base64url without padding, so a token has one spelling only.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -17,18 +16,24 @@ from datetime import datetime
 from pathlib import Path
 
 from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError
+from modules.infrastructure.domain.storage.keys import MAX_KEY, MAX_NAMESPACE
+from modules.infrastructure.infrastructure.storage import base64url
 from modules.infrastructure.infrastructure.storage.local_paths import CLOEXEC, FILE_MODE, NOFOLLOW
 
 MIN_SECRET_LENGTH = 32
 SIGNING_KEY_FILE = ".signing-key"
-MAX_TOKEN_LENGTH = 4096  # a 1024-character key of 4-byte characters, in JSON and base64, fits
+MAX_EXPIRY_DIGITS = 20  # any int64 of seconds
+# The longest payload: the JSON around the values, a 64-character namespace, a 1,024-character key of 4-byte
+# characters (the longest UTF-8; an escaped '"' takes 2) and the expiry; then base64url of it and the signature.
+MAX_PAYLOAD_BYTES = len('{"ns":"","key":"","exp":}') + MAX_NAMESPACE + 4 * MAX_KEY + MAX_EXPIRY_DIGITS
+MAX_TOKEN_LENGTH = base64url.encoded_length(MAX_PAYLOAD_BYTES) + 1 + base64url.encoded_length(hashlib.sha256().digest_size)
 
 
 def sign_download_token(namespace: str, key: str, expires_at: datetime, secret: bytes) -> str:
     """The token for ``namespace``/``key`` valid until ``expires_at`` (an aware datetime)."""
     payload = json.dumps({"ns": namespace, "key": key, "exp": int(expires_at.timestamp())}, separators=(",", ":"), ensure_ascii=False)
-    encoded = _encode(payload.encode())
-    return f"{encoded}.{_encode(_signature(encoded, secret))}"
+    encoded = base64url.encode(payload.encode())
+    return f"{encoded}.{base64url.encode(_signature(encoded, secret))}"
 
 
 def verify_download_token(token: str, secret: bytes, now: datetime) -> tuple[str, str]:
@@ -77,14 +82,11 @@ def _signature(encoded_payload: str, secret: bytes) -> bytes:
     return hmac.new(secret, encoded_payload.encode("ascii"), hashlib.sha256).digest()
 
 
-def _encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _decode(text: str) -> bytes:
+    """Strict: one spelling per token, so no altered token verifies."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        return base64url.decode(text)
+    except ValueError:
         raise InvalidDownloadTokenError("The download token is malformed; ask for a new download URL") from None
 
 
