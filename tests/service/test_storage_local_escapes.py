@@ -3,10 +3,12 @@ the storage folder; download tokens cannot be forged, altered or used after they
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from modules.infrastructure.domain.errors import ConfigurationError, InvalidDown
 from modules.infrastructure.domain.storage.keys import MAX_KEY, check_key, check_namespace
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
-from modules.infrastructure.infrastructure.storage.url_signing import MAX_TOKEN_LENGTH, sign_download_token, verify_download_token
+from modules.infrastructure.infrastructure.storage.url_signing import MAX_TOKEN_LENGTH, sign_download_token, signing_secret, verify_download_token
 
 SECRET = b"s" * 32
 LATER = datetime.now(UTC) + timedelta(minutes=10)
@@ -148,6 +150,35 @@ def test_without_a_configured_secret_one_is_generated_once_and_kept_private(tmp_
     assert key_file.stat().st_mode & 0o077 == 0
     assert len(key_file.read_bytes()) >= 32
     assert LocalDiskBackend(tmp_path / "store").verify_download_token(url.removeprefix("/files/")) == ("docs", "k")
+
+
+def first_uses(root: str, rounds: int, barrier: Any, results: Any) -> None:
+    """In a child process: each round, at once with the others, the signing key of a new folder."""
+    for n in range(rounds):
+        barrier.wait(timeout=60)
+        try:
+            results.put((n, signing_secret(None, Path(root) / str(n), False)))
+        except Exception as exc:
+            results.put((n, repr(exc)))
+
+
+def test_processes_using_a_new_folder_at_once_all_get_the_one_kept_signing_key(tmp_path: Path) -> None:
+    processes, rounds = 6, 20
+    for n in range(rounds):
+        (tmp_path / str(n)).mkdir()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    children = [context.Process(target=first_uses, args=(str(tmp_path), rounds, barrier, results)) for _ in range(processes)]
+    for child in children:
+        child.start()
+    keys: dict[int, list[object]] = {n: [] for n in range(rounds)}
+    for _ in range(processes * rounds):
+        n, key = results.get(timeout=120)
+        keys[n].append(key)
+    for child in children:
+        child.join(timeout=60)
+    assert {n: set(got) for n, got in keys.items()} == {n: {(tmp_path / str(n) / ".signing-key").read_bytes()} for n in range(rounds)}
+    assert [p.name for p in tmp_path.glob("*/.tmp-*")] == []
 
 
 def test_a_configured_secret_signs_and_the_base_prefixes_the_url(tmp_path: Path) -> None:

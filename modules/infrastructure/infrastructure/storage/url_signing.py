@@ -7,6 +7,7 @@ canonical base64url without padding, so a token has one spelling only.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -18,7 +19,8 @@ from pathlib import Path
 from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError
 from modules.infrastructure.domain.storage.keys import MAX_KEY, MAX_NAMESPACE
 from modules.infrastructure.infrastructure.storage import base64url
-from modules.infrastructure.infrastructure.storage.local_paths import CLOEXEC, FILE_MODE, NOFOLLOW
+from modules.infrastructure.infrastructure.storage.local_files import read_small, write_temporary
+from modules.infrastructure.infrastructure.storage.local_paths import fsync_folder
 
 MIN_SECRET_LENGTH = 32
 SIGNING_KEY_FILE = ".signing-key"
@@ -63,18 +65,32 @@ def signing_secret(configured: str | None, root: Path, production: bool) -> byte
 
 
 def _kept_key(path: Path) -> bytes:
+    """The key in ``path``, made on first use: written whole to a temporary file and hard-linked into place,
+    so concurrent first uses (threads or processes) never see a partial file and all keep the one that won."""
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, FILE_MODE)
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    temporary = write_temporary(path.parent, [secrets.token_urlsafe(48).encode()])
+    try:
+        os.link(temporary, path)
     except FileExistsError:
-        key = path.read_bytes().strip()
-        if len(key) >= MIN_SECRET_LENGTH:
-            return key
-        raise ConfigurationError(f"{path} holds a signing key too short to use; delete the file (a new one is made) or set STORAGE_URL_SECRET") from None
-    key = secrets.token_urlsafe(48).encode()
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(key)
-        file.flush()
-        os.fsync(file.fileno())
+        return _read_key(path)  # another process made it first: use the winner's
+    finally:
+        temporary.unlink(missing_ok=True)
+    fsync_folder(path.parent)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        key = read_small(path).strip()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigurationError(f"{path} is a symbolic link; remove it (a new signing key is made) or set STORAGE_URL_SECRET") from None
+        raise
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(f"{path} holds a signing key too short to use; delete the file (a new one is made) or set STORAGE_URL_SECRET")
     return key
 
 
