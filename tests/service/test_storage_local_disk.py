@@ -123,6 +123,15 @@ def test_a_key_clashing_with_a_stored_file_or_folder_is_a_clear_error(backend: L
         backend.save("docs", "a/b/c", upload(b"y"))
 
 
+def test_a_save_refused_because_a_folder_holds_the_key_leaves_no_sidecar(backend: LocalDiskBackend) -> None:
+    backend.save("docs", "a/b", upload(b"x"))
+    before = files_under(backend.root)
+    with pytest.raises(InvalidFileKeyError, match="clashes"):
+        backend.save("docs", "a", upload(b"y"))
+    assert files_under(backend.root) == before
+    assert backend.info("docs", "a/b").size == 1
+
+
 def test_delete_removes_the_file_its_sidecar_and_empty_folders(backend: LocalDiskBackend) -> None:
     backend.save("docs", "keep", upload(b"x"))
     backend.save("docs", "a/b/c/file", upload(b"x"))

@@ -69,7 +69,12 @@ class LocalDiskBackend:
             meta_temp = write_temporary(meta_path.parent, [sidecar])
             with namespace_lock(self.paths.namespace_folder(namespace)):
                 os.replace(meta_temp, meta_path)
-                os.replace(data_temp, data_path)
+                meta_temp = None
+                try:
+                    os.replace(data_temp, data_path)
+                except BaseException:
+                    meta_path.unlink(missing_ok=True)  # no sidecar without its data file (a folder holds the key, ...)
+                    raise
         except BaseException:
             for leftover in (data_temp, meta_temp):
                 if leftover is not None:
