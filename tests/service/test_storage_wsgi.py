@@ -3,6 +3,7 @@ altered, expired or traversal-shaped paths get 403 and never a byte of any file.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,42 @@ def test_the_download_url_of_a_long_multi_byte_key_is_served(backend: LocalDiskB
     backend.save("docs", key, CheckedUpload(b"hello", 100, ["*"]))
     response = Response(storage_wsgi_app(backend), backend.download_url("docs", key, LATER))
     assert (response.status, response.body) == ("200 OK", b"hello")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 5000
+
+
+def test_the_headers_describe_the_bytes_sent_while_saves_replace_the_file(backend: LocalDiskBackend) -> None:
+    key, stop = "reports/évaluation \"final\".svg", threading.Event()
+    url, expected = backend.download_url("docs", key, LATER), {SVG: "image/svg+xml", PNG: "image/png"}
+
+    def replace_again_and_again() -> None:
+        while not stop.is_set():
+            for data in expected:
+                backend.save("docs", key, CheckedUpload(data, 10_000, ["*"]))
+
+    saver = threading.Thread(target=replace_again_and_again)
+    saver.start()
+    try:
+        responses = [Response(storage_wsgi_app(backend), url) for _ in range(300)]
+    finally:
+        stop.set()
+        saver.join()
+    assert {r.status for r in responses} == {"200 OK"}
+    for response in responses:
+        assert (response.headers["Content-Length"], response.headers["Content-Type"]) == (str(len(response.body)), expected[response.body])
+
+
+def test_a_sidecar_of_another_file_gives_the_facts_measured_from_the_file_sent(backend: LocalDiskBackend) -> None:
+    """As while a save is between its renames (its sidecar in place, its data not yet), for as long as it lasts."""
+    key = "reports/évaluation \"final\".svg"
+    backend.save("docs", "other.png", CheckedUpload(PNG, 10_000, ["*"]))
+    data_path = backend.paths.data_path("docs", key)
+    backend.paths.meta_path(data_path).write_bytes(backend.paths.meta_path(backend.paths.data_path("docs", "other.png")).read_bytes())
+    stored, chunks = backend.open_with_facts("docs", key, 1024)
+    assert (stored.size, stored.content_type, b"".join(chunks)) == (len(SVG), "image/svg+xml", SVG)
+    response = Response(storage_wsgi_app(backend), backend.download_url("docs", key, LATER))
+    assert (response.headers["Content-Length"], response.body) == (str(len(SVG)), SVG)
 
 
 def test_head_sends_the_headers_without_the_body(backend: LocalDiskBackend) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +30,12 @@ from modules.infrastructure.infrastructure.storage.local_paths import (
     make_folders,
     remove_empty_folders,
 )
-from modules.infrastructure.infrastructure.storage.local_sidecar import sidecar_bytes, stored_file
+from modules.infrastructure.infrastructure.storage.local_sidecar import measured_facts, sidecar_bytes, sidecar_facts
 from modules.infrastructure.infrastructure.storage.temp_sweeper import sweep_temporary_files
 from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token, signing_secret, verify_download_token
 
 READ_BLOCK = 256 * 1024
+OPEN_ATTEMPTS = 3  # of open_with_facts while saves replace the file
 
 
 class LocalDiskBackend:
@@ -87,19 +89,40 @@ class LocalDiskBackend:
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
         data_path = self._data_path(namespace, key)
         with disk_errors("open", key):
+            descriptor = self._open_data(namespace, key, data_path)
+        return _chunks(os.fdopen(descriptor, "rb", buffering=0), chunk_size)
+
+    def open_with_facts(self, namespace: str, key: str, chunk_size: int) -> tuple[StoredFile, Iterator[bytes]]:
+        """The facts and the bytes of one and the same file, even while a save replaces it: the sidecar must
+        name the opened file's inode. While a save is between its two renames it names the other file, so
+        the key is opened again, a few times, before the opened file's facts are measured from its bytes."""
+        data_path, meta_path = self._paths(namespace, key)
+        with disk_errors("open", key):
+            for attempt in range(OPEN_ATTEMPTS):
+                descriptor = self._open_data(namespace, key, data_path)
+                status = os.fstat(descriptor)
+                stored = sidecar_facts(namespace, key, meta_path, status)
+                if stored is not None:
+                    break
+                if attempt + 1 < OPEN_ATTEMPTS:
+                    os.close(descriptor)
+                    time.sleep(0.001 * 10**attempt)
             try:
-                file = os.fdopen(open_for_regular_file(data_path), "rb", buffering=0)
-            except ABSENT:
-                raise self._not_found(namespace, key) from None
-        return _chunks(file, chunk_size)
+                stored = stored or measured_facts(namespace, key, descriptor, status)
+            except BaseException:
+                os.close(descriptor)
+                raise
+        return stored, _chunks(os.fdopen(descriptor, "rb", buffering=0), chunk_size)
 
     def info(self, namespace: str, key: str) -> StoredFile:
         data_path, meta_path = self._paths(namespace, key)
         with disk_errors("read the facts of", key):
+            descriptor = self._open_data(namespace, key, data_path)
             try:
-                return stored_file(namespace, key, data_path, meta_path)
-            except ABSENT:
-                raise self._not_found(namespace, key) from None
+                status = os.fstat(descriptor)
+                return sidecar_facts(namespace, key, meta_path, status) or measured_facts(namespace, key, descriptor, status)
+            finally:
+                os.close(descriptor)
 
     def exists(self, namespace: str, key: str) -> bool:
         return os.path.isfile(self._data_path(namespace, key))  # symbolic links were refused by _paths
@@ -192,6 +215,13 @@ class LocalDiskBackend:
                 self._started = True
                 if self.root.is_dir():
                     sweep_temporary_files(self.root, self._temp_max_age)
+
+    def _open_data(self, namespace: str, key: str, data_path: Path) -> int:
+        """A read-only descriptor of the key's regular data file; ``StoredFileNotFoundError`` when there is none."""
+        try:
+            return open_for_regular_file(data_path)
+        except ABSENT:
+            raise self._not_found(namespace, key) from None
 
     def _not_found(self, namespace: str, key: str) -> StoredFileNotFoundError:
         return StoredFileNotFoundError(f"There is no file {key[:120]!r} in the storage namespace {namespace!r}")

@@ -7,11 +7,9 @@ crash between the two renames of a save leaves a sidecar that does not match, an
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 from modules.infrastructure.domain.storage.content_types import SNIFF_BYTES, detect
 from modules.infrastructure.domain.storage.upload import UploadFacts
 from modules.infrastructure.domain.storage.values import StoredFile
-from modules.infrastructure.infrastructure.storage.local_files import open_for_reading, read_small
+from modules.infrastructure.infrastructure.storage.local_files import read_small
 
 VERSION = 1
 
@@ -40,19 +38,27 @@ def sidecar_bytes(key: str, facts: UploadFacts, metadata: Mapping[str, str], cre
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def stored_file(namespace: str, key: str, data_path: Path, meta_path: Path) -> StoredFile:
-    """The facts of the file at ``data_path`` (``FileNotFoundError`` when there is none): from its sidecar when
-    the sidecar belongs to it, else measured from the data itself (a save interrupted between its renames)."""
-    status = os.stat(data_path, follow_symlinks=False)
-    if not stat.S_ISREG(status.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(data_path))
+def sidecar_facts(namespace: str, key: str, meta_path: Path, status: os.stat_result) -> StoredFile | None:
+    """The facts of the data file whose ``fstat`` is ``status`` from its sidecar; None when the sidecar is
+    missing or belongs to another file (a save between its two renames, or one interrupted there)."""
     document = _sidecar(meta_path)
-    if document is not None and document.get("inode") == status.st_ino and document.get("size") == status.st_size:
-        return StoredFile(
-            namespace, key, status.st_size, str(document["sha256"]), str(document["content_type"]),
-            datetime.fromisoformat(str(document["created_at"])), dict(document.get("metadata") or {}),
-        )
-    return _measured(namespace, key, data_path, status)
+    if document is None or document.get("inode") != status.st_ino or document.get("size") != status.st_size:
+        return None
+    return StoredFile(
+        namespace, key, status.st_size, str(document["sha256"]), str(document["content_type"]),
+        datetime.fromisoformat(str(document["created_at"])), dict(document.get("metadata") or {}),
+    )
+
+
+def measured_facts(namespace: str, key: str, descriptor: int, status: os.stat_result) -> StoredFile:
+    """The facts of the open data file read from its bytes (``pread``, the descriptor's offset unmoved); no metadata."""
+    digest, offset = hashlib.sha256(), 0
+    head = os.pread(descriptor, SNIFF_BYTES, 0)
+    while chunk := os.pread(descriptor, 1024 * 1024, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    created = datetime.fromtimestamp(status.st_mtime, UTC)
+    return StoredFile(namespace, key, offset, digest.hexdigest(), detect(head), created, {})
 
 
 def _sidecar(meta_path: Path) -> dict[str, Any] | None:
@@ -61,14 +67,3 @@ def _sidecar(meta_path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) and document.get("v") == VERSION else None
-
-
-def _measured(namespace: str, key: str, data_path: Path, status: os.stat_result) -> StoredFile:
-    digest = hashlib.sha256()
-    with os.fdopen(open_for_reading(data_path), "rb") as file:
-        head = file.read(SNIFF_BYTES)
-        digest.update(head)
-        while chunk := file.read(1024 * 1024):
-            digest.update(chunk)
-    created = datetime.fromtimestamp(status.st_mtime, UTC)
-    return StoredFile(namespace, key, status.st_size, digest.hexdigest(), detect(head), created, {})

@@ -29,8 +29,11 @@ def storage_wsgi_app(backend: LocalDiskBackend) -> WSGIApp:
         try:
             namespace, key = backend.verify_download_token(token)
             check_namespace(namespace), check_key(key)  # signed by us, checked again all the same
-            stored = backend.info(namespace, key)
-            body: Iterable[bytes] = [] if method == "HEAD" else backend.open(namespace, key, CHUNK)
+            body: Iterable[bytes] = []
+            if method == "HEAD":
+                stored = backend.info(namespace, key)
+            else:  # the headers describe the very file whose bytes are sent, even while a save replaces it
+                stored, body = backend.open_with_facts(namespace, key, CHUNK)
         except (InvalidDownloadTokenError, InvalidFileKeyError):
             return _plain(start_response, "403 Forbidden", b"This download link is not valid or has expired\n")
         except StoredFileNotFoundError:
