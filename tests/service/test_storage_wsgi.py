@@ -99,6 +99,13 @@ def test_a_sidecar_of_another_file_gives_the_facts_measured_from_the_file_sent(b
     assert (response.headers["Content-Length"], response.body) == (str(len(SVG)), SVG)
 
 
+def test_a_url_base_without_a_trailing_slash_gives_urls_the_handler_serves(tmp_path: Path) -> None:
+    store = LocalDiskBackend(tmp_path / "other", url_base="/files", url_secret="w" * 32)
+    store.save("docs", "a.txt", CheckedUpload(b"hello", 100, ["*"]))
+    url = store.download_url("docs", "a.txt", LATER)
+    assert url.startswith("/files/") and Response(storage_wsgi_app(store), url).body == b"hello"
+
+
 def test_head_sends_the_headers_without_the_body(backend: LocalDiskBackend) -> None:
     response = Response(storage_wsgi_app(backend), "/" + token(backend), method="HEAD")
     assert (response.status, response.body, response.headers["Content-Length"]) == ("200 OK", b"", str(len(SVG)))

@@ -994,3 +994,8 @@ def test_an_endpoint_url_with_credentials_is_refused_without_echoing_them() -> N
     error = config_error({"LLM_PROVIDER": "local", "STORAGE_ENDPOINT_URL": "http://minio:s3cretpass@127.0.0.1:9000"})
     assert "STORAGE_ENDPOINT_URL" in error.problems[0] and "AWS_ACCESS_KEY_ID" in error.problems[0]
     assert "s3cretpass" not in str(error)
+
+
+@pytest.mark.parametrize(("written", "used"), [("/files", "/files/"), ("/files/", "/files/"), (" https://files.example/dl ", "https://files.example/dl/")])
+def test_the_storage_url_base_ends_with_a_slash_as_the_token_follows_it(written: str, used: str) -> None:
+    assert load({"LLM_PROVIDER": "local", "STORAGE_URL_BASE": written}).storage.url_base == used

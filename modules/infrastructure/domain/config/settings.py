@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
-from modules.infrastructure.domain.config.storage_url import storage_url
+from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
 
 PROVIDERS = ("openai", "azure", "anthropic", "local")
@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("STORAGE_MAX_FILE_SIZE", "104857600", "Largest file saved, in bytes, checked while it streams", p.integer(1, MAX_FILE_BYTES, note="5 TiB, S3's largest object")),
         ("STORAGE_ALLOWED_TYPES", "*", "Content types a file may have, detected from its leading bytes: comma-separated, with * patterns (image/*, application/pdf)", p.comma_list(p.text)),
         ("STORAGE_URL_SECRET", None, "Key that signs local download URLs (at least 32 characters); unset in development: one generated and kept in the storage folder", p.text),
-        ("STORAGE_URL_BASE", "/files/", "Path (or absolute URL) where the application serves local download URLs", p.text),
+        ("STORAGE_URL_BASE", "/files/", "Path (or absolute URL) where the application serves local download URLs ('/' added at its end)", storage_url_base),
         ("STORAGE_TEMP_MAX_AGE", "3600", "Seconds after which an abandoned temporary upload file is removed", _seconds()),
         ("AWS_ACCESS_KEY_ID", None, "AWS (or S3-compatible) access key id for STORAGE_URL=s3://...; unset: boto3's own credential chain", p.text),
         ("AWS_SECRET_ACCESS_KEY", None, "AWS secret access key", p.text),

@@ -1,4 +1,5 @@
-"""``STORAGE_URL``: a folder for the local disk (a path or ``file://``), or ``s3://bucket/prefix`` for object storage."""
+"""``STORAGE_URL``: a folder for the local disk (a path or ``file://``), or ``s3://bucket/prefix`` for object storage;
+``STORAGE_URL_BASE``: where local download URLs are served."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def storage_url(raw: str) -> str:
     if value.startswith("~"):
         raise InvalidValue("'~' is not expanded here; write the home folder out (/home/app/files) or a folder relative to the working directory", EXPECTED)
     return value
+
+
+def storage_url_base(raw: str) -> str:
+    """The path or URL with a trailing ``/``: a download URL is the base and the token, its last segment."""
+    value = raw.strip()
+    if not value:
+        raise InvalidValue("it is empty", "a path such as /files/ or an absolute URL such as https://files.example/dl/")
+    return value if value.endswith("/") else value + "/"

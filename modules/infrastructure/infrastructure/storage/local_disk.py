@@ -47,7 +47,7 @@ class LocalDiskBackend:
                  production: bool = False, temp_max_age: float = 3600.0) -> None:
         self.root = root.absolute()
         self.paths = LocalPaths(self.root)
-        self._url_base = url_base
+        self._url_base = url_base if url_base.endswith("/") else url_base + "/"  # the token is the last path segment
         self._url_secret = url_secret
         self._production = production
         self._temp_max_age = temp_max_age
