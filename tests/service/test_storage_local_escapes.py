@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError, InvalidFileKeyError
+from modules.infrastructure.domain.errors import ConfigurationError, InvalidDownloadTokenError, InvalidFileKeyError, StorageUnavailableError
 from modules.infrastructure.domain.storage.keys import MAX_KEY, check_key, check_namespace
 from modules.infrastructure.domain.storage.upload import CheckedUpload
 from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
@@ -67,6 +67,29 @@ def test_a_namespace_folder_replaced_by_a_link_is_refused(tmp_path: Path, outsid
     store.root.mkdir()
     os.symlink(outside, store.root / "docs")
     every_access_is_refused(store, "secret.txt")
+
+
+def test_a_listing_of_a_namespace_folder_replaced_by_a_link_is_refused_naming_the_namespace(tmp_path: Path, outside: Path) -> None:
+    store = LocalDiskBackend(tmp_path / "store")
+    store.root.mkdir()
+    os.symlink(outside, store.root / "docs")
+    with pytest.raises(InvalidFileKeyError, match="namespace 'docs'.*symbolic link") as refused:
+        store.list("docs", "", 100, None)
+    assert "secret" not in str(refused.value)
+    with pytest.raises(InvalidFileKeyError, match="namespace 'docs'.*symbolic link"):
+        store.save("docs", "new.txt", CheckedUpload(b"new", 100, ["*"]))
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_a_lock_file_replaced_by_a_link_is_refused_naming_the_lock(backend: LocalDiskBackend, outside: Path) -> None:
+    lock = backend.root / "docs" / ".lock"
+    lock.unlink()
+    os.symlink(outside / "secret.txt", lock)
+    for attempt in (lambda: backend.save("docs", "inside/file.txt", CheckedUpload(b"new", 100, ["*"])), lambda: backend.delete("docs", "inside/file.txt")):
+        with pytest.raises(StorageUnavailableError, match=r"lock file .*\.lock is a symbolic link"):
+            attempt()
+    assert (outside / "secret.txt").read_bytes() == b"not yours"
+    assert b"".join(backend.open("docs", "inside/file.txt", 100)) == b"mine"
 
 
 def test_listing_and_statistics_skip_planted_links(backend: LocalDiskBackend, outside: Path) -> None:

@@ -142,7 +142,7 @@ class LocalDiskBackend:
         self._start()
         after = None if cursor is None else listing.decode_cursor(cursor)
         files: list[StoredFile] = []
-        for key in listing.keys_in_order(self.paths.namespace_folder(namespace), prefix, after):
+        for key in listing.keys_in_order(self.paths.checked_namespace_folder(namespace), prefix, after):
             if len(files) == limit:
                 return FilePage(tuple(files), listing.encode_cursor(files[-1].key))
             try:

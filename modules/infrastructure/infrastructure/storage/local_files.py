@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from modules.infrastructure.domain.errors import StorageUnavailableError
 from modules.infrastructure.domain.storage.upload import Chunk
 from modules.infrastructure.infrastructure.storage.local_paths import CLOEXEC, FILE_MODE, LOCK_FILE, NOFOLLOW, TEMP_PREFIX, make_folders
 
@@ -72,7 +73,13 @@ def namespace_lock(namespace_folder: Path) -> Iterator[None]:
     """An exclusive ``flock`` on ``<namespace>/.lock``, across threads and processes; held only for the
     renames of a save or the unlinks of a delete."""
     make_folders(namespace_folder)
-    descriptor = os.open(namespace_folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, FILE_MODE)
+    lock = namespace_folder / LOCK_FILE
+    try:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StorageUnavailableError(f"The lock file {lock} is a symbolic link; refused (remove it: it is made again when needed)") from None
+        raise
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

@@ -34,6 +34,16 @@ class LocalPaths:
     def namespace_folder(self, namespace: str) -> Path:
         return self.root / namespace
 
+    def checked_namespace_folder(self, namespace: str) -> Path:
+        """``namespace_folder``, refused when it is a symbolic link (a walk of it would leave the storage folder)."""
+        folder = self.namespace_folder(namespace)
+        if os.path.islink(folder):
+            raise InvalidFileKeyError(
+                f"The folder of the storage namespace {namespace!r} ({folder}) is a symbolic link; refused "
+                "(replace the link with a real folder holding the namespace's files)"
+            )
+        return folder
+
     def data_path(self, namespace: str, key: str) -> Path:
         """``<root>/<namespace>/<key>``, refused when a part of it below the root is a symbolic link."""
         self._refuse_links(namespace, key)
@@ -47,9 +57,9 @@ class LocalPaths:
 
     def _refuse_links(self, namespace: str, key: str) -> None:
         """One ``lstat`` per part below the root, up to the first missing one. Stricter than "resolves
-        inside": a link pointing within is refused too. The root itself may be a link."""
-        current = str(self.root)
-        for part in (namespace, *key.split("/")):
+        inside": a link pointing within is refused too. The root itself may be a link, the namespace folder not."""
+        current = str(self.checked_namespace_folder(namespace))
+        for part in key.split("/"):
             current = f"{current}{os.sep}{part}"
             try:
                 mode = os.lstat(current).st_mode
