@@ -274,3 +274,19 @@ def test_a_stream_failing_with_an_os_error_keeps_its_own_error(backend: LocalDis
     with pytest.raises(ConnectionResetError, match="went away"):
         backend.save("docs", "cut", upload(dropped()))
     assert files_under(backend.root) == []
+
+
+def test_a_long_running_process_sweeps_again_in_the_background_once_the_age_has_passed(tmp_path: Path) -> None:
+    backend = LocalDiskBackend(tmp_path / "store", temp_max_age=120)
+    backend.save("docs", "a/x", CheckedUpload(b"kept", 100, ["*"]), {})  # the first use sweeps (nothing yet)
+    abandoned = tmp_path / "store" / "docs" / "a" / ".tmp-crashed"
+    abandoned.write_bytes(b"left by a crash")
+    os.utime(abandoned, (time.time() - 600, time.time() - 600))
+    assert backend.exists("docs", "a/x") and abandoned.exists()  # the next sweep is due in two minutes, not yet
+    backend._next_sweep = time.monotonic() - 1  # two minutes later
+    assert backend.exists("docs", "a/x")  # due: a sweep starts on a thread of its own
+    deadline = time.monotonic() + 5
+    while abandoned.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not abandoned.exists() and backend.exists("docs", "a/x")
+    assert backend._next_sweep > time.monotonic() + 100  # and the one after is two minutes away again

@@ -9,6 +9,7 @@ whether its data file does.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -34,6 +35,7 @@ from modules.infrastructure.infrastructure.storage.local_sidecar import measured
 from modules.infrastructure.infrastructure.storage.temp_sweeper import sweep_temporary_files
 from modules.infrastructure.infrastructure.storage.url_signing import sign_download_token, signing_secret, verify_download_token
 
+logger = logging.getLogger(__name__)
 READ_BLOCK = 256 * 1024
 OPEN_ATTEMPTS = 3  # of open_with_facts while saves replace the file
 
@@ -52,7 +54,7 @@ class LocalDiskBackend:
         self._production = production
         self._temp_max_age = temp_max_age
         self._secret: bytes | None = None
-        self._started = False
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep; 0.0: at first use
         self._start_lock = threading.Lock()
 
     def save(self, namespace: str, key: str, upload: CheckedUpload, metadata: Mapping[str, str] | None = None) -> StoredFile:
@@ -196,7 +198,8 @@ class LocalDiskBackend:
         """Nothing to release: no descriptor, thread or connection outlives a call."""
 
     def after_fork(self) -> None:
-        """Nothing inherited to drop (locks are taken and released within each call)."""
+        """A lock the parent's sweep may have held is made anew (file locks are taken and released within each call)."""
+        self._start_lock = threading.Lock()
 
     def _paths(self, namespace: str, key: str) -> tuple[Path, Path]:
         data_path = self._data_path(namespace, key)
@@ -207,14 +210,28 @@ class LocalDiskBackend:
         return self.paths.data_path(namespace, key)
 
     def _start(self) -> None:
-        """On first use: sweep what crashed processes left (once per backend)."""
-        if self._started:
+        """Sweep what crashed saves left: at first use, then in the background once every STORAGE_TEMP_MAX_AGE
+        (at least a minute), so a long-running process does not gather them; one sweep at a time."""
+        now = time.monotonic()
+        if now < self._next_sweep:
             return
         with self._start_lock:
-            if not self._started:
-                self._started = True
-                if self.root.is_dir():
-                    sweep_temporary_files(self.root, self._temp_max_age)
+            if now < self._next_sweep:
+                return
+            first = self._next_sweep == 0.0
+            self._next_sweep = now + max(60.0, self._temp_max_age)
+        if not self.root.is_dir():
+            return
+        if first:
+            sweep_temporary_files(self.root, self._temp_max_age)
+        else:
+            threading.Thread(target=self._sweep_quietly, name="storage-temp-sweep", daemon=True).start()
+
+    def _sweep_quietly(self) -> None:
+        try:
+            sweep_temporary_files(self.root, self._temp_max_age)
+        except OSError as exc:  # the next sweep tries again; saves are not affected
+            logger.warning("Sweeping the temporary files of %s failed: %s", self.root, exc)
 
     def _open_data(self, namespace: str, key: str, data_path: Path) -> int:
         """A read-only descriptor of the key's regular data file; ``StoredFileNotFoundError`` when there is none."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 from modules.infrastructure.domain.errors import InvalidDownloadTokenError, InvalidFileKeyError, StoredFileNotFoundError
 from modules.infrastructure.domain.storage.keys import check_key, check_namespace
+from modules.infrastructure.infrastructure.storage.download_headers import content_disposition
 from modules.infrastructure.infrastructure.storage.local_disk import LocalDiskBackend
 
 StartResponse = Callable[..., Any]
@@ -41,19 +41,13 @@ def storage_wsgi_app(backend: LocalDiskBackend) -> WSGIApp:
         start_response("200 OK", [
             ("Content-Type", stored.content_type),
             ("Content-Length", str(stored.size)),
-            ("Content-Disposition", content_disposition(key.rsplit("/", 1)[-1])),
+            ("Content-Disposition", content_disposition(key)),
             ("X-Content-Type-Options", "nosniff"),
             ("Cache-Control", "private, no-store"),
         ])
         return body
 
     return app
-
-
-def content_disposition(name: str) -> str:
-    """``attachment`` with an ASCII fallback name and the exact name in RFC 5987 form."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _plain(start_response: StartResponse, status: str, text: bytes, extra: list[tuple[str, str]] | None = None) -> Iterator[bytes]:
