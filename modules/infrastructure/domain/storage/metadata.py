@@ -29,7 +29,8 @@ def check_metadata(metadata: object) -> dict[str, str]:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise StorageError(f"Metadata name {str(name)[:40]!r} must be 1 to 64 lower-case letters, digits, '_' or '-'")
         if not isinstance(value, str) or not value.isprintable():
-            raise StorageError(f"Metadata {name!r} must be printable text (no line breaks or control characters), not {type(value).__name__}")
+            problem = "text with a line break or control character" if isinstance(value, str) else type(value).__name__
+            raise StorageError(f"Metadata {name!r} must be printable text (no line breaks or control characters), not {problem}")
         checked[name] = value
     size = len(encoded(checked))
     if size > MAX_ENCODED:

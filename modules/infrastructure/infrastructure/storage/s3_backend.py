@@ -58,7 +58,7 @@ class S3Storage:
     def open(self, namespace: str, key: str, chunk_size: int) -> Iterator[bytes]:
         """The body streamed in chunks; a connection cut midway is resumed with a ranged request from the
         byte reached (``If-Match`` the object's ETag, so a file replaced meanwhile is never spliced)."""
-        name = f"{namespace}/{key!r}"
+        name = f"{_name(namespace, key)}"
         with self.errors(f"could not read {name}", key):
             answer = self._client.get_object(Bucket=self.location.bucket, Key=self.location.object_key(namespace, key))
         return self._chunks(self.location.object_key(namespace, key), answer, name, chunk_size)
@@ -88,7 +88,7 @@ class S3Storage:
             return self._client.get_object(Bucket=self.location.bucket, Key=object_key, Range=f"bytes={offset}-", IfMatch=etag)["Body"]
 
     def info(self, namespace: str, key: str) -> StoredFile:
-        with self.errors(f"could not read the facts of {namespace}/{key!r}", key):
+        with self.errors(f"could not read the facts of {_name(namespace, key)}", key):
             head = self._client.head_object(Bucket=self.location.bucket, Key=self.location.object_key(namespace, key))
         return s3_metadata.stored_file(namespace, key, head)
 
@@ -102,7 +102,7 @@ class S3Storage:
     def delete(self, namespace: str, key: str) -> bool:
         if not self.exists(namespace, key):
             return False  # S3 answers a delete of nothing as a success
-        with self.errors(f"could not delete {namespace}/{key!r}", key):
+        with self.errors(f"could not delete {_name(namespace, key)}", key):
             self._client.delete_object(Bucket=self.location.bucket, Key=self.location.object_key(namespace, key))
         return True
 
@@ -111,7 +111,7 @@ class S3Storage:
         request: dict[str, Any] = {"Bucket": self.location.bucket, "Prefix": base + prefix, "MaxKeys": limit}
         if cursor is not None:
             request["StartAfter"] = base + cursor
-        with self.errors(f"could not list {namespace}/{prefix!r}"):
+        with self.errors(f"could not list the prefix {prefix!r} in the namespace {namespace!r}"):
             answer = self._client.list_objects_v2(**request)
         keys = [item["Key"][len(base):] for item in answer.get("Contents", ())]
         with ThreadPoolExecutor(HEAD_THREADS) as pool:
@@ -132,7 +132,7 @@ class S3Storage:
         self.info(namespace, key)
         params = {"Bucket": self.location.bucket, "Key": self.location.object_key(namespace, key),
                   "ResponseContentDisposition": content_disposition(key)}
-        with self.errors(f"could not sign a download URL for {namespace}/{key!r}", key):
+        with self.errors(f"could not sign a download URL for {_name(namespace, key)}", key):
             url: str = self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=max(1, seconds))
         return url
 
@@ -164,3 +164,8 @@ class S3Storage:
         """A client of the child's own; the parent's connections are left alone, not closed."""
         self._client = make_client(self._config, *self._timeouts)
         self.uploader = S3Uploader(self._client, self.location, self.errors, self.uploader.part_size, self.uploader.copy_limit)
+
+
+def _name(namespace: str, key: str) -> str:
+    """A file as messages name it, as the other backends do."""
+    return f"{key[:120]!r} in the namespace {namespace!r}"
