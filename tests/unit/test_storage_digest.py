@@ -143,3 +143,21 @@ def test_random_mixes_of_small_and_large_chunks_from_several_threads_all_match_h
 
     with ThreadPoolExecutor(4) as threads:
         assert all(threads.map(one, range(300)))
+
+
+def test_views_of_bytes_the_caller_holds_whole_never_make_it_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = OverlappedSha256._hash_queue
+
+    def slow_hash_queue(self: OverlappedSha256) -> None:
+        time.sleep(0.05)
+        real(self)
+
+    monkeypatch.setattr(OverlappedSha256, "_hash_queue", slow_hash_queue)
+    whole = os.urandom(3 * MAX_AHEAD)
+    overlapped = OverlappedSha256()
+    started = time.monotonic()
+    for offset in range(0, len(whole), MAX_AHEAD // 2):
+        overlapped.update(memoryview(whole)[offset : offset + MAX_AHEAD // 2], held=False)
+        assert overlapped._ahead == 0  # costs no memory: counted as nothing held
+    assert time.monotonic() - started < 0.05  # handed over without waiting for the (slow) worker
+    assert overlapped.hexdigest() == hashlib.sha256(whole).hexdigest()

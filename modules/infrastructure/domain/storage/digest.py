@@ -27,22 +27,25 @@ class OverlappedSha256:
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
-        self._queue: deque[bytes | memoryview] = deque()
+        self._queue: deque[tuple[bytes | memoryview, int]] = deque()  # chunk, bytes it holds in memory
         self._ahead = 0
         self._hashing = False
         self._failure: BaseException | None = None
         self._changed = threading.Condition()
 
-    def update(self, chunk: bytes | memoryview) -> None:
+    def update(self, chunk: bytes | memoryview, *, held: bool = True) -> None:
+        """Queue ``chunk``; ``held=False`` for a view of bytes the caller keeps whole anyway, which costs no memory
+        to queue and so never makes the caller wait (its hash then overlaps the write's final fsync too)."""
+        size = len(chunk) if held else 0
         with self._changed:
             if not self._hashing and len(chunk) < INLINE_BELOW:
                 self._hash.update(chunk)
                 return
-            self._changed.wait_for(lambda: self._ahead == 0 or self._ahead + len(chunk) <= MAX_AHEAD)
+            self._changed.wait_for(lambda: self._ahead == 0 or self._ahead + size <= MAX_AHEAD)
             if self._failure is not None:
                 return  # hexdigest raises it
-            self._queue.append(chunk)
-            self._ahead += len(chunk)
+            self._queue.append((chunk, size))
+            self._ahead += size
             if not self._hashing:
                 self._hashing = True
                 _workers().submit(self._hash_queue)
@@ -66,13 +69,13 @@ class OverlappedSha256:
                     self._hashing = False
                     self._changed.notify_all()
                     return
-                chunk = self._queue.popleft()
+                chunk, size = self._queue.popleft()
             try:
                 self._hash.update(chunk)
             except BaseException as exc:  # out of memory: hexdigest raises it rather than give a partial digest
                 self._failure = exc
             with self._changed:
-                self._ahead = max(0, self._ahead - len(chunk))
+                self._ahead -= size
                 self._changed.notify_all()
 
 

@@ -31,6 +31,7 @@ class CheckedUpload:
 
     def __init__(self, source: object, max_size: int, allowed_types: Sequence[str]) -> None:
         self._chunks = _chunks_of(source)
+        self._whole = isinstance(source, bytes | bytearray | memoryview)  # chunks are views of one bytes object, alive anyway
         self.max_size = max_size
         self._allowed = tuple(allowed_types)
         self._hash = OverlappedSha256()
@@ -72,7 +73,7 @@ class CheckedUpload:
     def _counted(self, chunk: object) -> Chunk:
         data = self._checked_size(chunk, self._size)
         self._size += len(data)
-        self._hash.update(data)
+        self._hash.update(data, held=not self._whole)
         return data
 
     def _checked_size(self, chunk: object, before: int) -> Chunk:
