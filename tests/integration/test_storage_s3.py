@@ -5,6 +5,7 @@ leave no object and no pending multipart upload; refused credentials, a missing 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 import tracemalloc
@@ -75,6 +76,16 @@ def test_a_file_is_an_object_under_prefix_namespace_key_with_its_facts_as_metada
     info = storage.info("lessons", "plans/week 1.pdf")
     assert info == stored and dict(info.metadata) == metadata and info.created_at.tzinfo is not None
     assert b"".join(storage.open("lessons", "plans/week 1.pdf", 1000)) == PDF and storage.exists("lessons", "plans/week 1.pdf")
+
+
+def test_a_small_file_goes_up_with_its_sha256_for_the_server_to_check(storage: S3Storage) -> None:
+    sent: list[dict[str, str]] = []
+    storage._client.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers)))
+    storage.save("lessons", "a.pdf", upload(PDF), {})
+    headers = {name.lower(): value if isinstance(value, str) else value.decode() for name, value in sent[0].items()}
+    expected = base64.b64encode(hashlib.sha256(PDF).digest()).decode()  # AWS and MinIO refuse the object if it differs
+    assert headers["x-amz-checksum-sha256"] == expected
+    assert "x-amz-checksum-crc32" not in headers  # botocore computes no checksum of its own on top
 
 
 def test_listing_pages_with_the_last_key_as_cursor(storage: S3Storage) -> None:

@@ -8,6 +8,7 @@ so no part is left behind. Copies over 5 GB (``copy_object``'s limit) go as a mu
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import uuid
 from collections.abc import Iterator, Mapping
@@ -43,10 +44,11 @@ class S3Uploader:
         s3_metadata.encode("0" * 64, created_at, metadata)  # metadata too long: refused before any byte moves
         parts = Parts(upload, self._part_size(upload))
         if parts.current.size < parts.size:
-            fields = s3_metadata.encode(upload.facts().sha256, created_at, metadata)
-            with self._errors(f"could not save {target!r}"):
-                self._client.put_object(Bucket=self._location.bucket, Key=target, Body=parts.body(),
-                                        ContentType=upload.content_type, Metadata=fields)
+            sha256 = upload.facts().sha256
+            fields = s3_metadata.encode(sha256, created_at, metadata)
+            with self._errors(f"could not save {target!r}"):  # the server checks our SHA-256; botocore adds no CRC32 of its own
+                self._client.put_object(Bucket=self._location.bucket, Key=target, Body=parts.body(), ContentType=upload.content_type,
+                                        Metadata=fields, ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())
             return fields
         staging = f"{self._location.root}{STAGING}/{uuid.uuid4().hex}"
         size = self._multipart(staging, upload.content_type, parts)
@@ -137,4 +139,12 @@ class Parts:
     def body(self) -> bytes | PartBody:
         """The current part of one chunk as the bytes themselves (botocore's quickest path), else as a file."""
         chunks = self.current.chunks
-        return bytes(chunks[0]) if len(chunks) == 1 else self.current
+        return _as_bytes(chunks[0]) if len(chunks) == 1 else self.current
+
+
+def _as_bytes(chunk: Chunk) -> bytes:
+    """A chunk as bytes for botocore: the bytes object itself when a view covers all of it (a small file
+    given whole), a copy of the view otherwise."""
+    if isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes) and chunk.nbytes == len(chunk.obj):
+        return chunk.obj
+    return bytes(chunk)
