@@ -108,6 +108,22 @@ class Components:
                 self._built[name] = component.build(**arguments)
             return self._built[name]
 
+    def is_given(self, name: str) -> bool:
+        """Whether the component ``name`` was handed to this set (``bootstrap(config=...)``) rather than built."""
+        return name in self._given
+
+    def replace(self, **instances: object) -> dict[str, object]:
+        """Put ``instances`` in place of this set's components of those names, from now on; returns the ones
+        they replace that were built (the caller closes them once nothing uses them). Calls already holding
+        an old instance finish on it. A component given to the set stays: it is its owner's."""
+        given = sorted(set(instances) & set(self._given))
+        if given:
+            raise InvalidArgumentError(f"The {given[0]} component was given to this set; it cannot be replaced here")
+        with self._lock:
+            replaced = {name: self._built[name] for name in instances if name in self._built}
+            self._built.update(instances)
+        return replaced
+
     def built(self) -> list[str]:
         """Names of the components this set has built so far, oldest first."""
         return list(self._built)

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
+from modules.infrastructure.domain.config.reload import ConfigReload
 from modules.infrastructure.infrastructure.bootstrap import Infrastructure, bootstrap
 
 
@@ -63,6 +64,12 @@ class Runtime:
         for layer in self._overrides:
             layer.rebase(below if below is not None else self.current_root())
             below = layer
+
+    def reload(self) -> ConfigReload:
+        """Reread the configuration into the set in use now (the root set outside tests)."""
+        from modules.infrastructure.infrastructure.config_reload import reload_configuration
+
+        return reload_configuration(self.current())
 
     def current_root(self) -> Infrastructure:
         """The root set, bootstrapped now if there is none yet."""

@@ -8,6 +8,7 @@ load SQLAlchemy, so they are imported on first access (type checkers see them di
 import typing
 
 from modules.infrastructure.domain.cache.ports import Cache, CacheStats
+from modules.infrastructure.domain.config.reload import ConfigReload
 from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
@@ -88,6 +89,7 @@ __all__ = [
     "ChatStream",
     "CheckStatus",
     "ComponentCheck",
+    "ConfigReload",
     "ConfigurationError",
     "Consumer",
     "ContentTypeNotAllowedError",

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.infrastructure.domain.cache.ports import Cache
+from modules.infrastructure.domain.config.reload import ConfigReload
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import StorageError
@@ -51,6 +52,18 @@ class InfrastructureService:
         Raises ``ConfigurationError`` listing every problem. ``InfrastructureService.get_config().environment``
         """
         return _components().config
+
+    @staticmethod
+    def reload_config() -> ConfigReload:
+        """Reread the environment, the dotenv file and secret files, and apply what can change in place.
+
+        A new LLM key or model swaps the LLM client (calls in flight finish on the old one); new database
+        passwords are used by new connections (open ones go on); logging and feature flags follow at once.
+        Any other changed variable is listed in ``needs_restart`` and keeps its old value until then.
+        Raises ``ConfigurationError`` (and changes nothing) when the new configuration is not valid.
+        ``print(InfrastructureService.reload_config().describe())``
+        """
+        return runtime.reload()
 
     @staticmethod
     def is_feature_enabled(name: str, default: bool = False) -> bool:

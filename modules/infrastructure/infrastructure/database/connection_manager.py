@@ -21,6 +21,7 @@ from modules.infrastructure.domain.database.values import PRIMARY, PoolStats, re
 from modules.infrastructure.domain.errors import DatabaseError
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
 from modules.infrastructure.infrastructure.database.checkout_ping import install_checkout_ping
+from modules.infrastructure.infrastructure.database.credentials import ConnectCredentials, connect_password
 from modules.infrastructure.infrastructure.database.drivers import create_database_engine
 from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, is_sqlite_memory
 from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
@@ -42,6 +43,7 @@ class _Pool:
     sessions: sessionmaker[Session]
     errors: DatabaseErrors
     observe: Callable[[float], None] | None = None
+    credentials: ConnectCredentials | None = None
 
 
 class ConnectionManager:
@@ -103,6 +105,21 @@ class ConnectionManager:
         """Pool figures per engine built so far (``checkedout()``/``checkedin()``/``size()``)."""
         return [_stats(pool) for pool in list(self._by_url.values())]
 
+    def rotate_passwords(self, config: DatabaseConfig) -> None:
+        """Take ``config``'s URLs, which differ from the current ones at most in their passwords: connections
+        made from now on use the new password (the previous one once more if the server refuses it, while
+        the rotation reaches the server); the open ones go on. Nothing is closed."""
+        urls = {PRIMARY: config.url, **dict(zip(replica_labels(config.replica_urls), config.replica_urls))}
+        self._redactor.add({p for p in map(url_password, urls.values()) if p})
+        with self._lock:
+            for label, url in urls.items():
+                pool = self._pools.get(label)
+                if pool is not None and pool.credentials is not None and url != pool.url:
+                    pool.credentials.rotate(connect_password(url))
+                    self._by_url[url] = self._by_url.pop(pool.url, pool)
+                    pool.url = url
+            self._urls, self.config = urls, config
+
     def close(self) -> None:
         """Close every pooled connection and forget the engines."""
         with self._lock:
@@ -138,13 +155,15 @@ class ConnectionManager:
         facts = PoolFacts(label, config.pool_size, config.max_overflow, config.pool_timeout, config.statement_timeout_ms)
         errors = DatabaseErrors(facts, self._redactor)
         event.listen(engine, "connect", _on_connect(label, engine.dialect.name))
+        credentials = ConnectCredentials(connect_password(url))
+        event.listen(engine, "do_connect", credentials.connect)
         if config.pool_pre_ping and not is_sqlite_memory(engine.url):
             install_checkout_ping(engine, config.pool_pre_ping_idle_seconds)
         # Statements run outside any ``with errors:`` block (a plain session's Query methods, lazy loads) are mapped here.
         event.listen(engine, "handle_error", errors.statement_error, retval=True)
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         observe = self._session_observer(label) if self._session_observer else None
-        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe)
+        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe, credentials)
 
 
 def _on_connect(label: str, dialect: str) -> Callable[[Any, Any], None]:

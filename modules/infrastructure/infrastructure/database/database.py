@@ -100,6 +100,13 @@ class Database:
         """Pool figures of every engine built so far (none before the first session)."""
         return [] if self._engines is None else self._engines.stats()
 
+    def rotate_passwords(self, config: DatabaseConfig) -> None:
+        """Use ``config``, which differs from the current one at most in its URLs' passwords, for new connections."""
+        with self._lock:
+            self.config = config
+            if self._engines is not None:
+                self._engines.rotate_passwords(config)
+
     def close(self) -> None:
         """Close every pooled connection; the next session opens new ones."""
         if self._engines is not None:

@@ -1,0 +1,61 @@
+"""Rereading the configuration in a running process: the environment, the dotenv file and secret files
+are read again, and what can change in place does (see ``domain/config/reload.py`` for which)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, cast
+
+from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload
+from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.lifecycle import Resource
+from modules.infrastructure.domain.secrets import secrets_in_environment
+
+if TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.bootstrap import Infrastructure
+
+logger = logging.getLogger(__name__)
+CLOSE_GRACE_SECONDS = 5.0  # beyond LLM_DEADLINE, before a replaced LLM client is closed
+_reloading = threading.Lock()
+
+
+def reload_configuration(root: Infrastructure) -> ConfigReload:
+    """Apply a fresh reading of the configuration to ``root``; ``ConfigurationError`` (and nothing changed)
+    when it is not valid. One reload at a time."""
+    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_llm, build_llm_providers
+    from modules.infrastructure.infrastructure.logging.setup import configure_logging
+
+    if root.is_given("config") or root.is_given("environment"):
+        raise ConfigurationError(
+            "The configuration was given to bootstrap() (or fake_infrastructure()), not read from the environment: "
+            "there is nothing to reread; change it by building the set again"
+        )
+    with _reloading:
+        fresh = build_environment()
+        plan = plan_reload(root.environment.environment(), fresh.environment(), root.config, fresh.load_config())
+        if not plan.report.changed:
+            return plan.report
+        root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
+        built = set(root.built())
+        if plan.rotate_database and "database" in built:
+            root.database.rotate_passwords(plan.config.database)
+        instances: dict[str, object] = {"environment": fresh, "config": plan.config}
+        if plan.rebuild_llm and "llm_providers" in built:
+            providers = build_llm_providers(plan.config, root.redactor)
+            instances |= {"llm_providers": providers, "llm": build_llm(plan.config, providers, root.cache, root.metrics, root.database)}
+        replaced = root.replace(**instances)
+        if "llm_providers" in replaced:
+            _close_later(cast(Resource, replaced["llm_providers"]), plan.config.llm_config.deadline + CLOSE_GRACE_SECONDS)
+        if plan.reconfigure_logging:
+            configure_logging(plan.config.logging, root.redactor)
+        logger.info(plan.report.describe())
+        return plan.report
+
+
+def _close_later(resource: Resource, seconds: float) -> None:
+    """Close ``resource`` once the calls that hold it have had their deadline to finish."""
+    timer = threading.Timer(seconds, resource.close)
+    timer.daemon = True
+    timer.name = "close-replaced-llm-client"
+    timer.start()
