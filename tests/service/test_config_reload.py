@@ -1,0 +1,56 @@
+"""``InfrastructureService.reload_config()`` in a process whose ``.env`` is edited while it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from modules.infrastructure.module_api import ConfigReload, ConfigurationError, InfrastructureService
+from modules.infrastructure.module_api.testing import fake_infrastructure
+
+START = "LLM_PROVIDER=openai\nOPENAI_API_KEY=sk-first-key-0123456789\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n"
+
+
+def write_env(folder: Path, text: str) -> None:
+    (folder / ".env").write_text(text)
+
+
+def test_an_edited_env_file_is_applied_in_place_where_it_can_be(clean_env: Path) -> None:
+    write_env(clean_env, START + "LOG_LEVEL=INFO\n")
+    first_client = InfrastructureService.get_llm_client()
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("SELECT 1"))
+    write_env(clean_env, START.replace("sk-first", "sk-second") + "LOG_LEVEL=DEBUG\nFEATURE_FLAG_NEW_UI=true\nCACHE_MAX_ITEMS=99\n")
+    reread = InfrastructureService.reload_config()
+    assert reread == ConfigReload(applied=("FEATURE_FLAG_NEW_UI", "LOG_LEVEL", "OPENAI_API_KEY"), needs_restart=("CACHE_MAX_ITEMS",))
+    config = InfrastructureService.get_config()
+    assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == "sk-second-key-0123456789"
+    assert InfrastructureService.is_feature_enabled("new_ui") and config.logging.level == "DEBUG"
+    assert config.cache.max_items != 99  # needs a restart: the running cache keeps its size, and the config says so
+    assert InfrastructureService.get_llm_client() is not first_client  # a new client; the old one served calls in flight
+    assert InfrastructureService.reload_config() == ConfigReload()  # read again, nothing new
+
+
+def test_an_invalid_edit_changes_nothing_and_says_what_is_wrong(clean_env: Path) -> None:
+    write_env(clean_env, START)
+    before = InfrastructureService.get_config()
+    write_env(clean_env, START.replace("sk-first", "sk-second") + "DB_POOL_SIZE=many\n")
+    with pytest.raises(ConfigurationError, match="DB_POOL_SIZE"):
+        InfrastructureService.reload_config()
+    assert InfrastructureService.get_config() is before
+
+
+def test_secrets_read_again_are_masked_before_anything_logs_them(clean_env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_env(clean_env, START)
+    InfrastructureService.get_config()
+    write_env(clean_env, START.replace("sk-first-key-0123456789", "sk-rotated-secret-value-42"))
+    with caplog.at_level("INFO"):
+        reread = InfrastructureService.reload_config()
+    assert reread.applied == ("OPENAI_API_KEY",) and "sk-rotated" not in caplog.text and "OPENAI_API_KEY" in caplog.text
+
+
+def test_there_is_nothing_to_reread_on_a_given_configuration() -> None:
+    with fake_infrastructure(), pytest.raises(ConfigurationError, match="nothing to reread"):
+        InfrastructureService.reload_config()
