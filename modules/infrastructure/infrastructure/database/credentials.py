@@ -1,8 +1,9 @@
 """``ConnectCredentials``: the password an engine's new connections use, replaceable while the engine runs.
 
 A rotated database password reaches the application and the server at moments of their own. New
-connections try the current password and, when the server refuses it as a password, the previous one
-once, so the order of the two changes fails no call.
+connections try the current password and, when the server refuses it as a password, the previous one,
+then the current one again: whichever changes first, and even when the server changes between two
+attempts, no connection fails.
 """
 
 from __future__ import annotations
@@ -29,18 +30,21 @@ class ConnectCredentials:
                 self._previous, self._current = self._current, password
 
     def connect(self, dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-        """The DBAPI connection, made with the current password (the previous one if only that is accepted)."""
+        """The DBAPI connection, made with the current password; when the server refuses it, with the previous
+        one, then the current one again (the server may have changed over between the two attempts)."""
         with self._lock:
             current, previous = self._current, self._previous
         if current is None and previous is None:
             return None  # no password in the URL: SQLAlchemy connects as usual
-        cparams["password"] = current
-        try:
-            return dialect.connect(*cargs, **cparams)
-        except Exception as exc:
-            if previous is None or previous == current or not _refused_password(exc):
-                raise
-        cparams["password"] = previous
+        tries = [current] if previous is None or previous == current else [current, previous, current]
+        for password in tries[:-1]:
+            cparams["password"] = password
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except Exception as exc:
+                if not _refused_password(exc):
+                    raise
+        cparams["password"] = tries[-1]
         return dialect.connect(*cargs, **cparams)
 
 
