@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+from scripts.sighup import reload_on_sighup  # noqa: E402
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Respond = Callable[[str, list[tuple[str, str]]], Any]
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         parser.exit(2, f"cannot listen on {args.host}:{args.port} ({exc}); pick another --port\n")
     _stop_on_signals(server)
+    reload_on_sighup()
     print(f"Serving metrics on http://{args.host}:{server.server_port}/metrics (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+from scripts.sighup import reload_on_sighup  # noqa: E402
 
 
 MAX_RETRY_WAIT = 60.0
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    reload_on_sighup()
     try:
         interval = InfrastructureService.get_config().messaging.relay_poll_interval
     except InfrastructureError as exc:  # a bad setting (RABBITMQ_URL=...?heartbeat=abc): say it, no traceback

@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+from scripts.sighup import reload_on_sighup  # noqa: E402
 
 STATUS_EVERY = 30.0
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    reload_on_sighup()
     listeners = ", ".join(s.listener for s in InfrastructureService.listener_status() if s.pattern)
     print(f"running listeners {listeners}; Ctrl-C or SIGTERM stops", flush=True)
     try:
