@@ -119,13 +119,13 @@ def test_a_dotenv_file_feeds_module_settings_too(tmp_path: Path) -> None:
         (lambda: ModuleSettings("billing", setting("BILLING_A", kinds.text, description="d"), setting("BILLING_A", kinds.text, description="e")), "BILLING_A twice"),
         (lambda: ModuleSettings("Billing"), "module's package name"),
         (lambda: ModuleSettings("infrastructure"), "module's package name"),
-        (lambda: ModuleSettings("billing", ("BILLING_A", "1")), "takes setting\\(...\\) declarations, not tuple"),
+        (lambda: ModuleSettings("billing", ("BILLING_A", "1")), "takes setting\\(...\\) declarations, not tuple"),  # type: ignore[arg-type]
         (lambda: setting("BILLING_A", kinds.integer(1, 5), default=9, description="d"), "default '9' that is above the maximum 5; expected a whole number from 1 to 5"),
         (lambda: setting("BILLING_A", kinds.boolean, default="maybe", description="d"), "is not a boolean"),
-        (lambda: setting("BILLING_A", kinds.text, default=["a"], description="d"), "default of text, a number or a bool, not list"),
-        (lambda: setting("BILLING_A", "integer", description="d"), "a parser of setting_types"),
+        (lambda: setting("BILLING_A", kinds.text, default=["a"], description="d"), "default of text, a number or a bool, not list"),  # type: ignore[arg-type]
+        (lambda: setting("BILLING_A", "integer", description="d"), "a parser of setting_types"),  # type: ignore[arg-type]
         (lambda: setting("BILLING_A", kinds.text, description=" "), "needs a description"),
-        (lambda: setting(7, kinds.text, description="d"), "takes the variable's name"),
+        (lambda: setting(7, kinds.text, description="d"), "takes the variable's name"),  # type: ignore[arg-type]
         (lambda: setting("BILLING_SALT", kinds.text, description="d", secret=True), "a secret's name ends with one of"),
         (lambda: setting("BILLING_API_KEY", kinds.text, description="d", secret=False), "rename the variable or drop secret="),
     ],
