@@ -117,6 +117,7 @@ def test_a_dotenv_file_feeds_module_settings_too(tmp_path: Path) -> None:
         (lambda: ModuleSettings("billing", setting("BILLING_", kinds.integer(), description="d")), "BILLING_<NAME>"),
         (lambda: ModuleSettings("billing", setting("BILLING_1X", kinds.integer(), description="d")), "a letter first"),
         (lambda: ModuleSettings("billing", setting("BILLING_A", kinds.text, description="d"), setting("BILLING_A", kinds.text, description="e")), "BILLING_A twice"),
+        (lambda: ModuleSettings("billing", setting("BILLING_MODULE", kinds.text, description="d")), "'module' is taken by the values' own"),
         (lambda: ModuleSettings("Billing"), "module's package name"),
         (lambda: ModuleSettings("infrastructure"), "module's package name"),
         (lambda: ModuleSettings("billing", ("BILLING_A", "1")), "takes setting\\(...\\) declarations, not tuple"),  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ _MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _VARIABLE_TAIL = re.compile(r"[A-Z][A-Z0-9_]*")
 RESERVED_MODULES = frozenset({"infrastructure"})
 HIDDEN = "<hidden>"
+OWN_ATTRIBUTES = frozenset({"module"})  # SettingValues' own: a setting of that name could not be read as an attribute
 
 Shown = Callable[[str, str], str]  # (variable, raw value) -> how the value appears in a problem
 
@@ -112,6 +113,8 @@ class ModuleSettings:
                 f"(letters, digits, _; a letter first), e.g. {self.prefix}MAX_ITEMS"
             )
         attribute = tail.lower()
+        if attribute in OWN_ATTRIBUTES:
+            raise InvalidArgumentError(f"{self.module} declares {declared.name}; {attribute!r} is taken by the values' own attribute, choose another name")
         if attribute in self._by_attribute:
             raise InvalidArgumentError(f"{self.module} declares {declared.name} twice; each variable once")
         self._by_attribute[attribute] = declared
