@@ -8,6 +8,7 @@ import pytest
 
 from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.module_settings import clashes, settings_of
+from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload
 from modules.infrastructure.domain.config.settings import SETTINGS_BY_NAME
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.module_api import (
@@ -151,3 +152,10 @@ def test_tables_may_not_share_a_variable_with_each_other_or_the_infrastructure()
         "The module billing has two settings tables; declare one, in modules/billing/settings.py",
         "BILLING_RETRIES of billing is already billing's; rename it",
     ]
+
+
+def test_a_reread_applies_a_module_s_new_values_at_once() -> None:
+    old, new = {"BILLING_RETRIES": "3"}, {"BILLING_RETRIES": "5", "BILLING_MODE": "invoice"}
+    reread = plan_reload(old, new, Configuration(old, [billing()]).load_from_environment(), Configuration(new, [billing()]).load_from_environment())
+    assert reread.report == ConfigReload(applied=("BILLING_MODE", "BILLING_RETRIES"))
+    assert (reread.config.module_settings["billing"].retries, reread.config.module_settings["billing"].mode) == (5, "invoice")

@@ -205,6 +205,11 @@ class SettingValues:
     def module(self) -> str:
         return self._module
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names of the module's variables, in the order of its table."""
+        return tuple(self._names.values())
+
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("_"):
             raise AttributeError(attribute)
