@@ -1,33 +1,51 @@
 #!/usr/bin/env python3
-"""Rewrite .env.example and the README configuration table from the settings table.
+"""Rewrite .env.example and the README configuration table from the settings tables.
 
 Run after adding a variable: ``python scripts/gen_config_docs.py``. The unit tests fail
-when either file is out of step with ``domain/config/settings.py``.
+when either file is out of step with ``domain/config/settings.py`` or a module's ``modules/<name>/settings.py``.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from modules.infrastructure.domain.config.settings import DEFAULT_DATABASE_URL, SETTINGS  # noqa: E402
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings  # noqa: E402
 
 BEGIN, END = "<!-- config-table:begin -->", "<!-- config-table:end -->"
 FLAG_DOC = 'FEATURE_FLAG_<NAME>=true|false; read with InfrastructureService.is_feature_enabled("<name>")'
 
 
+@dataclass(frozen=True)
+class Row:
+    """One documented variable, the infrastructure's or a module's (its group is the module's name)."""
+
+    name: str
+    default: str | None
+    description: str
+    group: str
+
+
+def documented() -> list[Row]:
+    """The infrastructure's variables, then each module's, in the order of their tables."""
+    own = [Row(s.name, s.default, s.description, s.group) for s in SETTINGS]
+    return own + [Row(s.name, s.default, s.documented, f"module {t.module}") for t in discover_module_settings() for s in t]
+
+
 def env_example() -> str:
     lines = [
-        "# Every variable the infrastructure module reads, with its safe development default.",
+        "# Every variable the infrastructure module and the modules beside it read, with its safe development default.",
         "# Copy to .env and edit. Real environment variables win over this file; an empty value means unset.",
         "# With nothing set the module runs offline: SQLite, in-memory cache, outbox, embedded local model.",
     ]
     group = None
-    for setting in SETTINGS:
+    for setting in documented():
         if setting.group != group:
             group = setting.group
             lines += ["", f"# --- {group} ---"]
@@ -42,7 +60,7 @@ def env_example() -> str:
 
 def config_table() -> str:
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
-    for setting in SETTINGS:
+    for setting in documented():
         if setting.default:
             default = f"`{setting.default}`"
         elif setting.name == "DATABASE_URL":

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS_BY_NAME
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 from modules.infrastructure.module_api import InfrastructureService
 
 TESTS = Path(__file__).resolve().parent
+MODULE_VARIABLES = frozenset(s.name for table in discover_module_settings() for s in table)
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     and any ``.env`` a test writes stay there.
     """
     for name in list(os.environ):
-        if name in SETTINGS_BY_NAME or name.startswith(FEATURE_FLAG_PREFIX):
+        if name in SETTINGS_BY_NAME or name in MODULE_VARIABLES or name.startswith(FEATURE_FLAG_PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     InfrastructureService.reset()

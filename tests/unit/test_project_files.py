@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 from modules.infrastructure.domain.config.settings import SETTINGS
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 from scripts.gen_config_docs import BEGIN, END, config_table, env_example
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = {s.name for s in SETTINGS}
+MODULE_SETTINGS = [s for table in discover_module_settings() for s in table]
+NAMES = {s.name for s in SETTINGS} | {s.name for s in MODULE_SETTINGS}
 
 
 def test_env_example_lists_every_variable_with_a_parsable_default() -> None:
@@ -18,9 +20,14 @@ def test_env_example_lists_every_variable_with_a_parsable_default() -> None:
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
     assert NAMES <= listed
     assert listed - NAMES <= {"FEATURE_FLAG_NEW_UI"}
-    for setting in SETTINGS:
+    for setting in [*SETTINGS, *MODULE_SETTINGS]:
         if setting.default:
             setting.parse(setting.default)
+
+
+def test_the_docs_list_the_modules_own_variables() -> None:
+    assert {"CONTENT_CREATION_MAX_IMAGE_BYTES", "CONTENT_CREATION_MAX_TOPIC_LENGTH"} <= {s.name for s in MODULE_SETTINGS}
+    assert "# --- module content_creation ---\n" in env_example()
 
 
 def test_readme_configuration_table_lists_every_variable() -> None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 
 from modules.content_creation.domain.question import InvalidQuestion, MultipleChoiceQuestion, parse_question
 from modules.content_creation.module_api.errors import QuestionGenerationError
+from modules.content_creation.settings import MODULE, current
 from modules.infrastructure.module_api import InfrastructureService, LLMResponse, Prompt, PromptContext
 
-MODULE = "content_creation"
 OPTIONS = 4  # what the prompt asks for; parse_question accepts 2 to 6 different ones
 MAX_PROBLEM = 240  # characters of the rejection reason quoted back to the model
 QUESTION_PATTERN = r"^(What|Which|Who|Where|When|How) [^\"?]{5,150}[?]$"
@@ -38,7 +38,8 @@ QUESTION_PROMPT = Prompt(
         "response_format": {"type": "json_schema", "json_schema": {"name": "question", "schema": SCHEMA}},
     },
 )
-# The second try says what was wrong and samples (temperature 0 would repeat the first answer word for word).
+# The second try says what was wrong and samples (temperature 0 would repeat the first answer word for word), at
+# CONTENT_CREATION_RETRY_TEMPERATURE (0.7) in place of the temperature shown.
 RETRY_PROMPT = replace(
     QUESTION_PROMPT,
     template=QUESTION_PROMPT.template + " Your last answer was rejected: {problem}. Write a new one.",
@@ -68,7 +69,7 @@ def generate_question(topic: str) -> Generated:
     """
     problems: list[str] = []
     responses: list[LLMResponse] = []
-    for prompt in (QUESTION_PROMPT, RETRY_PROMPT):
+    for prompt in (QUESTION_PROMPT, _retry_prompt()):
         variables = {"topic": topic, "problem": problems[-1] if problems else ""}
         responses.append(InfrastructureService.execute_prompt(prompt, PromptContext(variables, module=MODULE)))
         try:
@@ -76,6 +77,10 @@ def generate_question(topic: str) -> Generated:
         except InvalidQuestion as exc:
             problems.append(str(exc)[:MAX_PROBLEM])
     raise QuestionGenerationError(topic, problems)
+
+
+def _retry_prompt() -> Prompt:
+    return replace(RETRY_PROMPT, parameters={**RETRY_PROMPT.parameters, "temperature": current().retry_temperature})
 
 
 def _json(content: str) -> object:

@@ -6,10 +6,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from modules.content_creation.application.generation import MODULE
 from modules.content_creation.domain.illustration import (
     IMAGE_TYPES,
-    MAX_IMAGE_BYTES,
     check_declared_size,
     check_id,
     check_image,
@@ -19,6 +17,7 @@ from modules.content_creation.domain.illustration import (
 from modules.content_creation.infrastructure.models import IllustrationRecord, IllustrationRepository, QuestionRecord
 from modules.content_creation.module_api.errors import IllustrationNotFoundError, QuestionNotFoundError
 from modules.content_creation.module_api.illustration import Illustration
+from modules.content_creation.settings import MODULE, current
 from modules.infrastructure.module_api import DatabaseSession, FileStorage, FileTooLargeError, InfrastructureService
 
 
@@ -90,8 +89,10 @@ def files() -> FileStorage:
 
 
 def image_limit() -> int:
-    """10 MiB, or ``STORAGE_MAX_FILE_SIZE`` when that is lower: the storage takes no per-call limit above it."""
-    return min(MAX_IMAGE_BYTES, InfrastructureService.get_config().storage.max_file_size)
+    """``CONTENT_CREATION_MAX_IMAGE_BYTES`` (10 MiB), or ``STORAGE_MAX_FILE_SIZE`` when that is lower: the storage
+    takes no per-call limit above it."""
+    own: int = current().max_image_bytes
+    return min(own, InfrastructureService.get_config().storage.max_file_size)
 
 
 def _hold_question(db: DatabaseSession, question_id: int) -> None:

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")  # detected from the content by the storage
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_UPLOADED_BY = 100  # characters; kept in the row and as the file's metadata (S3 allows 2 KB of it)
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from modules.content_creation.application import illustrations
-from modules.content_creation.application.generation import MODULE, Generated, generate_question
+from modules.content_creation.application.generation import Generated, generate_question
 from modules.content_creation.infrastructure.models import QuestionRepository
 from modules.content_creation.module_api.illustration import Illustration
+from modules.content_creation.settings import MODULE, current
 from modules.infrastructure.module_api import InfrastructureService
 
 EVENTS = "content_creation.events"  # the queue other modules consume to hear about new questions
 QUESTION_CREATED = "content.question_created"
-MAX_TOPIC = 100
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,9 @@ class QuestionService:
         ``MessagingError`` subclasses. ``QuestionService.create_question("photosynthesis").answer``
         """
         topic = topic.strip()
-        if not 0 < len(topic) <= MAX_TOPIC:
-            raise ValueError(f"topic must be 1 to {MAX_TOPIC} characters, got {len(topic)}")
+        longest = current().max_topic_length
+        if not 0 < len(topic) <= longest:
+            raise ValueError(f"topic must be 1 to {longest} characters (CONTENT_CREATION_MAX_TOPIC_LENGTH), got {len(topic)}")
         generated = generate_question(topic)
         question_id, event_id = _store_and_announce(topic, generated)
         question = generated.question
@@ -65,7 +66,7 @@ class QuestionService:
     def attach_illustration(question_id: int, image: object, *, uploaded_by: str, size: int | None = None) -> Illustration:
         """Save ``image`` (bytes, a binary file or an iterable of byte chunks) as an illustration of the question.
 
-        A PNG, JPEG, WebP or GIF (detected from its bytes) of at most 10 MiB; ``size``, when the caller knows it
+        A PNG, JPEG, WebP or GIF (detected from its bytes) of at most ``CONTENT_CREATION_MAX_IMAGE_BYTES`` (10 MiB); ``size``, when the caller knows it
         (a request's Content-Length), refuses a larger upload before reading it and must match what arrives.
         The file and its row commit together or not at all. Raises ``ValueError`` for an argument it cannot use,
         ``QuestionNotFoundError``, and the infrastructure's ``ContentTypeNotAllowedError``, ``FileTooLargeError``,
@@ -86,7 +87,7 @@ class QuestionService:
 
     @staticmethod
     def read_illustration(illustration_id: int) -> bytes:
-        """The whole image (at most 10 MiB); ``IllustrationNotFoundError`` when there is no such illustration."""
+        """The whole image (at most ``CONTENT_CREATION_MAX_IMAGE_BYTES``); ``IllustrationNotFoundError`` when there is no such illustration."""
         return b"".join(illustrations.open_file(illustration_id))
 
     @staticmethod

@@ -9,6 +9,7 @@ import typing
 
 from modules.infrastructure.domain.cache.ports import Cache, CacheStats
 from modules.infrastructure.domain.config.reload import ConfigReload
+from modules.infrastructure.domain.config.module_settings import ModuleSetting, ModuleSettings, SettingValues, setting
 from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
@@ -70,6 +71,7 @@ from modules.infrastructure.domain.secrets import Secret
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
+from modules.infrastructure.module_api import setting_types
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 if typing.TYPE_CHECKING:
@@ -139,12 +141,15 @@ __all__ = [
     "MessagingError",
     "MigrationStatus",
     "ModerationResult",
+    "ModuleSetting",
+    "ModuleSettings",
     "PoolStats",
     "Prompt",
     "PromptContext",
     "Publication",
     "RelayResult",
     "Secret",
+    "SettingValues",
     "StorageError",
     "StorageStats",
     "StorageUnavailableError",
@@ -154,6 +159,7 @@ __all__ = [
     "ToolCall",
     "ToolLoopResult",
     "UsageStats",
+    "setting",
     "tool_from_function",
 ]
 

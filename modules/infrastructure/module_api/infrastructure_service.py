@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.reload import ConfigReload
+from modules.infrastructure.domain.config.module_settings import ModuleSettings, SettingValues, settings_of
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import StorageError
@@ -72,6 +73,16 @@ class InfrastructureService:
         ``if InfrastructureService.is_feature_enabled("new_ui"): ...``
         """
         return _components().config.is_feature_enabled(name, default)
+
+    @staticmethod
+    def get_module_settings(module: str | ModuleSettings) -> SettingValues:
+        """Your module's own settings: its ``<MODULE>_*`` variables, declared in ``modules/<name>/settings.py``, frozen.
+
+        Read and checked with the configuration (a malformed value is one of ``ConfigurationError``'s problems);
+        ``InvalidArgumentError`` for a module without a settings table there.
+        ``InfrastructureService.get_module_settings("content_creation").max_image_bytes``
+        """
+        return settings_of(_components().config.module_settings, module)
 
     @staticmethod
     def validate_environment(timeout: float = 5.0) -> EnvironmentStatus:

@@ -29,6 +29,7 @@ from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.bootstrap import bootstrap
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
@@ -71,9 +72,9 @@ def fake_infrastructure(
 ) -> Iterator[FakeInfrastructure]:
     """Run the facade on ``bootstrap()`` with fakes inside the block: a migrated in-memory SQLite database,
     ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher`` and ``MemoryStorage``. ``environment`` adds or replaces settings
-    (no ``.env`` is read). Everything the block built is closed at its end.
+    (no ``.env`` is read), modules' ``<MODULE>_*`` settings too. Everything the block built is closed at its end.
     """
-    config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}).load_from_environment()
+    config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}, discover_module_settings()).load_from_environment()
     fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage())
     infrastructure = bootstrap(
         config=config,

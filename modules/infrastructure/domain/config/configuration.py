@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from modules.infrastructure.domain.config.llm_selection import LLMSelection, select_llm
+from modules.infrastructure.domain.config.module_settings import ModuleSettings, read_modules
 from modules.infrastructure.domain.config.parsers import InvalidValue, boolean
 from modules.infrastructure.domain.config.settings import (
     DEFAULT_DATABASE_URL,
@@ -37,10 +38,12 @@ class Configuration:
     domain reads none). Every problem is collected and reported together in one ``ConfigurationError``.
     A value shown in a problem never carries a secret, not even one pasted into the wrong variable:
     the values of ``*_API_KEY``-like variables and URL passwords are masked wherever they appear.
+    ``modules`` are sibling modules' settings tables: their problems are reported with the infrastructure's.
     """
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], modules: Iterable[ModuleSettings] = ()) -> None:
         self._environ: dict[str, str] = dict(environ)
+        self._modules = tuple(modules)
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
@@ -82,6 +85,8 @@ class Configuration:
             self._values[setting.name] = self._parse_one(setting)
         self._values["feature_flags"] = self._parse_flags()
         self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
+        self._module_values, module_problems = read_modules(self._modules, self._environ, self._shown)
+        self._problems += module_problems
 
     def _parse_one(self, setting: Setting) -> Any:
         raw = self._environ.get(setting.name, "").strip()
@@ -181,6 +186,7 @@ class Configuration:
             ),
             logging=LoggingConfig(level=v["LOG_LEVEL"], format=v["LOG_FORMAT"]),
             feature_flags=v["feature_flags"],
+            module_settings=self._module_values,
             warnings=tuple(warnings),
         )
 

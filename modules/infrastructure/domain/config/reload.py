@@ -1,14 +1,15 @@
 """What rereading the configuration changes: which variables take effect at once, which need a restart.
 
 In place: the LLM settings (a new client is built, calls in flight finish on the old one), the database
-passwords (new connections use them, open ones go on), logging and feature flags. Everything else is
+passwords (new connections use them, open ones go on), logging, feature flags and the modules' own settings
+(``get_module_settings()`` gives the new values from then on). Everything else is
 held by connections, threads or servers made at start-up: its new value is reported as needing a restart
 and is not used meanwhile, so the process never runs on a mix of old and new for one component.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS
@@ -55,7 +56,8 @@ class ReloadPlan:
 
 def plan_reload(old_environment: Mapping[str, str], new_environment: Mapping[str, str], old: AppConfig, new: AppConfig) -> ReloadPlan:
     """Compare two readings; the planned config takes the new values that apply in place and keeps the old rest."""
-    changed = changed_variables(old_environment, new_environment)
+    modules = {name for values in new.module_settings.values() for name in values.variables}
+    changed = changed_variables(old_environment, new_environment, modules)
     passwords_only = old.database != new.database and same_but_passwords(old.database, new.database)
     applied: list[str] = []
     restart: list[str] = []
@@ -64,6 +66,7 @@ def plan_reload(old_environment: Mapping[str, str], new_environment: Mapping[str
             _GROUP_OF.get(name) in IN_PLACE_GROUPS
             or name in IN_PLACE_NAMES
             or name.startswith(FEATURE_FLAG_PREFIX)
+            or name in modules
             or (name in DATABASE_PASSWORD_NAMES and passwords_only)
         )
         (applied if in_place else restart).append(name)
@@ -74,14 +77,16 @@ def plan_reload(old_environment: Mapping[str, str], new_environment: Mapping[str
         llm_fallbacks=new.llm_fallbacks,
         logging=new.logging,
         feature_flags=new.feature_flags,
+        module_settings=new.module_settings,
         database=new.database if passwords_only else old.database,
     )
     return ReloadPlan(config, ConfigReload(tuple(applied), tuple(restart)), rebuild_llm, passwords_only, old.logging != new.logging)
 
 
-def changed_variables(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
-    """Known settings and feature flags whose value differs (unset and empty are the same), sorted."""
-    names = {n for n in (*old, *new) if n in _GROUP_OF or n.startswith(FEATURE_FLAG_PREFIX)}
+def changed_variables(old: Mapping[str, str], new: Mapping[str, str], modules: Collection[str] = ()) -> list[str]:
+    """Known settings (the infrastructure's, ``modules``' variables) and feature flags whose value differs
+    (unset and empty are the same), sorted."""
+    names = {n for n in (*old, *new) if n in _GROUP_OF or n in modules or n.startswith(FEATURE_FLAG_PREFIX)}
     return sorted(n for n in names if old.get(n, "").strip() != new.get(n, "").strip())
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from modules.infrastructure.domain.config.module_settings import SettingValues
 from modules.infrastructure.domain.errors import InvalidArgumentError
 from modules.infrastructure.domain.secrets import Secret, mask_url
 
@@ -165,6 +166,7 @@ class AppConfig(_MaskedRepr):
     llm_fallbacks: tuple[LLMConfig, ...] = ()
     warnings: tuple[str, ...] = ()
     storage: StorageConfig = field(default_factory=StorageConfig)
+    module_settings: Mapping[str, SettingValues] = field(default_factory=lambda: MappingProxyType({}))  # sibling modules' own
 
     @property
     def database_url(self) -> str:

@@ -16,6 +16,7 @@ from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, secrets_in_environment
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 
 DEFAULT_ENV_FILE = ".env"
 
@@ -39,7 +40,7 @@ class EnvironmentLoader:
         if config is None:
             with self._lock:
                 if self._config is None:
-                    self._config = Configuration(self.environment()).load_from_environment()
+                    self._config = Configuration(self.environment(), discover_module_settings()).load_from_environment()
                 config = self._config
         return config
 

@@ -23,9 +23,8 @@ from alembic.script.revision import RevisionMap
 from sqlalchemy.engine import Engine
 
 from modules.infrastructure.domain.database.values import MigrationStatus
+from modules.infrastructure.infrastructure.module_folders import INFRASTRUCTURE, NAMESPACE, module_names, namespace_roots
 
-NAMESPACE = "modules"
-INFRASTRUCTURE = "infrastructure"
 VERSIONS = Path("migrations") / "versions"
 
 
@@ -49,25 +48,6 @@ def module_folders(roots: list[Path] | None = None) -> dict[str, Path]:
     if roots is None:
         own = environment_folder() / "versions"
     return {**({INFRASTRUCTURE: own} if own is not None else {}), **dict(sorted(found.items()))}
-
-
-def module_names(roots: list[Path] | None = None) -> list[str]:
-    """Every module beside the infrastructure, with migrations or not: each package folder under the roots, by name."""
-    searched = roots if roots is not None else namespace_roots()
-    names = {folder.name for root in searched for folder in root.iterdir() if (folder / "__init__.py").is_file()}
-    return sorted(names - {INFRASTRUCTURE})
-
-
-def namespace_roots() -> list[Path]:
-    """The folders of the ``modules`` namespace package, in import order, each once (an editable install's
-    path hook is not a folder and is left out)."""
-    package = importlib.import_module(NAMESPACE)
-    roots: list[Path] = []
-    for entry in map(Path, package.__path__):
-        path = entry.resolve()
-        if path.is_dir() and path not in roots:
-            roots.append(path)
-    return roots
 
 
 def version_locations() -> list[Path]:
