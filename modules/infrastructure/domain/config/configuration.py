@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -12,8 +12,11 @@ from modules.infrastructure.domain.config.settings import (
     DEFAULT_DATABASE_URL,
     FEATURE_FLAG_PREFIX,
     SETTINGS,
+    SETTINGS_BY_NAME,
     Setting,
 )
+from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
+from modules.infrastructure.domain.config.url_parts import DATABASE_PARTS, REDIS_PARTS, UrlParts, differences, url_from_parts
 from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
@@ -39,8 +42,10 @@ class Configuration:
     the values of ``*_API_KEY``-like variables and URL passwords are masked wherever they appear.
     """
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], sibling_modules: Iterable[str] = ()) -> None:
+        """``sibling_modules``: the other modules' names, whose ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
+        self._typos = unknown_variable_warnings(self._environ, sibling_modules)
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
@@ -57,8 +62,8 @@ class Configuration:
     def validate_required_config(self) -> list[str]:
         """Every malformed value, plus what production requires and lacks; empty when all is well."""
         problems = list(self._problems)
-        if self._production and not self._values.get("DATABASE_URL") and "DATABASE_URL" not in self._malformed:
-            problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL")
+        if self._production and not self._values.get("DATABASE_URL") and not self._malformed & {"DATABASE_URL", *DATABASE_PARTS.names}:
+            problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL (or set DB_HOST and its parts)")
         problems += self._storage_secret_problems()
         if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
             problems += self._llm.problems
@@ -80,6 +85,8 @@ class Configuration:
     def _parse(self) -> None:
         for setting in SETTINGS:
             self._values[setting.name] = self._parse_one(setting)
+        for parts in (DATABASE_PARTS, REDIS_PARTS):
+            self._join_parts(parts)
         self._values["feature_flags"] = self._parse_flags()
         self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
 
@@ -92,6 +99,23 @@ class Configuration:
                 self._malformed.add(setting.name)
                 self._problems.append(f"{setting.name}={self._shown(setting.name, raw)} {exc.problem}; expected {exc.expected}")
         return None if setting.default is None else setting.parse(setting.default)
+
+    def _join_parts(self, parts: UrlParts) -> None:
+        """The URL made from its parts when it is unset; when both are given they must agree."""
+        built, problems = url_from_parts(parts, self._values, frozenset(self._malformed))
+        self._problems += problems
+        if built is None or parts.url in self._malformed:
+            return
+        given = self._values[parts.url]
+        if given is None:
+            self._values[parts.url] = SETTINGS_BY_NAME[parts.url].parse(built)
+            return
+        differing = differences(parts, given, built, frozenset(n for n in parts.names if self._values.get(n) is not None))
+        if differing:
+            self._problems.append(
+                f"{parts.url} and {', '.join(n for n in parts.names if self._values.get(n) is not None)} are both set and "
+                f"differ in {', '.join(differing)}; give {parts.url} or its parts, or make them agree"
+            )
 
     def _parse_flags(self) -> Mapping[str, bool]:
         flags: dict[str, bool] = {}
@@ -115,7 +139,7 @@ class Configuration:
 
     def _build(self, llm: LLMSelection) -> AppConfig:
         v = self._values
-        warnings = list(llm.warnings)
+        warnings = list(llm.warnings) + self._typos
         url = v["DATABASE_URL"]
         if url is None:
             url = DEFAULT_DATABASE_URL
