@@ -706,6 +706,15 @@ MALFORMED: list[tuple[str, str]] = [
     ("RABBITMQ_URL", "amqp://mq1,http://mq2"),
     ("FEATURE_FLAG_X", "maybe"),
     ("FEATURE_FLAG_NEW_UI", "enabled"),
+    ("DB_HOST", "db host"),
+    ("DB_HOST", "postgresql://db"),
+    ("DB_PORT", "0"),
+    ("DB_PORT", "65536"),
+    ("DB_PORT", "five"),
+    ("REDIS_HOST", "cache/0"),
+    ("REDIS_PORT", "6379.0"),
+    ("REDIS_DB", "-1"),
+    ("REDIS_DB", "db0"),
 ]
 
 

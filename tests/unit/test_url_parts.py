@@ -128,3 +128,12 @@ def test_a_malformed_part_in_production_is_not_also_reported_as_a_missing_databa
 def test_a_part_password_never_shows_in_the_config_text() -> None:
     config = load({"DB_HOST": "db", "DB_USER": "app", "DB_PASSWORD": "hunter2-part", "REDIS_HOST": "c", "REDIS_PASSWORD": "hunter3-part"})
     assert "hunter2" not in repr(config) and "hunter3" not in repr(config)
+
+
+@pytest.mark.parametrize(("port", "host", "url"), [("DB_PORT", "DB_HOST", "DATABASE_URL"), ("REDIS_PORT", "REDIS_HOST", "REDIS_URL")])
+def test_a_kubernetes_service_link_in_a_port_is_ignored_with_a_warning_while_its_host_is_unset(port: str, host: str, url: str) -> None:
+    config = load({port: "tcp://10.0.0.3:6379", "LLM_PROVIDER": "local"})
+    assert config.database.url.startswith("sqlite") and config.cache.redis_url is None
+    [warning] = [w for w in config.warnings if port in w]
+    assert warning.startswith(f"{port}='tcp://10.0.0.3:6379' is a Kubernetes service link, not a port, and is ignored while {host} is unset")
+    assert "enableServiceLinks: false" in warning

@@ -16,7 +16,14 @@ from modules.infrastructure.domain.config.settings import (
     Setting,
 )
 from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
-from modules.infrastructure.domain.config.url_parts import DATABASE_PARTS, REDIS_PARTS, UrlParts, differences, url_from_parts
+from modules.infrastructure.domain.config.url_parts import (
+    DATABASE_PARTS,
+    REDIS_PARTS,
+    UrlParts,
+    differences,
+    drop_service_links,
+    url_from_parts,
+)
 from modules.infrastructure.domain.config.values import (
     APIConfig,
     AppConfig,
@@ -45,7 +52,8 @@ class Configuration:
     def __init__(self, environ: Mapping[str, str], sibling_modules: Iterable[str] = ()) -> None:
         """``sibling_modules``: the other modules' names, whose ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
-        self._typos = unknown_variable_warnings(self._environ, sibling_modules)
+        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules)
+        self._environment_warnings += [w for parts in (DATABASE_PARTS, REDIS_PARTS) for w in drop_service_links(parts, self._environ)]
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
@@ -139,7 +147,7 @@ class Configuration:
 
     def _build(self, llm: LLMSelection) -> AppConfig:
         v = self._values
-        warnings = list(llm.warnings) + self._typos
+        warnings = list(llm.warnings) + self._environment_warnings
         url = v["DATABASE_URL"]
         if url is None:
             url = DEFAULT_DATABASE_URL

@@ -6,7 +6,8 @@ Users, passwords and database names are percent-encoded, so any character in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -37,6 +38,22 @@ REDIS_PARTS = UrlParts(
     "REDIS_URL", "redis", 6379, "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_USERNAME", "REDIS_PASSWORD",
     path_default="0", needs_user_for_password=False,
 )
+
+
+# What Kubernetes sets as <SERVICE>_PORT for a Service named redis or db (service links): not a port of ours.
+_SERVICE_LINK_PORT = re.compile(r"(tcp|udp|sctp)://[^/@\s]+:[0-9]+")
+
+
+def drop_service_links(parts: UrlParts, environ: MutableMapping[str, str]) -> list[str]:
+    """Remove a Kubernetes service link found in the port variable while the host is unset; a warning says so."""
+    raw = environ.get(parts.port, "").strip()
+    if not _SERVICE_LINK_PORT.fullmatch(raw) or environ.get(parts.host, "").strip():
+        return []
+    del environ[parts.port]
+    return [
+        f"{parts.port}={raw!r} is a Kubernetes service link, not a port, and is ignored while {parts.host} is unset; "
+        "set enableServiceLinks: false on the pod to drop it"
+    ]
 
 
 def url_from_parts(parts: UrlParts, values: Mapping[str, Any], malformed: frozenset[str]) -> tuple[str | None, list[str]]:
