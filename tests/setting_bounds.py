@@ -11,7 +11,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from modules.infrastructure.domain.config.parsers import Bounded, WholeNumber, show_number
-from modules.infrastructure.domain.config.settings import SETTINGS, SETTINGS_BY_NAME, Setting
+from modules.infrastructure.domain.config.settings import SETTINGS, Setting
 from modules.infrastructure.domain.config.values import AppConfig
 
 NUMERIC: tuple[Setting, ...] = tuple(s for s in SETTINGS if isinstance(s.parse, Bounded))
@@ -52,8 +52,8 @@ FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "STORAGE_MAX_FILE_SIZE": lambda c: c.storage.max_file_size,
     "STORAGE_TEMP_MAX_AGE": lambda c: c.storage.temp_max_age,
     "DB_PORT": lambda c: urlsplit(c.database.url).port,
-    "REDIS_PORT": lambda c: urlsplit(c.cache.redis_url).port,
-    "REDIS_DB": lambda c: int(urlsplit(c.cache.redis_url).path.strip("/")),
+    "REDIS_PORT": lambda c: urlsplit(c.cache.redis_url or "").port,
+    "REDIS_DB": lambda c: int(urlsplit(c.cache.redis_url or "").path.strip("/")),
 }
 
 # What a setting needs beside it to mean anything: a URL part needs its host.

@@ -15,6 +15,7 @@ import pytest
 from modules.infrastructure.infrastructure.config.environment_loader import sibling_modules
 from modules.infrastructure.module_api import ConfigurationError, InfrastructureService
 from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
+from tests.secret_volumes import kubernetes_volume
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -25,21 +26,8 @@ TYPO_VALUE = "typo-CANARY-value-0042"
 LOADER_LOG = "modules.infrastructure.infrastructure.config.environment_loader"
 
 
-def kubernetes_volume(root: Path, files: dict[str, str]) -> Path:
-    """A secret volume as Kubernetes lays it out: keys linked through ``..data`` to a timestamped folder, mode 0440."""
-    real = root / "..2026_12_03_17_00_00.000000001"
-    real.mkdir(parents=True)
-    for name, content in files.items():
-        (real / name).write_text(content + "\n", encoding="utf-8")
-        (real / name).chmod(0o440)
-    (root / "..data").symlink_to(real.name)
-    for name in files:
-        (root / name).symlink_to(Path("..data") / name)
-    return root
-
-
 def test_a_secret_volume_gives_the_llm_key_and_the_database_password(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = kubernetes_volume(clean_env / "secrets", {"OPENAI_API_KEY": OPENAI_KEY, "DB_PASSWORD": DB_PASSWORD})
+    folder = kubernetes_volume(clean_env / "secrets", {"OPENAI_API_KEY": f"{OPENAI_KEY}\n", "DB_PASSWORD": DB_PASSWORD})
     for name, value in {"APP_ENV": "production", "SECRETS_DIR": str(folder), "DB_HOST": "db.internal", "DB_USER": "app",
                         "DB_NAME": "app", "STORAGE_URL": "s3://bucket/files"}.items():
         monkeypatch.setenv(name, value)

@@ -11,6 +11,7 @@ from modules.infrastructure.domain.config.settings import secret_setting_names
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.infrastructure.config.secret_files import MAX_SECRET_BYTES, with_secret_files
+from tests.secret_volumes import kubernetes_volume, secret_file
 
 OPENAI_KEY = "sk-from-a-file-0123456789"
 DB_PASSWORD = "p@ss/w:rd#from-file"
@@ -23,30 +24,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def secret_file(path: Path, content: str | bytes, mode: int = 0o600) -> Path:
-    """``content`` written to ``path`` with ``mode``; returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    path.chmod(mode)
-    return path
-
-
 def problems(environ: dict[str, str]) -> tuple[str, ...]:
     """The problems ``with_secret_files`` raises for ``environ`` (fails the test if it raises none)."""
     with pytest.raises(ConfigurationError) as caught:
         with_secret_files(environ)
     return caught.value.problems
-
-
-def kubernetes_volume(root: Path, files: dict[str, str], mode: int = 0o440) -> Path:
-    """A folder laid out as Kubernetes mounts a secret: each key a link into ``..data``, itself a link to a timestamped folder."""
-    real = root / "..2026_12_03_17_00_00.000000001"
-    for name, content in files.items():
-        secret_file(real / name, content, mode)
-    (root / "..data").symlink_to(real.name)
-    for name in files:
-        (root / name).symlink_to(Path("..data") / name)
-    return root
 
 
 # --- <NAME>_FILE ---------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 
 from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.parsers import WholeNumber, show_number
-from modules.infrastructure.domain.config.settings import Setting
+from modules.infrastructure.domain.config.settings import SETTINGS_BY_NAME, Setting
 from modules.infrastructure.domain.errors import ConfigurationError
-from tests.setting_bounds import FIELD, NUMERIC, SETTINGS_BY_NAME, alone, at_bound, bound, past_bound
+from tests.setting_bounds import FIELD, NUMERIC, alone, at_bound, bound, past_bound
 
 IDS = [s.name for s in NUMERIC]
 

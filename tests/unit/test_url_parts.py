@@ -31,7 +31,7 @@ def test_an_ipv6_host_is_bracketed() -> None:
 def test_redis_parts_make_a_redis_url_redis_py_reads_back() -> None:
     config = load({"REDIS_HOST": "cache", "REDIS_PORT": "6380", "REDIS_DB": "3", "REDIS_USERNAME": "svc", "REDIS_PASSWORD": PASSWORD})
     assert config.cache.redis_url is not None
-    kwargs = redis.connection.parse_url(config.cache.redis_url)
+    kwargs = redis.Redis.from_url(config.cache.redis_url).connection_pool.connection_kwargs
     assert (kwargs["host"], kwargs["port"], kwargs["db"], kwargs["username"], kwargs["password"]) == ("cache", 6380, 3, "svc", PASSWORD)
 
 
