@@ -118,11 +118,12 @@ class Configuration:
         if given is None:
             self._values[parts.url] = SETTINGS_BY_NAME[parts.url].parse(built)
             return
-        differing = differences(parts, given, built, frozenset(n for n in parts.names if self._values.get(n) is not None))
+        set_parts = [name for name in parts.names if self._values.get(name) is not None]
+        differing = differences(parts, given, built, frozenset(set_parts))
         if differing:
             self._problems.append(
-                f"{parts.url} and {', '.join(n for n in parts.names if self._values.get(n) is not None)} are both set and "
-                f"differ in {', '.join(differing)}; give {parts.url} or its parts, or make them agree"
+                f"{parts.url} and {', '.join(set_parts)} are both set and differ in {', '.join(differing)}; "
+                f"give {parts.url} or its parts, or make them agree"
             )
 
     def _parse_flags(self) -> Mapping[str, bool]:

@@ -82,7 +82,7 @@ class EnvironmentLoader:
 def sibling_modules() -> list[str]:
     """The other modules' names: the folders of the ``modules`` namespace package beside the infrastructure."""
     roots = [Path(entry) for entry in importlib.import_module("modules").__path__]
-    names = {p.name for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir() and p.name.isidentifier()}
+    names = {p.name for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir() and p.name.isidentifier() and not p.name.startswith("_")}
     return sorted(names - {"infrastructure"})
 
 
