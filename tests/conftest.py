@@ -10,6 +10,7 @@ import pytest
 
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS_BY_NAME
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
+from modules.infrastructure.domain.config.unknown_variables import known_names
 from modules.infrastructure.module_api import InfrastructureService
 
 TESTS = Path(__file__).resolve().parent
@@ -24,7 +25,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     and any ``.env`` a test writes stay there.
     """
     for name in list(os.environ):
-        if name in SETTINGS_BY_NAME or name in MODULE_VARIABLES or name.startswith(FEATURE_FLAG_PREFIX):
+        if name in SETTINGS_BY_NAME or name in MODULE_VARIABLES or name in known_names() or name.startswith(FEATURE_FLAG_PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     InfrastructureService.reset()

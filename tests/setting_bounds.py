@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from modules.infrastructure.domain.config.parsers import Bounded, WholeNumber, show_number
 from modules.infrastructure.domain.config.settings import SETTINGS, Setting
@@ -50,7 +51,22 @@ FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "LISTENER_PREFETCH": lambda c: c.messaging.listener_prefetch,
     "STORAGE_MAX_FILE_SIZE": lambda c: c.storage.max_file_size,
     "STORAGE_TEMP_MAX_AGE": lambda c: c.storage.temp_max_age,
+    "DB_PORT": lambda c: urlsplit(c.database.url).port,
+    "REDIS_PORT": lambda c: urlsplit(c.cache.redis_url or "").port,
+    "REDIS_DB": lambda c: int(urlsplit(c.cache.redis_url or "").path.strip("/")),
 }
+
+# What a setting needs beside it to mean anything: a URL part needs its host.
+COMPANIONS: dict[str, dict[str, str]] = {
+    "DB_PORT": {"DB_HOST": "127.0.0.1"},
+    "REDIS_PORT": {"REDIS_HOST": "127.0.0.1"},
+    "REDIS_DB": {"REDIS_HOST": "127.0.0.1"},
+}
+
+
+def alone(setting: Setting, raw: str) -> dict[str, str]:
+    """The environment of ``setting`` set to ``raw``, with the companions it needs."""
+    return {**COMPANIONS.get(setting.name, {}), setting.name: raw}
 
 
 def bound(setting: Setting) -> float:

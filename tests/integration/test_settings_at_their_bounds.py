@@ -37,7 +37,7 @@ from tests.integration.anthropic_fault_server import CLAUDE_API_KEY, Claude, Cla
 from tests.integration.fault_server import Answer, FaultServer
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
-from tests.setting_bounds import NUMERIC, at_bound, bound
+from tests.setting_bounds import COMPANIONS, FIELD, NUMERIC, at_bound, bound
 
 PROMPT = Prompt("Say {word}", parameters={"temperature": 0, "max_tokens": 8})
 
@@ -86,6 +86,12 @@ def port(b: AtBound) -> None:
     config = InfrastructureService.get_config()
     [(_, _, _, _, address)] = socket.getaddrinfo("127.0.0.1", config.api_config.port, socket.AF_INET, socket.SOCK_STREAM)
     assert address[1] == b.value
+
+
+def url_part(b: AtBound) -> None:
+    """A URL part at its bound makes a URL that carries it (the URL is checked where DATABASE_URL and REDIS_URL are)."""
+    b.configure(**COMPANIONS[b.setting.name])
+    assert FIELD[b.setting.name](InfrastructureService.get_config()) == b.value
 
 
 def sessions_side_by_side(b: AtBound, **settings: str) -> None:
@@ -380,6 +386,9 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "LISTENER_PREFETCH": module_consumer_prefetch,
     "STORAGE_MAX_FILE_SIZE": file_saved_on_disk,
     "STORAGE_TEMP_MAX_AGE": file_saved_on_disk,
+    "DB_PORT": url_part,
+    "REDIS_PORT": url_part,
+    "REDIS_DB": url_part,
 }
 
 

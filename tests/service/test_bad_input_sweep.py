@@ -89,6 +89,11 @@ def configuration_cases() -> list[Case]:
         if not bad and setting.name != "ENV_FILE":
             cases.append(Case("configuration", f"{setting.name}=abc", configured(setting.name, "abc"), accepted="free text, as its description says"))
     cases.append(Case("configuration", "FEATURE_FLAG_X=maybe", configured("FEATURE_FLAG_SWEEP", "maybe"), "FEATURE_FLAG_SWEEP", ConfigurationError))
+    for name in ("OPENAI_API_KEY_FILE", "DATABASE_URL_FILE", "DB_PASSWORD_FILE", "SECRETS_DIR"):
+        for what, path in (("a relative path", "run/secrets/x"), ("a missing path", "/nonexistent/sweep"), ("a device", "/dev/null")):
+            cases.append(Case("configuration", f"{name}={what}", configured(name, path), name, ConfigurationError))
+        if name != "SECRETS_DIR":
+            cases.append(Case("configuration", f"{name}=a folder", configured(name, "/"), name, ConfigurationError))
     return cases
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from modules.infrastructure.domain.config.settings import secret_setting_names
 from modules.infrastructure.domain.secrets import MASK
 from modules.infrastructure.module_api import ConfigurationError, InfrastructureService
 from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
@@ -131,14 +132,25 @@ def run_script(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
     )
 
 
-@pytest.fixture(params=["environment", "dotenv", "env_file"])
+@pytest.fixture(params=["environment", "dotenv", "env_file", "secrets_dir"])
 def configure(request: pytest.FixtureRequest, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Configure:
-    """Puts ``SETTINGS`` (with overrides) where the parameter says; returns the environment for a subprocess."""
+    """Puts ``SETTINGS`` (with overrides) where the parameter says; returns the environment for a subprocess.
+
+    ``secrets_dir``: each secret setting is a file in ``SECRETS_DIR`` (as Kubernetes mounts them), the rest the environment.
+    """
     source = request.param
 
     def apply(**overrides: str) -> dict[str, str]:
         settings = {**SETTINGS, **overrides}
-        if source == "environment":
+        if source == "secrets_dir":
+            folder = clean_env / "secrets"
+            folder.mkdir(exist_ok=True)
+            for name in secret_setting_names():
+                if name in settings:
+                    (folder / name).write_text(settings.pop(name) + "\n", encoding="utf-8")
+                    (folder / name).chmod(0o400)
+            settings["SECRETS_DIR"] = str(folder)
+        if source in ("environment", "secrets_dir"):
             for name, value in settings.items():
                 monkeypatch.setenv(name, value)
         else:

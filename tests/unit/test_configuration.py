@@ -344,8 +344,14 @@ def test_surrounding_whitespace_is_stripped_from_every_value() -> None:
     assert config.debug is True
 
 
-def test_unknown_variables_are_ignored() -> None:
-    assert load({"PATH": "/usr/bin", "DB_POOL_SIZ": "abc", "database_url": "nope"}) == load({})
+def test_unknown_variables_are_ignored_with_a_warning_naming_them() -> None:
+    config = load({"PATH": "/usr/bin", "DB_POOL_SIZ": "abc", "database_url": "nope"})
+    assert dataclasses.replace(config, warnings=()) == dataclasses.replace(load({}), warnings=())
+    typos = [w for w in config.warnings if "is not a setting" in w]
+    assert typos == [
+        "DB_POOL_SIZ is not a setting of the infrastructure module and is ignored: did you mean DB_POOL_SIZE?",
+        "database_url is not a setting of the infrastructure module and is ignored: did you mean DATABASE_URL?",
+    ]
 
 
 # --- feature flags -----------------------------------------------------------------------------
@@ -492,25 +498,31 @@ def test_a_malformed_azure_endpoint_in_production_is_reported_once() -> None:
     assert len(problems_naming(error, "AZURE_OPENAI_ENDPOINT")) == 1
 
 
-# --- development falls back to the local model -------------------------------------------------
+# --- an explicit provider must have its credentials ---------------------------------------------
 
 
-def test_development_openai_without_a_key_falls_back_to_local_with_a_warning() -> None:
-    config = load({"LLM_PROVIDER": "openai", "DATABASE_URL": PROD_DB})
+@pytest.mark.parametrize("app_env", ["development", "test", "staging"])
+def test_an_explicit_openai_without_a_key_is_an_error_in_every_environment(app_env: str) -> None:
+    error = config_error({"APP_ENV": app_env, "LLM_PROVIDER": "openai", "DATABASE_URL": PROD_DB})
+    assert len(error.problems) == 1
+    assert "LLM_PROVIDER=openai needs OPENAI_API_KEY" in error.problems[0]
+
+
+def test_an_explicit_partial_azure_names_what_is_missing() -> None:
+    error = config_error({"LLM_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": AZURE_KEY, "DATABASE_URL": PROD_DB})
+    [problem] = error.problems
+    assert "AZURE_OPENAI_ENDPOINT" in problem and "AZURE_OPENAI_DEPLOYMENT" in problem
+    assert "AZURE_OPENAI_API_KEY" not in problem and AZURE_KEY not in str(error)
+
+
+def test_an_explicit_anthropic_without_a_key_is_an_error() -> None:
+    assert "ANTHROPIC_API_KEY" in config_error({"LLM_PROVIDER": "anthropic"}).problems[0]
+
+
+def test_an_auto_detected_provider_lacking_settings_still_falls_back_to_local_in_development() -> None:
+    config = load({"AZURE_OPENAI_API_KEY": AZURE_KEY, "DATABASE_URL": PROD_DB})
     assert config.llm_config.provider == "local"
-    assert config.llm_config.model == LOCAL_MODEL_NAME
-    assert len(config.warnings) == 1
-    assert "LLM_PROVIDER=openai" in config.warnings[0]
-    assert "OPENAI_API_KEY" in config.warnings[0]
-
-
-def test_development_partial_azure_falls_back_to_local_naming_what_is_missing() -> None:
-    config = load({"LLM_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": AZURE_KEY, "DATABASE_URL": PROD_DB})
-    assert config.llm_config.provider == "local"
-    assert len(config.warnings) == 1
-    assert "AZURE_OPENAI_ENDPOINT" in config.warnings[0]
-    assert "AZURE_OPENAI_DEPLOYMENT" in config.warnings[0]
-    assert "AZURE_OPENAI_API_KEY" not in config.warnings[0]
+    assert "LLM_PROVIDER=azure lacks AZURE_OPENAI_ENDPOINT" in config.warnings[0]
 
 
 def test_an_explicit_local_provider_gives_no_warning() -> None:
@@ -603,11 +615,11 @@ def test_production_warns_about_local_listed_as_fallback_of_local() -> None:
 
 
 def test_development_silently_skips_local_when_local_already_stood_in_as_primary() -> None:
-    config = load({"DATABASE_URL": PROD_DB, "LLM_PROVIDER": "openai", "LLM_FALLBACK_PROVIDERS": "local"})
+    config = load({"DATABASE_URL": PROD_DB, "AZURE_OPENAI_API_KEY": AZURE_KEY, "LLM_FALLBACK_PROVIDERS": "local"})
     assert config.llm_config.provider == "local"
     assert config.llm_fallbacks == ()
     assert len(config.warnings) == 1
-    assert "OPENAI_API_KEY" in config.warnings[0]
+    assert "AZURE_OPENAI_ENDPOINT" in config.warnings[0]
 
 
 def test_development_drops_a_fallback_without_credentials_with_a_warning() -> None:
@@ -694,6 +706,15 @@ MALFORMED: list[tuple[str, str]] = [
     ("RABBITMQ_URL", "amqp://mq1,http://mq2"),
     ("FEATURE_FLAG_X", "maybe"),
     ("FEATURE_FLAG_NEW_UI", "enabled"),
+    ("DB_HOST", "db host"),
+    ("DB_HOST", "postgresql://db"),
+    ("DB_PORT", "0"),
+    ("DB_PORT", "65536"),
+    ("DB_PORT", "five"),
+    ("REDIS_HOST", "cache/0"),
+    ("REDIS_PORT", "6379.0"),
+    ("REDIS_DB", "-1"),
+    ("REDIS_DB", "db0"),
 ]
 
 
@@ -887,7 +908,7 @@ def test_the_real_secrets_stay_available_to_clients() -> None:
 
 
 def test_the_warnings_never_contain_a_secret() -> None:
-    config = load({"LLM_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": AZURE_KEY, "LLM_FALLBACK_PROVIDERS": "openai"})
+    config = load({"AZURE_OPENAI_API_KEY": AZURE_KEY, "LLM_FALLBACK_PROVIDERS": "openai"})
     assert config.warnings
     assert all(AZURE_KEY not in warning for warning in config.warnings)
 

@@ -55,8 +55,8 @@ def test_in_production_an_anthropic_fallback_without_a_key_is_an_error() -> None
     assert problems_naming(error, "LLM_FALLBACK_PROVIDERS includes anthropic, which needs ANTHROPIC_API_KEY")
 
 
-def test_in_development_anthropic_without_a_key_uses_the_local_model() -> None:
-    assert load({"LLM_PROVIDER": "anthropic"}).llm_config.provider == "local"
+def test_in_development_an_explicit_anthropic_without_a_key_is_an_error() -> None:
+    assert "LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY" in config_error({"LLM_PROVIDER": "anthropic"}).problems[0]
 
 
 def test_a_proxy_base_url_needs_no_key() -> None:

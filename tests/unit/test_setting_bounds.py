@@ -11,16 +11,16 @@ import pytest
 
 from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.parsers import WholeNumber, show_number
-from modules.infrastructure.domain.config.settings import Setting
+from modules.infrastructure.domain.config.settings import SETTINGS_BY_NAME, Setting
 from modules.infrastructure.domain.errors import ConfigurationError
-from tests.setting_bounds import FIELD, NUMERIC, at_bound, bound, past_bound
+from tests.setting_bounds import FIELD, NUMERIC, alone, at_bound, bound, past_bound
 
 IDS = [s.name for s in NUMERIC]
 
 
 def problem_for(name: str, raw: str) -> str:
     with pytest.raises(ConfigurationError) as caught:
-        Configuration({name: raw}).load_from_environment()
+        Configuration(alone(SETTINGS_BY_NAME[name], raw)).load_from_environment()
     [problem] = caught.value.problems
     assert problem in str(caught.value)
     return problem
@@ -38,7 +38,7 @@ def test_every_numeric_setting_has_an_upper_bound_stated_in_its_description(sett
 
 @pytest.mark.parametrize("setting", NUMERIC, ids=IDS)
 def test_the_bound_itself_is_accepted(setting: Setting) -> None:
-    config = Configuration({setting.name: at_bound(setting)}).load_from_environment()
+    config = Configuration(alone(setting, at_bound(setting))).load_from_environment()
     assert FIELD[setting.name](config) == bound(setting)
 
 

@@ -13,7 +13,17 @@ from modules.infrastructure.domain.config.settings import (
     DEFAULT_DATABASE_URL,
     FEATURE_FLAG_PREFIX,
     SETTINGS,
+    SETTINGS_BY_NAME,
     Setting,
+)
+from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
+from modules.infrastructure.domain.config.url_parts import (
+    DATABASE_PARTS,
+    REDIS_PARTS,
+    UrlParts,
+    differences,
+    drop_service_links,
+    url_from_parts,
 )
 from modules.infrastructure.domain.config.values import (
     APIConfig,
@@ -41,9 +51,13 @@ class Configuration:
     ``modules`` are sibling modules' settings tables: their problems are reported with the infrastructure's.
     """
 
-    def __init__(self, environ: Mapping[str, str], modules: Iterable[ModuleSettings] = ()) -> None:
+    def __init__(self, environ: Mapping[str, str], modules: Iterable[ModuleSettings] = (), sibling_modules: Iterable[str] = ()) -> None:
+        """``modules``: sibling modules' settings tables; ``sibling_modules``: every other module's name, whose
+        ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
         self._modules = tuple(modules)
+        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules)
+        self._environment_warnings += [w for parts in (DATABASE_PARTS, REDIS_PARTS) for w in drop_service_links(parts, self._environ)]
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
         self._problems: list[str] = []
@@ -60,8 +74,8 @@ class Configuration:
     def validate_required_config(self) -> list[str]:
         """Every malformed value, plus what production requires and lacks; empty when all is well."""
         problems = list(self._problems)
-        if self._production and not self._values.get("DATABASE_URL") and "DATABASE_URL" not in self._malformed:
-            problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL")
+        if self._production and not self._values.get("DATABASE_URL") and not self._malformed & {"DATABASE_URL", *DATABASE_PARTS.names}:
+            problems.append("DATABASE_URL is required when APP_ENV=production; set it to the production database URL (or set DB_HOST and its parts)")
         problems += self._storage_secret_problems()
         if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
             problems += self._llm.problems
@@ -83,6 +97,8 @@ class Configuration:
     def _parse(self) -> None:
         for setting in SETTINGS:
             self._values[setting.name] = self._parse_one(setting)
+        for parts in (DATABASE_PARTS, REDIS_PARTS):
+            self._join_parts(parts)
         self._values["feature_flags"] = self._parse_flags()
         self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
         self._module_values, module_problems = read_modules(self._modules, self._environ, self._shown)
@@ -97,6 +113,24 @@ class Configuration:
                 self._malformed.add(setting.name)
                 self._problems.append(f"{setting.name}={self._shown(setting.name, raw)} {exc.problem}; expected {exc.expected}")
         return None if setting.default is None else setting.parse(setting.default)
+
+    def _join_parts(self, parts: UrlParts) -> None:
+        """The URL made from its parts when it is unset; when both are given they must agree."""
+        built, problems = url_from_parts(parts, self._values, frozenset(self._malformed))
+        self._problems += problems
+        if built is None or parts.url in self._malformed:
+            return
+        given = self._values[parts.url]
+        if given is None:
+            self._values[parts.url] = SETTINGS_BY_NAME[parts.url].parse(built)
+            return
+        set_parts = [name for name in parts.names if self._values.get(name) is not None]
+        differing = differences(parts, given, built, frozenset(set_parts))
+        if differing:
+            self._problems.append(
+                f"{parts.url} and {', '.join(set_parts)} are both set and differ in {', '.join(differing)}; "
+                f"give {parts.url} or its parts, or make them agree"
+            )
 
     def _parse_flags(self) -> Mapping[str, bool]:
         flags: dict[str, bool] = {}
@@ -120,7 +154,7 @@ class Configuration:
 
     def _build(self, llm: LLMSelection) -> AppConfig:
         v = self._values
-        warnings = list(llm.warnings)
+        warnings = list(llm.warnings) + self._environment_warnings
         url = v["DATABASE_URL"]
         if url is None:
             url = DEFAULT_DATABASE_URL

@@ -1,7 +1,8 @@
 """Choosing the LLM provider and its fallbacks from the parsed settings.
 
-Development falls back to the embedded local model (with a warning) where credentials are
-missing; production refuses to start instead.
+A provider named in ``LLM_PROVIDER`` must have its credentials, in every environment. Only when
+``LLM_PROVIDER`` is unset does development fall back to the embedded local model (with a warning)
+where credentials are missing; production refuses to start instead.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset
     Variables in ``malformed`` already have their problem reported and do not count as missing.
     """
     selection = LLMSelection()
+    explicit = values["LLM_PROVIDER"] is not None
     provider = values["LLM_PROVIDER"] or _provider_with_credentials(values)
     if provider is None:
         if production:
@@ -49,10 +51,13 @@ def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset
         selection.warnings.append("No LLM provider configured: using the embedded local model (LLM_PROVIDER=local)")
         provider = "local"
     unusable = missing_credentials(provider, values)  # malformed values parse to None, so they count
-    if unusable and production:
+    if unusable and (production or explicit):
         missing = [name for name in unusable if name not in malformed]
         if missing:
-            selection.problems.append(f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them or choose another provider")
+            selection.problems.append(
+                f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them (or their <NAME>_FILE), "
+                "choose another provider, or unset LLM_PROVIDER to use the local model in development"
+            )
         return selection
     if unusable:
         selection.warnings.append(f"LLM_PROVIDER={provider} lacks {', '.join(unusable)}: using the embedded local model instead")

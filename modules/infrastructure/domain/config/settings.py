@@ -13,6 +13,7 @@ from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
+from modules.infrastructure.domain.secrets import is_secret_name
 
 PROVIDERS = ("openai", "azure", "anthropic", "local")
 ENVIRONMENTS = ("development", "test", "staging", "production")
@@ -29,6 +30,7 @@ MAX_RETENTION_HOURS = 1_000_000  # 114 years; datetime arithmetic ends at year 1
 MAX_RATE_PER_MINUTE = 10**12  # Redis's Lua stores a bucket level with 14 significant digits
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024  # RabbitMQ 4's default max_message_size (3.8-3.13: 128 MiB)
 MAX_FILE_BYTES = 5 * 1024**4  # S3's largest object
+MAX_REDIS_DB = 2**31 - 2  # Redis's `databases` is a C int, and SELECT takes an index below it
 _WAIT_NOTE = "24.8 days"
 _TTL_NOTE = "10 years"
 
@@ -90,7 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     *_group(
         "llm",
-        ("LLM_PROVIDER", None, "openai, azure, anthropic or local; unset: the provider whose key is set, else local in development", p.choice(PROVIDERS)),
+        ("LLM_PROVIDER", None, "openai, azure, anthropic or local, whose credentials must then be set (in any APP_ENV); unset: the provider whose key is set, else local in development", p.choice(PROVIDERS)),
         ("OPENAI_API_KEY", None, "API key for OpenAI or an OpenAI-compatible server", p.text),
         ("OPENAI_MODEL", "gpt-4o-mini", "Model name sent to OpenAI or the compatible server", p.text),
         ("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small", "Embedding model of InfrastructureService.embed on OpenAI or the compatible server", p.text),
@@ -159,6 +161,29 @@ SETTINGS: tuple[Setting, ...] = (
         ("AWS_SESSION_TOKEN", None, "AWS session token of temporary credentials", p.text),
         ("AWS_REGION", None, "AWS region of the bucket (unset: boto3's default)", p.text),
     ),
+    *_group(
+        "secret files and connection parts",
+        ("SECRETS_DIR", None, "Absolute path of a folder of secret files, one per variable named exactly as it (a Kubernetes secret volume); read for variables set neither directly nor by <NAME>_FILE", p.text),
+        ("DB_HOST", None, "PostgreSQL host; with DB_PORT, DB_NAME, DB_USER and DB_PASSWORD it makes DATABASE_URL when that is unset", p.host),
+        ("DB_PORT", None, "PostgreSQL port of the URL made from DB_HOST (unset: 5432)", p.integer(1, 65535)),
+        ("DB_NAME", None, "Database name of the URL made from DB_HOST (unset: the server's default, the user's name)", p.text),
+        ("DB_USER", None, "User of the URL made from DB_HOST", p.text),
+        ("DB_PASSWORD", None, "Password of the URL made from DB_HOST (needs DB_USER)", p.text),
+        ("REDIS_HOST", None, "Redis host; with REDIS_PORT, REDIS_DB, REDIS_USERNAME and REDIS_PASSWORD it makes REDIS_URL when that is unset", p.host),
+        ("REDIS_PORT", None, "Redis port of the URL made from REDIS_HOST (unset: 6379)", p.integer(1, 65535)),
+        ("REDIS_DB", None, "Redis database number of the URL made from REDIS_HOST (unset: 0)", p.integer(0, MAX_REDIS_DB)),
+        ("REDIS_USERNAME", None, "Redis ACL user of the URL made from REDIS_HOST (needs REDIS_PASSWORD)", p.text),
+        ("REDIS_PASSWORD", None, "Redis password of the URL made from REDIS_HOST", p.text),
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+# Settings that are not named like a secret but carry one: URLs with a password in them.
+URLS_WITH_CREDENTIALS = ("DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "RABBITMQ_URL")
+FILE_SUFFIX = "_FILE"
+
+
+def secret_setting_names() -> tuple[str, ...]:
+    """Every setting that may hold a credential; each can also be given as ``<NAME>_FILE``."""
+    return tuple(s.name for s in SETTINGS if is_secret_name(s.name) or s.name in URLS_WITH_CREDENTIALS)

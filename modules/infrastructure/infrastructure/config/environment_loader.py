@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 import io
+import logging
 import os
 import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from modules.infrastructure.domain.config.configuration import Configuration
+from modules.infrastructure.domain.config.unknown_variables import UNKNOWN_VARIABLE
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, secrets_in_environment
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
+from modules.infrastructure.infrastructure.config.secret_files import with_secret_files
 
 DEFAULT_ENV_FILE = ".env"
+logger = logging.getLogger(__name__)
 
 
 class EnvironmentLoader:
@@ -40,7 +46,8 @@ class EnvironmentLoader:
         if config is None:
             with self._lock:
                 if self._config is None:
-                    self._config = Configuration(self.environment(), discover_module_settings()).load_from_environment()
+                    self._config = Configuration(self.environment(), discover_module_settings(), sibling_modules()).load_from_environment()
+                    _log_unknown_variables(self._config)
                 config = self._config
         return config
 
@@ -48,7 +55,7 @@ class EnvironmentLoader:
         """The merged variables: the dotenv file's values overridden by the real environment."""
         if self._merged is None:
             real = self._real()
-            self._merged = {**_read_env_file(real.get("ENV_FILE", "").strip(), real), **real}
+            self._merged = with_secret_files({**_read_env_file(real.get("ENV_FILE", "").strip(), real), **real})
         return self._merged
 
     def _real(self) -> dict[str, str]:
@@ -60,14 +67,31 @@ class EnvironmentLoader:
             environment = self.environment()
         except ConfigurationError:
             real = self._real()
-            environment = {**_read_env_file(real.get("ENV_FILE", "").strip(), real, strict=False), **real}
-        return Redactor(secrets_in_environment(environment))
+            lenient = {**_read_env_file(real.get("ENV_FILE", "").strip(), real, strict=False), **real}
+            environment = with_secret_files(lenient, strict=False)
+        secrets = secrets_in_environment(environment)
+        # A password from DB_PASSWORD or REDIS_PASSWORD appears percent-encoded in the URL made of it.
+        return Redactor(secrets | {quote(s, safe="") for s in secrets})
 
     def reset(self) -> None:
         """Forget the cached configuration, so the next ``load_config()`` reads everything again."""
         with self._lock:
             self._config = None
             self._merged = None
+
+
+def sibling_modules() -> list[str]:
+    """The other modules' names: the folders of the ``modules`` namespace package beside the infrastructure."""
+    roots = [Path(entry) for entry in importlib.import_module("modules").__path__]
+    names = {p.name for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir() and p.name.isidentifier() and not p.name.startswith("_")}
+    return sorted(names - {"infrastructure"})
+
+
+def _log_unknown_variables(config: AppConfig) -> None:
+    """Each mistyped-looking variable once, when the configuration is read (names only, never values)."""
+    for warning in config.warnings:
+        if UNKNOWN_VARIABLE in warning:
+            logger.warning(warning)
 
 
 def _read_env_file(named: str, real: Mapping[str, str], strict: bool = True) -> dict[str, str]:

@@ -1,0 +1,68 @@
+"""Mistyped settings: unknown variables with the module's prefixes and near misses of known names are warned about."""
+
+from __future__ import annotations
+
+import pytest
+
+from modules.infrastructure.domain.config.settings import SETTINGS, secret_setting_names
+from modules.infrastructure.domain.config.unknown_variables import known_names, own_prefixes, unknown_variable_warnings
+from tests.unit.test_configuration import load
+
+SIBLINGS = ("content_creation", "learning")
+
+
+def test_the_prefixes_come_from_the_settings_table() -> None:
+    prefixes = own_prefixes()
+    assert {"DB_", "DATABASE_", "REDIS_", "RABBITMQ_", "LLM_", "OPENAI_", "ANTHROPIC_", "AZURE_OPENAI_", "STORAGE_", "CACHE_", "OUTBOX_", "LOG_", "APP_"} <= prefixes
+    assert all(any(s.name.startswith(prefix) for s in SETTINGS) for prefix in prefixes)
+
+
+def test_namespaces_other_libraries_read_are_not_ours() -> None:
+    assert not {"AWS_", "AZURE_", "API_", "ENV_"} & own_prefixes()
+    assert unknown_variable_warnings(["AWS_PROFILE", "AZURE_CLIENT_ID", "OPENAI_ORG_ID", "ANTHROPIC_AUTH_TOKEN", "API_KEY"]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("DATABSE_URL", "DATABASE_URL"), ("REDIS_ULR", "REDIS_URL"), ("OPENAI_APIKEY", "OPENAI_API_KEY"), ("database_url", "DATABASE_URL"),
+     ("DB_PASWORD_FILE", "DB_PASSWORD_FILE"), ("RABBITMQ_UR", "RABBITMQ_URL"), ("SECRET_DIR", "SECRETS_DIR")],
+)
+def test_a_near_miss_of_a_known_name_says_which_was_meant(name: str, meant: str) -> None:
+    assert unknown_variable_warnings([name]) == [f"{name} is not a setting of the infrastructure module and is ignored: did you mean {meant}?"]
+
+
+@pytest.mark.parametrize("name", ["DB_SCHEMA", "LLM_TEMPERATURE", "STORAGE_BUCKET", "OUTBOX_WORKERS", "CACHE_SIZE_MB"])
+def test_an_unknown_name_with_our_prefix_is_warned_about(name: str) -> None:
+    [warning] = unknown_variable_warnings([name])
+    assert warning.startswith(f"{name} is not a setting of the infrastructure module and is ignored")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["PATH", "HOME", "CONTENT_CREATION_DB_POOL_SIZE", "LEARNING_REDIS_URL", "FEATURE_FLAG_NEW_UI", "REDIS_SERVICE_HOST",
+     "REDIS_PORT_6379_TCP_ADDR", "DB_SERVICE_PORT", "PYTHONPATH"],
+)
+def test_other_variables_are_left_alone(name: str) -> None:
+    assert unknown_variable_warnings([name], SIBLINGS) == []
+
+
+def test_every_known_name_and_every_secret_file_variable_is_quiet() -> None:
+    assert unknown_variable_warnings(known_names()) == []
+    assert {f"{name}_FILE" for name in secret_setting_names()} <= known_names()
+
+
+def test_a_sibling_variable_that_looks_like_ours_is_left_to_the_sibling() -> None:
+    assert unknown_variable_warnings(["OUTBOX_REPORTS_LIMIT"], SIBLINGS) != []  # OUTBOX_ is ours
+    assert unknown_variable_warnings(["OUTBOX_REPORTS_LIMIT"], (*SIBLINGS, "outbox_reports")) == []
+
+
+def test_the_warnings_never_show_a_value() -> None:
+    config = load({"OPENAI_APIKEY": "sk-typo-value-123456", "DATABSE_URL": "postgresql://u:pw-typo@h/db"})
+    text = " ".join(config.warnings)
+    assert "OPENAI_APIKEY" in text and "DATABSE_URL" in text
+    assert "sk-typo" not in text and "pw-typo" not in text
+
+
+def test_each_unknown_variable_is_warned_about_once_in_name_order() -> None:
+    warnings = unknown_variable_warnings(["REDIS_ULR", "DATABSE_URL", "REDIS_ULR"])
+    assert [w.split()[0] for w in warnings] == ["DATABSE_URL", "REDIS_ULR"]
