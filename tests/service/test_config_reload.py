@@ -54,3 +54,19 @@ def test_secrets_read_again_are_masked_before_anything_logs_them(clean_env: Path
 def test_there_is_nothing_to_reread_on_a_given_configuration() -> None:
     with fake_infrastructure(), pytest.raises(ConfigurationError, match="nothing to reread"):
         InfrastructureService.reload_config()
+
+
+def test_secret_files_rotated_in_place_are_taken_by_a_reload(clean_env: Path) -> None:
+    secrets = clean_env / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text("sk-from-a-file-0123456789\n")
+    (secrets / "DB_PASSWORD").write_text("first-password\n")
+    write_env(clean_env, f"LLM_PROVIDER=openai\nSECRETS_DIR={secrets}\nDB_HOST=127.0.0.1\nDB_USER=app\nDB_NAME=app\n")
+    assert InfrastructureService.get_config().database.url.endswith("app:first-password@127.0.0.1:5432/app")
+    (secrets / "OPENAI_API_KEY").write_text("sk-rotated-by-the-mount-42\n")  # as a secret volume is updated
+    (secrets / "DB_PASSWORD").write_text("second-password\n")
+    reread = InfrastructureService.reload_config()
+    assert reread == ConfigReload(applied=("DB_PASSWORD", "OPENAI_API_KEY"))
+    config = InfrastructureService.get_config()
+    assert config.database.url.endswith("app:second-password@127.0.0.1:5432/app")
+    assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == "sk-rotated-by-the-mount-42"

@@ -18,7 +18,7 @@ from modules.infrastructure.domain.secrets import mask_url
 
 IN_PLACE_GROUPS = frozenset({"llm"})
 IN_PLACE_NAMES = frozenset({"LOG_LEVEL", "LOG_FORMAT"})
-DATABASE_PASSWORD_NAMES = frozenset({"DATABASE_URL", "DATABASE_REPLICA_URLS"})
+DATABASE_PASSWORD_NAMES = frozenset({"DATABASE_URL", "DATABASE_REPLICA_URLS", "DB_PASSWORD"})
 _GROUP_OF = {setting.name: setting.group for setting in SETTINGS}
 
 
