@@ -622,13 +622,10 @@ def test_development_silently_skips_local_when_local_already_stood_in_as_primary
     assert "AZURE_OPENAI_ENDPOINT" in config.warnings[0]
 
 
-def test_development_drops_a_fallback_without_credentials_with_a_warning() -> None:
-    config = load({"DATABASE_URL": PROD_DB, "OPENAI_API_KEY": OPENAI_KEY, "LLM_FALLBACK_PROVIDERS": "azure,local"})
-    assert [llm.provider for llm in config.llm_fallbacks] == ["local"]
-    assert len(config.warnings) == 1
-    assert "'azure'" in config.warnings[0]
-    assert "AZURE_OPENAI_API_KEY" in config.warnings[0]
-    assert "skipped" in config.warnings[0]
+def test_a_fallback_without_credentials_is_an_error_in_development_too() -> None:
+    error = config_error({"DATABASE_URL": PROD_DB, "OPENAI_API_KEY": OPENAI_KEY, "LLM_FALLBACK_PROVIDERS": "azure,local"})
+    assert len(error.problems) == 1 and "LLM_FALLBACK_PROVIDERS includes azure" in error.problems[0]
+    assert "AZURE_OPENAI_API_KEY" in error.problems[0]
 
 
 def test_production_rejects_a_fallback_without_credentials() -> None:
@@ -907,10 +904,12 @@ def test_the_real_secrets_stay_available_to_clients() -> None:
     assert config.llm_fallbacks[0].api_key is not None and config.llm_fallbacks[0].api_key.reveal() == AZURE_KEY
 
 
-def test_the_warnings_never_contain_a_secret() -> None:
-    config = load({"AZURE_OPENAI_API_KEY": AZURE_KEY, "LLM_FALLBACK_PROVIDERS": "openai"})
+def test_the_warnings_and_problems_never_contain_a_secret() -> None:
+    config = load({"AZURE_OPENAI_API_KEY": AZURE_KEY})
     assert config.warnings
     assert all(AZURE_KEY not in warning for warning in config.warnings)
+    error = config_error({"AZURE_OPENAI_API_KEY": AZURE_KEY, "LLM_FALLBACK_PROVIDERS": "openai"})
+    assert error.problems and AZURE_KEY not in str(error)
 
 
 @pytest.mark.parametrize("char", [" ", ",", "'", '"'], ids=["space", "comma", "quote", "double-quote"])

@@ -149,11 +149,8 @@ def _add_fallbacks(selection: LLMSelection, values: Mapping[str, Any], productio
                 selection.warnings.append(f"LLM_FALLBACK_PROVIDERS lists '{provider}' twice or as the primary: ignored")
             continue
         missing = [name for name in missing_credentials(provider, values) if name not in malformed]
-        if missing and production:
+        if missing:  # listed by name: an explicit choice, an error in every environment as LLM_PROVIDER's
             selection.problems.append(f"LLM_FALLBACK_PROVIDERS includes {provider}, which needs {', '.join(missing)}")
-            continue
-        if missing:
-            selection.warnings.append(f"LLM fallback '{provider}' lacks {', '.join(missing)}: skipped")
             continue
         chosen.append(provider)
         selection.fallbacks.append(build_llm_config(provider, values))
