@@ -13,6 +13,7 @@ _SERVER_NOT_TRUSTED = ("certificate verify failed", "does not match host name", 
 _CLIENT_REFUSED = ("client certificate", "certificate authentication failed", "certificate required", "unknown ca", "bad certificate")
 _OTHER_TLS = ("ssl", "tls", "no encryption")
 _CONNECTION_LOST = ("syscall", "closed unexpectedly", "eof", "reset by peer")  # a lost connection that happened to use TLS
+_HANDSHAKE_CUT = "violation of protocol"  # OpenSSL's EOF in the handshake: a TLS 1.3 server dropping a client without a certificate
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ RABBITMQ_TLS = TLSSettings("RABBITMQ_TLS_CA_FILE", "RABBITMQ_TLS_CERT_FILE", "RA
 def tls_advice(detail: str, settings: TLSSettings) -> str | None:
     """Advice for a failure whose text ``detail`` is about TLS; ``None`` for any other failure."""
     lowered = detail.lower()
-    if any(words in lowered for words in _CONNECTION_LOST):
+    if _HANDSHAKE_CUT not in lowered and any(words in lowered for words in _CONNECTION_LOST):
         return None
     if any(words in lowered for words in _SERVER_NOT_TRUSTED):
         return (
@@ -47,5 +48,8 @@ def tls_advice(detail: str, settings: TLSSettings) -> str | None:
             "to a certificate signed by a CA the server trusts (and issued to the user it connects as, where the server checks that)"
         )
     if any(words in lowered for words in _OTHER_TLS):
-        return f"The TLS set-up failed: check {settings.enable}, {settings.ca}, {settings.cert} and {settings.key}"
+        return (
+            f"The TLS set-up failed: check {settings.enable}, {settings.ca}, {settings.cert} and {settings.key} "
+            "(a server that requires client certificates drops a client without one)"
+        )
     return None
