@@ -46,7 +46,7 @@ def database_ssl_mode(values: Mapping[str, Any]) -> str | None:
 
 def check_tls(values: Mapping[str, Any], production: bool, malformed: frozenset[str]) -> TLSCheck:
     """The problems and warnings of the parsed ``values``; a malformed URL is already reported, so not checked here."""
-    problems = [*_unpaired(values), *_database(values, malformed, production), *_redis(values, malformed), *_rabbitmq(values, malformed)]
+    problems = [*_unpaired(values, malformed), *_database(values, malformed, production), *_redis(values, malformed), *_rabbitmq(values, malformed)]
     warnings: list[str] = []
     (problems if production else warnings).extend(_open_keys(values))
     plain = list(_plain_connections(values, malformed))
@@ -57,8 +57,10 @@ def check_tls(values: Mapping[str, Any], production: bool, malformed: frozenset[
     return TLSCheck(tuple(problems), tuple(warnings))
 
 
-def _unpaired(values: Mapping[str, Any]) -> Iterator[str]:
+def _unpaired(values: Mapping[str, Any], malformed: frozenset[str]) -> Iterator[str]:
     for cert, key in CERT_KEY_PAIRS:
+        if {cert, key} & malformed:
+            continue  # the malformed one is reported
         if bool(values.get(cert)) != bool(values.get(key)):
             given, missing = (cert, key) if values.get(cert) else (key, cert)
             yield f"{given} is set but {missing} is not; a client certificate needs its key, give both or neither"
