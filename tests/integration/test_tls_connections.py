@@ -6,6 +6,8 @@
   DB_SSLCERT/DB_SSLKEY (the error names them) and connects with them.
 - Redis on a TLS port that requires client certificates: ``get_cache`` works with the REDIS_TLS_*
   files; a wrong CA is a ``CacheConnectionError`` naming REDIS_TLS_CA_FILE.
+- RabbitMQ with an AMQPS listener that requires client certificates: the start-up report's broker
+  check connects with the RABBITMQ_TLS_* files; a wrong CA is reported naming RABBITMQ_TLS_CA_FILE.
 - No line of a private key appears in any message, log record or start-up report.
 """
 
@@ -24,7 +26,7 @@ from modules.infrastructure.module_api import (
     InfrastructureService,
 )
 from tests.integration.private_postgres import PrivatePostgres
-from tests.integration.tls_servers import CLIENT_CERT_USER, TestPKI, TLSPostgres, TLSRedis, create_role
+from tests.integration.tls_servers import CLIENT_CERT_USER, TestPKI, TLSPostgres, TLSRabbitMQ, TLSRedis, create_role
 
 Configure = Callable[..., None]
 SSL_OF_MY_CONNECTION = "SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -46,6 +48,12 @@ def postgres(pki: TestPKI) -> Iterator[PrivatePostgres]:
 def tls_redis(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSRedis]:
     with TLSRedis(tmp_path_factory.mktemp("redis-tls"), pki) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def tls_rabbitmq(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSRabbitMQ]:
+    with TLSRabbitMQ(tmp_path_factory.mktemp("rabbitmq-tls"), pki) as node:
+        yield node
 
 
 @pytest.fixture
@@ -181,3 +189,40 @@ def test_redis_wanting_a_client_certificate_refuses_a_client_without_one(
     configure(REDIS_URL=tls_redis.url, REDIS_TLS_CA_FILE=pki.ca_file)
     message = refusal(CacheConnectionError, read_strictly, pki, caplog)
     assert "REDIS_TLS_CERT_FILE" in message and "REDIS_TLS_KEY_FILE" in message, message
+
+
+# --- RabbitMQ ------------------------------------------------------------------------------------
+
+
+def broker_check(pki: TestPKI, caplog: pytest.LogCaptureFixture) -> str:
+    """The messaging line of the start-up report (its broker check opens an AMQPS connection), checked for key material."""
+    report = InfrastructureService.validate_environment(timeout=20)
+    detail = f"{report.checks['messaging'].status.value}: {report.checks['messaging'].detail}"
+    assert_no_key_material(pki, detail, caplog.text, repr(report))
+    return detail
+
+
+def test_amqps_with_the_ca_and_a_client_certificate(tls_rabbitmq: TLSRabbitMQ, pki: TestPKI, configure: Configure,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    configure(RABBITMQ_URL=tls_rabbitmq.tls_url, RABBITMQ_TLS_CA_FILE=pki.ca_file, RABBITMQ_TLS_CERT_FILE=pki.client_cert,
+              RABBITMQ_TLS_KEY_FILE=pki.client_key)
+    detail = broker_check(pki, caplog)
+    assert detail.startswith(f"ok: RabbitMQ amqps://****:****@127.0.0.1:{tls_rabbitmq.tls_port}/%2F reachable"), detail
+
+
+def test_amqps_with_a_ca_that_did_not_sign_the_node_certificate_names_the_setting(
+    tls_rabbitmq: TLSRabbitMQ, pki: TestPKI, configure: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure(RABBITMQ_URL=tls_rabbitmq.tls_url, RABBITMQ_TLS_CA_FILE=pki.other_ca_file, RABBITMQ_TLS_CERT_FILE=pki.client_cert,
+              RABBITMQ_TLS_KEY_FILE=pki.client_key)
+    detail = broker_check(pki, caplog)
+    assert "RABBITMQ_TLS_CA_FILE" in detail, detail
+
+
+def test_amqps_without_a_client_certificate_is_refused_by_the_node(
+    tls_rabbitmq: TLSRabbitMQ, pki: TestPKI, configure: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure(RABBITMQ_URL=tls_rabbitmq.tls_url, RABBITMQ_TLS_CA_FILE=pki.ca_file)
+    detail = broker_check(pki, caplog)
+    assert "RABBITMQ_TLS_CERT_FILE" in detail, detail
+

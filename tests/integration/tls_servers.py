@@ -4,6 +4,7 @@
     pki.ca_file, pki.client_cert, pki.client_key, pki.other_ca_file   # PEM files (keys mode 0600)
     with TLSPostgres(pki) as server: ...    # ssl=on; user CLIENT_CERT_USER must present a client certificate
     with TLSRedis(folder, pki) as server: server.url  # rediss://127.0.0.1:<port>/0, client certificates required
+    with TLSRabbitMQ(folder, pki) as node: node.tls_url  # amqps://guest:guest@127.0.0.1:<port>/%2F, likewise
 
 The shared services are never touched; each server is stopped by its pid.
 """
@@ -22,6 +23,7 @@ import trustme
 
 from tests.integration.private_postgres import USER as POSTGRES_USER
 from tests.integration.private_postgres import PrivatePostgres
+from tests.integration.private_rabbitmq import PrivateRabbitMQ, free_port
 from tests.integration.private_redis import PrivateRedis
 
 CLIENT_CERT_USER = "tlsclient"  # PostgreSQL checks the client certificate's CN is this user (clientcert=verify-full)
@@ -124,3 +126,27 @@ class TLSRedis(PrivateRedis):
             self.url, socket_timeout=0.5, socket_connect_timeout=0.5,
             ssl_ca_certs=self.pki.ca_file, ssl_certfile=self.pki.client_cert, ssl_keyfile=self.pki.client_key,
         )
+
+
+class TLSRabbitMQ(PrivateRabbitMQ):
+    """A private RabbitMQ node with an AMQPS listener that requires a client certificate signed by the CA."""
+
+    def __init__(self, folder: Path, pki: TestPKI) -> None:
+        super().__init__(folder)
+        self.pki = pki
+        self.tls_port = free_port()
+
+    @property
+    def tls_url(self) -> str:
+        return f"amqps://guest:guest@127.0.0.1:{self.tls_port}/%2F"
+
+    def config_text(self) -> str:
+        return super().config_text() + (
+            f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
+            f"ssl_options.cacertfile = {self.pki.ca_file}\n"
+            f"ssl_options.certfile = {self.pki.server_cert}\n"
+            f"ssl_options.keyfile = {self.pki.server_key}\n"
+            "ssl_options.verify = verify_peer\n"
+            "ssl_options.fail_if_no_peer_cert = true\n"
+        )
+
