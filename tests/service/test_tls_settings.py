@@ -184,6 +184,12 @@ def test_a_setting_that_cannot_apply_or_conflicts_with_a_url_is_a_problem(
     assert problem in only_problem_naming(environ, named)
 
 
+def test_redis_made_from_its_parts_is_reached_over_tls_when_a_tls_file_is_given(pem: dict[str, str]) -> None:
+    parts = {**BASE, "REDIS_URL": "", "REDIS_HOST": "cache.internal", "REDIS_PORT": "6380"}
+    assert load({**parts, "REDIS_TLS_CA_FILE": pem["ca"]}).cache.redis_url == "rediss://cache.internal:6380/0"
+    assert load(parts).cache.redis_url == "redis://cache.internal:6380/0"
+
+
 def test_the_same_option_in_the_url_and_the_setting_is_fine(pem: dict[str, str]) -> None:
     config = load({**BASE, "DATABASE_URL": POSTGRES + "?sslmode=verify-full", "DB_SSLMODE": "verify-full",
                    "REDIS_URL": f"rediss://127.0.0.1:6380/0?ssl_ca_certs={pem['ca']}", "REDIS_TLS_CA_FILE": pem["ca"]})

@@ -16,7 +16,7 @@ from modules.infrastructure.domain.config.settings import (
     SETTINGS_BY_NAME,
     Setting,
 )
-from modules.infrastructure.domain.config.tls_checks import check_tls, database_ssl_mode
+from modules.infrastructure.domain.config.tls_checks import check_tls, database_ssl_mode, redis_url_over_tls
 from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
 from modules.infrastructure.domain.config.url_parts import (
     DATABASE_PARTS,
@@ -103,6 +103,7 @@ class Configuration:
             self._join_parts(parts)
         self._values["feature_flags"] = self._parse_flags()
         self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
+        self._values["REDIS_URL"] = redis_url_over_tls(self._values, self._environ)
         self._tls = check_tls(self._values, self._production, frozenset(self._malformed))
         self._module_values, module_problems = read_modules(self._modules, self._environ, self._shown)
         self._problems += module_problems

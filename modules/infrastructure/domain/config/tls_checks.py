@@ -44,6 +44,15 @@ def database_ssl_mode(values: Mapping[str, Any]) -> str | None:
     return mode or ("verify-full" if values.get("DB_SSLROOTCERT") else None)
 
 
+def redis_url_over_tls(values: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    """REDIS_URL, as rediss:// when it was made from REDIS_HOST and its parts (which name no scheme) and a
+    REDIS_TLS_* file is given: the files ask for TLS. A REDIS_URL that was given keeps its scheme."""
+    url: str | None = values.get("REDIS_URL")
+    if url and url.startswith("redis://") and not environ.get("REDIS_URL", "").strip() and any(values.get(n) for n in REDIS_FILES):
+        return "rediss://" + url.removeprefix("redis://")
+    return url
+
+
 def check_tls(values: Mapping[str, Any], production: bool, malformed: frozenset[str]) -> TLSCheck:
     """The problems and warnings of the parsed ``values``; a malformed URL is already reported, so not checked here."""
     problems = [*_unpaired(values, malformed), *_database(values, malformed, production), *_redis(values, malformed), *_rabbitmq(values, malformed)]
