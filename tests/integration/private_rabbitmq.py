@@ -18,6 +18,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -33,8 +34,8 @@ class PrivateRabbitMQ:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.node = f"infra_test_{uuid.uuid4().hex[:8]}@localhost"
-        self.port = _free_port()
-        self._dist_port = _free_port()
+        self.port = free_port()
+        self._dist_port = free_port()
         self._cookie = uuid.uuid4().hex.upper()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -42,16 +43,20 @@ class PrivateRabbitMQ:
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
-    def __enter__(self) -> PrivateRabbitMQ:
+    def __enter__(self) -> Self:
         if not (BIN / "rabbitmq-server").exists():
             pytest.fail(f"{BIN / 'rabbitmq-server'} is missing; the fault tests start a private RabbitMQ (apt-get install rabbitmq-server)")
-        (self.folder / "conf.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        (self.folder / "conf.conf").write_text(self.config_text())
         (self.folder / "enabled_plugins").write_text("[].\n")
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def config_text(self) -> str:
+        """The node's rabbitmq.conf (a subclass adds a TLS listener)."""
+        return f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n"
 
     def start(self) -> None:
         """Start the node (again, on the same ports and data) and wait until it takes AMQP connections."""
@@ -134,7 +139,7 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 import pytest
 import redis
@@ -34,11 +35,11 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def __enter__(self) -> PrivateRedis:
+    def __enter__(self) -> Self:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed; the fault tests start a private one (apt-get install redis-server)")
-        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command = [binary, *self.server_arguments(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         command += ["--dir", str(self.folder), "--daemonize", "no"]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_it_answers()
@@ -50,6 +51,14 @@ class PrivateRedis:
         self.thaw()  # a stopped process would hold SIGTERM until it runs again
         stop_process(self._process)
 
+    def server_arguments(self) -> list[str]:
+        """Where the server listens (a subclass listens on a TLS port instead)."""
+        return ["--port", str(self.port)]
+
+    def probe_client(self) -> redis.Redis:
+        """A client that can talk to the server, to see it has come up."""
+        return redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
     def freeze(self) -> None:
         assert self._process is not None
         os.kill(self._process.pid, signal.SIGSTOP)
@@ -59,7 +68,7 @@ class PrivateRedis:
         os.kill(self._process.pid, signal.SIGCONT)
 
     def _wait_until_it_answers(self) -> None:
-        client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = self.probe_client()
         deadline = time.monotonic() + START_TIMEOUT
         try:
             while True:

@@ -51,8 +51,8 @@ URL_SECRET = "k" * 32
 
 
 def production(**extra: str) -> dict[str, str]:
-    """A production environment with a database; add the LLM settings under test."""
-    return {"APP_ENV": "production", "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, **extra}
+    """A production environment with a database reached over TLS; add the LLM settings under test."""
+    return {"APP_ENV": "production", "DATABASE_URL": PROD_DB, "DB_SSLMODE": "require", "STORAGE_URL_SECRET": URL_SECRET, **extra}
 
 
 def problems_naming(error: ConfigurationError, name: str) -> list[str]:
@@ -536,7 +536,7 @@ def test_an_explicit_local_provider_gives_no_warning() -> None:
 
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_an_openai_key_selects_openai(app_env: str) -> None:
-    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "STORAGE_URL_SECRET": URL_SECRET, "OPENAI_API_KEY": OPENAI_KEY})
+    config = load({"APP_ENV": app_env, "DATABASE_URL": PROD_DB, "DB_SSLMODE": "require", "STORAGE_URL_SECRET": URL_SECRET, "OPENAI_API_KEY": OPENAI_KEY})
     assert config.llm_config.provider == "openai"
     assert config.warnings == ()
 

@@ -74,7 +74,9 @@ def build_cache(config: AppConfig, redactor: Redactor) -> CacheBackend:
         return MemoryCache(settings.max_items, settings.default_ttl)
     from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
 
-    return RedisCache(settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor)
+    return RedisCache(
+        settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor, tls=settings.tls
+    )
 
 
 def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher | None:

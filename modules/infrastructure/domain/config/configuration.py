@@ -16,6 +16,7 @@ from modules.infrastructure.domain.config.settings import (
     SETTINGS_BY_NAME,
     Setting,
 )
+from modules.infrastructure.domain.config.tls_checks import check_tls, database_ssl_mode, redis_url_over_tls
 from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
 from modules.infrastructure.domain.config.url_parts import (
     DATABASE_PARTS,
@@ -33,6 +34,7 @@ from modules.infrastructure.domain.config.values import (
     LoggingConfig,
     MessagingConfig,
     StorageConfig,
+    TLSFiles,
 )
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, is_secret_name, mask_url, optional_secret, secrets_in_environment
@@ -79,7 +81,7 @@ class Configuration:
         problems += self._storage_secret_problems()
         if "LLM_PROVIDER" not in self._malformed:  # else its problem is already listed
             problems += self._llm.problems
-        return problems
+        return problems + list(self._tls.problems)
 
     def _storage_secret_problems(self) -> list[str]:
         """STORAGE_URL_SECRET signs local download URLs: long enough when set, and set in production for local disk."""
@@ -101,6 +103,8 @@ class Configuration:
             self._join_parts(parts)
         self._values["feature_flags"] = self._parse_flags()
         self._llm = select_llm(self._values, self._production, frozenset(self._malformed))
+        self._values["REDIS_URL"] = redis_url_over_tls(self._values, self._environ)
+        self._tls = check_tls(self._values, self._production, frozenset(self._malformed))
         self._module_values, module_problems = read_modules(self._modules, self._environ, self._shown)
         self._problems += module_problems
 
@@ -154,7 +158,7 @@ class Configuration:
 
     def _build(self, llm: LLMSelection) -> AppConfig:
         v = self._values
-        warnings = list(llm.warnings) + self._environment_warnings
+        warnings = list(llm.warnings) + self._environment_warnings + list(self._tls.warnings)
         url = v["DATABASE_URL"]
         if url is None:
             url = DEFAULT_DATABASE_URL
@@ -177,6 +181,8 @@ class Configuration:
                 statement_timeout_ms=v["DB_STATEMENT_TIMEOUT_MS"],
                 application_name=v["DB_APPLICATION_NAME"],
                 replica_cooldown=v["DB_REPLICA_COOLDOWN"],
+                ssl_mode=database_ssl_mode(v),
+                tls=_tls_files(v, "DB_SSLROOTCERT", "DB_SSLCERT", "DB_SSLKEY"),
             ),
             llm_config=llm.primary,
             llm_fallbacks=tuple(llm.fallbacks),
@@ -186,6 +192,7 @@ class Configuration:
                 max_items=v["CACHE_MAX_ITEMS"],
                 default_ttl=v["CACHE_DEFAULT_TTL"],
                 socket_timeout=v["CACHE_SOCKET_TIMEOUT"],
+                tls=_tls_files(v, "REDIS_TLS_CA_FILE", "REDIS_TLS_CERT_FILE", "REDIS_TLS_KEY_FILE"),
             ),
             storage=StorageConfig(
                 url=v["STORAGE_URL"],
@@ -217,6 +224,7 @@ class Configuration:
                 listener_resume=v["LISTENER_RESUME_AT_STARTUP"],
                 listener_retention_hours=v["LISTENER_RETENTION_HOURS"],
                 listener_prefetch=v["LISTENER_PREFETCH"],
+                tls=_tls_files(v, "RABBITMQ_TLS_CA_FILE", "RABBITMQ_TLS_CERT_FILE", "RABBITMQ_TLS_KEY_FILE"),
             ),
             logging=LoggingConfig(level=v["LOG_LEVEL"], format=v["LOG_FORMAT"]),
             feature_flags=v["feature_flags"],
@@ -225,4 +233,5 @@ class Configuration:
         )
 
 
-
+def _tls_files(values: Mapping[str, Any], ca: str, cert: str, key: str) -> TLSFiles:
+    return TLSFiles(ca_file=values[ca], cert_file=values[cert], key_file=values[key])

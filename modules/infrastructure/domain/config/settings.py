@@ -12,12 +12,14 @@ from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
+from modules.infrastructure.domain.config.tls_files import pem_file
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
 from modules.infrastructure.domain.secrets import is_secret_name
 
 PROVIDERS = ("openai", "azure", "anthropic", "local")
 ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
 
@@ -146,6 +148,20 @@ SETTINGS: tuple[Setting, ...] = (
         ("LISTENER_RESUME_AT_STARTUP", "true", "When this process starts listening, run at once the publications a killed process had claimed", p.boolean),
         ("LISTENER_RETENTION_HOURS", "168", "Hours a completed publication record is kept before it is deleted", p.number(0, MAX_RETENTION_HOURS, note="114 years")),
         ("LISTENER_PREFETCH", "10", "Events a module's RabbitMQ consumer holds unacknowledged at once", p.integer(1, 65535)),
+    ),
+    *_group(
+        "tls",
+        ("DB_SSLMODE", None, "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca or verify-full; unset: verify-full when DB_SSLROOTCERT is set, else libpq's prefer (no check of the server)", p.choice(SSL_MODES)),
+        ("DB_SSLROOTCERT", None, "PEM file (absolute path) of the CA that signed the PostgreSQL server's certificate", pem_file),
+        ("DB_SSLCERT", None, "PEM client certificate for PostgreSQL servers that require one (with DB_SSLKEY)", pem_file),
+        ("DB_SSLKEY", None, "PEM private key of DB_SSLCERT; mode 0600 (libpq refuses a key others may read)", pem_file),
+        ("REDIS_TLS_CA_FILE", None, "PEM file of the CA that signed the Redis server's certificate; needs a rediss:// REDIS_URL (unset: the system's CAs)", pem_file),
+        ("REDIS_TLS_CERT_FILE", None, "PEM client certificate for a Redis server that requires one (tls-auth-clients; with REDIS_TLS_KEY_FILE)", pem_file),
+        ("REDIS_TLS_KEY_FILE", None, "PEM private key of REDIS_TLS_CERT_FILE", pem_file),
+        ("RABBITMQ_TLS_CA_FILE", None, "PEM file of the CA that signed the RabbitMQ node's certificate; needs amqps:// URLs (unset: the system's CAs)", pem_file),
+        ("RABBITMQ_TLS_CERT_FILE", None, "PEM client certificate for a RabbitMQ node that requires one (with RABBITMQ_TLS_KEY_FILE)", pem_file),
+        ("RABBITMQ_TLS_KEY_FILE", None, "PEM private key of RABBITMQ_TLS_CERT_FILE", pem_file),
+        ("REQUIRE_TLS", "false", "Refuse to start when PostgreSQL, Redis or RabbitMQ on a host other than loopback would be reached without TLS; unset in production: a warning in the start-up report instead", p.boolean),
     ),
     *_group(
         "storage",

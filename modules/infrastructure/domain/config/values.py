@@ -39,6 +39,20 @@ class _MaskedRepr:
 
     __str__ = __repr__
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """PEM files of one TLS connection: the CA that signed the server's certificate, and the client's certificate
+    and key for a server that asks for one. Paths only: the files are read by the driver when it connects."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any((self.ca_file, self.cert_file, self.key_file))
+
+
 @dataclass(frozen=True, repr=False)
 class DatabaseConfig(_MaskedRepr):
     """Where the database is and how its connection pool behaves."""
@@ -56,6 +70,8 @@ class DatabaseConfig(_MaskedRepr):
     statement_timeout_ms: int | None = None
     application_name: str = "modules-infrastructure"
     replica_cooldown: float = 30.0
+    ssl_mode: str | None = None  # libpq sslmode for PostgreSQL (None: the URL's, else libpq's default, prefer)
+    tls: TLSFiles = TLSFiles()
 
 @dataclass(frozen=True, repr=False)
 class LLMConfig(_MaskedRepr):
@@ -99,6 +115,7 @@ class CacheConfig(_MaskedRepr):
     max_items: int = 10000
     default_ttl: float | None = None
     socket_timeout: float = 0.5
+    tls: TLSFiles = TLSFiles()  # with a rediss:// URL
 
 @dataclass(frozen=True, repr=False)
 class StorageConfig(_MaskedRepr):
@@ -142,6 +159,7 @@ class MessagingConfig(_MaskedRepr):
     listener_resume: bool = True
     listener_retention_hours: float = 168.0
     listener_prefetch: int = 10
+    tls: TLSFiles = TLSFiles()  # with amqps:// URLs
 
 @dataclass(frozen=True, repr=False)
 class LoggingConfig(_MaskedRepr):

@@ -16,6 +16,7 @@ from modules.infrastructure.domain.cache.glob import check_pattern
 from modules.infrastructure.domain.cache.keys import check_key, check_ttl
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode, shown
+from modules.infrastructure.domain.config.values import TLSFiles
 from modules.infrastructure.domain.errors import CacheConnectionError, CacheError
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
@@ -59,11 +60,12 @@ class RedisCache(TextAndJson):
         warn_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         redactor: Redactor | None = None,
+        tls: TLSFiles = TLSFiles(),
     ) -> None:
         self.masked_url = mask_url(url)
         self.default_ttl = check_ttl(default_ttl)
         self.strict = strict
-        self._pool = build_pool(url, socket_timeout)
+        self._pool = build_pool(url, socket_timeout, tls)
         self._client = redis.Redis(connection_pool=self._pool)
         password = url_password(url)
         self._redactor = redactor or Redactor()

@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from modules.infrastructure.domain.errors import CacheConnectionError, CacheError
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.tls_advice import REDIS_TLS, tls_advice
 
 # redis.exceptions: RedisError and, outside it, the cluster errors, ChildDeadlockedError and IncorrectPolicyType.
 REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException, ChildDeadlockedError, IncorrectPolicyType)
@@ -42,7 +43,10 @@ class RedisErrors:
 
     def error(self, exc: BaseException, failed: str, advice: str = CHECK_REDIS) -> CacheError:
         kind = CacheConnectionError if isinstance(exc, UNREACHABLE) else CacheError
-        return kind(f"{self.where} {failed}: {self.reason(exc)}. {advice}")
+        reason = self.reason(exc)
+        if kind is CacheConnectionError:
+            advice = tls_advice(reason, REDIS_TLS) or advice
+        return kind(f"{self.where} {failed}: {reason}. {advice}")
 
     def reason(self, exc: BaseException) -> str:
         """``Type: message``, secrets masked."""

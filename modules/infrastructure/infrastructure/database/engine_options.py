@@ -51,11 +51,23 @@ def sqlite_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:
 
 
 def postgres_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:
-    """libpq settings from the configuration; a value given in the URL's query string wins."""
+    """libpq settings from the configuration; a value given in the URL's query string wins (for TLS it is the same one)."""
     wanted: dict[str, Any] = {
         "connect_timeout": max(1, round(config.connect_timeout)),
         "application_name": config.application_name,
     }
     if config.statement_timeout_ms:
         wanted["options"] = f"-c statement_timeout={config.statement_timeout_ms}"
+    wanted.update(postgres_tls_args(config))
     return {key: value for key, value in wanted.items() if key not in url.query}
+
+
+def postgres_tls_args(config: DatabaseConfig) -> dict[str, str]:
+    """libpq's sslmode, sslrootcert, sslcert and sslkey from the DB_SSL* settings (a conflicting URL is refused at start-up)."""
+    given = {
+        "sslmode": config.ssl_mode,
+        "sslrootcert": config.tls.ca_file,
+        "sslcert": config.tls.cert_file,
+        "sslkey": config.tls.key_file,
+    }
+    return {key: value for key, value in given.items() if value}

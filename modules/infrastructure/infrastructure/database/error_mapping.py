@@ -28,6 +28,7 @@ from modules.infrastructure.domain.errors import (
     DatabaseStatementTimeoutError,
 )
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.tls_advice import DATABASE_TLS, tls_advice
 
 logger = logging.getLogger(__name__)
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected; SQLite BUSY (5) and LOCKED (6).
@@ -39,6 +40,7 @@ SQLITE_ERROR = 1  # SQLite's "SQL error or missing database": bad SQL, no such t
 SQLITE_READONLY = 8  # "attempt to write a readonly database"
 QUERY_CANCELED = "57014"  # statement_timeout, or a cancel request
 READ_ONLY_SQL_TRANSACTION = "25006"
+INVALID_AUTHORIZATION = "28"  # class 28: the server refused who connected (pg_hba.conf, a client certificate)
 # Class 08 connection exceptions; 57P01-57P03 the server is shutting down or starting.
 _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
@@ -88,6 +90,11 @@ def is_connection_failure(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.OperationalError) and type(exc.orig).__module__.startswith("psycopg2")
 
 
+def _refused_connection(exc: BaseException) -> bool:
+    """A connection that failed to open or was refused by the server's authentication (SQLSTATE class 28)."""
+    return is_connection_failure(exc) or (sqlstate(exc) or "").startswith(INVALID_AUTHORIZATION)
+
+
 def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor) -> BaseException:
     """The ``DatabaseError`` subclass for ``exc``; anything not from the database is returned unchanged."""
     if isinstance(exc, DatabaseError) or not isinstance(exc, sa_exc.SQLAlchemyError):
@@ -105,6 +112,9 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
         return DatabaseConflictError(_write_lock_message(where, detail, facts.timeout))
     if is_conflict(exc):
         return DatabaseConflictError(f"Transaction on {where} was rolled back by a conflict ({detail}); run it again, e.g. with run_in_transaction().")
+    advice = tls_advice(detail, DATABASE_TLS) if _refused_connection(exc) else None
+    if advice:
+        return DatabaseConnectionError(f"Cannot connect to {where} over TLS: {detail}. {advice}.")
     if is_connection_failure(exc):
         setting = "DATABASE_REPLICA_URLS" if facts.label.startswith("replica") else "DATABASE_URL"
         return DatabaseConnectionError(f"Cannot reach {where}: {detail}. Check that the server is up and {setting} is right.")

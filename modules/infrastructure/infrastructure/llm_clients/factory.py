@@ -72,7 +72,7 @@ def _redis_for_limits(config: AppConfig) -> Any:
 
     from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 
-    return redis.Redis(connection_pool=build_pool(config.cache.redis_url, config.cache.socket_timeout))
+    return redis.Redis(connection_pool=build_pool(config.cache.redis_url, config.cache.socket_timeout, config.cache.tls))
 
 
 def _limiter(shared: Any, llm: LLMConfig, redactor: Redactor) -> Any:

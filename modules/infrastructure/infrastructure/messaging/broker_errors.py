@@ -18,6 +18,7 @@ from pika.exceptions import (
 
 from modules.infrastructure.domain.errors import MessagingAuthenticationError, MessagingError
 from modules.infrastructure.domain.secrets import Redactor, mask_url
+from modules.infrastructure.infrastructure.tls_advice import RABBITMQ_TLS, tls_advice
 
 # pika.exceptions: AMQPError and, outside it, ChannelError (with DuplicateGetOkCallback) and ReentrancyError.
 # OSError: a socket, DNS or TLS failure that pika's I/O loop lets through.
@@ -48,12 +49,15 @@ class BrokerErrors:
         """The ``MessagingError`` for ``exc``, for a caller that gives up outside a ``with`` block."""
         detail = self._redactor.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         error = MessagingAuthenticationError if isinstance(exc, REFUSED_CREDENTIALS) else MessagingError
-        return error(f"{doing} failed: RabbitMQ at {self.nodes} ({detail}). {_advice(exc)}{f' {then}' if then else ''}")
+        return error(f"{doing} failed: RabbitMQ at {self.nodes} ({detail}). {_advice(exc, detail)}{f' {then}' if then else ''}")
 
 
-def _advice(exc: BaseException) -> str:
+def _advice(exc: BaseException, detail: str) -> str:
     if isinstance(exc, REFUSED_CREDENTIALS):
         return "Check the user, password and virtual host in RABBITMQ_URL."
+    tls = tls_advice(detail, RABBITMQ_TLS) if isinstance(exc, (AMQPConnectionError, OSError)) else None
+    if tls:
+        return f"{tls}."
     if isinstance(exc, (AMQPConnectionError, OSError)):
         return "Check that the broker is up and that RABBITMQ_URL names it."
     return "The broker or pika refused the operation; check the broker's log and the permissions of RABBITMQ_URL's user."

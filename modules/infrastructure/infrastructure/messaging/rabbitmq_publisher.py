@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pika
 from pika.exceptions import AMQPConnectionError, ConnectionWrongStateError
 
-from modules.infrastructure.domain.config.values import MessagingConfig
+from modules.infrastructure.domain.config.values import MessagingConfig, TLSFiles
 from modules.infrastructure.domain.errors import MessagingError
 from modules.infrastructure.domain.messaging.ports import PublishInterrupted, PublishOutcome
 from modules.infrastructure.domain.messaging.values import Envelope
@@ -27,6 +28,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.messaging.broker_errors import REFUSED_CREDENTIALS, BrokerErrors
 from modules.infrastructure.infrastructure.messaging.confirming_link import ConfirmingLink, LinkLost
 from modules.infrastructure.infrastructure.messaging.event_topology import DESTINATION_HEADER
+from modules.infrastructure.infrastructure.messaging.tls_context import amqps_context, ssl_options
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class BrokerSettings:
     blocked_timeout: float = 30.0
     connect_timeout: float = 5.0
     reconnect_attempts: int = 5
+    ssl_context: ssl.SSLContext | None = None  # of amqps:// URLs without ssl_options (None: the system's CAs)
 
 
 def broker_settings(config: MessagingConfig) -> BrokerSettings:
@@ -55,6 +58,7 @@ def broker_settings(config: MessagingConfig) -> BrokerSettings:
         heartbeat=config.heartbeat,
         blocked_timeout=config.blocked_timeout,
         connect_timeout=config.connect_timeout,
+        ssl_context=amqps_context(config.tls) if any(url.startswith("amqps:") for url in config.rabbitmq_urls) else None,
     )
 
 
@@ -74,6 +78,8 @@ def connection_parameters(settings: BrokerSettings) -> list[pika.URLParameters]:
             if option not in named:
                 setattr(params, option, value)
         params.connection_attempts = 1  # the publisher and consumer reconnect themselves, with backoff
+        if urlsplit(url).scheme == "amqps" and "ssl_options" not in named:
+            params.ssl_options = ssl_options(settings.ssl_context or amqps_context(TLSFiles()), params.host)
         nodes.append(params)
     random.shuffle(nodes)
     return nodes
