@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import ConfigReload, ConfigurationError, InfrastructureService
+from modules.infrastructure.module_api import ConfigReload, ConfigurationError, InfrastructureService, Prompt
 from modules.infrastructure.module_api.testing import fake_infrastructure
+from tests.integration.fault_server import Answer, FaultServer
 
 START = "LLM_PROVIDER=openai\nOPENAI_API_KEY=sk-first-key-0123456789\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n"
 
@@ -30,7 +31,7 @@ def test_an_edited_env_file_is_applied_in_place_where_it_can_be(clean_env: Path)
     assert InfrastructureService.is_feature_enabled("new_ui") and config.logging.level == "DEBUG"
     assert config.cache.max_items != 99  # needs a restart: the running cache keeps its size, and the config says so
     assert InfrastructureService.get_llm_client() is not first_client  # a new client; the old one served calls in flight
-    assert InfrastructureService.reload_config() == ConfigReload()  # read again, nothing new
+    assert InfrastructureService.reload_config() == ConfigReload(needs_restart=("CACHE_MAX_ITEMS",))  # still waiting
 
 
 def test_an_invalid_edit_changes_nothing_and_says_what_is_wrong(clean_env: Path) -> None:
@@ -70,3 +71,31 @@ def test_secret_files_rotated_in_place_are_taken_by_a_reload(clean_env: Path) ->
     config = InfrastructureService.get_config()
     assert config.database.url.endswith("app:second-password@127.0.0.1:5432/app")
     assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == "sk-rotated-by-the-mount-42"
+
+
+def test_a_password_rotates_while_another_database_change_waits_for_a_restart(clean_env: Path) -> None:
+    parts = "DB_HOST=127.0.0.1\nDB_USER=app\nDB_NAME=app\n"
+    write_env(clean_env, parts + "DB_PASSWORD=one\nDB_POOL_SIZE=5\n")
+    InfrastructureService.get_config()
+    write_env(clean_env, parts + "DB_PASSWORD=one\nDB_POOL_SIZE=7\n")
+    assert InfrastructureService.reload_config() == ConfigReload(needs_restart=("DB_POOL_SIZE",))
+    write_env(clean_env, parts + "DB_PASSWORD=two\nDB_POOL_SIZE=7\n")
+    assert InfrastructureService.reload_config() == ConfigReload(applied=("DB_PASSWORD",), needs_restart=("DB_POOL_SIZE",))
+    config = InfrastructureService.get_config()
+    assert config.database.url.endswith("app:two@127.0.0.1:5432/app") and config.database.pool_size == 5
+    write_env(clean_env, parts + "DB_PASSWORD=two\nDB_POOL_SIZE=5\n")  # set back to the value in use
+    assert InfrastructureService.reload_config() == ConfigReload()
+
+
+def test_a_key_rotation_keeps_the_usage_recorded_so_far(clean_env: Path) -> None:
+    with FaultServer([Answer(200)]) as server:
+        settings = START.replace("http://127.0.0.1:9/v1", server.base_url)
+        write_env(clean_env, settings)
+        InfrastructureService.execute_prompt(Prompt("before the rotation"))
+        client = InfrastructureService.get_llm_client()
+        write_env(clean_env, settings.replace("sk-first", "sk-second"))
+        assert InfrastructureService.reload_config().applied == ("OPENAI_API_KEY",)
+        InfrastructureService.execute_prompt(Prompt("after the rotation"))
+        keys = [seen.headers["authorization"] for seen in server.requests]
+    assert InfrastructureService.get_llm_usage().calls == 2 and InfrastructureService.get_llm_client() is not client
+    assert keys == ["Bearer sk-first-key-0123456789", "Bearer sk-second-key-0123456789"]

@@ -4,7 +4,7 @@ the process runs on meanwhile: new values where they apply, old ones elsewhere."
 from __future__ import annotations
 
 from modules.infrastructure.domain.config.configuration import Configuration
-from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload
+from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload, running_after
 
 BASE = {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-old-key-0123456789", "DATABASE_URL": "postgresql://app:old-pass@db:5432/app"}
 
@@ -51,3 +51,19 @@ def test_logging_and_flags_follow_and_the_rest_waits_for_a_restart() -> None:
 def test_unset_and_empty_are_the_same_and_unknown_variables_are_not_reported() -> None:
     reread = plan({**BASE, "REDIS_URL": ""}, {**BASE, "SOMETHING_ELSE": "x", "PATH": "/bin"})
     assert reread.report == ConfigReload()
+
+
+def test_where_usage_is_recorded_waits_for_a_restart_and_the_running_value_stays() -> None:
+    reread = plan(BASE, {**BASE, "LLM_USAGE_PERSIST": "true", "OPENAI_API_KEY": "sk-new-key-9876543210"})
+    assert reread.report == ConfigReload(applied=("OPENAI_API_KEY",), needs_restart=("LLM_USAGE_PERSIST",))
+    assert reread.config.llm_config.usage_persist is False
+
+
+def test_a_pending_restart_is_reported_again_and_a_value_set_back_is_no_change() -> None:
+    new = {**BASE, "REDIS_URL": "redis://cache:6379/0"}
+    first = plan(BASE, new)
+    running = running_after(first, BASE, new)
+    again = plan_reload(running, new, first.config, Configuration(new).load_from_environment())
+    assert again.report == ConfigReload(needs_restart=("REDIS_URL",))
+    back = plan_reload(running, BASE, first.config, Configuration(BASE).load_from_environment())
+    assert back.report == ConfigReload()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
 from modules.infrastructure.domain.errors import InvalidArgumentError
@@ -107,6 +108,12 @@ class Components:
                 arguments = {need: self if need == WHOLE_SET else getattr(self, need) for need in component.needs}
                 self._built[name] = component.build(**arguments)
             return self._built[name]
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No component of this set is built while the block runs (a reload swapping several at once)."""
+        with self._lock:
+            yield
 
     def is_given(self, name: str) -> bool:
         """Whether the component ``name`` was handed to this set (``bootstrap(config=...)``) rather than built."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING, cast
 
-from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload
+from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload, running_after
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.lifecycle import Resource
 from modules.infrastructure.domain.secrets import secrets_in_environment
@@ -18,12 +19,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 CLOSE_GRACE_SECONDS = 5.0  # beyond LLM_DEADLINE, before a replaced LLM client is closed
 _reloading = threading.Lock()
+_running: weakref.WeakKeyDictionary[Infrastructure, dict[str, str]] = weakref.WeakKeyDictionary()  # what each set runs on
 
 
 def reload_configuration(root: Infrastructure) -> ConfigReload:
     """Apply a fresh reading of the configuration to ``root``; ``ConfigurationError`` (and nothing changed)
-    when it is not valid. One reload at a time."""
-    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_llm, build_llm_providers
+    when it is not valid. One reload at a time, and no component of ``root`` is built meanwhile."""
+    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_llm_providers
     from modules.infrastructure.infrastructure.logging.setup import configure_logging
 
     if root.is_given("config") or root.is_given("environment"):
@@ -31,9 +33,12 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             "The configuration was given to bootstrap() (or fake_infrastructure()), not read from the environment: "
             "there is nothing to reread; change it by building the set again"
         )
-    with _reloading:
+    with _reloading, root.exclusive():
         fresh = build_environment()
-        plan = plan_reload(root.environment.environment(), fresh.environment(), root.config, fresh.load_config())
+        new_config = fresh.load_config()
+        running = _running.get(root) or root.environment.environment()
+        plan = plan_reload(running, fresh.environment(), root.config, new_config)
+        _running[root] = running_after(plan, running, fresh.environment())
         if not plan.report.changed:
             return plan.report
         root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
@@ -42,8 +47,9 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             root.database.rotate_passwords(plan.config.database)
         instances: dict[str, object] = {"environment": fresh, "config": plan.config}
         if plan.rebuild_llm and "llm_providers" in built:
-            providers = build_llm_providers(plan.config, root.redactor)
-            instances |= {"llm_providers": providers, "llm": build_llm(plan.config, providers, root.cache, root.metrics, root.database)}
+            instances["llm_providers"] = providers = build_llm_providers(plan.config, root.redactor)
+            if "llm" in built:
+                root.llm.use_providers(providers)  # the same gateway: its cache and usage ledger stay
         replaced = root.replace(**instances)
         if "llm_providers" in replaced:
             _close_later(cast(Resource, replaced["llm_providers"]), plan.config.llm_config.deadline + CLOSE_GRACE_SECONDS)

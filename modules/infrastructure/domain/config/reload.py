@@ -17,7 +17,8 @@ from modules.infrastructure.domain.config.values import AppConfig, DatabaseConfi
 from modules.infrastructure.domain.secrets import mask_url
 
 IN_PLACE_GROUPS = frozenset({"llm"})
-IN_PLACE_NAMES = frozenset({"LOG_LEVEL", "LOG_FORMAT"})
+IN_PLACE_NAMES = frozenset({"LOG_LEVEL", "LOG_FORMAT", "SECRETS_DIR"})  # SECRETS_DIR: its files are read at each reload
+RESTART_NAMES = frozenset({"LLM_USAGE_PERSIST"})  # where usage is recorded is wired at start-up
 DATABASE_PASSWORD_NAMES = frozenset({"DATABASE_URL", "DATABASE_REPLICA_URLS", "DB_PASSWORD"})
 _GROUP_OF = {setting.name: setting.group for setting in SETTINGS}
 
@@ -54,33 +55,47 @@ class ReloadPlan:
     reconfigure_logging: bool
 
 
-def plan_reload(old_environment: Mapping[str, str], new_environment: Mapping[str, str], old: AppConfig, new: AppConfig) -> ReloadPlan:
-    """Compare two readings; the planned config takes the new values that apply in place and keeps the old rest."""
+def plan_reload(running_environment: Mapping[str, str], new_environment: Mapping[str, str], old: AppConfig, new: AppConfig) -> ReloadPlan:
+    """Compare a new reading with what the process runs on (``running_environment``: the variables its
+    configuration came from); the planned config takes the new values that apply in place and keeps the rest."""
     modules = {name for values in new.module_settings.values() for name in values.variables}
-    changed = changed_variables(old_environment, new_environment, modules)
-    passwords_only = old.database != new.database and same_but_passwords(old.database, new.database)
+    changed = changed_variables(running_environment, new_environment, modules)
+    rotate = passwords_rotated(old.database, new.database)
     applied: list[str] = []
     restart: list[str] = []
     for name in changed:
-        in_place = (
+        in_place = name not in RESTART_NAMES and (
             _GROUP_OF.get(name) in IN_PLACE_GROUPS
             or name in IN_PLACE_NAMES
             or name.startswith(FEATURE_FLAG_PREFIX)
             or name in modules
-            or (name in DATABASE_PASSWORD_NAMES and passwords_only)
+            or (name in DATABASE_PASSWORD_NAMES and rotate)
         )
         (applied if in_place else restart).append(name)
-    rebuild_llm = (old.llm_config, old.llm_fallbacks) != (new.llm_config, new.llm_fallbacks)
+    llm_config = replace(new.llm_config, usage_persist=old.llm_config.usage_persist)
     config = replace(
         old,
-        llm_config=new.llm_config,
+        llm_config=llm_config,
         llm_fallbacks=new.llm_fallbacks,
         logging=new.logging,
         feature_flags=new.feature_flags,
         module_settings=new.module_settings,
-        database=new.database if passwords_only else old.database,
+        database=replace(old.database, url=new.database.url, replica_urls=new.database.replica_urls) if rotate else old.database,
     )
-    return ReloadPlan(config, ConfigReload(tuple(applied), tuple(restart)), rebuild_llm, passwords_only, old.logging != new.logging)
+    rebuild_llm = (old.llm_config, old.llm_fallbacks) != (llm_config, new.llm_fallbacks)
+    return ReloadPlan(config, ConfigReload(tuple(applied), tuple(restart)), rebuild_llm, rotate, old.logging != new.logging)
+
+
+def running_after(plan: ReloadPlan, running_environment: Mapping[str, str], new_environment: Mapping[str, str]) -> dict[str, str]:
+    """The variables the process runs on after ``plan``: the new reading, but the old value of each variable that
+    waits for a restart, so the next reload reports it again and a variable set back is no change."""
+    running = dict(new_environment)
+    for name in plan.report.needs_restart:
+        if name in running_environment:
+            running[name] = running_environment[name]
+        else:
+            running.pop(name, None)
+    return running
 
 
 def changed_variables(old: Mapping[str, str], new: Mapping[str, str], modules: Collection[str] = ()) -> list[str]:
@@ -90,10 +105,7 @@ def changed_variables(old: Mapping[str, str], new: Mapping[str, str], modules: C
     return sorted(n for n in names if old.get(n, "").strip() != new.get(n, "").strip())
 
 
-def same_but_passwords(old: DatabaseConfig, new: DatabaseConfig) -> bool:
-    """True when the two differ at most in the passwords inside their URLs."""
-    return _masked(old) == _masked(new)
-
-
-def _masked(config: DatabaseConfig) -> DatabaseConfig:
-    return replace(config, url=mask_url(config.url), replica_urls=tuple(mask_url(u) for u in config.replica_urls))
+def passwords_rotated(old: DatabaseConfig, new: DatabaseConfig) -> bool:
+    """True when the database URLs differ, and only in their passwords (other database settings aside)."""
+    old_urls, new_urls = (old.url, *old.replica_urls), (new.url, *new.replica_urls)
+    return old_urls != new_urls and [mask_url(u) for u in old_urls] == [mask_url(u) for u in new_urls]

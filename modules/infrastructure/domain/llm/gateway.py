@@ -50,6 +50,12 @@ class LLMGateway:
         self.ledger = ledger
         self._answers = ResponseCache(cache) if cache is not None else None
 
+    def use_providers(self, providers: LLMProviders) -> LLMProviders:
+        """Call ``providers`` from now on (a reloaded configuration); returns the ones replaced. Calls that
+        already chose their provider finish on it; the cache and the usage ledger stay."""
+        replaced, self.providers = self.providers, providers
+        return replaced
+
     def provider(self, name: str | None = None) -> LLMProvider:
         """The primary provider, or the configured one called ``name``; raises ``LLMBadRequestError``."""
         return self.providers.named(name)
