@@ -58,7 +58,7 @@ class Configuration:
         ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
         self._modules = tuple(modules)
-        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules)
+        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules, self._modules)
         self._environment_warnings += [w for parts in (DATABASE_PARTS, REDIS_PARTS) for w in drop_service_links(parts, self._environ)]
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
