@@ -54,10 +54,11 @@ def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[st
     ``sibling_modules``: modules whose ``<MODULE>_*`` variables are theirs; ``modules``: the tables found, whose
     variables are checked as the infrastructure's are.
     """
+    found = tuple(modules)
     owners = dict.fromkeys(known_names(), INFRASTRUCTURE)
-    for table in modules:
+    for table in found:
         owners.update({s.name: table.module for s in table} | {s.name + FILE_SUFFIX: table.module for s in table if s.secret})
-    tables = {table.prefix: table.module for table in modules}
+    tables = {table.prefix: table.module for table in found}
     prefixes = tuple(sorted(own_prefixes()))
     siblings = tuple(f"{module.upper()}_" for module in sibling_modules if f"{module.upper()}_" not in tables)
     candidates = sorted(owners)
@@ -66,11 +67,11 @@ def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[st
         if name in owners or name in _READ_BY_LIBRARIES or name.startswith((FEATURE_FLAG_PREFIX, *siblings)) or _SERVICE_LINK.fullmatch(name):
             continue
         close = difflib.get_close_matches(name.upper(), candidates, n=1, cutoff=NEAR_MISS_CUTOFF)
-        table = next((module for prefix, module in tables.items() if name.startswith(prefix)), None)
+        owner = next((module for prefix, module in tables.items() if name.startswith(prefix)), None)
         if close:
             warnings.append(f"{name} {_unknown(owners[close[0]])}: did you mean {close[0]}?")
-        elif table is not None or name.startswith(prefixes):
-            warnings.append(f"{name} {_unknown(table or INFRASTRUCTURE)}; check its spelling (.env.example lists every setting)")
+        elif owner is not None or name.startswith(prefixes):
+            warnings.append(f"{name} {_unknown(owner or INFRASTRUCTURE)}; check its spelling (.env.example lists every setting)")
     return warnings
 
 
