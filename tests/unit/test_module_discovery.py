@@ -60,9 +60,28 @@ def test_every_module_s_mistake_is_reported_together(modules_root: Path) -> None
     assert caught.value.problems == (
         "modules/billing/settings.py cannot be imported: InvalidArgumentError: billing declares 'billing_RETRIES'; its variables "
         "are named BILLING_<NAME> in upper case (letters, digits, _; a letter first), e.g. BILLING_MAX_ITEMS",
-        "modules/broken/settings.py cannot be imported: ModuleNotFoundError: No module named 'no_such_package_here'",
+        "modules/broken/settings.py cannot be imported: ModuleNotFoundError (no module 'no_such_package_here') raised at line 1; "
+        "run python -c 'import modules.broken.settings' to see it",
         "modules/orders/settings.py declares the module 'shipping'; use its folder's name, 'orders', so its variables start ORDERS_",
         "modules/shipping/settings.py defines no SETTINGS = ModuleSettings('shipping', ...); found dict",
         "LLM_MAX_RETRIES of llm is already the infrastructure's; rename it",
     )
     assert str(caught.value).startswith("The modules' settings tables have 5 problem(s); fix the declarations:")
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("import sys\nsys.exit('bye')\n", "SystemExit raised at line 2"),
+        ("KEY = 'sk-live-123456'\nraise ValueError(f'bad {KEY}')\n", "ValueError raised at line 2"),
+        ("x = = 1\n", "SyntaxError raised at line 1"),
+    ],
+)
+def test_a_failing_settings_file_is_a_problem_naming_the_class_and_line_never_the_message(modules_root: Path, source: str, problem: str) -> None:
+    package(modules_root, "billing", source)
+    with pytest.raises(ConfigurationError) as caught:
+        discover_module_settings([modules_root])
+    assert caught.value.problems == (
+        f"modules/billing/settings.py cannot be imported: {problem}; run python -c 'import modules.billing.settings' to see it",
+    )
+    assert "sk-live" not in str(caught.value) and "bye" not in str(caught.value)
