@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 
 from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
+from tests.secret_volumes import secret_file
 
 GOOD = '''
 from modules.infrastructure.module_api import ModuleSettings, setting, setting_types
 SETTINGS = ModuleSettings("{name}", setting("{prefix}_RETRIES", setting_types.integer(0, 9), default=2, description="Retries"))
+'''
+
+SECRET = '''
+from modules.infrastructure.module_api import ModuleSettings, setting, setting_types
+SETTINGS = ModuleSettings("billing", setting("BILLING_API_KEY", setting_types.text, description="Payment provider key"))
 '''
 
 
@@ -85,3 +92,12 @@ def test_a_failing_settings_file_is_a_problem_naming_the_class_and_line_never_th
         f"modules/billing/settings.py cannot be imported: {problem}; run python -c 'import modules.billing.settings' to see it",
     )
     assert "sk-live" not in str(caught.value) and "bye" not in str(caught.value)
+
+
+def test_the_loader_reads_a_module_s_secret_from_its_file_and_masks_it(modules_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package(modules_root, "billing", SECRET)
+    key = secret_file(tmp_path / "billing_key", "\ufeffbk-from-a-file-123\n")
+    monkeypatch.chdir(tmp_path)
+    loader = EnvironmentLoader(environ={"BILLING_API_KEY_FILE": str(key)})
+    assert loader.load_config().module_settings["billing"].api_key.reveal() == "bk-from-a-file-123"
+    assert loader.redactor().redact("key bk-from-a-file-123") == "key ****"
