@@ -68,7 +68,7 @@ def test_an_explicit_provider_without_its_key_fails_start_up_in_development(monk
 def test_a_mistyped_variable_is_a_warning_of_the_report_and_logged_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("LLM_PROVIDER", "local")
     monkeypatch.setenv("DATABSE_URL", f"postgresql://u:{TYPO_VALUE}@h/db")
-    monkeypatch.setenv("CONTENT_CREATION_ANYTHING", TYPO_VALUE)  # a sibling's own variable
+    monkeypatch.setenv("LEARNING_ANYTHING", TYPO_VALUE)  # a variable of a sibling without a settings table: its business
     with caplog.at_level(logging.WARNING, logger=LOADER_LOG):
         InfrastructureService.get_config()
         InfrastructureService.get_config()

@@ -508,6 +508,19 @@ def test_an_explicit_openai_without_a_key_is_an_error_in_every_environment(app_e
     assert "LLM_PROVIDER=openai needs OPENAI_API_KEY" in error.problems[0]
 
 
+@pytest.mark.parametrize(
+    ("environ", "how"),
+    [
+        ({"LLM_PROVIDER": "openai"}, "needs OPENAI_API_KEY; set it (or OPENAI_API_KEY_FILE), choose"),
+        ({"LLM_PROVIDER": "azure"}, "needs AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT; set them (or AZURE_OPENAI_API_KEY_FILE), choose"),
+        ({"LLM_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": AZURE_KEY}, "needs AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT; set them, choose"),
+    ],
+)
+def test_the_missing_credentials_message_names_a_file_only_for_a_secret(environ: dict[str, str], how: str) -> None:
+    [problem] = config_error({**environ, "DATABASE_URL": PROD_DB}).problems
+    assert how in problem
+
+
 def test_an_explicit_partial_azure_names_what_is_missing() -> None:
     error = config_error({"LLM_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": AZURE_KEY, "DATABASE_URL": PROD_DB})
     [problem] = error.problems

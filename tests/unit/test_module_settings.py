@@ -119,6 +119,7 @@ def test_a_dotenv_file_feeds_module_settings_too(tmp_path: Path) -> None:
         (lambda: ModuleSettings("billing", setting("BILLING_1X", kinds.integer(), description="d")), "a letter first"),
         (lambda: ModuleSettings("billing", setting("BILLING_A", kinds.text, description="d"), setting("BILLING_A", kinds.text, description="e")), "BILLING_A twice"),
         (lambda: ModuleSettings("billing", setting("BILLING_MODULE", kinds.text, description="d")), "'module' is taken by the values' own"),
+        (lambda: ModuleSettings("billing", setting("BILLING_VARIABLES", kinds.integer(), description="d")), "'variables' is taken by the values' own"),
         (lambda: ModuleSettings("Billing"), "module's package name"),
         (lambda: ModuleSettings("infrastructure"), "module's package name"),
         (lambda: ModuleSettings("billing", ("BILLING_A", "1")), "takes setting\\(...\\) declarations, not tuple"),  # type: ignore[arg-type]
@@ -137,10 +138,19 @@ def test_a_bad_declaration_is_refused_when_it_is_made(declare: object, message: 
         declare()  # type: ignore[operator]
 
 
-def test_a_secret_s_bad_default_is_not_shown() -> None:
-    with pytest.raises(InvalidArgumentError) as caught:
-        setting("BILLING_API_KEY", kinds.integer(), default="sk-live-99999", description="d")
-    assert "<hidden>" in str(caught.value) and "sk-live" not in str(caught.value)
+@pytest.mark.parametrize("default", ["sk-live-99999", 12345])
+def test_a_secret_takes_no_default_and_the_refusal_does_not_show_it(default: str | int) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"setting\('BILLING_API_KEY'\) is a secret and takes no default") as caught:
+        setting("BILLING_API_KEY", kinds.text, default=default, description="d")
+    assert "sk-live" not in str(caught.value) and "12345" not in str(caught.value)
+
+
+def test_every_public_attribute_of_the_values_is_reserved() -> None:
+    public = {name for name in dir(SettingValues) if not name.startswith("_")}
+    assert {"module", "variables"} <= public
+    for attribute in public:
+        with pytest.raises(InvalidArgumentError, match=f"{attribute!r} is taken"):
+            ModuleSettings("billing", setting(f"BILLING_{attribute.upper()}", kinds.text, description="d"))
 
 
 def test_tables_may_not_share_a_variable_with_each_other_or_the_infrastructure() -> None:

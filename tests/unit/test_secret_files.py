@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from modules.infrastructure.domain.config.module_settings import ModuleSettings, setting
+from modules.infrastructure.domain.config.parsers import integer, text
 from modules.infrastructure.domain.config.settings import secret_setting_names
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
@@ -43,13 +45,26 @@ def test_every_secret_setting_can_be_given_as_a_file(tmp_path: Path) -> None:
     assert {name: resolved[name] for name in names} == {name: f"value-of-{name}" for name in names}
 
 
-def test_only_one_trailing_newline_is_stripped(tmp_path: Path) -> None:
+def test_a_file_s_value_is_what_the_parsers_see(tmp_path: Path) -> None:
     path = secret_file(tmp_path / "key", "  sk-spaced  \n\n")
-    assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == "  sk-spaced  \n"
+    assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == "sk-spaced"
     secret_file(path, "sk-crlf\r\n")
     assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == "sk-crlf"
     secret_file(path, "sk-no-newline")
     assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == "sk-no-newline"
+    secret_file(path, "line1\nline2\n")
+    assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == "line1\nline2"
+
+
+def test_a_leading_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    path = secret_file(tmp_path / "key", b"\xef\xbb\xbf" + OPENAI_KEY.encode() + b"\r\n")
+    assert with_secret_files({"OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == OPENAI_KEY
+
+
+@pytest.mark.parametrize("content", [f"{OPENAI_KEY}\n\n", f"{OPENAI_KEY}  \n", f"\ufeff{OPENAI_KEY}\n"])
+def test_a_file_equal_to_the_variable_once_stripped_agrees_with_it(tmp_path: Path, content: str) -> None:
+    path = secret_file(tmp_path / "key", content)
+    assert with_secret_files({"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_API_KEY_FILE": str(path)})["OPENAI_API_KEY"] == OPENAI_KEY
 
 
 def test_the_variable_itself_wins_over_an_equal_file(tmp_path: Path) -> None:
@@ -232,3 +247,35 @@ def test_the_redactor_knows_the_good_files_when_another_is_bad(workdir: Path) ->
         loader.load_config()
     assert "ANTHROPIC_API_KEY_FILE='relative' is a relative path" in str(caught.value)
     assert loader.redactor().redact(f"x {OPENAI_KEY} y") == "x **** y"
+
+
+# --- the sibling modules' settings ---------------------------------------------------------------
+
+BILLING = ModuleSettings(
+    "billing",
+    setting("BILLING_API_KEY", text, description="Payment provider key"),
+    setting("BILLING_RETRIES", integer(0, 10), default=3, description="Retries"),
+)
+
+
+def test_a_module_s_secret_setting_can_be_given_as_a_file(tmp_path: Path) -> None:
+    path = secret_file(tmp_path / "billing", "bk-from-file\n")
+    assert with_secret_files({"BILLING_API_KEY_FILE": str(path)}, modules=[BILLING])["BILLING_API_KEY"] == "bk-from-file"
+    assert "BILLING_API_KEY" not in with_secret_files({"BILLING_API_KEY_FILE": str(path)})
+
+
+def test_a_module_s_settings_are_read_from_secrets_dir(tmp_path: Path) -> None:
+    folder = kubernetes_volume(tmp_path / "secrets", {"BILLING_API_KEY": "bk-mounted", "BILLING_RETRIES": "5"})
+    resolved = with_secret_files({"SECRETS_DIR": str(folder)}, modules=[BILLING])
+    assert (resolved["BILLING_API_KEY"], resolved["BILLING_RETRIES"]) == ("bk-mounted", "5")
+
+
+def test_a_module_s_secret_file_has_the_same_checks(tmp_path: Path) -> None:
+    path = secret_file(tmp_path / "billing", "bk-from-file", mode=0o644)
+    for environ, problem in [
+        ({"APP_ENV": "production"}, f"BILLING_API_KEY_FILE={str(path)!r} is world-readable, refused when APP_ENV=production"),
+        ({"BILLING_API_KEY": "other"}, "BILLING_API_KEY and BILLING_API_KEY_FILE are both set and differ; keep one of them"),
+    ]:
+        with pytest.raises(ConfigurationError) as caught:
+            with_secret_files({"BILLING_API_KEY_FILE": str(path), **environ}, modules=[BILLING])
+        assert caught.value.problems[0].startswith(problem) and "bk-from-file" not in str(caught.value)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from modules.infrastructure.domain.config.configuration import Configuration
 from modules.infrastructure.domain.config.settings import SETTINGS, secret_setting_names
 from modules.infrastructure.domain.config.unknown_variables import known_names, own_prefixes, unknown_variable_warnings
+from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
+from modules.infrastructure.module_api import ModuleSettings, setting
+from modules.infrastructure.module_api import setting_types as kinds
 from tests.unit.test_configuration import load
 
 SIBLINGS = ("content_creation", "learning")
@@ -13,13 +17,51 @@ SIBLINGS = ("content_creation", "learning")
 
 def test_the_prefixes_come_from_the_settings_table() -> None:
     prefixes = own_prefixes()
-    assert {"DB_", "DATABASE_", "REDIS_", "RABBITMQ_", "LLM_", "OPENAI_", "ANTHROPIC_", "AZURE_OPENAI_", "STORAGE_", "CACHE_", "OUTBOX_", "LOG_", "APP_"} <= prefixes
+    assert {"DB_", "DATABASE_", "REDIS_", "RABBITMQ_", "LLM_", "OPENAI_", "ANTHROPIC_", "AZURE_OPENAI_", "STORAGE_", "CACHE_", "OUTBOX_", "LOG_"} <= prefixes
     assert all(any(s.name.startswith(prefix) for s in SETTINGS) for prefix in prefixes)
 
 
 def test_namespaces_other_libraries_read_are_not_ours() -> None:
-    assert not {"AWS_", "AZURE_", "API_", "ENV_"} & own_prefixes()
+    assert not {"AWS_", "AZURE_", "API_", "ENV_", "APP_"} & own_prefixes()
     assert unknown_variable_warnings(["AWS_PROFILE", "AZURE_CLIENT_ID", "OPENAI_ORG_ID", "ANTHROPIC_AUTH_TOKEN", "API_KEY"]) == []
+
+
+def test_container_and_openai_library_variables_are_left_alone_but_a_near_miss_of_app_env_is_not() -> None:
+    names = ["APP_HOME", "APP_NAME", "APP_VERSION", "OPENAI_API_BASE", "OPENAI_API_TYPE", "OPENAI_API_VERSION"]
+    assert unknown_variable_warnings(names) == []
+    assert unknown_variable_warnings(["APP_EN"]) == ["APP_EN is not a setting of the infrastructure module and is ignored: did you mean APP_ENV?"]
+
+
+BILLING = ModuleSettings(
+    "billing",
+    setting("BILLING_API_KEY", kinds.text, description="Payment provider key"),
+    setting("BILLING_RETRIES", kinds.integer(0, 10), default=3, description="Retries"),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("BILLING_RETRIE", "BILLING_RETRIES"), ("BILING_RETRIES", "BILLING_RETRIES"), ("BILLING_API_KEY_FIL", "BILLING_API_KEY_FILE")],
+)
+def test_a_near_miss_of_a_module_s_variable_names_the_module_and_the_variable(name: str, meant: str) -> None:
+    assert unknown_variable_warnings([name], ("billing",), [BILLING]) == [
+        f"{name} is not a setting of the billing module and is ignored: did you mean {meant}?"
+    ]
+
+
+def test_an_unknown_variable_with_a_module_s_prefix_is_warned_about_and_its_declared_ones_are_not() -> None:
+    names = ["BILLING_CURRENCY", "BILLING_RETRIES", "BILLING_API_KEY", "BILLING_API_KEY_FILE"]
+    assert unknown_variable_warnings(names, ("billing",), [BILLING]) == [
+        "BILLING_CURRENCY is not a setting of the billing module and is ignored; check its spelling (.env.example lists every setting)"
+    ]
+
+
+def test_the_repository_s_module_tables_catch_their_typos() -> None:
+    config = Configuration({"CONTENT_CREATION_MAX_IMAGE_BYTE": "5"}, discover_module_settings(), SIBLINGS).load_from_environment()
+    assert (
+        "CONTENT_CREATION_MAX_IMAGE_BYTE is not a setting of the content_creation module and is ignored: "
+        "did you mean CONTENT_CREATION_MAX_IMAGE_BYTES?"
+    ) in config.warnings
 
 
 @pytest.mark.parametrize(

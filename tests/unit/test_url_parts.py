@@ -137,3 +137,20 @@ def test_a_kubernetes_service_link_in_a_port_is_ignored_with_a_warning_while_its
     [warning] = [w for w in config.warnings if port in w]
     assert warning.startswith(f"{port}='tcp://10.0.0.3:6379' is a Kubernetes service link, not a port, and is ignored while {host} is unset")
     assert "enableServiceLinks: false" in warning
+
+
+@pytest.mark.parametrize(("variable", "host", "port"), [("DB_HOST", "db:5433", "DB_PORT"), ("REDIS_HOST", "r:1", "REDIS_PORT")])
+def test_a_port_written_into_the_host_is_a_problem_naming_the_variable(variable: str, host: str, port: str) -> None:
+    problems = config_error({variable: host, "LOG_LEVEL": "LOUD"}).problems
+    assert f"{variable}={host!r} is not a host name or IP address; put the port in {port}" in problems
+    assert any(p.startswith("LOG_LEVEL=") for p in problems)  # reported with the others
+
+
+@pytest.mark.parametrize("host", ["[::1]", "::1"])
+def test_an_ipv6_host_bracketed_or_not_makes_one_url(host: str) -> None:
+    assert load({"DB_HOST": host}).database.url == "postgresql+psycopg2://[::1]:5432/"
+
+
+@pytest.mark.parametrize("host", ["[db]", "a[b]", "db]", "[::1]:5432"])
+def test_a_host_no_url_can_hold_is_a_problem_not_a_crash(host: str) -> None:
+    assert f"DB_HOST={host!r} is not a host name or IP address; put the port in DB_PORT" in config_error({"DB_HOST": host}).problems

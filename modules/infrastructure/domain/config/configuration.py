@@ -58,7 +58,7 @@ class Configuration:
         ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
         self._modules = tuple(modules)
-        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules)
+        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules, self._modules)
         self._environment_warnings += [w for parts in (DATABASE_PARTS, REDIS_PARTS) for w in drop_service_links(parts, self._environ)]
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
@@ -125,11 +125,16 @@ class Configuration:
         if built is None or parts.url in self._malformed:
             return
         given = self._values[parts.url]
-        if given is None:
-            self._values[parts.url] = SETTINGS_BY_NAME[parts.url].parse(built)
-            return
         set_parts = [name for name in parts.names if self._values.get(name) is not None]
-        differing = differences(parts, given, built, frozenset(set_parts))
+        try:
+            if given is None:
+                self._values[parts.url] = SETTINGS_BY_NAME[parts.url].parse(built)
+                return
+            differing = differences(parts, given, built, frozenset(set_parts))
+        except ValueError as exc:  # InvalidValue included
+            problem = exc.problem if isinstance(exc, InvalidValue) else "is not a valid URL"
+            self._problems.append(f"The {parts.url} made from {', '.join(set_parts)} {problem}; check those parts")
+            return
         if differing:
             self._problems.append(
                 f"{parts.url} and {', '.join(set_parts)} are both set and differ in {', '.join(differing)}; "

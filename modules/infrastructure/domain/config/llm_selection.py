@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modules.infrastructure.domain.config.settings import FILE_SUFFIX, secret_setting_names
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.secrets import optional_secret
 
@@ -55,7 +56,7 @@ def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset
         missing = [name for name in unusable if name not in malformed]
         if missing:
             selection.problems.append(
-                f"LLM_PROVIDER={provider} needs {', '.join(missing)}; set them (or their <NAME>_FILE), "
+                f"LLM_PROVIDER={provider} needs {', '.join(missing)}; {_how_to_set(missing)}, "
                 "choose another provider, or unset LLM_PROVIDER to use the local model in development"
             )
         return selection
@@ -65,6 +66,13 @@ def select_llm(values: Mapping[str, Any], production: bool, malformed: frozenset
     selection.primary = build_llm_config(provider, values)
     _add_fallbacks(selection, values, production, malformed)
     return selection
+
+
+def _how_to_set(missing: list[str]) -> str:
+    """``set it`` or ``set them``, naming the ``<NAME>_FILE`` of each secret among ``missing`` (only a secret has one)."""
+    files = [name + FILE_SUFFIX for name in missing if name in secret_setting_names()]
+    alternative = f" (or {' and '.join(files)})" if files else ""
+    return f"set {'it' if len(missing) == 1 else 'them'}{alternative}"
 
 
 def missing_credentials(provider: str, values: Mapping[str, Any]) -> list[str]:

@@ -21,7 +21,6 @@ _MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _VARIABLE_TAIL = re.compile(r"[A-Z][A-Z0-9_]*")
 RESERVED_MODULES = frozenset({"infrastructure"})
 HIDDEN = "<hidden>"
-OWN_ATTRIBUTES = frozenset({"module"})  # SettingValues' own: a setting of that name could not be read as an attribute
 
 Shown = Callable[[str, str], str]  # (variable, raw value) -> how the value appears in a problem
 
@@ -49,7 +48,8 @@ def setting(
     """Declare ``name`` read with ``kind`` (a parser of ``setting_types``); ``InvalidArgumentError`` for a bad declaration.
 
     ``secret`` defaults to what the name says (``*_KEY``, ``*_TOKEN``, ``*_PASSWORD``, ``*_SECRET``), and must agree
-    with it: the log redactor recognises secrets by name. A default must parse with ``kind``.
+    with it: the log redactor recognises secrets by name. A default must parse with ``kind``; a secret takes none,
+    as the docs and ``.env.example`` print every default.
     """
     if not isinstance(name, str) or not name:
         raise InvalidArgumentError(f"setting(name) takes the variable's name, e.g. 'BILLING_RETRIES', not {name!r:.60}")
@@ -64,11 +64,16 @@ def setting(
             "a secret's does (that is how every log line masks it); rename the variable or drop secret="
         )
     written = _written(name, default)
+    if written is not None and named_secret:
+        raise InvalidArgumentError(
+            f"setting({name!r}) is a secret and takes no default: the docs and .env.example print defaults in clear; "
+            "drop default= and set the variable (or its _FILE) where the module runs"
+        )
     if written is not None:
         try:
             kind(written)
         except p.InvalidValue as exc:
-            raise InvalidArgumentError(f"setting({name!r}) has a default {_shown_default(name, written)} that {exc.problem}; expected {exc.expected}") from None
+            raise InvalidArgumentError(f"setting({name!r}) has a default {mask_url(written)[:60]!r} that {exc.problem}; expected {exc.expected}") from None
     return ModuleSetting(name, kind, written, description.strip(), named_secret)
 
 
@@ -81,10 +86,6 @@ def _written(name: str, default: object) -> str | None:
     if isinstance(default, int | float):
         return p.show_number(default)
     raise InvalidArgumentError(f"setting({name!r}) takes a default of text, a number or a bool, not {type(default).__name__}")
-
-
-def _shown_default(name: str, written: str) -> str:
-    return HIDDEN if is_secret_name(name) else repr(mask_url(written)[:60])
 
 
 class ModuleSettings:
@@ -113,7 +114,7 @@ class ModuleSettings:
                 f"(letters, digits, _; a letter first), e.g. {self.prefix}MAX_ITEMS"
             )
         attribute = tail.lower()
-        if attribute in OWN_ATTRIBUTES:
+        if attribute in own_attributes():
             raise InvalidArgumentError(f"{self.module} declares {declared.name}; {attribute!r} is taken by the values' own attribute, choose another name")
         if attribute in self._by_attribute:
             raise InvalidArgumentError(f"{self.module} declares {declared.name} twice; each variable once")
@@ -176,6 +177,11 @@ def clashes(tables: Iterable[ModuleSettings], taken: Iterable[str]) -> list[str]
                 problems.append(f"{declared.name} of {table.module} is already {owners[declared.name]}'s; rename it")
             owners.setdefault(declared.name, table.module)
     return problems
+
+
+def own_attributes() -> frozenset[str]:
+    """``SettingValues``' own public attributes: a setting of such a name could not be read as an attribute."""
+    return frozenset(name for name in dir(SettingValues) if not name.startswith("_"))
 
 
 def _held(declared: ModuleSetting, value: Any) -> Any:

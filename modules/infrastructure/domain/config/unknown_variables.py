@@ -2,7 +2,7 @@
 
 Only names are looked at and shown, never values. Prefixes come from the settings table, less the
 namespaces other libraries read too (``AWS_`` is boto3's); a sibling module's own ``<MODULE>_*``
-variables are that module's business.
+variables are checked against its settings table when it has one, else left to it.
 """
 
 from __future__ import annotations
@@ -11,16 +11,22 @@ import difflib
 import re
 from collections.abc import Iterable
 
+from modules.infrastructure.domain.config.module_settings import ModuleSettings
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, FILE_SUFFIX, SETTINGS, secret_setting_names
 
 # A first word shared with other libraries' variables: None leaves it out, else the longer prefix that is ours.
-_SHARED_WORDS: dict[str, str | None] = {"AWS_": None, "API_": None, "ENV_": None, "AZURE_": "AZURE_OPENAI_", "LOCAL_": "LOCAL_LLM_"}
+# APP_ is what containers name themselves with (APP_HOME, APP_NAME, APP_VERSION): only near misses of APP_ENV are ours.
+_SHARED_WORDS: dict[str, str | None] = {
+    "AWS_": None, "API_": None, "ENV_": None, "APP_": None, "AZURE_": "AZURE_OPENAI_", "LOCAL_": "LOCAL_LLM_",
+}
 # Variables the client libraries read under our prefixes.
 _READ_BY_LIBRARIES = frozenset(
-    {"OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "OPENAI_LOG", "OPENAI_WEBHOOK_SECRET", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_LOG"}
+    {"OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "OPENAI_LOG", "OPENAI_WEBHOOK_SECRET", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_LOG",
+     "OPENAI_API_BASE", "OPENAI_API_TYPE", "OPENAI_API_VERSION"}
 )
 NEAR_MISS_CUTOFF = 0.85
-UNKNOWN_VARIABLE = "is not a setting of the infrastructure module and is ignored"
+INFRASTRUCTURE = "infrastructure"
+UNKNOWN_VARIABLE = "module and is ignored"  # in every warning about an unknown variable, whichever module's it looks
 # What Kubernetes sets for each Service (service links): REDIS_SERVICE_HOST, REDIS_PORT_6379_TCP_ADDR, ...
 _SERVICE_LINK = re.compile(r".+_(SERVICE_HOST|SERVICE_PORT(_.+)?|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)")
 
@@ -42,19 +48,32 @@ def own_prefixes() -> frozenset[str]:
     return frozenset(prefixes)
 
 
-def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[str] = ()) -> list[str]:
-    """One warning per unknown name that looks meant for this module, with the known name it is closest to."""
-    known = known_names()
+def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[str] = (), modules: Iterable[ModuleSettings] = ()) -> list[str]:
+    """One warning per unknown name that looks meant for this module or a sibling's table, with the known name it is closest to.
+
+    ``sibling_modules``: modules whose ``<MODULE>_*`` variables are theirs; ``modules``: the tables found, whose
+    variables are checked as the infrastructure's are.
+    """
+    found = tuple(modules)
+    owners = dict.fromkeys(known_names(), INFRASTRUCTURE)
+    for table in found:
+        owners.update({s.name: table.module for s in table} | {s.name + FILE_SUFFIX: table.module for s in table if s.secret})
+    tables = {table.prefix: table.module for table in found}
     prefixes = tuple(sorted(own_prefixes()))
-    siblings = tuple(f"{module.upper()}_" for module in sibling_modules)
-    candidates = sorted(known)
+    siblings = tuple(f"{module.upper()}_" for module in sibling_modules if f"{module.upper()}_" not in tables)
+    candidates = sorted(owners)
     warnings = []
     for name in sorted(set(names)):
-        if name in known or name in _READ_BY_LIBRARIES or name.startswith((FEATURE_FLAG_PREFIX, *siblings)) or _SERVICE_LINK.fullmatch(name):
+        if name in owners or name in _READ_BY_LIBRARIES or name.startswith((FEATURE_FLAG_PREFIX, *siblings)) or _SERVICE_LINK.fullmatch(name):
             continue
         close = difflib.get_close_matches(name.upper(), candidates, n=1, cutoff=NEAR_MISS_CUTOFF)
+        owner = next((module for prefix, module in tables.items() if name.startswith(prefix)), None)
         if close:
-            warnings.append(f"{name} {UNKNOWN_VARIABLE}: did you mean {close[0]}?")
-        elif name.startswith(prefixes):
-            warnings.append(f"{name} {UNKNOWN_VARIABLE}; check its spelling (.env.example lists every setting)")
+            warnings.append(f"{name} {_unknown(owners[close[0]])}: did you mean {close[0]}?")
+        elif owner is not None or name.startswith(prefixes):
+            warnings.append(f"{name} {_unknown(owner or INFRASTRUCTURE)}; check its spelling (.env.example lists every setting)")
     return warnings
+
+
+def _unknown(module: str) -> str:
+    return f"is not a setting of the {module} {UNKNOWN_VARIABLE}"

@@ -6,6 +6,7 @@ Users, passwords and database names are percent-encoded, so any character in the
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -64,9 +65,10 @@ def url_from_parts(parts: UrlParts, values: Mapping[str, Any], malformed: frozen
     problems = _missing_companions(parts, given)
     if problems:
         return None, problems
-    host = str(values[parts.host])
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # an IPv6 address
+    host = _url_host(str(values[parts.host]))
+    if host is None:
+        shown = repr(str(values[parts.host])[:60])
+        return None, [f"{parts.host}={shown} is not a host name or IP address; put the port in {parts.port}"]
     user, password = values.get(parts.user), values.get(parts.password)
     credentials = quote(str(user or ""), safe="") + (f":{quote(str(password), safe='')}" if password else "")
     port = values.get(parts.port) or parts.default_port
@@ -74,6 +76,17 @@ def url_from_parts(parts: UrlParts, values: Mapping[str, Any], malformed: frozen
     path = parts.path_default if path in (None, "") else str(path)
     at = "@" if credentials else ""
     return f"{parts.scheme}://{credentials}{at}{host}:{port}/{quote(path, safe='')}", []
+
+
+def _url_host(host: str) -> str | None:
+    """The host as a URL writes it (an IPv6 address bracketed), or ``None`` when a colon or bracket makes it no address."""
+    if not {":", "[", "]"} & set(host):
+        return host
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return None  # such as db:5433, a port written into the host
+    return f"[{address}]" if address.version == 6 else None
 
 
 def _missing_companions(parts: UrlParts, given: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from modules.infrastructure.domain.config.configuration import Configuration
+from modules.infrastructure.domain.config.module_settings import ModuleSettings
 from modules.infrastructure.domain.config.unknown_variables import UNKNOWN_VARIABLE
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.errors import ConfigurationError
@@ -39,6 +40,7 @@ class EnvironmentLoader:
         self._lock = threading.Lock()
         self._config: AppConfig | None = None
         self._merged: dict[str, str] | None = None
+        self._tables: tuple[ModuleSettings, ...] | None = None
 
     def load_config(self) -> AppConfig:
         """The validated ``AppConfig``, parsed on the first call and cached."""
@@ -46,7 +48,7 @@ class EnvironmentLoader:
         if config is None:
             with self._lock:
                 if self._config is None:
-                    self._config = Configuration(self.environment(), discover_module_settings(), sibling_modules()).load_from_environment()
+                    self._config = Configuration(self.environment(), self._modules(), sibling_modules()).load_from_environment()
                     _log_unknown_variables(self._config)
                 config = self._config
         return config
@@ -55,8 +57,14 @@ class EnvironmentLoader:
         """The merged variables: the dotenv file's values overridden by the real environment."""
         if self._merged is None:
             real = self._real()
-            self._merged = with_secret_files({**_read_env_file(real.get("ENV_FILE", "").strip(), real), **real})
+            self._merged = with_secret_files({**_read_env_file(real.get("ENV_FILE", "").strip(), real), **real}, modules=self._modules())
         return self._merged
+
+    def _modules(self) -> tuple[ModuleSettings, ...]:
+        """The sibling modules' settings tables, found once: their secrets may come from files too."""
+        if self._tables is None:
+            self._tables = discover_module_settings()
+        return self._tables
 
     def _real(self) -> dict[str, str]:
         return dict(os.environ if self._environ is None else self._environ)
@@ -68,7 +76,11 @@ class EnvironmentLoader:
         except ConfigurationError:
             real = self._real()
             lenient = {**_read_env_file(real.get("ENV_FILE", "").strip(), real, strict=False), **real}
-            environment = with_secret_files(lenient, strict=False)
+            try:
+                tables = self._modules()
+            except ConfigurationError:  # a module's bad declaration: its secrets are still masked by name
+                tables = ()
+            environment = with_secret_files(lenient, strict=False, modules=tables)
         secrets = secrets_in_environment(environment)
         # A password from DB_PASSWORD or REDIS_PASSWORD appears percent-encoded in the URL made of it.
         return Redactor(secrets | {quote(s, safe="") for s in secrets})
@@ -78,6 +90,7 @@ class EnvironmentLoader:
         with self._lock:
             self._config = None
             self._merged = None
+            self._tables = None
 
 
 def sibling_modules() -> list[str]:

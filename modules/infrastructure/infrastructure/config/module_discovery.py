@@ -6,11 +6,12 @@ The infrastructure names no sibling: it walks the ``modules`` folders and import
 from __future__ import annotations
 
 import importlib
+import traceback
 from pathlib import Path
 
 from modules.infrastructure.domain.config.module_settings import ModuleSettings, clashes
 from modules.infrastructure.domain.config.settings import SETTINGS_BY_NAME
-from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.errors import ConfigurationError, InfrastructureError
 from modules.infrastructure.infrastructure.module_folders import NAMESPACE, module_names, namespace_roots
 
 SETTINGS_MODULE = "settings"
@@ -38,11 +39,26 @@ def _table(name: str) -> tuple[ModuleSettings | None, str]:
     where = f"modules/{name}/{SETTINGS_MODULE}.py"
     try:
         loaded = importlib.import_module(f"{NAMESPACE}.{name}.{SETTINGS_MODULE}")
-    except Exception as exc:  # a sibling's mistake is one problem of the report, not a crash of the start-up check
-        return None, f"{where} cannot be imported: {type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a sibling's mistake, even sys.exit(), is one problem of the report, not the end of start-up
+        return None, _not_imported(where, exc)
     table = getattr(loaded, TABLE, None)
     if not isinstance(table, ModuleSettings):
         return None, f"{where} defines no {TABLE} = ModuleSettings({name!r}, ...); found {type(table).__name__}"
     if table.module != name:
         return None, f"{where} declares the module {table.module!r}; use its folder's name, {name!r}, so its variables start {name.upper()}_"
     return table, ""
+
+
+def _not_imported(where: str, exc: BaseException) -> str:
+    """Why ``where`` failed to import: the exception's class and line; only our own errors' messages, written to hold no
+    secret, are shown (another's could quote the value that failed)."""
+    if isinstance(exc, InfrastructureError):
+        return f"{where} cannot be imported: {type(exc).__name__}: {exc}"
+    line = exc.lineno if isinstance(exc, SyntaxError) else next(
+        (frame.lineno for frame in reversed(traceback.extract_tb(exc.__traceback__)) if frame.filename.endswith(where)), None
+    )
+    at = f" at line {line}" if line else ""
+    missing = f" (no module {exc.name!r})" if isinstance(exc, ModuleNotFoundError) and exc.name else ""
+    return f"{where} cannot be imported: {type(exc).__name__}{missing} raised{at}; run python -c 'import {where[:-3].replace('/', '.')}' to see it"
