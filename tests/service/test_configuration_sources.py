@@ -3,6 +3,7 @@ in the start-up report and the log (names only, never a value)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -90,3 +91,15 @@ def test_the_script_lists_a_mistyped_variable_under_its_warnings(clean_env: Path
 
 def test_the_sibling_modules_are_the_other_folders_under_modules() -> None:
     assert sibling_modules() == ["content_creation", "learning"]
+
+
+def test_with_json_logs_the_mistyped_variable_warning_is_a_json_line_too(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("DATABSE_URL", "sqlite:///x.db")
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with bare_root():
+        InfrastructureService.get_config()
+    lines = stderr.getvalue().splitlines()
+    assert lines and all(json.loads(line) for line in lines)
+    assert any("did you mean DATABASE_URL?" in json.loads(line)["message"] for line in lines)

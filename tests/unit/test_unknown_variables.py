@@ -108,3 +108,9 @@ def test_the_warnings_never_show_a_value() -> None:
 def test_each_unknown_variable_is_warned_about_once_in_name_order() -> None:
     warnings = unknown_variable_warnings(["REDIS_ULR", "DATABSE_URL", "REDIS_ULR"])
     assert [w.split()[0] for w in warnings] == ["DATABSE_URL", "REDIS_ULR"]
+
+
+def test_the_first_word_of_one_setting_alone_is_no_namespace_but_its_near_misses_are_caught() -> None:
+    assert "REQUIRE_" not in own_prefixes() and "DB_" in own_prefixes()
+    warnings = unknown_variable_warnings({"REQUIRE_SERVICES": "1", "REQUIRE_TSL": "true"}, ())
+    assert len(warnings) == 1 and warnings[0].startswith("REQUIRE_TSL") and "did you mean REQUIRE_TLS?" in warnings[0]

@@ -48,8 +48,11 @@ def build_config(environment: EnvironmentLoader, redactor: Redactor) -> AppConfi
     """The validated configuration; logging is set up from it, with secrets redacted."""
     from modules.infrastructure.infrastructure.logging.setup import configure_logging
 
+    from modules.infrastructure.infrastructure.config.environment_loader import log_unknown_variables
+
     config = environment.load_config()
     configure_logging(config.logging, redactor)
+    log_unknown_variables(config)  # once, in the configured format (JSON lines stay JSON)
     return config
 
 

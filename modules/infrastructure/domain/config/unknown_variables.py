@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from modules.infrastructure.domain.config.module_settings import ModuleSettings
@@ -37,15 +38,12 @@ def known_names() -> frozenset[str]:
 
 
 def own_prefixes() -> frozenset[str]:
-    """The first words of the settings' names (``DB_``, ``REDIS_``, ...), as the module's own namespaces."""
-    prefixes: set[str] = set()
-    for setting in SETTINGS:
-        word, underscore, _ = setting.name.partition("_")
-        if underscore:
-            prefix = _SHARED_WORDS.get(word + "_", word + "_")
-            if prefix is not None:
-                prefixes.add(prefix)
-    return frozenset(prefixes)
+    """The first words two or more settings' names share (``DB_``, ``REDIS_``, ...), as the module's own
+    namespaces. A word of one setting alone (``REQUIRE_TLS``) is no namespace: ``REQUIRE_SERVICES`` of a
+    test runner is not ours; a near miss of that one name is still caught."""
+    words = Counter(setting.name.partition("_")[0] + "_" for setting in SETTINGS if "_" in setting.name)
+    shared = (_SHARED_WORDS.get(word, word) for word, count in words.items() if count >= 2)
+    return frozenset(prefix for prefix in shared if prefix is not None)
 
 
 def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[str] = (), modules: Iterable[ModuleSettings] = ()) -> list[str]:

@@ -49,7 +49,6 @@ class EnvironmentLoader:
             with self._lock:
                 if self._config is None:
                     self._config = Configuration(self.environment(), self._modules(), sibling_modules()).load_from_environment()
-                    _log_unknown_variables(self._config)
                 config = self._config
         return config
 
@@ -100,7 +99,7 @@ def sibling_modules() -> list[str]:
     return sorted(names - {"infrastructure"})
 
 
-def _log_unknown_variables(config: AppConfig) -> None:
+def log_unknown_variables(config: AppConfig) -> None:
     """Each mistyped-looking variable once, when the configuration is read (names only, never values)."""
     for warning in config.warnings:
         if UNKNOWN_VARIABLE in warning:
