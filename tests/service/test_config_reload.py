@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from modules.infrastructure.module_api import ConfigReload, ConfigurationError, InfrastructureService, Prompt
+from modules.infrastructure.module_api import ConfigReload, ConfigurationError, InfrastructureError, InfrastructureService, Prompt
 from modules.infrastructure.module_api.testing import fake_infrastructure
+from modules.infrastructure.infrastructure.runtime import runtime
 from tests.integration.fault_server import Answer, FaultServer
 
 START = "LLM_PROVIDER=openai\nOPENAI_API_KEY=sk-first-key-0123456789\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n"
@@ -20,7 +21,8 @@ def write_env(folder: Path, text: str) -> None:
 
 def test_an_edited_env_file_is_applied_in_place_where_it_can_be(clean_env: Path) -> None:
     write_env(clean_env, START + "LOG_LEVEL=INFO\n")
-    first_client = InfrastructureService.get_llm_client()
+    InfrastructureService.get_llm_client()
+    first_providers = runtime.current_root().llm_providers
     with InfrastructureService.get_database_session() as db:
         db.execute(text("SELECT 1"))
     write_env(clean_env, START.replace("sk-first", "sk-second") + "LOG_LEVEL=DEBUG\nFEATURE_FLAG_NEW_UI=true\nCACHE_MAX_ITEMS=99\n")
@@ -30,7 +32,7 @@ def test_an_edited_env_file_is_applied_in_place_where_it_can_be(clean_env: Path)
     assert config.llm_config.api_key is not None and config.llm_config.api_key.reveal() == "sk-second-key-0123456789"
     assert InfrastructureService.is_feature_enabled("new_ui") and config.logging.level == "DEBUG"
     assert config.cache.max_items != 99  # needs a restart: the running cache keeps its size, and the config says so
-    assert InfrastructureService.get_llm_client() is not first_client  # a new client; the old one served calls in flight
+    assert runtime.current_root().llm_providers is not first_providers  # new clients; the old ones served calls in flight
     assert InfrastructureService.reload_config() == ConfigReload(needs_restart=("CACHE_MAX_ITEMS",))  # still waiting
 
 
@@ -92,10 +94,40 @@ def test_a_key_rotation_keeps_the_usage_recorded_so_far(clean_env: Path) -> None
         settings = START.replace("http://127.0.0.1:9/v1", server.base_url)
         write_env(clean_env, settings)
         InfrastructureService.execute_prompt(Prompt("before the rotation"))
-        client = InfrastructureService.get_llm_client()
         write_env(clean_env, settings.replace("sk-first", "sk-second"))
         assert InfrastructureService.reload_config().applied == ("OPENAI_API_KEY",)
         InfrastructureService.execute_prompt(Prompt("after the rotation"))
         keys = [seen.headers["authorization"] for seen in server.requests]
-    assert InfrastructureService.get_llm_usage().calls == 2 and InfrastructureService.get_llm_client() is not client
+    assert InfrastructureService.get_llm_usage().calls == 2
     assert keys == ["Bearer sk-first-key-0123456789", "Bearer sk-second-key-0123456789"]
+
+
+def test_a_reload_failing_while_it_builds_the_new_llm_client_changes_nothing_and_fails_again(clean_env: Path) -> None:
+    parts = "DB_HOST=127.0.0.1\nDB_USER=app\nDB_NAME=app\n"
+    write_env(clean_env, START + parts + "DB_PASSWORD=one\n")
+    InfrastructureService.get_llm_client()
+    providers = runtime.current_root().llm_providers
+    (clean_env / "prices.json").write_text("{not json")
+    write_env(clean_env, START.replace("sk-first", "sk-second") + parts + f"DB_PASSWORD=two\nLLM_PRICES_FILE={clean_env / 'prices.json'}\n")
+    for _ in range(2):  # the second reload meets the same problem: nothing was taken the first time
+        with pytest.raises(InfrastructureError, match="LLM_PRICES_FILE"):
+            InfrastructureService.reload_config()
+    config = InfrastructureService.get_config()
+    assert config.database.url.endswith("app:one@127.0.0.1:5432/app") and runtime.current_root().llm_providers is providers
+
+
+def test_a_value_written_out_that_equals_the_one_in_use_is_no_change(clean_env: Path) -> None:
+    write_env(clean_env, START)
+    InfrastructureService.get_config()
+    write_env(clean_env, START + "DB_POOL_SIZE=5\nLLM_USAGE_PERSIST=false\nLLM_TIMEOUT=30\nLOG_LEVEL=info\n")
+    assert InfrastructureService.reload_config() == ConfigReload()
+
+
+def test_a_reload_inside_an_override_reloads_the_set_it_shares(clean_env: Path) -> None:
+    write_env(clean_env, START)
+    InfrastructureService.get_llm_client()
+    with InfrastructureService.override(publisher=None):
+        write_env(clean_env, START.replace("sk-first", "sk-second"))
+        assert InfrastructureService.reload_config().applied == ("OPENAI_API_KEY",)
+        assert InfrastructureService.get_config().llm_config.api_key.reveal() == "sk-second-key-0123456789"  # type: ignore[union-attr]
+    assert InfrastructureService.get_config().llm_config.api_key.reveal() == "sk-second-key-0123456789"  # type: ignore[union-attr]

@@ -1032,3 +1032,10 @@ def test_an_endpoint_url_with_credentials_is_refused_without_echoing_them() -> N
 @pytest.mark.parametrize(("written", "used"), [("/files", "/files/"), ("/files/", "/files/"), (" https://files.example/dl ", "https://files.example/dl/")])
 def test_the_storage_url_base_ends_with_a_slash_as_the_token_follows_it(written: str, used: str) -> None:
     assert load({"LLM_PROVIDER": "local", "STORAGE_URL_BASE": written}).storage.url_base == used
+
+
+@pytest.mark.parametrize("value", ["sk-secret-line1\nX-Injected: 1", "sk-secret\x00zz", "sk-a\rb", "sk-\x1bescape"])
+def test_a_secret_holding_a_line_break_or_control_character_is_refused_without_showing_it(value: str) -> None:
+    error = config_error({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": value})
+    assert [p for p in error.problems if p.startswith("OPENAI_API_KEY holds a line break")]
+    assert "sk-secret" not in str(error) and "Injected" not in str(error)

@@ -38,16 +38,18 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
         new_config = fresh.load_config()
         running = _running.get(root) or root.environment.environment()
         plan = plan_reload(running, fresh.environment(), root.config, new_config)
-        _running[root] = running_after(plan, running, fresh.environment())
         if not plan.report.changed:
             return plan.report
-        root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
         built = set(root.built())
+        providers = build_llm_providers(plan.config, root.redactor) if plan.rebuild_llm and "llm_providers" in built else None
+        # From here on nothing can fail half-way: what could (reading the configuration, building clients) is done.
+        _running[root] = running_after(plan, running, fresh.environment())
+        root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
         if plan.rotate_database and "database" in built:
             root.database.rotate_passwords(plan.config.database)
         instances: dict[str, object] = {"environment": fresh, "config": plan.config}
-        if plan.rebuild_llm and "llm_providers" in built:
-            instances["llm_providers"] = providers = build_llm_providers(plan.config, root.redactor)
+        if providers is not None:
+            instances["llm_providers"] = providers
             if "llm" in built:
                 root.llm.use_providers(providers)  # the same gateway: its cache and usage ledger stay
         replaced = root.replace(**instances)

@@ -66,10 +66,12 @@ class Runtime:
             below = layer
 
     def reload(self) -> ConfigReload:
-        """Reread the configuration into the set in use now (the root set outside tests)."""
+        """Reread the configuration into the root set, which an override not given a configuration of its
+        own shares; a set given one (``fake_infrastructure()``) has nothing to reread."""
         from modules.infrastructure.infrastructure.config_reload import reload_configuration
 
-        return reload_configuration(self.current())
+        current = self.current()
+        return reload_configuration(current if current.is_given("config") else self.current_root())
 
     def current_root(self) -> Infrastructure:
         """The root set, bootstrapped now if there is none yet."""

@@ -15,6 +15,7 @@ from modules.infrastructure.domain.config.settings import (
     SETTINGS,
     SETTINGS_BY_NAME,
     Setting,
+    secret_setting_names,
 )
 from modules.infrastructure.domain.config.tls_checks import check_tls, database_ssl_mode, redis_url_over_tls
 from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
@@ -40,6 +41,7 @@ from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, is_secret_name, mask_url, optional_secret, secrets_in_environment
 
 _MAX_SHOWN = 60
+_SECRET_NAMES = frozenset(secret_setting_names())
 MIN_URL_SECRET = 32  # characters of STORAGE_URL_SECRET: 192 bits and more in URL-safe base64
 
 
@@ -110,6 +112,10 @@ class Configuration:
 
     def _parse_one(self, setting: Setting) -> Any:
         raw = self._environ.get(setting.name, "").strip()
+        if raw and setting.name in _SECRET_NAMES and any(ord(c) < 32 or ord(c) == 127 for c in raw):
+            self._malformed.add(setting.name)  # a line break would split an HTTP header or a connection string
+            self._problems.append(f"{setting.name} holds a line break or another control character; a secret is one line of text")
+            return None
         if raw:
             try:
                 return setting.parse(raw)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
-from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS
+from modules.infrastructure.domain.config.parsers import InvalidValue
+from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS, SETTINGS_BY_NAME
 from modules.infrastructure.domain.config.values import AppConfig, DatabaseConfig
-from modules.infrastructure.domain.secrets import mask_url
+from modules.infrastructure.domain.secrets import Secret, mask_url
 
 IN_PLACE_GROUPS = frozenset({"llm"})
 IN_PLACE_NAMES = frozenset({"LOG_LEVEL", "LOG_FORMAT", "SECRETS_DIR"})  # SECRETS_DIR: its files are read at each reload
@@ -99,10 +100,27 @@ def running_after(plan: ReloadPlan, running_environment: Mapping[str, str], new_
 
 
 def changed_variables(old: Mapping[str, str], new: Mapping[str, str], modules: Collection[str] = ()) -> list[str]:
-    """Known settings (the infrastructure's, ``modules``' variables) and feature flags whose value differs
-    (unset and empty are the same), sorted."""
+    """Known settings (the infrastructure's, ``modules``' variables) and feature flags whose value differs, sorted.
+    The infrastructure's settings compare as parsed, an unset one as its default: ``DB_POOL_SIZE=5`` is no change
+    from an unset ``DB_POOL_SIZE``."""
     names = {n for n in (*old, *new) if n in _GROUP_OF or n in modules or n.startswith(FEATURE_FLAG_PREFIX)}
-    return sorted(n for n in names if old.get(n, "").strip() != new.get(n, "").strip())
+    return sorted(n for n in names if _value(n, old.get(n, "")) != _value(n, new.get(n, "")))
+
+
+def _value(name: str, raw: str) -> object:
+    """What a variable's text means: parsed by its setting when it has one (a secret as its text), else the text."""
+    setting = SETTINGS_BY_NAME.get(name)
+    text = raw.strip()
+    if setting is None:
+        return text
+    text = text or (setting.default or "")
+    if not text:
+        return None
+    try:
+        value = setting.parse(text)
+    except InvalidValue:
+        return ("malformed", text)  # reported by the configuration itself; different text, a change
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def passwords_rotated(old: DatabaseConfig, new: DatabaseConfig) -> bool:
