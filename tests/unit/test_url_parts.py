@@ -154,3 +154,14 @@ def test_an_ipv6_host_bracketed_or_not_makes_one_url(host: str) -> None:
 @pytest.mark.parametrize("host", ["[db]", "a[b]", "db]", "[::1]:5432"])
 def test_a_host_no_url_can_hold_is_a_problem_not_a_crash(host: str) -> None:
     assert f"DB_HOST={host!r} is not a host name or IP address; put the port in DB_PORT" in config_error({"DB_HOST": host}).problems
+
+
+@pytest.mark.parametrize("host", ["[::1", "::1]", "[[::1]]", "db]", "[db]"])
+def test_an_unbalanced_or_stray_bracket_is_not_a_host(host: str) -> None:
+    error = config_error({"DB_HOST": host, "DB_USER": "app"})
+    assert any(p.startswith("DB_HOST=") and "is not a host name or IP address" in p for p in error.problems)
+
+
+def test_an_address_written_two_ways_is_the_same_host() -> None:
+    config = load({"DB_HOST": "::ffff:1.2.3.4", "DB_USER": "u", "DATABASE_URL": "postgresql://u@[::ffff:1.2.3.4]:5432/u"})
+    assert "[::ffff:1.2.3.4]" in config.database.url

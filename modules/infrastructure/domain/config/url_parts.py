@@ -82,8 +82,12 @@ def _url_host(host: str) -> str | None:
     """The host as a URL writes it (an IPv6 address bracketed), or ``None`` when a colon or bracket makes it no address."""
     if not {":", "[", "]"} & set(host):
         return host
+    bracketed = host.startswith("[") and host.endswith("]")
+    inner = host[1:-1] if bracketed else host
+    if "[" in inner or "]" in inner:
+        return None  # an unbalanced or stray bracket
     try:
-        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+        address = ipaddress.ip_address(inner)
     except ValueError:
         return None  # such as db:5433, a port written into the host
     return f"[{address}]" if address.version == 6 else None
@@ -124,9 +128,17 @@ def _components(parts: UrlParts, url: str) -> dict[str, object]:
         port = None
     path = unquote(split.path.lstrip("/")) if split.scheme != "unix" else ""
     return {
-        parts.host: (split.hostname or "").lower(),
+        parts.host: _same_address(split.hostname or ""),
         parts.port: port or parts.default_port,
         parts.path: path or parts.path_default,
         parts.user: unquote(split.username or ""),
         parts.password: unquote(split.password or ""),
     }
+
+
+def _same_address(host: str) -> object:
+    """A host as compared: an IP address as its value (``::ffff:1.2.3.4`` is ``::ffff:102:304``), a name in lower case."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower()
