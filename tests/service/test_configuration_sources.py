@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.infrastructure.infrastructure.config.environment_loader import sibling_modules
+from modules.infrastructure.infrastructure.module_folders import module_names
 from modules.infrastructure.module_api import ConfigurationError, InfrastructureService
 from tests.logging_helpers import bare_root, restore_root_logger  # noqa: F401 (autouse fixture)
 from tests.secret_volumes import kubernetes_volume
@@ -90,7 +90,7 @@ def test_the_script_lists_a_mistyped_variable_under_its_warnings(clean_env: Path
 
 
 def test_the_sibling_modules_are_the_other_folders_under_modules() -> None:
-    assert sibling_modules() == ["content_creation", "learning"]
+    assert module_names() == ["content_creation", "learning"]
 
 
 def test_with_json_logs_the_mistyped_variable_warning_is_a_json_line_too(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

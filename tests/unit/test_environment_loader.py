@@ -13,12 +13,6 @@ OPENAI_KEY = "sk-from-dotenv-0123456789"
 DB_PASSWORD = "dotenv-db-Passw0rd"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory, so ``.env`` means a file this test writes (or none)."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
 
 def write(path: Path, *lines: str) -> Path:
     """Write ``lines`` to the dotenv file ``path`` and return it."""

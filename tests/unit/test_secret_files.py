@@ -19,12 +19,6 @@ OPENAI_KEY = "sk-from-a-file-0123456789"
 DB_PASSWORD = "p@ss/w:rd#from-file"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory, so no ``.env`` from elsewhere is read."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
 
 def problems(environ: dict[str, str]) -> tuple[str, ...]:
     """The problems ``with_secret_files`` raises for ``environ`` (fails the test if it raises none)."""

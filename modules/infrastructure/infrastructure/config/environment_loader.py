@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import logging
 import os
@@ -23,6 +22,7 @@ from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import Redactor, secrets_in_environment
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 from modules.infrastructure.infrastructure.config.secret_files import with_secret_files
+from modules.infrastructure.infrastructure.module_folders import module_names
 
 DEFAULT_ENV_FILE = ".env"
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class EnvironmentLoader:
         if config is None:
             with self._lock:
                 if self._config is None:
-                    self._config = Configuration(self.environment(), self._modules(), sibling_modules()).load_from_environment()
+                    self._config = Configuration(self.environment(), self._modules(), module_names()).load_from_environment()
                 config = self._config
         return config
 
@@ -90,13 +90,6 @@ class EnvironmentLoader:
             self._config = None
             self._merged = None
             self._tables = None
-
-
-def sibling_modules() -> list[str]:
-    """The other modules' names: the folders of the ``modules`` namespace package beside the infrastructure."""
-    roots = [Path(entry) for entry in importlib.import_module("modules").__path__]
-    names = {p.name for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir() and p.name.isidentifier() and not p.name.startswith("_")}
-    return sorted(names - {"infrastructure"})
 
 
 def log_unknown_variables(config: AppConfig) -> None:
