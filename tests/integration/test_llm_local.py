@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modules.infrastructure.domain.llm.attempts import Attempts
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.attempts import Attempts
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.module_api import (
     InfrastructureService,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
-from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
 from modules.infrastructure.module_api import LLMConfig
 from modules.infrastructure.module_api.testing import FakeLLM
 from tests.integration.private_redis import PrivateRedis
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 import redis
-from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
-limiter = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), "openai", sys.argv[2], rpm=5, tpm=None)
+from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
+limiter = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), "llm:ratelimit:openai:" + sys.argv[2], rpm=5, tpm=None)
 print(sum(limiter.reserve(10) == 0.0 for _ in range(4)))
 """
 
@@ -46,16 +46,16 @@ def test_two_processes_share_one_rpm_budget(redis_url: str) -> None:
 
 
 def test_redis_down_falls_back_to_the_process_buckets() -> None:
-    from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+    from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
 
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
-    limiter = RedisRateLimiter(dead, "openai", "m", rpm=2, tpm=None)
+    limiter = RedisRateLimiter(dead, "llm:ratelimit:openai:m", rpm=2, tpm=None)
     assert [limiter.reserve(1) == 0.0 for _ in range(3)] == [True, True, False]
 
 
 def test_the_facade_shares_limits_when_redis_is_configured(clean_env, redis_url: str, monkeypatch) -> None:
     from modules.infrastructure.infrastructure.runtime import runtime
-    from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+    from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
     from modules.infrastructure.module_api import InfrastructureService
 
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -74,7 +74,7 @@ def test_a_hung_redis_costs_one_socket_timeout_then_calls_keep_their_speed_and_s
     request = CompletionRequest([{"role": "user", "content": "Hi"}], {"max_tokens": 5})
     with PrivateRedis(tmp_path) as server:
         client = redis.Redis(connection_pool=build_pool(server.url, SOCKET_TIMEOUT))
-        limiter = RedisRateLimiter(client, "fake", "m", rpm=6000, tpm=None, retry_interval=1.0)
+        limiter = RedisRateLimiter(client, "llm:ratelimit:fake:m", rpm=6000, tpm=None, retry_interval=1.0)
         fake = FakeLLM(respond=lambda prompt: "ok")  # an instant provider: what is timed is the limiter
         provider = LLMProvider(LLMConfig(provider="fake", model="m", rpm_limit=6000), lambda _: fake, limiter=limiter)
         bucket = "llm:ratelimit:fake:m:rpm"
@@ -94,7 +94,7 @@ def test_a_hung_redis_costs_one_socket_timeout_then_calls_keep_their_speed_and_s
         print(figures)
         assert first < SOCKET_TIMEOUT + 0.5, figures
         assert fifty < SOCKET_TIMEOUT, figures  # not one of them waited on Redis
-        warnings = [r for r in caplog.records if r.levelname == "WARNING" and "shared LLM limits" in r.getMessage()]
+        warnings = [r for r in caplog.records if r.levelname == "WARNING" and "shared limits llm:ratelimit:" in r.getMessage()]
         assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
         server.thaw()

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.llm_clients.factory import completion_client

@@ -11,9 +11,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from modules.infrastructure.domain.llm.attempts import Attempts
+from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.llm.cache_key import cache_key
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.prompts import render_messages
 from modules.infrastructure.domain.llm.values import CompletionRequest
 from modules.infrastructure.module_api import LLMMalformedResponseError, LLMProviderError, Prompt, PromptContext

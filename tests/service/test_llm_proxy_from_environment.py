@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modules.infrastructure.infrastructure.llm_clients.deadline_transport import DeadlineTransport, environment_proxy
+from modules.infrastructure.infrastructure.http_transport.deadline_transport import DeadlineTransport, environment_proxy
 from modules.infrastructure.module_api import ConfigurationError
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy")

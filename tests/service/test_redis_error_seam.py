@@ -12,7 +12,7 @@ from redis.exceptions import ChildDeadlockedError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
-from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
 from modules.infrastructure.module_api import CacheConnectionError, CacheError
 from tests.fake_clock import FakeClock
 
@@ -47,7 +47,7 @@ def test_the_ping_of_a_down_redis_is_a_connection_error(mocker: MockerFixture) -
 
 
 def limiter_failing_with(error: Exception, mocker: MockerFixture) -> RedisRateLimiter:
-    limiter = RedisRateLimiter(redis.Redis(), "openai", "gpt-4o-mini", rpm=2, tpm=None)
+    limiter = RedisRateLimiter(redis.Redis(), "llm:ratelimit:openai:gpt-4o-mini", rpm=2, tpm=None)
     mocker.patch.object(limiter, "_script", side_effect=error)
     return limiter
 
@@ -57,8 +57,8 @@ def test_the_shared_limits_fall_back_to_the_process_buckets_with_one_clear_warni
     error: Exception, mocker: MockerFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
     limiter = limiter_failing_with(error, mocker)
-    caplog.set_level(logging.WARNING, logger="modules.infrastructure.infrastructure.llm_clients.redis_rate_limit")
+    caplog.set_level(logging.WARNING, logger="modules.infrastructure.infrastructure.shared_limits.redis_rate_limit")
     assert [limiter.reserve(1) == 0.0 for _ in range(3)] == [True, True, False]
     [warning] = caplog.records
-    assert "openai gpt-4o-mini" in warning.getMessage() and "REDIS_URL" in warning.getMessage()
+    assert "llm:ratelimit:openai:gpt-4o-mini" in warning.getMessage() and "REDIS_URL" in warning.getMessage()
     limiter.refund(1)  # falls back too

@@ -9,15 +9,16 @@ from email.utils import format_datetime
 
 import pytest
 
-from modules.infrastructure.domain.llm.breaker import CircuitBreaker
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
 from modules.infrastructure.domain.llm.pricing import PriceTable
 from modules.infrastructure.domain.llm.prompts import check_context, render_messages
-from modules.infrastructure.domain.llm.rate_limit import RateLimiter, TokenBucket
-from modules.infrastructure.domain.llm.retry_policy import is_retryable, is_retryable_status, parse_retry_after
+from modules.infrastructure.domain.policies.rate_limit import RateLimiter, TokenBucket
+from modules.infrastructure.domain.llm.retry_policy import is_retryable, is_retryable_status
+from modules.infrastructure.domain.policies.retry_after import parse_retry_after
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.module_api import (
     LLMAuthenticationError,

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.errors import LLMBadRequestError, LLMMalformedResponseError, LLMProviderError
-from modules.infrastructure.domain.llm.attempts import Attempts
+from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.llm.call_records import record_call
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.embedding_batches import batches, estimated_tokens
 from modules.infrastructure.domain.llm.embedding_cache import cached_vectors, embedding_key, store_vectors
 from modules.infrastructure.domain.llm.embedding_input import checked_module, checked_provider, checked_texts

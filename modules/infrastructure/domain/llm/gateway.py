@@ -10,14 +10,15 @@ from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.errors import InvalidArgumentError, LLMProviderError
-from modules.infrastructure.domain.llm.attempts import Attempts
+from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.llm.call_inputs import checked_context, checked_prompt
 from modules.infrastructure.domain.llm.cache_key import cache_key, cache_wanted
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.json_mode import parse_json, with_json_format
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.prompts import check_context, estimate_text_tokens, estimate_tokens
-from modules.infrastructure.domain.llm.provider import CIRCUIT_OPEN, LLMProvider
+from modules.infrastructure.domain.llm.failures import CIRCUIT_OPEN
+from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.response_cache import ResponseCache
 from modules.infrastructure.domain.llm.retry_policy import may_fall_back

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from modules.infrastructure.domain.errors import LLMBadRequestError, LLMProviderError
-from modules.infrastructure.domain.llm.attempts import Attempts
+from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.llm.call_records import record_call
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.llm.embedding_input import checked_module, checked_provider, checked_text
 from modules.infrastructure.domain.llm.embedding_values import ModerationResult
 from modules.infrastructure.domain.llm.ports import ModerationClient

@@ -33,18 +33,6 @@ class CompletionClient(Resource, Protocol):
         """Provider, model and where it runs, for the start-up report; credentials masked."""
         ...
 
-class CapacityLimiter(Protocol):
-    """Requests-per-minute and tokens-per-minute capacity of one provider and model."""
-
-    def reserve(self, tokens: int) -> float:
-        """Take one request and ``tokens`` tokens; the seconds to wait before sending (0: go now)."""
-        ...
-
-    def refund(self, tokens: int) -> None:
-        """Give back a reservation whose call will not be made."""
-        ...
-
-
 class EmbeddingClient(Protocol):
     """A provider's embeddings, one attempt per call (the caller retries), failures as ``LLMProviderError``.
 

@@ -1,4 +1,4 @@
-"""The ``LLMProvider`` entity: one configured provider, its client, and the one retry loop around it."""
+"""The ``LLMProvider`` entity: one configured provider, its client, and the shared retry loop around it."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from modules.infrastructure.domain.config.values import LLMConfig
-from modules.infrastructure.domain.errors import LLMProviderError, LLMRateLimitError, LLMTimeoutError
-from modules.infrastructure.domain.llm.attempts import Attempts
-from modules.infrastructure.domain.llm.breaker import CircuitBreaker
-from modules.infrastructure.domain.llm.deadline import Deadline
+from modules.infrastructure.domain.errors import LLMTimeoutError
+from modules.infrastructure.domain.llm.failures import LLMFailures
 from modules.infrastructure.domain.llm.parameters import check_parameters
-from modules.infrastructure.domain.llm.ports import CapacityLimiter, CompletionClient
+from modules.infrastructure.domain.llm.ports import CompletionClient
 from modules.infrastructure.domain.llm.prompts import estimate_tokens
-from modules.infrastructure.domain.llm.rate_limit import RateLimiter
-from modules.infrastructure.domain.llm.retry_policy import is_retryable
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, LLMResponse, Prompt, StreamChunk, UsageStats
-from modules.infrastructure.domain.policies.backoff import backoff_delay
+from modules.infrastructure.domain.policies.attempts import Attempts
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
+from modules.infrastructure.domain.policies.deadline import Deadline
+from modules.infrastructure.domain.policies.rate_limit import CapacityLimiter, RateLimiter
+from modules.infrastructure.domain.policies.retry_loop import RetryLoop
 
 T = TypeVar("T")
-CIRCUIT_OPEN = "circuit_open"
 DEFAULT_COMPLETION_TOKENS = 256  # what the TPM limit reserves for the answer when max_tokens is not given
 
 
@@ -47,10 +46,10 @@ class LLMProvider:
         self._client: CompletionClient | None = None
         self._lock = threading.Lock()
         self.clock = clock
-        self._sleep = sleep
-        self._backoff = (backoff_base, backoff_cap)
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_cooldown, clock)
         self.limiter: CapacityLimiter = limiter or RateLimiter(config.rpm_limit, config.tpm_limit, clock)
+        failures = LLMFailures(config.provider, config.model)
+        self._loop = RetryLoop(failures, self.breaker, self.limiter, clock=clock, sleep=sleep, backoff=(backoff_base, backoff_cap))
 
     @property
     def name(self) -> str:
@@ -118,86 +117,23 @@ class LLMProvider:
     def run(
         self, call: Callable[[CompletionClient, float], T], tokens: int, deadline: Deadline, attempts: Attempts | None = None
     ) -> tuple[T, int]:
-        """``call(client, timeout)`` through the one retry loop (breaker, limits reserving ``tokens`` per attempt,
+        """``call(client, timeout)`` through the shared retry loop (breaker, limits reserving ``tokens`` per attempt,
         backoff, ``deadline``): its result and the attempts it took. Chat completions and embeddings alike."""
-        attempts = attempts or Attempts()
-        self._check_breaker()
+        self._loop.check_breaker()
         client = self.initialize_client()
-        while True:
-            self._wait_for_capacity(tokens, deadline)  # every attempt is a request the limits must count
-            timeout = min(self.config.timeout, deadline.remaining())
-            if timeout <= 0:
-                raise self._deadline_error(attempts.count)
-            attempts.count += 1
-            try:
-                result = call(client, timeout)
-            except LLMProviderError as exc:
-                self._after_failure(exc, attempts.count, deadline)
-                continue
-            self.breaker.record_success()
-            return result, attempts.count
-
-    def _after_failure(self, exc: LLMProviderError, attempts: int, deadline: Deadline) -> None:
-        """Return when another attempt should be made (after waiting); raise otherwise."""
-        if not is_retryable(exc):
-            raise exc
-        self.breaker.record_failure()
-        if attempts > self.config.max_retries:
-            raise exc
-        remaining = deadline.remaining()
-        if exc.retry_after is not None:
-            if exc.retry_after >= remaining:
-                raise LLMRateLimitError(
-                    f"{self.name} asked to wait {exc.retry_after:.1f} s but the call has {remaining:.1f} s left "
-                    "(LLM_DEADLINE); retry later or raise the deadline",
-                    provider=self.name,
-                    status_code=exc.status_code,
-                    retry_after=exc.retry_after,
-                    code=exc.code,
-                ) from exc
-            delay = exc.retry_after
-        else:
-            delay = backoff_delay(attempts - 1, base=self._backoff[0], cap=self._backoff[1])
-        if delay >= remaining:
-            if isinstance(exc, LLMTimeoutError):
-                raise self._deadline_error(attempts) from exc
-            raise exc
-        self._sleep(delay)
-
-    def _check_breaker(self) -> None:
-        if not self.breaker.allow():
-            raise LLMProviderError(
-                f"{self.name} failed {self.breaker.threshold} times in a row; calls fail fast for another "
-                f"{self.breaker.retry_in():.0f} s (LLM_BREAKER_COOLDOWN)",
-                provider=self.name,
-                code=CIRCUIT_OPEN,
-            )
-
-    def _wait_for_capacity(self, tokens: int, deadline: Deadline) -> None:
-        wait = self.limiter.reserve(tokens)
-        if wait <= 0:
-            return
-        if wait >= deadline.remaining():
-            self.limiter.refund(tokens)
-            raise LLMRateLimitError(
-                f"LLM_RPM_LIMIT/LLM_TPM_LIMIT for {self.name} {self.config.model}: no capacity for {wait:.1f} s, "
-                "longer than the call's time left; retry later or raise the limits",
-                provider=self.name,
-                retry_after=wait,
-            )
-        self._sleep(wait)
+        return self._loop.run(
+            lambda timeout: call(client, timeout),
+            timeout=self.config.timeout,
+            max_retries=self.config.max_retries,
+            deadline=deadline,
+            units=tokens,
+            attempts=attempts,
+        )
 
     def _stream_deadline_error(self, deadline: Deadline) -> LLMTimeoutError:
         return LLMTimeoutError(
             f"{self.name} was still streaming when the call's deadline passed ({deadline.seconds:g} s); "
             "raise LLM_DEADLINE / PromptContext.timeout or ask for a shorter answer",
-            provider=self.name,
-        )
-
-    def _deadline_error(self, attempts: int) -> LLMTimeoutError:
-        return LLMTimeoutError(
-            f"{self.name} gave no answer within the call's deadline ({attempts} attempt(s)); "
-            "raise LLM_DEADLINE / PromptContext.timeout or try later",
             provider=self.name,
         )
 

@@ -17,8 +17,8 @@ from modules.infrastructure.infrastructure.llm_clients.anthropic_body import mes
 from modules.infrastructure.infrastructure.llm_clients.anthropic_stream import StreamReader
 from modules.infrastructure.infrastructure.llm_clients.anthropic_errors import anthropic_errors
 from modules.infrastructure.infrastructure.llm_clients.anthropic_wire import create_arguments, is_json_mode
-from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
-from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
+from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
+from modules.infrastructure.infrastructure.llm_clients.http_client import deadline_http_client
 from modules.infrastructure.infrastructure.llm_clients.openai_client import NO_KEY
 from modules.infrastructure.infrastructure.llm_clients.sdk_client import SDKClient
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from modules.infrastructure.domain.config.values import LLMConfig
 from modules.infrastructure.domain.llm.embedding_values import EmbeddingBatch, EmbeddingLimits, ModerationResult
-from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
+from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
 from modules.infrastructure.infrastructure.llm_clients.embedding_body import embeddings_from, moderation_from
 
 # OpenAI's documented limits of one embeddings request: 2048 inputs and 300,000 tokens in all. Each

@@ -17,7 +17,8 @@ from modules.infrastructure.domain.errors import (
     LLMRateLimitError,
     LLMTimeoutError,
 )
-from modules.infrastructure.domain.llm.retry_policy import parse_retry_after, should_retry_header
+from modules.infrastructure.domain.llm.retry_policy import should_retry_header
+from modules.infrastructure.domain.policies.retry_after import parse_retry_after
 
 ADVICE = {
     400: "the request is invalid; fix the prompt or parameters",

@@ -78,6 +78,6 @@ def _redis_for_limits(config: AppConfig) -> Any:
 def _limiter(shared: Any, llm: LLMConfig, redactor: Redactor) -> Any:
     if shared is None or not (llm.rpm_limit or llm.tpm_limit):
         return None  # the provider's own in-process buckets
-    from modules.infrastructure.infrastructure.llm_clients.redis_rate_limit import RedisRateLimiter
+    from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
 
-    return RedisRateLimiter(shared, llm.provider, llm.deployment or llm.model, llm.rpm_limit, llm.tpm_limit, redactor)
+    return RedisRateLimiter(shared, f"llm:ratelimit:{llm.provider}:{llm.deployment or llm.model}", llm.rpm_limit, llm.tpm_limit, redactor)

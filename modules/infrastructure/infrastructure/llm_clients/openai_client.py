@@ -17,8 +17,8 @@ from modules.infrastructure.domain.errors import LLMBadRequestError
 from modules.infrastructure.domain.llm.tool_call_parts import ToolCallParts
 from modules.infrastructure.domain.llm.values import Completion, CompletionRequest, StreamChunk
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.infrastructure.llm_clients.deadline_network import cutoff
-from modules.infrastructure.infrastructure.llm_clients.deadline_transport import deadline_http_client
+from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
+from modules.infrastructure.infrastructure.llm_clients.http_client import deadline_http_client
 from modules.infrastructure.infrastructure.llm_clients.embedding_endpoints import EmbeddingEndpoints
 from modules.infrastructure.infrastructure.llm_clients.error_mapping import openai_errors
 from modules.infrastructure.infrastructure.llm_clients.sdk_client import INHERITED as INHERITED  # for the adapters built on this one

@@ -1,4 +1,4 @@
-"""Sockets that stop at a cutoff: every connect, read and write of an LLM request ends when its time is up.
+"""Sockets that stop at a cutoff: every connect, read and write of a request ends when its call's time is up.
 
 A client's ``timeout`` bounds each socket operation, so a server that sends one byte every half
 second never trips it. ``cutoff(at)`` sets a point in time for the calls made inside the block, in
@@ -17,7 +17,7 @@ from typing import Any
 
 import httpcore2
 
-_CUTOFF: ContextVar[float | None] = ContextVar("llm_request_cutoff", default=None)
+_CUTOFF: ContextVar[float | None] = ContextVar("request_cutoff", default=None)
 
 
 @contextmanager
@@ -38,7 +38,7 @@ def _bounded(timeout: float | None, error: type[httpcore2.TimeoutException]) -> 
         return timeout
     left = at - time.monotonic()
     if left <= 0:
-        raise error("the LLM call's time was up")
+        raise error("the call's time was up")
     return left if timeout is None else min(timeout, left)
 
 

@@ -1,4 +1,4 @@
-"""LLM_RPM_LIMIT / LLM_TPM_LIMIT shared by every process through Redis: token buckets updated atomically."""
+"""Rate limits shared by every process through Redis (an LLM model's, an HTTP integration's): token buckets updated atomically."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 import redis
 
 from modules.infrastructure.domain.errors import CacheError
-from modules.infrastructure.domain.llm.breaker import CircuitBreaker
-from modules.infrastructure.domain.llm.rate_limit import RateLimiter
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
+from modules.infrastructure.domain.policies.rate_limit import RateLimiter
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
@@ -38,11 +38,11 @@ return tostring(wait)
 """
 WARN_EVERY = 30.0
 RETRY_INTERVAL = 1.0  # seconds Redis is skipped after a failure: a hung Redis costs one socket timeout per interval
-FALLBACK = "This process's own LLM_RPM_LIMIT / LLM_TPM_LIMIT buckets apply until it answers; check REDIS_URL"
 
 
 class RedisRateLimiter:
-    """The buckets of one provider and model under ``llm:ratelimit:<provider>:<model>:rpm|tpm``.
+    """The buckets under ``<key>:rpm`` and ``<key>:tpm`` (``llm:ratelimit:<provider>:<model>``,
+    ``integration:ratelimit:<name>``); ``settings`` names the variables that set them, for the messages.
 
     When Redis fails, the in-process buckets take over: Redis is skipped for ``retry_interval``
     seconds, then one call tries it again (the others keep counting locally) and shared limiting
@@ -52,20 +52,20 @@ class RedisRateLimiter:
     def __init__(
         self,
         client: redis.Redis,
-        provider: str,
-        model: str,
+        key: str,
         rpm: int | None,
         tpm: int | None,
         redactor: Redactor | None = None,
         *,
+        settings: str = "LLM_RPM_LIMIT / LLM_TPM_LIMIT",
         retry_interval: float = RETRY_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
-        self._errors = RedisErrors(f"Redis (shared LLM limits of {provider} {model})", redactor or Redactor())
+        self._errors = RedisErrors(f"Redis (shared limits {key})", redactor or Redactor())
+        self._fallback = f"This process's own {settings} buckets apply until it answers; check REDIS_URL"
         self._script = client.register_script(_RESERVE)
-        prefix = f"llm:ratelimit:{provider}:{model}"
-        self._buckets = [(f"{prefix}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
+        self._buckets = [(f"{key}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
         self._local = RateLimiter(rpm, tpm, clock)
         # Open after one failure: Redis is skipped; after the interval one trial call decides, as for a provider.
         self._redis_failing = CircuitBreaker(threshold=1, cooldown=retry_interval, clock=clock)
@@ -97,9 +97,9 @@ class RedisRateLimiter:
         for _, limit, per_call in self._buckets:
             args += [limit, sign * min(1 if per_call else tokens, limit)]
         resuming = self._redis_failing.is_open
-        with self._errors("could not count this call", FALLBACK):
+        with self._errors("could not count this call", self._fallback):
             wait = float(self._script(keys=keys, args=args))
         self._redis_failing.record_success()
         if resuming:
-            logger.info("%s answers again: LLM limits are shared again", self._errors.where)
+            logger.info("%s answers again: the limits are shared again", self._errors.where)
         return wait

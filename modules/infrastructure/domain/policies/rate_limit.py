@@ -5,6 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class CapacityLimiter(Protocol):
+    """Capacity per minute of one provider and model, or one integration: in this process or shared."""
+
+    def reserve(self, tokens: int) -> float:
+        """Take one request and ``tokens`` tokens; the seconds to wait before sending (0: go now)."""
+        ...
+
+    def refund(self, tokens: int) -> None:
+        """Give back a reservation whose call will not be made."""
+        ...
 
 
 class TokenBucket:

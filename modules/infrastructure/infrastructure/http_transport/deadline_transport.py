@@ -1,8 +1,9 @@
-"""The HTTP client of the LLM adapters: httpx2 on httpcore2 with ``DeadlineBackend``, so a call's cutoff holds.
+"""The HTTP transport of the LLM adapters and the HTTP integrations: httpx2 on httpcore2 with ``DeadlineBackend``,
+so a call's cutoff holds.
 
 httpx2's own transport takes no network backend, so this one builds httpcore2's pool itself, with
-the settings openai's default client uses, and the proxy the environment names for the URL
-(``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY``, as ``urllib`` reads them).
+the connection limits its caller gives (the LLM adapters: openai's defaults), and the proxy the environment
+names for the URL (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY``, as ``urllib`` reads them).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from contextlib import contextmanager
 
 import httpcore2
 import httpx2
-import openai
 
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import mask_url
-from modules.infrastructure.infrastructure.llm_clients.deadline_network import DeadlineBackend
+from modules.infrastructure.infrastructure.http_transport.deadline_network import DeadlineBackend
 
 # httpcore2's exceptions and httpx2's own for them (httpx2 maps them so in its transport), subclasses first.
 _MAPPED: tuple[tuple[type[Exception], type[httpx2.TransportError]], ...] = (
@@ -38,16 +38,10 @@ _MAPPED: tuple[tuple[type[Exception], type[httpx2.TransportError]], ...] = (
 )
 
 
-def deadline_http_client(base_url: str) -> httpx2.Client:
-    """openai's default client (timeouts, redirects) on a ``DeadlineTransport`` for ``base_url``."""
-    return openai.DefaultHttpxClient(transport=DeadlineTransport(base_url))
-
-
 class DeadlineTransport(httpx2.BaseTransport):
     """Requests through one httpcore2 pool (direct, or through the environment's proxy for ``base_url``)."""
 
-    def __init__(self, base_url: str) -> None:
-        limits = openai.DEFAULT_CONNECTION_LIMITS
+    def __init__(self, base_url: str, limits: httpx2.Limits = httpx2.Limits(max_connections=100, max_keepalive_connections=20)) -> None:
         backend = DeadlineBackend()
         ssl_context = httpx2.create_ssl_context()
         proxy = environment_proxy(base_url)
@@ -108,7 +102,7 @@ def environment_proxy(base_url: str) -> httpx2.Proxy | None:
     if not address.lower().startswith(("http://", "https://")):
         raise ConfigurationError(
             f"The environment names the proxy {mask_url(address)} for {mask_url(base_url)} (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY); "
-            "the LLM client goes through HTTP(S) proxies only: name one, or exempt the host in NO_PROXY"
+            "the module's HTTP clients go through HTTP(S) proxies only: name one, or exempt the host in NO_PROXY"
         )
     try:
         return httpx2.Proxy(address)
