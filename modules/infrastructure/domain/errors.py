@@ -21,6 +21,15 @@
     │   ├── InvalidFileKeyError         a key or namespace that could name something outside the namespace
     │   ├── InvalidDownloadTokenError   a download URL's token is malformed, forged, tampered with or expired
     │   └── StorageUnavailableError     the disk or bucket refused or could not be reached
+    ├── IntegrationError            a call to an outside service (get_http_client) failed
+    │   ├── IntegrationConnectionError      the service could not be reached, or dropped the connection
+    │   ├── IntegrationTimeoutError         no answer within INTEGRATION_<NAME>_TIMEOUT or the call's deadline
+    │   ├── IntegrationRateLimitedError     429 from the service, or no room in INTEGRATION_<NAME>_RPM_LIMIT in time
+    │   ├── IntegrationAuthenticationError  401 or 403: the service refused the credential
+    │   ├── IntegrationClientError          another 4xx: the request is wrong; retrying cannot help
+    │   ├── IntegrationServerError          a 5xx answer, after the retries
+    │   ├── IntegrationCircuitOpenError     the service failed too often in a row; calls fail fast for a while
+    │   └── IntegrationResponseError        the body is over INTEGRATION_<NAME>_MAX_RESPONSE_BYTES, or not the JSON asked for
     ├── MessagingError              an event could not be stored or published
     │   └── MessagingAuthenticationError   RabbitMQ refused the user, password or virtual host
     └── LLMProviderError            a language-model call failed
@@ -59,6 +68,15 @@ __all__ = [
     "DatabaseStatementTimeoutError",
     "FileTooLargeError",
     "InfrastructureError",
+    "IntegrationAuthenticationError",
+    "IntegrationCircuitOpenError",
+    "IntegrationClientError",
+    "IntegrationConnectionError",
+    "IntegrationError",
+    "IntegrationRateLimitedError",
+    "IntegrationResponseError",
+    "IntegrationServerError",
+    "IntegrationTimeoutError",
     "InvalidArgumentError",
     "InvalidDownloadTokenError",
     "InvalidFileKeyError",
@@ -172,6 +190,64 @@ class StorageUnavailableError(StorageError):
 
 class CacheConnectionError(CacheError):
     """Redis refused or dropped the connection, or did not answer within CACHE_SOCKET_TIMEOUT."""
+
+
+class IntegrationError(InfrastructureError):
+    """A call to an outside service failed. ``integration``, ``method`` and ``path`` (without its query) say which
+    call, ``status`` the HTTP status when one came, ``response`` the answer (an ``HttpResponse``) when there was one;
+    never the credential or a query string."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        integration: str,
+        method: str,
+        path: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        response: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.integration = integration
+        self.method = method
+        self.path = path
+        self.status = status
+        self.retry_after = retry_after
+        self.response = response
+
+
+class IntegrationConnectionError(IntegrationError):
+    """The service could not be reached (refused, name not found, TLS failed) or dropped the connection."""
+
+
+class IntegrationTimeoutError(IntegrationError):
+    """No answer within the attempt's timeout or the call's deadline."""
+
+
+class IntegrationRateLimitedError(IntegrationError):
+    """The service answered 429, or the integration's own rate limit has no room before the deadline;
+    ``retry_after`` is the wait in seconds, when known."""
+
+
+class IntegrationAuthenticationError(IntegrationError):
+    """401 or 403: the service refused the credential; check INTEGRATION_<NAME>_TOKEN, _API_KEY or _PASSWORD."""
+
+
+class IntegrationClientError(IntegrationError):
+    """A 4xx other than 401, 403 and 429: the request is wrong (``status`` and ``response`` say how)."""
+
+
+class IntegrationServerError(IntegrationError):
+    """The service answered 5xx, on every attempt the call was allowed."""
+
+
+class IntegrationCircuitOpenError(IntegrationError):
+    """The integration failed INTEGRATION_<NAME>_BREAKER_THRESHOLD times in a row; calls fail fast until the cool-down ends."""
+
+
+class IntegrationResponseError(IntegrationError):
+    """The answer cannot be used: its body is over INTEGRATION_<NAME>_MAX_RESPONSE_BYTES, or it is not the JSON asked for."""
 
 
 class MessagingError(InfrastructureError):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.domain.storage.ports import StorageBackend
     from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
     from modules.infrastructure.infrastructure.database.database import Database
+    from modules.infrastructure.infrastructure.integrations.clients import HttpClients, TransportSource
     from modules.infrastructure.infrastructure.messaging.consumers import Consumers
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
     from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
@@ -162,10 +163,25 @@ def build_storage(config: AppConfig, redactor: Redactor) -> StorageBackend:
     return build_storage_backend(config.storage, redactor, config.is_production)
 
 
+def build_http_transports() -> TransportSource:
+    """Where the integrations' requests go: the network (the shipped fake gives scripted answers instead)."""
+    from modules.infrastructure.infrastructure.integrations.clients import NetworkTransports
+
+    return NetworkTransports()
+
+
+def build_http_clients(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, http_transports: TransportSource) -> HttpClients:
+    """One resilient client per ``INTEGRATION_<NAME>_*`` integration, built on first use."""
+    from modules.infrastructure.infrastructure.integrations.clients import HttpClients
+
+    return HttpClients(config, redactor, metrics.integration_call, http_transports)
+
+
 def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     """One check per component; each looks its component up when it runs, so one that fails to build is one error line."""
     from modules.infrastructure.infrastructure.cache.health import CacheHealthCheck
     from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck
+    from modules.infrastructure.infrastructure.integrations.health import IntegrationHealthCheck
     from modules.infrastructure.infrastructure.llm_clients.health import LLMHealthCheck
     from modules.infrastructure.infrastructure.messaging.health import MessagingHealthCheck
     from modules.infrastructure.infrastructure.storage.health import StorageHealthCheck
@@ -176,7 +192,18 @@ def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
         MessagingHealthCheck(lambda: components.messaging, lambda: components.publisher, lambda: components.listeners),
         LLMHealthCheck(lambda: components.llm),
         StorageHealthCheck(lambda: components.storage),
+        *(IntegrationHealthCheck(name, lambda: components.http_clients) for name in _integration_names(components)),
     ]
+
+
+def _integration_names(components: Infrastructure) -> list[str]:
+    """The configured integrations; none when the configuration cannot be read (its own check reports why)."""
+    from modules.infrastructure.domain.errors import InfrastructureError
+
+    try:
+        return sorted(components.config.integrations)
+    except InfrastructureError:
+        return []
 
 
 def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents) -> MetricsExposition:
@@ -205,6 +232,8 @@ class Infrastructure(Components):
     llm_providers = resource(build_llm_providers)
     llm = value(build_llm)
     storage = resource(build_storage)
+    http_transports = value(build_http_transports)
+    http_clients = resource(build_http_clients)
     health_checks = value(build_health_checks)
     exposition = value(build_exposition)
 
@@ -234,6 +263,8 @@ def bootstrap(
     llm_providers: LLMProviders | NotGiven = NOT_GIVEN,
     llm: LLMGateway | NotGiven = NOT_GIVEN,
     storage: StorageBackend | NotGiven = NOT_GIVEN,
+    http_transports: TransportSource | NotGiven = NOT_GIVEN,
+    http_clients: HttpClients | NotGiven = NOT_GIVEN,
     health_checks: Sequence[HealthCheck] | NotGiven = NOT_GIVEN,
     exposition: MetricsExposition | NotGiven = NOT_GIVEN,
 ) -> Infrastructure:

@@ -2,7 +2,7 @@
 
 Sibling modules import from here and nothing else of ``modules.infrastructure``. The types and
 errors live in the domain layer; this package re-exports them. ``Base`` and ``BaseRepository``
-load SQLAlchemy, so they are imported on first access (type checkers see them directly).
+load SQLAlchemy and ``HttpClient`` httpx2, so they are imported on first access (type checkers see them directly).
 """
 
 import typing
@@ -15,6 +15,7 @@ from modules.infrastructure.domain.config.values import (
     AppConfig,
     CacheConfig,
     DatabaseConfig,
+    IntegrationConfig,
     LLMConfig,
     LoggingConfig,
     MessagingConfig,
@@ -36,6 +37,15 @@ from modules.infrastructure.domain.errors import (
     DatabaseStatementTimeoutError,
     FileTooLargeError,
     InfrastructureError,
+    IntegrationAuthenticationError,
+    IntegrationCircuitOpenError,
+    IntegrationClientError,
+    IntegrationConnectionError,
+    IntegrationError,
+    IntegrationRateLimitedError,
+    IntegrationResponseError,
+    IntegrationServerError,
+    IntegrationTimeoutError,
     InvalidArgumentError,
     InvalidDownloadTokenError,
     InvalidFileKeyError,
@@ -56,6 +66,7 @@ from modules.infrastructure.domain.errors import (
     StoredFileNotFoundError,
 )
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
@@ -77,6 +88,7 @@ from modules.infrastructure.module_api.infrastructure_service import Infrastruct
 if typing.TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.orm import Base
     from modules.infrastructure.infrastructure.database.repository import BaseRepository
+    from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
 
 __all__ = [
     "APIConfig",
@@ -113,8 +125,20 @@ __all__ = [
     "FilePage",
     "FileStorage",
     "FileTooLargeError",
+    "HttpClient",
+    "HttpResponse",
     "InfrastructureError",
     "InfrastructureService",
+    "IntegrationAuthenticationError",
+    "IntegrationCircuitOpenError",
+    "IntegrationClientError",
+    "IntegrationConfig",
+    "IntegrationConnectionError",
+    "IntegrationError",
+    "IntegrationRateLimitedError",
+    "IntegrationResponseError",
+    "IntegrationServerError",
+    "IntegrationTimeoutError",
     "InvalidArgumentError",
     "InvalidDownloadTokenError",
     "InvalidFileKeyError",
@@ -166,11 +190,12 @@ __all__ = [
 _LAZY = {
     "Base": "modules.infrastructure.infrastructure.database.orm",
     "BaseRepository": "modules.infrastructure.infrastructure.database.repository",
+    "HttpClient": "modules.infrastructure.infrastructure.integrations.http_client",
 }
 
 
 def __getattr__(name: str) -> object:
-    """``Base`` and ``BaseRepository`` load SQLAlchemy, so they are imported on first access only."""
+    """``Base`` and ``BaseRepository`` load SQLAlchemy, ``HttpClient`` httpx2, so they are imported on first access only."""
     if name in _LAZY:
         import importlib
 

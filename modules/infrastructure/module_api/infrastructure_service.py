@@ -31,6 +31,7 @@ from modules.infrastructure.infrastructure.runtime import runtime
 
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
+    from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
 
 R = TypeVar("R")
@@ -276,6 +277,23 @@ class InfrastructureService:
 
         components = _components()
         return FileStorage(components.storage, namespace, components.config.storage, components.metrics.storage_operation)
+
+    @staticmethod
+    def get_http_client(name: str) -> HttpClient:
+        """The client of the outside service ``name`` (``INTEGRATION_<NAME>_*``): requests to its base URL only, with its
+        credential, retries, deadline, circuit breaker and rate limit; one client per name, shared by every thread.
+
+        Raises ``ConfigurationError`` naming the variable when ``name`` is not configured, ``InvalidArgumentError`` for a
+        name that cannot be; its methods raise ``IntegrationError`` subclasses.
+        ``InfrastructureService.get_http_client("crm").post("/contacts", json=contact, idempotency_key=str(event_id))``
+        """
+        return _components().http_clients.get(name)
+
+    @staticmethod
+    def has_integration(name: str) -> bool:
+        """Whether the outside service ``name`` is configured (``INTEGRATION_<NAME>_BASE_URL`` set): an optional
+        integration is skipped without it. ``if InfrastructureService.has_integration("webhook"): ...``"""
+        return _components().http_clients.has(name)
 
     @staticmethod
     def get_file_download_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:

@@ -8,6 +8,8 @@
         fakes.llm.embedded               # texts of each embeddings request (vectors: fakes.llm.embedder,
                                          # default hashed_vector); fakes.llm.add_moderations(...) scripts moderate()
         fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
+        fakes.http.add("crm", 201, json={"id": 7})   # the next answer of get_http_client("crm");
+        fakes.http.requests("crm")       # what was sent (an unscripted request gets 200, empty body)
 
 Listeners registered inside the block (``InfrastructureService.listen``) run right after each
 publishing transaction commits, in the committing thread, with the same publication records as
@@ -30,6 +32,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.bootstrap import bootstrap
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
+from modules.infrastructure.infrastructure.fakes.http import FakeHttp, RecordedRequest, ScriptedAnswer
 from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPrompt, Reply
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
@@ -37,7 +40,10 @@ from modules.infrastructure.infrastructure.fakes.storage import MemoryStorage
 from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
-__all__ = ["FakeInfrastructure", "FakeLLM", "MemoryCache", "MemoryStorage", "RecordedPrompt", "RecordingPublisher", "fake_infrastructure", "hashed_vector"]
+__all__ = [
+    "FakeHttp", "FakeInfrastructure", "FakeLLM", "MemoryCache", "MemoryStorage", "RecordedPrompt", "RecordedRequest", "RecordingPublisher",
+    "ScriptedAnswer", "fake_infrastructure", "hashed_vector",
+]
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them, and
 # reach the listeners registered in the block right after their transaction commits.
@@ -55,6 +61,7 @@ class FakeInfrastructure:
     cache: MemoryCache
     config: AppConfig
     storage: MemoryStorage
+    http: FakeHttp
 
     def events(self, destination: str | None = None) -> list[Envelope]:
         """Relay the committed outbox events to the recording publisher now; then every event it holds, in order."""
@@ -71,17 +78,18 @@ def fake_infrastructure(
     migrate: bool = True,
 ) -> Iterator[FakeInfrastructure]:
     """Run the facade on ``bootstrap()`` with fakes inside the block: a migrated in-memory SQLite database,
-    ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher`` and ``MemoryStorage``. ``environment`` adds or replaces settings
+    ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher``, ``MemoryStorage`` and ``FakeHttp``. ``environment`` adds or replaces settings
     (no ``.env`` is read), modules' ``<MODULE>_*`` settings too. Everything the block built is closed at its end.
     """
     config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}, discover_module_settings()).load_from_environment()
-    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage())
+    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage(), FakeHttp())
     infrastructure = bootstrap(
         config=config,
         redactor=Redactor(),
         cache=fakes.cache,
         publisher=fakes.publisher,
         storage=fakes.storage,
+        http_transports=fakes.http,
         llm_providers=fakes.llm.providers(config.llm_config),
     )
     with runtime.use(infrastructure):

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from modules.infrastructure.domain.config.integration_settings import integration_tables, plain_integrations, read_integrations
 from modules.infrastructure.domain.config.llm_selection import LLMSelection, select_llm
-from modules.infrastructure.domain.config.module_settings import ModuleSettings, read_modules
+from modules.infrastructure.domain.config.module_settings import ModuleSettings, multi_line_secret, read_modules
 from modules.infrastructure.domain.config.parsers import InvalidValue, boolean
 from modules.infrastructure.domain.config.settings import (
     DEFAULT_DATABASE_URL,
@@ -60,7 +61,7 @@ class Configuration:
         ``<MODULE>_*`` variables are not ours to warn about."""
         self._environ: dict[str, str] = dict(environ)
         self._modules = tuple(modules)
-        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules, self._modules)
+        self._environment_warnings = unknown_variable_warnings(self._environ, sibling_modules, (*self._modules, *integration_tables(self._environ)))
         self._environment_warnings += [w for parts in (DATABASE_PARTS, REDIS_PARTS) for w in drop_service_links(parts, self._environ)]
         self._redactor = Redactor(secrets_in_environment(self._environ))
         self._values: dict[str, Any] = {}
@@ -109,12 +110,20 @@ class Configuration:
         self._tls = check_tls(self._values, self._production, frozenset(self._malformed))
         self._module_values, module_problems = read_modules(self._modules, self._environ, self._shown)
         self._problems += module_problems
+        self._integrations, integration_problems = read_integrations(self._environ, self._shown)
+        self._problems += integration_problems
+        plain = plain_integrations(self._integrations)
+        if self._values.get("REQUIRE_TLS"):
+            self._problems += [f"{line}; REQUIRE_TLS=true refuses it" for line in plain]
+        elif self._production:
+            self._environment_warnings += plain
 
     def _parse_one(self, setting: Setting) -> Any:
         raw = self._environ.get(setting.name, "").strip()
-        if raw and setting.name in _SECRET_NAMES and any(ord(c) < 32 or ord(c) == 127 for c in raw):
-            self._malformed.add(setting.name)  # a line break would split an HTTP header or a connection string
-            self._problems.append(f"{setting.name} holds a line break or another control character; a secret is one line of text")
+        problem = multi_line_secret(setting.name, raw) if setting.name in _SECRET_NAMES else None
+        if problem:
+            self._malformed.add(setting.name)
+            self._problems.append(problem)
             return None
         if raw:
             try:
@@ -240,6 +249,7 @@ class Configuration:
             logging=LoggingConfig(level=v["LOG_LEVEL"], format=v["LOG_FORMAT"]),
             feature_flags=v["feature_flags"],
             module_settings=self._module_values,
+            integrations=MappingProxyType(self._integrations),
             warnings=tuple(warnings),
         )
 

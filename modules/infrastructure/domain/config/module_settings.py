@@ -95,10 +95,12 @@ class ModuleSettings:
     ``InvalidArgumentError`` for a bad module name, a variable outside the prefix, a duplicate or a non-declaration.
     """
 
-    def __init__(self, module: str, *settings: ModuleSetting) -> None:
+    def __init__(self, module: str, *settings: ModuleSetting, label: str | None = None) -> None:
+        """``label`` is how messages name the table's owner (default: ``the <module> module``)."""
         if not isinstance(module, str) or not _MODULE_NAME.fullmatch(module) or module in RESERVED_MODULES:
             raise InvalidArgumentError(f"ModuleSettings(module) takes the module's package name, e.g. 'content_creation', not {module!r:.60}")
         self.module = module
+        self.label = label or f"the {module} module"
         self.prefix = module.upper() + "_"
         self._by_attribute: dict[str, ModuleSetting] = {}
         for declared in settings:
@@ -140,8 +142,20 @@ class ModuleSettings:
         return SettingValues(self.module, values, {a: s.name for a, s in self._by_attribute.items()}), problems
 
 
+def multi_line_secret(name: str, raw: str) -> str | None:
+    """The problem of a secret holding a control character (a line break would split an HTTP header or a
+    connection string); ``None`` when it is one line of text."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        return f"{name} holds a line break or another control character; a secret is one line of text"
+    return None
+
+
 def _value(declared: ModuleSetting, raw: str, show: Shown, problems: list[str]) -> Any:
     """``raw`` parsed, else (unset or malformed, with its problem noted) the default; ``None`` without one."""
+    problem = multi_line_secret(declared.name, raw) if declared.secret else None
+    if problem:
+        problems.append(problem)
+        return None
     if raw:
         try:
             return _held(declared, declared.parse(raw))

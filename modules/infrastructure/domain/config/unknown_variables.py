@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX
 from modules.infrastructure.domain.config.module_settings import ModuleSettings
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, FILE_SUFFIX, SETTINGS, secret_setting_names
 
@@ -26,8 +27,8 @@ _READ_BY_LIBRARIES = frozenset(
      "OPENAI_API_BASE", "OPENAI_API_TYPE", "OPENAI_API_VERSION"}
 )
 NEAR_MISS_CUTOFF = 0.85
-INFRASTRUCTURE = "infrastructure"
-UNKNOWN_VARIABLE = "module and is ignored"  # in every warning about an unknown variable, whichever module's it looks
+INFRASTRUCTURE = "the infrastructure module"
+UNKNOWN_VARIABLE = "and is ignored"  # in every warning about an unknown variable, whichever table's it looks
 # What Kubernetes sets for each Service (service links): REDIS_SERVICE_HOST, REDIS_PORT_6379_TCP_ADDR, ...
 _SERVICE_LINK = re.compile(r".+_(SERVICE_HOST|SERVICE_PORT(_.+)?|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)")
 
@@ -55,9 +56,9 @@ def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[st
     found = tuple(modules)
     owners = dict.fromkeys(known_names(), INFRASTRUCTURE)
     for table in found:
-        owners.update({s.name: table.module for s in table} | {s.name + FILE_SUFFIX: table.module for s in table if s.secret})
-    tables = {table.prefix: table.module for table in found}
-    prefixes = tuple(sorted(own_prefixes()))
+        owners.update({s.name: table.label for s in table} | {s.name + FILE_SUFFIX: table.label for s in table if s.secret})
+    tables = {table.prefix: table.label for table in found}
+    prefixes = (*sorted(own_prefixes()), INTEGRATION_PREFIX)
     siblings = tuple(f"{module.upper()}_" for module in sibling_modules if f"{module.upper()}_" not in tables)
     candidates = sorted(owners)
     warnings = []
@@ -73,5 +74,5 @@ def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[st
     return warnings
 
 
-def _unknown(module: str) -> str:
-    return f"is not a setting of the {module} {UNKNOWN_VARIABLE}"
+def _unknown(owner: str) -> str:
+    return f"is not a setting of {owner} {UNKNOWN_VARIABLE}"

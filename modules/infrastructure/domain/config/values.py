@@ -101,6 +101,26 @@ class LLMConfig(_MaskedRepr):
     context_size: int | None = None
 
 @dataclass(frozen=True, repr=False)
+class IntegrationConfig(_MaskedRepr):
+    """One outside service called through ``get_http_client(name)`` (``INTEGRATION_<NAME>_*``)."""
+
+    name: str
+    base_url: str
+    auth: str = "none"  # none, bearer, api_key or basic
+    credential: Secret | None = None  # the token, the API key or the basic-auth password
+    username: str | None = None
+    api_key_header: str = "X-API-Key"
+    timeout: float = 10.0
+    deadline: float = 30.0
+    retries: int = 2
+    rpm_limit: int | None = None
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    health_path: str | None = None
+    max_response_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, repr=False)
 class APIConfig(_MaskedRepr):
     """Where an HTTP front end of the application should listen."""
 
@@ -185,6 +205,7 @@ class AppConfig(_MaskedRepr):
     warnings: tuple[str, ...] = ()
     storage: StorageConfig = field(default_factory=StorageConfig)
     module_settings: Mapping[str, SettingValues] = field(default_factory=lambda: MappingProxyType({}))  # sibling modules' own
+    integrations: Mapping[str, IntegrationConfig] = field(default_factory=lambda: MappingProxyType({}))  # by name: crm, mailer
 
     @property
     def database_url(self) -> str:

@@ -13,6 +13,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from modules.infrastructure.domain.config.integration_settings import integration_tables
 from modules.infrastructure.domain.config.module_settings import ModuleSettings
 from modules.infrastructure.domain.config.settings import FILE_SUFFIX, SETTINGS, secret_setting_names
 from modules.infrastructure.domain.errors import ConfigurationError
@@ -26,7 +27,7 @@ def with_secret_files(environ: Mapping[str, str], strict: bool = True, modules: 
 
     ``modules``: the sibling modules' tables, whose secret settings may be files too and whose settings may be in ``SECRETS_DIR``.
     """
-    tables = tuple(modules)
+    tables = (*modules, *integration_tables(environ))  # INTEGRATION_<NAME>_TOKEN_FILE as a module's secret file
     resolved = dict(environ)
     problems: list[str] = []
     production = environ.get("APP_ENV", "").strip().lower() == "production"

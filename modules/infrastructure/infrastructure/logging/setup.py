@@ -15,7 +15,9 @@ from modules.infrastructure.domain.secrets import Redactor
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 _TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 # Libraries that announce routine internals at INFO; they speak at WARNING and above.
-_CHATTY_LOGGERS = ("alembic.runtime.plugins", "alembic.runtime.migration")
+# httpx2 logs every request's whole URL at INFO, query string included (where an API may want a key);
+# the module logs its own line per outside call, with the path alone.
+_CHATTY_LOGGERS = ("alembic.runtime.plugins", "alembic.runtime.migration", "httpx2", "httpcore2")
 # pika logs a traceback for every failed connection attempt, which the module already
 # handles and reports in its own words; only its critical records get through.
 _QUIET_LOGGERS = ("pika",)

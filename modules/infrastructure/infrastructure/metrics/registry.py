@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
 
@@ -56,6 +56,21 @@ class InfrastructureMetrics:
             f"{PREFIX}_storage_operation_seconds", "Time of file storage operations (a read: until its last chunk)",
             ["operation"], registry=r, buckets=SESSION_BUCKETS,
         )
+        self.integration_calls = Counter(
+            f"{PREFIX}_integration_calls", "Calls to outside services by integration, method and outcome (ok or the error class)",
+            ["integration", "method", "outcome"], registry=r,
+        )
+        self.integration_retries = Counter(
+            f"{PREFIX}_integration_retries", "Requests sent again after a failure worth retrying", ["integration", "method"], registry=r,
+        )
+        self.integration_seconds = Histogram(
+            f"{PREFIX}_integration_call_seconds", "Time of calls to outside services, retries and waits included",
+            ["integration", "method"], registry=r, buckets=SESSION_BUCKETS,
+        )
+        self.integration_breaker_open = Gauge(
+            f"{PREFIX}_integration_breaker_open", "1 while an integration's circuit breaker is open (calls fail fast), else 0",
+            ["integration"], registry=r,
+        )
         self.listener_outcomes = Counter(
             f"{PREFIX}_listener_deliveries", "Listener attempts by outcome: completed, retry, failed, skipped (already settled)",
             ["listener", "outcome"], registry=r,
@@ -68,6 +83,15 @@ class InfrastructureMetrics:
         self.storage_seconds.labels(operation=operation).observe(seconds)
         if size:
             self.storage_bytes.labels(namespace=module, operation=operation).inc(size)
+
+    def integration_call(self, integration: str, method: str, outcome: str, seconds: float, attempts: int, breaker_open: bool) -> None:
+        """Count one call to ``integration`` that ended as ``outcome`` after ``attempts`` requests, and its breaker's state."""
+        name = self.label(integration)
+        self.integration_calls.labels(integration=name, method=method, outcome=outcome).inc()
+        if attempts > 1:
+            self.integration_retries.labels(integration=name, method=method).inc(attempts - 1)
+        self.integration_seconds.labels(integration=name, method=method).observe(seconds)
+        self.integration_breaker_open.labels(integration=name).set(1 if breaker_open else 0)
 
     def listener_outcome(self, listener: str, outcome: str) -> None:
         """Count one attempt of ``listener`` that ended as ``outcome``."""

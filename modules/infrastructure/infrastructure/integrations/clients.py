@@ -1,0 +1,123 @@
+"""``HttpClients``: one ``HttpClient`` per configured integration, built on first use and shared by every caller."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+import httpx2
+
+from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX, integration_name
+from modules.infrastructure.domain.config.values import AppConfig, IntegrationConfig
+from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.policies.rate_limit import CapacityLimiter
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.http_transport.deadline_transport import DeadlineTransport
+from modules.infrastructure.infrastructure.integrations.http_client import CallObserver, HttpClient
+
+class TransportSource(Protocol):
+    """Where an integration's requests go: the network, or the shipped fake's scripted answers."""
+
+    def transport(self, config: IntegrationConfig) -> httpx2.BaseTransport:
+        """The transport for ``config``'s requests."""
+        ...
+
+    def configuration(self, name: str) -> IntegrationConfig | None:
+        """Settings for an integration the environment does not configure (a fake's), else ``None``."""
+        ...
+
+
+class NetworkTransports:
+    """Requests over the network, each socket operation bounded by the call's cutoff; only configured integrations."""
+
+    def transport(self, config: IntegrationConfig) -> httpx2.BaseTransport:
+        return DeadlineTransport(config.base_url)
+
+    def configuration(self, name: str) -> IntegrationConfig | None:
+        return None
+
+
+class HttpClients:
+    """The integrations of ``config``, on ``transports`` (the network, or the shipped fake, which may add integrations
+    the environment does not configure). Rate limits are shared through Redis when REDIS_URL is set."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        redactor: Redactor,
+        observe: CallObserver | None = None,
+        transports: TransportSource | None = None,
+    ) -> None:
+        self._config = config
+        self._redactor = redactor
+        self._observe = observe
+        self._transports = transports or NetworkTransports()
+        self._clients: dict[str, HttpClient] = {}
+        self._shared_redis: Any = None
+        self._lock = threading.Lock()
+
+    def names(self) -> tuple[str, ...]:
+        """The integrations the environment configures, in order."""
+        return tuple(sorted(self._config.integrations))
+
+    def has(self, name: str) -> bool:
+        return self._settings(integration_name(name)) is not None
+
+    def get(self, name: str) -> HttpClient:
+        """The client of integration ``name``; ``ConfigurationError`` naming the variable when it is not configured."""
+        key = integration_name(name)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._build(key)
+            return self._clients[key]
+
+    def _settings(self, key: str) -> IntegrationConfig | None:
+        return self._config.integrations.get(key) or self._transports.configuration(key)
+
+    def _build(self, key: str) -> HttpClient:
+        config = self._settings(key)
+        if config is None:
+            configured = ", ".join(self.names()) or "none"
+            raise ConfigurationError(
+                f"No integration {key!r} is configured (configured: {configured}); set {INTEGRATION_PREFIX}{key.upper()}_BASE_URL "
+                "and its credential (.env.example lists the INTEGRATION_<NAME>_* variables)"
+            )
+        return HttpClient(
+            config, transport=lambda: self._transports.transport(config), redactor=self._redactor, limiter=self._limiter(config), observe=self._observe
+        )
+
+    def _limiter(self, config: IntegrationConfig) -> CapacityLimiter | None:
+        """The Redis token bucket of ``integration:ratelimit:<name>`` when the limit is set and REDIS_URL is; else in process."""
+        if not (config.rpm_limit and self._config.cache.redis_url):
+            return None
+        from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
+
+        variable = f"{INTEGRATION_PREFIX}{config.name.upper()}_RPM_LIMIT"
+        return RedisRateLimiter(self._redis(), f"integration:ratelimit:{config.name}", config.rpm_limit, None, self._redactor, settings=variable)
+
+    def _redis(self) -> Any:
+        if self._shared_redis is None:
+            import redis
+
+            from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+
+            cache = self._config.cache
+            assert cache.redis_url is not None
+            self._shared_redis = redis.Redis(connection_pool=build_pool(cache.redis_url, cache.socket_timeout, cache.tls))
+        return self._shared_redis
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+        if self._shared_redis is not None:
+            self._shared_redis.close()
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        for client in self._clients.values():
+            client.after_fork()  # redis-py's pool notices the new process itself and opens its own connections

@@ -1,0 +1,197 @@
+"""``HttpClient``: the client of one outside service, with the retry loop the LLM providers use.
+
+Every request goes to the integration's base URL (a path under it, checked before sending), carries its
+credential, and runs through ``RetryLoop``: retried on connection errors, timeouts, 429 and 5xx when the
+method is idempotent or the caller gave an idempotency key, within a deadline, behind the integration's
+circuit breaker and rate limit. Each socket operation ends at the attempt's cutoff (``DeadlineTransport``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx2
+
+from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
+from modules.infrastructure.domain.config.values import IntegrationConfig
+from modules.infrastructure.domain.errors import IntegrationError
+from modules.infrastructure.domain.integrations.failures import IntegrationFailures, status_error
+from modules.infrastructure.domain.integrations.requests import OutgoingRequest, call_deadline, outgoing
+from modules.infrastructure.domain.integrations.values import HttpResponse
+from modules.infrastructure.domain.policies.attempts import Attempts
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
+from modules.infrastructure.domain.policies.deadline import Deadline
+from modules.infrastructure.domain.policies.rate_limit import CapacityLimiter, RateLimiter
+from modules.infrastructure.domain.policies.retry_after import parse_retry_after
+from modules.infrastructure.domain.policies.retry_loop import RetryLoop
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
+from modules.infrastructure.infrastructure.integrations.auth import credential_header, credential_headers
+from modules.infrastructure.infrastructure.integrations.httpx_errors import httpx_errors
+from modules.infrastructure.infrastructure.integrations.response_body import read_limited
+
+logger = logging.getLogger(__name__)
+
+CallObserver = Callable[[str, str, str, float, int, bool], None]  # integration, method, outcome, seconds, attempts, breaker open
+
+
+class HttpClient:
+    """Requests to one integration: ``client.get("/contacts", params={"email": e}).json()``; every failure an ``IntegrationError``."""
+
+    def __init__(
+        self,
+        config: IntegrationConfig,
+        *,
+        transport: Callable[[], httpx2.BaseTransport],
+        redactor: Redactor | None = None,
+        limiter: CapacityLimiter | None = None,
+        observe: CallObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_cooldown, clock)
+        self._limiter = limiter or RateLimiter(config.rpm_limit, None, clock)
+        self._transport = transport
+        self._redactor = redactor or Redactor()
+        self._observe = observe
+        self._clock, self._sleep = clock, sleep
+        self._credentials = credential_headers(config)
+        self._reserved = credential_header(config)
+        self._client: httpx2.Client | None = None
+        self._lock = threading.Lock()
+
+    def get(self, path: str, **options: Any) -> HttpResponse:
+        return self.request("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> HttpResponse:
+        return self.request("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> HttpResponse:
+        return self.request("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> HttpResponse:
+        return self.request("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> HttpResponse:
+        return self.request("DELETE", path, **options)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        deadline: float | None = None,
+    ) -> HttpResponse:
+        """Send ``method path`` and return the 2xx or 3xx answer; raise the ``IntegrationError`` of anything else.
+
+        POST and PATCH are sent again after a failure only with ``idempotency_key`` (sent as ``Idempotency-Key``);
+        ``deadline`` (seconds) bounds every attempt and wait, default ``INTEGRATION_<NAME>_DEADLINE``.
+        """
+        request = outgoing(
+            self.name, method, path, params=params, json_body=json, content=content, headers=headers,
+            idempotency_key=idempotency_key, credential_header=self._reserved,
+        )
+        seconds = call_deadline(self.name, deadline, self.config.deadline, MAX_WAIT_SECONDS)
+        return self._call(request, Deadline.after(seconds, self._clock))
+
+    def probe(self, path: str) -> HttpResponse:
+        """One GET of ``path`` within one attempt's timeout, no retry: the start-up check."""
+        request = outgoing(self.name, "GET", path)
+        return self._call(request, Deadline.after(self.config.timeout, self._clock), retries=0)
+
+    def _call(self, request: OutgoingRequest, deadline: Deadline, retries: int | None = None) -> HttpResponse:
+        started, attempts, outcome = self._clock(), Attempts(), "ok"
+        loop = RetryLoop(IntegrationFailures(self.name, request.method, request.path), self.breaker, self._limiter, clock=self._clock, sleep=self._sleep)
+        try:
+            loop.check_breaker()
+            client = self._http()
+            response, _ = loop.run(
+                lambda timeout: self._send(client, request, timeout),
+                timeout=self.config.timeout,
+                max_retries=0 if not request.retryable else self.config.retries if retries is None else retries,
+                deadline=deadline,
+                attempts=attempts,
+            )
+        except IntegrationError as exc:
+            outcome = type(exc).__name__
+            logger.warning("%s", exc, extra={"integration": self.name, "method": request.method, "path": request.path, "status": exc.status, "attempts": attempts.count})
+            raise
+        finally:
+            elapsed = self._clock() - started
+            if self._observe is not None:
+                self._observe(self.name, request.method, outcome, elapsed, attempts.count, self.breaker.is_open)
+        logger.debug(
+            "%s %s %s -> %s in %.0f ms (%d attempt(s))", self.name, request.method, request.path, response.status, elapsed * 1000, attempts.count,
+            extra={"integration": self.name, "method": request.method, "path": request.path, "status": response.status, "attempts": attempts.count},
+        )
+        return HttpResponse(
+            self.name, request.method, request.path, response.status, response.headers, response.content, attempts.count, elapsed
+        )
+
+    def _send(self, client: httpx2.Client, request: OutgoingRequest, timeout: float) -> HttpResponse:
+        """One attempt, its sockets bounded by ``timeout``; a status of 400 or more raised as its error."""
+        with httpx_errors(self.name, request, self._redactor), cutoff(time.monotonic() + timeout):
+            sent = client.build_request(
+                request.method, self.config.base_url + request.path, params=request.params,
+                headers={**request.headers, **self._credentials}, content=request.body, timeout=timeout,
+            )
+            answer = client.send(sent, stream=True)
+            try:
+                body = read_limited(answer, self.config.max_response_bytes, self.name, request)
+            finally:
+                answer.close()
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        response = HttpResponse(self.name, request.method, request.path, answer.status_code, headers, body)
+        if answer.status_code >= 400:
+            raise self._status_error(request, response)
+        return response
+
+    def _status_error(self, request: OutgoingRequest, response: HttpResponse) -> IntegrationError:
+        error = status_error(response.status)
+        return error(
+            f"{self.name} answered {request.method} {request.path} with {response.status}{_advice(self.name, response.status)}",
+            integration=self.name, method=request.method, path=request.path, status=response.status,
+            retry_after=parse_retry_after(response.headers), response=response,
+        )
+
+    def _http(self) -> httpx2.Client:
+        """The httpx2 client, built on first use (thread-safe); no redirects are followed: a 3xx is the answer."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx2.Client(transport=self._transport(), follow_redirects=False, trust_env=False)
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connections (they are the parent's to close) and locks."""
+        self._client = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpClient({self.name}: {self.config.base_url})"
+
+
+def _advice(name: str, status: int) -> str:
+    if status in (401, 403):
+        return f"; check INTEGRATION_{name.upper()}_TOKEN, _API_KEY or _USERNAME/_PASSWORD"
+    if status == 429:
+        return f"; slow down (INTEGRATION_{name.upper()}_RPM_LIMIT) or try later"
+    if status >= 500:
+        return "; the service failed, try later"
+    return ""
