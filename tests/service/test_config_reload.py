@@ -131,3 +131,16 @@ def test_a_reload_inside_an_override_reloads_the_set_it_shares(clean_env: Path) 
         assert InfrastructureService.reload_config().applied == ("OPENAI_API_KEY",)
         assert InfrastructureService.get_config().llm_config.api_key.reveal() == "sk-second-key-0123456789"  # type: ignore[union-attr]
     assert InfrastructureService.get_config().llm_config.api_key.reveal() == "sk-second-key-0123456789"  # type: ignore[union-attr]
+
+
+def test_a_rotated_integration_token_is_sent_from_the_reload_on(clean_env: Path) -> None:
+    with FaultServer([Answer()]) as server:
+        start = f"INTEGRATION_CRM_BASE_URL={server.root_url}\nINTEGRATION_CRM_TOKEN=first-crm-token\n"
+        write_env(clean_env, start)
+        InfrastructureService.get_http_client("crm").post("/hooks", json={})
+        write_env(clean_env, start.replace("first-crm", "second-crm") + "INTEGRATION_CRM_RETRIES=0\n")
+        assert InfrastructureService.reload_config() == ConfigReload(applied=("INTEGRATION_CRM_RETRIES", "INTEGRATION_CRM_TOKEN"))
+        client = InfrastructureService.get_http_client("crm")
+        client.post("/hooks", json={})
+        assert client.config.retries == 0
+        assert [seen.headers["authorization"] for seen in server.requests] == ["Bearer first-crm-token", "Bearer second-crm-token"]

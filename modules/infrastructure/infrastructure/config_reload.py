@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
 
 logger = logging.getLogger(__name__)
-CLOSE_GRACE_SECONDS = 5.0  # beyond LLM_DEADLINE, before a replaced LLM client is closed
+CLOSE_GRACE_SECONDS = 5.0  # beyond the calls' deadline, before a replaced LLM or HTTP client is closed
 _reloading = threading.Lock()
 _running: weakref.WeakKeyDictionary[Infrastructure, dict[str, str]] = weakref.WeakKeyDictionary()  # what each set runs on
 
@@ -25,7 +25,7 @@ _running: weakref.WeakKeyDictionary[Infrastructure, dict[str, str]] = weakref.We
 def reload_configuration(root: Infrastructure) -> ConfigReload:
     """Apply a fresh reading of the configuration to ``root``; ``ConfigurationError`` (and nothing changed)
     when it is not valid. One reload at a time, and no component of ``root`` is built meanwhile."""
-    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_llm_providers
+    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_http_clients, build_llm_providers
     from modules.infrastructure.infrastructure.logging.setup import configure_logging
 
     if root.is_given("config") or root.is_given("environment"):
@@ -42,6 +42,8 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             return plan.report
         built = set(root.built())
         providers = build_llm_providers(plan.config, root.redactor) if plan.rebuild_llm and "llm_providers" in built else None
+        rebuild_clients = plan.rebuild_integrations and "http_clients" in built
+        clients = build_http_clients(plan.config, root.redactor, root.metrics, root.http_transports) if rebuild_clients else None
         # From here on nothing can fail half-way: what could (reading the configuration, building clients) is done.
         _running[root] = running_after(plan, running, fresh.environment())
         root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
@@ -52,9 +54,14 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             instances["llm_providers"] = providers
             if "llm" in built:
                 root.llm.use_providers(providers)  # the same gateway: its cache and usage ledger stay
+        if clients is not None:
+            instances["http_clients"] = clients
+        old_deadline = max((c.deadline for c in root.config.integrations.values()), default=0.0)
         replaced = root.replace(**instances)
         if "llm_providers" in replaced:
             _close_later(cast(Resource, replaced["llm_providers"]), plan.config.llm_config.deadline + CLOSE_GRACE_SECONDS)
+        if "http_clients" in replaced:
+            _close_later(cast(Resource, replaced["http_clients"]), old_deadline + CLOSE_GRACE_SECONDS)
         if plan.reconfigure_logging:
             configure_logging(plan.config.logging, root.redactor)
         logger.info(plan.report.describe())
@@ -65,5 +72,5 @@ def _close_later(resource: Resource, seconds: float) -> None:
     """Close ``resource`` once the calls that hold it have had their deadline to finish."""
     timer = threading.Timer(seconds, resource.close)
     timer.daemon = True
-    timer.name = "close-replaced-llm-client"
+    timer.name = "close-replaced-client"
     timer.start()

@@ -1,6 +1,7 @@
 """What rereading the configuration changes: which variables take effect at once, which need a restart.
 
-In place: the LLM settings (a new client is built, calls in flight finish on the old one), the database
+In place: the LLM settings (a new client is built, calls in flight finish on the old one), the HTTP
+integrations' ``INTEGRATION_<NAME>_*`` (new clients, so a rotated token is sent from then on), the database
 passwords (new connections use them, open ones go on), logging, feature flags and the modules' own settings
 (``get_module_settings()`` gives the new values from then on). Everything else is
 held by connections, threads or servers made at start-up: its new value is reported as needing a restart
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
+from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX
 from modules.infrastructure.domain.config.parsers import InvalidValue
 from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, SETTINGS, SETTINGS_BY_NAME
 from modules.infrastructure.domain.config.values import AppConfig, DatabaseConfig
@@ -52,6 +54,7 @@ class ReloadPlan:
     config: AppConfig
     report: ConfigReload
     rebuild_llm: bool
+    rebuild_integrations: bool
     rotate_database: bool
     reconfigure_logging: bool
 
@@ -68,7 +71,7 @@ def plan_reload(running_environment: Mapping[str, str], new_environment: Mapping
         in_place = name not in RESTART_NAMES and (
             _GROUP_OF.get(name) in IN_PLACE_GROUPS
             or name in IN_PLACE_NAMES
-            or name.startswith(FEATURE_FLAG_PREFIX)
+            or name.startswith((FEATURE_FLAG_PREFIX, INTEGRATION_PREFIX))
             or name in modules
             or (name in DATABASE_PASSWORD_NAMES and rotate)
         )
@@ -81,10 +84,12 @@ def plan_reload(running_environment: Mapping[str, str], new_environment: Mapping
         logging=new.logging,
         feature_flags=new.feature_flags,
         module_settings=new.module_settings,
+        integrations=new.integrations,
         database=replace(old.database, url=new.database.url, replica_urls=new.database.replica_urls) if rotate else old.database,
     )
     rebuild_llm = (old.llm_config, old.llm_fallbacks) != (llm_config, new.llm_fallbacks)
-    return ReloadPlan(config, ConfigReload(tuple(applied), tuple(restart)), rebuild_llm, rotate, old.logging != new.logging)
+    rebuild_integrations = old.integrations != new.integrations
+    return ReloadPlan(config, ConfigReload(tuple(applied), tuple(restart)), rebuild_llm, rebuild_integrations, rotate, old.logging != new.logging)
 
 
 def running_after(plan: ReloadPlan, running_environment: Mapping[str, str], new_environment: Mapping[str, str]) -> dict[str, str]:
@@ -100,10 +105,10 @@ def running_after(plan: ReloadPlan, running_environment: Mapping[str, str], new_
 
 
 def changed_variables(old: Mapping[str, str], new: Mapping[str, str], modules: Collection[str] = ()) -> list[str]:
-    """Known settings (the infrastructure's, ``modules``' variables) and feature flags whose value differs, sorted.
+    """Known settings (the infrastructure's, ``modules``' variables), feature flags and integrations' variables whose value differs, sorted.
     The infrastructure's settings compare as parsed, an unset one as its default: ``DB_POOL_SIZE=5`` is no change
     from an unset ``DB_POOL_SIZE``."""
-    names = {n for n in (*old, *new) if n in _GROUP_OF or n in modules or n.startswith(FEATURE_FLAG_PREFIX)}
+    names = {n for n in (*old, *new) if n in _GROUP_OF or n in modules or n.startswith((FEATURE_FLAG_PREFIX, INTEGRATION_PREFIX))}
     return sorted(n for n in names if _value(n, old.get(n, "")) != _value(n, new.get(n, "")))
 
 
