@@ -15,10 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from modules.infrastructure.domain.config.integration_settings import FIELDS as INTEGRATION_FIELDS  # noqa: E402
+from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX  # noqa: E402
+from modules.infrastructure.domain.config.parsers import Bounded  # noqa: E402
 from modules.infrastructure.domain.config.settings import DEFAULT_DATABASE_URL, SETTINGS  # noqa: E402
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings  # noqa: E402
 
 BEGIN, END = "<!-- config-table:begin -->", "<!-- config-table:end -->"
+INTEGRATION_GROUP = "integrations: one set per outside service, <NAME> in upper case (INTEGRATION_CRM_BASE_URL)"
 FLAG_DOC = 'FEATURE_FLAG_<NAME>=true|false; read with InfrastructureService.is_feature_enabled("<name>")'
 
 
@@ -35,7 +39,13 @@ class Row:
 def documented() -> list[Row]:
     """The infrastructure's variables, then each module's, in the order of their tables."""
     own = [Row(s.name, s.default, s.description, s.group) for s in SETTINGS]
-    return own + [Row(s.name, s.default, s.documented, f"module {t.module}") for t in discover_module_settings() for s in t]
+    integrations = [Row(f"{INTEGRATION_PREFIX}<NAME>_{suffix}", default, _ranged(doc, parse), INTEGRATION_GROUP) for suffix, default, doc, parse in INTEGRATION_FIELDS]
+    return own + integrations + [Row(s.name, s.default, s.documented, f"module {t.module}") for t in discover_module_settings() for s in t]
+
+
+def _ranged(doc: str, parse: object) -> str:
+    """A number's description ends with its range, as the settings table's do."""
+    return f"{doc}; {parse.limits}" if isinstance(parse, Bounded) and parse.limits else doc
 
 
 def env_example() -> str:
@@ -52,6 +62,8 @@ def env_example() -> str:
         lines.append(f"# {setting.description}")
         if setting.name == "ENV_FILE":
             lines.append(f"# {setting.name}={setting.default}   (read from the real environment only)")
+        elif setting.group == INTEGRATION_GROUP:
+            lines.append(f"# {setting.name}={setting.default or ''}")
         else:
             lines.append(f"{setting.name}={setting.default or ''}")
     lines += ["", "# --- feature flags ---", f"# {FLAG_DOC}", "FEATURE_FLAG_NEW_UI=false", ""]

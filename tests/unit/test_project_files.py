@@ -6,6 +6,7 @@ import configparser
 import re
 from pathlib import Path
 
+from modules.infrastructure.domain.config.integration_settings import FIELDS as INTEGRATION_FIELDS
 from modules.infrastructure.domain.config.settings import SETTINGS
 from modules.infrastructure.infrastructure.config.module_discovery import discover_module_settings
 from scripts.gen_config_docs import BEGIN, END, config_table, env_example
@@ -35,6 +36,7 @@ def test_readme_configuration_table_lists_every_variable() -> None:
     rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_<>]+)` \|", readme, re.MULTILINE))
     assert NAMES <= rows
     assert "FEATURE_FLAG_<NAME>" in rows
+    assert {f"INTEGRATION_<NAME>_{suffix}" for suffix, *_ in INTEGRATION_FIELDS} <= rows
 
 
 def test_env_example_and_readme_table_are_what_the_settings_table_generates() -> None:
