@@ -54,9 +54,7 @@ def outgoing(
     if key is not None:
         checked_headers[IDEMPOTENCY_HEADER] = key
     body = _body(integration, json_body, content, checked_headers)
-    if params is not None and not isinstance(params, Mapping):
-        raise InvalidArgumentError(f"{integration}: params takes a mapping of query parameters, not {type(params).__name__}")
-    return OutgoingRequest(verb, _path(integration, path), params, checked_headers, body, verb in IDEMPOTENT or key is not None)
+    return OutgoingRequest(verb, _path(integration, path), _params(integration, params), checked_headers, body, verb in IDEMPOTENT or key is not None)
 
 
 def _method(integration: str, method: object) -> str:
@@ -84,6 +82,28 @@ def _path(integration: str, path: object) -> str:
     if any(segment in (".", "..") for segment in segments):
         raise InvalidArgumentError(f"{integration}: the path {shown} has a . or .. segment, which would leave the base URL's path")
     return path if path.startswith("/") else "/" + path
+
+
+def _params(integration: str, params: object) -> Mapping[str, Any] | None:
+    """Query parameters: text names, each value text, a whole or finite number, a bool or None, or a list of those."""
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise InvalidArgumentError(f"{integration}: params takes a mapping of query parameters, not {type(params).__name__}")
+    for name, value in params.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        if not isinstance(name, str) or not all(_is_query_value(v) for v in values):
+            raise InvalidArgumentError(
+                f"{integration}: the query parameter {name!r:.40} must be named by text and hold text, a number, a bool or None "
+                f"(or a list of them), not {type(value).__name__}"
+            )
+    return params
+
+
+def _is_query_value(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int)
 
 
 def _headers(integration: str, headers: object, credential_header: str | None) -> Mapping[str, str]:

@@ -30,9 +30,9 @@ def httpx_errors(integration: str, request: OutgoingRequest, redactor: Redactor)
             f"{call} timed out ({_reason(exc, redactor)}); try later or raise INTEGRATION_{integration.upper()}_TIMEOUT",
             integration=integration, method=request.method, path=request.path,
         ) from exc
-    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol, TypeError) as exc:  # TypeError: a params value httpx2 cannot encode
+    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol) as exc:
         raise InvalidArgumentError(f"{call}: the request cannot be built ({_reason(exc, redactor)})") from exc
-    except (httpx2.HTTPError, httpx2.StreamError, OSError, ValueError) as exc:  # ValueError: ssl, idna, h11 refusals
+    except (httpx2.HTTPError, httpx2.StreamError, httpx2.CookieConflict, OSError, ValueError) as exc:  # ValueError: ssl, idna, h11 refusals
         raise IntegrationConnectionError(
             f"{call} failed: {_reason(exc, redactor)}; check INTEGRATION_{integration.upper()}_BASE_URL and that the service is up",
             integration=integration, method=request.method, path=request.path,

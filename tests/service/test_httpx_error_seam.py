@@ -1,0 +1,67 @@
+"""Every exception httpx2 defines, raised under an integration's call, leaves it as an ``InfrastructureError``."""
+
+from __future__ import annotations
+
+import inspect
+import ssl
+
+import httpx2
+import pytest
+
+from modules.infrastructure.domain.config.values import IntegrationConfig
+from modules.infrastructure.domain.errors import (
+    InfrastructureError,
+    IntegrationConnectionError,
+    IntegrationTimeoutError,
+    InvalidArgumentError,
+)
+from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
+
+TOKEN = "seam-token-never-shown-0123"
+HTTPX_ERRORS = sorted((c for _, c in inspect.getmembers(httpx2, inspect.isclass) if issubclass(c, Exception)), key=lambda c: c.__name__)
+
+
+def client_raising(error: BaseException) -> HttpClient:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise error
+
+    config = IntegrationConfig(name="crm", base_url="https://crm.test", auth="bearer", credential=None, retries=0)
+    return HttpClient(config, transport=lambda: httpx2.MockTransport(handler), sleep=lambda _: None)
+
+
+def instance(cls: type[Exception]) -> Exception:
+    request = httpx2.Request("GET", "https://crm.test/x")
+    for arguments in ((f"failed {TOKEN}",), ()):
+        for keywords in ({"request": request}, {"request": request, "response": httpx2.Response(500, request=request)}, {}):
+            try:
+                return cls(*arguments, **keywords)
+            except TypeError:
+                continue
+    raise AssertionError(f"cannot build {cls.__name__}")
+
+
+@pytest.mark.parametrize("cls", HTTPX_ERRORS, ids=lambda c: c.__name__)
+def test_no_httpx2_exception_escapes(cls: type[Exception]) -> None:
+    with pytest.raises(InfrastructureError) as raised:
+        client_raising(instance(cls)).get("/x")
+    assert isinstance(raised.value.__cause__, cls)
+    if issubclass(cls, httpx2.TimeoutException):
+        assert isinstance(raised.value, IntegrationTimeoutError)
+    elif issubclass(cls, httpx2.TransportError) and not issubclass(cls, httpx2.UnsupportedProtocol):
+        assert isinstance(raised.value, IntegrationConnectionError)
+
+
+@pytest.mark.parametrize("error", [ssl.SSLError("certificate verify failed"), OSError(113, "No route to host"), ConnectionResetError()])
+def test_errors_beneath_httpx2_are_connection_errors(error: BaseException) -> None:
+    with pytest.raises(IntegrationConnectionError, match="crm GET /x failed"):
+        client_raising(error).get("/x")
+
+
+@pytest.mark.parametrize("value", [object(), {"nested": 1}, b"bytes", float("nan"), [1, [2]]], ids=repr)
+def test_a_query_value_httpx2_would_send_as_its_repr_is_refused(value: object) -> None:
+    sent: list[httpx2.Request] = []
+    config = IntegrationConfig(name="crm", base_url="https://crm.test")
+    client = HttpClient(config, transport=lambda: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
+    with pytest.raises(InvalidArgumentError, match="query parameter 'when'"):
+        client.get("/x", params={"when": value})
+    assert sent == []
