@@ -65,3 +65,13 @@ def test_a_query_value_httpx2_would_send_as_its_repr_is_refused(value: object) -
     with pytest.raises(InvalidArgumentError, match="query parameter 'when'"):
         client.get("/x", params={"when": value})
     assert sent == []
+
+
+def test_a_header_a_request_cannot_carry_is_refused_and_never_opens_the_breaker() -> None:
+    sent: list[httpx2.Request] = []
+    config = IntegrationConfig(name="crm", base_url="https://crm.test", breaker_threshold=1)
+    client = HttpClient(config, transport=lambda: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
+    for _ in range(3):
+        with pytest.raises(InvalidArgumentError, match="ASCII"):
+            client.get("/x", headers={"X-Name": "Zoë"})
+    assert client.get("/x").status == 200 and not client.breaker.is_open and len(sent) == 1

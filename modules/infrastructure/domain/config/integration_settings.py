@@ -44,6 +44,22 @@ def header_name(raw: str) -> str:
     return value
 
 
+def credential(raw: str) -> str:
+    """A token or API key as a header carries it: visible ASCII, no spaces."""
+    value = raw.strip()
+    if not value.isascii() or any(ord(c) < 33 or ord(c) == 127 for c in value):
+        raise p.InvalidValue("has a space or a character outside visible ASCII", "the token or key exactly as the service issued it")
+    return value
+
+
+def user_name(raw: str) -> str:
+    """A basic-auth user name: no colon, which separates it from the password on the wire (RFC 7617)."""
+    value = raw.strip()
+    if ":" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise p.InvalidValue("has a colon or a control character", "the user name alone; the password goes in INTEGRATION_<NAME>_PASSWORD")
+    return value
+
+
 def request_path(raw: str) -> str:
     value = raw.strip()
     if not value.startswith("/") or value.startswith("//") or any(ord(c) < 33 or ord(c) == 127 for c in value):
@@ -57,10 +73,10 @@ _HTTP_URL = p.url(("http", "https"), credentials="INTEGRATION_<NAME>_TOKEN, _API
 FIELDS: tuple[tuple[str, str | None, str, p.Parser], ...] = (
     ("BASE_URL", None, "Base URL of the service, e.g. https://crm.example/api (no credentials, no query); required", base_url),
     ("AUTH", None, "none, bearer, api_key or basic (unset: the one credential given decides)", p.choice(AUTH_TYPES)),
-    ("TOKEN", None, "Bearer token, sent as Authorization: Bearer (AUTH=bearer)", p.text),
-    ("API_KEY", None, "API key, sent in the API_KEY_HEADER header (AUTH=api_key)", p.text),
+    ("TOKEN", None, "Bearer token, sent as Authorization: Bearer (AUTH=bearer)", credential),
+    ("API_KEY", None, "API key, sent in the API_KEY_HEADER header (AUTH=api_key)", credential),
     ("API_KEY_HEADER", "X-API-Key", "Header that carries the API key", header_name),
-    ("USERNAME", None, "User name for HTTP basic auth (AUTH=basic)", p.text),
+    ("USERNAME", None, "User name for HTTP basic auth (AUTH=basic)", user_name),
     ("PASSWORD", None, "Password for HTTP basic auth (AUTH=basic)", p.text),
     ("TIMEOUT", "10", "Seconds one attempt may wait to connect, and for each read and write", _SECONDS),
     ("DEADLINE", "30", "Seconds one call may take in all: attempts, waits for the rate limit and backoff", _SECONDS),

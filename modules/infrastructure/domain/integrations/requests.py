@@ -120,8 +120,11 @@ def _headers(integration: str, headers: object, credential_header: str | None) -
                 f"{integration}: the header {name} is set by the client itself (the credential comes from "
                 f"INTEGRATION_{integration.upper()}_*, the idempotency key from idempotency_key=)"
             )
-        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-            raise InvalidArgumentError(f"{integration}: the header {name} must be one line of text (no line break or control character)")
+        if not isinstance(value, str) or not value.isascii() or any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+            raise InvalidArgumentError(
+                f"{integration}: the header {name} must be one line of ASCII text (no line break or control character; "
+                "percent-encode other characters)"
+            )
     return headers
 
 

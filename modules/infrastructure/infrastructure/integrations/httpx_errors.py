@@ -30,7 +30,7 @@ def httpx_errors(integration: str, request: OutgoingRequest, redactor: Redactor)
             f"{call} timed out ({_reason(exc, redactor)}); try later or raise INTEGRATION_{integration.upper()}_TIMEOUT",
             integration=integration, method=request.method, path=request.path,
         ) from exc
-    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol) as exc:
+    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol, UnicodeError) as exc:  # UnicodeError: text a request cannot carry
         raise InvalidArgumentError(f"{call}: the request cannot be built ({_reason(exc, redactor)})") from exc
     except (httpx2.HTTPError, httpx2.StreamError, httpx2.CookieConflict, OSError, ValueError) as exc:  # ValueError: ssl, idna, h11 refusals
         raise IntegrationConnectionError(
