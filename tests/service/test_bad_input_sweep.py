@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from modules.content_creation.infrastructure.models import QuestionRecord, QuestionRepository
+from modules.infrastructure.domain.config.integration_settings import FIELDS as INTEGRATION_FIELDS
 from modules.infrastructure.domain.config.parsers import InvalidValue
 from modules.infrastructure.domain.config.settings import SETTINGS, Setting
 from modules.infrastructure.module_api import (
@@ -345,6 +346,79 @@ def database_cases() -> list[Case]:
     ]
 
 
+def integration_setting_cases() -> list[Case]:
+    """Every INTEGRATION_<NAME>_* field of an integration named sweep, with the values its parser refuses."""
+    cases = []
+    base = {"INTEGRATION_SWEEP_BASE_URL": "https://sweep.example"}
+    for suffix, _, _, parse in INTEGRATION_FIELDS:
+        name = f"INTEGRATION_SWEEP_{suffix}"
+        bad = [raw for raw in [*CANDIDATES, "ftp://x", "http://u:p@x", "https://x/?k=v", "no scheme", "tok en"] if _refuses(parse, raw)][:3]
+        for raw in bad:
+            shown = "a secret pasted in" if raw == SECRET else repr(raw)
+            cases.append(Case("configuration", f"{name}={shown}", configured_all({**base, name: raw}), name, ConfigurationError))
+    cases.append(Case("configuration", "INTEGRATION_SWEEP_TOKEN without BASE_URL", configured_all({"INTEGRATION_SWEEP_TOKEN": "t"}), "INTEGRATION_SWEEP_BASE_URL", ConfigurationError))
+    cases.append(Case("configuration", "INTEGRATION_SWEEP_AUTH=basic without a password", configured_all({**base, "INTEGRATION_SWEEP_AUTH": "basic"}), "INTEGRATION_SWEEP_PASSWORD", ConfigurationError))
+    return cases
+
+
+def configured_all(values: dict[str, str]) -> Callable[[], object]:
+    def call() -> object:
+        with environment(**values):
+            return S.get_config()
+
+    return call
+
+
+def _refuses(parse: Callable[[str], object], raw: str) -> bool:
+    try:
+        parse(raw)
+    except InvalidValue:
+        return True
+    return False
+
+
+def integration_cases() -> list[Case]:
+    """Names, paths, headers, bodies and options through ``get_http_client`` (on the shipped FakeHttp)."""
+
+    def get(path: object = "/ok", **options: object) -> Callable[[], object]:
+        return lambda: S.get_http_client("sweep").get(path, **options)  # type: ignore[arg-type]
+
+    def post(**options: object) -> Callable[[], object]:
+        return lambda: S.get_http_client("sweep").post("/ok", **options)
+
+    bad = InvalidArgumentError
+    return [
+        Case("integrations", "name None", lambda: S.get_http_client(None), "name", bad),  # type: ignore[arg-type]
+        Case("integrations", "name 'a-b'", lambda: S.get_http_client("a-b"), "a-b", bad),
+        Case("integrations", "name of 500 characters", lambda: S.get_http_client("n" * 500), "name", bad),
+        Case("integrations", "name not configured", lambda: S.get_http_client("nowhere"), "INTEGRATION_NOWHERE_BASE_URL", ConfigurationError),
+        Case("integrations", "path a URL to another host", get("https://evil.example/x"), "URL", bad),
+        Case("integrations", "path '//evil.example/x'", get("//evil.example/x"), "URL", bad),
+        Case("integrations", "path with '..'", get("/a/../../admin"), "..", bad),
+        Case("integrations", "path with '%2e%2e'", get("/a/%2e%2e/admin"), "..", bad),
+        Case("integrations", "path with a line break", get("/a\r\nHost: evil"), "path", bad),
+        Case("integrations", "path with a query", get("/a?token=x"), "params=", bad),
+        Case("integrations", "path None", get(None), "path", bad),
+        Case("integrations", "method 'BREW'", lambda: S.get_http_client("sweep").request("BREW", "/"), "BREW", bad),
+        Case("integrations", "header with a line break", get(headers={"X-A": "a\r\nX-B: b"}), "X-A", bad),
+        Case("integrations", "header Authorization", get(headers={"Authorization": "Bearer other"}), "Authorization", bad),
+        Case("integrations", "header value not ASCII", get(headers={"X-Name": "Zo\u00eb"}), "X-Name", bad),
+        Case("integrations", "header name with a space", get(headers={"X A": "b"}), "header", bad),
+        Case("integrations", "idempotency key empty", post(idempotency_key=""), "idempotency_key", bad),
+        Case("integrations", "idempotency key of 1,000 characters", post(idempotency_key="k" * 1000), "idempotency_key", bad),
+        Case("integrations", "json with NaN", post(json={"x": math.nan}), "json=", bad),
+        Case("integrations", "json an object", post(json=object()), "json=", bad),
+        Case("integrations", "json and content", post(json={}, content=b"x"), "not both", bad),
+        Case("integrations", "content an int", post(content=5), "content=", bad),
+        Case("integrations", "params a list", get(params=["a"]), "params", bad),
+        Case("integrations", "params value a dict", get(params={"q": {"a": 1}}), "q", bad),
+        Case("integrations", "deadline -1", get(deadline=-1), "deadline", bad),
+        Case("integrations", "deadline NaN", get(deadline=math.nan), "deadline", bad),
+        Case("integrations", "deadline 10**12", get(deadline=10**12), "deadline", bad),
+        Case("integrations", "deadline '5'", get(deadline="5"), "deadline", bad),
+    ]
+
+
 def facade_cases() -> list[Case]:
     bad = InvalidArgumentError
     return [
@@ -436,8 +510,11 @@ def conversation_cases() -> list[Case]:
     ]
 
 
-CONFIGURATION = configuration_cases()
-CALLS = prompt_cases() + conversation_cases() + storage_cases() + publish_cases() + cache_cases() + database_cases() + facade_cases()
+CONFIGURATION = configuration_cases() + integration_setting_cases()
+CALLS = (
+    prompt_cases() + conversation_cases() + storage_cases() + publish_cases() + cache_cases() + database_cases() + integration_cases()
+    + facade_cases()
+)
 ALL = CONFIGURATION + CALLS
 SWEEP_ENVIRONMENT = {"SWEEP_SERVICE_TOKEN": SECRET}
 
@@ -458,7 +535,7 @@ def tally() -> Iterator[Tally]:
 def fakes(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInfrastructure]:
     for name, value in SWEEP_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    with fake_infrastructure(respond=lambda prompt: "hi") as installed:
+    with fake_infrastructure(respond=lambda prompt: "hi", environment={"INTEGRATION_SWEEP_BASE_URL": "https://sweep.test", "INTEGRATION_SWEEP_TOKEN": SECRET}) as installed:
         yield installed
 
 
@@ -487,5 +564,7 @@ def nothing_lost_or_stuck(fakes: FakeInfrastructure) -> None:
     delivered = fakes.events()
     assert delivered[-1].id == event_id
     assert S.relay_outbox().pending == 0
+    assert S.get_http_client("sweep").get("/ok").status == 200
+    assert [request.path for request in fakes.http.requests("sweep")] == ["/ok"]  # nothing a bad call made was sent
     with S.get_database_session() as db:
         assert db.query(QuestionRecord).filter(QuestionRecord.written_by == "sweep").count() in (0, 1)

@@ -163,5 +163,5 @@ def call_deadline(integration: str, seconds: object, default: float, maximum: fl
     if seconds is None:
         return default
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or not 0 < seconds <= maximum:
-        raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:g}, not {seconds!r:.40}")
+        raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:.0f}, not {seconds!r:.40}")
     return float(seconds)
