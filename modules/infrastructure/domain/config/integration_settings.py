@@ -114,25 +114,44 @@ def read_integrations(environ: Mapping[str, str], shown: Shown) -> tuple[dict[st
     configs: dict[str, IntegrationConfig] = {}
     problems: list[str] = []
     for table in integration_tables(environ):
-        values, found = table.read(environ, shown)
+        values, found = table.read(environ, _without_url_secrets(shown))
         name = table.module.removeprefix("integration_")
-        found += _checked(values)
+        found += _checked(values, environ)
         problems += found
         if not found:
             configs[name] = _config(name, values)
     return configs, problems
 
 
-def _checked(values: SettingValues) -> list[str]:
+def _without_url_secrets(shown: Shown) -> Shown:
+    """``shown``, but a base URL's user information and query are masked first: a token pasted there is not shown."""
+
+    def show(name: str, raw: str) -> str:
+        if name.endswith("_BASE_URL"):
+            raw = _QUERY.sub("?****", _USER_INFO.sub("//****@", raw))
+        return shown(name, raw)
+
+    return show
+
+
+_USER_INFO = re.compile(r"//[^/?#]*@")
+_QUERY = re.compile(r"\?.*")
+
+
+def _checked(values: SettingValues, environ: Mapping[str, str]) -> list[str]:
+    """The problems of the variables together; a variable set but malformed counts as set (its own problem is listed)."""
     prefix = values.variables[0].removesuffix("BASE_URL")
-    if values.base_url is None:
+    is_set = {field: bool(environ.get(prefix + field, "").strip()) for field in ("BASE_URL", "AUTH", *_CREDENTIAL_FIELDS)}
+    if not is_set["BASE_URL"]:
         return [f"{prefix}BASE_URL is not set, but other {prefix}* variables are; set it to the service's URL, e.g. https://crm.example/api"]
-    given = {kind: [prefix + field for field in fields if getattr(values, field.lower()) is not None] for kind, fields in _CREDENTIALS.items()}
+    if is_set["AUTH"] and values.auth is None:
+        return []  # AUTH is malformed: which credential it wants is unknown
+    given = {kind: [prefix + field for field in fields if is_set[field]] for kind, fields in _CREDENTIALS.items()}
     present = [kind for kind, names in given.items() if names]
     auth = values.auth or (present[0] if len(present) == 1 else "none")
     if values.auth is None and len(present) > 1:
         return [f"{' and '.join(n for k in present for n in given[k])} are all set; set {prefix}AUTH to the one to use, or unset the others"]
-    missing = [prefix + field for field in _CREDENTIALS.get(auth, ()) if getattr(values, field.lower()) is None]
+    missing = [prefix + field for field in _CREDENTIALS.get(auth, ()) if not is_set[field]]
     if missing:
         return [f"{prefix}AUTH={auth} needs {' and '.join(missing)}; set it (or its _FILE)"]
     unused = [n for kind in present if kind != auth for n in given[kind]]
@@ -142,6 +161,7 @@ def _checked(values: SettingValues) -> list[str]:
 
 
 _CREDENTIALS = {"bearer": ("TOKEN",), "api_key": ("API_KEY",), "basic": ("USERNAME", "PASSWORD")}
+_CREDENTIAL_FIELDS = tuple(field for fields in _CREDENTIALS.values() for field in fields)
 
 
 def _config(name: str, v: SettingValues) -> IntegrationConfig:
