@@ -100,8 +100,11 @@ def _headers(integration: str, headers: object, credential_header: str | None) -
                 f"{integration}: the header {name} is set by the client itself (the credential comes from "
                 f"INTEGRATION_{integration.upper()}_*, the idempotency key from idempotency_key=)"
             )
-        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-            raise InvalidArgumentError(f"{integration}: the header {name} must be one line of text (no line break or control character)")
+        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) > 126 for c in value):
+            raise InvalidArgumentError(
+                f"{integration}: the header {name} must be one line of ASCII text (no line break, control or non-ASCII "
+                "character); percent-encode other text"
+            )
     return headers
 
 
@@ -140,5 +143,5 @@ def call_deadline(integration: str, seconds: object, default: float, maximum: fl
     if seconds is None:
         return default
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or not 0 < seconds <= maximum:
-        raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:g}, not {seconds!r:.40}")
+        raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:.0f}, not {seconds!r:.40}")
     return float(seconds)
