@@ -89,6 +89,7 @@ def test_every_variable_is_read() -> None:
 def test_the_one_credential_given_decides_the_auth() -> None:
     assert crm(API_KEY=API_KEY).auth == "api_key"
     assert crm(API_KEY=API_KEY, API_KEY_HEADER="X-Crm-Key").api_key_header == "X-Crm-Key"
+    assert crm(API_KEY=API_KEY, API_KEY_HEADER="Authorization").api_key_header == "Authorization"  # a raw key, as some services want
     assert crm(USERNAME="svc", PASSWORD=PASSWORD).auth == "basic"
     assert crm().auth == "none" and crm().credential is None
 
@@ -153,6 +154,9 @@ def test_a_token_pasted_into_the_base_url_is_not_shown(url: str) -> None:
         ("MAX_RESPONSE_BYTES", "0", "expected a whole number from 1"),
         ("AUTH", "oauth", "expected one of none, bearer, api_key, basic"),
         ("API_KEY_HEADER", "X API Key", "is not an HTTP header name"),
+        ("API_KEY_HEADER", "Idempotency-Key", "is a header the client sets itself"),
+        ("API_KEY_HEADER", "content-length", "is a header the client sets itself"),
+        ("API_KEY_HEADER", "Host", "is a header the client sets itself"),
         ("HEALTH_PATH", "health", "is not a path on the service"),
         ("HEALTH_PATH", "//other.example/health", "is not a path on the service"),
     ],

@@ -44,6 +44,17 @@ def header_name(raw: str) -> str:
     return value
 
 
+def api_key_header(raw: str) -> str:
+    """A header name the client does not set itself: the key must not replace the body's length or the idempotency key."""
+    value = header_name(raw)
+    if value.lower() in _SET_BY_CLIENT:
+        raise p.InvalidValue("is a header the client sets itself", "a header of the key's own, e.g. X-API-Key or Authorization")
+    return value
+
+
+_SET_BY_CLIENT = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection", "idempotency-key"})
+
+
 def request_path(raw: str) -> str:
     value = raw.strip()
     if not value.startswith("/") or value.startswith("//") or any(ord(c) < 33 or ord(c) == 127 for c in value):
@@ -59,7 +70,7 @@ FIELDS: tuple[tuple[str, str | None, str, p.Parser], ...] = (
     ("AUTH", None, "none, bearer, api_key or basic (unset: the one credential given decides)", p.choice(AUTH_TYPES)),
     ("TOKEN", None, "Bearer token, sent as Authorization: Bearer (AUTH=bearer)", p.text),
     ("API_KEY", None, "API key, sent in the API_KEY_HEADER header (AUTH=api_key)", p.text),
-    ("API_KEY_HEADER", "X-API-Key", "Header that carries the API key", header_name),
+    ("API_KEY_HEADER", "X-API-Key", "Header that carries the API key", api_key_header),
     ("USERNAME", None, "User name for HTTP basic auth (AUTH=basic)", p.text),
     ("PASSWORD", None, "Password for HTTP basic auth (AUTH=basic)", p.text),
     ("TIMEOUT", "10", "Seconds one attempt may wait to connect, and for each read and write", _SECONDS),
