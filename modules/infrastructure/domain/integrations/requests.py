@@ -54,9 +54,8 @@ def outgoing(
     if key is not None:
         checked_headers[IDEMPOTENCY_HEADER] = key
     body = _body(integration, json_body, content, checked_headers)
-    if params is not None and not isinstance(params, Mapping):
-        raise InvalidArgumentError(f"{integration}: params takes a mapping of query parameters, not {type(params).__name__}")
-    return OutgoingRequest(verb, _path(integration, path), params, checked_headers, body, verb in IDEMPOTENT or key is not None)
+    checked_params = _params(integration, params)
+    return OutgoingRequest(verb, _path(integration, path), checked_params, checked_headers, body, verb in IDEMPOTENT or key is not None)
 
 
 def _method(integration: str, method: object) -> str:
@@ -84,6 +83,24 @@ def _path(integration: str, path: object) -> str:
     if any(segment in (".", "..") for segment in segments):
         raise InvalidArgumentError(f"{integration}: the path {shown} has a . or .. segment, which would leave the base URL's path")
     return path if path.startswith("/") else "/" + path
+
+
+def _params(integration: str, params: object) -> Mapping[str, Any] | None:
+    """Query parameters as httpx2 encodes them faithfully: any other value would go out as its Python repr."""
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise InvalidArgumentError(f"{integration}: params takes a mapping of query parameters, not {type(params).__name__}")
+    for name, value in params.items():
+        values = value if isinstance(value, list | tuple) else (value,)
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"{integration}: a query parameter's name is text, not {type(name).__name__} ({name!r:.40})")
+        if not all(v is None or isinstance(v, str | int | float) for v in values):
+            raise InvalidArgumentError(
+                f"{integration}: the query parameter {name[:40]!r} takes text, a number, a boolean or None (or a list of them), "
+                f"not {type(value).__name__}; encode it first (json.dumps, .decode())"
+            )
+    return params
 
 
 def _headers(integration: str, headers: object, credential_header: str | None) -> Mapping[str, str]:
