@@ -168,6 +168,22 @@ def test_params_that_are_not_a_mapping_are_refused(params: object) -> None:
     assert "params takes a mapping of query parameters" in refused("GET", "/", params=params)
 
 
+def test_params_of_text_numbers_booleans_none_or_lists_of_them_are_kept() -> None:
+    params = {"q": "Zoë", "page": 2, "ratio": 0.5, "all": True, "skip": None, "id": [1, "2"], "tags": ("a", None)}
+    assert outgoing("crm", "GET", "/", params=params).params == params
+
+
+@pytest.mark.parametrize("value", [object(), {"nested": 1}, b"bytes", [b"x"], ({"a": 1},), {1, 2}])
+def test_a_param_value_that_would_go_out_as_its_repr_is_refused(value: object) -> None:
+    assert f"the query parameter 'q' takes text, a number, a boolean or None (or a list of them), not {type(value).__name__}" in refused(
+        "GET", "/", params={"q": value}
+    )
+
+
+def test_a_param_name_that_is_not_text_is_refused() -> None:
+    assert "a query parameter's name is text, not int" in refused("GET", "/", params={1: "x"})
+
+
 # --- deadline= ------------------------------------------------------------------------------------
 
 
