@@ -17,6 +17,7 @@ from modules.infrastructure.domain.config.settings import FILE_SUFFIX, MAX_RATE_
 from modules.infrastructure.domain.config.tls_checks import is_loopback
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import InvalidArgumentError
+from modules.infrastructure.domain.integrations.requests import checked_path
 from modules.infrastructure.domain.secrets import Secret
 
 INTEGRATION_PREFIX = "INTEGRATION_"
@@ -56,10 +57,19 @@ _SET_BY_CLIENT = frozenset({"host", "content-length", "content-type", "transfer-
 
 
 def request_path(raw: str) -> str:
+    """A path the client sends as it is, so the start-up check does not fail on a path the settings took."""
     value = raw.strip()
-    if not value.startswith("/") or value.startswith("//") or any(ord(c) < 33 or ord(c) == 127 for c in value):
-        raise p.InvalidValue("is not a path on the service", "a path beginning with one /, without spaces, e.g. /health")
+    if not value.startswith("/") or not _sendable(value):
+        raise p.InvalidValue("is not a path on the service", "a path beginning with one /, without spaces, ?, #, \\ or .. segments, e.g. /health")
     return value
+
+
+def _sendable(path: str) -> bool:
+    try:
+        checked_path("health", path)
+    except InvalidArgumentError:
+        return False
+    return True
 
 
 _HTTP_URL = p.url(("http", "https"), credentials="INTEGRATION_<NAME>_TOKEN, _API_KEY or _USERNAME/_PASSWORD")

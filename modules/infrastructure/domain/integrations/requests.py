@@ -55,7 +55,7 @@ def outgoing(
         checked_headers[IDEMPOTENCY_HEADER] = key
     body = _body(integration, json_body, content, checked_headers)
     checked_params = _params(integration, params)
-    return OutgoingRequest(verb, _path(integration, path), checked_params, checked_headers, body, verb in IDEMPOTENT or key is not None)
+    return OutgoingRequest(verb, checked_path(integration, path), checked_params, checked_headers, body, verb in IDEMPOTENT or key is not None)
 
 
 def _method(integration: str, method: object) -> str:
@@ -65,7 +65,8 @@ def _method(integration: str, method: object) -> str:
     return verb
 
 
-def _path(integration: str, path: object) -> str:
+def checked_path(integration: str, path: object) -> str:
+    """``path`` as sent under the base URL; ``InvalidArgumentError`` for a URL, a query, a dot segment or a character that needs encoding."""
     if not isinstance(path, str):
         raise InvalidArgumentError(f"{integration}: the path is text such as '/contacts/42', not {type(path).__name__}")
     shown = repr(path[:80])
