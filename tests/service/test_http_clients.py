@@ -228,3 +228,19 @@ def test_retries_are_counted() -> None:
         InfrastructureService.get_http_client("crm").get("/contacts")
         text = InfrastructureService.metrics_text()
     assert sample("infrastructure_integration_retries_total", text, integration="crm", method="GET") == 1.0
+
+
+# --- the start-up line ----------------------------------------------------------------------------
+
+
+def test_the_start_up_report_gets_the_health_path_or_says_it_is_skipped() -> None:
+    environment = {**CRM, "INTEGRATION_CRM_HEALTH_PATH": "/health", "INTEGRATION_ERP_BASE_URL": "https://erp.example"}
+    with fake_infrastructure(environment=environment) as fakes:
+        fakes.http.add("crm", 503)
+        failing = {check.name: check for check in InfrastructureService.validate_environment()}
+        healthy = {check.name: check for check in InfrastructureService.validate_environment()}
+    assert (failing["integration crm"].status.value, healthy["integration crm"].status.value) == ("error", "ok")
+    assert "crm answered GET /health with 503" in failing["integration crm"].detail
+    assert healthy["integration crm"].detail == "GET https://crm.example/api/v2/health answered 200"
+    assert healthy["integration erp"].status.value == "skipped" and "INTEGRATION_ERP_HEALTH_PATH" in healthy["integration erp"].detail
+    assert [r.path for r in fakes.http.requests("crm")] == ["/health", "/health"]  # one attempt each: no retry at start-up

@@ -159,6 +159,10 @@ def test_a_token_pasted_into_the_base_url_is_not_shown(url: str) -> None:
         ("API_KEY_HEADER", "Host", "is a header the client sets itself"),
         ("HEALTH_PATH", "health", "is not a path on the service"),
         ("HEALTH_PATH", "//other.example/health", "is not a path on the service"),
+        ("HEALTH_PATH", "/health?full=1", "is not a path on the service"),
+        ("HEALTH_PATH", "/api/../admin/health", "is not a path on the service"),
+        ("HEALTH_PATH", "/%2e%2e/health", "is not a path on the service"),
+        ("HEALTH_PATH", "/health#top", "is not a path on the service"),
     ],
 )
 def test_a_malformed_value_is_one_problem_naming_its_variable(variable: str, value: str, problem: str) -> None:
