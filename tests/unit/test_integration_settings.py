@@ -13,7 +13,7 @@ from modules.infrastructure.domain.config.values import AppConfig, IntegrationCo
 from modules.infrastructure.domain.errors import ConfigurationError, InvalidArgumentError
 from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
 from modules.infrastructure.infrastructure.config.secret_files import with_secret_files
-from tests.secret_volumes import secret_file
+from tests.secret_volumes import kubernetes_volume, secret_file
 
 TOKEN = "crm-token-0123456789abcdef"
 API_KEY = "crm-api-key-fedcba9876543210"
@@ -234,6 +234,23 @@ def test_a_file_alone_configures_the_integration_through_the_environment_loader(
     assert config.credential is not None and config.credential.reveal() == API_KEY
 
 
+def test_the_credential_can_come_from_a_kubernetes_secret_volume(tmp_path: Path) -> None:
+    volume = kubernetes_volume(tmp_path / "secrets", {"INTEGRATION_CRM_API_KEY": f"{API_KEY}\n", "INTEGRATION_OTHER_TOKEN": TOKEN})
+    resolved = with_secret_files({**CRM, "SECRETS_DIR": str(volume)})
+    assert resolved["INTEGRATION_CRM_API_KEY"] == API_KEY
+    assert "INTEGRATION_OTHER_TOKEN" not in resolved  # an integration is configured by its variables, not by a file alone
+    config = load(resolved).integrations["crm"]
+    assert config.auth == "api_key" and config.credential is not None and config.credential.reveal() == API_KEY
+
+
+def test_a_token_file_that_differs_from_the_variable_is_a_problem(tmp_path: Path) -> None:
+    environ = {**CRM, "INTEGRATION_CRM_TOKEN": TOKEN, "INTEGRATION_CRM_TOKEN_FILE": str(secret_file(tmp_path / "t", "another-token-value"))}
+    with pytest.raises(ConfigurationError) as caught:
+        with_secret_files(environ)
+    assert caught.value.problems == ("INTEGRATION_CRM_TOKEN and INTEGRATION_CRM_TOKEN_FILE are both set and differ; keep one of them",)
+    assert TOKEN not in str(caught.value) and "another-token-value" not in str(caught.value)
+
+
 def test_a_missing_token_file_names_the_variable_not_a_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         with_secret_files({**CRM, "INTEGRATION_CRM_TOKEN_FILE": str(tmp_path / "absent")})
@@ -245,6 +262,8 @@ def test_a_mistyped_variable_of_an_integration_is_warned_about_with_the_name_mea
     assert "INTEGRATION_CRM_TOKN is not a setting of the crm integration and is ignored: did you mean INTEGRATION_CRM_TOKEN?" in warnings
     assert "INTEGRATION_CRM_RETRYS is not a setting of the crm integration and is ignored: did you mean INTEGRATION_CRM_RETRIES?" in warnings
     assert all(TOKEN not in warning for warning in warnings)
+    lone = load({"INTEGRATION_CRM_TOKN": TOKEN}).warnings  # no INTEGRATION_CRM_* variable is right: no table to compare with
+    assert "INTEGRATION_CRM_TOKN is not a setting of the infrastructure module and is ignored; check its spelling (.env.example lists every setting)" in lone
 
 
 # --- plain http -----------------------------------------------------------------------------------
