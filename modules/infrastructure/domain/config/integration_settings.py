@@ -17,6 +17,7 @@ from modules.infrastructure.domain.config.settings import FILE_SUFFIX, MAX_RATE_
 from modules.infrastructure.domain.config.tls_checks import is_loopback
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import InvalidArgumentError
+from modules.infrastructure.domain.integrations.requests import checked_path
 from modules.infrastructure.domain.secrets import Secret
 
 INTEGRATION_PREFIX = "INTEGRATION_"
@@ -60,11 +61,31 @@ def user_name(raw: str) -> str:
     return value
 
 
-def request_path(raw: str) -> str:
-    value = raw.strip()
-    if not value.startswith("/") or value.startswith("//") or any(ord(c) < 33 or ord(c) == 127 for c in value):
-        raise p.InvalidValue("is not a path on the service", "a path beginning with one /, without spaces, e.g. /health")
+def api_key_header(raw: str) -> str:
+    """A header name the client does not set itself: the key must not replace the body's length or the idempotency key."""
+    value = header_name(raw)
+    if value.lower() in _SET_BY_CLIENT:
+        raise p.InvalidValue("is a header the client sets itself", "a header of the key's own, e.g. X-API-Key or Authorization")
     return value
+
+
+_SET_BY_CLIENT = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection", "idempotency-key"})
+
+
+def request_path(raw: str) -> str:
+    """A path the client sends as it is, so the start-up check does not fail on a path the settings took."""
+    value = raw.strip()
+    if not value.startswith("/") or not _sendable(value):
+        raise p.InvalidValue("is not a path on the service", "a path beginning with one /, without spaces, ?, #, \\ or .. segments, e.g. /health")
+    return value
+
+
+def _sendable(path: str) -> bool:
+    try:
+        checked_path("health", path)
+    except InvalidArgumentError:
+        return False
+    return True
 
 
 _HTTP_URL = p.url(("http", "https"), credentials="INTEGRATION_<NAME>_TOKEN, _API_KEY or _USERNAME/_PASSWORD")
@@ -75,7 +96,7 @@ FIELDS: tuple[tuple[str, str | None, str, p.Parser], ...] = (
     ("AUTH", None, "none, bearer, api_key or basic (unset: the one credential given decides)", p.choice(AUTH_TYPES)),
     ("TOKEN", None, "Bearer token, sent as Authorization: Bearer (AUTH=bearer)", credential),
     ("API_KEY", None, "API key, sent in the API_KEY_HEADER header (AUTH=api_key)", credential),
-    ("API_KEY_HEADER", "X-API-Key", "Header that carries the API key", header_name),
+    ("API_KEY_HEADER", "X-API-Key", "Header that carries the API key", api_key_header),
     ("USERNAME", None, "User name for HTTP basic auth (AUTH=basic)", user_name),
     ("PASSWORD", None, "Password for HTTP basic auth (AUTH=basic)", p.text),
     ("TIMEOUT", "10", "Seconds one attempt may wait to connect, and for each read and write", _SECONDS),
@@ -130,25 +151,44 @@ def read_integrations(environ: Mapping[str, str], shown: Shown) -> tuple[dict[st
     configs: dict[str, IntegrationConfig] = {}
     problems: list[str] = []
     for table in integration_tables(environ):
-        values, found = table.read(environ, shown)
+        values, found = table.read(environ, _without_url_secrets(shown))
         name = table.module.removeprefix("integration_")
-        found += _checked(values)
+        found += _checked(values, environ)
         problems += found
         if not found:
             configs[name] = _config(name, values)
     return configs, problems
 
 
-def _checked(values: SettingValues) -> list[str]:
+def _without_url_secrets(shown: Shown) -> Shown:
+    """``shown``, but a base URL's user information and query are masked first: a token pasted there is not shown."""
+
+    def show(name: str, raw: str) -> str:
+        if name.endswith("_BASE_URL"):
+            raw = _QUERY.sub("?****", _USER_INFO.sub("//****@", raw))
+        return shown(name, raw)
+
+    return show
+
+
+_USER_INFO = re.compile(r"//[^/?#]*@")
+_QUERY = re.compile(r"\?.*")
+
+
+def _checked(values: SettingValues, environ: Mapping[str, str]) -> list[str]:
+    """The problems of the variables together; a variable set but malformed counts as set (its own problem is listed)."""
     prefix = values.variables[0].removesuffix("BASE_URL")
-    if values.base_url is None:
+    is_set = {field: bool(environ.get(prefix + field, "").strip()) for field in ("BASE_URL", "AUTH", *_CREDENTIAL_FIELDS)}
+    if not is_set["BASE_URL"]:
         return [f"{prefix}BASE_URL is not set, but other {prefix}* variables are; set it to the service's URL, e.g. https://crm.example/api"]
-    given = {kind: [prefix + field for field in fields if getattr(values, field.lower()) is not None] for kind, fields in _CREDENTIALS.items()}
+    if is_set["AUTH"] and values.auth is None:
+        return []  # AUTH is malformed: which credential it wants is unknown
+    given = {kind: [prefix + field for field in fields if is_set[field]] for kind, fields in _CREDENTIALS.items()}
     present = [kind for kind, names in given.items() if names]
     auth = values.auth or (present[0] if len(present) == 1 else "none")
     if values.auth is None and len(present) > 1:
         return [f"{' and '.join(n for k in present for n in given[k])} are all set; set {prefix}AUTH to the one to use, or unset the others"]
-    missing = [prefix + field for field in _CREDENTIALS.get(auth, ()) if getattr(values, field.lower()) is None]
+    missing = [prefix + field for field in _CREDENTIALS.get(auth, ()) if not is_set[field]]
     if missing:
         return [f"{prefix}AUTH={auth} needs {' and '.join(missing)}; set it (or its _FILE)"]
     unused = [n for kind in present if kind != auth for n in given[kind]]
@@ -158,6 +198,7 @@ def _checked(values: SettingValues) -> list[str]:
 
 
 _CREDENTIALS = {"bearer": ("TOKEN",), "api_key": ("API_KEY",), "basic": ("USERNAME", "PASSWORD")}
+_CREDENTIAL_FIELDS = tuple(field for fields in _CREDENTIALS.values() for field in fields)
 
 
 def _config(name: str, v: SettingValues) -> IntegrationConfig:

@@ -54,7 +54,8 @@ def outgoing(
     if key is not None:
         checked_headers[IDEMPOTENCY_HEADER] = key
     body = _body(integration, json_body, content, checked_headers)
-    return OutgoingRequest(verb, _path(integration, path), _params(integration, params), checked_headers, body, verb in IDEMPOTENT or key is not None)
+    checked_params = _params(integration, params)
+    return OutgoingRequest(verb, checked_path(integration, path), checked_params, checked_headers, body, verb in IDEMPOTENT or key is not None)
 
 
 def _method(integration: str, method: object) -> str:
@@ -64,7 +65,8 @@ def _method(integration: str, method: object) -> str:
     return verb
 
 
-def _path(integration: str, path: object) -> str:
+def checked_path(integration: str, path: object) -> str:
+    """``path`` as sent under the base URL; ``InvalidArgumentError`` for a URL, a query, a dot segment or a character that needs encoding."""
     if not isinstance(path, str):
         raise InvalidArgumentError(f"{integration}: the path is text such as '/contacts/42', not {type(path).__name__}")
     shown = repr(path[:80])
@@ -91,11 +93,13 @@ def _params(integration: str, params: object) -> Mapping[str, Any] | None:
     if not isinstance(params, Mapping):
         raise InvalidArgumentError(f"{integration}: params takes a mapping of query parameters, not {type(params).__name__}")
     for name, value in params.items():
-        values = value if isinstance(value, list | tuple) else [value]
-        if not isinstance(name, str) or not all(_is_query_value(v) for v in values):
+        values = value if isinstance(value, list | tuple) else (value,)
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"{integration}: a query parameter's name is text, not {type(name).__name__} ({name!r:.40})")
+        if not all(_is_query_value(v) for v in values):
             raise InvalidArgumentError(
-                f"{integration}: the query parameter {name!r:.40} must be named by text and hold text, a number, a bool or None "
-                f"(or a list of them), not {type(value).__name__}"
+                f"{integration}: the query parameter {name[:40]!r} takes text, a number, a boolean or None (or a list of them), "
+                f"not {type(value).__name__}; encode it first (json.dumps, .decode())"
             )
     return params
 
@@ -120,10 +124,10 @@ def _headers(integration: str, headers: object, credential_header: str | None) -
                 f"{integration}: the header {name} is set by the client itself (the credential comes from "
                 f"INTEGRATION_{integration.upper()}_*, the idempotency key from idempotency_key=)"
             )
-        if not isinstance(value, str) or not value.isascii() or any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) > 126 for c in value):
             raise InvalidArgumentError(
-                f"{integration}: the header {name} must be one line of ASCII text (no line break or control character; "
-                "percent-encode other characters)"
+                f"{integration}: the header {name} must be one line of ASCII text (no line break, control or non-ASCII "
+                "character); percent-encode other text"
             )
     return headers
 
