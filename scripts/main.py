@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The module's main job on whatever is configured (embedded defaults when nothing is): migrate the
-database, register the learning sibling's listener, run the content_creation sibling's flow once (the
-LLM writes a question, it is stored and announced through the outbox, and learning adds it to its
-practice pool when the event reaches it, then ranks its topics against a learner's search by embeddings),
-then print the start-up report.
+database, register the siblings' listeners, run the content_creation sibling's flow once (the
+LLM writes a question, it is stored and announced through the outbox, learning adds it to its
+practice pool when the event reaches it, content_creation posts it to the "webhook" integration, a
+local receiver when INTEGRATION_WEBHOOK_BASE_URL is not set, then learning ranks its topics against a
+learner's search by embeddings), then print the start-up report.
 
 Run through ``./scripts/run``; exit status as ``validate_environment.py`` (0 valid, 1 not), and 1
 when the migrations or the question could not be made.
@@ -20,9 +21,11 @@ from typing import TextIO
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modules.content_creation.module_api import EVENTS, CreatedQuestion, QuestionGenerationError, QuestionService  # noqa: E402
+from modules.content_creation.module_api import register_listeners as register_content_listeners  # noqa: E402
 from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
 from modules.learning.module_api import PracticePool, register_listeners  # noqa: E402
 from scripts.validate_environment import parse_args, render_text  # noqa: E402
+from scripts.webhook_demo import StandIn, stand_in_webhook, webhook_delivery  # noqa: E402
 
 TOPIC = "the solar system"
 SEARCH = "moons and planets"  # a learner's search, ranked against the practice topics by meaning
@@ -41,7 +44,7 @@ def migrate(out: TextIO) -> bool:
     return True
 
 
-def create_question(out: TextIO) -> bool:
+def create_question(out: TextIO, webhook: StandIn | None) -> bool:
     """The sibling's flow once: print the question, where its event is, tokens and latency."""
     try:
         llm = InfrastructureService.get_config().llm_config
@@ -58,6 +61,8 @@ def create_question(out: TextIO) -> bool:
     print(f"  answer: {created.answer}", file=out)
     print(f"  event content.question_created {created.event_id}: {delivery()}", file=out)
     print(f"  {reaction(created.question_id, time.monotonic())}", file=out)
+    if (notified := webhook_delivery(webhook, created.event_id)) is not None:
+        print(f"  {notified}", file=out)
     print(f"  {closest_topic()}", file=out)
     print(_usage(created), file=out)
     return True
@@ -117,7 +122,8 @@ def _usage(created: CreatedQuestion) -> str:
 USAGE = (
     "The infrastructure module's main job: migrate the database, let the content_creation module write one "
     "quiz question with the LLM (stored, and announced with an event in the same transaction), show the learning "
-    "module's listener reacting to that event, then print the start-up report. With nothing configured it runs offline on the embedded defaults: SQLite in var/, "
+    "module's listener reacting to that event and content_creation's webhook notification (a local receiver stands in "
+    "when INTEGRATION_WEBHOOK_BASE_URL is not set), then print the start-up report. With nothing configured it runs offline on the embedded defaults: SQLite in var/, "
     "an in-memory cache, events waiting in the outbox, the embedded local model. Set DATABASE_URL, "
     "REDIS_URL, RABBITMQ_URL or LLM_PROVIDER (or write them in .env) to use real services. "
     "Exit status 0 when everything worked and the report is valid, else 1."
@@ -125,9 +131,10 @@ USAGE = (
 
 
 def listen(out: TextIO) -> bool:
-    """Register the learning module's listener, as an application does at start-up."""
+    """Register the sibling modules' listeners, as an application does at start-up."""
     try:
         register_listeners()
+        register_content_listeners()
     except InfrastructureError as exc:
         print(f"Listeners not registered: {exc}", file=out)
         return False
@@ -137,10 +144,15 @@ def listen(out: TextIO) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, prog="./scripts/run", description=USAGE)
     human = sys.stderr if args.json else sys.stdout
-    print("Migrating the database...", file=human, flush=True)
-    migrated = migrate(human)
-    created = migrated and listen(human) and create_question(human)
-    status = InfrastructureService.validate_environment(timeout=args.timeout)
+    webhook = stand_in_webhook()  # before the run uses the configuration
+    try:
+        print("Migrating the database...", file=human, flush=True)
+        migrated = migrate(human)
+        created = migrated and listen(human) and create_question(human, webhook)
+        status = InfrastructureService.validate_environment(timeout=args.timeout)
+    finally:
+        if webhook is not None:
+            webhook.close()
     print(json.dumps(status.to_dict(), indent=2) if args.json else render_text(status))
     return 0 if status.is_valid and created else 1
 

@@ -114,6 +114,10 @@ def test_main_job_creates_a_question_and_leaves_its_event_in_the_outbox(clean_en
     finally:
         connection.close()
     assert f"answer: {json.loads(options)[answer_index]}" in result.stdout and status == "pending"
+    # No INTEGRATION_WEBHOOK_BASE_URL: a local receiver stands in and gets content_creation's notification.
+    assert "webhook received: question #1 about 'the solar system' created " in result.stdout
+    assert f"(Idempotency-Key {event_id}) by a local receiver, as INTEGRATION_WEBHOOK_BASE_URL is not set" in result.stdout
+    assert any(line.split()[:3] == ["integration", "webhook", "ok"] for line in result.stdout.splitlines())
 
 
 def test_the_run_script_s_help_describes_the_main_job(clean_env: Path) -> None:

@@ -2,6 +2,7 @@
 
 from modules.content_creation.module_api.errors import IllustrationNotFoundError, QuestionGenerationError, QuestionNotFoundError
 from modules.content_creation.module_api.illustration import Illustration
+from modules.content_creation.module_api.listeners import WEBHOOK_LISTENER, register_listeners
 from modules.content_creation.module_api.question_service import (
     EVENTS,
     QUESTION_CREATED,
@@ -18,4 +19,6 @@ __all__ = [
     "QuestionGenerationError",
     "QuestionNotFoundError",
     "QuestionService",
+    "WEBHOOK_LISTENER",
+    "register_listeners",
 ]
