@@ -87,7 +87,7 @@ def test_one_client_per_integration_whatever_the_case_of_its_name() -> None:
     with fake_infrastructure(environment=CRM):
         client = InfrastructureService.get_http_client("crm")
         assert InfrastructureService.get_http_client("CRM") is client and InfrastructureService.get_http_client("Crm") is client
-        assert client.name == "crm" and repr(client) == "HttpClient(crm: https://crm.example/api/v2)"
+        assert client.name == "crm" and repr(client) == "HttpClient(crm: https://crm.example)"
 
 
 # --- retries --------------------------------------------------------------------------------------
@@ -241,6 +241,6 @@ def test_the_start_up_report_gets_the_health_path_or_says_it_is_skipped() -> Non
         healthy = {check.name: check for check in InfrastructureService.validate_environment()}
     assert (failing["integration crm"].status.value, healthy["integration crm"].status.value) == ("error", "ok")
     assert "crm answered GET /health with 503" in failing["integration crm"].detail
-    assert healthy["integration crm"].detail == "GET https://crm.example/api/v2/health answered 200"
+    assert healthy["integration crm"].detail == "GET /health at https://crm.example answered 200"
     assert healthy["integration erp"].status.value == "skipped" and "INTEGRATION_ERP_HEALTH_PATH" in healthy["integration erp"].detail
     assert [r.path for r in fakes.http.requests("crm")] == ["/health", "/health"]  # one attempt each: no retry at start-up

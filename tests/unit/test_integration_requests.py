@@ -46,7 +46,7 @@ def test_an_unknown_method_is_refused(method: object) -> None:
 
 @pytest.mark.parametrize(("path", "sent"), [("/contacts/42", "/contacts/42"), ("contacts", "/contacts"), ("", "/"), ("/a/%20b/%C3%A9", "/a/%20b/%C3%A9"), ("/v1.2/a..b", "/v1.2/a..b")])
 def test_a_path_under_the_base_url_is_kept(path: str, sent: str) -> None:
-    assert outgoing("crm", "GET", path).path == sent
+    assert outgoing("crm", "GET", path).path == sent and outgoing("crm", "GET", path).target == (path and sent)
 
 
 @pytest.mark.parametrize("path", ["https://evil.example/x", "http://evil.example", "//evil.example/x", "\\\\evil.example\\x", "/redirect?to=https://evil.example"])

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK = "webhook"  # the integration's name: INTEGRATION_WEBHOOK_*
 LISTENER_NAME = "notify_webhook"  # the listener is content_creation.notify_webhook
-NOTIFICATION_PATH = "/"  # the base URL plus "/": the client takes a path under the base URL, never the URL bare
+NOTIFICATION_PATH = ""  # the base URL itself
 LISTENER_TIMEOUT = 30.0  # seconds one attempt of the listener may take (the listeners' default)
 # The call ends before the listener's timeout, so a slow webhook fails as an IntegrationTimeoutError that says why.
 TIMEOUT_MARGIN = 5.0

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from modules.infrastructure.domain.errors import InvalidArgumentError
 
@@ -28,11 +28,16 @@ _RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connectio
 @dataclass(frozen=True)
 class OutgoingRequest:
     method: str
-    path: str  # as the caller gave it, without a query: what errors, logs and metrics show
+    target: str  # what follows the base URL: the checked path ("" for the base URL itself)
     params: Mapping[str, Any] | None
     headers: Mapping[str, str]
     body: bytes | None
     retryable: bool  # may be sent again after a failure worth retrying
+
+    @property
+    def path(self) -> str:
+        """The path as errors, logs and responses show it, without a query (``/`` for the base URL itself)."""
+        return self.target or "/"
 
 
 def outgoing(
@@ -66,9 +71,12 @@ def _method(integration: str, method: object) -> str:
 
 
 def checked_path(integration: str, path: object) -> str:
-    """``path`` as sent under the base URL; ``InvalidArgumentError`` for a URL, a query, a dot segment or a character that needs encoding."""
+    """``path`` as sent under the base URL (``""``: the base URL itself); ``InvalidArgumentError`` for a URL, a query,
+    a dot segment or a character that needs encoding."""
     if not isinstance(path, str):
         raise InvalidArgumentError(f"{integration}: the path is text such as '/contacts/42', not {type(path).__name__}")
+    if path == "":
+        return path
     shown = repr(path[:80])
     if "://" in path or path.startswith("//") or path.startswith("\\"):
         raise InvalidArgumentError(
@@ -169,3 +177,10 @@ def call_deadline(integration: str, seconds: object, default: float, maximum: fl
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or not 0 < seconds <= maximum:
         raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:.0f}, not {seconds!r:.40}")
     return float(seconds)
+
+
+def origin(url: str) -> str:
+    """Scheme, host and port of ``url`` alone, for reports and reprs: a webhook's base path may itself be its secret
+    (``https://hooks.example/services/T0/B0/xyz``)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

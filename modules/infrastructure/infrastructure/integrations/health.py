@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from modules.infrastructure.domain.errors import InfrastructureError
 from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
+from modules.infrastructure.domain.integrations.requests import origin
 from modules.infrastructure.infrastructure.integrations.clients import HttpClients
 
 
@@ -22,8 +23,9 @@ class IntegrationHealthCheck:
             client = self._clients().get(self._integration)
             path = client.config.health_path
             if path is None:
-                return ComponentCheck(self.name, CheckStatus.SKIPPED, f"no INTEGRATION_{self._integration.upper()}_HEALTH_PATH; {client.config.base_url} not checked")
+                return ComponentCheck(self.name, CheckStatus.SKIPPED, f"no INTEGRATION_{self._integration.upper()}_HEALTH_PATH; {origin(client.config.base_url)} not checked")
             response = client.probe(path)
         except InfrastructureError as exc:
             return ComponentCheck(self.name, CheckStatus.ERROR, str(exc))
-        return ComponentCheck(self.name, CheckStatus.OK, f"GET {client.config.base_url}{path} answered {response.status}")
+        return ComponentCheck(self.name, CheckStatus.OK, f"GET {path} at {origin(client.config.base_url)} answered {response.status}")
+

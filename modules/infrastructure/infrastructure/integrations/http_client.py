@@ -20,7 +20,7 @@ from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import IntegrationError
 from modules.infrastructure.domain.integrations.failures import IntegrationFailures, status_error
-from modules.infrastructure.domain.integrations.requests import OutgoingRequest, call_deadline, outgoing
+from modules.infrastructure.domain.integrations.requests import OutgoingRequest, call_deadline, origin, outgoing
 from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.policies.breaker import CircuitBreaker
@@ -143,7 +143,7 @@ class HttpClient:
         """One attempt, its sockets bounded by ``timeout``; a status of 400 or more raised as its error."""
         with httpx_errors(self.name, request, self._redactor), cutoff(time.monotonic() + timeout):
             sent = client.build_request(
-                request.method, self.config.base_url + request.path, params=request.params,
+                request.method, self.config.base_url + request.target, params=request.params,
                 headers={**request.headers, **self._credentials}, content=request.body, timeout=timeout,
             )
             answer = client.send(sent, stream=True)
@@ -184,7 +184,7 @@ class HttpClient:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"HttpClient({self.name}: {self.config.base_url})"
+        return f"HttpClient({self.name}: {origin(self.config.base_url)})"
 
 
 def _advice(name: str, status: int) -> str:
