@@ -39,7 +39,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"  {name:<30} {value:>10.3f}")
     for name, spread in report.get("overhead_us_spread", {}).items():
         lines.append(f"  overhead per round, {name:<17} median {spread['median']:.1f} us (p25 {spread['p25']:.1f}, p75 {spread['p75']:.1f}, "
-                     f"{spread['min']:.1f}-{spread['max']:.1f})")
+                     f"min {spread['min']:.1f}, max {spread['max']:.1f})")
     load = report.get("load_average")
     if load:
         lines.append(f"  load average before {load['before']}, after {load['after']} on {load['cpus']} CPUs")
