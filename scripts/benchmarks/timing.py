@@ -26,8 +26,13 @@ class Result:
         }
 
 
-def interleave(variants: Mapping[str, Callable[[], object]], ops: int, rounds: int, warmup: int = 50) -> dict[str, Result]:
-    """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides."""
+def interleave(
+    variants: Mapping[str, Callable[[], object]], ops: int, rounds: int, warmup: int = 50, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, Result]:
+    """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides.
+
+    ``clock`` is wall time by default; ``time.thread_time`` counts only the CPU this thread used, which
+    time spent descheduled on a busy machine does not inflate."""
     for run in variants.values():
         for _ in range(warmup):
             run()
@@ -37,10 +42,10 @@ def interleave(variants: Mapping[str, Callable[[], object]], ops: int, rounds: i
         random.shuffle(order)
         for name in order:
             run = variants[name]
-            started = time.perf_counter()
+            started = clock()
             for _ in range(ops):
                 run()
-            samples[name].append(ops / (time.perf_counter() - started))
+            samples[name].append(ops / (clock() - started))
     results = {}
     for name, values in samples.items():
         median = statistics.median(values)
