@@ -2,6 +2,7 @@
 """Measure each facade path against the raw library doing the same work, in the same run.
 
     python scripts/benchmark.py database [--json] [--ops 500] [--rounds 15]
+    python scripts/benchmark.py http          # the HTTP integration client against a bare httpx2.Client()
 
 Prints operations per second per variant (median of interleaved rounds) and the ratios the
 targets are stated in. Integration services are read from TEST_DATABASE_URL etc.
@@ -19,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory")
+BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -36,6 +37,12 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  {name:<30} {result['median_s']:>10.3f} s ({low:.3f}-{high:.3f})  {result['median_rss_mb']:>6.1f} MB")
     for name, value in report["ratios"].items():
         lines.append(f"  {name:<30} {value:>10.3f}")
+    for name, spread in report.get("overhead_us_spread", {}).items():
+        lines.append(f"  overhead per round, {name:<17} median {spread['median']:.1f} us (p25 {spread['p25']:.1f}, p75 {spread['p75']:.1f}, "
+                     f"min {spread['min']:.1f}, max {spread['max']:.1f})")
+    load = report.get("load_average")
+    if load:
+        lines.append(f"  load average before {load['before']}, after {load['after']} on {load['cpus']} CPUs")
     target = report.get("target")
     if target:
         wanted = ", ".join(f"{k} {v}" for k, v in target.items() if k != "met")

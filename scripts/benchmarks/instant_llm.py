@@ -71,16 +71,19 @@ class InstantServer:
     the noise would be larger than the facade's overhead that the benchmark is there to show.
     """
 
+    module = "scripts.benchmarks.instant_llm"  # run with -m; prints its port first
+    base_path = "/v1"
+
     def __enter__(self) -> InstantServer:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.benchmarks.instant_llm"],
+            [sys.executable, "-m", self.module],
             cwd=Path(__file__).resolve().parents[2],
             stdout=subprocess.PIPE,
             text=True,
         )
         assert self._process.stdout is not None
         port = int(self._process.stdout.readline())
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.base_url = f"http://127.0.0.1:{port}{self.base_path}"
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,8 +26,13 @@ class Result:
         }
 
 
-def interleave(variants: Mapping[str, Callable[[], None]], ops: int, rounds: int, warmup: int = 50) -> dict[str, Result]:
-    """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides."""
+def interleave(
+    variants: Mapping[str, Callable[[], object]], ops: int, rounds: int, warmup: int = 50, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, Result]:
+    """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides.
+
+    ``clock`` is wall time by default; ``time.thread_time`` counts only the CPU this thread used, which
+    time spent descheduled on a busy machine does not inflate."""
     for run in variants.values():
         for _ in range(warmup):
             run()
@@ -37,10 +42,10 @@ def interleave(variants: Mapping[str, Callable[[], None]], ops: int, rounds: int
         random.shuffle(order)
         for name in order:
             run = variants[name]
-            started = time.perf_counter()
+            started = clock()
             for _ in range(ops):
                 run()
-            samples[name].append(ops / (time.perf_counter() - started))
+            samples[name].append(ops / (clock() - started))
     results = {}
     for name, values in samples.items():
         median = statistics.median(values)
@@ -60,3 +65,12 @@ def round_ratios(results: Mapping[str, Result], name: str, baseline: str) -> dic
     quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else [pairs[0]] * 3
     summary = {"median": statistics.median(pairs), "p25": quartiles[0], "p75": quartiles[2], "min": pairs[0], "max": pairs[-1]}
     return {key: round(value, 3) for key, value in summary.items()}
+
+
+def round_overheads_us(results: Mapping[str, Result], name: str, baseline: str) -> dict[str, float]:
+    """Microseconds per operation that ``name`` adds to ``baseline``, round by round (side by side in each):
+    the median, quartiles and extremes."""
+    pairs = sorted(1e6 / a - 1e6 / b for a, b in zip(results[name].rounds, results[baseline].rounds))
+    quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else [pairs[0]] * 3
+    summary = {"median": statistics.median(pairs), "p25": quartiles[0], "p75": quartiles[2], "min": pairs[0], "max": pairs[-1]}
+    return {key: round(value, 1) for key, value in summary.items()}

@@ -131,12 +131,17 @@ class HttpClient:
             elapsed = self._clock() - started
             if self._observe is not None:
                 self._observe(self.name, request.method, outcome, elapsed, attempts.count, self.breaker.is_open)
-        logger.debug(
-            "%s %s %s -> %s in %.0f ms (%d attempt(s))", self.name, request.method, request.path, response.status, elapsed * 1000, attempts.count,
-            extra={"integration": self.name, "method": request.method, "path": request.path, "status": response.status, "attempts": attempts.count},
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the line's extras are built only when it is written
+            self._log_answer(request, response, attempts.count, elapsed)
         return HttpResponse(
             self.name, request.method, request.path, response.status, response.headers, response.content, attempts.count, elapsed
+        )
+
+    def _log_answer(self, request: OutgoingRequest, response: HttpResponse, attempts: int, elapsed: float) -> None:
+        """The debug line of an answered call: integration, method, path, status, time and attempts."""
+        logger.debug(
+            "%s %s %s -> %s in %.0f ms (%d attempt(s))", self.name, request.method, request.path, response.status, elapsed * 1000, attempts,
+            extra={"integration": self.name, "method": request.method, "path": request.path, "status": response.status, "attempts": attempts},
         )
 
     def _send(self, client: httpx2.Client, request: OutgoingRequest, timeout: float) -> HttpResponse:

@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
 
+IntegrationSeries = tuple[Counter, Histogram, Gauge]  # calls, seconds, breaker open
+
 PREFIX = "infrastructure"
 LLM_LABELS = ("provider", "model", "module")
 SESSION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -71,6 +73,7 @@ class InfrastructureMetrics:
             f"{PREFIX}_integration_breaker_open", "1 while an integration's circuit breaker is open (calls fail fast), else 0",
             ["integration"], registry=r,
         )
+        self._integration_cache: dict[tuple[str, str, str], IntegrationSeries] = {}
         self.listener_outcomes = Counter(
             f"{PREFIX}_listener_deliveries", "Listener attempts by outcome: completed, retry, failed, skipped (already settled)",
             ["listener", "outcome"], registry=r,
@@ -86,12 +89,28 @@ class InfrastructureMetrics:
 
     def integration_call(self, integration: str, method: str, outcome: str, seconds: float, attempts: int, breaker_open: bool) -> None:
         """Count one call to ``integration`` that ended as ``outcome`` after ``attempts`` requests, and its breaker's state."""
-        name = self.label(integration)
-        self.integration_calls.labels(integration=name, method=method, outcome=outcome).inc()
-        if attempts > 1:
-            self.integration_retries.labels(integration=name, method=method).inc(attempts - 1)
-        self.integration_seconds.labels(integration=name, method=method).observe(seconds)
-        self.integration_breaker_open.labels(integration=name).set(1 if breaker_open else 0)
+        calls, call_seconds, breaker = self._integration_series(integration, method, outcome)
+        calls.inc()
+        if attempts > 1:  # looked up only then: a labelled series is shown (at 0) from its first lookup on
+            self.integration_retries.labels(integration=self.label(integration), method=method).inc(attempts - 1)
+        call_seconds.observe(seconds)
+        breaker.set(1 if breaker_open else 0)
+
+    def _integration_series(self, integration: str, method: str, outcome: str) -> IntegrationSeries:
+        """The labelled series of one (integration, method, outcome), looked up once, not on every call.
+
+        Bounded: integrations are the configured ones, methods and outcomes (error classes) are fixed in code."""
+        key = (integration, method, outcome)
+        series = self._integration_cache.get(key)
+        if series is None:
+            name = self.label(integration)  # the guard maps a value the same way every time, so caching its answer is safe
+            series = (
+                self.integration_calls.labels(integration=name, method=method, outcome=outcome),
+                self.integration_seconds.labels(integration=name, method=method),
+                self.integration_breaker_open.labels(integration=name),
+            )
+            self._integration_cache[key] = series
+        return series
 
     def listener_outcome(self, listener: str, outcome: str) -> None:
         """Count one attempt of ``listener`` that ended as ``outcome``."""
