@@ -13,6 +13,7 @@ from modules.infrastructure.infrastructure.integrations.http_client import HttpC
 from modules.infrastructure.module_api import (
     InfrastructureService,
     IntegrationCircuitOpenError,
+    IntegrationClientError,
     IntegrationServerError,
 )
 from tests.integration.http_fault_server import HttpFaultServer, Reply
@@ -71,3 +72,12 @@ def test_while_the_trial_call_runs_other_calls_fail_fast(http_server: HttpFaultS
         client.get("/orders")  # one trial at a time
     trial.join(5)
     assert len(http_server.received()) == 3 and breaker_open() == 0
+
+
+def test_a_trial_answered_with_a_404_closes_the_breaker(http_server: HttpFaultServer, integration_at: Callable[..., None]) -> None:
+    client = opened(http_server, integration_at, Reply(404), Reply(200))
+    time.sleep(COOLDOWN + 0.1)
+    with pytest.raises(IntegrationClientError):
+        client.get("/orders")  # the trial: the service is up and answers, though not with what was asked
+    assert breaker_open() == 0
+    assert client.get("/orders").status == 200  # not failed fast for another cool-down

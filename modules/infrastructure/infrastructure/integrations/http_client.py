@@ -19,7 +19,7 @@ import httpx2
 from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import IntegrationError
-from modules.infrastructure.domain.integrations.failures import IntegrationFailures, status_error
+from modules.infrastructure.domain.integrations.failures import IntegrationFailures, is_retryable, status_error
 from modules.infrastructure.domain.integrations.requests import OutgoingRequest, call_deadline, outgoing
 from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.policies.attempts import Attempts
@@ -125,6 +125,8 @@ class HttpClient:
             )
         except IntegrationError as exc:
             outcome = type(exc).__name__
+            if exc.status is not None and not is_retryable(exc):
+                self.breaker.record_success()  # it answered (a 404, a 401): up, so a half-open breaker closes
             logger.warning("%s", exc, extra={"integration": self.name, "method": request.method, "path": request.path, "status": exc.status, "attempts": attempts.count})
             raise
         finally:
