@@ -94,6 +94,7 @@ REFUSED_HEADERS = {
     "a line break in a value": {"X-Note": "a\r\nX-Injected: 1"},
     "a bare newline in a value": {"X-Note": "a\nX-Injected: 1"},
     "a line break in a name": {"X-Note\r\nX-Injected": "1"},
+    "a value that is not ASCII": {"X-Name": "José"},  # not a connection error, retried and counted by the breaker
     "the credential's header": {"Authorization": "Bearer other"},
     "the host": {"Host": "evil.example"},
 }

@@ -1,7 +1,7 @@
 """``OutgoingRequest``: a caller's request to an integration, checked before anything is sent.
 
 A client for ``crm`` talks to ``crm`` only: the path is a path under the base URL, never a URL, never
-one that climbs out of the base path; headers are one line each and cannot replace the credential.
+one that climbs out of the base path; headers are one line of ASCII each and cannot replace the credential.
 """
 
 from __future__ import annotations
@@ -100,8 +100,11 @@ def _headers(integration: str, headers: object, credential_header: str | None) -
                 f"{integration}: the header {name} is set by the client itself (the credential comes from "
                 f"INTEGRATION_{integration.upper()}_*, the idempotency key from idempotency_key=)"
             )
-        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-            raise InvalidArgumentError(f"{integration}: the header {name} must be one line of text (no line break or control character)")
+        if not isinstance(value, str) or any(ord(c) < 32 and c != "\t" or ord(c) > 126 for c in value):
+            raise InvalidArgumentError(
+                f"{integration}: the header {name} must be one line of ASCII text (no line break, control character or "
+                "non-ASCII letter; percent-encode those)"
+            )
     return headers
 
 
