@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 import pytest
@@ -165,3 +166,17 @@ def test_the_own_rate_limit_refuses_calls_without_room_before_sending(http_serve
     with pytest.raises(IntegrationRateLimitedError, match="INTEGRATION_CRM_RPM_LIMIT"):
         client.get("/contacts")
     assert len(http_server.received()) == 2
+
+
+def test_one_slow_call_does_not_hold_up_the_others_sharing_the_client(http_server: HttpFaultServer, integration_at: Configure) -> None:
+    http_server.script("/report", Reply(body=b"x" * 200, byte_interval=0.2))
+    integration_at("crm", http_server.url, DEADLINE="5", TIMEOUT="5")
+    client = InfrastructureService.get_http_client("crm")
+    with ThreadPoolExecutor(9) as pool:
+        slow = pool.submit(client.get, "/report", deadline=1.5)
+        fast = [pool.submit(client.get, f"/contacts/{n}") for n in range(40)]
+        statuses = [future.result().status for future in fast]
+        assert not slow.done()  # all forty answered while the slow one still trickled
+        with pytest.raises(IntegrationTimeoutError):
+            slow.result()
+    assert statuses == [200] * 40 and len(http_server.received()) >= 41
