@@ -4,9 +4,9 @@ client on a scripted server on 127.0.0.1 give the same outcome and send the same
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pytest
@@ -28,6 +28,7 @@ class Step:
     status: int = 200
     json: Any = None
     fails: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -46,7 +47,7 @@ class FakeBackend:
             if step.fails:
                 self.fakes.http.fail(NAME, "connect")
             else:
-                self.fakes.http.add(NAME, step.status, json=step.json)
+                self.fakes.http.add(NAME, step.status, json=step.json, headers=step.headers)
 
     def requests(self) -> int:
         return len(self.fakes.http.requests(NAME))
@@ -58,7 +59,7 @@ class ServerBackend:
         integration_at(NAME, server.url, **SETTINGS)
 
     def answer(self, path: str, *steps: Step) -> None:
-        replies = [Reply(drop=True) if s.fails else Reply(s.status, body=json.dumps(s.json).encode()) for s in steps]
+        replies = [Reply(drop=True) if s.fails else Reply(s.status, body=json.dumps(s.json).encode(), headers=s.headers) for s in steps]
         self.server.script(path, *replies)
 
     def requests(self) -> int:
@@ -93,6 +94,9 @@ CONTRACT: dict[str, tuple[tuple[Step, ...], Callable[[], Any], tuple[Any, ...], 
     "POST without a key is not retried": ((Step(503), Step(201)), lambda: client().post("/c", json={}), ("IntegrationServerError", 503), 1),
     "POST with a key is retried": (
         (Step(503), Step(201, {"id": 1})), lambda: client().post("/c", json={}, idempotency_key="k1"), (201, {"id": 1}, 2), 2,
+    ),
+    "429 waits its Retry-After and is retried": (
+        (Step(429, headers={"retry-after": "0.1"}), Step(200, {"ok": True})), lambda: client().get("/c"), (200, {"ok": True}, 2), 2,
     ),
     "5xx on every attempt": ((Step(502), Step(502), Step(502)), lambda: client().get("/c"), ("IntegrationServerError", 502), 3),
     "no connection on every attempt": (

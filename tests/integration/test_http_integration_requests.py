@@ -13,6 +13,7 @@ import pytest
 
 from modules.infrastructure.module_api import (
     CheckStatus,
+    ConfigurationError,
     InfrastructureService,
     IntegrationAuthenticationError,
     IntegrationConnectionError,
@@ -150,3 +151,11 @@ def test_a_refused_health_path_is_an_error(integration_at: Configure) -> None:
     integration_at("crm", closed_port_url(), HEALTH_PATH="/health")
     check = InfrastructureService.validate_environment().checks["integration crm"]
     assert check.status is CheckStatus.ERROR and "INTEGRATION_CRM_BASE_URL" in check.detail, check.detail
+
+
+def test_only_configured_integrations_exist(http_server: HttpFaultServer, integration_at: Configure) -> None:
+    integration_at("crm", http_server.url)
+    assert InfrastructureService.has_integration("crm") and InfrastructureService.has_integration("CRM")
+    assert not InfrastructureService.has_integration("billing")
+    with pytest.raises(ConfigurationError, match="INTEGRATION_BILLING_BASE_URL"):
+        InfrastructureService.get_http_client("billing")
