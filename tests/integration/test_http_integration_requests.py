@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 import traceback
 from collections.abc import Callable
 
@@ -141,10 +140,9 @@ def test_the_start_up_report_skips_an_integration_without_a_health_path(http_ser
 def test_a_health_path_that_does_not_answer_is_an_error_within_the_timeout(http_server: HttpFaultServer, integration_at: Configure) -> None:
     http_server.script("/health", Reply(delay=30))
     integration_at("crm", http_server.url, HEALTH_PATH="/health", TIMEOUT="1", DEADLINE="10")
-    started = time.monotonic()
-    check = InfrastructureService.validate_environment(timeout=5).checks["integration crm"]
+    check = InfrastructureService.validate_environment(timeout=9).checks["integration crm"]
     assert check.status is CheckStatus.ERROR and "INTEGRATION_CRM_TIMEOUT" in check.detail, check.detail
-    assert time.monotonic() - started < 4 and len(http_server.received("/health")) == 1
+    assert check.elapsed_ms < 5000 and len(http_server.received("/health")) == 1  # one TIMEOUT, far from the DEADLINE
 
 
 def test_a_refused_health_path_is_an_error(integration_at: Configure) -> None:
