@@ -114,6 +114,12 @@ def _handler(server: HttpFaultServer) -> type[BaseHTTPRequestHandler]:
             super().setup()
             server._track(self.connection, True)
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except OSError:  # the client closed a kept-alive connection: fine
+                pass
+
         def finish(self) -> None:
             server._track(self.connection, False)
             try:
