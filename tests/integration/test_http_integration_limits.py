@@ -16,7 +16,10 @@ import redis
 
 from modules.infrastructure.module_api import (
     InfrastructureService,
+    IntegrationAuthenticationError,
+    IntegrationClientError,
     IntegrationResponseError,
+    IntegrationServerError,
 )
 from tests.integration.http_fault_server import HttpFaultServer, Reply
 
@@ -95,3 +98,17 @@ def test_after_a_body_over_the_limit_the_next_call_is_answered(http_server: Http
         client.get("/export")
     assert client.get("/contacts").json() == {"ok": True}
 
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(401, IntegrationAuthenticationError), (404, IntegrationClientError), (503, IntegrationServerError)]
+)
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_error_page_over_max_response_bytes_keeps_its_status_error(
+    http_server: HttpFaultServer, integration_at: Configure, status: int, error: type[Exception], chunked: bool
+) -> None:
+    http_server.script("/export", Reply(status, body=b"<html>" + b"x" * 5000, chunked=chunked))
+    integration_at("crm", http_server.url, MAX_RESPONSE_BYTES="1000", RETRIES="0")
+    with pytest.raises(error) as raised:
+        InfrastructureService.get_http_client("crm").get("/export")
+    assert str(status) in str(raised.value) and len(http_server.received()) == 1
