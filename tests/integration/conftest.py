@@ -18,6 +18,7 @@ import pytest
 
 from tests.integration.anthropic_fault_server import CLAUDE_API_KEY
 from tests.integration.fault_server import FAULT_API_KEY, FaultServer
+from tests.integration.http_fault_server import HttpFaultServer
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.private_s3 import PrivateS3
 from tests.integration.services import (
@@ -78,6 +79,25 @@ def anthropic_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     def configure(server: FaultServer, **settings: str) -> None:
         _configure(monkeypatch, {"LLM_PROVIDER": "anthropic", "ANTHROPIC_BASE_URL": server.root_url,
                                  "ANTHROPIC_API_KEY": CLAUDE_API_KEY, "LLM_CACHE_TTL": "0", **settings})
+
+    return configure
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpFaultServer]:
+    """A scripted HTTP server on 127.0.0.1 for the integration client, stopped when the test ends."""
+    with HttpFaultServer() as server:
+        yield server
+
+
+@pytest.fixture
+def integration_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Configure integration ``name`` of the facade at ``url``, plus its other ``INTEGRATION_<NAME>_*`` settings by suffix:
+    ``integration_at("crm", server.url, RETRIES="0", TOKEN="t")``."""
+
+    def configure(name: str, url: str, **settings: str) -> None:
+        prefix = f"INTEGRATION_{name.upper()}_"
+        _configure(monkeypatch, {prefix + "BASE_URL": url, **{prefix + suffix: value for suffix, value in settings.items()}})
 
     return configure
 

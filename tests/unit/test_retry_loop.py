@@ -226,6 +226,19 @@ def test_an_open_breaker_fails_fast_naming_the_cool_down() -> None:
     assert not harness.breaker.is_open
 
 
+def test_an_answer_retrying_cannot_help_closes_a_half_open_breaker_as_a_success_does() -> None:
+    harness = Harness(threshold=2)
+    with pytest.raises(IntegrationServerError):
+        harness.run(Script(status(503), status(503)), retries=1)
+    harness.clock.advance(30.5)
+    with pytest.raises(IntegrationClientError):
+        harness.run(Script(status(404)))  # the trial call: the service answered
+    assert not harness.breaker.is_open
+    with pytest.raises(IntegrationServerError):
+        harness.run(Script(status(503)), retries=0)  # and the count starts again from zero
+    assert not harness.breaker.is_open
+
+
 def test_a_success_resets_the_breaker_s_count() -> None:
     harness = Harness(threshold=2)
     harness.run(Script(status(503)))

@@ -1,7 +1,7 @@
 """``OutgoingRequest``: a caller's request to an integration, checked before anything is sent.
 
 A client for ``crm`` talks to ``crm`` only: the path is a path under the base URL, never a URL, never
-one that climbs out of the base path; headers are one line each and cannot replace the credential.
+one that climbs out of the base path; headers are one line of ASCII each and cannot replace the credential.
 """
 
 from __future__ import annotations

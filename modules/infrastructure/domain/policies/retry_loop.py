@@ -51,7 +51,7 @@ class Failures(Protocol):
 class RetryLoop:
     """Retries with exponential backoff and full jitter (or the server's Retry-After), per-attempt ``timeout``
     shortened to the deadline, ``limiter`` reserving capacity for every attempt, and ``breaker`` counting
-    the retryable failures: an error that retrying cannot help says nothing about the server's health."""
+    the retryable failures. An error that retrying cannot help is an answer: the server is up, as after a success."""
 
     def __init__(
         self,
@@ -102,6 +102,7 @@ class RetryLoop:
     def _after_failure(self, exc: Exception, attempts: int, max_retries: int, deadline: Deadline) -> None:
         """Return when another attempt should be made (after waiting); raise otherwise."""
         if not self.failures.retryable(exc):
+            self.breaker.record_success()  # it answered (a 400, a 401, a 404): the service is up, a half-open breaker closes
             raise exc
         self.breaker.record_failure()
         if attempts > max_retries:

@@ -32,7 +32,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
 from modules.infrastructure.infrastructure.integrations.auth import credential_header, credential_headers
 from modules.infrastructure.infrastructure.integrations.httpx_errors import httpx_errors
-from modules.infrastructure.infrastructure.integrations.response_body import read_limited
+from modules.infrastructure.infrastructure.integrations.response_body import read_answer
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class HttpClient:
             )
             answer = client.send(sent, stream=True)
             try:
-                body = read_limited(answer, self.config.max_response_bytes, self.name, request)
+                body = read_answer(answer, self.config.max_response_bytes, self.name, request)
             finally:
                 answer.close()
         headers = {name.lower(): value for name, value in answer.headers.items()}

@@ -1,4 +1,5 @@
-"""Reading an answer whole, but never more than the integration's ``MAX_RESPONSE_BYTES`` (decompressed)."""
+"""Reading an answer whole, but never more than the integration's ``MAX_RESPONSE_BYTES`` (decompressed); an error's status
+wins over its body's size."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def read_limited(response: httpx2.Response, limit: int, integration: str, reques
             raise _too_large(integration, request, response.status_code, f"passed {limit} bytes", limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def read_answer(response: httpx2.Response, limit: int, integration: str, request: OutgoingRequest) -> bytes:
+    """The body within ``limit``; an error page over it is left unread (empty), so the status still says what failed."""
+    try:
+        return read_limited(response, limit, integration, request)
+    except IntegrationResponseError:
+        if response.status_code < 400:
+            raise
+        return b""
 
 
 def _too_large(integration: str, request: OutgoingRequest, status: int, what: str, limit: int) -> IntegrationResponseError:
