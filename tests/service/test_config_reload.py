@@ -137,10 +137,22 @@ def test_a_rotated_integration_token_is_sent_from_the_reload_on(clean_env: Path)
     with FaultServer([Answer()]) as server:
         start = f"INTEGRATION_CRM_BASE_URL={server.root_url}\nINTEGRATION_CRM_TOKEN=first-crm-token\n"
         write_env(clean_env, start)
-        InfrastructureService.get_http_client("crm").post("/hooks", json={})
+        held = InfrastructureService.get_http_client("crm")  # a caller may keep its client
+        held.post("/hooks", json={})
         write_env(clean_env, start.replace("first-crm", "second-crm") + "INTEGRATION_CRM_RETRIES=0\n")
         assert InfrastructureService.reload_config() == ConfigReload(applied=("INTEGRATION_CRM_RETRIES", "INTEGRATION_CRM_TOKEN"))
-        client = InfrastructureService.get_http_client("crm")
-        client.post("/hooks", json={})
-        assert client.config.retries == 0
+        held.post("/hooks", json={})
+        assert InfrastructureService.get_http_client("crm") is held and held.config.retries == 0
         assert [seen.headers["authorization"] for seen in server.requests] == ["Bearer first-crm-token", "Bearer second-crm-token"]
+
+
+def test_an_integration_removed_by_a_reload_sends_nothing_more(clean_env: Path) -> None:
+    with FaultServer([Answer()]) as server:
+        write_env(clean_env, f"INTEGRATION_CRM_BASE_URL={server.root_url}\n")
+        held = InfrastructureService.get_http_client("crm")
+        held.post("/hooks", json={})
+        write_env(clean_env, "")
+        assert InfrastructureService.reload_config() == ConfigReload(applied=("INTEGRATION_CRM_BASE_URL",))
+        with pytest.raises(ConfigurationError, match="INTEGRATION_CRM_\\* were removed by a configuration reload"):
+            held.post("/hooks", json={})
+        assert not InfrastructureService.has_integration("crm") and len(server.requests) == 1

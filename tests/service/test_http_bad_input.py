@@ -59,7 +59,7 @@ BAD_REQUESTS: list[tuple[str, object, dict[str, Any], str]] = [
     ("GET", "/contacts", {"params": {"q": {"nested": 1}}}, "the query parameter 'q' takes text, a number"),
     ("GET", "/contacts", {"params": {"q": b"bytes"}}, "the query parameter 'q' takes text, a number"),
     ("GET", "/contacts", {"params": {"q": object()}}, "the query parameter 'q' takes text, a number"),
-    ("GET", "/contacts", {"deadline": "10"}, "deadline= takes seconds above 0 and at most 2147483"),
+    ("GET", "/contacts", {"deadline": "10"}, "deadline= takes seconds above 0 and at most INTEGRATION_CRM_DEADLINE"),
     ("GET", "/contacts", {"deadline": 0}, "deadline= takes seconds above 0"),
     ("GET", "/contacts", {"deadline": -1}, "deadline= takes seconds above 0"),
     ("GET", "/contacts", {"deadline": math.inf}, "deadline= takes seconds above 0"),

@@ -12,6 +12,7 @@ from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import (
     InfrastructureError,
     IntegrationConnectionError,
+    IntegrationServerError,
     IntegrationTimeoutError,
     InvalidArgumentError,
 )
@@ -26,7 +27,7 @@ def client_raising(error: BaseException) -> HttpClient:
         raise error
 
     config = IntegrationConfig(name="crm", base_url="https://crm.test", auth="bearer", credential=None, retries=0)
-    return HttpClient(config, transport=lambda: httpx2.MockTransport(handler), sleep=lambda _: None)
+    return HttpClient(config, transport=lambda _: httpx2.MockTransport(handler), sleep=lambda _: None)
 
 
 def instance(cls: type[Exception]) -> Exception:
@@ -61,7 +62,7 @@ def test_errors_beneath_httpx2_are_connection_errors(error: BaseException) -> No
 def test_a_query_value_httpx2_would_send_as_its_repr_is_refused(value: object) -> None:
     sent: list[httpx2.Request] = []
     config = IntegrationConfig(name="crm", base_url="https://crm.test")
-    client = HttpClient(config, transport=lambda: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
     with pytest.raises(InvalidArgumentError, match="query parameter 'when'"):
         client.get("/x", params={"when": value})
     assert sent == []
@@ -70,8 +71,45 @@ def test_a_query_value_httpx2_would_send_as_its_repr_is_refused(value: object) -
 def test_a_header_a_request_cannot_carry_is_refused_and_never_opens_the_breaker() -> None:
     sent: list[httpx2.Request] = []
     config = IntegrationConfig(name="crm", base_url="https://crm.test", breaker_threshold=1)
-    client = HttpClient(config, transport=lambda: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(lambda r: sent.append(r) or httpx2.Response(200)))
     for _ in range(3):
         with pytest.raises(InvalidArgumentError, match="ASCII"):
             client.get("/x", headers={"X-Name": "Zoë"})
     assert client.get("/x").status == 200 and not client.breaker.is_open and len(sent) == 1
+
+
+def test_an_answer_without_a_body_is_not_held_to_the_size_limit() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        status = 304 if request.url.path == "/cached" else 200
+        return httpx2.Response(status, headers={"Content-Length": "5000000"}, content=b"" if status == 304 or request.method == "HEAD" else b"x")
+
+    config = IntegrationConfig(name="crm", base_url="https://crm.test", max_response_bytes=1000)
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(handler))
+    assert client.request("HEAD", "/file").status == 200
+    assert client.get("/cached").status == 304
+
+
+def test_a_failure_that_is_not_the_service_s_is_counted_under_its_own_name() -> None:
+    seen: list[tuple[str, str, str]] = []
+    config = IntegrationConfig(name="crm", base_url="https://crm.test")
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(lambda r: httpx2.Response(200)),
+                        observe=lambda name, method, outcome, *_: seen.append((name, method, outcome)))
+    with pytest.raises(InvalidArgumentError):
+        client.get("/x", headers={"X-Name": "Zoë"})  # refused before the call is counted
+    broken = HttpClient(config, transport=_failing_transport, observe=lambda name, method, outcome, *_: seen.append((name, method, outcome)))
+    with pytest.raises(InvalidArgumentError, match="cannot be built"):
+        broken.get("/x")  # building the transport failed: not the service's failure, and not "ok"
+    assert seen == [("crm", "GET", "InvalidArgumentError")]
+
+
+def test_a_5xx_asking_for_a_wait_past_the_deadline_is_still_a_server_error() -> None:
+    answer = httpx2.Response(503, headers={"Retry-After": "1000000000000"})
+    config = IntegrationConfig(name="crm", base_url="https://crm.test", deadline=5.0)
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(lambda r: answer), sleep=lambda _: None)
+    with pytest.raises(IntegrationServerError) as caught:
+        client.get("/x")
+    assert caught.value.status == 503 and caught.value.retry_after == 2_147_483.0 and "2147483.0 s" in str(caught.value)
+
+
+def _failing_transport(config: IntegrationConfig) -> httpx2.BaseTransport:
+    raise UnicodeError("label empty or too long")

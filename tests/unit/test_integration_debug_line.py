@@ -10,12 +10,12 @@ import pytest
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
 
-LOGGER = "modules.infrastructure.infrastructure.integrations.http_client"
+LOGGER = "modules.infrastructure.infrastructure.integrations.call_log"
 
 
 def client() -> HttpClient:
     answer = httpx2.MockTransport(lambda request: httpx2.Response(201, json={"id": 7}))
-    return HttpClient(IntegrationConfig(name="crm", base_url="http://crm.test/api"), transport=lambda: answer)
+    return HttpClient(IntegrationConfig(name="crm", base_url="http://crm.test/api"), transport=lambda _: answer)
 
 
 def test_at_debug_each_answer_is_one_line_with_its_fields(caplog: pytest.LogCaptureFixture) -> None:

@@ -71,7 +71,7 @@ def test_variables_that_name_no_integration_are_not_one() -> None:
 
 def test_an_integration_s_variables_become_its_config_with_the_defaults() -> None:
     config = crm(TOKEN=TOKEN)
-    assert config == IntegrationConfig(name="crm", base_url="https://crm.example/api/v2", auth="bearer", credential=config.credential)
+    assert config == IntegrationConfig(name="crm", base_url="https://crm.example/api/v2/", auth="bearer", credential=config.credential)
     assert config.credential is not None and config.credential.reveal() == TOKEN
     assert TOKEN not in repr(config)
     assert load({}).integrations == {}
@@ -286,3 +286,40 @@ def test_plain_http_on_this_machine_is_fine_even_with_require_tls(url: str) -> N
     config = load({**PRODUCTION, "REQUIRE_TLS": "true", "INTEGRATION_CRM_BASE_URL": url})
     assert config.integrations["crm"].base_url == url.rstrip("/")
     assert not [w for w in config.warnings if "without TLS" in w]
+
+
+# --- base URLs the client could not reach as written, and names no integration can have ---------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://exa mple.com", "a character a host name cannot hold"),
+        ("http://a..b", "not valid (an empty or over-long label)"),
+        ("http://-bad-.com", "a character a host name cannot hold"),
+        ("http://host:0", "port 0"),
+        ("http://@host", "user information"),
+        ("http://host/a b/../x", "a path the client cannot send"),
+        ("http://host/%zz", "a path the client cannot send"),
+        ("https://x.example/#SECRET", "query string or fragment"),
+    ],
+)
+def test_a_base_url_the_client_could_not_reach_is_refused_at_start_up(url: str, problem: str) -> None:
+    [found] = problems({"INTEGRATION_CRM_BASE_URL": url})
+    assert found.startswith("INTEGRATION_CRM_BASE_URL=") and problem in found and "SECRET" not in found
+
+
+@pytest.mark.parametrize("url", ["http://[::1]:8080/api", "https://bücher.example/x", "http://127.0.0.1:9", "https://hooks.example/quiz/"])
+def test_a_base_url_is_kept_as_written(url: str) -> None:
+    assert load({"INTEGRATION_CRM_BASE_URL": url}).integrations["crm"].base_url == url
+
+
+def test_the_config_s_repr_shows_the_base_url_s_origin_only() -> None:
+    config = load({"INTEGRATION_HOOK_BASE_URL": "https://hooks.example/services/T0/B0/SECRETPATH"}).integrations["hook"]
+    assert "SECRETPATH" not in repr(config) and "https://hooks.example/..." in repr(config)
+
+
+@pytest.mark.parametrize("variable", ["INTEGRATION__X_BASE_URL", "INTEGRATION_X-Y_TOKEN", "INTEGRATION_9X_BASE_URL", f"INTEGRATION_{'A' * 41}_TOKEN"])
+def test_a_variable_of_an_integration_no_name_can_have_is_a_problem_naming_it(variable: str) -> None:
+    [found] = problems({variable: "https://crm.example"})
+    assert found.startswith(f"{variable}: ") and "is not an integration's name" in found

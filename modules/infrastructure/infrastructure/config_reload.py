@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from modules.infrastructure.domain.config.reload import ConfigReload, plan_reload, running_after
 from modules.infrastructure.domain.errors import ConfigurationError
-from modules.infrastructure.domain.lifecycle import Resource
+from modules.infrastructure.domain.lifecycle import Closeable, Resource
 from modules.infrastructure.domain.secrets import secrets_in_environment
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ _running: weakref.WeakKeyDictionary[Infrastructure, dict[str, str]] = weakref.We
 def reload_configuration(root: Infrastructure) -> ConfigReload:
     """Apply a fresh reading of the configuration to ``root``; ``ConfigurationError`` (and nothing changed)
     when it is not valid. One reload at a time, and no component of ``root`` is built meanwhile."""
-    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_http_clients, build_llm_providers
+    from modules.infrastructure.infrastructure.bootstrap import build_environment, build_llm_providers
     from modules.infrastructure.infrastructure.logging.setup import configure_logging
 
     if root.is_given("config") or root.is_given("environment"):
@@ -42,8 +42,6 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             return plan.report
         built = set(root.built())
         providers = build_llm_providers(plan.config, root.redactor) if plan.rebuild_llm and "llm_providers" in built else None
-        rebuild_clients = plan.rebuild_integrations and "http_clients" in built
-        clients = build_http_clients(plan.config, root.redactor, root.metrics, root.http_transports) if rebuild_clients else None
         # From here on nothing can fail half-way: what could (reading the configuration, building clients) is done.
         _running[root] = running_after(plan, running, fresh.environment())
         root.redactor.add(secrets_in_environment(fresh.environment()))  # masked before anything can log them
@@ -54,21 +52,20 @@ def reload_configuration(root: Infrastructure) -> ConfigReload:
             instances["llm_providers"] = providers
             if "llm" in built:
                 root.llm.use_providers(providers)  # the same gateway: its cache and usage ledger stay
-        if clients is not None:
-            instances["http_clients"] = clients
         old_deadline = max((c.deadline for c in root.config.integrations.values()), default=0.0)
         replaced = root.replace(**instances)
         if "llm_providers" in replaced:
             _close_later(cast(Resource, replaced["llm_providers"]), plan.config.llm_config.deadline + CLOSE_GRACE_SECONDS)
-        if "http_clients" in replaced:
-            _close_later(cast(Resource, replaced["http_clients"]), old_deadline + CLOSE_GRACE_SECONDS)
+        if plan.rebuild_integrations and "http_clients" in built:  # the same clients, new settings: a held client rotates too
+            for transport in root.http_clients.reconfigure(plan.config):
+                _close_later(transport, old_deadline + CLOSE_GRACE_SECONDS)
         if plan.reconfigure_logging:
             configure_logging(plan.config.logging, root.redactor)
         logger.info(plan.report.describe())
         return plan.report
 
 
-def _close_later(resource: Resource, seconds: float) -> None:
+def _close_later(resource: Closeable, seconds: float) -> None:
     """Close ``resource`` once the calls that hold it have had their deadline to finish."""
     timer = threading.Timer(seconds, resource.close)
     timer.daemon = True

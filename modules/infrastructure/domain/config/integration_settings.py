@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from modules.infrastructure.domain.config import parsers as p
+from modules.infrastructure.domain.config.integration_parsers import api_key_header, base_url, credential, request_path, user_name
 from modules.infrastructure.domain.config.module_settings import ModuleSettings, SettingValues, Shown, setting
 from modules.infrastructure.domain.config.settings import FILE_SUFFIX, MAX_RATE_PER_MINUTE, MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.tls_checks import is_loopback
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import InvalidArgumentError
-from modules.infrastructure.domain.integrations.requests import checked_path
 from modules.infrastructure.domain.secrets import Secret
 
 INTEGRATION_PREFIX = "INTEGRATION_"
@@ -25,70 +25,8 @@ AUTH_TYPES = ("none", "bearer", "api_key", "basic")
 MAX_NAME_LENGTH = 40
 MAX_RESPONSE_BYTES = 2**31 - 1  # a body is read into one bytes object
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110 token)
 _SECONDS = p.number(None, MAX_WAIT_SECONDS, above=0, note="24.8 days")
 
-
-def base_url(raw: str) -> str:
-    """An http(s) URL of a host, with an optional path prefix; no credentials, query or fragment."""
-    value: str = _HTTP_URL(raw)
-    parts = urlsplit(value)
-    if parts.query or parts.fragment or value.endswith(("?", "#")):
-        raise p.InvalidValue("has a query string or fragment", "a base URL such as https://crm.example/api/v2; pass query parameters per call")
-    return value.rstrip("/")
-
-
-def header_name(raw: str) -> str:
-    value = raw.strip()
-    if not _TOKEN.fullmatch(value):
-        raise p.InvalidValue("is not an HTTP header name", "letters, digits and -, e.g. X-API-Key")
-    return value
-
-
-def credential(raw: str) -> str:
-    """A token or API key as a header carries it: visible ASCII, no spaces."""
-    value = raw.strip()
-    if not value.isascii() or any(ord(c) < 33 or ord(c) == 127 for c in value):
-        raise p.InvalidValue("has a space or a character outside visible ASCII", "the token or key exactly as the service issued it")
-    return value
-
-
-def user_name(raw: str) -> str:
-    """A basic-auth user name: no colon, which separates it from the password on the wire (RFC 7617)."""
-    value = raw.strip()
-    if ":" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise p.InvalidValue("has a colon or a control character", "the user name alone; the password goes in INTEGRATION_<NAME>_PASSWORD")
-    return value
-
-
-def api_key_header(raw: str) -> str:
-    """A header name the client does not set itself: the key must not replace the body's length or the idempotency key."""
-    value = header_name(raw)
-    if value.lower() in _SET_BY_CLIENT:
-        raise p.InvalidValue("is a header the client sets itself", "a header of the key's own, e.g. X-API-Key or Authorization")
-    return value
-
-
-_SET_BY_CLIENT = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection", "idempotency-key"})
-
-
-def request_path(raw: str) -> str:
-    """A path the client sends as it is, so the start-up check does not fail on a path the settings took."""
-    value = raw.strip()
-    if not value.startswith("/") or not _sendable(value):
-        raise p.InvalidValue("is not a path on the service", "a path beginning with one /, without spaces, ?, #, \\ or .. segments, e.g. /health")
-    return value
-
-
-def _sendable(path: str) -> bool:
-    try:
-        checked_path("health", path)
-    except InvalidArgumentError:
-        return False
-    return True
-
-
-_HTTP_URL = p.url(("http", "https"), credentials="INTEGRATION_<NAME>_TOKEN, _API_KEY or _USERNAME/_PASSWORD")
 
 # (suffix, default, description, parser): one row per variable of an integration.
 FIELDS: tuple[tuple[str, str | None, str, p.Parser], ...] = (
@@ -123,16 +61,30 @@ def integration_name(name: object) -> str:
 
 def integration_names(names: Iterable[str]) -> tuple[str, ...]:
     """The integrations that environment variable ``names`` configure, in order: ``INTEGRATION_CRM_TOKEN`` gives ``crm``."""
-    found: set[str] = set()
-    for name in names:
-        if not name.startswith(INTEGRATION_PREFIX):
-            continue
-        rest = name[len(INTEGRATION_PREFIX) :].removesuffix(FILE_SUFFIX)
-        suffix = next((s for s in _SUFFIXES if rest.endswith("_" + s)), None)
-        key = rest[: -len(suffix) - 1].lower() if suffix else ""
-        if _NAME.fullmatch(key) and len(key) <= MAX_NAME_LENGTH:
-            found.add(key)
-    return tuple(sorted(found))
+    keys = (_name_part(name) for name in names)
+    return tuple(sorted({key for key in keys if key is not None and _NAME.fullmatch(key) and len(key) <= MAX_NAME_LENGTH}))
+
+
+def misnamed(names: Iterable[str]) -> list[str]:
+    """One problem per variable with an integration's field that no integration can be named by (``INTEGRATION__X_TOKEN``)."""
+    problems = []
+    for name in sorted(names):
+        key = _name_part(name)
+        if key is not None and not (_NAME.fullmatch(key) and len(key) <= MAX_NAME_LENGTH):
+            problems.append(
+                f"{name}: {key.upper()!r} is not an integration's name; name it with letters, digits and _ (a letter first, "
+                f"at most {MAX_NAME_LENGTH}), as in INTEGRATION_CRM_BASE_URL"
+            )
+    return problems
+
+
+def _name_part(variable: str) -> str | None:
+    """The integration part of ``INTEGRATION_<NAME>_<FIELD>[_FILE]`` in lower case, ``None`` when no field ends it."""
+    if not variable.startswith(INTEGRATION_PREFIX):
+        return None
+    rest = variable[len(INTEGRATION_PREFIX) :].removesuffix(FILE_SUFFIX)
+    suffix = next((s for s in _SUFFIXES if rest.endswith("_" + s)), None)
+    return rest[: -len(suffix) - 1].lower() if suffix else None
 
 
 def integration_table(name: str) -> ModuleSettings:
@@ -149,7 +101,7 @@ def integration_tables(environ: Mapping[str, str]) -> tuple[ModuleSettings, ...]
 def read_integrations(environ: Mapping[str, str], shown: Shown) -> tuple[dict[str, IntegrationConfig], list[str]]:
     """Each configured integration's settings, and every problem: a malformed value, no base URL, credentials that do not fit."""
     configs: dict[str, IntegrationConfig] = {}
-    problems: list[str] = []
+    problems = misnamed(environ)
     for table in integration_tables(environ):
         values, found = table.read(environ, _without_url_secrets(shown))
         name = table.module.removeprefix("integration_")
@@ -165,14 +117,14 @@ def _without_url_secrets(shown: Shown) -> Shown:
 
     def show(name: str, raw: str) -> str:
         if name.endswith("_BASE_URL"):
-            raw = _QUERY.sub("?****", _USER_INFO.sub("//****@", raw))
+            raw = _QUERY.sub(lambda m: m[0][0] + "****", _USER_INFO.sub("//****@", raw))
         return shown(name, raw)
 
     return show
 
 
 _USER_INFO = re.compile(r"//[^/?#]*@")
-_QUERY = re.compile(r"\?.*")
+_QUERY = re.compile(r"[?#].*")
 
 
 def _checked(values: SettingValues, environ: Mapping[str, str]) -> list[str]:
@@ -202,7 +154,8 @@ _CREDENTIAL_FIELDS = tuple(field for fields in _CREDENTIALS.values() for field i
 
 
 def _config(name: str, v: SettingValues) -> IntegrationConfig:
-    present = [kind for kind, fields in _CREDENTIALS.items() if any(getattr(v, f.lower()) is not None for f in fields)]
+    prefix = f"{INTEGRATION_PREFIX}{name.upper()}_"
+    present = [kind for kind, fields in _CREDENTIALS.items() if any(v[prefix + f] is not None for f in fields)]
     auth = v.auth or (present[0] if present else "none")
     secret: Secret | None = {"bearer": v.token, "api_key": v.api_key, "basic": v.password}.get(auth)
     return IntegrationConfig(

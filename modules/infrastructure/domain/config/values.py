@@ -9,12 +9,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from modules.infrastructure.domain.config.module_settings import SettingValues
 from modules.infrastructure.domain.errors import InvalidArgumentError
 from modules.infrastructure.domain.secrets import Secret, mask_url
 
 _URL = {"mask": "url"}
+_ORIGIN = {"mask": "origin"}  # scheme, host and port only: a webhook's path may be its secret
 _URLS = {"mask": "urls"}
 
 
@@ -30,6 +32,8 @@ class _MaskedRepr:
             kind = f.metadata.get("mask")
             if kind == "url" and value is not None:
                 value = mask_url(value)
+            elif kind == "origin":
+                value = f"{urlsplit(value).scheme}://{urlsplit(value).netloc}/..."
             elif kind == "urls":
                 value = tuple(mask_url(v) for v in value)
             elif isinstance(value, MappingProxyType):
@@ -105,7 +109,7 @@ class IntegrationConfig(_MaskedRepr):
     """One outside service called through ``get_http_client(name)`` (``INTEGRATION_<NAME>_*``)."""
 
     name: str
-    base_url: str
+    base_url: str = field(metadata=_ORIGIN)
     auth: str = "none"  # none, bearer, api_key or basic
     credential: Secret | None = None  # the token, the API key or the basic-auth password
     username: str | None = None

@@ -13,7 +13,9 @@ from modules.infrastructure.domain.errors import (
     IntegrationServerError,
     IntegrationTimeoutError,
 )
+from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.policies.breaker import CircuitBreaker
+from modules.infrastructure.domain.policies.retry_after import parse_retry_after
 
 NOT_RETRIED_5XX = frozenset({501, 505})  # not implemented, version not supported: the same request fails again
 
@@ -25,6 +27,25 @@ def status_error(status: int) -> type[IntegrationError]:
     if status == 429:
         return IntegrationRateLimitedError
     return IntegrationServerError if status >= 500 else IntegrationClientError
+
+
+def answer_error(response: HttpResponse) -> IntegrationError:
+    """The error of an answer with a status of 400 or more, saying what to check; it carries the answer."""
+    return status_error(response.status)(
+        f"{response.integration} answered {response.method} {response.path} with {response.status}{_advice(response.integration, response.status)}",
+        integration=response.integration, method=response.method, path=response.path, status=response.status,
+        retry_after=parse_retry_after(response.headers), response=response,
+    )
+
+
+def _advice(name: str, status: int) -> str:
+    if status in (401, 403):
+        return f"; check INTEGRATION_{name.upper()}_TOKEN, _API_KEY or _USERNAME/_PASSWORD"
+    if status == 429:
+        return f"; slow down (INTEGRATION_{name.upper()}_RPM_LIMIT) or try later"
+    if status >= 500:
+        return "; the service failed, try later"
+    return ""
 
 
 def is_retryable(error: IntegrationError) -> bool:
@@ -55,7 +76,8 @@ class IntegrationFailures:
 
     def wait_past_deadline(self, error: Exception, remaining: float) -> Exception:
         assert isinstance(error, IntegrationError) and error.retry_after is not None
-        return IntegrationRateLimitedError(
+        error_class = status_error(error.status) if error.status is not None else IntegrationRateLimitedError  # a 503 stays a server error
+        return error_class(
             f"{self._call} was asked to wait {error.retry_after:.1f} s (Retry-After) but has {remaining:.1f} s left "
             f"({self._variable}DEADLINE); try later",
             integration=self.integration, method=self.method, path=self.path, status=error.status, retry_after=error.retry_after, response=error.response,

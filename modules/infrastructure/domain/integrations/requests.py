@@ -19,6 +19,7 @@ from modules.infrastructure.domain.errors import InvalidArgumentError
 METHODS = ("GET", "HEAD", "OPTIONS", "DELETE", "PUT", "POST", "PATCH")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})  # RFC 9110 9.2.2; POST and PATCH only with a key
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 MAX_PATH = 2048
 MAX_KEY = 255
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -89,8 +90,12 @@ def checked_path(integration: str, path: object) -> str:
             f"{integration}: the path {shown} has white space, a control character, ?, # or \\ (or is over {MAX_PATH} characters); "
             "pass query parameters as params= and percent-encode the rest"
         )
-    segments = unquote(path).split("/")
-    if any(segment in (".", "..") for segment in segments):
+    if _BAD_ESCAPE.search(path):
+        raise InvalidArgumentError(f"{integration}: the path {shown} has a % that does not start an escape such as %2F; write % as %25")
+    decoded = unquote(path)
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in decoded):
+        raise InvalidArgumentError(f"{integration}: the path {shown} encodes a control character or a backslash, which servers read differently")
+    if any(segment.split(";")[0] in (".", "..") for segment in decoded.split("/")):
         raise InvalidArgumentError(f"{integration}: the path {shown} has a . or .. segment, which would leave the base URL's path")
     return path if path.startswith("/") else "/" + path
 
@@ -171,12 +176,16 @@ def _body(integration: str, json_body: object, content: object, headers: dict[st
     raise InvalidArgumentError(f"{integration}: content= takes bytes or text, not {type(content).__name__}")
 
 
-def call_deadline(integration: str, seconds: object, default: float, maximum: float) -> float:
-    """A per-call ``deadline=`` in seconds, or the integration's own; ``InvalidArgumentError`` when not a positive number."""
+def call_deadline(integration: str, seconds: object, configured: float) -> float:
+    """A per-call ``deadline=`` in seconds, or the integration's own; it may shorten ``configured`` (DEADLINE), not extend
+    it, so every call of a client ends within DEADLINE. ``InvalidArgumentError`` otherwise."""
     if seconds is None:
-        return default
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or not 0 < seconds <= maximum:
-        raise InvalidArgumentError(f"{integration}: deadline= takes seconds above 0 and at most {maximum:.0f}, not {seconds!r:.40}")
+        return configured
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or not 0 < seconds <= configured:
+        raise InvalidArgumentError(
+            f"{integration}: deadline= takes seconds above 0 and at most INTEGRATION_{integration.upper()}_DEADLINE "
+            f"({configured:g}), which it may shorten but not extend; not {seconds!r:.40}"
+        )
     return float(seconds)
 
 

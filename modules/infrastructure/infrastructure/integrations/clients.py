@@ -86,7 +86,7 @@ class HttpClients:
                 "and its credential (.env.example lists the INTEGRATION_<NAME>_* variables)"
             )
         return HttpClient(
-            config, transport=lambda: self._transports.transport(config), redactor=self._redactor, limiter=self._limiter(config), observe=self._observe
+            config, transport=self._transports.transport, redactor=self._redactor, limiter=self._limiter(config), observe=self._observe
         )
 
     def _limiter(self, config: IntegrationConfig) -> CapacityLimiter | None:
@@ -108,6 +108,21 @@ class HttpClients:
             assert cache.redis_url is not None
             self._shared_redis = redis.Redis(connection_pool=build_pool(cache.redis_url, cache.socket_timeout, cache.tls))
         return self._shared_redis
+
+    def reconfigure(self, config: AppConfig) -> list[httpx2.Client]:
+        """Take a reloaded configuration: each client whose settings changed uses the new ones from its next call, one
+        whose integration was removed refuses further calls. Returns the httpx2 clients to close once calls in flight end."""
+        replaced: list[httpx2.Client | None] = []
+        with self._lock:
+            self._config = config
+            for key, client in list(self._clients.items()):
+                settings = self._settings(key)
+                if settings is None:
+                    replaced.append(client.retire())
+                    del self._clients[key]
+                elif settings != client.config:
+                    replaced.append(client.reconfigure(settings, self._limiter(settings)))
+        return [old for old in replaced if old is not None]
 
     def close(self) -> None:
         with self._lock:

@@ -16,25 +16,23 @@ from typing import Any
 
 import httpx2
 
-from modules.infrastructure.domain.config.settings import MAX_WAIT_SECONDS
 from modules.infrastructure.domain.config.values import IntegrationConfig
-from modules.infrastructure.domain.errors import IntegrationError
-from modules.infrastructure.domain.integrations.failures import IntegrationFailures, status_error
+from modules.infrastructure.domain.errors import ConfigurationError, IntegrationError
+from modules.infrastructure.domain.integrations.failures import IntegrationFailures, answer_error
 from modules.infrastructure.domain.integrations.requests import OutgoingRequest, call_deadline, origin, outgoing
 from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.policies.attempts import Attempts
 from modules.infrastructure.domain.policies.breaker import CircuitBreaker
 from modules.infrastructure.domain.policies.deadline import Deadline
 from modules.infrastructure.domain.policies.rate_limit import CapacityLimiter, RateLimiter
-from modules.infrastructure.domain.policies.retry_after import parse_retry_after
 from modules.infrastructure.domain.policies.retry_loop import RetryLoop
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.http_transport.deadline_network import cutoff
 from modules.infrastructure.infrastructure.integrations.auth import credential_header, credential_headers
+from modules.infrastructure.infrastructure.integrations.call_log import log_answer, log_failure, logger
 from modules.infrastructure.infrastructure.integrations.httpx_errors import httpx_errors
 from modules.infrastructure.infrastructure.integrations.response_body import read_answer
 
-logger = logging.getLogger(__name__)
 
 CallObserver = Callable[[str, str, str, float, int, bool], None]  # integration, method, outcome, seconds, attempts, breaker open
 
@@ -46,7 +44,7 @@ class HttpClient:
         self,
         config: IntegrationConfig,
         *,
-        transport: Callable[[], httpx2.BaseTransport],
+        transport: Callable[[IntegrationConfig], httpx2.BaseTransport],
         redactor: Redactor | None = None,
         limiter: CapacityLimiter | None = None,
         observe: CallObserver | None = None,
@@ -64,6 +62,7 @@ class HttpClient:
         self._credentials = credential_headers(config)
         self._reserved = credential_header(config)
         self._client: httpx2.Client | None = None
+        self._retired = False
         self._lock = threading.Lock()
 
     def get(self, path: str, **options: Any) -> HttpResponse:
@@ -98,11 +97,16 @@ class HttpClient:
         POST and PATCH are sent again after a failure only with ``idempotency_key`` (sent as ``Idempotency-Key``);
         ``deadline`` (seconds) bounds every attempt and wait, default ``INTEGRATION_<NAME>_DEADLINE``.
         """
+        if self._retired:
+            raise ConfigurationError(
+                f"INTEGRATION_{self.name.upper()}_* were removed by a configuration reload; this client sends nothing more "
+                f"(set INTEGRATION_{self.name.upper()}_BASE_URL again and reload, or stop calling it)"
+            )
         request = outgoing(
             self.name, method, path, params=params, json_body=json, content=content, headers=headers,
             idempotency_key=idempotency_key, credential_header=self._reserved,
         )
-        seconds = call_deadline(self.name, deadline, self.config.deadline, MAX_WAIT_SECONDS)
+        seconds = call_deadline(self.name, deadline, self.config.deadline)
         return self._call(request, Deadline.after(seconds, self._clock))
 
     def probe(self, path: str) -> HttpResponse:
@@ -115,40 +119,34 @@ class HttpClient:
         loop = RetryLoop(IntegrationFailures(self.name, request.method, request.path), self.breaker, self._limiter, clock=self._clock, sleep=self._sleep)
         try:
             loop.check_breaker()
-            client = self._http()
             response, _ = loop.run(
-                lambda timeout: self._send(client, request, timeout),
+                lambda timeout: self._send(request, timeout),
                 timeout=self.config.timeout,
                 max_retries=0 if not request.retryable else self.config.retries if retries is None else retries,
                 deadline=deadline,
                 attempts=attempts,
             )
-        except IntegrationError as exc:
+        except Exception as exc:
             outcome = type(exc).__name__
-            logger.warning("%s", exc, extra={"integration": self.name, "method": request.method, "path": request.path, "status": exc.status, "attempts": attempts.count})
+            if isinstance(exc, IntegrationError):
+                log_failure(self.name, request, exc, attempts.count)
             raise
         finally:
             elapsed = self._clock() - started
             if self._observe is not None:
                 self._observe(self.name, request.method, outcome, elapsed, attempts.count, self.breaker.is_open)
         if logger.isEnabledFor(logging.DEBUG):  # the line's extras are built only when it is written
-            self._log_answer(request, response, attempts.count, elapsed)
+            log_answer(self.name, request, response.status, attempts.count, elapsed)
         return HttpResponse(
             self.name, request.method, request.path, response.status, response.headers, response.content, attempts.count, elapsed
         )
 
-    def _log_answer(self, request: OutgoingRequest, response: HttpResponse, attempts: int, elapsed: float) -> None:
-        """The debug line of an answered call: integration, method, path, status, time and attempts."""
-        logger.debug(
-            "%s %s %s -> %s in %.0f ms (%d attempt(s))", self.name, request.method, request.path, response.status, elapsed * 1000, attempts,
-            extra={"integration": self.name, "method": request.method, "path": request.path, "status": response.status, "attempts": attempts},
-        )
-
-    def _send(self, client: httpx2.Client, request: OutgoingRequest, timeout: float) -> HttpResponse:
+    def _send(self, request: OutgoingRequest, timeout: float) -> HttpResponse:
         """One attempt, its sockets bounded by ``timeout``; a status of 400 or more raised as its error."""
         with httpx_errors(self.name, request, self._redactor), cutoff(time.monotonic() + timeout):
+            client = self._http()
             sent = client.build_request(
-                request.method, self.config.base_url + request.target, params=request.params,
+                request.method, _joined(self.config.base_url, request.target), params=request.params,
                 headers={**request.headers, **self._credentials}, content=request.body, timeout=timeout,
             )
             answer = client.send(sent, stream=True)
@@ -159,24 +157,36 @@ class HttpClient:
         headers = {name.lower(): value for name, value in answer.headers.items()}
         response = HttpResponse(self.name, request.method, request.path, answer.status_code, headers, body)
         if answer.status_code >= 400:
-            raise self._status_error(request, response)
+            raise answer_error(response)
         return response
-
-    def _status_error(self, request: OutgoingRequest, response: HttpResponse) -> IntegrationError:
-        error = status_error(response.status)
-        return error(
-            f"{self.name} answered {request.method} {request.path} with {response.status}{_advice(self.name, response.status)}",
-            integration=self.name, method=request.method, path=request.path, status=response.status,
-            retry_after=parse_retry_after(response.headers), response=response,
-        )
 
     def _http(self) -> httpx2.Client:
         """The httpx2 client, built on first use (thread-safe); no redirects are followed: a 3xx is the answer."""
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx2.Client(transport=self._transport(), follow_redirects=False, trust_env=False)
+                    self._client = httpx2.Client(transport=self._transport(self.config), follow_redirects=False, trust_env=False)
         return self._client
+
+    def reconfigure(self, config: IntegrationConfig, limiter: CapacityLimiter | None) -> httpx2.Client | None:
+        """Use ``config`` from the next call on, so a client held by a caller sends a rotated token too; calls in flight
+        finish on the old settings. Returns the httpx2 client they use, for the caller to close after their deadline."""
+        with self._lock:
+            old, self._client = self._client, None
+            if (config.breaker_threshold, config.breaker_cooldown) != (self.config.breaker_threshold, self.config.breaker_cooldown):
+                self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_cooldown, self._clock)
+            if config.rpm_limit != self.config.rpm_limit:
+                self._limiter = limiter or RateLimiter(config.rpm_limit, None, self._clock)
+            self._credentials, self._reserved = credential_headers(config), credential_header(config)
+            self.config = config
+        return old
+
+    def retire(self) -> httpx2.Client | None:
+        """The integration was removed: every later call raises ``ConfigurationError``; returns the httpx2 client to close."""
+        with self._lock:
+            self._retired = True
+            old, self._client = self._client, None
+        return old
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -192,11 +202,6 @@ class HttpClient:
         return f"HttpClient({self.name}: {origin(self.config.base_url)})"
 
 
-def _advice(name: str, status: int) -> str:
-    if status in (401, 403):
-        return f"; check INTEGRATION_{name.upper()}_TOKEN, _API_KEY or _USERNAME/_PASSWORD"
-    if status == 429:
-        return f"; slow down (INTEGRATION_{name.upper()}_RPM_LIMIT) or try later"
-    if status >= 500:
-        return "; the service failed, try later"
-    return ""
+def _joined(base_url: str, target: str) -> str:
+    """The URL of ``target`` under ``base_url``: the base URL as written for ``""``, one slash between them otherwise."""
+    return base_url.rstrip("/") + target if target else base_url

@@ -10,7 +10,10 @@ from modules.infrastructure.domain.integrations.requests import OutgoingRequest
 
 
 def read_limited(response: httpx2.Response, limit: int, integration: str, request: OutgoingRequest) -> bytes:
-    """The body; ``IntegrationResponseError`` as soon as it passes ``limit`` bytes (declared or read), the rest unread."""
+    """The body; ``IntegrationResponseError`` as soon as it passes ``limit`` bytes (declared or read), the rest unread.
+    An answer that has no body (to HEAD, 1xx, 204, 304) declares the resource's length, not its own: not checked."""
+    if request.method == "HEAD" or response.status_code < 200 or response.status_code in (204, 304):
+        return b""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(integration, request, response.status_code, f"declares {declared} bytes", limit)
