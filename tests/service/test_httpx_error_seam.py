@@ -113,3 +113,16 @@ def test_a_5xx_asking_for_a_wait_past_the_deadline_is_still_a_server_error() -> 
 
 def _failing_transport(config: IntegrationConfig) -> httpx2.BaseTransport:
     raise UnicodeError("label empty or too long")
+
+
+def test_an_interrupted_call_is_counted_as_abandoned_not_as_ok() -> None:
+    seen: list[str] = []
+
+    def interrupted(request: httpx2.Request) -> httpx2.Response:
+        raise KeyboardInterrupt
+
+    config = IntegrationConfig(name="crm", base_url="https://crm.test")
+    client = HttpClient(config, transport=lambda _: httpx2.MockTransport(interrupted), observe=lambda name, method, outcome, *_: seen.append(outcome))
+    with pytest.raises(KeyboardInterrupt):
+        client.get("/x")
+    assert seen == ["abandoned"]

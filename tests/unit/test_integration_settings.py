@@ -302,6 +302,7 @@ def test_plain_http_on_this_machine_is_fine_even_with_require_tls(url: str) -> N
         ("http://host/a b/../x", "a path the client cannot send"),
         ("http://host/%zz", "a path the client cannot send"),
         ("https://x.example/#SECRET", "query string or fragment"),
+        ("http://[fe80::1%25eth0]:1/", "IPv6 zone"),
     ],
 )
 def test_a_base_url_the_client_could_not_reach_is_refused_at_start_up(url: str, problem: str) -> None:

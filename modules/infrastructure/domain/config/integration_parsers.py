@@ -43,6 +43,8 @@ def base_url(raw: str) -> str:
 def _check_host(parts: SplitResult) -> None:
     host = parts.hostname or ""
     if parts.netloc.startswith("["):
+        if "%" in host:
+            raise p.InvalidValue("has an IPv6 zone (%...), which an HTTP client cannot send in a URL", _EXPECTED_URL)
         try:
             ipaddress.IPv6Address(host)
         except ValueError:

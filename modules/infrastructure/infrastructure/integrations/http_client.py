@@ -126,8 +126,8 @@ class HttpClient:
                 deadline=deadline,
                 attempts=attempts,
             )
-        except Exception as exc:
-            outcome = type(exc).__name__
+        except BaseException as exc:  # an interrupted call (KeyboardInterrupt) is counted as abandoned, never as ok
+            outcome = type(exc).__name__ if isinstance(exc, Exception) else "abandoned"
             if isinstance(exc, IntegrationError):
                 log_failure(self.name, request, exc, attempts.count)
             raise
