@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from modules.content_creation.application import illustrations
 from modules.content_creation.application.generation import Generated, generate_question
+from modules.content_creation.application.question_metrics import count_created
 from modules.content_creation.infrastructure.models import QuestionRepository
 from modules.content_creation.module_api.illustration import Illustration
 from modules.content_creation.settings import MODULE, current
@@ -56,6 +57,7 @@ class QuestionService:
             raise ValueError(f"topic must be 1 to {longest} characters (CONTENT_CREATION_MAX_TOPIC_LENGTH), got {len(topic)}")
         generated = generate_question(topic)
         question_id, event_id = _store_and_announce(topic, generated)
+        count_created(generated.tries, generated.cached)
         question = generated.question
         return CreatedQuestion(
             question_id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,

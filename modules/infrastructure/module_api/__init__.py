@@ -1,8 +1,9 @@
 """The public surface of the infrastructure module: the facade, its types and its errors.
 
 Sibling modules import from here and nothing else of ``modules.infrastructure``. The types and
-errors live in the domain layer; this package re-exports them. ``Base`` and ``BaseRepository``
-load SQLAlchemy and ``HttpClient`` httpx2, so they are imported on first access (type checkers see them directly).
+errors live in the domain layer; this package re-exports them. ``Base`` and ``BaseRepository`` load
+SQLAlchemy, ``HttpClient`` httpx2 and ``ModuleMetrics`` prometheus_client, so they are imported on first
+access (type checkers see them directly).
 """
 
 import typing
@@ -89,6 +90,7 @@ if typing.TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.orm import Base
     from modules.infrastructure.infrastructure.database.repository import BaseRepository
     from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
+    from modules.infrastructure.infrastructure.metrics.module_metrics import ModuleMetrics
 
 __all__ = [
     "APIConfig",
@@ -165,6 +167,7 @@ __all__ = [
     "MessagingError",
     "MigrationStatus",
     "ModerationResult",
+    "ModuleMetrics",
     "ModuleSetting",
     "ModuleSettings",
     "PoolStats",
@@ -191,11 +194,12 @@ _LAZY = {
     "Base": "modules.infrastructure.infrastructure.database.orm",
     "BaseRepository": "modules.infrastructure.infrastructure.database.repository",
     "HttpClient": "modules.infrastructure.infrastructure.integrations.http_client",
+    "ModuleMetrics": "modules.infrastructure.infrastructure.metrics.module_metrics",
 }
 
 
 def __getattr__(name: str) -> object:
-    """``Base`` and ``BaseRepository`` load SQLAlchemy, ``HttpClient`` httpx2, so they are imported on first access only."""
+    """Types that load a library (SQLAlchemy, httpx2, prometheus_client) are imported on first access only."""
     if name in _LAZY:
         import importlib
 

@@ -32,6 +32,7 @@ from modules.infrastructure.infrastructure.runtime import runtime
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
     from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
+    from modules.infrastructure.infrastructure.metrics.module_metrics import ModuleMetrics
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
 
 R = TypeVar("R")
@@ -451,6 +452,17 @@ class InfrastructureService:
         ``InfrastructureService.get_llm_usage(module="lessons").cost_usd``
         """
         return _components().llm.usage(since, module)
+
+    @staticmethod
+    def get_metrics(module: str) -> ModuleMetrics:
+        """Counters, gauges and histograms of your ``module`` in the same scrape as the infrastructure's, each value
+        labelled ``module=<module>``. A label value like an id or a secret is recorded as ``redacted``, one that is not
+        name-like as ``invalid``. Raises ``InvalidArgumentError`` for a bad module, metric or label name, or a clash.
+        ``InfrastructureService.get_metrics("billing").counter("invoices_sent", "Invoices sent", labels=("channel",)).inc(channel="email")``
+        """
+        from modules.infrastructure.infrastructure.metrics.module_metrics import ModuleMetrics
+
+        return ModuleMetrics(module, lambda: _components().metrics.siblings)
 
     @staticmethod
     def metrics_text() -> str:

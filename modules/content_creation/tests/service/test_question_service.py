@@ -32,6 +32,17 @@ def test_a_question_is_stored_and_announced_in_one_transaction() -> None:
     assert created.tries == 1 and created.prompt_tokens > 0 and created.completion_tokens > 0
 
 
+def test_each_stored_question_is_counted_in_the_module_s_own_metric() -> None:
+    with fake_infrastructure([GOOD, ONE_OPTION, GOOD]):
+        QuestionService.create_question("photosynthesis")
+        QuestionService.create_question("the solar system")  # its first reply is refused: two tries
+        counted = [line for line in InfrastructureService.metrics_text().splitlines() if line.startswith("questions_created_total")]
+    assert counted == [
+        'questions_created_total{cached="false",module="content_creation",tries="1"} 1.0',
+        'questions_created_total{cached="false",module="content_creation",tries="2"} 1.0',
+    ]
+
+
 def test_the_model_is_asked_in_json_mode_for_the_module() -> None:
     with fake_infrastructure([GOOD]) as fakes:
         QuestionService.create_question("photosynthesis")

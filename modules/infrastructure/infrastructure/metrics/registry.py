@@ -11,6 +11,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
+from modules.infrastructure.infrastructure.metrics.sibling_families import SiblingFamilies
 
 IntegrationSeries = tuple[Counter, Histogram, Gauge]  # calls, seconds, breaker open
 
@@ -28,6 +29,7 @@ class InfrastructureMetrics:
         self.label = LabelGuard()  # engines, providers, models, outcomes: bounded by the configuration and code
         self.module_label = LabelGuard()  # caller-supplied module names: a budget of their own
         self.listener_label = LabelGuard()  # listener identities: registered in code, bounded like module names
+        self.siblings = SiblingFamilies(self.registry)  # the families sibling modules declare (get_metrics)
         r = self.registry
         self.session_seconds = Histogram(
             f"{PREFIX}_db_session_duration_seconds", "Time a database session held its connection, open to close",

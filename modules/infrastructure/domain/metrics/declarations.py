@@ -1,0 +1,80 @@
+"""What a sibling module may declare as a metric: a Prometheus name of its own, label names, and buckets.
+
+The module's own families start with ``infrastructure_``; ``module`` is the label every sibling metric carries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from modules.infrastructure.domain.errors import InvalidArgumentError
+
+KINDS = ("counter", "gauge", "histogram")
+RESERVED_PREFIX = "infrastructure_"
+MODULE_LABEL = "module"
+MAX_LABELS = 8
+MAX_BUCKETS = 40
+_METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
+_LABEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+_RESERVED_LABELS = frozenset({MODULE_LABEL, "le", "quantile", "job", "instance"})
+_RESERVED_SUFFIXES = ("_total", "_info")  # prometheus_client strips or adds them; other clashes are the registry's to find
+
+
+@dataclass(frozen=True)
+class MetricDeclaration:
+    """One sibling metric: its kind, name, help text, label names (``module`` comes first, added) and buckets."""
+
+    kind: str
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] | None = None
+
+
+def declaration(kind: str, name: object, documentation: object, labels: object = (), buckets: object = None) -> MetricDeclaration:
+    """The checked declaration; ``InvalidArgumentError`` naming what is wrong and the form expected."""
+    if not isinstance(name, str) or not _METRIC_NAME.fullmatch(name) or name.endswith(_RESERVED_SUFFIXES):
+        raise InvalidArgumentError(
+            f"A metric's name is lower-case letters, digits and _ (a letter first, at most 100), without a suffix Prometheus "
+            f"adds ({', '.join(_RESERVED_SUFFIXES)}), e.g. 'invoices_sent'; not {name!r:.60}"
+        )
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidArgumentError(f"The metric {name!r} would collide with the infrastructure's own ({RESERVED_PREFIX}*); name it after your module")
+    if not isinstance(documentation, str) or not documentation.strip() or len(documentation) > 300:
+        raise InvalidArgumentError(f"The metric {name} needs a description of up to 300 characters: the scrape's # HELP line shows it")
+    return MetricDeclaration(kind, name, documentation.strip(), _labels(name, labels), _buckets(name, kind, buckets))
+
+
+def _labels(name: str, labels: object) -> tuple[str, ...]:
+    given = (labels,) if isinstance(labels, str) else labels
+    if not isinstance(given, Iterable):
+        raise InvalidArgumentError(f"The metric {name}'s labels= takes label names, e.g. ('channel',), not {type(labels).__name__}")
+    names = tuple(given)
+    for label in names:
+        if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label) or label in _RESERVED_LABELS:
+            raise InvalidArgumentError(
+                f"The metric {name} has the label {label!r:.40}; a label is lower-case letters, digits and _ (a letter first), "
+                f"and not one of {', '.join(sorted(_RESERVED_LABELS))}"
+            )
+    if len(set(names)) != len(names) or len(names) > MAX_LABELS:
+        raise InvalidArgumentError(f"The metric {name} takes up to {MAX_LABELS} labels, each once; it got {names!r:.100}")
+    return names
+
+
+def _buckets(name: str, kind: str, buckets: object) -> tuple[float, ...] | None:
+    if buckets is None:
+        return None
+    if kind != "histogram":
+        raise InvalidArgumentError(f"The metric {name} is a {kind}; only a histogram takes buckets=")
+    values = tuple(buckets) if isinstance(buckets, Iterable) and not isinstance(buckets, str) else None
+    if (
+        not values
+        or len(values) > MAX_BUCKETS
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+        or list(values) != sorted(set(values))
+    ):
+        raise InvalidArgumentError(f"The histogram {name}'s buckets= takes 1 to {MAX_BUCKETS} finite numbers in increasing order, not {buckets!r:.80}")
+    return tuple(float(v) for v in values)

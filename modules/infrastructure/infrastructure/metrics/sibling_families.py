@@ -1,0 +1,56 @@
+"""``SiblingFamilies``: the metric families sibling modules declare, in the module's registry, each declared once."""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from modules.infrastructure.domain.errors import InvalidArgumentError
+from modules.infrastructure.domain.metrics.declarations import MODULE_LABEL, MetricDeclaration
+from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
+
+Family = Counter | Gauge | Histogram
+
+
+class SiblingFamilies:
+    """One family per name: a second declaration alike gets the same family (another module shares it under its own
+    ``module`` label); one of another kind, labels or buckets is an ``InvalidArgumentError``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+        self._families: dict[str, tuple[MetricDeclaration, Family]] = {}
+        self._lock = threading.Lock()
+        self.modules = LabelGuard(limit=100)
+        self.values = LabelGuard(limit=1000, refuse_ids=True)  # label values across every sibling metric
+
+    def family(self, declared: MetricDeclaration) -> Family:
+        with self._lock:
+            known = self._families.get(declared.name)
+            if known is None:
+                try:
+                    known = (declared, _created(declared, self._registry))
+                except ValueError as exc:  # prometheus_client: a series of that name is in the registry already
+                    raise InvalidArgumentError(f"The metric {declared.name} clashes with one in the scrape already ({exc}); choose another name") from None
+                self._families[declared.name] = known
+        if _shape(known[0]) != _shape(declared):
+            raise InvalidArgumentError(
+                f"The metric {declared.name} is already declared as a {known[0].kind} with labels {known[0].labels!r}; "
+                f"a {declared.kind} with labels {declared.labels!r} needs another name"
+            )
+        return known[1]
+
+
+def _shape(declared: MetricDeclaration) -> tuple[object, ...]:
+    return declared.kind, declared.labels, declared.buckets
+
+
+def _created(declared: MetricDeclaration, registry: CollectorRegistry) -> Family:
+    labels = (MODULE_LABEL, *declared.labels)
+    if declared.kind == "counter":
+        return Counter(declared.name, declared.documentation, labels, registry=registry)
+    if declared.kind == "gauge":
+        return Gauge(declared.name, declared.documentation, labels, registry=registry)
+    if declared.buckets is not None:
+        return Histogram(declared.name, declared.documentation, labels, registry=registry, buckets=declared.buckets)
+    return Histogram(declared.name, declared.documentation, labels, registry=registry)
