@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Serve ``InfrastructureService.metrics_text()`` over HTTP for Prometheus to scrape.
+"""Serve this process's metrics for Prometheus, and the liveness and readiness probes for an orchestrator.
 
-    python scripts/metrics_server.py                         # http://127.0.0.1:9464/metrics until Ctrl-C
+    python scripts/metrics_server.py                         # http://127.0.0.1:9464/metrics, /livez, /readyz until Ctrl-C
     python scripts/metrics_server.py --host 0.0.0.0 --port 9100
+
+The application is ``InfrastructureService.get_metrics_app()``, on prometheus_client's threading WSGI server:
+a slow readiness check does not hold up a scrape.
 
 Run on its own it exports what is visible from any process: the outbox's pending and failed events
 and its own pools. An application exports its own calls (LLM, sessions, cache) by calling
@@ -15,32 +18,16 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from prometheus_client.exposition import ThreadingWSGIServer
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modules.infrastructure.module_api import InfrastructureError, InfrastructureService  # noqa: E402
+from modules.infrastructure.module_api import InfrastructureService  # noqa: E402
 from scripts.sighup import reload_on_sighup  # noqa: E402
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Respond = Callable[[str, list[tuple[str, str]]], Any]
-
-
-def app(environ: dict[str, Any], start_response: Respond) -> Iterable[bytes]:
-    """WSGI app: ``GET /metrics`` answers the exposition text; a component error is a 500 with its message."""
-    if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"Not found: scrape /metrics\n"]
-    try:
-        body, status = InfrastructureService.metrics_text().encode("utf-8"), "200 OK"
-    except InfrastructureError as exc:  # e.g. a malformed configuration; the message holds no secret
-        body, status = f"metrics unavailable: {exc}\n".encode(), "500 Internal Server Error"
-    start_response(status, [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
-    return [body]
-
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
@@ -49,7 +36,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 def serve(host: str = "127.0.0.1", port: int = 9464) -> WSGIServer:
     """A server bound to ``host:port`` (0: a free port, see ``server.server_port``); call ``serve_forever()``."""
-    return make_server(host, port, app, handler_class=_QuietHandler)
+    return make_server(host, port, InfrastructureService.get_metrics_app(), server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
 def start_in_thread(host: str = "127.0.0.1", port: int = 9464) -> WSGIServer:
@@ -81,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"cannot listen on {args.host}:{args.port} ({exc}); pick another --port\n")
     _stop_on_signals(server)
     reload_on_sighup()
-    print(f"Serving metrics on http://{args.host}:{server.server_port}/metrics (Ctrl-C stops)", flush=True)
+    print(f"Serving metrics on http://{args.host}:{server.server_port}/metrics (probes: /livez, /readyz; Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     finally:

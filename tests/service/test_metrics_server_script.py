@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modules.infrastructure.module_api import InfrastructureService
-from scripts.metrics_server import CONTENT_TYPE, start_in_thread
+from scripts.metrics_server import start_in_thread
 from tests.conftest import TESTS
 from tests.metrics_support import sample
 
@@ -42,7 +43,7 @@ def test_the_script_serves_metrics_on_a_free_port_and_stops_on_ctrl_c(clean_env:
         _, stderr = server.communicate(timeout=30)
     assert line.startswith("Serving metrics on http://127.0.0.1:") and server.returncode == 0, line + stderr
     (content_type, first), (_, second) = scrapes
-    assert content_type == CONTENT_TYPE
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"  # what prometheus_client answers a client asking for no format
     assert sample("infrastructure_outbox_up", first) == 0  # not migrated; the scrape still answers
     assert sample("infrastructure_db_pool_size", first, engine="primary") is None  # built by that count
     assert sample("infrastructure_db_pool_size", second, engine="primary") == 5
@@ -93,3 +94,54 @@ def test_ctrl_c_in_the_middle_of_scrapes_still_stops_the_script(clean_env: Path)
     for scraper in scrapers:
         scraper.join(10)
     assert server.returncode == 0
+
+
+def probe(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_probes_answer_as_an_orchestrator_expects(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEALTH_READY_COMPONENTS", "config,database,cache")
+    server = start_in_thread(port=0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        alive_status, alive = probe(f"{base}/livez")
+        ready_status, ready = probe(f"{base}/readyz")
+        monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+        monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
+        InfrastructureService.reset()
+        down_status, down = probe(f"{base}/readyz")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert alive_status == 200 and alive["status"] == "alive" and alive["pid"] == os.getpid()
+    assert ready_status == 200 and ready["status"] == "ready" and set(ready["checks"]) == {"config", "database", "cache"}  # type: ignore[arg-type]
+    assert down_status == 503 and down["status"] == "not ready" and down["waiting_for"] == ["database"]
+    assert "llm" not in down["checks"]  # type: ignore[operator]  # only the required checks run
+
+
+def test_a_scraper_asking_for_openmetrics_gets_it(clean_env: Path) -> None:
+    server = start_in_thread(port=0)
+    request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            content_type, body = response.headers["Content-Type"], response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert content_type.startswith("application/openmetrics-text") and body.rstrip().endswith("# EOF")
+
+
+def test_a_configuration_that_does_not_hold_is_not_ready(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_POOL_SIZE", "lots")
+    server = start_in_thread(port=0)
+    try:
+        status, answer = probe(f"http://127.0.0.1:{server.server_port}/readyz")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 503 and answer["waiting_for"] == ["config"] and "DB_POOL_SIZE" in str(answer["checks"])

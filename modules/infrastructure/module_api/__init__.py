@@ -66,7 +66,7 @@ from modules.infrastructure.domain.errors import (
     StorageUnavailableError,
     StoredFileNotFoundError,
 )
-from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck, EnvironmentStatus, Readiness
 from modules.infrastructure.domain.integrations.values import HttpResponse
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message, ToolCall
@@ -174,6 +174,7 @@ __all__ = [
     "Prompt",
     "PromptContext",
     "Publication",
+    "Readiness",
     "RelayResult",
     "Secret",
     "SettingValues",

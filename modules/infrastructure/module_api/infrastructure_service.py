@@ -13,7 +13,7 @@ from modules.infrastructure.domain.config.module_settings import ModuleSettings,
 from modules.infrastructure.domain.config.values import AppConfig
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import StorageError
-from modules.infrastructure.domain.health.values import EnvironmentStatus
+from modules.infrastructure.domain.health.values import EnvironmentStatus, Readiness
 from modules.infrastructure.domain.llm.chat_stream import ChatStream
 from modules.infrastructure.domain.llm.conversation import Message
 from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult
@@ -96,6 +96,29 @@ class InfrastructureService:
 
         components = _components()
         return build_report(lambda: components.config, lambda: components.health_checks, timeout, components.redactor.redact)
+
+    @staticmethod
+    def check_readiness(timeout: float = 2.0) -> Readiness:
+        """Whether this process is ready for traffic: the configuration holds and none of the start-up checks
+        ``HEALTH_READY_COMPONENTS`` names (default config, database) is an error within ``timeout``; never raises
+        for a component that is down. ``InvalidArgumentError`` for a bad ``timeout``.
+        ``if not InfrastructureService.check_readiness().ready: ...``
+        """
+        from modules.infrastructure.infrastructure.health.readiness import check_readiness
+        from modules.infrastructure.infrastructure.health.report import checked_timeout
+
+        components = _components()
+        return check_readiness(lambda: components.config, lambda: components.health_checks, checked_timeout(timeout, "check_readiness"), components.redactor.redact)
+
+    @staticmethod
+    def get_metrics_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+        """The WSGI application of a metrics server: ``/metrics`` (prometheus_client's, over this process's metrics),
+        ``/livez`` (200 while the process serves) and ``/readyz`` (200 when ``check_readiness()`` is ready, else 503).
+        ``make_server("0.0.0.0", 9464, InfrastructureService.get_metrics_app()).serve_forever()``
+        """
+        from modules.infrastructure.infrastructure.metrics.probes_app import probes_app
+
+        return probes_app(lambda: _components().exposition, InfrastructureService.check_readiness)
 
     @staticmethod
     def get_database_session(read_only: bool = False) -> DatabaseSession:

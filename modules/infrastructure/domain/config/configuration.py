@@ -33,6 +33,7 @@ from modules.infrastructure.domain.config.values import (
     AppConfig,
     CacheConfig,
     DatabaseConfig,
+    HealthConfig,
     LoggingConfig,
     MessagingConfig,
     StorageConfig,
@@ -250,6 +251,7 @@ class Configuration:
             feature_flags=v["feature_flags"],
             module_settings=self._module_values,
             integrations=MappingProxyType(self._integrations),
+            health=HealthConfig(ready_components=tuple(dict.fromkeys(v["HEALTH_READY_COMPONENTS"]))),
             warnings=tuple(warnings),
         )
 

@@ -19,7 +19,7 @@ from modules.infrastructure.domain.config.settings import FEATURE_FLAG_PREFIX, S
 from modules.infrastructure.domain.config.values import AppConfig, DatabaseConfig
 from modules.infrastructure.domain.secrets import Secret, mask_url
 
-IN_PLACE_GROUPS = frozenset({"llm"})
+IN_PLACE_GROUPS = frozenset({"llm", "health"})
 IN_PLACE_NAMES = frozenset({"LOG_LEVEL", "LOG_FORMAT", "SECRETS_DIR"})  # SECRETS_DIR: its files are read at each reload
 RESTART_NAMES = frozenset({"LLM_USAGE_PERSIST"})  # where usage is recorded is wired at start-up
 DATABASE_PASSWORD_NAMES = frozenset({"DATABASE_URL", "DATABASE_REPLICA_URLS", "DB_PASSWORD"})
@@ -85,6 +85,7 @@ def plan_reload(running_environment: Mapping[str, str], new_environment: Mapping
         feature_flags=new.feature_flags,
         module_settings=new.module_settings,
         integrations=new.integrations,
+        health=new.health,
         database=replace(old.database, url=new.database.url, replica_urls=new.database.replica_urls) if rotate else old.database,
     )
     rebuild_llm = (old.llm_config, old.llm_fallbacks) != (llm_config, new.llm_fallbacks)

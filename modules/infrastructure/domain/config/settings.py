@@ -21,6 +21,7 @@ ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
+READY_COMPONENTS = ("all", "config", "database", "cache", "messaging", "llm", "storage", "integrations")
 FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
 
 # Upper bounds: each is the limit of what the value is handed to (docs/adr/0013-values-within-what-the-libraries-take.md).
@@ -176,6 +177,10 @@ SETTINGS: tuple[Setting, ...] = (
         ("AWS_SECRET_ACCESS_KEY", None, "AWS secret access key", p.text),
         ("AWS_SESSION_TOKEN", None, "AWS session token of temporary credentials", p.text),
         ("AWS_REGION", None, "AWS region of the bucket (unset: boto3's default)", p.text),
+    ),
+    *_group(
+        "health",
+        ("HEALTH_READY_COMPONENTS", "config,database", "Start-up check lines that must not be an error for /readyz to answer 200: config, database, cache, messaging, llm, storage, integrations (every integration's), or all", p.comma_list(p.choice(READY_COMPONENTS))),
     ),
     *_group(
         "secret files and connection parts",

@@ -125,6 +125,13 @@ class IntegrationConfig(_MaskedRepr):
 
 
 @dataclass(frozen=True, repr=False)
+class HealthConfig(_MaskedRepr):
+    """What the readiness probe waits for: the start-up check lines that must not be an error."""
+
+    ready_components: tuple[str, ...] = ("config", "database")
+
+
+@dataclass(frozen=True, repr=False)
 class APIConfig(_MaskedRepr):
     """Where an HTTP front end of the application should listen."""
 
@@ -210,6 +217,7 @@ class AppConfig(_MaskedRepr):
     storage: StorageConfig = field(default_factory=StorageConfig)
     module_settings: Mapping[str, SettingValues] = field(default_factory=lambda: MappingProxyType({}))  # sibling modules' own
     integrations: Mapping[str, IntegrationConfig] = field(default_factory=lambda: MappingProxyType({}))  # by name: crm, mailer
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     @property
     def database_url(self) -> str:

@@ -48,3 +48,20 @@ class EnvironmentStatus:
             "warnings": list(self.warnings),
             "checks": {name: check.to_dict() for name, check in self.checks.items()},
         }
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The readiness probe's answer: ready when none of the required lines (``HEALTH_READY_COMPONENTS``) is an error."""
+
+    ready: bool
+    waiting_for: tuple[str, ...] = ()  # the required lines in error
+    checks: Mapping[str, ComponentCheck] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``/readyz`` answers, as JSON-ready data."""
+        return {
+            "status": "ready" if self.ready else "not ready",
+            "waiting_for": list(self.waiting_for),
+            "checks": {name: check.to_dict() for name, check in self.checks.items()},
+        }

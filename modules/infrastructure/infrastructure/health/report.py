@@ -25,8 +25,7 @@ def build_report(
 
     Raises ``InvalidArgumentError`` for a ``timeout`` that is not a number of seconds above 0 and at most 300.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:  # NaN fails too
-        raise InvalidArgumentError(f"validate_environment(timeout=...) takes seconds above 0 and at most {MAX_TIMEOUT}, not {timeout!r}"[:200])
+    checked_timeout(timeout)
     started = time.perf_counter()
     try:
         config = load_config()
@@ -42,6 +41,13 @@ def build_report(
     errors = tuple(f"{c.name}: {c.detail}" for c in checks.values() if c.status is CheckStatus.ERROR)
     degraded = tuple(f"{c.name}: {c.detail}" for c in checks.values() if c.status is CheckStatus.DEGRADED)
     return EnvironmentStatus(is_valid=not errors, errors=errors, warnings=config.warnings + degraded, checks=checks)
+
+
+def checked_timeout(timeout: object, caller: str = "validate_environment") -> float:
+    """``timeout`` when it is seconds above 0 and at most 300; else ``InvalidArgumentError`` naming ``caller``."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:  # NaN fails too
+        raise InvalidArgumentError(f"{caller}(timeout=...) takes seconds above 0 and at most {MAX_TIMEOUT}, not {timeout!r}"[:200])
+    return float(timeout)
 
 
 def _config_detail(config: AppConfig) -> str:
