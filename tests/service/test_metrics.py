@@ -83,6 +83,16 @@ def test_outbox_publishes_confirms_and_refusals_are_counted(db_file: Path) -> No
     assert sample("infrastructure_outbox_events", status="failed") == 0
 
 
+def test_the_oldest_pending_event_s_age_is_exported(db_file: Path) -> None:
+    InfrastructureService.migrate()
+    assert sample("infrastructure_outbox_oldest_pending_seconds") == 0  # none pending
+    publish(1)
+    with InfrastructureService.get_database_session() as db:  # stored two minutes ago, as the database keeps it
+        db.execute(text("UPDATE infrastructure_outbox SET created_at = datetime('now', '-120 seconds')"))
+    age = sample("infrastructure_outbox_oldest_pending_seconds")
+    assert age is not None and 119 <= age <= 180
+
+
 def test_events_in_a_caller_s_transaction_are_counted_when_it_commits(db_file: Path) -> None:
     InfrastructureService.migrate()
     with pytest.raises(RuntimeError), InfrastructureService.get_database_session() as db:

@@ -119,6 +119,17 @@ def counts(session: Session) -> dict[str, int]:
     return {PENDING: pending, FAILED: failed}
 
 
+def oldest_pending_age(session: Session, now: datetime | None = None) -> float:
+    """Seconds since the oldest pending event was stored (0 when none waits); one row read through the pending index."""
+    oldest = select(OutboxRecord.created_at).where(OutboxRecord.status == PENDING).order_by(OutboxRecord.id).limit(1)
+    created = session.execute(oldest).scalar_one_or_none()
+    if created is None:
+        return 0.0
+    if created.tzinfo is None:  # SQLite keeps CURRENT_TIMESTAMP, in UTC, without a zone
+        created = created.replace(tzinfo=timezone.utc)
+    return max(0.0, ((now or datetime.now(timezone.utc)) - created).total_seconds())
+
+
 def count_pending(session: Session) -> int:
     return int(session.execute(select(_count(PENDING))).scalar_one())
 

@@ -32,6 +32,8 @@ CACHE_FIGURES = {
     "errors": "Cache backend failures (reads count as misses too)",
 }
 
+OLDEST_PENDING = "oldest_pending_seconds"  # the outbox figure that is an age, not a count
+
 
 class _Guarded:
     """Runs a read; on failure logs once (until a read succeeds again) and answers ``None``."""
@@ -69,9 +71,10 @@ class PoolCollector(_Guarded):
 
 
 class OutboxCollector(_Guarded):
-    """``infrastructure_outbox_events{status="pending"|"failed"}`` and ``infrastructure_outbox_up``."""
+    """``infrastructure_outbox_events{status="pending"|"failed"}``, ``infrastructure_outbox_oldest_pending_seconds``
+    and ``infrastructure_outbox_up``."""
 
-    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, counts: Callable[[], dict[str, float]]) -> None:
         super().__init__("outbox counts")
         self._counts = counts
 
@@ -83,6 +86,8 @@ class OutboxCollector(_Guarded):
             for status in ("pending", "failed"):
                 family.add_metric([status], counts.get(status, 0))
             yield family
+            age = "Seconds since the oldest pending outbox event was stored (0: none pending)"
+            yield GaugeMetricFamily(f"{PREFIX}_outbox_oldest_pending_seconds", age, value=counts.get(OLDEST_PENDING, 0.0))
 
 
 class CacheCollector(_Guarded):

@@ -15,7 +15,7 @@ from modules.infrastructure.domain.errors import DatabasePoolExhaustedError
 from modules.infrastructure.infrastructure.database.database import Database
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
-from modules.infrastructure.infrastructure.metrics.collectors import CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
+from modules.infrastructure.infrastructure.metrics.collectors import OLDEST_PENDING, CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
 
@@ -45,11 +45,11 @@ class MetricsExposition:
         return (generate_latest(self._families) + generate_latest(self._scraped)).decode("utf-8")
 
 
-def outbox_counts(database: Database) -> dict[str, int]:
-    """Outbox rows per status on a plain pooled connection: a scrape neither starts a relay nor shows up
-    in the session histogram it is reading."""
+def outbox_counts(database: Database) -> dict[str, float]:
+    """Outbox rows per status and the oldest pending event's age, on a plain pooled connection: a scrape neither
+    starts a relay nor shows up in the session histogram it is reading."""
     with _plain_session(database) as session:
-        return outbox.counts(session)
+        return {**outbox.counts(session), OLDEST_PENDING: outbox.oldest_pending_age(session)}
 
 
 @contextmanager
