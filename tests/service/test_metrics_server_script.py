@@ -114,7 +114,11 @@ def test_the_probes_answer_as_an_orchestrator_expects(clean_env: Path, monkeypat
         monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
         monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
         InfrastructureService.reset()
+        time.sleep(1.1)  # probes within a second share one answer
         down_status, down = probe(f"{base}/readyz")
+        method = urllib.request.Request(f"{base}/readyz", method="DELETE")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(method, timeout=60)
     finally:
         server.shutdown()
         server.server_close()
@@ -122,6 +126,7 @@ def test_the_probes_answer_as_an_orchestrator_expects(clean_env: Path, monkeypat
     assert ready_status == 200 and ready["status"] == "ready" and set(ready["checks"]) == {"config", "database", "cache"}  # type: ignore[arg-type]
     assert down_status == 503 and down["status"] == "not ready" and down["waiting_for"] == ["database"]
     assert "llm" not in down["checks"]  # type: ignore[operator]  # only the required checks run
+    assert refused.value.code == 405
 
 
 def test_a_scraper_asking_for_openmetrics_gets_it(clean_env: Path) -> None:
@@ -134,6 +139,18 @@ def test_a_scraper_asking_for_openmetrics_gets_it(clean_env: Path) -> None:
         server.shutdown()
         server.server_close()
     assert content_type.startswith("application/openmetrics-text") and body.rstrip().endswith("# EOF")
+
+
+def test_a_scrape_can_ask_for_some_families_by_name(clean_env: Path) -> None:
+    InfrastructureService.get_metrics("shop").counter("orders", "Orders").inc()
+    server = start_in_thread(port=0)
+    try:
+        _, body = scrape(f"http://127.0.0.1:{server.server_port}/metrics?name[]=orders_total&name[]=infrastructure_outbox_up")
+    finally:
+        server.shutdown()
+        server.server_close()
+    names = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line and not line.startswith("#")}
+    assert names == {"orders_total", "infrastructure_outbox_up"}
 
 
 def test_a_configuration_that_does_not_hold_is_not_ready(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,3 +92,52 @@ def test_a_metric_kept_in_a_global_records_into_the_registry_in_use_after_a_rese
     with fake_infrastructure():
         kept.inc(5)
         assert series("kept_total") == ['kept_total{module="billing"} 5.0']
+
+
+def test_labels_named_like_the_value_s_parameter_can_be_recorded() -> None:
+    with fake_infrastructure():
+        metrics = InfrastructureService.get_metrics("billing")
+        metrics.counter("paid", "Paid invoices", labels=("amount",)).inc(2, amount="large")
+        metrics.gauge("level", "A level", labels=("value",)).set(3, value="high")
+        assert series("paid_total") == ['paid_total{amount="large",module="billing"} 2.0']
+        assert series("level") == ['level{module="billing",value="high"} 3.0']
+
+
+def test_whole_numbers_and_bools_are_label_text_and_other_values_are_refused() -> None:
+    with fake_infrastructure():
+        tries = InfrastructureService.get_metrics("billing").counter("retried", "Retried jobs", labels=("tries", "cached"))
+        tries.inc(tries=2, cached=False)
+        with pytest.raises(InvalidArgumentError, match="label tries takes text"):
+            tries.inc(tries=2.5, cached=False)
+        assert series("retried_total") == ['retried_total{cached="false",module="billing",tries="2"} 1.0']
+
+
+def test_numbers_too_large_for_a_float_are_refused_not_raised_raw() -> None:
+    with fake_infrastructure():
+        metrics = InfrastructureService.get_metrics("billing")
+        with pytest.raises(InvalidArgumentError, match="finite number"):
+            metrics.counter("huge", "Huge").inc(10**400)
+        with pytest.raises(InvalidArgumentError, match="buckets"):
+            metrics.histogram("wide", "Wide", buckets=(1, 10**400))
+
+
+def test_one_module_s_many_label_values_do_not_use_up_another_s_budget() -> None:
+    with fake_infrastructure():
+        pages = InfrastructureService.get_metrics("analytics").counter("page_views", "Page views", labels=("page",))
+        for number in range(1001):
+            pages.inc(page=f"page_{number}")
+        InfrastructureService.get_metrics("billing").counter("invoices", "Invoices", labels=("channel",)).inc(channel="email")
+        assert series("invoices_total") == ['invoices_total{channel="email",module="billing"} 1.0']
+        assert 'page_views_total{module="analytics",page="other"} 1.0' in series("page_views_total")
+
+
+@pytest.mark.parametrize("name", ["up", "scrape_duration_seconds", "alerts_for_state"])
+def test_names_prometheus_gives_its_own_series_are_refused(name: str) -> None:
+    with fake_infrastructure(), pytest.raises(InvalidArgumentError, match="Prometheus gives its own series"):
+        InfrastructureService.get_metrics("billing").gauge(name, "Mine")
+
+
+@pytest.mark.parametrize("labels", [{"channel": 1}, {"channel"}, iter(["channel"])], ids=["dict", "set", "iterator"])
+def test_labels_are_a_tuple_or_list(labels: object) -> None:
+    with fake_infrastructure(), pytest.raises(InvalidArgumentError, match="tuple or list"):
+        InfrastructureService.get_metrics("billing").counter("sent", "Sent", labels=labels)  # type: ignore[arg-type]

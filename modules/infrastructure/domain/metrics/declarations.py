@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from modules.infrastructure.domain.errors import InvalidArgumentError
@@ -20,6 +19,7 @@ MAX_BUCKETS = 40
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 _LABEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 _RESERVED_LABELS = frozenset({MODULE_LABEL, "le", "quantile", "job", "instance"})
+_PROMETHEUS_OWN = frozenset({"up"})
 _RESERVED_SUFFIXES = ("_total", "_info")  # prometheus_client strips or adds them; other clashes are the registry's to find
 
 
@@ -41,6 +41,8 @@ def declaration(kind: str, name: object, documentation: object, labels: object =
             f"A metric's name is lower-case letters, digits and _ (a letter first, at most 100), without a suffix Prometheus "
             f"adds ({', '.join(_RESERVED_SUFFIXES)}), e.g. 'invoices_sent'; not {name!r:.60}"
         )
+    if name in _PROMETHEUS_OWN or name.startswith(("scrape_", "alerts")):
+        raise InvalidArgumentError(f"The metric {name!r} is a name Prometheus gives its own series (up, scrape_*, ALERTS); choose another")
     if name.startswith(RESERVED_PREFIX):
         raise InvalidArgumentError(f"The metric {name!r} would collide with the infrastructure's own ({RESERVED_PREFIX}*); name it after your module")
     if not isinstance(documentation, str) or not documentation.strip() or len(documentation) > 300:
@@ -50,8 +52,8 @@ def declaration(kind: str, name: object, documentation: object, labels: object =
 
 def _labels(name: str, labels: object) -> tuple[str, ...]:
     given = (labels,) if isinstance(labels, str) else labels
-    if not isinstance(given, Iterable):
-        raise InvalidArgumentError(f"The metric {name}'s labels= takes label names, e.g. ('channel',), not {type(labels).__name__}")
+    if not isinstance(given, list | tuple):
+        raise InvalidArgumentError(f"The metric {name}'s labels= takes a tuple or list of label names, e.g. ('channel',), not {type(labels).__name__}")
     names = tuple(given)
     for label in names:
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label) or label in _RESERVED_LABELS:
@@ -69,12 +71,19 @@ def _buckets(name: str, kind: str, buckets: object) -> tuple[float, ...] | None:
         return None
     if kind != "histogram":
         raise InvalidArgumentError(f"The metric {name} is a {kind}; only a histogram takes buckets=")
-    values = tuple(buckets) if isinstance(buckets, Iterable) and not isinstance(buckets, str) else None
+    values = tuple(buckets) if isinstance(buckets, list | tuple) else None
     if (
         not values
         or len(values) > MAX_BUCKETS
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) and _finite(v) for v in values)
         or list(values) != sorted(set(values))
     ):
         raise InvalidArgumentError(f"The histogram {name}'s buckets= takes 1 to {MAX_BUCKETS} finite numbers in increasing order, not {buckets!r:.80}")
     return tuple(float(v) for v in values)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False

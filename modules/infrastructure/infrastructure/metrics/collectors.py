@@ -25,6 +25,7 @@ POOL_FIGURES = {
     "checked_in": "Idle connections in the pool",
     "checked_out": "Connections in use",
     "overflow": "Connections open beyond the pool size",
+    "max_overflow": "Connections the pool may open beyond its size (DB_MAX_OVERFLOW)",
 }
 CACHE_FIGURES = {
     "hits": "Cache reads that found a value",

@@ -53,37 +53,54 @@ class _ModuleMetric:
         if set(labels) != set(self.declared.labels):
             raise InvalidArgumentError(f"The metric {self.declared.name} takes the labels {self.declared.labels!r}, not {tuple(labels)!r:.100}")
         families = self._families()
-        values = {name: families.values(value if isinstance(value, str) else None) for name, value in labels.items()}
+        guard = families.values_of(self.module)
+        values = {name: guard(_text(self.declared.name, name, value)) for name, value in labels.items()}
         return families.family(self.declared).labels(module=families.modules(self.module), **values)
 
 
 class ModuleCounter(_ModuleMetric):
-    def inc(self, amount: float = 1, **labels: str) -> None:
+    def inc(self, amount: float = 1, /, **labels: object) -> None:
         checked = _amount(self.declared.name, amount, minimum=0)  # before the series: a refused call leaves none behind
         cast("Counter", self._series(labels)).inc(checked)
 
 
 class ModuleGauge(_ModuleMetric):
-    def set(self, value: float, **labels: str) -> None:
+    def set(self, value: float, /, **labels: object) -> None:
         checked = _amount(self.declared.name, value)
         cast("Gauge", self._series(labels)).set(checked)
 
-    def inc(self, amount: float = 1, **labels: str) -> None:
+    def inc(self, amount: float = 1, /, **labels: object) -> None:
         checked = _amount(self.declared.name, amount)
         cast("Gauge", self._series(labels)).inc(checked)
 
-    def dec(self, amount: float = 1, **labels: str) -> None:
+    def dec(self, amount: float = 1, /, **labels: object) -> None:
         checked = _amount(self.declared.name, amount)
         cast("Gauge", self._series(labels)).dec(checked)
 
 
 class ModuleHistogram(_ModuleMetric):
-    def observe(self, value: float, **labels: str) -> None:
+    def observe(self, value: float, /, **labels: object) -> None:
         checked = _amount(self.declared.name, value)
         cast("Histogram", self._series(labels)).observe(checked)
 
 
+def _text(metric: str, label: str, value: object) -> str:
+    """A label value as text: a string, or a whole number or bool written out (``tries=1``); anything else is refused."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    raise InvalidArgumentError(f"The metric {metric}'s label {label} takes text, a whole number or a bool, not {type(value).__name__}")
+
+
 def _amount(name: str, value: object, minimum: float | None = None) -> float:
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            value = float(value)
+        except OverflowError:
+            raise InvalidArgumentError(f"The metric {name} takes a finite number, not a whole number of {len(str(value))} digits") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or (minimum is not None and value < minimum):
         floor = f" of at least {minimum:g}" if minimum is not None else ""
         raise InvalidArgumentError(f"The metric {name} takes a finite number{floor}, not {value!r:.40}")

@@ -26,6 +26,7 @@ WSGIApp = Callable[[dict[str, Any], Respond], Iterable[bytes]]
 LIVENESS = ("/livez", "/healthz")
 READINESS = "/readyz"
 METRICS = ("/", "/metrics")
+READINESS_REUSE_SECONDS = 1.0  # probes within a second share one check: a burst of requests runs the checks once
 
 
 class _CurrentExposition:
@@ -40,18 +41,21 @@ class _CurrentExposition:
 
 def probes_app(exposition: Callable[[], MetricsExposition], readiness: Callable[[], Readiness]) -> WSGIApp:
     """The application; ``exposition`` and ``readiness`` are looked up per request, so an override or reset is followed."""
-    registry = CollectorRegistry(auto_describe=False)
+    registry = CollectorRegistry(auto_describe=False, support_collectors_without_names=True)  # name[] filters reach it
     registry.register(_CurrentExposition(exposition))
     metrics = make_wsgi_app(registry)
     started = time.monotonic()
+    shared_readiness = _Shared(readiness, READINESS_REUSE_SECONDS)
 
     def app(environ: dict[str, Any], start_response: Respond) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
+        if path in (*LIVENESS, READINESS) and environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return _text(start_response, "405 Method Not Allowed", "The probes answer GET\n")
         if path in LIVENESS:
             alive = {"status": "alive", "pid": os.getpid(), "uptime_seconds": round(time.monotonic() - started, 1), "threads": threading.active_count()}
             return _json(start_response, "200 OK", alive)
         if path == READINESS:
-            answer = readiness()
+            answer = shared_readiness()
             return _json(start_response, "200 OK" if answer.ready else "503 Service Unavailable", answer.to_dict())
         if path in METRICS:
             try:
@@ -63,6 +67,21 @@ def probes_app(exposition: Callable[[], MetricsExposition], readiness: Callable[
         return _text(start_response, "404 Not Found", f"Not found: {', '.join((*METRICS[1:], *LIVENESS, READINESS))} are served\n")
 
     return app
+
+
+class _Shared:
+    """``compute()``'s answer, computed by one caller at a time and reused for ``max_age`` seconds."""
+
+    def __init__(self, compute: Callable[[], Readiness], max_age: float) -> None:
+        self._compute, self._max_age = compute, max_age
+        self._lock = threading.Lock()
+        self._last: tuple[float, Readiness] | None = None
+
+    def __call__(self) -> Readiness:
+        with self._lock:
+            if self._last is None or time.monotonic() - self._last[0] >= self._max_age:
+                self._last = (time.monotonic(), self._compute())
+            return self._last[1]
 
 
 def _json(start_response: Respond, status: str, data: dict[str, Any]) -> list[bytes]:

@@ -50,6 +50,7 @@ class InfrastructureMetrics:
             f"{PREFIX}_messaging_publishes", "Events the relay handled by outcome: confirmed, refused, malformed or error",
             ["outcome"], registry=r,
         )
+        self.publishes.labels(outcome="confirmed")  # at 0 from the start: "none confirmed" is a series an alert can read
 
         self.storage_operations = Counter(
             f"{PREFIX}_storage_operations", "File storage operations by namespace, operation and outcome (ok or the error class)",

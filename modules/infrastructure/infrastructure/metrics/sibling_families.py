@@ -22,7 +22,15 @@ class SiblingFamilies:
         self._families: dict[str, tuple[MetricDeclaration, Family]] = {}
         self._lock = threading.Lock()
         self.modules = LabelGuard(limit=100)
-        self.values = LabelGuard(limit=1000, refuse_ids=True)  # label values across every sibling metric
+        self._values: dict[str, LabelGuard] = {}  # per module: one module's many values cannot use up another's budget
+
+    def values_of(self, module: str) -> LabelGuard:
+        """The guard of ``module``'s label values: up to 1,000 distinct ones across its metrics, ids and secrets redacted."""
+        guard = self._values.get(module)
+        if guard is None:
+            with self._lock:
+                guard = self._values.setdefault(module, LabelGuard(limit=1000, refuse_ids=True))
+        return guard
 
     def family(self, declared: MetricDeclaration) -> Family:
         with self._lock:
