@@ -9,10 +9,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 from modules.infrastructure.domain.config.module_settings import SettingValues
 from modules.infrastructure.domain.errors import InvalidArgumentError
+from modules.infrastructure.domain.integrations.requests import origin
 from modules.infrastructure.domain.secrets import Secret, mask_url
 
 _URL = {"mask": "url"}
@@ -33,7 +33,7 @@ class _MaskedRepr:
             if kind == "url" and value is not None:
                 value = mask_url(value)
             elif kind == "origin":
-                value = f"{urlsplit(value).scheme}://{urlsplit(value).netloc}/..."
+                value = f"{origin(value)}/..."
             elif kind == "urls":
                 value = tuple(mask_url(v) for v in value)
             elif isinstance(value, MappingProxyType):

@@ -93,21 +93,12 @@ class HttpClients:
         """The Redis token bucket of ``integration:ratelimit:<name>`` when the limit is set and REDIS_URL is; else in process."""
         if not (config.rpm_limit and self._config.cache.redis_url):
             return None
-        from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter
+        from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import RedisRateLimiter, shared_redis
 
         variable = f"{INTEGRATION_PREFIX}{config.name.upper()}_RPM_LIMIT"
-        return RedisRateLimiter(self._redis(), f"integration:ratelimit:{config.name}", config.rpm_limit, None, self._redactor, settings=variable)
-
-    def _redis(self) -> Any:
         if self._shared_redis is None:
-            import redis
-
-            from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
-
-            cache = self._config.cache
-            assert cache.redis_url is not None
-            self._shared_redis = redis.Redis(connection_pool=build_pool(cache.redis_url, cache.socket_timeout, cache.tls))
-        return self._shared_redis
+            self._shared_redis = shared_redis(self._config.cache)
+        return RedisRateLimiter(self._shared_redis, f"integration:ratelimit:{config.name}", config.rpm_limit, None, self._redactor, settings=variable)
 
     def reconfigure(self, config: AppConfig) -> list[httpx2.Client]:
         """Take a reloaded configuration: each client whose settings changed uses the new ones from its next call, one

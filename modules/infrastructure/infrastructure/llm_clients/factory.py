@@ -68,11 +68,9 @@ def _redis_for_limits(config: AppConfig) -> Any:
     limited = any(llm.rpm_limit or llm.tpm_limit for llm in (config.llm_config, *config.llm_fallbacks))
     if not (limited and config.cache.redis_url):
         return None
-    import redis
+    from modules.infrastructure.infrastructure.shared_limits.redis_rate_limit import shared_redis
 
-    from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
-
-    return redis.Redis(connection_pool=build_pool(config.cache.redis_url, config.cache.socket_timeout, config.cache.tls))
+    return shared_redis(config.cache)
 
 
 def _limiter(shared: Any, llm: LLMConfig, redactor: Redactor) -> Any:

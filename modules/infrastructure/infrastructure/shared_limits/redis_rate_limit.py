@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 import redis
 
+from modules.infrastructure.domain.config.values import CacheConfig
 from modules.infrastructure.domain.errors import CacheError
 from modules.infrastructure.domain.policies.breaker import CircuitBreaker
 from modules.infrastructure.domain.policies.rate_limit import RateLimiter
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
+from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,12 @@ return tostring(wait)
 """
 WARN_EVERY = 30.0
 RETRY_INTERVAL = 1.0  # seconds Redis is skipped after a failure: a hung Redis costs one socket timeout per interval
+
+
+def shared_redis(cache: CacheConfig) -> redis.Redis:
+    """The client the shared limits count on: REDIS_URL with the cache's timeout and TLS files, a pool of its own."""
+    assert cache.redis_url is not None
+    return redis.Redis(connection_pool=build_pool(cache.redis_url, cache.socket_timeout, cache.tls))
 
 
 class RedisRateLimiter:
