@@ -7,7 +7,6 @@ import redis
 from pytest_mock import MockerFixture
 
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
-from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
 from modules.infrastructure.module_api import CacheError, CheckStatus, ConfigurationError, InfrastructureService
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -113,7 +112,7 @@ def test_redis_cache_is_the_backend_type(monkeypatch: pytest.MonkeyPatch) -> Non
     from modules.infrastructure.infrastructure.runtime import runtime
 
     monkeypatch.setenv("REDIS_URL", "rediss://cache.internal:6380/1")
-    assert isinstance(runtime.current().cache, RedisCache)
+    assert runtime.current().cache.describe() == "redis rediss://cache.internal:6380/1"
 
 
 def test_sibling_modules_get_the_fake_from_the_public_testing_module() -> None:

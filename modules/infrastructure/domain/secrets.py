@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 MASK = "****"
 
-SECRET_NAME_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
+SECRET_NAME_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_PASSWORD", "_SECRET", "_HEADERS")  # _HEADERS: OTLP exporter credentials
 
 # scheme://user:password@host  ->  scheme://user:****@host. The password runs to the LAST "@"
 # of its token (it may itself hold "@" or "/"); a token ends at white space, a comma or a quote.
@@ -64,6 +64,8 @@ def secrets_in_environment(environ: Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
+            if name.upper().endswith("_HEADERS"):  # key=value pairs: each value may be a credential of its own
+                found.update(unquote(item.partition("=")[2]).strip() for item in value.split(","))
         passwords = [m["password"] for m in _URL_PASSWORD.finditer(value)]
         passwords += [m["secret"] for m in _QUERY_SECRET.finditer(value)]
         passwords.append(_parsed_password(value) or "")

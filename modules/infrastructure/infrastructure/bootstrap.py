@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.domain.messaging.ports import MessagePublisher
     from modules.infrastructure.domain.secrets import Redactor
     from modules.infrastructure.domain.storage.ports import StorageBackend
+    from modules.infrastructure.domain.tracing.ports import Tracing
     from modules.infrastructure.infrastructure.config.environment_loader import EnvironmentLoader
     from modules.infrastructure.infrastructure.database.database import Database
     from modules.infrastructure.infrastructure.integrations.clients import HttpClients, TransportSource
@@ -63,24 +64,44 @@ def build_metrics() -> InfrastructureMetrics:
     return InfrastructureMetrics()
 
 
-def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics) -> Database:
+def build_tracing(config: AppConfig, redactor: Redactor) -> Tracing:
+    """Spans through OpenTelemetry: exported by the module's own provider when ``OTEL_*`` asks for it, else handed to
+    an SDK the application installed (or to nothing, at the cost of a call); none at all with ``OTEL_SDK_DISABLED``."""
+    if config.tracing.exporter == "disabled":
+        from modules.infrastructure.domain.tracing.ports import NoTracing
+
+        return NoTracing()
+    from modules.infrastructure.infrastructure.tracing.otel_tracer import OtelTracer
+
+    if not config.tracing.exports:
+        return OtelTracer(redactor)
+    from modules.infrastructure.domain.tracing.export_counts import ExportCounts
+    from modules.infrastructure.infrastructure.tracing.provider import build_provider
+
+    counts = ExportCounts()
+    return OtelTracer(redactor, build_provider(config.tracing, counts.add), config.tracing.capture_content, counts)
+
+
+def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, tracing: Tracing) -> Database:
     from modules.infrastructure.infrastructure.database.database import Database
 
-    return Database(config.database, redactor, metrics.session_observer)
+    return Database(config.database, redactor, metrics.session_observer, tracing)
 
 
-def build_cache(config: AppConfig, redactor: Redactor) -> CacheBackend:
-    """Redis when ``REDIS_URL`` is set, else the in-process ``MemoryCache``."""
+def build_cache(config: AppConfig, redactor: Redactor, tracing: Tracing) -> CacheBackend:
+    """Redis when ``REDIS_URL`` is set (its calls traced), else the in-process ``MemoryCache``."""
     settings = config.cache
     if settings.redis_url is None:
         from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 
         return MemoryCache(settings.max_items, settings.default_ttl)
     from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
+    from modules.infrastructure.infrastructure.cache.traced_cache import TracedCache
 
-    return RedisCache(
+    redis = RedisCache(
         settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor, tls=settings.tls
     )
+    return TracedCache(redis, tracing)
 
 
 def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher | None:
@@ -93,7 +114,8 @@ def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher |
 
 
 def build_listeners(
-    config: AppConfig, database: Database, publisher: MessagePublisher | None, redactor: Redactor, metrics: InfrastructureMetrics
+    config: AppConfig, database: Database, publisher: MessagePublisher | None, redactor: Redactor, metrics: InfrastructureMetrics,
+    tracing: Tracing,
 ) -> ModuleEvents:
     """Listeners and their publication records: run by a worker thread here, or by module queues on RabbitMQ."""
     from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
@@ -104,12 +126,13 @@ def build_listeners(
         from modules.infrastructure.infrastructure.messaging.rabbitmq_module_queues import RabbitMQModuleQueues
 
         queues = RabbitMQModuleQueues(config.messaging, redactor)
-    runner = PublicationRunner(database.session, redactor, metrics.listener_outcome)
+    runner = PublicationRunner(database.session, redactor, metrics.listener_outcome, tracing)
     return ModuleEvents(config.messaging, database.session, runner, queues)
 
 
 def build_messaging(
-    config: AppConfig, database: Database, publisher: MessagePublisher | None, metrics: InfrastructureMetrics, listeners: ModuleEvents
+    config: AppConfig, database: Database, publisher: MessagePublisher | None, metrics: InfrastructureMetrics, listeners: ModuleEvents,
+    tracing: Tracing,
 ) -> OutboxMessaging:
     """``publish_event`` into the outbox and the relay to the broker (a background thread with OUTBOX_RELAY=thread)."""
     from modules.infrastructure.infrastructure.messaging.events import OutboxMessaging
@@ -121,15 +144,16 @@ def build_messaging(
         max_connections=config.database.pool_size + config.database.max_overflow,
         relay_lock=relay_lock_for(config.database.url),
         listeners=listeners,
+        tracer=tracing,
     )
     messaging.start()
     return messaging
 
 
-def build_consumers(config: AppConfig, redactor: Redactor) -> Consumers:
+def build_consumers(config: AppConfig, redactor: Redactor, tracing: Tracing) -> Consumers:
     from modules.infrastructure.infrastructure.messaging.consumers import Consumers
 
-    return Consumers(config.messaging, redactor)
+    return Consumers(config.messaging, redactor, tracing)
 
 
 def build_llm_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:
@@ -140,7 +164,7 @@ def build_llm_providers(config: AppConfig, redactor: Redactor) -> LLMProviders:
 
 
 def build_llm(
-    config: AppConfig, llm_providers: LLMProviders, cache: CacheBackend, metrics: InfrastructureMetrics, database: Database
+    config: AppConfig, llm_providers: LLMProviders, cache: CacheBackend, metrics: InfrastructureMetrics, database: Database, tracing: Tracing
 ) -> LLMGateway:
     """The call layer: responses cached under ``llm:``, usage to the metrics (and the database with LLM_USAGE_PERSIST)."""
     from modules.infrastructure.domain.cache.namespaced import NamespacedCache
@@ -153,7 +177,7 @@ def build_llm(
         from modules.infrastructure.infrastructure.llm_clients.usage_store import DatabaseUsageSink
 
         sinks.append(DatabaseUsageSink(database.session))
-    return LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks))
+    return LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks), tracing)
 
 
 def build_storage(config: AppConfig, redactor: Redactor) -> StorageBackend:
@@ -170,11 +194,13 @@ def build_http_transports() -> TransportSource:
     return NetworkTransports()
 
 
-def build_http_clients(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, http_transports: TransportSource) -> HttpClients:
+def build_http_clients(
+    config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, http_transports: TransportSource, tracing: Tracing
+) -> HttpClients:
     """One resilient client per ``INTEGRATION_<NAME>_*`` integration, built on first use."""
     from modules.infrastructure.infrastructure.integrations.clients import HttpClients
 
-    return HttpClients(config, redactor, metrics.integration_call, http_transports)
+    return HttpClients(config, redactor, metrics.integration_call, http_transports, tracing)
 
 
 def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
@@ -206,10 +232,12 @@ def _integration_names(components: Infrastructure) -> list[str]:
         return []
 
 
-def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents) -> MetricsExposition:
+def build_exposition(
+    metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing
+) -> MetricsExposition:
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
 
-    return MetricsExposition(metrics, database, cache, listeners)
+    return MetricsExposition(metrics, database, cache, listeners, tracing.export_counts)
 
 
 class Infrastructure(Components):
@@ -223,6 +251,7 @@ class Infrastructure(Components):
     redactor = value(build_redactor)
     config = value(build_config)
     metrics = value(build_metrics)
+    tracing = resource(build_tracing)
     database = resource(build_database)
     cache = resource(build_cache)
     publisher = resource(build_publisher)
@@ -254,6 +283,7 @@ def bootstrap(
     redactor: Redactor | NotGiven = NOT_GIVEN,
     config: AppConfig | NotGiven = NOT_GIVEN,
     metrics: InfrastructureMetrics | NotGiven = NOT_GIVEN,
+    tracing: Tracing | NotGiven = NOT_GIVEN,
     database: Database | NotGiven = NOT_GIVEN,
     cache: CacheBackend | NotGiven = NOT_GIVEN,
     publisher: MessagePublisher | None | NotGiven = NOT_GIVEN,

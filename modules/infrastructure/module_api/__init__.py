@@ -81,6 +81,8 @@ from modules.infrastructure.domain.messaging.publications import DeliveryOutcome
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
 from modules.infrastructure.domain.secrets import Secret
 from modules.infrastructure.domain.storage.values import FilePage, StorageStats, StoredFile
+from modules.infrastructure.domain.tracing.sibling_spans import TraceSpan
+from modules.infrastructure.domain.tracing.trace_context import TraceContext
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.storage.file_storage import FileStorage
 from modules.infrastructure.module_api import setting_types
@@ -186,6 +188,8 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolLoopResult",
+    "TraceContext",
+    "TraceSpan",
     "UsageStats",
     "setting",
     "tool_from_function",

@@ -26,6 +26,8 @@ from modules.infrastructure.domain.messaging.listeners import ListenerRetry
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.publications import DeliveryOutcome, ListenerStatus, Publication
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
+from modules.infrastructure.domain.tracing.sibling_spans import TraceSpan, checked_attributes, span_kind, span_name
+from modules.infrastructure.domain.tracing.trace_context import TraceContext
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.runtime import runtime
 
@@ -127,7 +129,7 @@ class InfrastructureService:
         Raises ``DatabaseConnectionError`` when unreachable, ``DatabasePoolExhaustedError`` when no
         connection frees up in time. ``with InfrastructureService.get_database_session() as db: db.add(x)``
         """
-        return _components().database.session(read_only)
+        return _components().database.session(read_only, traced=True)
 
     @staticmethod
     def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3) -> R:
@@ -486,6 +488,24 @@ class InfrastructureService:
         from modules.infrastructure.infrastructure.metrics.module_metrics import ModuleMetrics
 
         return ModuleMetrics(module, lambda: _components().metrics.siblings)
+
+    @staticmethod
+    @contextmanager
+    def trace(name: str, *, kind: str = "internal", attributes: Mapping[str, Any] | None = None) -> Iterator[TraceSpan]:
+        """A span of your own around a block: the module's spans inside it (queries, LLM calls, events) are its children,
+        and an event published inside carries its trace to the listener. An exception leaving the block marks it failed.
+        ``kind`` is internal, server (a request), client, producer or consumer. Raises ``InvalidArgumentError`` for a bad
+        name, kind or attribute. ``with InfrastructureService.trace("POST /lessons", kind="server") as span: ...``
+        """
+        checked = (span_name(name), span_kind(kind), checked_attributes(attributes))
+        with _components().tracing.span(*checked) as span:
+            yield TraceSpan(span)
+
+    @staticmethod
+    def current_trace() -> TraceContext | None:
+        """The W3C context (``traceparent``, ``trace_id``) of the span running now, if one is recorded: for a log line,
+        an error page or a call of your own. ``trace = InfrastructureService.current_trace()``"""
+        return _components().tracing.current()
 
     @staticmethod
     def metrics_text() -> str:

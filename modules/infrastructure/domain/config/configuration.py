@@ -18,6 +18,7 @@ from modules.infrastructure.domain.config.settings import (
     Setting,
     secret_setting_names,
 )
+from modules.infrastructure.domain.config.tracing_config import tracing_config
 from modules.infrastructure.domain.config.tls_checks import check_tls, database_ssl_mode, redis_url_over_tls
 from modules.infrastructure.domain.config.unknown_variables import unknown_variable_warnings
 from modules.infrastructure.domain.config.url_parts import (
@@ -252,6 +253,7 @@ class Configuration:
             module_settings=self._module_values,
             integrations=MappingProxyType(self._integrations),
             health=HealthConfig(ready_components=tuple(dict.fromkeys(v["HEALTH_READY_COMPONENTS"]))),
+            tracing=tracing_config(v),
             warnings=tuple(warnings),
         )
 

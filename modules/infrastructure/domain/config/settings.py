@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
+from modules.infrastructure.domain.config.otel_parsers import key_values
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.config.tls_files import pem_file
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
@@ -21,6 +22,8 @@ ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
+TRACE_EXPORTERS = ("otlp", "console", "none")
+TRACE_SAMPLERS = ("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio")
 READY_COMPONENTS = ("all", "config", "database", "cache", "messaging", "llm", "storage", "integrations")
 FEATURE_FLAG_PREFIX = "FEATURE_FLAG_"
 
@@ -181,6 +184,23 @@ SETTINGS: tuple[Setting, ...] = (
     *_group(
         "health",
         ("HEALTH_READY_COMPONENTS", "config,database", "Start-up check lines that must not be an error for /readyz to answer 200: config, database, cache, messaging, llm, storage, integrations (every integration's), or all", p.comma_list(p.choice(READY_COMPONENTS))),
+    ),
+    *_group(
+        "tracing",
+        ("OTEL_SDK_DISABLED", "false", "true: the module records no span at all, whatever else is set", p.boolean),
+        ("OTEL_TRACES_EXPORTER", None, "otlp (OTLP over HTTP), console (one JSON span per line on stdout) or none; unset: otlp when an OTLP endpoint is set, else none (spans then reach only an OpenTelemetry SDK the application installed itself)", p.choice(TRACE_EXPORTERS)),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", None, "Base URL of the OTLP/HTTP collector, spans go to <URL>/v1/traces (http://127.0.0.1:4318); setting it turns export on", p.url(("http", "https"))),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None, "Full URL spans are sent to, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT", p.url(("http", "https"))),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "OTLP transport; http/protobuf is the one the module sends (grpc needs another exporter)", p.choice(("http/protobuf",))),
+        ("OTEL_EXPORTER_OTLP_HEADERS", None, "Headers sent with every export, key=value pairs separated by commas (api-key=...); a secret", key_values),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "10000", "Milliseconds one export request may take; the export runs in a background thread, never in a request", p.integer(1, 600_000, note="10 minutes")),
+        ("OTEL_SERVICE_NAME", "unknown_service", "service.name of every span: the name the tracing backend shows for this application", p.text),
+        ("OTEL_RESOURCE_ATTRIBUTES", "", "More resource attributes of every span, key=value pairs separated by commas (deployment.environment=prod)", key_values),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio, or parentbased_ of any of them (follow the caller's decision)", p.choice(TRACE_SAMPLERS)),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.0", "The ratio of traces the traceidratio samplers keep", p.number(0, 1)),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "2048", "Finished spans waiting for export; past it new ones are dropped (and counted), never waited for", p.integer(1, 1_000_000)),
+        ("OTEL_BSP_SCHEDULE_DELAY", "5000", "Milliseconds between exports of the waiting spans", p.integer(1, 3_600_000, note="1 hour")),
+        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false", "true: LLM spans carry the prompt and answer texts (they may hold personal data); false: only sizes, model, tokens", p.boolean),
     ),
     *_group(
         "secret files and connection parts",

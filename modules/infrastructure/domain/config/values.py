@@ -132,6 +132,28 @@ class HealthConfig(_MaskedRepr):
 
 
 @dataclass(frozen=True, repr=False)
+class TracingConfig(_MaskedRepr):
+    """Spans: ``exporter`` is ``otlp``, ``console``, ``none`` (spans reach only an SDK the application installed) or
+    ``disabled`` (no span at all); ``endpoint`` is the full OTLP/HTTP URL spans are posted to."""
+
+    exporter: str = "none"
+    endpoint: str = "http://localhost:4318/v1/traces"
+    headers: tuple[tuple[str, Secret], ...] = ()
+    timeout: float = 10.0
+    service_name: str = "unknown_service"
+    resource_attributes: tuple[tuple[str, str], ...] = ()
+    sampler: str = "parentbased_always_on"
+    sampler_ratio: float = 1.0
+    max_queue_size: int = 2048
+    schedule_delay: float = 5.0
+    capture_content: bool = False
+
+    @property
+    def exports(self) -> bool:
+        return self.exporter in ("otlp", "console")
+
+
+@dataclass(frozen=True, repr=False)
 class APIConfig(_MaskedRepr):
     """Where an HTTP front end of the application should listen."""
 
@@ -218,6 +240,7 @@ class AppConfig(_MaskedRepr):
     module_settings: Mapping[str, SettingValues] = field(default_factory=lambda: MappingProxyType({}))  # sibling modules' own
     integrations: Mapping[str, IntegrationConfig] = field(default_factory=lambda: MappingProxyType({}))  # by name: crm, mailer
     health: HealthConfig = field(default_factory=HealthConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
 
     @property
     def database_url(self) -> str:

@@ -28,6 +28,8 @@ from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult, run_tool
 from modules.infrastructure.domain.llm.turn_records import record_turn, turn_response
 from modules.infrastructure.domain.llm.turns import Turn, chat_turn, prompt_turn
 from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.llm.call_span import answer_attributes, request_attributes, span_name
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.llm.values import (
     Completion,
     LLMClient,
@@ -45,8 +47,9 @@ logger = logging.getLogger(__name__)
 class LLMGateway:
     """The call layer behind ``execute_prompt``: one deadline per call, fallbacks after retryable failures."""
 
-    def __init__(self, providers: LLMProviders, cache: Cache | None, ledger: UsageLedger) -> None:
+    def __init__(self, providers: LLMProviders, cache: Cache | None, ledger: UsageLedger, tracer: Tracer = NO_TRACING) -> None:
         self.providers = providers
+        self.tracer = tracer
         self.cache = cache
         self.ledger = ledger
         self._answers = ResponseCache(cache) if cache is not None else None
@@ -163,13 +166,25 @@ class LLMGateway:
             yield StreamChunk(response=turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, 1, False, [], record=False))
 
     def _execute_on(self, provider: LLMProvider, turn: Turn, context: PromptContext, deadline: Deadline, tried: list[str]) -> LLMResponse:
+        """One provider's answer, in a span of its own (OpenTelemetry's GenAI conventions)."""
+        captures = self.tracer.captures_content
+        attributes = request_attributes("chat", provider, turn, context.module, captures)
+        with self.tracer.span(span_name("chat", provider), "client", attributes) as span:
+            completion, cached, response = self._answer_on(provider, turn, context, deadline, tried)
+            span.set_attributes(answer_attributes(completion, cached, captures))
+            return response
+
+    def _answer_on(
+        self, provider: LLMProvider, turn: Turn, context: PromptContext, deadline: Deadline, tried: list[str]
+    ) -> tuple[Completion, bool, LLMResponse]:
         check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
         key = None
         if self._answers is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
             key = cache_key(provider.config, turn.messages, turn.parameters, context.module, turn.tools, turn.tool_choice)
             hit = self._answers.get(key)
             if hit is not None:
-                return turn_response(self.ledger, self.providers.prices, provider, turn, context, checked_calls(hit, turn.tools), time.perf_counter(), 0, True, tried)
+                hit = checked_calls(hit, turn.tools)
+                return hit, True, turn_response(self.ledger, self.providers.prices, provider, turn, context, hit, time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
         sent = Attempts()
         try:
@@ -180,7 +195,7 @@ class LLMGateway:
         completion = checked_calls(completion, turn.tools)
         if key is not None and self._answers is not None:
             self._answers.put(key, completion, turn.parameters, provider.config.cache_ttl)
-        return turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, attempts, False, tried)
+        return completion, False, turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, attempts, False, tried)
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:
         return [self.provider(context.provider)] if context.provider else list(self.providers)

@@ -18,6 +18,7 @@ from modules.infrastructure.domain.messaging.fields import (
     timestamp_problem,
 )
 from modules.infrastructure.domain.messaging.values import Envelope
+from modules.infrastructure.domain.tracing.trace_context import TRACEPARENT, TRACESTATE, TraceContext, trace_context
 
 REQUIRED = ("id", "type", "source", "destination", "timestamp")
 
@@ -32,6 +33,7 @@ def new_envelope(
     priority: int = 0,
     headers: Mapping[str, Any] | None = None,
     max_bytes: int = 1_048_576,
+    trace: TraceContext | None = None,
 ) -> tuple[Envelope, bytes]:
     """A new envelope and its encoded body; raises ``MessagingError`` naming the field before anything is stored."""
     problem = (
@@ -56,6 +58,7 @@ def new_envelope(
         priority=priority,
         correlation_id=correlation_id,
         headers=dict(headers or {}),
+        trace=trace,
     )
     body = encode(envelope)
     if len(body) > max_bytes:
@@ -79,6 +82,10 @@ def encode(envelope: Envelope) -> bytes:
         "payload": envelope.payload,
         "headers": dict(envelope.headers),
     }
+    if envelope.trace is not None:
+        data[TRACEPARENT] = envelope.trace.traceparent
+        if envelope.trace.tracestate:
+            data[TRACESTATE] = envelope.trace.tracestate
     try:
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
     except (TypeError, ValueError, RecursionError) as exc:
@@ -130,6 +137,7 @@ def decode(body: bytes | str) -> Envelope:
         priority=priority,
         correlation_id=correlation_id,
         headers=headers,
+        trace=trace_context(data.get(TRACEPARENT), data.get(TRACESTATE, "")),  # a malformed one is dropped, never fatal
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modules.infrastructure.domain.tracing.trace_context import TraceContext
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -23,6 +25,8 @@ class Envelope:
     priority: int = 0
     correlation_id: str | None = None
     headers: Mapping[str, Any] = field(default_factory=dict)
+    trace: TraceContext | None = None  # the publishing span's, so the listener continues its trace
+
 
 @dataclass(frozen=True)
 class RelayResult:

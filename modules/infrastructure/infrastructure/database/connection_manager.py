@@ -45,6 +45,11 @@ class _Pool:
     observe: Callable[[float], None] | None = None
     credentials: ConnectCredentials | None = None
 
+    @property
+    def span_attributes(self) -> dict[str, str]:
+        """What a session's span says about this database (OpenTelemetry's database attribute names)."""
+        return {"db.system.name": self.engine.dialect.name, "db.namespace": self.engine.url.database or "", "infrastructure.db.engine": self.label}
+
 
 class ConnectionManager:
     """Builds engines lazily (one per distinct URL), hands out sessions, and maps driver errors."""
@@ -87,7 +92,8 @@ class ConnectionManager:
             session.close()
             raise
         connection_id = connection.connection.info.get("connection_id", pool.label)
-        return DatabaseSession(session, connection_id, pool.errors, pool.observe, opened_at)
+        attributes = {**pool.span_attributes, "infrastructure.db.read_only": read_only}
+        return DatabaseSession(session, connection_id, pool.errors, pool.observe, opened_at, span_attributes=attributes)
 
     def errors(self, label: str = PRIMARY) -> DatabaseErrors:
         """The seam of ``label``: ``with manager.errors():`` raises driver errors as ``DatabaseError`` subclasses."""

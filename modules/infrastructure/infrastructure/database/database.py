@@ -16,6 +16,7 @@ from modules.infrastructure.domain.database.values import PRIMARY, MigrationStat
 from modules.infrastructure.domain.errors import ConfigurationError, DatabaseConnectionError, InvalidArgumentError
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
 from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 if TYPE_CHECKING:
@@ -34,8 +35,11 @@ class Database:
     back to the primary.
     """
 
-    def __init__(self, config: DatabaseConfig, redactor: Redactor, session_observer: SessionObserver | None = None) -> None:
+    def __init__(
+        self, config: DatabaseConfig, redactor: Redactor, session_observer: SessionObserver | None = None, tracer: Tracer = NO_TRACING
+    ) -> None:
         self.config = config
+        self._tracer = tracer
         self._redactor = redactor
         self._session_observer = session_observer
         self._router = ReplicaRouter(replica_labels(config.replica_urls), config.replica_cooldown)
@@ -53,10 +57,17 @@ class Database:
                     self._engines = ConnectionManager(self.config, self._redactor, self._session_observer)
         return self._engines
 
-    def session(self, read_only: bool = False) -> DatabaseSession:
-        """A session on the primary, or on a replica when ``read_only`` and replicas are configured."""
+    def session(self, read_only: bool = False, *, traced: bool = False) -> DatabaseSession:
+        """A session on the primary, or on a replica when ``read_only`` and replicas are configured; ``traced``: its ``with``
+        block is a span (a caller's session; the module's own background sessions would start a trace every poll)."""
         if not isinstance(read_only, bool):
             raise InvalidArgumentError(f"get_database_session(read_only=...) takes True or False, not {type(read_only).__name__} {read_only!r}"[:200])
+        db = self._session(read_only)
+        if traced:
+            db.tracer = self._tracer
+        return db
+
+    def _session(self, read_only: bool) -> DatabaseSession:
         if read_only:
             candidates = self._router.candidates()
             for n, label in enumerate(candidates, start=1):
@@ -74,7 +85,8 @@ class Database:
         nothing committed (never after ``DatabaseCommitUnknownError``)."""
         from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
 
-        return run_in_transaction(self.session, fn, retries)
+        with self._tracer.span("database transaction", attributes={"infrastructure.db.retries": retries}):
+            return run_in_transaction(self.session, fn, retries)
 
     def migrate(self, target: str = "heads") -> MigrationStatus:
         """Upgrade the primary database to ``target`` with every module's migrations; an unknown ``target`` is an

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from modules.infrastructure.domain.tracing.ports import NO_SPAN, NO_TRACING, Span, Tracer
+
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors
+
+
+_COMMITTED = {"infrastructure.db.outcome": "commit"}  # a span that ends with an error rolled back
 
 
 @dataclass
@@ -35,6 +41,10 @@ class DatabaseSession:
     opened_at: float = field(default=0.0, repr=False, compare=False)
     # Set when the session closes (its ``with`` block ended or ``close()``): writes through it would never commit.
     closed: bool = field(default=False, repr=False, compare=False)
+    # A ``with`` block is one "database session" span: opened on entry, ended with the commit or rollback.
+    span_attributes: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    tracer: Tracer = field(default=NO_TRACING, repr=False, compare=False)
+    _scope: AbstractContextManager[Span] = field(default=NO_SPAN, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["session"], name)
@@ -78,9 +88,22 @@ class DatabaseSession:
         self._closed()
 
     def __enter__(self) -> DatabaseSession:
+        scope = self.tracer.span("database session", "client", self.span_attributes)
+        scope.__enter__().set_attributes(_COMMITTED)
+        self._scope = scope
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        scope, self._scope = self._scope, NO_SPAN
+        try:
+            self._end(exc)
+        except BaseException as failure:
+            scope.__exit__(type(failure), failure, failure.__traceback__)
+            raise
+        scope.__exit__(exc_type, exc, tb)
+
+    def _end(self, exc: BaseException | None) -> None:
+        """Commit, or roll back after ``exc``; close either way."""
         try:
             if exc is None:
                 self.commit()

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import httpx2
 
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX, integration_name
 from modules.infrastructure.domain.config.values import AppConfig, IntegrationConfig
 from modules.infrastructure.domain.errors import ConfigurationError
@@ -47,8 +48,10 @@ class HttpClients:
         redactor: Redactor,
         observe: CallObserver | None = None,
         transports: TransportSource | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._config = config
+        self._tracer = tracer
         self._redactor = redactor
         self._observe = observe
         self._transports = transports or NetworkTransports()
@@ -86,7 +89,8 @@ class HttpClients:
                 "and its credential (.env.example lists the INTEGRATION_<NAME>_* variables)"
             )
         return HttpClient(
-            config, transport=self._transports.transport, redactor=self._redactor, limiter=self._limiter(config), observe=self._observe
+            config, transport=self._transports.transport, redactor=self._redactor, limiter=self._limiter(config), observe=self._observe,
+            tracer=self._tracer,
         )
 
     def _limiter(self, config: IntegrationConfig) -> CapacityLimiter | None:

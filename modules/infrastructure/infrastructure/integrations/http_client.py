@@ -14,8 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import httpx2
 
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.config.values import IntegrationConfig
 from modules.infrastructure.domain.errors import ConfigurationError, IntegrationError
 from modules.infrastructure.domain.integrations.failures import IntegrationFailures, answer_error
@@ -50,8 +53,10 @@ class HttpClient:
         observe: CallObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.config = config
+        self._tracer = tracer
         self.name = config.name
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_cooldown, clock)
         self._limiter = limiter or RateLimiter(config.rpm_limit, None, clock)
@@ -115,6 +120,17 @@ class HttpClient:
         return self._call(request, Deadline.after(self.config.timeout, self._clock), retries=0)
 
     def _call(self, request: OutgoingRequest, deadline: Deadline, retries: int | None = None) -> HttpResponse:
+        with self._tracer.span(request.method, "client", self._span_attributes(request)) as span:
+            response = self._attempts(request, deadline, retries)
+            span.set_attributes({"http.response.status_code": response.status, "http.request.resend_count": response.attempts - 1})
+            return response
+
+    def _span_attributes(self, request: OutgoingRequest) -> dict[str, str]:
+        """The call's span: the integration and its host, never the query string (it may carry a key)."""
+        host = urlsplit(self.config.base_url).hostname or ""
+        return {"http.request.method": request.method, "server.address": host, "infrastructure.integration": self.name}
+
+    def _attempts(self, request: OutgoingRequest, deadline: Deadline, retries: int | None) -> HttpResponse:
         started, attempts, outcome = self._clock(), Attempts(), "ok"
         loop = RetryLoop(IntegrationFailures(self.name, request.method, request.path), self.breaker, self._limiter, clock=self._clock, sleep=self._sleep)
         try:
@@ -147,7 +163,7 @@ class HttpClient:
             client = self._http()
             sent = client.build_request(
                 request.method, _joined(self.config.base_url, request.target), params=request.params,
-                headers={**request.headers, **self._credentials}, content=request.body, timeout=timeout,
+                headers={**self._trace_headers(), **request.headers, **self._credentials}, content=request.body, timeout=timeout,
             )
             answer = client.send(sent, stream=True)
             try:
@@ -159,6 +175,11 @@ class HttpClient:
         if answer.status_code >= 400:
             raise answer_error(response)
         return response
+
+    def _trace_headers(self) -> dict[str, str]:
+        """W3C ``traceparent`` of the call's span, so a service that traces continues the trace (a caller's own header wins)."""
+        trace = self._tracer.current()
+        return trace.headers() if trace is not None else {}
 
     def _http(self) -> httpx2.Client:
         """The httpx2 client, built on first use (thread-safe); no redirects are followed: a 3xx is the answer."""

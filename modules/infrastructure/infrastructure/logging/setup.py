@@ -64,12 +64,23 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             **extra_fields(record),
+            **trace_fields(),
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = record.exc_text
         return self.redactor.redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def trace_fields() -> dict[str, str]:
+    """``trace_id`` and ``span_id`` of the span current where the line is logged, as a tracing backend shows them."""
+    from opentelemetry import trace  # the API only, imported with the first JSON line
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
 
 
 class TextFormatter(logging.Formatter):

@@ -10,6 +10,7 @@ from typing import Any
 
 from modules.infrastructure.domain.config.values import MessagingConfig
 from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.messaging.ports import Consumer
 from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
@@ -20,8 +21,9 @@ STOP_TIMEOUT = 5.0
 class Consumers:
     """One RabbitMQ consumer per ``consume()`` call, each on its own connection; ``close()`` stops them all."""
 
-    def __init__(self, config: MessagingConfig, redactor: Redactor) -> None:
+    def __init__(self, config: MessagingConfig, redactor: Redactor, tracer: Tracer = NO_TRACING) -> None:
         self._config = config
+        self._tracer = tracer
         self._redactor = redactor
         self._made: weakref.WeakSet[Consumer] = weakref.WeakSet()  # a running consumer is held by its thread
         self._lock = threading.Lock()
@@ -34,7 +36,8 @@ class Consumers:
         from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import broker_settings
 
         consumer = PikaConsumer(
-            broker_settings(self._config), queue, handler, prefetch=prefetch, max_attempts=max_attempts, redactor=self._redactor
+            broker_settings(self._config), queue, handler, prefetch=prefetch, max_attempts=max_attempts, redactor=self._redactor,
+            tracer=self._tracer,
         )
         with self._lock:
             self._made.add(consumer)

@@ -18,6 +18,8 @@ from modules.infrastructure.domain.errors import DatabaseError, MessagingError
 from modules.infrastructure.domain.messaging.envelope import new_envelope
 from modules.infrastructure.domain.messaging.ports import MessagePublisher
 from modules.infrastructure.domain.messaging.values import Envelope, RelayResult
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
+from modules.infrastructure.domain.tracing.trace_context import TraceContext
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count, MeteredPublisher
@@ -62,8 +64,10 @@ class OutboxMessaging:
         max_connections: int | None = None,
         relay_lock: SQLiteRelayLock | None = None,
         listeners: ListenerRecords | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.config = config
+        self._tracer = tracer
         self._listeners = listeners
         self._open_session = open_session
         self._publisher = publisher
@@ -98,6 +102,17 @@ class OutboxMessaging:
                 "publish_event's session is closed (its with block has ended), so the event would never commit; "
                 "publish inside the block, or pass no session for a transaction of its own"
             )
+        attributes = {"messaging.system": "rabbitmq", "messaging.operation.type": "create", "messaging.destination.name": str(destination)[:200]}
+        with self._tracer.span(f"create {str(destination)[:100]}", "producer", attributes) as span:
+            event_id = self._publish(destination, payload, event_type, source, session, correlation_id, priority, headers, span.trace_context())
+            span.set_attributes({"messaging.message.id": event_id})
+            return event_id
+
+    def _publish(
+        self, destination: str, payload: Any, event_type: str, source: str, session: DatabaseSession | None, correlation_id: str | None,
+        priority: int, headers: Mapping[str, Any] | None, trace: TraceContext | None,
+    ) -> str:
+        """Check, encode and stage the event with the publishing span's ``trace``; its id."""
         envelope, body = new_envelope(
             destination,
             payload,
@@ -107,6 +122,7 @@ class OutboxMessaging:
             priority=priority,
             headers=headers,
             max_bytes=self.config.max_payload_bytes,
+            trace=trace,
         )
         try:
             if session is not None:
@@ -195,6 +211,7 @@ class OutboxMessaging:
             purge=self._purge,
             max_connections=self._max_connections,
             count=self._published,
+            tracer=self._tracer,
         )
         return relay.run_once(max_messages, timeout)
 

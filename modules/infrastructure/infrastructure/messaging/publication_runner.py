@@ -30,6 +30,8 @@ from modules.infrastructure.domain.messaging.values import Envelope
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import publication_store as store
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
+from modules.infrastructure.infrastructure.messaging.process_span import process_span
 from modules.infrastructure.infrastructure.messaging.handler_session import HandlerSession, TransactionGuard
 from modules.infrastructure.infrastructure.messaging.handler_thread import HandlerThreads
 from modules.infrastructure.infrastructure.messaging.lease_owners import new_owner
@@ -64,8 +66,11 @@ class Work:
 class PublicationRunner:
     """Implements ``ListenerDelivery`` for a consumer, and runs claimed records for the in-process worker."""
 
-    def __init__(self, open_session: Callable[[], DatabaseSession], redactor: Redactor, count: Count = _uncounted) -> None:
+    def __init__(
+        self, open_session: Callable[[], DatabaseSession], redactor: Redactor, count: Count = _uncounted, tracer: Tracer = NO_TRACING
+    ) -> None:
         self._open_session = open_session
+        self._tracer = tracer
         self._redactor = redactor
         self._count = count
         self._threads = HandlerThreads()
@@ -163,7 +168,7 @@ class PublicationRunner:
         return self._settle_stopped(call, work)
 
     def _call(self, work: Sequence[Work], time_cap: float | None = None) -> _BatchCall:
-        call = _BatchCall(self._open_session, work, time_cap)
+        call = _BatchCall(self._open_session, work, time_cap, self._tracer)
         self._threads.current().submit(call.run)
         if not call.wait():
             self._threads.replace()  # its thread is stuck in the handler: the next call gets a fresh one
@@ -231,8 +236,11 @@ class _BatchCall:
     The caller waits, bounding each handler by its listener's timeout; ``index`` is where the batch stopped.
     """
 
-    def __init__(self, open_session: Callable[[], DatabaseSession], work: Sequence[Work], time_cap: float | None = None) -> None:
+    def __init__(
+        self, open_session: Callable[[], DatabaseSession], work: Sequence[Work], time_cap: float | None = None, tracer: Tracer = NO_TRACING
+    ) -> None:
         self._open_session = open_session
+        self._tracer = tracer
         self._work = work
         self._time_cap = time_cap
         self.reached = len(work)  # the work the batch covered: less when the time cap cut it short
@@ -263,15 +271,8 @@ class _BatchCall:
                     self.reached = index  # the rest is handed back, to be claimed afresh
                     break
                 self._enter(index)
-                returned = work.listener.handler(work.envelope, handed)
-                if inspect.isawaitable(returned) or inspect.isgenerator(returned) or inspect.isasyncgen(returned):
-                    _close(returned)
-                    raise MessagingError(
-                        f"The handler of {work.listener.identity} returned {type(returned).__name__} without running its body: "
-                        "a listener's handler must be a plain function"
-                    )
-                guard.check()  # a handler that ended the shared transaction underneath fails its attempt
-                db.flush()  # the handler's writes fail here, as its own failure
+                with process_span(self._tracer, work.envelope, work.listener.identity):
+                    self._handle(work, handed, guard, db)
                 if self._leave_handler():
                     return  # the caller gave up on this batch: its work must not commit
             guard.release()
@@ -290,6 +291,19 @@ class _BatchCall:
                 guard.release()
             db.close()  # rolls back whatever did not commit
             self._finish()
+
+    @staticmethod
+    def _handle(work: Work, handed: HandlerSession, guard: TransactionGuard, db: DatabaseSession) -> None:
+        """One handler's run, in the batch's transaction, with its writes flushed: its failure is its own."""
+        returned = work.listener.handler(work.envelope, handed)
+        if inspect.isawaitable(returned) or inspect.isgenerator(returned) or inspect.isasyncgen(returned):
+            _close(returned)
+            raise MessagingError(
+                f"The handler of {work.listener.identity} returned {type(returned).__name__} without running its body: "
+                "a listener's handler must be a plain function"
+            )
+        guard.check()  # a handler that ended the shared transaction underneath fails its attempt
+        db.flush()  # the handler's writes fail here, as its own failure
 
     def wait(self) -> bool:
         """Wait for the batch, or until a handler outlives its timeout; False when it did (the thread is then left to it)."""

@@ -9,6 +9,8 @@ from typing import Any
 from pika.adapters.blocking_connection import BlockingChannel
 
 from modules.infrastructure.domain.errors import MessagingError
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
+from modules.infrastructure.infrastructure.messaging.process_span import process_span
 from modules.infrastructure.domain.messaging.envelope import decode
 from modules.infrastructure.domain.messaging.fields import AMQP_SHORT_STRING, name_problem
 from modules.infrastructure.domain.messaging.values import Envelope
@@ -49,6 +51,7 @@ class PikaConsumer(QueueConsumer):
         prefetch: int = 10,
         max_attempts: int = 5,
         redactor: Redactor | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         problem = name_problem("queue", queue)
         if problem is None and len(queue.encode()) > AMQP_SHORT_STRING - len(DEAD_SUFFIX):
@@ -64,6 +67,7 @@ class PikaConsumer(QueueConsumer):
         super().__init__(settings, queue, prefetch=prefetch, redactor=redactor)
         self._handler = handler
         self._max_attempts = max_attempts
+        self._tracer = tracer
 
     def _prepare(self, channel: BlockingChannel) -> None:
         arguments = {"x-queue-type": self.settings.queue_type}
@@ -81,7 +85,8 @@ class PikaConsumer(QueueConsumer):
             self._forward(channel, self.dead_letter_queue, properties, body, attempts, str(exc))
         else:
             try:
-                self._handler(envelope)
+                with process_span(self._tracer, envelope, self.queue, properties.headers):
+                    self._handler(envelope)
             except Exception as exc:  # the handler's failure decides retry or dead-letter, never the loop
                 error = self._redactor.redact(describe(exc))
                 target = self.dead_letter_queue if attempts >= self._max_attempts else self.queue

@@ -250,7 +250,7 @@ def _properties(envelope: Envelope) -> pika.BasicProperties:
         correlation_id=envelope.correlation_id,
         priority=envelope.priority,
         app_id=envelope.source,
-        headers={DESTINATION_HEADER: envelope.destination},
+        headers={DESTINATION_HEADER: envelope.destination, **(envelope.trace.headers() if envelope.trace else {})},
     )
 
 

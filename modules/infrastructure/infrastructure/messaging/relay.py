@@ -12,6 +12,7 @@ from sqlalchemy.pool import QueuePool
 
 from modules.infrastructure.domain.messaging.ports import MessagePublisher, PublishInterrupted, PublishOutcome
 from modules.infrastructure.domain.messaging.values import RelayResult
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.metered_publisher import Count
@@ -47,8 +48,10 @@ class OutboxRelay:
         pipeline: bool = True,
         max_connections: int | None = None,
         count: Count = _uncounted,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._open_session = open_session
+        self._tracer = tracer
         self._publisher = publisher
         self._batch_size = batch_size
         self._max_attempts = max_attempts
@@ -148,7 +151,8 @@ class OutboxRelay:
     def _publish(self, claim: ClaimedBatch) -> dict[str, PublishOutcome | str]:
         outcomes: dict[str, PublishOutcome | str] = dict(claim.malformed)
         if claim.messages:
-            outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(claim.messages))
+            with self._tracer.span("send infrastructure.outbox", "producer", _batch_attributes(len(claim.messages))):
+                outcomes.update((o.message_id, o) for o in self._publisher.publish_batch(claim.messages))
         return outcomes
 
     def _settle(self, claim: ClaimedBatch, outcomes: dict[str, PublishOutcome | str]) -> tuple[int, int]:
@@ -200,3 +204,8 @@ class OutboxRelay:
 def _give_back(claim: Future[ClaimedBatch]) -> None:
     """Close a prefetched claim's session, releasing its row locks (the rows stay pending)."""
     claim.result().db.close()
+
+
+def _batch_attributes(size: int) -> dict[str, str | int]:
+    """A relayed batch's span: each event carries its own publisher's trace to its listeners in the AMQP headers."""
+    return {"messaging.system": "rabbitmq", "messaging.operation.type": "send", "messaging.batch.message_count": size}

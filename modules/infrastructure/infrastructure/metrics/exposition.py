@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,6 +17,7 @@ from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
 from modules.infrastructure.infrastructure.metrics.collectors import OLDEST_PENDING, CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
+from modules.infrastructure.infrastructure.metrics.trace_collector import TraceExportCollector
 
 
 class MetricsExposition:
@@ -26,7 +27,10 @@ class MetricsExposition:
     the cache gets its own collectors while the counters stay the process's.
     """
 
-    def __init__(self, metrics: InfrastructureMetrics, database: Database, cache: Cache, listeners: ModuleEvents) -> None:
+    def __init__(
+        self, metrics: InfrastructureMetrics, database: Database, cache: Cache, listeners: ModuleEvents,
+        trace_exports: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self._families = metrics.registry
         self._scraped = CollectorRegistry()
         # Pools first, so their figures are the application's, not those of the outbox count's own connection.
@@ -34,6 +38,7 @@ class MetricsExposition:
         self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
         self._scraped.register(CacheCollector(cache.stats))
         self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
+        self._scraped.register(TraceExportCollector(trace_exports))
 
     def collect(self) -> Iterator[Metric]:
         """Every family, the hot path's then the ones read now: what a prometheus_client application serves."""

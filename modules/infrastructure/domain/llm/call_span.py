@@ -1,0 +1,63 @@
+"""An LLM call's span attributes, in OpenTelemetry's GenAI names: system, model, tokens, finish reason.
+
+The prompt and answer texts are added only when the tracer captures content (an operator's choice).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modules.infrastructure.domain.llm.provider import LLMProvider
+from modules.infrastructure.domain.llm.turns import Turn
+from modules.infrastructure.domain.llm.values import Completion
+from modules.infrastructure.domain.tracing.ports import AttributeValue
+
+# gen_ai.system's well-known values; the embedded model is llama.cpp's server.
+_SYSTEMS = {"openai": "openai", "azure": "az.ai.openai", "anthropic": "anthropic", "local": "llama.cpp"}
+_REQUEST_PARAMETERS = {"max_tokens": "gen_ai.request.max_tokens", "temperature": "gen_ai.request.temperature", "top_p": "gen_ai.request.top_p"}
+
+
+def span_name(operation: str, provider: LLMProvider) -> str:
+    return f"{operation} {provider.config.model}"
+
+
+def request_attributes(operation: str, provider: LLMProvider, turn: Turn, module: str | None, captures: bool) -> dict[str, AttributeValue]:
+    """What is known before the call: who is asked for what."""
+    system = _SYSTEMS.get(provider.name, provider.name)
+    attributes: dict[str, AttributeValue] = {
+        "gen_ai.operation.name": operation,
+        "gen_ai.system": system,
+        "gen_ai.provider.name": system,
+        "gen_ai.request.model": provider.config.model,
+        "infrastructure.module": module or "",
+    }
+    for parameter, name in _REQUEST_PARAMETERS.items():
+        value = turn.parameters.get(parameter)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attributes[name] = value
+    if captures:
+        attributes["gen_ai.input.messages"] = _json(turn.messages)
+    return attributes
+
+
+def answer_attributes(completion: Completion, cached: bool, captures: bool) -> dict[str, AttributeValue]:
+    """What the answer told: the model that wrote it, the tokens, why it stopped, whether the cache gave it."""
+    attributes: dict[str, AttributeValue] = {
+        "gen_ai.usage.input_tokens": completion.prompt_tokens,
+        "gen_ai.usage.output_tokens": completion.completion_tokens,
+        "infrastructure.llm.cache_hit": cached,
+    }
+    if completion.model:
+        attributes["gen_ai.response.model"] = completion.model
+    if completion.finish_reason:
+        attributes["gen_ai.response.finish_reasons"] = [completion.finish_reason]
+    if completion.request_id:
+        attributes["gen_ai.response.id"] = completion.request_id
+    if captures:
+        attributes["gen_ai.output.messages"] = _json([{"role": "assistant", "content": completion.content}])
+    return attributes
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,123 @@
+"""The tracing port on OpenTelemetry's API: spans of the module's own SDK provider, or of the application's.
+
+Opening a span costs a call when nothing records it: with no provider of the module's and none installed by
+the application, ``span()`` hands back the shared no-op span without touching OpenTelemetry's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from modules.infrastructure.domain.secrets import Redactor
+from modules.infrastructure.domain.tracing.export_counts import ExportCounts
+from modules.infrastructure.domain.tracing.ports import NO_SPAN, Attributes, _NoSpan
+from modules.infrastructure.domain.tracing.ports import SpanKind as PortSpanKind
+from modules.infrastructure.domain.tracing.trace_context import TraceContext, from_headers
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+INSTRUMENTATION = "modules.infrastructure"
+_KINDS = {
+    "internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT, "server": SpanKind.SERVER,
+    "producer": SpanKind.PRODUCER, "consumer": SpanKind.CONSUMER,
+}
+_PROPAGATOR = TraceContextTextMapPropagator()
+_MAX_ERROR_TEXT = 300
+
+
+class OtelTracer:
+    """Spans through ``provider`` (the module's SDK provider), or, without one, through the application's global one."""
+
+    def __init__(
+        self, redactor: Redactor, provider: TracerProvider | None = None, captures_content: bool = False, counts: ExportCounts | None = None
+    ) -> None:
+        self._redactor = redactor
+        self._counts = counts
+        self._provider = provider
+        self._tracer = (provider or trace).get_tracer(INSTRUMENTATION)
+        self._captures_content = captures_content and provider is not None
+
+    @property
+    def captures_content(self) -> bool:
+        return self._captures_content
+
+    @property
+    def provider(self) -> TracerProvider | None:
+        return self._provider
+
+    def span(
+        self, name: str, kind: PortSpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None
+    ) -> _Scope | _NoSpan:
+        if self._provider is None and not _application_traces():
+            return NO_SPAN
+        return _Scope(self, name, _KINDS[kind], attributes, parent)
+
+    def current(self) -> TraceContext | None:
+        return _context_of(trace.get_current_span())
+
+    def error_text(self, exc: BaseException) -> str:
+        return self._redactor.redact(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_TEXT]
+
+    def start(self, name: str, kind: SpanKind, attributes: Attributes | None, parent: TraceContext | None) -> trace.Span:
+        context = _PROPAGATOR.extract(parent.headers()) if parent is not None else None
+        return self._tracer.start_span(name, context, kind, attributes, record_exception=False, set_status_on_exception=False)
+
+    def export_counts(self) -> Mapping[str, int]:
+        return {} if self._counts is None else self._counts.snapshot()
+
+    def close(self) -> None:
+        """Send the spans still waiting and stop the exporter (bounded by its timeout)."""
+        if self._provider is not None:
+            self._provider.shutdown()
+
+    def after_fork(self) -> None:
+        return None  # the SDK's batch processor starts a new export thread in a forked child itself
+
+
+class _Scope:
+    """One span, current while its ``with`` block runs; an exception leaving the block marks it failed, redacted."""
+
+    __slots__ = ("_tracer", "_name", "_kind", "_attributes", "_parent", "_span", "_token")
+
+    def __init__(self, tracer: OtelTracer, name: str, kind: SpanKind, attributes: Attributes | None, parent: TraceContext | None) -> None:
+        self._tracer, self._name, self._kind, self._attributes, self._parent = tracer, name, kind, attributes, parent
+
+    def __enter__(self) -> _Scope:
+        self._span = self._tracer.start(self._name, self._kind, self._attributes, self._parent)
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        span = self._span
+        if exc is not None:
+            span.set_attribute("error.type", type(exc).__qualname__)
+            span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
+        otel_context.detach(self._token)
+        span.end()
+
+    def set_attributes(self, attributes: Attributes) -> None:
+        self._span.set_attributes(attributes)
+
+    def trace_context(self) -> TraceContext | None:
+        return _context_of(self._span)
+
+
+def _context_of(span: trace.Span) -> TraceContext | None:
+    if not span.get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
+    return from_headers(carrier)
+
+
+def _application_traces() -> bool:
+    """Whether the application installed an OpenTelemetry SDK of its own (the global provider is no longer the proxy)."""
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)

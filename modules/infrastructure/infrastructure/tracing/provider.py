@@ -1,0 +1,72 @@
+"""The module's own OpenTelemetry SDK provider, built from ``TracingConfig`` when it asks for export.
+
+The SDK and the OTLP exporter are imported here only, so a process that exports nothing never loads them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from modules.infrastructure.domain.config.values import TracingConfig
+from modules.infrastructure.infrastructure.tracing.counted_exporter import Count, CountedExporter, QueueFullFilter
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler
+
+# The OTLP exporter logs every failed batch at WARNING or ERROR; CountedExporter says it once per outage instead.
+_EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+_BATCH_LOGGER = "opentelemetry.sdk._shared_internal"  # where the batch processor says it dropped a span
+
+
+def build_provider(config: TracingConfig, count: Count) -> TracerProvider:
+    """An SDK provider batching spans to ``config``'s exporter in a background thread, never in the caller's."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    attributes = {**dict(config.resource_attributes), "service.name": config.service_name}
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=_sampler(config))
+    exporter = CountedExporter(_exporter(config), count, config.endpoint if config.exporter == "otlp" else "the console")
+    _count_drops(count)
+    provider.add_span_processor(
+        BatchSpanProcessor(exporter, max_queue_size=config.max_queue_size, schedule_delay_millis=config.schedule_delay * 1000)
+    )
+    return provider
+
+
+def _count_drops(count: Count) -> None:
+    """One filter on the batch processor's logger, replaced by the newest provider's (a reset builds a new one)."""
+    batch_logger = logging.getLogger(_BATCH_LOGGER)
+    for old in [f for f in batch_logger.filters if isinstance(f, QueueFullFilter)]:
+        batch_logger.removeFilter(old)
+    batch_logger.addFilter(QueueFullFilter(count))
+
+
+def _exporter(config: TracingConfig) -> SpanExporter:
+    if config.exporter == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    for name in _EXPORTER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    headers = {key: value.reveal() for key, value in config.headers}
+    return OTLPSpanExporter(endpoint=config.endpoint, headers=headers, timeout=config.timeout)
+
+
+def _sampler(config: TracingConfig) -> Sampler:
+    from opentelemetry.sdk.trace import sampling
+
+    root: Sampler
+    name = config.sampler.removeprefix("parentbased_")
+    if name == "always_on":
+        root = sampling.ALWAYS_ON
+    elif name == "always_off":
+        root = sampling.ALWAYS_OFF
+    else:
+        root = sampling.TraceIdRatioBased(config.sampler_ratio)
+    return sampling.ParentBased(root) if config.sampler.startswith("parentbased_") else root
