@@ -20,6 +20,8 @@ from typing import Any, Self
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from modules.infrastructure.infrastructure.fakes.tracing import span_tree
+
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 
 
@@ -101,20 +103,8 @@ class OtlpReceiver:
         return [span for span in self.spans if span.trace_id == trace_id]
 
     def tree(self, trace_id: str) -> str:
-        """The trace as an indented tree, each span with its kind, duration and service, children in start order."""
-        spans = sorted(self.trace(trace_id), key=lambda s: s.start)
-        ids = {span.span_id for span in spans}
-        lines: list[str] = [f"trace {trace_id}"]
-
-        def draw(parent: str, depth: int) -> None:
-            for span in spans:
-                if (span.parent_id == parent) or (depth == 0 and parent == "" and span.parent_id not in ids):
-                    took = (span.end - span.start) / 1e6
-                    lines.append(f"{'  ' * depth}- {span.name} [{span.kind}, {took:.1f} ms, {span.service}]")
-                    draw(span.span_id, depth + 1)
-
-        draw("", 0)
-        return "\n".join(lines)
+        """The trace as an indented tree, children in start order."""
+        return f"trace {trace_id}\n" + span_tree(self.trace(trace_id))
 
 
 def decode(body: bytes, headers: Mapping[str, str]) -> list[ReceivedSpan]:

@@ -10,6 +10,7 @@
         fakes.events("lessons.events")   # relays the outbox to the recording broker, then its events
         fakes.http.add("crm", 201, json={"id": 7})   # the next answer of get_http_client("crm");
         fakes.http.requests("crm")       # what was sent (an unscripted request gets 200, empty body)
+        fakes.tracing.tree()             # the spans the block made, as a tree (fakes.tracing.named(...))
 
 Listeners registered inside the block (``InfrastructureService.listen``) run right after each
 publishing transaction commits, in the committing thread, with the same publication records as
@@ -37,12 +38,13 @@ from modules.infrastructure.infrastructure.fakes.llm import FakeLLM, RecordedPro
 from modules.infrastructure.infrastructure.fakes.llm_embeddings import hashed_vector
 from modules.infrastructure.infrastructure.fakes.publisher import RecordingPublisher
 from modules.infrastructure.infrastructure.fakes.storage import MemoryStorage
+from modules.infrastructure.infrastructure.fakes.tracing import RecordedSpan, RecordingTracing
 from modules.infrastructure.infrastructure.runtime import runtime
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 __all__ = [
-    "FakeHttp", "FakeInfrastructure", "FakeLLM", "MemoryCache", "MemoryStorage", "RecordedPrompt", "RecordedRequest", "RecordingPublisher",
-    "ScriptedAnswer", "fake_infrastructure", "hashed_vector",
+    "FakeHttp", "FakeInfrastructure", "FakeLLM", "MemoryCache", "MemoryStorage", "RecordedPrompt", "RecordedRequest", "RecordedSpan",
+    "RecordingPublisher", "RecordingTracing", "ScriptedAnswer", "fake_infrastructure", "hashed_vector",
 ]
 
 # A fresh in-memory database per block; events wait in the outbox until the test relays them, and
@@ -62,6 +64,7 @@ class FakeInfrastructure:
     config: AppConfig
     storage: MemoryStorage
     http: FakeHttp
+    tracing: RecordingTracing
 
     def events(self, destination: str | None = None) -> list[Envelope]:
         """Relay the committed outbox events to the recording publisher now; then every event it holds, in order."""
@@ -78,11 +81,11 @@ def fake_infrastructure(
     migrate: bool = True,
 ) -> Iterator[FakeInfrastructure]:
     """Run the facade on ``bootstrap()`` with fakes inside the block: a migrated in-memory SQLite database,
-    ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher``, ``MemoryStorage`` and ``FakeHttp``. ``environment`` adds or replaces settings
+    ``FakeLLM``, ``MemoryCache``, ``RecordingPublisher``, ``MemoryStorage``, ``FakeHttp`` and ``RecordingTracing``. ``environment`` adds or replaces settings
     (no ``.env`` is read), modules' ``<MODULE>_*`` settings too. Everything the block built is closed at its end.
     """
     config = Configuration({**FAKE_ENVIRONMENT, **(environment or {})}, discover_module_settings()).load_from_environment()
-    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage(), FakeHttp())
+    fakes = FakeInfrastructure(FakeLLM(replies, respond=respond), RecordingPublisher(), MemoryCache(), config, MemoryStorage(), FakeHttp(), RecordingTracing())
     infrastructure = bootstrap(
         config=config,
         redactor=Redactor(),
@@ -90,6 +93,7 @@ def fake_infrastructure(
         publisher=fakes.publisher,
         storage=fakes.storage,
         http_transports=fakes.http,
+        tracing=fakes.tracing,
         llm_providers=fakes.llm.providers(config.llm_config),
     )
     with runtime.use(infrastructure):
