@@ -55,8 +55,10 @@ class QuestionService:
         longest = current().max_topic_length
         if not 0 < len(topic) <= longest:
             raise ValueError(f"topic must be 1 to {longest} characters (CONTENT_CREATION_MAX_TOPIC_LENGTH), got {len(topic)}")
-        generated = generate_question(topic)
-        question_id, event_id = _store_and_announce(topic, generated)
+        with InfrastructureService.trace("content_creation create_question", attributes={"content.topic_length": len(topic)}) as span:
+            generated = generate_question(topic)
+            question_id, event_id = _store_and_announce(topic, generated)
+            span.set_attributes({"content.question_id": question_id, "content.tries": generated.tries})
         count_created(generated.tries, generated.cached)
         question = generated.question
         return CreatedQuestion(

@@ -457,7 +457,7 @@ class InfrastructureService:
         ``InfrastructureService.embed(["a cat", "a kitten"], module="search").vectors``
         """
         llm = _components().llm
-        return LLMEmbeddings(llm.providers, llm.cache, llm.ledger).embed(texts, module=module, provider=provider)
+        return LLMEmbeddings(llm.providers, llm.cache, llm.ledger, llm.tracer).embed(texts, module=module, provider=provider)
 
     @staticmethod
     def moderate(text: str, *, module: str, provider: str | None = None) -> ModerationResult:

@@ -25,7 +25,7 @@ def span_name(operation: str, provider: LLMProvider) -> str:
 def request_attributes(operation: str, provider: LLMProvider, turn: Turn, module: str | None, captures: bool) -> dict[str, AttributeValue]:
     """What is known before the call: who is asked for what."""
     system = _SYSTEMS.get(provider.name, provider.name)
-    attributes: dict[str, AttributeValue] = {
+    attributes: dict[str, AttributeValue] = {  # gen_ai.system is the older name of gen_ai.provider.name: both, for either reader
         "gen_ai.operation.name": operation,
         "gen_ai.system": system,
         "gen_ai.provider.name": system,
@@ -39,6 +39,15 @@ def request_attributes(operation: str, provider: LLMProvider, turn: Turn, module
     if captures:
         attributes["gen_ai.input.messages"] = _json(turn.messages)
     return attributes
+
+
+def embedding_attributes(provider: LLMProvider, model: str, texts: int, module: str) -> dict[str, AttributeValue]:
+    """An ``embed`` call: the provider, the embedding model and how many texts (never the texts)."""
+    system = _SYSTEMS.get(provider.name, provider.name)
+    return {
+        "gen_ai.operation.name": "embeddings", "gen_ai.system": system, "gen_ai.provider.name": system,
+        "gen_ai.request.model": model, "infrastructure.llm.texts": texts, "infrastructure.module": module,
+    }
 
 
 def answer_attributes(completion: Completion, cached: bool, captures: bool) -> dict[str, AttributeValue]:

@@ -23,16 +23,19 @@ from modules.infrastructure.domain.llm.ports import EmbeddingClient
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.llm.usage import UsageLedger
+from modules.infrastructure.domain.llm.call_span import embedding_attributes
+from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.llm.values import UsageStats
 
 
 class LLMEmbeddings:
     """Embeds texts on one provider (the primary, or the named one) with the gateway's cache and ledger."""
 
-    def __init__(self, providers: LLMProviders, cache: Cache | None, ledger: UsageLedger) -> None:
+    def __init__(self, providers: LLMProviders, cache: Cache | None, ledger: UsageLedger, tracer: Tracer = NO_TRACING) -> None:
         self.providers = providers
         self.cache = cache
         self.ledger = ledger
+        self.tracer = tracer
 
     def embed(self, texts: object, *, module: object, provider: object = None) -> EmbeddingResult:
         """One vector per text, in order; raises ``LLMBadRequestError`` for bad input (before any request) and
@@ -40,6 +43,12 @@ class LLMEmbeddings:
         items, caller = checked_texts(texts), checked_module(module, "embed")
         chosen = self.providers.named(checked_provider(provider, "embed"))
         client, model = embedding_client(chosen)
+        with self.tracer.span(f"embeddings {model}", "client", embedding_attributes(chosen, model, len(items), caller)) as span:
+            result = self._embed(chosen, client, model, items, caller)
+            span.set_attributes({"gen_ai.usage.input_tokens": result.usage_stats.prompt_tokens, "infrastructure.llm.cache_hits": result.cached})
+            return result
+
+    def _embed(self, chosen: LLMProvider, client: EmbeddingClient, model: str, items: Sequence[str], caller: str) -> EmbeddingResult:
         started = time.perf_counter()
         cache = self.cache if self.cache is not None and chosen.config.cache_ttl > 0 else None
         call = _EmbedCall(chosen, client, items, cache, [embedding_key(chosen.config, model, t) for t in items] if cache is not None else [])

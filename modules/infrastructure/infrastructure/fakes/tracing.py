@@ -52,6 +52,15 @@ class TreeSpan(Protocol):
     def start(self) -> int: ...
     @property
     def end(self) -> int: ...
+    @property
+    def attributes(self) -> Mapping[str, Any]: ...
+
+
+# The attributes a tree line shows after the span's name: who handled an event, tokens, the answer's status.
+_SHOWN = {
+    "infrastructure.event.handler": "handler", "gen_ai.usage.input_tokens": "tokens in", "gen_ai.usage.output_tokens": "out",
+    "http.response.status_code": "status", "db.system.name": "db",
+}
 
 
 class RecordingTracing(OtelTracer):
@@ -80,7 +89,7 @@ class RecordingTracing(OtelTracer):
 
 
 def span_tree(spans: Sequence[TreeSpan]) -> str:
-    """One trace's spans as lines ``- name [kind, ms]``, each child indented under its parent; orphans at the top."""
+    """One trace's spans as lines ``- name [kind, ms, a few attributes]``, each child indented under its parent; orphans at the top."""
     ordered = sorted(spans, key=lambda span: span.start)
     ids = {span.span_id for span in ordered}
     lines: list[str] = []
@@ -88,7 +97,8 @@ def span_tree(spans: Sequence[TreeSpan]) -> str:
     def draw(parent: str | None, depth: int) -> None:
         for span in ordered:
             if span.parent_id == parent or (parent is None and span.parent_id not in ids):
-                lines.append(f"{'  ' * depth}- {span.name} [{span.kind}, {(span.end - span.start) / 1e6:.1f} ms]")
+                shown = "".join(f", {label} {span.attributes[key]}" for key, label in _SHOWN.items() if key in span.attributes)
+                lines.append(f"{'  ' * depth}- {span.name} [{span.kind}, {(span.end - span.start) / 1e6:.1f} ms{shown}]")
                 draw(span.span_id, depth + 1)
 
     draw(None, 0)
