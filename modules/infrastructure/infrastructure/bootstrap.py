@@ -74,7 +74,7 @@ def build_tracing(config: AppConfig, redactor: Redactor) -> Tracing:
     from modules.infrastructure.infrastructure.tracing.otel_tracer import OtelTracer
 
     if not config.tracing.exports:
-        return OtelTracer(redactor)
+        return OtelTracer(redactor, captures_content=config.tracing.capture_content)
     from modules.infrastructure.domain.tracing.export_counts import ExportCounts
     from modules.infrastructure.infrastructure.tracing.provider import build_provider
 

@@ -43,7 +43,7 @@ class OtelTracer:
         self._counts = counts
         self._provider = provider
         self._tracer = (provider or trace).get_tracer(INSTRUMENTATION)
-        self._captures_content = captures_content and provider is not None
+        self._captures_content = captures_content
 
     @property
     def captures_content(self) -> bool:
