@@ -34,7 +34,7 @@ def run(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 def test_promtool_finds_the_rules_valid() -> None:
     checked = run("check", "rules", RULES.name)
-    assert checked.returncode == 0 and "SUCCESS: 11 rules found" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "SUCCESS: 12 rules found" in checked.stdout, checked.stdout + checked.stderr
 
 
 def test_each_alert_fires_on_its_series_and_not_before() -> None:

@@ -1,5 +1,5 @@
 """The HTTP integration client's circuit breaker against a scripted server on 127.0.0.1, through the facade:
-it opens, fails fast, lets one trial through after the cool-down, and its metric follows."""
+it opens, fails fast, lets one trial through after the cool-down, and its metric (read at each scrape) follows."""
 
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ def test_the_breaker_opens_fails_fast_and_closes_after_a_successful_trial(http_s
     assert client.get("/orders").status == 200  # the trial call of the half-open breaker
     assert breaker_open() == 0 and len(http_server.received()) == 3
     assert client.get("/orders").status == 200  # closed again: calls go through
+
+
+def test_an_open_breaker_shows_closed_once_its_cool_down_ends_without_another_call(http_server: HttpFaultServer, integration_at: Callable[..., None]) -> None:
+    opened(http_server, integration_at, Reply(200))
+    assert breaker_open() == 1
+    time.sleep(COOLDOWN + 0.1)
+    assert breaker_open() == 0 and len(http_server.received()) == 2  # read at the scrape: the next call is let through
 
 
 def test_a_failed_trial_opens_the_breaker_again(http_server: HttpFaultServer, integration_at: Callable[..., None]) -> None:

@@ -51,6 +51,21 @@ def test_5xx_is_retried(openai_at) -> None:
     assert response.metadata["attempts"] == 3 and len(server.requests) == 3
 
 
+def test_the_breaker_opens_fails_fast_and_its_metric_shows_closed_once_the_cool_down_ends(openai_at) -> None:
+    with FaultServer([Answer(503), Answer(503), Answer(200)]) as server:
+        openai_at(server, LLM_MAX_RETRIES="0", LLM_BREAKER_THRESHOLD="2", LLM_BREAKER_COOLDOWN="0.5")
+        for _ in range(2):
+            with pytest.raises(LLMProviderError):
+                InfrastructureService.execute_prompt(PROMPT, CONTEXT)
+        with pytest.raises(LLMProviderError, match="LLM_BREAKER_COOLDOWN") as raised:
+            InfrastructureService.execute_prompt(PROMPT, CONTEXT)
+        assert raised.value.code == "circuit_open" and len(server.requests) == 2  # failed fast: the server never saw it
+        assert sample("infrastructure_llm_breaker_open", provider="openai", model="gpt-4o-mini") == 1
+        time.sleep(0.6)
+        assert sample("infrastructure_llm_breaker_open", provider="openai", model="gpt-4o-mini") == 0  # no call needed
+        assert InfrastructureService.execute_prompt(PROMPT, CONTEXT).content == "Hello from the fault server"
+
+
 def test_a_slow_server_times_out_within_the_deadline(openai_at) -> None:
     with FaultServer([Answer(200, delay=3)]) as server:
         openai_at(server, LLM_TIMEOUT="0.4", LLM_DEADLINE="1.5")

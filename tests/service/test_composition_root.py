@@ -138,6 +138,18 @@ def test_a_derived_set_rebuilds_what_depends_on_the_given_component_and_shares_t
     assert not parent.client.closed and not mine.closed, "the parent's and the given components are not the child's to close"
 
 
+def test_peek_answers_what_was_given_or_built_here_or_in_the_parent_and_never_builds() -> None:
+    parent = Set()
+    assert parent.peek(Set.client) is None and LOG == []
+    parent.other
+    mine = Resource("my pool")
+    child = parent.derive(pool=mine)
+    assert child.peek(Set.pool) is mine and child.peek(Set.other) is parent.other
+    assert child.peek(Set.client) is None, "the parent's client is not the child's: it would be built anew"
+    parent.close()
+    assert parent.peek(Set.other) is None and LOG == ["built other", "built my pool", "closed other"]
+
+
 def test_an_unknown_component_is_refused_with_the_known_names() -> None:
     with pytest.raises(ValueError, match="Unknown infrastructure component 'pol'; known components: client, other, pool, report, settings"):
         Set(given={"pol": 1})

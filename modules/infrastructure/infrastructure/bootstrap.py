@@ -233,11 +233,18 @@ def _integration_names(components: Infrastructure) -> list[str]:
 
 
 def build_exposition(
-    metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing
+    metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing,
+    components: Infrastructure,
 ) -> MetricsExposition:
+    """The scrape; the breakers are those of the LLM providers and integration clients in use at each scrape
+    (after a reload, the new ones), and none of a component nothing has built yet."""
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
 
-    return MetricsExposition(metrics, database, cache, listeners, tracing.export_counts)
+    return MetricsExposition(
+        metrics, database, cache, listeners, tracing.export_counts,
+        llm_providers=lambda: components.peek(Infrastructure.llm_providers),
+        http_clients=lambda: components.peek(Infrastructure.http_clients),
+    )
 
 
 class Infrastructure(Components):

@@ -109,6 +109,19 @@ class Components:
                 self._built[name] = component.build(**arguments)
             return self._built[name]
 
+    def peek(self, component: Component[T]) -> T | None:
+        """The component's instance when it was given or built (here, or in the parent this set shares it with);
+        ``None`` otherwise: never builds. For figures read at a scrape, which must not open what nothing uses."""
+        name = component.name
+        if name in self._given:
+            return cast(T, self._given[name])
+        built = self._built.get(name, _MISSING)
+        if built is not _MISSING:
+            return cast(T, built)
+        if name not in self._own and self._parent is not None:
+            return self._parent.peek(component)
+        return None
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """No component of this set is built while the block runs (a reload swapping several at once)."""

@@ -49,3 +49,10 @@ class CircuitBreaker:
     @property
     def is_open(self) -> bool:
         return self._opened_at is not None
+
+    @property
+    def fails_fast(self) -> bool:
+        """True while a call now would fail fast: open, and its cool-down (or the running trial's) not yet over.
+
+        What a metric shows: a breaker whose cool-down ended lets the next call through, so it no longer counts."""
+        return self.retry_in() > 0

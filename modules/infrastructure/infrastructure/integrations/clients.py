@@ -11,6 +11,7 @@ from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.config.integration_settings import INTEGRATION_PREFIX, integration_name
 from modules.infrastructure.domain.config.values import AppConfig, IntegrationConfig
 from modules.infrastructure.domain.errors import ConfigurationError
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
 from modules.infrastructure.domain.policies.rate_limit import CapacityLimiter
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.http_transport.deadline_transport import DeadlineTransport
@@ -76,6 +77,11 @@ class HttpClients:
             if key not in self._clients:
                 self._clients[key] = self._build(key)
             return self._clients[key]
+
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """The circuit breaker of each integration whose client was built; a retired integration's is gone."""
+        with self._lock:
+            return {name: client.breaker for name, client in self._clients.items()}
 
     def _settings(self, key: str) -> IntegrationConfig | None:
         return self._config.integrations.get(key) or self._transports.configuration(key)

@@ -37,7 +37,7 @@ from modules.infrastructure.infrastructure.integrations.httpx_errors import http
 from modules.infrastructure.infrastructure.integrations.response_body import read_answer
 
 
-CallObserver = Callable[[str, str, str, float, int, bool], None]  # integration, method, outcome, seconds, attempts, breaker open
+CallObserver = Callable[[str, str, str, float, int], None]  # integration, method, outcome, seconds, attempts
 
 
 class HttpClient:
@@ -150,7 +150,7 @@ class HttpClient:
         finally:
             elapsed = self._clock() - started
             if self._observe is not None:
-                self._observe(self.name, request.method, outcome, elapsed, attempts.count, self.breaker.is_open)
+                self._observe(self.name, request.method, outcome, elapsed, attempts.count)
         if logger.isEnabledFor(logging.DEBUG):  # the line's extras are built only when it is written
             log_answer(self.name, request, response.status, attempts.count, elapsed)
         return HttpResponse(

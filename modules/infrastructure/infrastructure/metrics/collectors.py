@@ -1,4 +1,4 @@
-"""Scrape-time collectors: pool, outbox and cache figures read when Prometheus asks, at no cost in between.
+"""Scrape-time collectors: pool, outbox, cache and circuit breaker figures read when Prometheus asks, at no cost in between.
 
 A collector never raises into a scrape: a figure that cannot be read is left out (the outbox also
 exports ``infrastructure_outbox_up 0``), and the failure is logged once until it recovers.
@@ -7,7 +7,7 @@ exports ``infrastructure_outbox_up 0``), and the failure is logged once until it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -15,10 +15,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.database.values import PoolStats
 from modules.infrastructure.domain.messaging.publications import ListenerStatus
+from modules.infrastructure.domain.policies.breaker import CircuitBreaker
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Breakers = Iterable[tuple[Sequence[str], CircuitBreaker]]  # each breaker with its label values
 
 POOL_FIGURES = {
     "size": "Connections the pool keeps open",
@@ -129,3 +131,25 @@ class ListenerCollector(_Guarded):
             for status in statuses:
                 family.add_metric([self._label(status.listener)], getattr(status, field))
             yield family
+
+
+class BreakerCollector(_Guarded):
+    """``infrastructure_<what>_breaker_open{labels}``: 1 while a breaker fails calls fast, read from the breakers
+    in use at each scrape, so a breaker whose cool-down ended, or whose client is gone, is not shown open."""
+
+    def __init__(self, what: str, whose: str, labels: Sequence[str], breakers: Callable[[], Breakers], label: Callable[[str], str]) -> None:
+        super().__init__(f"{what} circuit breakers")
+        self._name = f"{PREFIX}_{what}_breaker_open"
+        self._help = f"1 while {whose} circuit breaker fails calls fast (it opened and its cool-down is not over), else 0"
+        self._labels, self._breakers, self._label = list(labels), breakers, label
+
+    def collect(self) -> Iterator[Metric]:
+        states = self.read(lambda: [(values, breaker.fails_fast) for values, breaker in self._breakers()]) or []
+        shown: dict[tuple[str, ...], int] = {}  # values the label guard folds together ("other") show once, open if any is
+        for values, fails_fast in states:
+            key = tuple(self._label(value) for value in values)
+            shown[key] = max(shown.get(key, 0), int(fails_fast))
+        family = GaugeMetricFamily(self._name, self._help, labels=self._labels)
+        for key, value in shown.items():
+            family.add_metric(list(key), value)
+        yield family

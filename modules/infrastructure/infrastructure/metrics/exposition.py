@@ -1,9 +1,10 @@
-"""``MetricsExposition``: the text Prometheus scrapes, with pool, outbox and cache figures read at scrape time."""
+"""``MetricsExposition``: the text Prometheus scrapes, with pool, outbox, cache and breaker figures read at scrape time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
@@ -12,12 +13,24 @@ from sqlalchemy.orm import Session
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.database.values import PRIMARY, PoolStats
 from modules.infrastructure.domain.errors import DatabasePoolExhaustedError
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.infrastructure.database.database import Database
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
-from modules.infrastructure.infrastructure.metrics.collectors import OLDEST_PENDING, CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
+from modules.infrastructure.infrastructure.metrics.collectors import (
+    OLDEST_PENDING,
+    BreakerCollector,
+    Breakers,
+    CacheCollector,
+    ListenerCollector,
+    OutboxCollector,
+    PoolCollector,
+)
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 from modules.infrastructure.infrastructure.metrics.trace_collector import TraceExportCollector
+
+if TYPE_CHECKING:  # httpx2 is imported only where integrations are used
+    from modules.infrastructure.infrastructure.integrations.clients import HttpClients
 
 
 class MetricsExposition:
@@ -28,9 +41,16 @@ class MetricsExposition:
     """
 
     def __init__(
-        self, metrics: InfrastructureMetrics, database: Database, cache: Cache, listeners: ModuleEvents,
+        self,
+        metrics: InfrastructureMetrics,
+        database: Database,
+        cache: Cache,
+        listeners: ModuleEvents,
         trace_exports: Callable[[], Mapping[str, int]] = dict,
+        llm_providers: Callable[[], LLMProviders | None] = lambda: None,
+        http_clients: Callable[[], HttpClients | None] = lambda: None,
     ) -> None:
+        """``llm_providers`` and ``http_clients`` answer the ones in use now, or ``None`` before they are built."""
         self._families = metrics.registry
         self._scraped = CollectorRegistry()
         # Pools first, so their figures are the application's, not those of the outbox count's own connection.
@@ -39,6 +59,9 @@ class MetricsExposition:
         self._scraped.register(CacheCollector(cache.stats))
         self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
         self._scraped.register(TraceExportCollector(trace_exports))
+        llm, integrations = (lambda: llm_breakers(llm_providers())), (lambda: integration_breakers(http_clients()))
+        self._scraped.register(BreakerCollector("llm", "an LLM provider's", ("provider", "model"), llm, metrics.label))
+        self._scraped.register(BreakerCollector("integration", "an integration's", ("integration",), integrations, metrics.label))
 
     def collect(self) -> Iterator[Metric]:
         """Every family, the hot path's then the ones read now: what a prometheus_client application serves."""
@@ -55,6 +78,16 @@ def outbox_counts(database: Database) -> dict[str, float]:
     starts a relay nor shows up in the session histogram it is reading."""
     with _plain_session(database) as session:
         return {**outbox.counts(session), OLDEST_PENDING: outbox.oldest_pending_age(session)}
+
+
+def llm_breakers(providers: LLMProviders | None) -> Breakers:
+    """Each configured provider's breaker, labelled with its provider and model."""
+    return [((provider.name, provider.config.model), provider.breaker) for provider in providers or ()]
+
+
+def integration_breakers(clients: HttpClients | None) -> Breakers:
+    """The breaker of each integration whose client was built and not retired by a reload."""
+    return [((name,), breaker) for name, breaker in (clients.breakers() if clients is not None else {}).items()]
 
 
 @contextmanager

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
 from modules.infrastructure.infrastructure.metrics.sibling_families import SiblingFamilies
 
-IntegrationSeries = tuple[Counter, Histogram, Gauge]  # calls, seconds, breaker open
+IntegrationSeries = tuple[Counter, Histogram]  # calls, seconds
 
 PREFIX = "infrastructure"
 LLM_LABELS = ("provider", "model", "module")
@@ -72,10 +72,6 @@ class InfrastructureMetrics:
             f"{PREFIX}_integration_call_seconds", "Time of calls to outside services, retries and waits included",
             ["integration", "method"], registry=r, buckets=SESSION_BUCKETS,
         )
-        self.integration_breaker_open = Gauge(
-            f"{PREFIX}_integration_breaker_open", "1 while an integration's circuit breaker is open (calls fail fast), else 0",
-            ["integration"], registry=r,
-        )
         self._integration_cache: dict[tuple[str, str, str], IntegrationSeries] = {}
         self.listener_outcomes = Counter(
             f"{PREFIX}_listener_deliveries", "Listener attempts by outcome: completed, retry, failed, skipped (already settled)",
@@ -90,14 +86,13 @@ class InfrastructureMetrics:
         if size:
             self.storage_bytes.labels(namespace=module, operation=operation).inc(size)
 
-    def integration_call(self, integration: str, method: str, outcome: str, seconds: float, attempts: int, breaker_open: bool) -> None:
-        """Count one call to ``integration`` that ended as ``outcome`` after ``attempts`` requests, and its breaker's state."""
-        calls, call_seconds, breaker = self._integration_series(integration, method, outcome)
+    def integration_call(self, integration: str, method: str, outcome: str, seconds: float, attempts: int) -> None:
+        """Count one call to ``integration`` that ended as ``outcome`` after ``attempts`` requests (breakers: ``BreakerCollector``)."""
+        calls, call_seconds = self._integration_series(integration, method, outcome)
         calls.inc()
         if attempts > 1:  # looked up only then: a labelled series is shown (at 0) from its first lookup on
             self.integration_retries.labels(integration=self.label(integration), method=method).inc(attempts - 1)
         call_seconds.observe(seconds)
-        breaker.set(1 if breaker_open else 0)
 
     def _integration_series(self, integration: str, method: str, outcome: str) -> IntegrationSeries:
         """The labelled series of one (integration, method, outcome), looked up once, not on every call.
@@ -110,7 +105,6 @@ class InfrastructureMetrics:
             series = (
                 self.integration_calls.labels(integration=name, method=method, outcome=outcome),
                 self.integration_seconds.labels(integration=name, method=method),
-                self.integration_breaker_open.labels(integration=name),
             )
             self._integration_cache[key] = series
         return series
