@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+from modules.infrastructure.domain.health.values import CheckStatus, ComponentCheck
 from modules.infrastructure.infrastructure.health.readiness import is_required
-from modules.infrastructure.module_api import ConfigurationError, InfrastructureService, InvalidArgumentError
+from modules.infrastructure.module_api import (
+    ConfigurationError,
+    DatabasePoolExhaustedError,
+    InfrastructureService,
+    InvalidArgumentError,
+)
 from modules.infrastructure.module_api.testing import fake_infrastructure
 
 
@@ -16,6 +23,35 @@ def test_by_default_the_configuration_and_the_database_decide() -> None:
         answer = InfrastructureService.check_readiness()
     assert answer.ready and answer.waiting_for == () and list(answer.checks) == ["config", "database"]
     assert answer.to_dict()["status"] == "ready"
+
+
+def test_the_database_line_is_answered_on_a_connection_of_its_own_while_every_pooled_one_is_in_use(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"DATABASE_URL": f"sqlite:///{clean_env / 'app.db'}", "DB_POOL_SIZE": "1", "DB_MAX_OVERFLOW": "0", "DB_POOL_TIMEOUT": "0.2"}.items():
+        monkeypatch.setenv(name, value)
+    InfrastructureService.reset()
+    with InfrastructureService.get_database_session():
+        with pytest.raises(DatabasePoolExhaustedError):
+            InfrastructureService.get_database_session()
+        answer = InfrastructureService.check_readiness()
+    assert answer.ready and answer.checks["database"].detail.startswith("reachable in ")
+    assert answer.checks["database"].detail.endswith("ms on a connection of its own, pool 1/1+0 in use")
+
+
+class StuckDatabase:
+    """A database check of the caller's own, given to the set: readiness runs it as it is."""
+
+    name = "database"
+
+    def check(self) -> ComponentCheck:
+        return ComponentCheck(self.name, CheckStatus.ERROR, "scripted")
+
+
+def test_database_checks_a_set_was_given_are_run_as_they_are() -> None:
+    with fake_infrastructure(), InfrastructureService.override(health_checks=[StuckDatabase()]):
+        answer = InfrastructureService.check_readiness()
+    assert not answer.ready and answer.checks["database"].detail == "scripted"
 
 
 def test_an_integration_that_does_not_answer_its_health_path_holds_readiness_back_when_required() -> None:

@@ -6,11 +6,11 @@ import psycopg2
 import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from modules.infrastructure.domain.policies.backoff import backoff_delay
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
-from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, postgres_connect_args
+from modules.infrastructure.infrastructure.database.engine_options import engine_arguments, postgres_connect_args, probe_arguments
 from modules.infrastructure.module_api import DatabaseConfig
 
 PG = "postgresql+psycopg2://app:pw@db:5432/app"
@@ -57,6 +57,15 @@ def test_sqlite_file_gets_a_queue_pool_and_waits_db_pool_timeout_for_its_write_l
 def test_a_sqlite_timeout_in_the_url_wins() -> None:
     args = engine_arguments("sqlite:///var/app.db?timeout=2", DatabaseConfig(url="sqlite:///var/app.db?timeout=2"))
     assert args["connect_args"] == {}
+
+
+def test_the_readiness_probe_connects_without_a_pool_within_the_check_s_timeout() -> None:
+    args = probe_arguments(PG, config(pool_size=7, connect_timeout=10, statement_timeout_ms=60000, application_name="lessons"), 1.5)
+    assert args == {
+        "poolclass": NullPool, "echo": False,
+        "connect_args": {"connect_timeout": 2, "application_name": "lessons", "options": "-c statement_timeout=1500"},
+    }
+    assert probe_arguments("sqlite:///var/app.db", DatabaseConfig(url="sqlite:///var/app.db"), 0.5)["connect_args"] == {"timeout": 0.5}
 
 
 def test_replicas_are_used_in_turn() -> None:

@@ -222,6 +222,17 @@ def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
     ]
 
 
+def readiness_checks(components: Infrastructure, timeout: float) -> list[HealthCheck]:
+    """The start-up checks as the readiness probe runs them: the database's on a connection of its own within
+    ``timeout`` (a pool with every connection in use is busy, not unready); checks a set was given stay as they are."""
+    from modules.infrastructure.infrastructure.database.health import DatabaseHealthCheck, DatabaseReadinessCheck
+
+    return [
+        DatabaseReadinessCheck(lambda: components.database, timeout) if isinstance(check, DatabaseHealthCheck) else check
+        for check in components.health_checks
+    ]
+
+
 def _integration_names(components: Infrastructure) -> list[str]:
     """The configured integrations; none when the configuration cannot be read (its own check reports why)."""
     from modules.infrastructure.domain.errors import InfrastructureError

@@ -106,11 +106,13 @@ class InfrastructureService:
         for a component that is down. ``InvalidArgumentError`` for a bad ``timeout``.
         ``if not InfrastructureService.check_readiness().ready: ...``
         """
+        from modules.infrastructure.infrastructure.bootstrap import readiness_checks
         from modules.infrastructure.infrastructure.health.readiness import check_readiness
         from modules.infrastructure.infrastructure.health.report import checked_timeout
 
         components = _components()
-        return check_readiness(lambda: components.config, lambda: components.health_checks, checked_timeout(timeout, "check_readiness"), components.redactor.redact)
+        seconds = checked_timeout(timeout, "check_readiness")
+        return check_readiness(lambda: components.config, lambda: readiness_checks(components, seconds), seconds, components.redactor.redact)
 
     @staticmethod
     def get_metrics_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:

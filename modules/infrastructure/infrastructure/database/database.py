@@ -22,6 +22,7 @@ from modules.infrastructure.infrastructure.database.session import DatabaseSessi
 if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.connection_manager import ConnectionManager, SessionObserver
     from modules.infrastructure.infrastructure.database.migrations import MigrationRunner
+    from modules.infrastructure.infrastructure.database.readiness_probe import ReadinessProbe
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -44,6 +45,7 @@ class Database:
         self._session_observer = session_observer
         self._router = ReplicaRouter(replica_labels(config.replica_urls), config.replica_cooldown)
         self._engines: ConnectionManager | None = None
+        self._probe: ReadinessProbe | None = None
         self._lock = threading.Lock()
 
     @property
@@ -108,6 +110,20 @@ class Database:
         """Whether ``label`` answers a round trip now."""
         return self.engines.ping(label)
 
+    def probe(self, timeout: float) -> float:
+        """Milliseconds a round trip to the primary took on a connection of its own, not the pool's (which may all be
+        in use), connecting included and within ``timeout`` seconds: the readiness probe's check."""
+        with self._lock:
+            probe, replaced = self._probe, None
+            if probe is None or probe.timeout != timeout:
+                from modules.infrastructure.infrastructure.database.readiness_probe import ReadinessProbe
+
+                replaced, probe = probe, ReadinessProbe(self.config, self._redactor, timeout, lambda: self.engines.get_connection(PRIMARY))
+                self._probe = probe
+        if replaced is not None:
+            replaced.close()
+        return probe.round_trip()
+
     def stats(self) -> list[PoolStats]:
         """Pool figures of every engine built so far (none before the first session)."""
         return [] if self._engines is None else self._engines.stats()
@@ -118,15 +134,24 @@ class Database:
             self.config = config
             if self._engines is not None:
                 self._engines.rotate_passwords(config)
+            if self._probe is not None:
+                self._probe.rotate(config.url)
 
     def close(self) -> None:
-        """Close every pooled connection; the next session opens new ones."""
+        """Close every pooled connection (and the readiness probe's engine); the next session opens new ones."""
+        with self._lock:
+            probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.close()
         if self._engines is not None:
             self._engines.close()
 
     def after_fork(self) -> None:
         """In a forked child: new pools, leaving the parent's connections open for the parent."""
         self._lock = threading.Lock()
+        probe, self._probe = self._probe, None  # the child builds its own on its first check
+        if probe is not None:
+            probe.after_fork()
         if self._engines is not None:
             self._engines.after_fork()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from modules.infrastructure.domain.config.values import DatabaseConfig
 
@@ -39,6 +41,16 @@ def engine_arguments(raw_url: str, config: DatabaseConfig) -> dict[str, Any]:
     elif url.get_backend_name() == "sqlite":
         arguments["connect_args"] = sqlite_connect_args(url, config)
     return arguments
+
+
+def probe_arguments(raw_url: str, config: DatabaseConfig, timeout: float) -> dict[str, Any]:
+    """``create_engine`` arguments for the readiness probe's own connections: no pool (a connection opened for each
+    check and closed after it), ``timeout`` seconds as the connect and statement timeout (SQLite: its busy timeout).
+    Not for in-memory SQLite, whose database lives in the pool's one connection."""
+    bounded = replace(config, connect_timeout=timeout, statement_timeout_ms=math.ceil(timeout * 1000), pool_timeout=timeout)
+    pooled = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_use_lifo")
+    arguments = {key: value for key, value in engine_arguments(raw_url, bounded).items() if key not in pooled}
+    return {**arguments, "poolclass": NullPool}
 
 
 def sqlite_connect_args(url: URL, config: DatabaseConfig) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The ``database`` line of the start-up report."""
+"""The ``database`` line of the start-up report, and of the readiness probe."""
 
 from __future__ import annotations
 
@@ -34,8 +34,7 @@ class DatabaseHealthCheck:
             return ComponentCheck(self.name, CheckStatus.ERROR, str(exc))
         except DatabaseError as exc:
             return ComponentCheck(self.name, CheckStatus.ERROR, f"unreachable: {exc}")
-        pool = next((s for s in database.stats() if s.label == PRIMARY), None)
-        pool_text = f"pool {pool.checked_out}/{pool.size}+{pool.max_overflow} in use" if pool else "pool n/a"
+        pool_text = _pool_text(database)
         if migrations.at_head:
             state, schema = CheckStatus.OK, "migrations at head"
         else:
@@ -48,6 +47,33 @@ class DatabaseHealthCheck:
             state = CheckStatus.DEGRADED  # read-only sessions fall back to the primary meanwhile
             detail += "".join(f"; {problem}" for problem in unusable)
         return ComponentCheck(self.name, state, detail)
+
+
+class DatabaseReadinessCheck:
+    """The readiness probe's line: a round trip to the primary on a connection of its own within ``timeout``, so a
+    pool whose connections are all in use is busy, not unready; migrations and replicas (never more than degraded)
+    are the start-up report's."""
+
+    name = "database"
+
+    def __init__(self, database: Callable[[], Database], timeout: float) -> None:
+        self._database = database
+        self._timeout = timeout
+
+    def check(self) -> ComponentCheck:
+        database = self._database()
+        try:
+            latency = database.probe(self._timeout)
+        except ConfigurationError as exc:
+            return ComponentCheck(self.name, CheckStatus.ERROR, str(exc))
+        except DatabaseError as exc:
+            return ComponentCheck(self.name, CheckStatus.ERROR, f"unreachable: {exc}")
+        return ComponentCheck(self.name, CheckStatus.OK, f"reachable in {latency:.1f} ms on a connection of its own, {_pool_text(database)}")
+
+
+def _pool_text(database: Database) -> str:
+    pool = next((s for s in database.stats() if s.label == PRIMARY), None)
+    return f"pool {pool.checked_out}/{pool.size}+{pool.max_overflow} in use" if pool else "pool n/a"
 
 
 def _replicas(database: Database) -> tuple[list[str], list[str]]:
