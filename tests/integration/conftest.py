@@ -19,6 +19,8 @@ import pytest
 from tests.integration.anthropic_fault_server import CLAUDE_API_KEY
 from tests.integration.fault_server import FAULT_API_KEY, FaultServer
 from tests.integration.http_fault_server import HttpFaultServer
+from tests.integration.postgres_scratch import execute
+from tests.integration.private_postgres import PrivatePostgres
 from tests.integration.private_rabbitmq import PrivateRabbitMQ
 from tests.integration.private_s3 import PrivateS3
 from tests.integration.services import (
@@ -121,4 +123,15 @@ def private_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS3]:
 def private_s3_for_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS3]:
     """An S3-compatible server that serves presigned URLs (moto does not check credentials given in a query)."""
     with PrivateS3(tmp_path_factory.mktemp("s3-urls"), check_credentials=False) as server:
+        yield server
+
+
+@pytest.fixture
+def scram_postgres() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL where the role ``app`` logs in with a SCRAM password (``first-password``) over TCP."""
+    with PrivatePostgres(password_encryption="scram-sha-256") as server:
+        execute(server.url, "CREATE ROLE app LOGIN PASSWORD 'first-password'")
+        hba = server.data / "pg_hba.conf"
+        hba.write_text("host all app 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        execute(server.url, "SELECT pg_reload_conf()")
         yield server

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from modules.infrastructure.module_api import InfrastructureService, Prompt
@@ -84,17 +83,6 @@ def test_an_llm_key_rotated_under_load_fails_no_call(clean_env: Path) -> None:
     assert failures == [] and calls > 50, (calls, failures[:3])
     assert any(old_key in key for _, key in keys) and all(new_key in key for at, key in keys if at > revoked_at[0])
     print(f"LLM key rotation: {calls} calls in {LOAD_SECONDS:.0f} s on {THREADS} threads, failed: {len(failures)}")
-
-
-@pytest.fixture
-def scram_postgres() -> Iterator[PrivatePostgres]:
-    """A private PostgreSQL where the role ``app`` logs in with a SCRAM password over TCP."""
-    with PrivatePostgres(password_encryption="scram-sha-256") as server:
-        execute(server.url, "CREATE ROLE app LOGIN PASSWORD 'first-password'")
-        hba = server.data / "pg_hba.conf"
-        hba.write_text("host all app 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-        execute(server.url, "SELECT pg_reload_conf()")
-        yield server
 
 
 def test_a_database_password_rotated_under_load_fails_no_call(clean_env: Path, scram_postgres: PrivatePostgres) -> None:

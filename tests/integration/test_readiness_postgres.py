@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from modules.infrastructure.domain.health.values import CheckStatus
 from modules.infrastructure.module_api import DatabasePoolExhaustedError, InfrastructureService
-from tests.integration.postgres_scratch import admin_engine, unique_name, use_postgres
+from tests.integration.postgres_scratch import admin_engine, execute, unique_name, use_postgres
+from tests.integration.private_postgres import PrivatePostgres
 from tests.integration.private_rabbitmq import free_port
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -104,3 +105,14 @@ def test_a_forked_child_checks_readiness_on_a_connection_of_its_own(small_pool: 
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0 and verdict.read_text() == "ready"
     assert InfrastructureService.check_readiness().ready  # the parent's goes on
+
+
+def test_a_rotated_password_reaches_the_probe_s_connections(clean_env: Path, scram_postgres: PrivatePostgres) -> None:
+    url = f"postgresql://app:{{}}@127.0.0.1:{scram_postgres.port}/postgres"
+    (clean_env / ".env").write_text(f"DATABASE_URL={url.format('first-password')}\n")
+    assert InfrastructureService.check_readiness().ready
+    (clean_env / ".env").write_text(f"DATABASE_URL={url.format('second-password')}\n")
+    assert InfrastructureService.reload_config().applied == ("DATABASE_URL",)
+    assert InfrastructureService.check_readiness().ready  # the server still takes the old password: tried after the new one
+    execute(scram_postgres.url, "ALTER ROLE app PASSWORD 'second-password'")
+    assert InfrastructureService.check_readiness().ready  # and the new one once the server takes it
