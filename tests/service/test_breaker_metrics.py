@@ -15,7 +15,7 @@ from modules.infrastructure.module_api import (
     LLMProviderError,
     Prompt,
 )
-from modules.infrastructure.module_api.testing import fake_infrastructure
+from modules.infrastructure.module_api.testing import FakeLLM, fake_infrastructure
 from tests.integration.fault_server import Answer, FaultServer
 from tests.metrics_support import sample
 
@@ -32,13 +32,18 @@ def test_an_llm_provider_whose_breaker_opened_shows_open_until_its_cool_down_end
     environment = {"LLM_MAX_RETRIES": "0", "LLM_BREAKER_THRESHOLD": "1", "LLM_BREAKER_COOLDOWN": str(COOLDOWN)}
     down = LLMProviderError("fake is down", provider="fake", status_code=503)
     with fake_infrastructure([down, "back"], environment=environment):
-        assert sample(LLM, provider="fake", model="fake-model") == 0
+        assert sample(LLM, provider="fake", model="fake-model") is None  # no LLM call yet: the call layer is not built
         with pytest.raises(LLMProviderError):
             InfrastructureService.execute_prompt(Prompt("Hi"))
         assert sample(LLM, provider="fake", model="fake-model") == 1
         time.sleep(COOLDOWN + 0.05)
         assert sample(LLM, provider="fake", model="fake-model") == 0  # no call since: the next one is let through
         assert InfrastructureService.execute_prompt(Prompt("Hi")).content == "back"
+
+
+def test_a_call_layer_given_to_the_set_shows_the_breakers_of_its_own_providers() -> None:
+    with fake_infrastructure(), InfrastructureService.override(llm=FakeLLM(model="given-model").gateway()):
+        assert sample(LLM, provider="fake", model="given-model") == 0 and sample(LLM, provider="fake", model="fake-model") is None
 
 
 def test_an_integration_breaker_that_opened_before_traffic_stopped_shows_closed_once_its_cool_down_ends() -> None:

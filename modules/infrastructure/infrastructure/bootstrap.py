@@ -247,14 +247,17 @@ def build_exposition(
     metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing,
     components: Infrastructure,
 ) -> MetricsExposition:
-    """The scrape; the breakers are those of the LLM providers and integration clients in use at each scrape
-    (after a reload, the new ones), and none of a component nothing has built yet."""
+    """The scrape; the breakers are those of the LLM providers the call layer uses and the integration clients,
+    as they are at each scrape (after a reload, the new ones), and none of a component nothing has built yet."""
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
+
+    def llm_providers() -> LLMProviders | None:
+        gateway = components.peek(Infrastructure.llm)
+        return None if gateway is None else gateway.providers
 
     return MetricsExposition(
         metrics, database, cache, listeners, tracing.export_counts,
-        llm_providers=lambda: components.peek(Infrastructure.llm_providers),
-        http_clients=lambda: components.peek(Infrastructure.http_clients),
+        llm_providers=llm_providers, http_clients=lambda: components.peek(Infrastructure.http_clients),
     )
 
 
