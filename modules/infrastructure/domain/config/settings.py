@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
+from modules.infrastructure.domain.config.metrics_folder import MULTIPROC_DIR, metrics_folder
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.config.tls_files import pem_file
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
@@ -181,6 +182,10 @@ SETTINGS: tuple[Setting, ...] = (
     *_group(
         "health",
         ("HEALTH_READY_COMPONENTS", "config,database", "Start-up check lines that must not be an error for /readyz to answer 200: config, database, cache, messaging, llm, storage, integrations (every integration's), or all", p.comma_list(p.choice(READY_COMPONENTS))),
+    ),
+    *_group(
+        "metrics",
+        (MULTIPROC_DIR, None, "Folder where each worker process of a multi-process server (gunicorn) writes its metric files, so one scrape shows them all; prometheus_client's own variable, read from the process environment before the first metric: set it there, not in the dotenv file, and empty the folder when the server starts (unset: this process's metrics only)", metrics_folder),
     ),
     *_group(
         "secret files and connection parts",

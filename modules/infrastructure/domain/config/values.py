@@ -132,6 +132,13 @@ class HealthConfig(_MaskedRepr):
 
 
 @dataclass(frozen=True, repr=False)
+class MetricsConfig(_MaskedRepr):
+    """Where a multi-process server's workers write their metric files (``None``: one process's metrics)."""
+
+    multiprocess_dir: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
 class APIConfig(_MaskedRepr):
     """Where an HTTP front end of the application should listen."""
 
@@ -218,6 +225,7 @@ class AppConfig(_MaskedRepr):
     module_settings: Mapping[str, SettingValues] = field(default_factory=lambda: MappingProxyType({}))  # sibling modules' own
     integrations: Mapping[str, IntegrationConfig] = field(default_factory=lambda: MappingProxyType({}))  # by name: crm, mailer
     health: HealthConfig = field(default_factory=HealthConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def database_url(self) -> str:
