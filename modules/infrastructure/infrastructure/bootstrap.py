@@ -58,18 +58,35 @@ def build_config(environment: EnvironmentLoader, redactor: Redactor) -> AppConfi
 
 
 def build_metrics() -> InfrastructureMetrics:
+    """The module's metric families; with ``PROMETHEUS_MULTIPROC_DIR``, a folder that cannot take their files is a
+    ``ConfigurationError`` here rather than prometheus_client's ``OSError`` at the first metric."""
+    from modules.infrastructure.infrastructure.metrics.multiprocess import multiprocess_folder
     from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
+    multiprocess_folder()
     return InfrastructureMetrics()
 
 
 def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics) -> Database:
     from modules.infrastructure.infrastructure.database.database import Database
+    from modules.infrastructure.infrastructure.metrics.process_figures import copy_pools
 
-    return Database(config.database, redactor, metrics.session_observer)
+    database = Database(config.database, redactor, metrics.session_observer)
+    copy_pools(database.stats, metrics.label)  # multi-process mode: this worker's pools in its metric files
+    return database
 
 
 def build_cache(config: AppConfig, redactor: Redactor) -> CacheBackend:
+    """The cache backend; with PROMETHEUS_MULTIPROC_DIR its counts are copied into this worker's metric files."""
+    cache = _cache_backend(config, redactor)
+    if config.metrics.multiprocess_dir is not None:  # else no prometheus_client import: a process that only caches needs none
+        from modules.infrastructure.infrastructure.metrics.process_figures import copy_cache
+
+        copy_cache(cache.stats)
+    return cache
+
+
+def _cache_backend(config: AppConfig, redactor: Redactor) -> CacheBackend:
     """Redis when ``REDIS_URL`` is set, else the in-process ``MemoryCache``."""
     settings = config.cache
     if settings.redis_url is None:
@@ -206,10 +223,14 @@ def _integration_names(components: Infrastructure) -> list[str]:
         return []
 
 
-def build_exposition(metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents) -> MetricsExposition:
+def build_exposition(
+    config: AppConfig, metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents
+) -> MetricsExposition:
+    """The scrape: this process's registry, or with ``PROMETHEUS_MULTIPROC_DIR`` every worker's files merged."""
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
+    from modules.infrastructure.infrastructure.metrics.multiprocess import same_as_configured
 
-    return MetricsExposition(metrics, database, cache, listeners)
+    return MetricsExposition(metrics, database, cache, listeners, same_as_configured(config.metrics.multiprocess_dir))
 
 
 class Infrastructure(Components):
