@@ -164,12 +164,15 @@ def test_a_killed_worker_leaves_its_counters_and_takes_its_live_gauges_when_mark
     assert _value(after, "infrastructure_cache_misses_total", backend="memory") == total
 
 
-def test_a_worker_that_ends_normally_writes_its_last_cache_counts(workers: Workers) -> None:
-    worker, pid = workers.start(2)
+def test_a_worker_that_ends_normally_writes_its_last_cache_counts_and_takes_its_live_gauges(workers: Workers) -> None:
+    _, staying = workers.start(1)
+    worker, pid = workers.start(2)  # told to end at once: within a second, its cache reads are copied only by its exit
     assert worker.stdin is not None
     worker.stdin.write("\n")
     worker.stdin.close()
     assert worker.wait(WAIT_SECONDS) == 0
-    samples, _ = workers.scrape()
-    assert _value(samples, "infrastructure_cache_misses_total", backend="memory") == 2.0
-    assert _value(samples, "invoices_sent_total", module="billing") == 2.0
+    samples, _ = _settled(workers, _cache_reads_copied(3.0))  # the ended one's copied at its exit, the other's within a second
+    assert _value(samples, "infrastructure_cache_misses_total", backend="memory") == 3.0
+    assert _value(samples, "invoices_sent_total", module="billing") == 3.0
+    assert set(_by_pid(samples, "render_queue")) == {str(staying)}  # no child_exit hook needed for a normal exit
+    assert str(pid) not in _by_pid(samples, "infrastructure_db_pool_checked_out")

@@ -60,10 +60,11 @@ def build_config(environment: EnvironmentLoader, redactor: Redactor) -> AppConfi
 def build_metrics() -> InfrastructureMetrics:
     """The module's metric families; with ``PROMETHEUS_MULTIPROC_DIR``, a folder that cannot take their files is a
     ``ConfigurationError`` here rather than prometheus_client's ``OSError`` at the first metric."""
-    from modules.infrastructure.infrastructure.metrics.multiprocess import multiprocess_folder
+    from modules.infrastructure.infrastructure.metrics.multiprocess import leave_the_scrape_at_exit, multiprocess_folder
     from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
-    multiprocess_folder()
+    if multiprocess_folder() is not None:
+        leave_the_scrape_at_exit()
     return InfrastructureMetrics()
 
 

@@ -9,6 +9,7 @@ and that the configuration says the same, so a worker never writes where the scr
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from prometheus_client import multiprocess, values
@@ -69,3 +70,22 @@ def mark_process_dead(pid: object) -> None:
     folder = multiprocess_folder()
     if folder is not None:
         multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]  # the library's function has no hints
+
+
+_leaving_registered = False
+
+
+def leave_the_scrape_at_exit() -> None:
+    """Once per process: when it exits normally, its live gauges go as ``mark_process_dead`` would take them, so a
+    server without a ``child_exit`` hook (or a process of its own) leaves none behind; a killed one needs the hook."""
+    global _leaving_registered
+    if not _leaving_registered:
+        _leaving_registered = True
+        atexit.register(_leave)
+
+
+def _leave() -> None:
+    try:
+        mark_process_dead(os.getpid())
+    except ConfigurationError:  # the folder went away meanwhile: nothing to take out of it
+        pass

@@ -49,13 +49,13 @@ class ProcessFigures:
     def watch_pools(self, stats: Callable[[], Sequence[PoolStats]], label: Callable[[str], str]) -> None:
         with self._lock:
             self._pools, self._label = stats, label
-        self._start()
+            self._start()
 
     def watch_cache(self, stats: Callable[[], CacheStats]) -> None:
         with self._lock:
             self._cache = stats
             self._copied = _counts(stats())  # a new cache starts from its own counts: add only what comes after
-        self._start()
+            self._start()
 
     def copy(self) -> None:
         """Write the figures now; a figure that cannot be read is left as it was (logged once until it can)."""
@@ -88,6 +88,7 @@ class ProcessFigures:
         self._copied = counts
 
     def _start(self) -> None:
+        """The copying thread, once per process (called holding the lock)."""
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="metrics-process-figures", daemon=True)
             self._thread.start()
