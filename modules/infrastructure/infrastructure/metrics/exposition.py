@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.metrics_core import Metric
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from modules.infrastructure.infrastructure.database.database import Database
 from modules.infrastructure.infrastructure.messaging import outbox
 from modules.infrastructure.infrastructure.messaging.module_events import ModuleEvents
 from modules.infrastructure.infrastructure.metrics.collectors import OLDEST_PENDING, CacheCollector, ListenerCollector, OutboxCollector, PoolCollector
+from modules.infrastructure.infrastructure.metrics.process_figures import process_figures
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 from modules.infrastructure.infrastructure.metrics.trace_collector import TraceExportCollector
 
@@ -29,25 +31,40 @@ class MetricsExposition:
 
     def __init__(
         self, metrics: InfrastructureMetrics, database: Database, cache: Cache, listeners: ModuleEvents,
-        trace_exports: Callable[[], Mapping[str, int]] = dict,
+        trace_exports: Callable[[], Mapping[str, int]] = dict, multiprocess_dir: str | None = None,
     ) -> None:
-        self._families = metrics.registry
+        """``multiprocess_dir``: every worker's files there, merged, instead of this process's registry; each worker's
+        pools and cache counts are in them too (``ProcessFigures``), the database-wide figures are read here once.
+        ``trace_exports``: this process's span export counts."""
         self._scraped = CollectorRegistry()
-        # Pools first, so their figures are the application's, not those of the outbox count's own connection.
-        self._scraped.register(PoolCollector(database.stats, metrics.label))
+        self._own_figures = None if multiprocess_dir is None else process_figures()
+        if multiprocess_dir is None:
+            self._families = metrics.registry
+            # Pools first, so their figures are the application's, not those of the outbox count's own connection.
+            self._scraped.register(PoolCollector(database.stats, metrics.label))
+            self._scraped.register(CacheCollector(cache.stats))
+        else:
+            self._families = CollectorRegistry()
+            MultiProcessCollector(self._families, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # no hints in the library
         self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
-        self._scraped.register(CacheCollector(cache.stats))
         self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
         self._scraped.register(TraceExportCollector(trace_exports))
 
     def collect(self) -> Iterator[Metric]:
         """Every family, the hot path's then the ones read now: what a prometheus_client application serves."""
+        self._copy_own_figures()
         yield from self._families.collect()
         yield from self._scraped.collect()
 
     def text(self) -> str:
         """The Prometheus text exposition (format 0.0.4) of every metric."""
+        self._copy_own_figures()
         return (generate_latest(self._families) + generate_latest(self._scraped)).decode("utf-8")
+
+    def _copy_own_figures(self) -> None:
+        """Several workers: this process's pools and cache into its files as they are now, not as a second ago."""
+        if self._own_figures is not None:
+            self._own_figures.copy()
 
 
 def outbox_counts(database: Database) -> dict[str, float]:

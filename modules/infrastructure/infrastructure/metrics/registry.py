@@ -74,7 +74,7 @@ class InfrastructureMetrics:
         )
         self.integration_breaker_open = Gauge(
             f"{PREFIX}_integration_breaker_open", "1 while an integration's circuit breaker is open (calls fail fast), else 0",
-            ["integration"], registry=r,
+            ["integration"], registry=r, multiprocess_mode="livemax",  # several workers: 1 while open in any live one
         )
         self._integration_cache: dict[tuple[str, str, str], IntegrationSeries] = {}
         self.listener_outcomes = Counter(
