@@ -9,7 +9,9 @@ a slow readiness check does not hold up a scrape.
 
 Run on its own it exports what is visible from any process: the outbox's pending and failed events
 and its own pools. An application exports its own calls (LLM, sessions, cache) by calling
-``start_in_thread()`` from this file in its process. Exit status: 0 stopped, 2 usage error.
+``start_in_thread()`` from this file in its process. With ``PROMETHEUS_MULTIPROC_DIR`` set (a server
+of several worker processes), run on its own beside them it exports every worker's figures, merged.
+Exit status: 0 stopped, 2 usage error.
 """
 
 from __future__ import annotations

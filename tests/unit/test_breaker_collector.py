@@ -23,7 +23,7 @@ def scraped(breakers: Breakers | Exception, label: LabelGuard | None = None) -> 
         return breakers
 
     registry = CollectorRegistry()
-    registry.register(BreakerCollector("integration", "an integration's", ("integration",), read, label or LabelGuard()))
+    registry.register(BreakerCollector("integration", read, label or LabelGuard()))
     return registry
 
 

@@ -59,8 +59,13 @@ def build_config(environment: EnvironmentLoader, redactor: Redactor) -> AppConfi
 
 
 def build_metrics() -> InfrastructureMetrics:
+    """The module's metric families; with ``PROMETHEUS_MULTIPROC_DIR``, a folder that cannot take their files is a
+    ``ConfigurationError`` here rather than prometheus_client's ``OSError`` at the first metric."""
+    from modules.infrastructure.infrastructure.metrics.multiprocess import leave_the_scrape_at_exit, multiprocess_folder
     from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 
+    if multiprocess_folder() is not None:
+        leave_the_scrape_at_exit()
     return InfrastructureMetrics()
 
 
@@ -84,11 +89,24 @@ def build_tracing(config: AppConfig, redactor: Redactor) -> Tracing:
 
 def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, tracing: Tracing) -> Database:
     from modules.infrastructure.infrastructure.database.database import Database
+    from modules.infrastructure.infrastructure.metrics.process_figures import copy_pools
 
-    return Database(config.database, redactor, metrics.session_observer, tracing)
+    database = Database(config.database, redactor, metrics.session_observer, tracing)
+    copy_pools(database.stats, metrics.label)  # multi-process mode: this worker's pools in its metric files
+    return database
 
 
 def build_cache(config: AppConfig, redactor: Redactor, tracing: Tracing) -> CacheBackend:
+    """The cache backend; with PROMETHEUS_MULTIPROC_DIR its counts are copied into this worker's metric files."""
+    cache = _cache_backend(config, redactor, tracing)
+    if config.metrics.multiprocess_dir is not None:  # else no prometheus_client import: a process that only caches needs none
+        from modules.infrastructure.infrastructure.metrics.process_figures import copy_cache
+
+        copy_cache(cache.stats)
+    return cache
+
+
+def _cache_backend(config: AppConfig, redactor: Redactor, tracing: Tracing) -> CacheBackend:
     """Redis when ``REDIS_URL`` is set (its calls traced), else the in-process ``MemoryCache``."""
     settings = config.cache
     if settings.redis_url is None:
@@ -177,7 +195,13 @@ def build_llm(
         from modules.infrastructure.infrastructure.llm_clients.usage_store import DatabaseUsageSink
 
         sinks.append(DatabaseUsageSink(database.session))
-    return LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks), tracing)
+    gateway = LLMGateway(llm_providers, NamespacedCache(cache, "llm"), UsageLedger(sinks=sinks), tracing)
+    if config.metrics.multiprocess_dir is not None:  # this worker's breakers in its metric files (the providers in use)
+        from modules.infrastructure.infrastructure.metrics.collectors import llm_breakers
+        from modules.infrastructure.infrastructure.metrics.process_figures import copy_breakers
+
+        copy_breakers("llm", lambda: llm_breakers(gateway.providers), metrics.label)
+    return gateway
 
 
 def build_storage(config: AppConfig, redactor: Redactor) -> StorageBackend:
@@ -200,7 +224,13 @@ def build_http_clients(
     """One resilient client per ``INTEGRATION_<NAME>_*`` integration, built on first use."""
     from modules.infrastructure.infrastructure.integrations.clients import HttpClients
 
-    return HttpClients(config, redactor, metrics.integration_call, http_transports, tracing)
+    clients = HttpClients(config, redactor, metrics.integration_call, http_transports, tracing)
+    if config.metrics.multiprocess_dir is not None:  # this worker's breakers in its metric files
+        from modules.infrastructure.infrastructure.metrics.collectors import integration_breakers
+        from modules.infrastructure.infrastructure.metrics.process_figures import copy_breakers
+
+        copy_breakers("integration", lambda: integration_breakers(clients), metrics.label)
+    return clients
 
 
 def build_health_checks(components: Infrastructure) -> Sequence[HealthCheck]:
@@ -244,19 +274,21 @@ def _integration_names(components: Infrastructure) -> list[str]:
 
 
 def build_exposition(
-    metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing,
+    config: AppConfig, metrics: InfrastructureMetrics, database: Database, cache: CacheBackend, listeners: ModuleEvents, tracing: Tracing,
     components: Infrastructure,
 ) -> MetricsExposition:
-    """The scrape; the breakers are those of the LLM providers the call layer uses and the integration clients,
-    as they are at each scrape (after a reload, the new ones), and none of a component nothing has built yet."""
+    """The scrape: this process's registry, or with ``PROMETHEUS_MULTIPROC_DIR`` every worker's files merged. The breakers
+    are those of the LLM providers the call layer uses and the integration clients, as they are at each scrape (after a
+    reload, the new ones), and none of a component nothing has built yet."""
     from modules.infrastructure.infrastructure.metrics.exposition import MetricsExposition
+    from modules.infrastructure.infrastructure.metrics.multiprocess import same_as_configured
 
     def llm_providers() -> LLMProviders | None:
         gateway = components.peek(Infrastructure.llm)
         return None if gateway is None else gateway.providers
 
     return MetricsExposition(
-        metrics, database, cache, listeners, tracing.export_counts,
+        metrics, database, cache, listeners, tracing.export_counts, same_as_configured(config.metrics.multiprocess_dir),
         llm_providers=llm_providers, http_clients=lambda: components.peek(Infrastructure.http_clients),
     )
 

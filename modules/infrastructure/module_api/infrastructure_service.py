@@ -116,7 +116,7 @@ class InfrastructureService:
 
     @staticmethod
     def get_metrics_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-        """The WSGI application of a metrics server: ``/metrics`` (prometheus_client's, over this process's metrics),
+        """The WSGI application of a metrics server: ``/metrics`` (prometheus_client's, over ``metrics_text()``'s metrics),
         ``/livez`` (200 while the process serves) and ``/readyz`` (200 when ``check_readiness()`` is ready, else 503).
         ``make_server("0.0.0.0", 9464, InfrastructureService.get_metrics_app()).serve_forever()``
         """
@@ -511,12 +511,23 @@ class InfrastructureService:
 
     @staticmethod
     def metrics_text() -> str:
-        """This process's metrics in the Prometheus text format: pools, sessions, LLM calls, outbox, cache.
+        """This process's metrics in the Prometheus text format: pools, sessions, LLM calls, outbox, cache; with
+        ``PROMETHEUS_MULTIPROC_DIR`` every worker process's, merged (README, "Several worker processes").
 
         Never raises for a component that is down (its figures are left out); labels carry no secret,
         URL, prompt or id. ``body = InfrastructureService.metrics_text()`` (serve it with scripts/metrics_server.py)
         """
         return _components().exposition.text()
+
+    @staticmethod
+    def mark_metrics_process_dead(pid: int) -> None:
+        """Drop an ended worker's live gauges from the scrape when ``PROMETHEUS_MULTIPROC_DIR`` is set (its counters and
+        histograms stay in the sums); nothing without it. Call it from gunicorn's ``child_exit(server, worker)`` hook
+        with ``worker.pid``. ``InvalidArgumentError`` for a bad ``pid``; ``ConfigurationError`` for an unusable folder.
+        """
+        from modules.infrastructure.infrastructure.metrics.multiprocess import mark_process_dead
+
+        mark_process_dead(pid)
 
     @staticmethod
     @contextmanager

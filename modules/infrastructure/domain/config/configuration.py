@@ -8,6 +8,7 @@ from typing import Any
 
 from modules.infrastructure.domain.config.integration_settings import integration_tables, plain_integrations, read_integrations
 from modules.infrastructure.domain.config.llm_selection import LLMSelection, select_llm
+from modules.infrastructure.domain.config.metrics_folder import MULTIPROC_DIR
 from modules.infrastructure.domain.config.module_settings import ModuleSettings, multi_line_secret, read_modules
 from modules.infrastructure.domain.config.parsers import InvalidValue, boolean
 from modules.infrastructure.domain.config.settings import (
@@ -37,6 +38,7 @@ from modules.infrastructure.domain.config.values import (
     HealthConfig,
     LoggingConfig,
     MessagingConfig,
+    MetricsConfig,
     StorageConfig,
     TLSFiles,
 )
@@ -254,6 +256,7 @@ class Configuration:
             integrations=MappingProxyType(self._integrations),
             health=HealthConfig(ready_components=tuple(dict.fromkeys(v["HEALTH_READY_COMPONENTS"]))),
             tracing=tracing_config(v),
+            metrics=MetricsConfig(multiprocess_dir=v[MULTIPROC_DIR]),
             warnings=tuple(warnings),
         )
 

@@ -12,6 +12,7 @@ from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
 from modules.infrastructure.domain.config.otel_parsers import key_values
+from modules.infrastructure.domain.config.metrics_folder import MULTIPROC_DIR, metrics_folder
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.config.tls_files import pem_file
 from modules.infrastructure.domain.llm.token_counts import MAX_TOKENS
@@ -201,6 +202,10 @@ SETTINGS: tuple[Setting, ...] = (
         ("OTEL_BSP_MAX_QUEUE_SIZE", "2048", "Finished spans waiting for export; past it new ones are dropped (and counted), never waited for", p.integer(1, 1_000_000)),
         ("OTEL_BSP_SCHEDULE_DELAY", "5000", "Milliseconds between exports of the waiting spans", p.integer(1, 3_600_000, note="1 hour")),
         ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false", "true: LLM spans carry the prompt and answer texts (they may hold personal data); false: only sizes, model, tokens", p.boolean),
+    ),
+    *_group(
+        "metrics",
+        (MULTIPROC_DIR, None, "Folder where each worker process of a multi-process server (gunicorn) writes its metric files, so one scrape shows them all; prometheus_client's own variable, read from the process environment before the first metric: set it there, not in the dotenv file, and empty the folder when the server starts (unset: this process's metrics only)", metrics_folder),
     ),
     *_group(
         "secret files and connection parts",

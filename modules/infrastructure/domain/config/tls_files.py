@@ -11,6 +11,7 @@ import os
 import stat
 
 from modules.infrastructure.domain.config.parsers import InvalidValue
+from modules.infrastructure.domain.config.path_checks import path_mode
 
 MAX_PEM_BYTES = 10 * 1024 * 1024  # a CA bundle with every public root is about 250 KB
 PEM_MARKER = b"-----BEGIN "
@@ -22,12 +23,7 @@ def pem_file(raw: str) -> str:
     path = raw.strip()
     if not os.path.isabs(path):
         raise InvalidValue("is a relative path", EXPECTED)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise InvalidValue("does not exist", EXPECTED) from None
-    except OSError as exc:
-        raise InvalidValue(f"cannot be reached ({exc.strerror or type(exc).__name__})", EXPECTED) from None
+    mode = path_mode(path, EXPECTED)
     if stat.S_ISDIR(mode):
         raise InvalidValue("is a folder", EXPECTED)
     if not stat.S_ISREG(mode):

@@ -154,6 +154,13 @@ class TracingConfig(_MaskedRepr):
 
 
 @dataclass(frozen=True, repr=False)
+class MetricsConfig(_MaskedRepr):
+    """Where a multi-process server's workers write their metric files (``None``: one process's metrics)."""
+
+    multiprocess_dir: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
 class APIConfig(_MaskedRepr):
     """Where an HTTP front end of the application should listen."""
 
@@ -241,6 +248,7 @@ class AppConfig(_MaskedRepr):
     integrations: Mapping[str, IntegrationConfig] = field(default_factory=lambda: MappingProxyType({}))  # by name: crm, mailer
     health: HealthConfig = field(default_factory=HealthConfig)
     tracing: TracingConfig = field(default_factory=TracingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def database_url(self) -> str:

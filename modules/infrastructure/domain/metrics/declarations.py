@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.errors import InvalidArgumentError
 
 KINDS = ("counter", "gauge", "histogram")
+# How a gauge's values of several worker processes (PROMETHEUS_MULTIPROC_DIR) become one: prometheus_client's live
+# modes, which drop an ended worker's value (mark_process_dead). liveall: one series per worker, labelled pid.
+GAUGE_MODES = ("liveall", "livesum", "livemax", "livemin", "livemostrecent")
+SET_ONLY_MODES = ("livemostrecent",)  # the latest set() wins: inc() and dec() have no meaning across workers
 RESERVED_PREFIX = "infrastructure_"
 MODULE_LABEL = "module"
 MAX_LABELS = 8
@@ -32,9 +36,12 @@ class MetricDeclaration:
     documentation: str
     labels: tuple[str, ...]
     buckets: tuple[float, ...] | None = None
+    multiprocess_mode: str | None = None  # a gauge's: one of GAUGE_MODES
 
 
-def declaration(kind: str, name: object, documentation: object, labels: object = (), buckets: object = None) -> MetricDeclaration:
+def declaration(
+    kind: str, name: object, documentation: object, labels: object = (), buckets: object = None, multiprocess_mode: object = None
+) -> MetricDeclaration:
     """The checked declaration; ``InvalidArgumentError`` naming what is wrong and the form expected."""
     if not isinstance(name, str) or not _METRIC_NAME.fullmatch(name) or name.endswith(_RESERVED_SUFFIXES):
         raise InvalidArgumentError(
@@ -47,7 +54,20 @@ def declaration(kind: str, name: object, documentation: object, labels: object =
         raise InvalidArgumentError(f"The metric {name!r} would collide with the infrastructure's own ({RESERVED_PREFIX}*); name it after your module")
     if not isinstance(documentation, str) or not documentation.strip() or len(documentation) > 300:
         raise InvalidArgumentError(f"The metric {name} needs a description of up to 300 characters: the scrape's # HELP line shows it")
-    return MetricDeclaration(kind, name, documentation.strip(), _labels(name, labels), _buckets(name, kind, buckets))
+    mode = _multiprocess_mode(name, kind, multiprocess_mode)
+    return MetricDeclaration(kind, name, documentation.strip(), _labels(name, labels), _buckets(name, kind, buckets), mode)
+
+
+def _multiprocess_mode(name: str, kind: str, mode: object) -> str | None:
+    if kind != "gauge":
+        if mode is not None:
+            raise InvalidArgumentError(f"The metric {name} is a {kind}, whose workers' values are added up; only a gauge takes multiprocess_mode=")
+        return None
+    if mode is None:
+        return GAUGE_MODES[0]
+    if mode not in GAUGE_MODES:
+        raise InvalidArgumentError(f"The gauge {name}'s multiprocess_mode= is one of {', '.join(GAUGE_MODES)}, not {mode!r:.40}")
+    return str(mode)
 
 
 def _labels(name: str, labels: object) -> tuple[str, ...]:

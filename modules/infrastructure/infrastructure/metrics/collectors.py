@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.database.values import PoolStats
+from modules.infrastructure.domain.llm.providers import LLMProviders
 from modules.infrastructure.domain.messaging.publications import ListenerStatus
 from modules.infrastructure.domain.policies.breaker import CircuitBreaker
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
+
+if TYPE_CHECKING:  # httpx2 is imported only where integrations are used
+    from modules.infrastructure.infrastructure.integrations.clients import HttpClients
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +40,24 @@ CACHE_FIGURES = {
 }
 
 OLDEST_PENDING = "oldest_pending_seconds"  # the outbox figure that is an age, not a count
+BREAKER_FAMILIES = {  # infrastructure_<what>_breaker_open: whose breaker, and its labels
+    "llm": ("an LLM provider's", ("provider", "model")),
+    "integration": ("an integration's", ("integration",)),
+}
+
+
+def breaker_help(what: str) -> str:
+    return f"1 while {BREAKER_FAMILIES[what][0]} circuit breaker fails calls fast (it opened and its cool-down is not over), else 0"
+
+
+def llm_breakers(providers: LLMProviders | None) -> Breakers:
+    """Each configured provider's breaker, labelled with its provider and model."""
+    return [((provider.name, provider.config.model), provider.breaker) for provider in providers or ()]
+
+
+def integration_breakers(clients: HttpClients | None) -> Breakers:
+    """The breaker of each integration whose client was built and not retired by a reload."""
+    return [((name,), breaker) for name, breaker in (clients.breakers() if clients is not None else {}).items()]
 
 
 class _Guarded:
@@ -137,19 +159,24 @@ class BreakerCollector(_Guarded):
     """``infrastructure_<what>_breaker_open{labels}``: 1 while a breaker fails calls fast, read from the breakers
     in use at each scrape, so a breaker whose cool-down ended, or whose client is gone, is not shown open."""
 
-    def __init__(self, what: str, whose: str, labels: Sequence[str], breakers: Callable[[], Breakers], label: Callable[[str], str]) -> None:
+    def __init__(self, what: str, breakers: Callable[[], Breakers], label: Callable[[str], str]) -> None:
+        """``what``: a key of ``BREAKER_FAMILIES``."""
         super().__init__(f"{what} circuit breakers")
-        self._name = f"{PREFIX}_{what}_breaker_open"
-        self._help = f"1 while {whose} circuit breaker fails calls fast (it opened and its cool-down is not over), else 0"
-        self._labels, self._breakers, self._label = list(labels), breakers, label
+        self._name, self._help, self._labels = f"{PREFIX}_{what}_breaker_open", breaker_help(what), list(BREAKER_FAMILIES[what][1])
+        self._breakers, self._label = breakers, label
 
     def collect(self) -> Iterator[Metric]:
-        states = self.read(lambda: [(values, breaker.fails_fast) for values, breaker in self._breakers()]) or []
-        shown: dict[tuple[str, ...], int] = {}  # values the label guard folds together ("other") show once, open if any is
-        for values, fails_fast in states:
-            key = tuple(self._label(value) for value in values)
-            shown[key] = max(shown.get(key, 0), int(fails_fast))
+        shown = self.read(lambda: breaker_states(self._breakers(), self._label)) or {}
         family = GaugeMetricFamily(self._name, self._help, labels=self._labels)
         for key, value in shown.items():
             family.add_metric(list(key), value)
         yield family
+
+
+def breaker_states(breakers: Breakers, label: Callable[[str], str]) -> dict[tuple[str, ...], int]:
+    """1 or 0 by label values; values the label guard folds together ("other") show once, open if any is."""
+    shown: dict[tuple[str, ...], int] = {}
+    for values, breaker in breakers:
+        key = tuple(label(value) for value in values)
+        shown[key] = max(shown.get(key, 0), int(breaker.fails_fast))
+    return shown

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.metrics_core import Metric
 from sqlalchemy.orm import Session
 
@@ -20,12 +21,14 @@ from modules.infrastructure.infrastructure.messaging.module_events import Module
 from modules.infrastructure.infrastructure.metrics.collectors import (
     OLDEST_PENDING,
     BreakerCollector,
-    Breakers,
     CacheCollector,
     ListenerCollector,
     OutboxCollector,
     PoolCollector,
+    integration_breakers,
+    llm_breakers,
 )
+from modules.infrastructure.infrastructure.metrics.process_figures import process_figures
 from modules.infrastructure.infrastructure.metrics.registry import InfrastructureMetrics
 from modules.infrastructure.infrastructure.metrics.trace_collector import TraceExportCollector
 
@@ -47,30 +50,45 @@ class MetricsExposition:
         cache: Cache,
         listeners: ModuleEvents,
         trace_exports: Callable[[], Mapping[str, int]] = dict,
+        multiprocess_dir: str | None = None,
         llm_providers: Callable[[], LLMProviders | None] = lambda: None,
         http_clients: Callable[[], HttpClients | None] = lambda: None,
     ) -> None:
-        """``llm_providers`` and ``http_clients`` answer the ones in use now, or ``None`` before they are built."""
-        self._families = metrics.registry
+        """``multiprocess_dir``: every worker's files there, merged, instead of this process's registry; each worker's
+        pools, cache counts and breakers are in them too (``ProcessFigures``), the database-wide figures are read here
+        once. ``trace_exports``: this process's span export counts. ``llm_providers`` and ``http_clients`` answer the
+        ones in use now, or ``None`` before they are built."""
         self._scraped = CollectorRegistry()
-        # Pools first, so their figures are the application's, not those of the outbox count's own connection.
-        self._scraped.register(PoolCollector(database.stats, metrics.label))
+        self._own_figures = None if multiprocess_dir is None else process_figures()
+        if multiprocess_dir is None:
+            self._families = metrics.registry
+            # Pools first, so their figures are the application's, not those of the outbox count's own connection.
+            self._scraped.register(PoolCollector(database.stats, metrics.label))
+            self._scraped.register(CacheCollector(cache.stats))
+            self._scraped.register(BreakerCollector("llm", lambda: llm_breakers(llm_providers()), metrics.label))
+            self._scraped.register(BreakerCollector("integration", lambda: integration_breakers(http_clients()), metrics.label))
+        else:
+            self._families = CollectorRegistry()
+            MultiProcessCollector(self._families, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # no hints in the library
         self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
-        self._scraped.register(CacheCollector(cache.stats))
         self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
         self._scraped.register(TraceExportCollector(trace_exports))
-        llm, integrations = (lambda: llm_breakers(llm_providers())), (lambda: integration_breakers(http_clients()))
-        self._scraped.register(BreakerCollector("llm", "an LLM provider's", ("provider", "model"), llm, metrics.label))
-        self._scraped.register(BreakerCollector("integration", "an integration's", ("integration",), integrations, metrics.label))
 
     def collect(self) -> Iterator[Metric]:
         """Every family, the hot path's then the ones read now: what a prometheus_client application serves."""
+        self._copy_own_figures()
         yield from self._families.collect()
         yield from self._scraped.collect()
 
     def text(self) -> str:
         """The Prometheus text exposition (format 0.0.4) of every metric."""
+        self._copy_own_figures()
         return (generate_latest(self._families) + generate_latest(self._scraped)).decode("utf-8")
+
+    def _copy_own_figures(self) -> None:
+        """Several workers: this process's pools and cache into its files as they are now, not as a second ago."""
+        if self._own_figures is not None:
+            self._own_figures.copy()
 
 
 def outbox_counts(database: Database) -> dict[str, float]:
@@ -78,16 +96,6 @@ def outbox_counts(database: Database) -> dict[str, float]:
     starts a relay nor shows up in the session histogram it is reading."""
     with _plain_session(database) as session:
         return {**outbox.counts(session), OLDEST_PENDING: outbox.oldest_pending_age(session)}
-
-
-def llm_breakers(providers: LLMProviders | None) -> Breakers:
-    """Each configured provider's breaker, labelled with its provider and model."""
-    return [((provider.name, provider.config.model), provider.breaker) for provider in providers or ()]
-
-
-def integration_breakers(clients: HttpClients | None) -> Breakers:
-    """The breaker of each integration whose client was built and not retired by a reload."""
-    return [((name,), breaker) for name, breaker in (clients.breakers() if clients is not None else {}).items()]
 
 
 @contextmanager

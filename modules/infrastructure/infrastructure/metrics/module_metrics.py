@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, cast
 
 from modules.infrastructure.domain.errors import InvalidArgumentError
-from modules.infrastructure.domain.metrics.declarations import MetricDeclaration, declaration
+from modules.infrastructure.domain.metrics.declarations import SET_ONLY_MODES, MetricDeclaration, declaration
 from modules.infrastructure.infrastructure.metrics.sibling_families import Family, SiblingFamilies
 
 if TYPE_CHECKING:
@@ -34,9 +34,12 @@ class ModuleMetrics:
         """A counter (``name_total`` in the scrape); ``.inc(amount=1, **labels)``."""
         return ModuleCounter(self.module, declaration("counter", name, documentation, labels), self._families)
 
-    def gauge(self, name: str, documentation: str, *, labels: Iterable[str] = ()) -> ModuleGauge:
-        """A gauge; ``.set(value, **labels)``, ``.inc(amount=1, **labels)``, ``.dec(amount=1, **labels)``."""
-        return ModuleGauge(self.module, declaration("gauge", name, documentation, labels), self._families)
+    def gauge(self, name: str, documentation: str, *, labels: Iterable[str] = (), multiprocess_mode: str = "liveall") -> ModuleGauge:
+        """A gauge; ``.set(value, **labels)``, ``.inc(amount=1, **labels)``, ``.dec(amount=1, **labels)``.
+
+        ``multiprocess_mode``: how several workers' values become one (PROMETHEUS_MULTIPROC_DIR): ``liveall`` (one
+        series per worker, labelled ``pid``), ``livesum``, ``livemax``, ``livemin`` or ``livemostrecent`` (set() only)."""
+        return ModuleGauge(self.module, declaration("gauge", name, documentation, labels, multiprocess_mode=multiprocess_mode), self._families)
 
     def histogram(self, name: str, documentation: str, *, labels: Iterable[str] = (), buckets: Iterable[float] | None = None) -> ModuleHistogram:
         """A histogram (default buckets: prometheus_client's, for seconds); ``.observe(value, **labels)``."""
@@ -70,12 +73,17 @@ class ModuleGauge(_ModuleMetric):
         cast("Gauge", self._series(labels)).set(checked)
 
     def inc(self, amount: float = 1, /, **labels: object) -> None:
-        checked = _amount(self.declared.name, amount)
+        checked = self._change(amount)
         cast("Gauge", self._series(labels)).inc(checked)
 
     def dec(self, amount: float = 1, /, **labels: object) -> None:
-        checked = _amount(self.declared.name, amount)
+        checked = self._change(amount)
         cast("Gauge", self._series(labels)).dec(checked)
+
+    def _change(self, amount: object) -> float:
+        if self.declared.multiprocess_mode in SET_ONLY_MODES:
+            raise InvalidArgumentError(f"The gauge {self.declared.name} takes set() only: its multiprocess_mode {self.declared.multiprocess_mode} keeps the latest value set")
+        return _amount(self.declared.name, amount)
 
 
 class ModuleHistogram(_ModuleMetric):

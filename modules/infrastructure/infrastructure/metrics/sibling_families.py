@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Literal, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -44,13 +45,13 @@ class SiblingFamilies:
         if _shape(known[0]) != _shape(declared):
             raise InvalidArgumentError(
                 f"The metric {declared.name} is already declared as a {known[0].kind} with labels {known[0].labels!r}; "
-                f"a {declared.kind} with labels {declared.labels!r} needs another name"
+                f"a {declared.kind} with labels {declared.labels!r} (or other buckets or multiprocess_mode) needs another name"
             )
         return known[1]
 
 
 def _shape(declared: MetricDeclaration) -> tuple[object, ...]:
-    return declared.kind, declared.labels, declared.buckets
+    return declared.kind, declared.labels, declared.buckets, declared.multiprocess_mode
 
 
 def _created(declared: MetricDeclaration, registry: CollectorRegistry) -> Family:
@@ -58,7 +59,8 @@ def _created(declared: MetricDeclaration, registry: CollectorRegistry) -> Family
     if declared.kind == "counter":
         return Counter(declared.name, declared.documentation, labels, registry=registry)
     if declared.kind == "gauge":
-        return Gauge(declared.name, declared.documentation, labels, registry=registry)
+        mode = cast("Literal['liveall', 'livesum', 'livemax', 'livemin', 'livemostrecent']", declared.multiprocess_mode)
+        return Gauge(declared.name, declared.documentation, labels, registry=registry, multiprocess_mode=mode)
     if declared.buckets is not None:
         return Histogram(declared.name, declared.documentation, labels, registry=registry, buckets=declared.buckets)
     return Histogram(declared.name, declared.documentation, labels, registry=registry)
