@@ -233,3 +233,19 @@ def test_a_listener_given_an_event_with_a_malformed_traceparent_runs_it_in_a_new
     assert InfrastructureService.list_publications(status="incomplete") == []
     assert broker.message_count(f"{queue}.dead") == 0
 
+
+def test_a_listener_continues_an_outside_producers_trace_from_the_amqp_header(
+    tracing: RecordingTracing, made: Modules, rabbitmq_url: str, broker: Broker
+) -> None:
+    module, kind = made.new("billing"), f"{made.prefix}.order.paid"
+    listened = Listened()
+    InfrastructureService.listen(kind, listened, module=module, name="invoice")
+    queue = module_queue(module)
+    wait_for(lambda: consumed(rabbitmq_url, queue), WAIT, "the module's consumer on its queue")
+    body = envelope_body("orders", kind)
+    broker.channel_call(lambda channel: channel.basic_publish(
+        "", queue, body, pika.BasicProperties(message_id=json.loads(body)["id"], headers={"traceparent": THEIRS})
+    ))
+    wait_for(lambda: len(tracing.named(f"process {kind}")) == 1, WAIT, "the event handled")
+    [process] = tracing.named(f"process {kind}")
+    assert (process.trace_id, process.parent_id) == (THEIRS[3:35], THEIRS[36:52]), tracing.tree()
