@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,11 +138,13 @@ def test_the_relayed_message_carries_the_publishing_spans_traceparent_in_its_amq
     assert json.loads(body)["traceparent"] == properties.headers["traceparent"]  # and in the envelope, for a listener reading it there
 
 
-def publish_raw(broker: Broker, queue: str, messages: list[tuple[bytes, dict[str, Any]]]) -> None:
-    """Publish as an outside producer would: ``(body, AMQP headers)`` on a durable classic queue."""
+def publish_raw(broker: Broker, queue: str, messages: list[tuple[bytes, dict[str, Any]]], declare: bool = True) -> None:
+    """Publish as an outside producer would: ``(body, AMQP headers)`` on a durable classic queue (declared unless it is
+    a module's, which exists with arguments of its own)."""
 
     def declare_and_publish(channel: pika.adapters.blocking_connection.BlockingChannel) -> None:
-        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "classic"})
+        if declare:
+            channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "classic"})
         for number, (body, headers) in enumerate(messages):
             channel.basic_publish("", queue, body, pika.BasicProperties(message_id=f"outside-{number}", headers=headers or None))
 
@@ -210,21 +211,20 @@ def test_a_malformed_traceparent_starts_a_new_trace_and_the_message_is_still_han
     assert broker.drain(f"{queue}.dead") == [], "nothing dead-lettered"
 
 
-def test_a_listener_given_an_event_with_a_malformed_traceparent_runs_it_in_a_new_trace(
-    tracing: RecordingTracing, made: Modules, rabbitmq_url: str, broker: Broker
-) -> None:
-    module, kind = made.new("audit"), f"{made.prefix}.order.placed"
-    listened = Listened()
+def listening_module(made: Modules, rabbitmq_url: str, name: str) -> tuple[str, str, Listened]:
+    """A module with one listener running on its broker queue: the event type it listens to, its queue, its handler."""
+    module, kind, listened = made.new(name), f"{made.prefix}.{name}.happened", Listened()
     InfrastructureService.listen(kind, listened, module=module, name="keep")
     queue = module_queue(module)
     wait_for(lambda: consumed(rabbitmq_url, queue), WAIT, "the module's consumer on its queue")
+    return kind, queue, listened
 
-    def publish(channel: pika.adapters.blocking_connection.BlockingChannel) -> None:
-        for bad in MALFORMED:
-            body = envelope_body(f"orders-{uuid.uuid4().hex[:6]}", kind, traceparent=bad)
-            channel.basic_publish("", queue, body, pika.BasicProperties(message_id=json.loads(body)["id"], headers={"traceparent": bad}))
 
-    broker.channel_call(publish)
+def test_a_listener_given_an_event_with_a_malformed_traceparent_runs_it_in_a_new_trace(
+    tracing: RecordingTracing, made: Modules, rabbitmq_url: str, broker: Broker
+) -> None:
+    kind, queue, listened = listening_module(made, rabbitmq_url, "audit")
+    publish_raw(broker, queue, [(envelope_body("orders", kind, traceparent=bad), {"traceparent": bad}) for bad in MALFORMED], declare=False)
     wait_for(lambda: len(listened.events) == len(MALFORMED), WAIT, "every event handled")
     wait_for(lambda: len(tracing.named(f"process {kind}")) == len(MALFORMED), 5, "every process span ended")
     processes = tracing.named(f"process {kind}")
@@ -237,15 +237,10 @@ def test_a_listener_given_an_event_with_a_malformed_traceparent_runs_it_in_a_new
 def test_a_listener_continues_an_outside_producers_trace_from_the_amqp_header(
     tracing: RecordingTracing, made: Modules, rabbitmq_url: str, broker: Broker
 ) -> None:
-    module, kind = made.new("billing"), f"{made.prefix}.order.paid"
-    listened = Listened()
-    InfrastructureService.listen(kind, listened, module=module, name="invoice")
-    queue = module_queue(module)
-    wait_for(lambda: consumed(rabbitmq_url, queue), WAIT, "the module's consumer on its queue")
-    body = envelope_body("orders", kind)
-    broker.channel_call(lambda channel: channel.basic_publish(
-        "", queue, body, pika.BasicProperties(message_id=json.loads(body)["id"], headers={"traceparent": THEIRS})
-    ))
+    kind, queue, listened = listening_module(made, rabbitmq_url, "billing")
+    publish_raw(broker, queue, [(envelope_body("orders", kind), {"traceparent": THEIRS})], declare=False)
     wait_for(lambda: len(tracing.named(f"process {kind}")) == 1, WAIT, "the event handled")
     [process] = tracing.named(f"process {kind}")
     assert (process.trace_id, process.parent_id) == (THEIRS[3:35], THEIRS[36:52]), tracing.tree()
+    [event] = listened.events
+    assert event.trace is not None and event.trace.traceparent == THEIRS
