@@ -35,6 +35,7 @@ from modules.infrastructure.module_api import (
 from modules.infrastructure.module_api.testing import RecordingPublisher, fake_infrastructure
 from tests.integration.anthropic_fault_server import CLAUDE_API_KEY, Claude, ClaudeServer
 from tests.integration.fault_server import Answer, FaultServer
+from tests.integration.otlp_receiver import OtlpReceiver
 from tests.integration.postgres_scratch import scratch_database
 from tests.integration.services import rabbitmq_parameters
 from tests.setting_bounds import COMPANIONS, FIELD, NUMERIC, at_bound, bound
@@ -351,6 +352,18 @@ def module_consumer_prefetch(b: AtBound) -> None:
             connection.close()
 
 
+def spans_exported(b: AtBound, **settings: str) -> None:
+    """The module's tracing provider exports a span to a collector on 127.0.0.1: with the schedule delay at its bound of
+    an hour, it arrives with the flush of the shutdown."""
+    with OtlpReceiver() as receiver:
+        b.configure(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, **settings)
+        with InfrastructureService.trace("bound", attributes={"setting": b.setting.name}):
+            pass
+        InfrastructureService.shutdown()
+        [span] = receiver.wait_for(lambda got: len(got) == 1, timeout=5)
+    assert span.name == "bound" and span.attributes["setting"] == b.setting.name
+
+
 USES: dict[str, Callable[[AtBound], None]] = {
     "API_PORT": port,
     "DB_POOL_SIZE": sessions_side_by_side,
@@ -386,6 +399,10 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "LISTENER_PREFETCH": module_consumer_prefetch,
     "STORAGE_MAX_FILE_SIZE": file_saved_on_disk,
     "STORAGE_TEMP_MAX_AGE": file_saved_on_disk,
+    "OTEL_EXPORTER_OTLP_TIMEOUT": spans_exported,
+    "OTEL_TRACES_SAMPLER_ARG": lambda b: spans_exported(b, OTEL_TRACES_SAMPLER="traceidratio"),
+    "OTEL_BSP_MAX_QUEUE_SIZE": spans_exported,
+    "OTEL_BSP_SCHEDULE_DELAY": spans_exported,
     "DB_PORT": url_part,
     "REDIS_PORT": url_part,
     "REDIS_DB": url_part,

@@ -214,3 +214,30 @@ def test_a_long_text_attribute_is_cut_to_4096_characters() -> None:
             pass
         [job] = fakes.tracing.spans()
     assert len(job.attributes["note"]) == 4096
+
+
+def test_a_stream_is_one_span_from_its_first_chunk_to_its_last_and_not_the_parent_of_the_callers_spans() -> None:
+    with fake_infrastructure(["Seven and eight."]) as fakes:
+        with InfrastructureService.trace("chat page") as page:
+            chunks = InfrastructureService.stream_prompt(PROMPT, PromptContext(variables={"topic": "streams"}, module="lessons"))
+            next(chunks)
+            with InfrastructureService.trace("between chunks"):
+                pass
+            rest = list(chunks)
+        spans = fakes.tracing.spans()
+    assert rest is not None and page.trace_context is not None
+    stream = [span for span in spans if span.name.startswith("chat ")][0]
+    between = only(spans, "between chunks")
+    request = only(spans, "chat page")
+    assert stream.parent_id == request.span_id and between.parent_id == request.span_id
+    assert stream.attributes["infrastructure.llm.stream"] is True and stream.attributes["gen_ai.usage.output_tokens"] > 0
+    assert not stream.failed
+
+
+def test_a_stream_the_caller_stops_reading_ends_as_abandoned_not_failed() -> None:
+    with fake_infrastructure(["Seven and eight and nine."]) as fakes:
+        chunks = InfrastructureService.stream_prompt(PROMPT, PromptContext(variables={"topic": "early"}, module="lessons"))
+        next(chunks)
+        chunks.close()  # type: ignore[attr-defined]
+        [stream] = [span for span in fakes.tracing.spans() if span.name.startswith("chat ")]
+    assert stream.attributes["infrastructure.llm.outcome"] == "abandoned" and not stream.failed

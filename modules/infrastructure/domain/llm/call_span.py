@@ -6,12 +6,13 @@ The prompt and answer texts are added only when the tracer captures content (an 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from modules.infrastructure.domain.llm.provider import LLMProvider
 from modules.infrastructure.domain.llm.turns import Turn
-from modules.infrastructure.domain.llm.values import Completion
-from modules.infrastructure.domain.tracing.ports import AttributeValue
+from modules.infrastructure.domain.llm.values import Completion, StreamChunk
+from modules.infrastructure.domain.tracing.ports import AttributeValue, Tracer
 
 # gen_ai.system's well-known values; the embedded model is llama.cpp's server.
 _SYSTEMS = {"openai": "openai", "azure": "az.ai.openai", "anthropic": "anthropic", "local": "llama.cpp"}
@@ -70,3 +71,30 @@ def answer_attributes(completion: Completion, cached: bool, captures: bool) -> d
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def traced_stream(tracer: Tracer, provider: LLMProvider, turn: Turn, module: str | None, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
+    """``chunks`` in one span from the first to the last; not made current, so the caller's own spans between two
+    chunks are not its children. A caller that stops reading early ends it as ``abandoned``, not failed."""
+    captures = tracer.captures_content
+    attributes = {**request_attributes("chat", provider, turn, module, captures), "infrastructure.llm.stream": True}
+    scope = tracer.span(span_name("chat", provider), "client", attributes, current=False)
+    span = scope.__enter__()
+    try:
+        for chunk in chunks:
+            if chunk.response is not None:
+                usage = chunk.response.usage_stats
+                reason = chunk.response.finish_reason
+                span.set_attributes({
+                    "gen_ai.usage.input_tokens": usage.prompt_tokens, "gen_ai.usage.output_tokens": usage.completion_tokens,
+                    **({"gen_ai.response.finish_reasons": [reason]} if reason else {}),
+                })
+            yield chunk
+    except GeneratorExit:
+        span.set_attributes({"infrastructure.llm.outcome": "abandoned"})
+        scope.__exit__(None, None, None)
+        raise
+    except BaseException as exc:
+        scope.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    scope.__exit__(None, None, None)

@@ -28,7 +28,7 @@ from modules.infrastructure.domain.llm.tool_loop import ToolLoopResult, run_tool
 from modules.infrastructure.domain.llm.turn_records import record_turn, turn_response
 from modules.infrastructure.domain.llm.turns import Turn, chat_turn, prompt_turn
 from modules.infrastructure.domain.llm.usage import UsageLedger
-from modules.infrastructure.domain.llm.call_span import answer_attributes, request_attributes, span_name
+from modules.infrastructure.domain.llm.call_span import answer_attributes, request_attributes, span_name, traced_stream
 from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
 from modules.infrastructure.domain.llm.values import (
     Completion,
@@ -136,8 +136,11 @@ class LLMGateway:
         return ChatStream(self.stream_turn(turn, context))
 
     def stream_turn(self, turn: Turn, context: PromptContext) -> Iterator[StreamChunk]:
-        """Text chunks of ``turn``'s answer from the first provider, then one chunk with the whole ``response``."""
+        """Text chunks of ``turn``'s answer from the first provider, then one chunk with the whole ``response``; one span."""
         provider = self._chain(context)[0]
+        yield from traced_stream(self.tracer, provider, turn, context.module, self._stream_on(provider, turn, context))
+
+    def _stream_on(self, provider: LLMProvider, turn: Turn, context: PromptContext) -> Iterator[StreamChunk]:
         check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
         deadline = Deadline.after(context.timeout or provider.config.deadline, provider.clock)
         started = time.perf_counter()

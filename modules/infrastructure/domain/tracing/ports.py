@@ -37,9 +37,11 @@ class Tracer(Protocol):
         ...
 
     def span(
-        self, name: str, kind: SpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None
+        self, name: str, kind: SpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None,
+        current: bool = True,
     ) -> AbstractContextManager[Span]:
-        """A span named ``name``; ``parent`` continues a trace from elsewhere (an event's), else the current span's."""
+        """A span named ``name``; ``parent`` continues a trace from elsewhere (an event's), else the current span's.
+        ``current=False``: the span is not made current (a generator's, which must not leak into its caller between items)."""
         ...
 
     def current(self) -> TraceContext | None:
@@ -80,7 +82,8 @@ class NoTracing:
     captures_content = False
 
     def span(
-        self, name: str, kind: SpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None
+        self, name: str, kind: SpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None,
+        current: bool = True,
     ) -> _NoSpan:
         return NO_SPAN
 

@@ -36,6 +36,7 @@ from modules.infrastructure.infrastructure.messaging.event_topology import (
     retry_bucket_ms,
 )
 from modules.infrastructure.infrastructure.messaging.forwarded_headers import ERROR_HEADER, describe, short_reason, with_headers
+from modules.infrastructure.infrastructure.messaging.process_span import with_header_trace
 from modules.infrastructure.infrastructure.messaging.publication_model import MAX_EVENT_ID
 from modules.infrastructure.infrastructure.messaging.queue_consumer import MAX_PREFETCH, QueueConsumer, republish
 from modules.infrastructure.infrastructure.messaging.rabbitmq_publisher import BrokerSettings, connection_parameters
@@ -139,6 +140,7 @@ class ModuleQueueConsumer(QueueConsumer):
             republish(channel, self.dead_letter_queue, properties, body, with_headers(headers, {ERROR_HEADER: short_reason(str(exc))}))
             self._ack(channel, method)
             return None
+        envelope = with_header_trace(envelope, headers)
         wanted = headers.get(LISTENER_HEADER)
         listeners = [
             listener

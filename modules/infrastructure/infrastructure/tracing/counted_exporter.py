@@ -24,6 +24,7 @@ class CountedExporter(SpanExporter):
         self._count = count
         self._endpoint = endpoint
         self._failing = False
+        self._stopped = False
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -52,7 +53,11 @@ class CountedExporter(SpanExporter):
             logger.info("Spans are exported to %s again", self._endpoint)
 
     def shutdown(self) -> None:
-        self._exporter.shutdown()
+        """Stop the exporter, once: an export under way makes no more retries, the later ones fail at once (counted)."""
+        with self._lock:
+            first, self._stopped = not self._stopped, True
+        if first:
+            self._exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._exporter.force_flush(timeout_millis)

@@ -54,11 +54,12 @@ class OtelTracer:
         return self._provider
 
     def span(
-        self, name: str, kind: PortSpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None
+        self, name: str, kind: PortSpanKind = "internal", attributes: Attributes | None = None, parent: TraceContext | None = None,
+        current: bool = True,
     ) -> _Scope | _NoSpan:
         if self._provider is None and not _application_traces():
             return NO_SPAN
-        return _Scope(self, name, _KINDS[kind], attributes, parent)
+        return _Scope(self, name, _KINDS[kind], attributes, parent, current)
 
     def current(self) -> TraceContext | None:
         return _context_of(trace.get_current_span())
@@ -85,14 +86,17 @@ class OtelTracer:
 class _Scope:
     """One span, current while its ``with`` block runs; an exception leaving the block marks it failed, redacted."""
 
-    __slots__ = ("_tracer", "_name", "_kind", "_attributes", "_parent", "_span", "_token")
+    __slots__ = ("_tracer", "_name", "_kind", "_attributes", "_parent", "_current", "_span", "_token")
 
-    def __init__(self, tracer: OtelTracer, name: str, kind: SpanKind, attributes: Attributes | None, parent: TraceContext | None) -> None:
+    def __init__(
+        self, tracer: OtelTracer, name: str, kind: SpanKind, attributes: Attributes | None, parent: TraceContext | None, current: bool
+    ) -> None:
         self._tracer, self._name, self._kind, self._attributes, self._parent = tracer, name, kind, attributes, parent
+        self._current = current
 
     def __enter__(self) -> _Scope:
         self._span = self._tracer.start(self._name, self._kind, self._attributes, self._parent)
-        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        self._token = otel_context.attach(trace.set_span_in_context(self._span)) if self._current else None
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -100,7 +104,8 @@ class _Scope:
         if exc is not None:
             span.set_attribute("error.type", type(exc).__qualname__)
             span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
-        otel_context.detach(self._token)
+        if self._token is not None:
+            otel_context.detach(self._token)
         span.end()
 
     def set_attributes(self, attributes: Attributes) -> None:

@@ -6,35 +6,55 @@ The SDK and the OTLP exporter are imported here only, so a process that exports 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.trace import TracerProvider
 
 from modules.infrastructure.domain.config.values import TracingConfig
 from modules.infrastructure.infrastructure.tracing.counted_exporter import Count, CountedExporter, QueueFullFilter
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.sdk.trace.sampling import Sampler
 
 # The OTLP exporter logs every failed batch at WARNING or ERROR; CountedExporter says it once per outage instead.
 _EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
 _BATCH_LOGGER = "opentelemetry.sdk._shared_internal"  # where the batch processor says it dropped a span
+# What a shutdown gives the spans still waiting: a collector that never answers would otherwise hold it for the SDK's
+# 30 s, each queued batch waiting for OTEL_EXPORTER_OTLP_TIMEOUT in turn.
+SHUTDOWN_WAIT_SECONDS = 5.0
 
 
 def build_provider(config: TracingConfig, count: Count) -> TracerProvider:
     """An SDK provider batching spans to ``config``'s exporter in a background thread, never in the caller's."""
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     attributes = {**dict(config.resource_attributes), "service.name": config.service_name}
-    provider = TracerProvider(resource=Resource.create(attributes), sampler=_sampler(config))
     exporter = CountedExporter(_exporter(config), count, config.endpoint if config.exporter == "otlp" else "the console")
+    provider = BoundedShutdownProvider(exporter, resource=Resource.create(attributes), sampler=_sampler(config))
     _count_drops(count)
     provider.add_span_processor(
         BatchSpanProcessor(exporter, max_queue_size=config.max_queue_size, schedule_delay_millis=config.schedule_delay * 1000)
     )
     return provider
+
+
+class BoundedShutdownProvider(TracerProvider):
+    """The SDK's provider, whose shutdown sends the waiting spans for at most ``SHUTDOWN_WAIT_SECONDS``, then stops the
+    exporter: the batches left fail at once (counted), and the export thread ends after the request under way."""
+
+    def __init__(self, exporter: CountedExporter, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._exporter = exporter
+
+    def shutdown(self) -> None:
+        sending = threading.Thread(target=super().shutdown, name="otel-shutdown", daemon=True)
+        sending.start()
+        sending.join(SHUTDOWN_WAIT_SECONDS)
+        if sending.is_alive():
+            self._exporter.shutdown()
 
 
 def _count_drops(count: Count) -> None:
