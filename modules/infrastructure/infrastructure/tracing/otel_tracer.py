@@ -19,7 +19,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.domain.tracing.export_counts import ExportCounts
 from modules.infrastructure.domain.tracing.ports import NO_SPAN, Attributes, _NoSpan
 from modules.infrastructure.domain.tracing.ports import SpanKind as PortSpanKind
-from modules.infrastructure.domain.tracing.trace_context import TraceContext, from_headers
+from modules.infrastructure.domain.tracing.trace_context import TraceContext, trace_context
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -111,11 +111,12 @@ class _Scope:
 
 
 def _context_of(span: trace.Span) -> TraceContext | None:
-    if not span.get_span_context().is_valid:
+    """The ``traceparent`` and ``tracestate`` the W3C propagator would write for ``span``, without a carrier and a context
+    built for it (this runs in every ``publish_event``); checked by the same rules as a received one."""
+    context = span.get_span_context()
+    if not context.is_valid:
         return None
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-    return from_headers(carrier)
+    return trace_context(f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}", context.trace_state.to_header())
 
 
 def _application_traces() -> bool:
