@@ -1,8 +1,9 @@
 """The OpenTelemetry tracer's own shortcuts give what the SDK's slower paths give: the trace context of a span as the
-W3C propagator writes it, and a session span's outcome attribute set at its start."""
+W3C propagator writes it, a session span's outcome attribute set at its start, an installed SDK seen from the API's global."""
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -60,3 +61,17 @@ def test_a_committed_session_span_carries_its_database_and_outcome() -> None:
     assert span.name == "database session"
     assert dict(span.attributes or {}) == {**attributes, "infrastructure.db.outcome": "commit"}
     assert attributes == {"db.system.name": "sqlite", "infrastructure.db.read_only": False}  # the session's own, untouched
+
+
+def test_with_export_off_spans_go_to_the_sdk_the_application_installs(monkeypatch: pytest.MonkeyPatch) -> None:
+    exporter = InMemorySpanExporter()
+    application = TracerProvider()
+    application.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = OtelTracer(Redactor())
+    with tracer.span("before"):
+        pass
+    # What trace.set_tracer_provider() sets, once a process; set here for this test only (the API refuses a second set).
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", application)
+    with tracer.span("after"):
+        pass
+    assert [span.name for span in exporter.get_finished_spans()] == ["after"]

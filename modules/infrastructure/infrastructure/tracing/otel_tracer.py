@@ -31,6 +31,7 @@ _KINDS = {
 }
 _PROPAGATOR = TraceContextTextMapPropagator()
 _MAX_ERROR_TEXT = 300
+_UNREAD = object()
 
 
 class OtelTracer:
@@ -120,5 +121,13 @@ def _context_of(span: trace.Span) -> TraceContext | None:
 
 
 def _application_traces() -> bool:
-    """Whether the application installed an OpenTelemetry SDK of its own (the global provider is no longer the proxy)."""
-    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+    """Whether the application installed an OpenTelemetry SDK of its own (the global provider is no longer the proxy).
+
+    Read from the API's global, set once, when it has it: ``get_tracer_provider()`` also looks up an environment variable
+    (``OTEL_PYTHON_TRACER_PROVIDER``, a provider to load) on every call while none is set, a few microseconds a span with
+    export off. The tracer asked the getter once when it was built (``trace.get_tracer``), which loads that provider.
+    """
+    provider = getattr(trace, "_TRACER_PROVIDER", _UNREAD)
+    if provider is _UNREAD:  # an API version without the global: the public getter
+        provider = trace.get_tracer_provider()
+    return provider is not None and not isinstance(provider, ProxyTracerProvider)
