@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http")
+BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http", "tracing")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -40,6 +40,8 @@ def render(report: dict[str, Any]) -> str:
     for name, spread in report.get("overhead_us_spread", {}).items():
         lines.append(f"  overhead per round, {name:<17} median {spread['median']:.1f} us (p25 {spread['p25']:.1f}, p75 {spread['p75']:.1f}, "
                      f"min {spread['min']:.1f}, max {spread['max']:.1f})")
+    for note in report.get("notes", []):
+        lines.append(f"  {note}")
     load = report.get("load_average")
     if load:
         lines.append(f"  load average before {load['before']}, after {load['after']} on {load['cpus']} CPUs")

@@ -6,6 +6,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 
@@ -27,25 +28,34 @@ class Result:
 
 
 def interleave(
-    variants: Mapping[str, Callable[[], object]], ops: int, rounds: int, warmup: int = 50, clock: Callable[[], float] = time.perf_counter
+    variants: Mapping[str, Callable[[], object]],
+    ops: int,
+    rounds: int,
+    warmup: int = 50,
+    clock: Callable[[], float] = time.perf_counter,
+    scope: Callable[[str], AbstractContextManager[object]] = lambda name: nullcontext(),
 ) -> dict[str, Result]:
     """Run each variant ``ops`` times per round for ``rounds`` rounds; the median round decides.
 
     ``clock`` is wall time by default; ``time.thread_time`` counts only the CPU this thread used, which
-    time spent descheduled on a busy machine does not inflate."""
-    for run in variants.values():
-        for _ in range(warmup):
-            run()
+    time spent descheduled on a busy machine does not inflate. ``scope(name)`` is entered around each
+    variant's warm-up and each of its rounds, outside the clock (the components a variant runs on)."""
+    for name, run in variants.items():
+        with scope(name):
+            for _ in range(warmup):
+                run()
     samples: dict[str, list[float]] = {name: [] for name in variants}
     order = list(variants)
     for _ in range(rounds):
         random.shuffle(order)
         for name in order:
             run = variants[name]
-            started = clock()
-            for _ in range(ops):
-                run()
-            samples[name].append(ops / (clock() - started))
+            with scope(name):
+                started = clock()
+                for _ in range(ops):
+                    run()
+                elapsed = clock() - started
+            samples[name].append(ops / elapsed)
     results = {}
     for name, values in samples.items():
         median = statistics.median(values)

@@ -88,8 +88,9 @@ class DatabaseSession:
         self._closed()
 
     def __enter__(self) -> DatabaseSession:
-        scope = self.tracer.span("database session", "client", self.span_attributes)
-        scope.__enter__().set_attributes(_COMMITTED)
+        # The outcome goes in with the start's attributes: a second call to set it costs a recording span as much again.
+        scope = self.tracer.span("database session", "client", {**self.span_attributes, **_COMMITTED})
+        scope.__enter__()
         self._scope = scope
         return self
 

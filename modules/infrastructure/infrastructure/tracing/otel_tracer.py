@@ -19,7 +19,7 @@ from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.domain.tracing.export_counts import ExportCounts
 from modules.infrastructure.domain.tracing.ports import NO_SPAN, Attributes, _NoSpan
 from modules.infrastructure.domain.tracing.ports import SpanKind as PortSpanKind
-from modules.infrastructure.domain.tracing.trace_context import TraceContext, from_headers
+from modules.infrastructure.domain.tracing.trace_context import TraceContext, trace_context
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -31,6 +31,7 @@ _KINDS = {
 }
 _PROPAGATOR = TraceContextTextMapPropagator()
 _MAX_ERROR_TEXT = 300
+_UNREAD = object()
 
 
 class OtelTracer:
@@ -116,13 +117,22 @@ class _Scope:
 
 
 def _context_of(span: trace.Span) -> TraceContext | None:
-    if not span.get_span_context().is_valid:
+    """The ``traceparent`` and ``tracestate`` the W3C propagator would write for ``span``, without a carrier and a context
+    built for it (this runs in every ``publish_event``); checked by the same rules as a received one."""
+    context = span.get_span_context()
+    if not context.is_valid:
         return None
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-    return from_headers(carrier)
+    return trace_context(f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}", context.trace_state.to_header())
 
 
 def _application_traces() -> bool:
-    """Whether the application installed an OpenTelemetry SDK of its own (the global provider is no longer the proxy)."""
-    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+    """Whether the application installed an OpenTelemetry SDK of its own (the global provider is no longer the proxy).
+
+    Read from the API's global, set once, when it has it: ``get_tracer_provider()`` also looks up an environment variable
+    (``OTEL_PYTHON_TRACER_PROVIDER``, a provider to load) on every call while none is set, a few microseconds a span with
+    export off. The tracer asked the getter once when it was built (``trace.get_tracer``), which loads that provider.
+    """
+    provider = getattr(trace, "_TRACER_PROVIDER", _UNREAD)
+    if provider is _UNREAD:  # an API version without the global: the public getter
+        provider = trace.get_tracer_provider()
+    return provider is not None and not isinstance(provider, ProxyTracerProvider)
