@@ -52,6 +52,11 @@ class CountedExporter(SpanExporter):
         elif changed:
             logger.info("Spans are exported to %s again", self._endpoint)
 
+    @property
+    def failing(self) -> bool:
+        """Whether the last export failed: the collector is down or refusing."""
+        return self._failing
+
     def shutdown(self) -> None:
         """Stop the exporter, once: an export under way makes no more retries, the later ones fail at once (counted)."""
         with self._lock:

@@ -43,13 +43,16 @@ def build_provider(config: TracingConfig, count: Count) -> TracerProvider:
 
 class BoundedShutdownProvider(TracerProvider):
     """The SDK's provider, whose shutdown sends the waiting spans for at most ``SHUTDOWN_WAIT_SECONDS``, then stops the
-    exporter: the batches left fail at once (counted), and the export thread ends after the request under way."""
+    exporter: the batches left fail at once (counted), and the export thread ends after the request under way. When the
+    last export failed, it does not wait at all."""
 
     def __init__(self, exporter: CountedExporter, **settings: Any) -> None:
         super().__init__(**settings)
         self._exporter = exporter
 
     def shutdown(self) -> None:
+        if self._exporter.failing:  # the collector is down: the spans waiting fail at once (counted) instead of retrying
+            self._exporter.shutdown()
         sending = threading.Thread(target=super().shutdown, name="otel-shutdown", daemon=True)
         sending.start()
         sending.join(SHUTDOWN_WAIT_SECONDS)
