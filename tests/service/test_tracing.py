@@ -3,8 +3,10 @@ the listener in another module; spans failing with redacted reasons; bad input t
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -241,3 +243,14 @@ def test_a_stream_the_caller_stops_reading_ends_as_abandoned_not_failed() -> Non
         chunks.close()  # type: ignore[attr-defined]
         [stream] = [span for span in fakes.tracing.spans() if span.name.startswith("chat ")]
     assert stream.attributes["infrastructure.llm.outcome"] == "abandoned" and not stream.failed
+
+
+def test_a_blocks_recorded_spans_are_freed_with_its_fakes_not_kept_until_the_process_ends() -> None:
+    """Each block records into a provider of its own: nothing process-wide (an atexit hook) may keep it and its spans."""
+    with fake_infrastructure() as fakes:
+        with InfrastructureService.trace("kept only while the fakes are"):
+            pass
+        recorded = weakref.ref(fakes.tracing.provider)  # which holds the exporter and its spans
+    del fakes
+    gc.collect()
+    assert recorded() is None
