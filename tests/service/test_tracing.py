@@ -15,7 +15,7 @@ from sqlalchemy import text
 from modules.infrastructure.domain.tracing.ports import NoTracing
 from modules.infrastructure.infrastructure.logging.setup import JsonFormatter
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.module_api import Envelope, InfrastructureService, InvalidArgumentError, Prompt, PromptContext
+from modules.infrastructure.module_api import Envelope, InfrastructureService, InvalidArgumentError, MessagingError, Prompt, PromptContext
 from modules.infrastructure.module_api.testing import RecordedSpan, RecordingTracing, fake_infrastructure
 
 PROMPT = Prompt("Write one question about {topic}", parameters={"max_tokens": 16, "temperature": 0})
@@ -254,3 +254,17 @@ def test_a_blocks_recorded_spans_are_freed_with_its_fakes_not_kept_until_the_pro
     del fakes
     gc.collect()
     assert recorded() is None
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_destination_that_is_not_text_is_refused_as_before_and_its_span_named_by_its_type() -> None:
+    """The span is named before the destination is checked: naming it must not run the object's own ``__str__``."""
+    with fake_infrastructure() as fakes:
+        with pytest.raises(MessagingError, match="destination must be a string"):
+            InfrastructureService.publish_event(_Unprintable(), {"a": 1}, event_type="lesson.created", source="lessons")  # type: ignore[arg-type]
+        [span] = fakes.tracing.named("create _Unprintable")
+    assert span.failed
