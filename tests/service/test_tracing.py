@@ -268,3 +268,18 @@ def test_a_destination_that_is_not_text_is_refused_as_before_and_its_span_named_
             InfrastructureService.publish_event(_Unprintable(), {"a": 1}, event_type="lesson.created", source="lessons")  # type: ignore[arg-type]
         [span] = fakes.tracing.named("create _Unprintable")
     assert span.failed
+
+
+class _Unshowable(Exception):
+    def __str__(self) -> str:
+        raise UnicodeError("cannot be shown")
+
+
+def test_an_exception_that_cannot_be_shown_as_text_still_ends_its_span_and_leaves_as_itself() -> None:
+    with fake_infrastructure() as fakes:
+        with pytest.raises(_Unshowable):
+            with InfrastructureService.trace("outer"):
+                with InfrastructureService.trace("inner"):
+                    raise _Unshowable()
+        assert InfrastructureService.current_trace() is None
+        assert [(span.name, span.failed) for span in fakes.tracing.spans()] == [("inner", True), ("outer", True)]
