@@ -3,8 +3,10 @@ the listener in another module; spans failing with redacted reasons; bad input t
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy import text
 from modules.infrastructure.domain.tracing.ports import NoTracing
 from modules.infrastructure.infrastructure.logging.setup import JsonFormatter
 from modules.infrastructure.domain.secrets import Redactor
-from modules.infrastructure.module_api import Envelope, InfrastructureService, InvalidArgumentError, Prompt, PromptContext
+from modules.infrastructure.module_api import Envelope, InfrastructureService, InvalidArgumentError, MessagingError, Prompt, PromptContext
 from modules.infrastructure.module_api.testing import RecordedSpan, RecordingTracing, fake_infrastructure
 
 PROMPT = Prompt("Write one question about {topic}", parameters={"max_tokens": 16, "temperature": 0})
@@ -241,3 +243,43 @@ def test_a_stream_the_caller_stops_reading_ends_as_abandoned_not_failed() -> Non
         chunks.close()  # type: ignore[attr-defined]
         [stream] = [span for span in fakes.tracing.spans() if span.name.startswith("chat ")]
     assert stream.attributes["infrastructure.llm.outcome"] == "abandoned" and not stream.failed
+
+
+def test_a_blocks_recorded_spans_are_freed_with_its_fakes_not_kept_until_the_process_ends() -> None:
+    """Each block records into a provider of its own: nothing process-wide (an atexit hook) may keep it and its spans."""
+    with fake_infrastructure() as fakes:
+        with InfrastructureService.trace("kept only while the fakes are"):
+            pass
+        recorded = weakref.ref(fakes.tracing.provider)  # which holds the exporter and its spans
+    del fakes
+    gc.collect()
+    assert recorded() is None
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_destination_that_is_not_text_is_refused_as_before_and_its_span_named_by_its_type() -> None:
+    """The span is named before the destination is checked: naming it must not run the object's own ``__str__``."""
+    with fake_infrastructure() as fakes:
+        with pytest.raises(MessagingError, match="destination must be a string"):
+            InfrastructureService.publish_event(_Unprintable(), {"a": 1}, event_type="lesson.created", source="lessons")  # type: ignore[arg-type]
+        [span] = fakes.tracing.named("create _Unprintable")
+    assert span.failed
+
+
+class _Unshowable(Exception):
+    def __str__(self) -> str:
+        raise UnicodeError("cannot be shown")
+
+
+def test_an_exception_that_cannot_be_shown_as_text_still_ends_its_span_and_leaves_as_itself() -> None:
+    with fake_infrastructure() as fakes:
+        with pytest.raises(_Unshowable):
+            with InfrastructureService.trace("outer"):
+                with InfrastructureService.trace("inner"):
+                    raise _Unshowable()
+        assert InfrastructureService.current_trace() is None
+        assert [(span.name, span.failed) for span in fakes.tracing.spans()] == [("inner", True), ("outer", True)]

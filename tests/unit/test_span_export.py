@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 
 from modules.infrastructure.domain.config.values import TracingConfig
+from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.tracing.export_counts import ExportCounts
 from modules.infrastructure.infrastructure.tracing.counted_exporter import CountedExporter, QueueFullFilter
-from modules.infrastructure.infrastructure.tracing.provider import _sampler
+from modules.infrastructure.infrastructure.tracing.provider import _count_drops, _sampler, build_provider
 
 
 class Scripted(SpanExporter):
@@ -66,3 +68,44 @@ def test_the_ratio_and_parent_based_samplers() -> None:
     assert isinstance(ratio, TraceIdRatioBased) and ratio.rate == 0.25
     assert isinstance(_sampler(TracingConfig(sampler="parentbased_traceidratio", sampler_ratio=0.5)), ParentBased)
     assert isinstance(_sampler(TracingConfig()), ParentBased)
+
+
+@pytest.mark.parametrize("queue", [1, 100, 511])
+def test_a_queue_smaller_than_the_sdks_batch_builds_with_smaller_batches(queue: int) -> None:
+    """The SDK refuses a batch larger than the queue: OTEL_BSP_MAX_QUEUE_SIZE under 512 must still build (1 is its bound)."""
+    provider = build_provider(TracingConfig(exporter="otlp", endpoint="http://127.0.0.1:9/v1/traces", max_queue_size=queue), ExportCounts().add)
+    provider.shutdown()
+
+
+def test_an_sdk_setting_the_sdk_refuses_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variables only the SDK reads (span limits) are its to check; a value it refuses is not its ValueError at every call."""
+    monkeypatch.setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "many")
+    with pytest.raises(ConfigurationError, match="OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"):
+        build_provider(TracingConfig(exporter="otlp", endpoint="http://127.0.0.1:9/v1/traces"), ExportCounts().add)
+
+
+class Blocked(SpanExporter):
+    """An exporter stuck in its first export until released: the queue behind it fills."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.release.wait(5)
+        return SpanExportResult.SUCCESS
+
+
+def test_every_span_a_full_queue_drops_is_counted_not_one_per_20_seconds() -> None:
+    """The SDK's logger passes one line of a repeated message per 20 s (its DuplicateFilter): the count must see each drop."""
+    counts, blocked = ExportCounts(), Blocked()
+    _count_drops(counts.add)
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(CountedExporter(blocked, counts.add, "blocked"), max_queue_size=2, max_export_batch_size=2))
+    tracer = provider.get_tracer("test")
+    for _ in range(50):
+        with tracer.start_as_current_span("queued or dropped"):
+            pass
+    blocked.release.set()
+    provider.shutdown()
+    snapshot = counts.snapshot()
+    assert snapshot["dropped"] >= 40 and snapshot["ok"] + snapshot["dropped"] == 50

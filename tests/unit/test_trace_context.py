@@ -42,6 +42,19 @@ def test_a_tracestate_that_is_not_printable_ascii_within_512_characters_is_dropp
     assert trace_context(VALID, state) == TraceContext(VALID, "")
 
 
+@pytest.mark.parametrize(
+    "state", ["!!!", "Vendor=1", "a=", "a=1,a=2", "a=" + "x" * 300, ",".join(f"k{n}=v" for n in range(33)), "a=b=c"],
+)
+def test_a_tracestate_that_is_not_a_w3c_list_is_dropped_before_opentelemetry_logs_it(state: str) -> None:
+    """A producer's malformed tracestate would otherwise be one warning line per message, echoing the producer's text."""
+    assert trace_context(VALID, state) == TraceContext(VALID, "")
+
+
+@pytest.mark.parametrize("state", ["", "a=1", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", " a=1 , ,b=2", "tenant@vendor=x y"])
+def test_a_w3c_tracestate_is_kept_as_sent(state: str) -> None:
+    assert trace_context(VALID, state) == TraceContext(VALID, state)
+
+
 def test_headers_without_a_valid_traceparent_give_no_context() -> None:
     assert from_headers(None) is None and from_headers({}) is None and from_headers({"traceparent": "nope"}) is None
     assert from_headers({"traceparent": VALID, "tracestate": "a=b"}) == TraceContext(VALID, "a=b")

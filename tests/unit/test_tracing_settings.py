@@ -73,6 +73,8 @@ def test_milliseconds_become_seconds_and_lists_are_read() -> None:
         ({"OTEL_EXPORTER_OTLP_TIMEOUT": "0"}, "OTEL_EXPORTER_OTLP_TIMEOUT="),
         ({"OTEL_BSP_MAX_QUEUE_SIZE": "1e9"}, "OTEL_BSP_MAX_QUEUE_SIZE="),
         ({"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, "not key=value"),
+        ({"OTEL_EXPORTER_OTLP_HEADERS": "api-key=s3cr3t%0D%0AX-Injected:%20yes"}, "'api-key' (item 1) that is not printable ASCII"),
+        ({"OTEL_EXPORTER_OTLP_HEADERS": "x-team=ops,api-key=%E2%82%ACuro"}, "'api-key' (item 2) that is not printable ASCII"),
         ({"OTEL_SDK_DISABLED": "maybe"}, "is not a boolean"),
     ],
 )

@@ -114,3 +114,18 @@ def test_the_first_word_of_one_setting_alone_is_no_namespace_but_its_near_misses
     assert "REQUIRE_" not in own_prefixes() and "DB_" in own_prefixes()
     warnings = unknown_variable_warnings({"REQUIRE_SERVICES": "1", "REQUIRE_TSL": "true"}, ())
     assert len(warnings) == 1 and warnings[0].startswith("REQUIRE_TSL") and "did you mean REQUIRE_TLS?" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER", "OTEL_PROPAGATORS",
+     "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_PYTHON_LOG_CORRELATION", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"],
+)
+def test_opentelemetrys_standard_variables_the_module_does_not_read_are_not_called_ignored(name: str) -> None:
+    """The SDK, an application's own SDK or opentelemetry-instrument reads them: warning that they are ignored would mislead."""
+    assert unknown_variable_warnings([name]) == []
+
+
+@pytest.mark.parametrize(("name", "meant"), [("OTEL_EXPORTER_OTLP_ENDPIONT", "OTEL_EXPORTER_OTLP_ENDPOINT"), ("OTEL_SERVICE_NAMES", "OTEL_SERVICE_NAME")])
+def test_a_near_miss_of_an_opentelemetry_variable_the_module_reads_is_still_caught(name: str, meant: str) -> None:
+    assert unknown_variable_warnings([name]) == [f"{name} is not a setting of the infrastructure module and is ignored: did you mean {meant}?"]

@@ -25,3 +25,15 @@ def key_values(raw: str) -> KeyValues:
         pairs.append((key, unquote(value.strip())))
     return tuple(pairs)
 
+
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what an HTTP header's value may hold, once percent-decoded
+
+
+def header_values(raw: str) -> KeyValues:
+    """``key_values`` sent as HTTP headers: a value with a line break or a character outside printable ASCII would make
+    every export fail in the export thread, so it is refused here (never shown: it may be a credential)."""
+    pairs = key_values(raw)
+    for number, (key, value) in enumerate(pairs, start=1):
+        if not _HEADER_VALUE.fullmatch(value):
+            raise InvalidValue(f"has a value for {key!r} (item {number}) that is not printable ASCII once decoded", _EXPECTED)
+    return pairs

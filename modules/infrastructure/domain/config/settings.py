@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from modules.infrastructure.domain.cache.keys import MAX_TTL_SECONDS
 from modules.infrastructure.domain.config import parsers as p
 from modules.infrastructure.domain.config.amqp_url import amqp_url
-from modules.infrastructure.domain.config.otel_parsers import key_values
+from modules.infrastructure.domain.config.otel_parsers import header_values, key_values
 from modules.infrastructure.domain.config.metrics_folder import MULTIPROC_DIR, metrics_folder
 from modules.infrastructure.domain.config.storage_url import storage_url, storage_url_base
 from modules.infrastructure.domain.config.tls_files import pem_file
@@ -193,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("OTEL_EXPORTER_OTLP_ENDPOINT", None, "Base URL of the OTLP/HTTP collector, spans go to <URL>/v1/traces (http://127.0.0.1:4318); setting it turns export on", p.url(("http", "https"))),
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None, "Full URL spans are sent to, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT", p.url(("http", "https"))),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "OTLP transport; http/protobuf is the one the module sends (grpc needs another exporter)", p.choice(("http/protobuf",))),
-        ("OTEL_EXPORTER_OTLP_HEADERS", None, "Headers sent with every export, key=value pairs separated by commas (api-key=...); a secret", key_values),
+        ("OTEL_EXPORTER_OTLP_HEADERS", None, "Headers sent with every export, key=value pairs separated by commas (api-key=...); a secret", header_values),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "10000", "Milliseconds one export request may take; the export runs in a background thread, never in a request", p.integer(1, 600_000, note="10 minutes")),
         ("OTEL_SERVICE_NAME", "unknown_service", "service.name of every span: the name the tracing backend shows for this application", p.text),
         ("OTEL_RESOURCE_ATTRIBUTES", "", "More resource attributes of every span, key=value pairs separated by commas (deployment.environment=prod)", key_values),

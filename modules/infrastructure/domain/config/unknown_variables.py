@@ -29,6 +29,14 @@ _READ_BY_LIBRARIES = frozenset(
 NEAR_MISS_CUTOFF = 0.85
 INFRASTRUCTURE = "the infrastructure module"
 UNKNOWN_VARIABLE = "and is ignored"  # in every warning about an unknown variable, whichever table's it looks
+# OpenTelemetry's standard variables the module does not read: the SDK reads some itself, an application's own SDK or
+# opentelemetry-instrument the rest, so none is "ignored". A near miss of one the module reads is still caught.
+_OPENTELEMETRY = re.compile(
+    r"OTEL_(EXPORTER_OTLP_((TRACES|METRICS|LOGS)_)?(ENDPOINT|HEADERS|TIMEOUT|PROTOCOL|COMPRESSION|CERTIFICATE|CLIENT_KEY|CLIENT_CERTIFICATE|INSECURE)"
+    r"|(METRICS|LOGS)_EXPORTER|PROPAGATORS|LOG_LEVEL|CONFIG_FILE|SEMCONV_STABILITY_OPT_IN|BSP_(EXPORT_TIMEOUT|MAX_EXPORT_BATCH_SIZE)"
+    r"|BLRP_[A-Z_]+|METRIC_EXPORT_[A-Z_]+|METRICS_EXEMPLAR_FILTER|EXPORTER_OTLP_METRICS_[A-Z_]+|[A-Z_]+_LIMIT|PYTHON_[A-Z0-9_]+"
+    r"|EXPORTER_(ZIPKIN|PROMETHEUS)_[A-Z_]+|EXPERIMENTAL_[A-Z_]+)"
+)
 # What Kubernetes sets for each Service (service links): REDIS_SERVICE_HOST, REDIS_PORT_6379_TCP_ADDR, ...
 _SERVICE_LINK = re.compile(r".+_(SERVICE_HOST|SERVICE_PORT(_.+)?|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)")
 
@@ -63,7 +71,7 @@ def unknown_variable_warnings(names: Iterable[str], sibling_modules: Iterable[st
     candidates = sorted(owners)
     warnings = []
     for name in sorted(set(names)):
-        if name in owners or name in _READ_BY_LIBRARIES or name.startswith((FEATURE_FLAG_PREFIX, *siblings)) or _SERVICE_LINK.fullmatch(name):
+        if name in owners or name in _READ_BY_LIBRARIES or name.startswith((FEATURE_FLAG_PREFIX, *siblings)) or _SERVICE_LINK.fullmatch(name) or _OPENTELEMETRY.fullmatch(name):
             continue
         close = difflib.get_close_matches(name.upper(), candidates, n=1, cutoff=NEAR_MISS_CUTOFF)
         owner = next((module for prefix, module in tables.items() if name.startswith(prefix)), None)

@@ -68,7 +68,7 @@ class RecordingTracing(OtelTracer):
 
     def __init__(self, captures_content: bool = False) -> None:
         self._exporter = InMemorySpanExporter()
-        provider = TracerProvider()
+        provider = TracerProvider(shutdown_on_exit=False)  # an atexit hook would keep every block's spans until the process ends
         provider.add_span_processor(SimpleSpanProcessor(self._exporter))
         super().__init__(Redactor(), provider, captures_content)
 

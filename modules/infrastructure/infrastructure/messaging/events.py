@@ -102,8 +102,9 @@ class OutboxMessaging:
                 "publish_event's session is closed (its with block has ended), so the event would never commit; "
                 "publish inside the block, or pass no session for a transaction of its own"
             )
-        attributes = {"messaging.system": "rabbitmq", "messaging.operation.type": "create", "messaging.destination.name": str(destination)[:200]}
-        with self._tracer.span(f"create {str(destination)[:100]}", "producer", attributes) as span:
+        named = destination[:200] if isinstance(destination, str) else type(destination).__name__  # checked in the span, not here
+        attributes = {"messaging.system": "rabbitmq", "messaging.operation.type": "create", "messaging.destination.name": named}
+        with self._tracer.span(f"create {named[:100]}", "producer", attributes) as span:
             event_id = self._publish(destination, payload, event_type, source, session, correlation_id, priority, headers, span.trace_context())
             span.set_attributes({"messaging.message.id": event_id})
             return event_id

@@ -34,7 +34,7 @@ class CountedExporter(SpanExporter):
             logger.debug("Span export raised", exc_info=True)
             result, reason = SpanExportResult.FAILURE, f"{type(exc).__name__}"
         else:
-            reason = "the collector did not accept them"
+            reason = "the collector could not be reached, did not answer in time, or refused them"  # the exporter says no more
         ok = result is SpanExportResult.SUCCESS
         self._count("ok" if ok else "failed", len(spans))
         self._note(ok, len(spans), reason)

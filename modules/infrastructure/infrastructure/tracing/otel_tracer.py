@@ -66,7 +66,12 @@ class OtelTracer:
         return _context_of(trace.get_current_span())
 
     def error_text(self, exc: BaseException) -> str:
-        return self._redactor.redact(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_TEXT]
+        """The failure reason a span shows, redacted; its type alone when the exception cannot be shown as text."""
+        try:
+            text = f"{type(exc).__name__}: {exc}"
+        except Exception:
+            text = type(exc).__name__
+        return self._redactor.redact(text)[:_MAX_ERROR_TEXT]
 
     def start(self, name: str, kind: SpanKind, attributes: Attributes | None, parent: TraceContext | None) -> trace.Span:
         context = _PROPAGATOR.extract(parent.headers()) if parent is not None else None
@@ -102,12 +107,14 @@ class _Scope:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         span = self._span
-        if exc is not None:
-            span.set_attribute("error.type", type(exc).__qualname__)
-            span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
-        if self._token is not None:
-            otel_context.detach(self._token)
-        span.end()
+        try:
+            if exc is not None:
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
+        finally:  # the span ends and leaves the context whatever marking it failed did
+            if self._token is not None:
+                otel_context.detach(self._token)
+            span.end()
 
     def set_attributes(self, attributes: Attributes) -> None:
         self._span.set_attributes(attributes)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from modules.infrastructure.domain.config.values import TracingConfig
+from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.infrastructure.tracing.counted_exporter import Count, CountedExporter, QueueFullFilter
 
 if TYPE_CHECKING:
@@ -24,10 +25,22 @@ _BATCH_LOGGER = "opentelemetry.sdk._shared_internal"  # where the batch processo
 # What a shutdown gives the spans still waiting: a collector that never answers would otherwise hold it for the SDK's
 # 30 s, each queued batch waiting for OTEL_EXPORTER_OTLP_TIMEOUT in turn.
 SHUTDOWN_WAIT_SECONDS = 5.0
+# The SDK's batch size; it refuses a queue smaller than a batch, so a smaller OTEL_BSP_MAX_QUEUE_SIZE makes the batch smaller.
+MAX_EXPORT_BATCH = 512
 
 
 def build_provider(config: TracingConfig, count: Count) -> TracerProvider:
-    """An SDK provider batching spans to ``config``'s exporter in a background thread, never in the caller's."""
+    """An SDK provider batching spans to ``config``'s exporter in a background thread, never in the caller's.
+
+    The SDK also reads ``OTEL_*`` variables of its own from the process environment (span limits, ...); a value it
+    refuses is a ``ConfigurationError`` here rather than its ``ValueError`` from every traced call."""
+    try:
+        return _provider(config, count)
+    except ValueError as exc:
+        raise ConfigurationError(f"The OpenTelemetry SDK refused its settings: {exc}"[:300]) from None
+
+
+def _provider(config: TracingConfig, count: Count) -> TracerProvider:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -36,7 +49,10 @@ def build_provider(config: TracingConfig, count: Count) -> TracerProvider:
     provider = BoundedShutdownProvider(exporter, resource=Resource.create(attributes), sampler=_sampler(config))
     _count_drops(count)
     provider.add_span_processor(
-        BatchSpanProcessor(exporter, max_queue_size=config.max_queue_size, schedule_delay_millis=config.schedule_delay * 1000)
+        BatchSpanProcessor(
+            exporter, max_queue_size=config.max_queue_size, schedule_delay_millis=config.schedule_delay * 1000,
+            max_export_batch_size=min(MAX_EXPORT_BATCH, config.max_queue_size),
+        )
     )
     return provider
 
@@ -61,11 +77,13 @@ class BoundedShutdownProvider(TracerProvider):
 
 
 def _count_drops(count: Count) -> None:
-    """One filter on the batch processor's logger, replaced by the newest provider's (a reset builds a new one)."""
+    """One filter on the batch processor's logger, replaced by the newest provider's (a reset builds a new one). It goes
+    first: the SDK's own filter there passes one line of a repeated message per 20 s, and a drop it held back would go
+    uncounted."""
     batch_logger = logging.getLogger(_BATCH_LOGGER)
     for old in [f for f in batch_logger.filters if isinstance(f, QueueFullFilter)]:
         batch_logger.removeFilter(old)
-    batch_logger.addFilter(QueueFullFilter(count))
+    batch_logger.filters.insert(0, QueueFullFilter(count))
 
 
 def _exporter(config: TracingConfig) -> SpanExporter:
