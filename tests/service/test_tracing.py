@@ -50,7 +50,7 @@ def test_one_trace_runs_from_the_request_through_the_llm_call_and_the_event_to_t
     assert process.attributes["infrastructure.event.handler"] == "analytics.count"
     assert reacted[0].trace is not None and reacted[0].trace.span_id == create.span_id
     assert create.attributes["messaging.message.id"] == reacted[0].id
-    assert session.attributes["db.system.name"] == "sqlite" and session.attributes["infrastructure.db.outcome"] == "commit"
+    assert session.attributes["db.system.name"] == "sqlite" and not session.failed  # committed
     assert tree.splitlines()[0].startswith("- POST /lessons [server")
 
 
@@ -283,3 +283,23 @@ def test_an_exception_that_cannot_be_shown_as_text_still_ends_its_span_and_leave
                     raise _Unshowable()
         assert InfrastructureService.current_trace() is None
         assert [(span.name, span.failed) for span in fakes.tracing.spans()] == [("inner", True), ("outer", True)]
+
+
+def test_a_session_entered_and_left_in_two_copies_of_the_context_ends_its_span_and_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A web framework's dependency (``with get_database_session() as db: yield db``) runs its halves in two copies."""
+    import contextvars
+    from collections.abc import Iterator
+
+    def dependency() -> Iterator[object]:
+        with InfrastructureService.get_database_session() as db:
+            yield db
+
+    with fake_infrastructure() as fakes, caplog.at_level(logging.ERROR):
+        running = dependency()
+        contextvars.copy_context().run(next, running)
+        with pytest.raises(StopIteration):
+            contextvars.copy_context().run(next, running)
+        assert InfrastructureService.current_trace() is None
+        [session] = fakes.tracing.named("database session")
+    assert not session.failed and session.end >= session.start
+    assert not [record for record in caplog.records if "detach" in record.getMessage()]

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors
 
 
-_COMMITTED = {"infrastructure.db.outcome": "commit"}  # a span that ends with an error rolled back
-
-
 @dataclass
 class DatabaseSession:
     """A pooled database session. Recommended: use it as a context manager.
@@ -88,8 +85,8 @@ class DatabaseSession:
         self._closed()
 
     def __enter__(self) -> DatabaseSession:
-        # The outcome goes in with the start's attributes: a second call to set it costs a recording span as much again.
-        scope = self.tracer.span("database session", "client", {**self.span_attributes, **_COMMITTED})
+        # No outcome attribute: a span that ends failed rolled back, one that ends ok committed.
+        scope = self.tracer.span("database session", "client", self.span_attributes)
         scope.__enter__()
         self._scope = scope
         return self

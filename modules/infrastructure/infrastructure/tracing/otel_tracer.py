@@ -112,7 +112,9 @@ class _Scope:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
         finally:  # the span ends and leaves the context whatever marking it failed did
-            if self._token is not None:
+            # Left in another context than it was entered in (a web framework running a dependency's two halves in two
+            # copies of the request's context), there is nothing of it to take out: detaching would log an error.
+            if self._token is not None and trace.get_current_span() is span:
                 otel_context.detach(self._token)
             span.end()
 
