@@ -193,3 +193,18 @@ def test_a_breaker_open_in_one_worker_is_open_in_the_scrape_until_that_worker_en
     assert failing.wait(WAIT_SECONDS) == 0
     after, _ = workers.scrape()
     assert _value(after, "infrastructure_integration_breaker_open", integration="crm") is None  # its live gauge left with it
+
+
+def test_every_workers_exported_spans_are_counted_in_one_scrape(workers: Workers) -> None:
+    from tests.integration.otlp_receiver import OtlpReceiver
+
+    with OtlpReceiver() as receiver:
+        env = {**workers.env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        for amount in AMOUNTS:
+            workers.start(amount, env=env)
+        expected = sum(2 * amount for amount in AMOUNTS)  # each session and its event's span; the held session is still open
+        receiver.wait_for(lambda spans: len(spans) >= expected, WAIT_SECONDS)
+        exported = "infrastructure_trace_spans_exported_total"
+        samples, _ = _settled(workers, lambda samples: _value(samples, exported, outcome="ok") == expected)
+    assert _value(samples, exported, outcome="ok") == expected == len(receiver.spans)
+    assert _value(samples, exported, outcome="failed") == 0 and _value(samples, exported, outcome="dropped") == 0

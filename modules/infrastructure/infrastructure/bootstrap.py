@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from modules.infrastructure.infrastructure.components import Components, resource, value
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from modules.infrastructure.domain.cache.ports import CacheBackend
     from modules.infrastructure.domain.config.values import AppConfig
@@ -84,7 +84,14 @@ def build_tracing(config: AppConfig, redactor: Redactor) -> Tracing:
     from modules.infrastructure.infrastructure.tracing.provider import build_provider
 
     counts = ExportCounts()
-    return OtelTracer(redactor, build_provider(config.tracing, counts.add), config.tracing.capture_content, counts)
+    count: Callable[[str, int], None] = counts.add
+    if config.metrics.multiprocess_dir is not None:  # the scrape sums every worker's counts from their files
+        from modules.infrastructure.infrastructure.metrics.process_figures import trace_export_counter
+
+        in_files = trace_export_counter()
+        if in_files is not None:
+            count = counts.also(in_files)
+    return OtelTracer(redactor, build_provider(config.tracing, count), config.tracing.capture_content, counts)
 
 
 def build_database(config: AppConfig, redactor: Redactor, metrics: InfrastructureMetrics, tracing: Tracing) -> Database:

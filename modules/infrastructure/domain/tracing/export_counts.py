@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 OUTCOMES = ("ok", "failed", "dropped")
 
@@ -19,6 +19,15 @@ class ExportCounts:
     def add(self, outcome: str, spans: int) -> None:
         with self._lock:
             self._counts[outcome] = self._counts.get(outcome, 0) + spans
+
+    def also(self, count: Callable[[str, int], None]) -> Callable[[str, int], None]:
+        """``add`` that also hands each count to ``count`` (a worker's metric files)."""
+
+        def both(outcome: str, spans: int) -> None:
+            self.add(outcome, spans)
+            count(outcome, spans)
+
+        return both
 
     def snapshot(self) -> Mapping[str, int]:
         with self._lock:

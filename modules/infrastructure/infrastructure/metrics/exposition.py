@@ -65,6 +65,7 @@ class MetricsExposition:
             # Pools first, so their figures are the application's, not those of the outbox count's own connection.
             self._scraped.register(PoolCollector(database.stats, metrics.label))
             self._scraped.register(CacheCollector(cache.stats))
+            self._scraped.register(TraceExportCollector(trace_exports))  # several workers: each counts in its files
             self._scraped.register(BreakerCollector("llm", lambda: llm_breakers(llm_providers()), metrics.label))
             self._scraped.register(BreakerCollector("integration", lambda: integration_breakers(http_clients()), metrics.label))
         else:
@@ -72,7 +73,6 @@ class MetricsExposition:
             MultiProcessCollector(self._families, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # no hints in the library
         self._scraped.register(OutboxCollector(lambda: outbox_counts(database)))
         self._scraped.register(ListenerCollector(lambda: listeners.statuses(lambda: _plain_session(database)), metrics.listener_label))
-        self._scraped.register(TraceExportCollector(trace_exports))
 
     def collect(self) -> Iterator[Metric]:
         """Every family, the hot path's then the ones read now: what a prometheus_client application serves."""

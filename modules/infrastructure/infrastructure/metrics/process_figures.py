@@ -31,6 +31,8 @@ from modules.infrastructure.infrastructure.metrics.collectors import (
 )
 from modules.infrastructure.infrastructure.metrics.multiprocess import is_multiprocess
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
+from modules.infrastructure.infrastructure.metrics.trace_collector import TRACE_EXPORT_HELP
+from modules.infrastructure.domain.tracing.export_counts import OUTCOMES
 
 logger = logging.getLogger(__name__)
 COPY_SECONDS = 1.0
@@ -179,3 +181,21 @@ def copy_breakers(what: str, breakers: Callable[[], Breakers], label: Callable[[
     figures = process_figures()
     if figures is not None:
         figures.watch_breakers(what, breakers, label)
+
+
+_trace_counter: Counter | None = None
+
+
+def trace_export_counter() -> Callable[[str, int], None] | None:
+    """In multi-process mode, a count of span export outcomes in this process's files (summed over the workers at a
+    scrape, an ended worker's included); ``None`` otherwise, where the scrape reads the tracing component's counts."""
+    global _trace_counter
+    if not is_multiprocess():
+        return None
+    with _instance_lock:
+        if _trace_counter is None:
+            _trace_counter = Counter(f"{PREFIX}_trace_spans_exported", TRACE_EXPORT_HELP, ["outcome"], registry=None)
+            for outcome in OUTCOMES:
+                _trace_counter.labels(outcome=outcome)
+    counter = _trace_counter
+    return lambda outcome, spans: counter.labels(outcome=outcome).inc(spans)

@@ -10,6 +10,9 @@ from modules.infrastructure.domain.tracing.export_counts import OUTCOMES
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
 
 
+TRACE_EXPORT_HELP = "Finished spans by export outcome: ok, failed (collector unreachable or refusing), dropped (queue full)"
+
+
 class TraceExportCollector:
     """Spans exported (ok), refused or unsent (failed), or dropped on a full queue; no series while nothing is exported."""
 
@@ -20,10 +23,7 @@ class TraceExportCollector:
         counts = self._counts()
         if not counts:
             return
-        family = CounterMetricFamily(
-            f"{PREFIX}_trace_spans_exported", "Finished spans by export outcome: ok, failed (collector unreachable or refusing), dropped (queue full)",
-            labels=["outcome"],
-        )
+        family = CounterMetricFamily(f"{PREFIX}_trace_spans_exported", TRACE_EXPORT_HELP, labels=["outcome"])
         for outcome in OUTCOMES:
             family.add_metric([outcome], counts.get(outcome, 0))
         yield family
