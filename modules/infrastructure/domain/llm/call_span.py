@@ -69,8 +69,11 @@ def answer_attributes(completion: Completion, cached: bool, captures: bool) -> d
     return attributes
 
 
+MAX_CAPTURED = 16_384  # characters of prompt or answer text a span carries: a backend refuses huge attributes
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=str)[:MAX_CAPTURED]
 
 
 def traced_stream(tracer: Tracer, provider: LLMProvider, turn: Turn, module: str | None, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

@@ -19,13 +19,13 @@ _SCALARS = (str, bool, int, float)
 
 def span_kind(kind: object) -> SpanKind:
     if kind not in _KINDS:
-        raise InvalidArgumentError(f"trace(kind=...) takes one of {', '.join(_KINDS)}, not {kind!r}"[:200])
+        raise InvalidArgumentError(f"trace(kind=...) takes one of {', '.join(_KINDS)}, not {_shown(kind)}"[:200])
     return kind  # type: ignore[return-value]
 
 
 def span_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise InvalidArgumentError(f"trace(name) takes text of 1 to {MAX_NAME} characters naming the work (\"POST /lessons\"), not {name!r}"[:200])
+        raise InvalidArgumentError(f"trace(name) takes text of 1 to {MAX_NAME} characters naming the work (\"POST /lessons\"), not {_shown(name)}"[:200])
     return name
 
 
@@ -42,7 +42,7 @@ def checked_attributes(attributes: object) -> dict[str, AttributeValue]:
 
 def _key(key: object) -> str:
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_NAME:
-        raise InvalidArgumentError(f"A span attribute's name is text of 1 to {MAX_NAME} characters (\"lesson.id\"), not {key!r}"[:200])
+        raise InvalidArgumentError(f"A span attribute's name is text of 1 to {MAX_NAME} characters (\"lesson.id\"), not {_shown(key)}"[:200])
     return key
 
 
@@ -57,6 +57,11 @@ def _value(key: str, value: object) -> AttributeValue:
             f"Span attribute {key!r} takes text, a bool, a finite number or a list of one of them, not {type(value).__name__}"
         )
     return _text(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+
+def _shown(value: object) -> str:
+    """The wrong value as an error shows it: text and numbers as written, anything else by its type."""
+    return repr(value)[:80] if isinstance(value, str | int | float | bool | None) else type(value).__name__
 
 
 def _scalar(value: object) -> bool:

@@ -44,11 +44,9 @@ class _Pool:
     errors: DatabaseErrors
     observe: Callable[[float], None] | None = None
     credentials: ConnectCredentials | None = None
+    # What a session's span says about this database (OpenTelemetry's attribute names), read-write then read-only.
+    span_attributes: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
 
-    @property
-    def span_attributes(self) -> dict[str, str]:
-        """What a session's span says about this database (OpenTelemetry's database attribute names)."""
-        return {"db.system.name": self.engine.dialect.name, "db.namespace": self.engine.url.database or "", "infrastructure.db.engine": self.label}
 
 
 class ConnectionManager:
@@ -92,8 +90,7 @@ class ConnectionManager:
             session.close()
             raise
         connection_id = connection.connection.info.get("connection_id", pool.label)
-        attributes = {**pool.span_attributes, "infrastructure.db.read_only": read_only}
-        return DatabaseSession(session, connection_id, pool.errors, pool.observe, opened_at, span_attributes=attributes)
+        return DatabaseSession(session, connection_id, pool.errors, pool.observe, opened_at, span_attributes=pool.span_attributes[read_only])
 
     def errors(self, label: str = PRIMARY) -> DatabaseErrors:
         """The seam of ``label``: ``with manager.errors():`` raises driver errors as ``DatabaseError`` subclasses."""
@@ -169,7 +166,12 @@ class ConnectionManager:
         event.listen(engine, "handle_error", errors.statement_error, retval=True)
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         observe = self._session_observer(label) if self._session_observer else None
-        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe, credentials)
+        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe, credentials, _span_attributes(label, engine))
+
+
+def _span_attributes(label: str, engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
+    about = {"db.system.name": engine.dialect.name, "db.namespace": engine.url.database or "", "infrastructure.db.engine": label}
+    return {**about, "infrastructure.db.read_only": False}, {**about, "infrastructure.db.read_only": True}
 
 
 def _on_connect(label: str, dialect: str) -> Callable[[Any, Any], None]:

@@ -70,7 +70,11 @@ class BoundedShutdownProvider(TracerProvider):
         if self._exporter.failing:  # the collector is down: the spans waiting fail at once (counted) instead of retrying
             self._exporter.shutdown()
         sending = threading.Thread(target=super().shutdown, name="otel-shutdown", daemon=True)
-        sending.start()
+        try:
+            sending.start()
+        except RuntimeError:  # at interpreter exit, newer Pythons start no thread: send what waits on this one
+            super().shutdown()
+            return
         sending.join(SHUTDOWN_WAIT_SECONDS)
         if sending.is_alive():
             self._exporter.shutdown()
