@@ -53,3 +53,30 @@ def test_a_reset_during_an_export_that_would_wait_ten_minutes_returns_and_the_ne
             pass
         [kept] = receiver.wait_for(lambda got: len(got) == 1)
     assert kept.name == "kept"
+
+
+def test_at_interpreter_exit_where_no_thread_may_start_shutdown_gives_up_at_once(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.12 and later start no thread at interpreter exit: the shutdown then stops the exporter and lets the
+    spans still waiting go, rather than wait for the export under way (the process is ending)."""
+    import threading
+
+    from modules.infrastructure.infrastructure.tracing import provider
+
+    class NoThreads(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    with SilentCollector() as collector:
+        export_to(monkeypatch, collector.endpoint)
+        for number in range(2000):
+            with InfrastructureService.trace(f"job {number % 10}"):
+                pass
+        wait_for(lambda: collector.connections > 0, 5, "an export under way")
+        monkeypatch.setattr(provider.threading, "Thread", NoThreads)
+        started = time.monotonic()
+        InfrastructureService.shutdown()
+        shutdown = time.monotonic() - started
+    print(f"\nshutdown where no thread may start: {shutdown:.1f} s")
+    assert shutdown < SHUTDOWN_WAIT_SECONDS + SLACK, f"shutdown took {shutdown:.1f} s"

@@ -305,12 +305,13 @@ def test_a_session_entered_and_left_in_two_copies_of_the_context_ends_its_span_a
     assert not [record for record in caplog.records if "detach" in record.getMessage()]
 
 
-def test_captured_texts_are_cut_at_16384_characters() -> None:
+def test_captured_texts_are_cut_to_about_16384_characters_and_stay_json() -> None:
     recorder = RecordingTracing(captures_content=True)
     with fake_infrastructure(["a" * 40_000]), InfrastructureService.override(tracing=recorder):
         InfrastructureService.execute_prompt(PROMPT, PromptContext(variables={"topic": "length"}, module="lessons"))
         [llm] = [span for span in recorder.spans() if span.name.startswith("chat ")]
-    assert len(str(llm.attributes["gen_ai.output.messages"])) == 16_384
+    [answer] = json.loads(str(llm.attributes["gen_ai.output.messages"]))  # still JSON
+    assert answer["content"].startswith("a" * 16_384) and answer["content"].endswith("... [23616 characters cut]")
 
 
 def test_a_bad_value_whose_repr_fails_is_still_an_invalid_argument_error() -> None:
@@ -321,3 +322,33 @@ def test_a_bad_value_whose_repr_fails_is_still_an_invalid_argument_error() -> No
     with fake_infrastructure(), pytest.raises(InvalidArgumentError, match="not Hostile"):
         with InfrastructureService.trace(Hostile()):  # type: ignore[arg-type]
             pass
+
+
+@pytest.mark.parametrize("name", [10**5000, "x" * 300], ids=["5001-digit int", "300 characters"])
+def test_a_name_that_cannot_be_shown_whole_is_still_an_invalid_argument_error(name: object) -> None:
+    with fake_infrastructure(), pytest.raises(InvalidArgumentError, match=r"trace\(name\)"):
+        with InfrastructureService.trace(name):  # type: ignore[arg-type]
+            pass
+
+
+def test_a_scope_left_in_a_copy_of_the_context_made_inside_it_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    import contextvars
+
+    with fake_infrastructure() as fakes, caplog.at_level(logging.ERROR):
+        scope = InfrastructureService.trace("job")
+        entered = contextvars.copy_context()  # a framework's copy of the request's context
+        entered.run(scope.__enter__)
+        entered.copy().run(scope.__exit__, None, None, None)  # a copy made inside the span: it is current there too
+        [job] = fakes.tracing.spans()
+    assert job.name == "job" and not [record for record in caplog.records if "detach" in record.getMessage()]
+
+
+def test_an_outer_span_left_before_its_inner_one_restores_the_context_it_was_entered_in() -> None:
+    with fake_infrastructure():
+        outer = InfrastructureService.trace("outer")
+        outer.__enter__()
+        inner = InfrastructureService.trace("inner")
+        inner.__enter__()
+        outer.__exit__(None, None, None)
+        assert InfrastructureService.current_trace() is None
+        inner.__exit__(None, None, None)

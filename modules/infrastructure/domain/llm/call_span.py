@@ -72,8 +72,17 @@ def answer_attributes(completion: Completion, cached: bool, captures: bool) -> d
 MAX_CAPTURED = 16_384  # characters of prompt or answer text a span carries: a backend refuses huge attributes
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)[:MAX_CAPTURED]
+def _json(messages: list[dict[str, Any]]) -> str:
+    """The messages as JSON, each one's text cut so that the whole stays near ``MAX_CAPTURED`` and is still JSON."""
+    room = max(256, MAX_CAPTURED // max(1, len(messages)))
+    return json.dumps([_cut(message, room) for message in messages], ensure_ascii=False, default=str)
+
+
+def _cut(message: dict[str, Any], room: int) -> dict[str, Any]:
+    content = message.get("content")
+    if isinstance(content, str) and len(content) > room:
+        return {**message, "content": content[:room] + f"... [{len(content) - room} characters cut]"}
+    return message
 
 
 def traced_stream(tracer: Tracer, provider: LLMProvider, turn: Turn, module: str | None, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

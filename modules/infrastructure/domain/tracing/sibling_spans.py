@@ -61,7 +61,12 @@ def _value(key: str, value: object) -> AttributeValue:
 
 def _shown(value: object) -> str:
     """The wrong value as an error shows it: text and numbers as written, anything else by its type."""
-    return repr(value)[:80] if isinstance(value, str | int | float | bool | None) else type(value).__name__
+    if isinstance(value, str | int | float | bool | None):
+        try:
+            return repr(value)[:80]
+        except Exception:  # a 5,000-digit int, a str subclass of its own
+            pass
+    return type(value).__name__
 
 
 def _scalar(value: object) -> bool:

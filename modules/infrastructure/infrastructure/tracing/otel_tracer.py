@@ -6,6 +6,7 @@ the application, ``span()`` hands back the shared no-op span without touching Op
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -112,10 +113,8 @@ class _Scope:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, self._tracer.error_text(exc)))
         finally:  # the span ends and leaves the context whatever marking it failed did
-            # Left in another context than it was entered in (a web framework running a dependency's two halves in two
-            # copies of the request's context), there is nothing of it to take out: detaching would log an error.
-            if self._token is not None and trace.get_current_span() is span:
-                otel_context.detach(self._token)
+            if self._token is not None:
+                _detach(self._token)
             span.end()
 
     def set_attributes(self, attributes: Attributes) -> None:
@@ -123,6 +122,19 @@ class _Scope:
 
     def trace_context(self) -> TraceContext | None:
         return _context_of(self._span)
+
+
+def _detach(token: object) -> None:
+    """Restore the context the scope was entered in. Left in another one (a web framework running a dependency's two
+    halves in two copies of the request's context), there is nothing of it to take out there: OpenTelemetry's own
+    detach would log an error each time."""
+    if not isinstance(token, contextvars.Token):
+        otel_context.detach(token)  # type: ignore[arg-type]  # another runtime context's token
+        return
+    try:
+        token.var.reset(token)
+    except (ValueError, RuntimeError):  # made in another Context, or already used
+        pass
 
 
 def _context_of(span: trace.Span) -> TraceContext | None:

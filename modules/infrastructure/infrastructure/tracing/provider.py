@@ -72,8 +72,8 @@ class BoundedShutdownProvider(TracerProvider):
         sending = threading.Thread(target=super().shutdown, name="otel-shutdown", daemon=True)
         try:
             sending.start()
-        except RuntimeError:  # at interpreter exit, newer Pythons start no thread: send what waits on this one
-            super().shutdown()
+        except RuntimeError:  # at interpreter exit newer Pythons start no thread, and a send on this one cannot be
+            self._exporter.shutdown()  # bounded (an export under way holds it): the spans still waiting are let go
             return
         sending.join(SHUTDOWN_WAIT_SECONDS)
         if sending.is_alive():
