@@ -187,12 +187,14 @@ def test_a_breaker_open_in_one_worker_is_open_in_the_scrape_until_that_worker_en
     failing, _ = workers.start(0, "breaker", env={**workers.env, **crm})
     samples, _ = _settled(workers, lambda samples: _value(samples, "infrastructure_integration_breaker_open", integration="crm") == 1.0)
     assert _value(samples, "infrastructure_integration_breaker_open", integration="crm") == 1.0  # livemax: one series, no pid
+    assert _value(samples, "infrastructure_integration_breaker_openings_total", integration="crm") == 1.0
     assert failing.stdin is not None
     failing.stdin.write("\n")
     failing.stdin.close()
     assert failing.wait(WAIT_SECONDS) == 0
     after, _ = workers.scrape()
     assert _value(after, "infrastructure_integration_breaker_open", integration="crm") is None  # its live gauge left with it
+    assert _value(after, "infrastructure_integration_breaker_openings_total", integration="crm") == 1.0  # a counter stays
 
 
 def test_every_workers_exported_spans_are_counted_in_one_scrape(workers: Workers) -> None:

@@ -14,6 +14,7 @@ from modules.infrastructure.infrastructure.metrics.labels import LabelGuard
 from tests.fake_clock import FakeClock
 
 OPEN = "infrastructure_integration_breaker_open"
+OPENINGS = "infrastructure_integration_breaker_openings"
 
 
 def scraped(breakers: Breakers | Exception, label: LabelGuard | None = None) -> CollectorRegistry:
@@ -53,7 +54,7 @@ def test_an_open_breaker_shows_closed_once_its_cool_down_ends_without_any_call()
 def test_a_breaker_that_never_failed_shows_closed_and_the_family_is_there_without_any_breaker() -> None:
     assert state(scraped([(("crm",), CircuitBreaker(5, 30))])) == 0
     families = list(scraped([]).collect())
-    assert [(f.name, f.type, f.samples) for f in families] == [(OPEN, "gauge", [])]
+    assert [(f.name, f.type, f.samples) for f in families] == [(OPEN, "gauge", []), (OPENINGS, "counter", [])]
 
 
 def test_integrations_the_label_guard_folds_together_show_once_open_if_any_is() -> None:
@@ -64,7 +65,8 @@ def test_integrations_the_label_guard_folds_together_show_once_open_if_any_is() 
     ]
     registry = scraped(breakers, guard)
     assert state(registry) == 0 and state(registry, "other") == 1
-    assert len([s for f in registry.collect() for s in f.samples]) == 2
+    assert len([s for f in registry.collect() if f.name == OPEN for s in f.samples]) == 2
+    assert registry.get_sample_value(f"{OPENINGS}_total", {"integration": "other"}) == 1  # counts add up
 
 
 def test_breakers_that_cannot_be_read_leave_the_family_empty_and_log_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -75,3 +77,28 @@ def test_breakers_that_cannot_be_read_leave_the_family_empty_and_log_once(caplog
     assert [r.getMessage() for r in caplog.records] == [
         "Metrics: integration circuit breakers could not be read (RuntimeError: not yet); left out until it can"
     ]
+
+
+def test_every_opening_is_counted_a_failed_trials_reopening_included_and_a_success_ends_the_run() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=2, cooldown=30, clock=clock)
+    registry = scraped([(("crm",), breaker)])
+
+    def openings() -> float | None:
+        return registry.get_sample_value(f"{OPENINGS}_total", {"integration": "crm"})
+
+    assert openings() == 0
+    breaker.record_failure()
+    assert openings() == 0  # below the threshold
+    breaker.record_failure()
+    breaker.record_failure()  # a call already under way when it opened: the same opening
+    assert openings() == 1
+    clock.advance(30)
+    assert breaker.allow()
+    breaker.record_failure()  # the trial failed: open again
+    assert openings() == 2
+    clock.advance(30)
+    assert breaker.allow()
+    breaker.record_success()
+    breaker.record_failure()  # closed again: one failure is below the threshold
+    assert openings() == 2 and state(registry) == 0

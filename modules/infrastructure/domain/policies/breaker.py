@@ -16,6 +16,8 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
+        self._trial = False  # a half-open trial call is out: its failure opens the breaker again
+        self.openings = 0  # times it opened, a failed trial's reopening included: what an alert counts
         self._lock = threading.Lock()
 
     def allow(self) -> bool:
@@ -25,6 +27,7 @@ class CircuitBreaker:
                 return True
             if self._clock() - self._opened_at >= self.cooldown:
                 self._opened_at = self._clock()  # half-open: this caller tries, others wait another cool-down
+                self._trial = True
                 return True
             return False
 
@@ -39,12 +42,16 @@ class CircuitBreaker:
         with self._lock:
             self._failures = 0
             self._opened_at = None
+            self._trial = False
 
     def record_failure(self) -> None:
         with self._lock:
             self._failures += 1
             if self._failures >= self.threshold:
+                if self._opened_at is None or self._trial:
+                    self.openings += 1
                 self._opened_at = self._clock()
+                self._trial = False
 
     @property
     def is_open(self) -> bool:

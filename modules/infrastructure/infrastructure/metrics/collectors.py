@@ -50,6 +50,10 @@ def breaker_help(what: str) -> str:
     return f"1 while {BREAKER_FAMILIES[what][0]} circuit breaker fails calls fast (it opened and its cool-down is not over), else 0"
 
 
+def openings_help(what: str) -> str:
+    return f"Times {BREAKER_FAMILIES[what][0]} circuit breaker opened, a failed trial call's reopening included"
+
+
 def llm_breakers(providers: LLMProviders | None) -> Breakers:
     """Each configured provider's breaker, labelled with its provider and model."""
     return [((provider.name, provider.config.model), provider.breaker) for provider in providers or ()]
@@ -157,20 +161,26 @@ class ListenerCollector(_Guarded):
 
 class BreakerCollector(_Guarded):
     """``infrastructure_<what>_breaker_open{labels}``: 1 while a breaker fails calls fast, read from the breakers
-    in use at each scrape, so a breaker whose cool-down ended, or whose client is gone, is not shown open."""
+    in use at each scrape, so a breaker whose cool-down ended, or whose client is gone, is not shown open; and
+    ``infrastructure_<what>_breaker_openings_total``, the times each opened, which no scrape interval can miss."""
 
     def __init__(self, what: str, breakers: Callable[[], Breakers], label: Callable[[str], str]) -> None:
         """``what``: a key of ``BREAKER_FAMILIES``."""
         super().__init__(f"{what} circuit breakers")
         self._name, self._help, self._labels = f"{PREFIX}_{what}_breaker_open", breaker_help(what), list(BREAKER_FAMILIES[what][1])
+        self._openings_name, self._openings_help = f"{PREFIX}_{what}_breaker_openings", openings_help(what)
         self._breakers, self._label = breakers, label
 
     def collect(self) -> Iterator[Metric]:
-        shown = self.read(lambda: breaker_states(self._breakers(), self._label)) or {}
+        breakers = self.read(self._breakers) or []
         family = GaugeMetricFamily(self._name, self._help, labels=self._labels)
-        for key, value in shown.items():
+        for key, value in breaker_states(breakers, self._label).items():
             family.add_metric(list(key), value)
         yield family
+        openings = CounterMetricFamily(self._openings_name, self._openings_help, labels=self._labels)
+        for key, count in breaker_openings(breakers, self._label).items():
+            openings.add_metric(list(key), count)
+        yield openings
 
 
 def breaker_states(breakers: Breakers, label: Callable[[str], str]) -> dict[tuple[str, ...], int]:
@@ -180,3 +190,12 @@ def breaker_states(breakers: Breakers, label: Callable[[str], str]) -> dict[tupl
         key = tuple(label(value) for value in values)
         shown[key] = max(shown.get(key, 0), int(breaker.fails_fast))
     return shown
+
+
+def breaker_openings(breakers: Breakers, label: Callable[[str], str]) -> dict[tuple[str, ...], int]:
+    """Openings by label values; values the label guard folds together add up."""
+    counted: dict[tuple[str, ...], int] = {}
+    for values, breaker in breakers:
+        key = tuple(label(value) for value in values)
+        counted[key] = counted.get(key, 0) + breaker.openings
+    return counted

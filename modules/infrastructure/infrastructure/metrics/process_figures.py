@@ -27,7 +27,9 @@ from modules.infrastructure.infrastructure.metrics.collectors import (
     POOL_FIGURES,
     Breakers,
     breaker_help,
+    breaker_openings,
     breaker_states,
+    openings_help,
 )
 from modules.infrastructure.infrastructure.metrics.multiprocess import is_multiprocess
 from modules.infrastructure.infrastructure.metrics.registry import PREFIX
@@ -57,6 +59,11 @@ class ProcessFigures:
             for what, (_, labels) in BREAKER_FAMILIES.items()
         }
         self._breakers: dict[str, tuple[Callable[[], Breakers], Callable[[str], str]]] = {}
+        self._opening_counters = {
+            what: Counter(f"{PREFIX}_{what}_breaker_openings", openings_help(what), list(labels), registry=None)
+            for what, (_, labels) in BREAKER_FAMILIES.items()
+        }
+        self._openings_copied: dict[str, dict[tuple[str, ...], int]] = {}  # openings already added, by family and key
         self._shown: dict[str, set[tuple[str, ...]]] = {}  # breaker series written, by family: a gone one is set to 0
         self._lock = threading.Lock()
         self._failing = False
@@ -119,6 +126,17 @@ class ProcessFigures:
             for key, value in states.items():
                 gauge.labels(*key).set(value)
             self._shown[what] = set(states)
+            self._copy_openings(what, breaker_openings(breakers(), label))
+
+    def _copy_openings(self, what: str, counted: dict[tuple[str, ...], int]) -> None:
+        """Add what each key's openings grew by; a count that went down is a new breaker (a reload): all of it is new."""
+        copied = self._openings_copied.setdefault(what, {})
+        for key, count in counted.items():
+            before = copied.get(key, 0)
+            added = count - before if count >= before else count
+            if added > 0 or key not in copied:
+                self._opening_counters[what].labels(*key).inc(added)
+            copied[key] = count
 
     def _start(self) -> None:
         """The copying thread, once per process (called holding the lock)."""
