@@ -61,9 +61,10 @@ _bootstrap_create_venv() {
 # the whole output goes to .venv/bootstrap.log, and its end is shown when pip fails.
 _bootstrap_pip() {
     local log="$_bootstrap_venv/bootstrap.log" status=0
-    "$_bootstrap_python" -m pip install --disable-pip-version-check --progress-bar off "$@" >"$log" 2>&1 &
+    : >"$log"  # before pip starts: tail must find the file, or the pipe below fails at random and so the bootstrap
+    "$_bootstrap_python" -m pip install --disable-pip-version-check --progress-bar off "$@" >>"$log" 2>&1 &
     local pip_pid=$!
-    tail -n +1 -f --pid="$pip_pid" "$log" 2>/dev/null | while IFS= read -r line; do
+    { tail -n +1 -f --pid="$pip_pid" "$log" 2>/dev/null || true; } | while IFS= read -r line; do
         case "$line" in
             Collecting*|"Installing collected packages"*|"Successfully installed"*) echo "bootstrap:   ${line:0:150}" >&2 ;;
         esac
