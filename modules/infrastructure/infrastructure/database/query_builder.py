@@ -18,6 +18,7 @@ _KINDS: tuple[tuple[type, str], ...] = (
     (types.Boolean, "bool"),
     (types.Integer, "integer"),
     (types.Numeric, "number"),
+    (types.Float, "number"),  # not a Numeric since SQLAlchemy 2.1
     (types.DateTime, "datetime"),
     (types.Date, "date"),
     (types.Time, "time"),
