@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, literal, or_, tuple_, types
@@ -28,8 +29,9 @@ _KINDS: tuple[tuple[type, str], ...] = (
 )
 
 
-def column_kinds(model: Any) -> dict[str, str]:
-    """Each mapped column's attribute name and the kind of value it holds (``text``, ``integer``, ...)."""
+@cache
+def column_kinds(model: Any) -> Mapping[str, str]:
+    """Each mapped column's attribute name and the kind of value it holds (``text``, ``integer``, ...); once per model."""
     return {key: _kind(column.type) for key, column in model.__mapper__.columns.items()}
 
 
