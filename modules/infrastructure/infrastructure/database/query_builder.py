@@ -80,7 +80,7 @@ def keyset_clause(model: Any, keys: Sequence[SortKey], values: Sequence[Any], ba
     and SQLite answer from a matching index; mixed directions expand to ``a > :a OR (a = :a AND b < :b)``,
     led by ``a >= :a`` so the first column's index still bounds the scan.
     """
-    columns = [getattr(model, key.column) for key in keys]
+    columns = [model.__mapper__.columns[key.column] for key in keys]  # Column objects: faster to combine than attributes
     bound = [literal(value, type_=column.type) for column, value in zip(columns, values)]
     less = [key.descending != backwards for key in keys]
     if len(set(less)) == 1:
