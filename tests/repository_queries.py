@@ -81,6 +81,7 @@ FILTERS: list[tuple[dict[str, Any], Callable[[dict[str, Any]], bool]]] = [
     ({"id__in": [1, 5, 9, 999]}, lambda r: r["id"] in (1, 5, 9)),
     ({"id__in": []}, lambda r: False),
     ({"id__in": (2, 3)}, lambda r: r["id"] in (2, 3)),
+    ({"id__in": list(range(10_000, 0, -1))}, lambda r: True),  # the most taken: within SQLite's 32,766 parameters
     ({"title__in": {"Plain 0", "Plain 1"}}, lambda r: r["title"] in ("Plain 0", "Plain 1")),
     ({"id__not_in": [1, 2, 3]}, lambda r: r["id"] not in (1, 2, 3)),
     ({"rating__lt": 2.5}, lambda r: r["rating"] < 2.5),
@@ -316,7 +317,7 @@ class RepositoryQueryTests:
     """The tests themselves; a subclass per backend adds an autouse fixture that points the facade at it
     and calls ``create_products(ROWS)``."""
 
-    @pytest.mark.parametrize(("filters", "keep"), FILTERS, ids=[repr(f) for f, _ in FILTERS])
+    @pytest.mark.parametrize(("filters", "keep"), FILTERS, ids=[repr(f)[:70] for f, _ in FILTERS])
     def test_every_operator_matches_python(self, filters: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> None:
         check_every_filter(ROWS, filters, keep)
 
