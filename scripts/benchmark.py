@@ -3,6 +3,7 @@
 
     python scripts/benchmark.py database [--json] [--ops 500] [--rounds 15]
     python scripts/benchmark.py http          # the HTTP integration client against a bare httpx2.Client()
+    python scripts/benchmark.py repository_pages --rows 1000000   # benchmarks that fill a table take --rows
 
 Prints operations per second per variant (median of interleaved rounds) and the ratios the
 targets are stated in. Integration services are read from TEST_DATABASE_URL etc.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http", "tracing")
+BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http", "tracing", "repository_pages")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -58,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--ops", type=int, default=500, help="operations per variant per round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    parser.add_argument("--rows", type=int, help="table size, for the benchmarks that fill a table (repository_pages)")
     args = parser.parse_args(argv)
     module = importlib.import_module(f"scripts.benchmarks.{args.benchmark}")
-    report = module.run(args.ops, args.rounds)
+    extra = {} if args.rows is None else {"rows": args.rows}
+    if extra and "rows" not in inspect.signature(module.run).parameters:
+        parser.error(f"{args.benchmark} takes no --rows")
+    report = module.run(args.ops, args.rounds, **extra)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 

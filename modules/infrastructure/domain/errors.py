@@ -10,6 +10,8 @@
     │   ├── DatabaseConflictError          serialization failure or deadlock; run it again
     │   ├── DatabaseIntegrityError         a constraint refused the data
     │   ├── DatabaseQueryError             the statement or its arguments are invalid
+    │   │   └── InvalidCursorError             a page cursor that is malformed, tampered with or of another query
+    │   ├── NotFoundError                  ``get_one`` found no row matching the filters
     │   ├── DatabaseStatementTimeoutError  the statement ran past DB_STATEMENT_TIMEOUT_MS (SQLSTATE 57014)
     │   └── DatabaseReadOnlyError          a write in a read-only transaction or database (25006, SQLITE_READONLY)
     ├── CacheError                  the cache failed (strict callers only), or a value cannot be encoded/decoded
@@ -79,6 +81,7 @@ __all__ = [
     "IntegrationTimeoutError",
     "InvalidArgumentError",
     "InvalidDownloadTokenError",
+    "InvalidCursorError",
     "InvalidFileKeyError",
     "LLMAuthenticationError",
     "LLMBadRequestError",
@@ -92,6 +95,7 @@ __all__ = [
     "LLMToolLoopError",
     "MessagingAuthenticationError",
     "MessagingError",
+    "NotFoundError",
     "StorageError",
     "StorageUnavailableError",
     "StoredFileNotFoundError",
@@ -146,6 +150,14 @@ class DatabaseIntegrityError(DatabaseError):
 
 class DatabaseQueryError(DatabaseError):
     """The statement or its arguments are invalid (bad SQL, unknown column or filter, wrong type)."""
+
+
+class InvalidCursorError(DatabaseQueryError):
+    """A page cursor that is not one this query gave out: bad base64 or JSON, wrong values, or another query's."""
+
+
+class NotFoundError(DatabaseError):
+    """``get_one`` found no row matching the filters; the message names the model and the filters."""
 
 
 class DatabaseStatementTimeoutError(DatabaseError):

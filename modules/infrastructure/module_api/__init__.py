@@ -21,6 +21,7 @@ from modules.infrastructure.domain.config.values import (
     LoggingConfig,
     MessagingConfig,
 )
+from modules.infrastructure.domain.database.pages import CursorPage, Page
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import (
     CacheConnectionError,
@@ -48,6 +49,7 @@ from modules.infrastructure.domain.errors import (
     IntegrationServerError,
     IntegrationTimeoutError,
     InvalidArgumentError,
+    InvalidCursorError,
     InvalidDownloadTokenError,
     InvalidFileKeyError,
     LLMAuthenticationError,
@@ -62,6 +64,7 @@ from modules.infrastructure.domain.errors import (
     LLMToolLoopError,
     MessagingAuthenticationError,
     MessagingError,
+    NotFoundError,
     StorageError,
     StorageUnavailableError,
     StoredFileNotFoundError,
@@ -111,6 +114,7 @@ __all__ = [
     "ConfigurationError",
     "Consumer",
     "ContentTypeNotAllowedError",
+    "CursorPage",
     "DatabaseCommitUnknownError",
     "DatabaseConfig",
     "DatabaseConflictError",
@@ -144,6 +148,7 @@ __all__ = [
     "IntegrationServerError",
     "IntegrationTimeoutError",
     "InvalidArgumentError",
+    "InvalidCursorError",
     "InvalidDownloadTokenError",
     "InvalidFileKeyError",
     "LLMAuthenticationError",
@@ -172,6 +177,8 @@ __all__ = [
     "ModuleMetrics",
     "ModuleSetting",
     "ModuleSettings",
+    "NotFoundError",
+    "Page",
     "PoolStats",
     "Prompt",
     "PromptContext",

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from modules.infrastructure.domain.errors import DatabaseQueryError
+from modules.infrastructure.domain.database.cursor import decode_cursor, encode_cursor, query_fingerprint
+from modules.infrastructure.domain.database.pages import CursorPage, Page
+from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, parse_filters, parse_order_by
+from modules.infrastructure.domain.errors import DatabaseQueryError, NotFoundError
 from modules.infrastructure.infrastructure.database.orm import Base
+from modules.infrastructure.infrastructure.database.query_builder import (
+    column_kinds,
+    keyset_clause,
+    order_clauses,
+    where_clause,
+)
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 
 MAX_ROWS = 2**63 - 1  # what PostgreSQL's and SQLite's LIMIT and OFFSET take
+MAX_PAGE_SIZE = 10_000
 T = TypeVar("T", bound=Base)
-NUL = "\x00"
+OrderBy = str | Sequence[str] | None
 
 
 class BaseRepository(Generic[T]):
@@ -36,18 +47,82 @@ class BaseRepository(Generic[T]):
     def get_by_id(self, id: Any) -> T | None:
         return self.session.get(self.model, id)
 
-    def get_all(self, skip: int = 0, limit: int = 100, **filters: Any) -> list[T]:
-        """Rows matching every ``column=value`` filter, in primary-key order; an unknown column is an error."""
-        for name, value in (("skip", skip), ("limit", limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ROWS:
-                raise DatabaseQueryError(f"{name} must be a whole number from 0 to {MAX_ROWS}, not {value!r}"[:200])
+    def get_all(self, skip: int = 0, limit: int = 100, *, order_by: OrderBy = None, **filters: Any) -> list[T]:
+        """Rows matching every filter (``price__gte=10``...), sorted by ``order_by`` then the primary key."""
+        _check_whole("skip", skip, 0, MAX_ROWS)
+        _check_whole("limit", limit, 0, MAX_ROWS)
         statement = self._filtered(select(self.model), filters)
-        statement = statement.order_by(*self.model.__mapper__.primary_key).offset(skip).limit(limit)
-        return list(self.session.scalars(statement))
+        statement = statement.order_by(*order_clauses(self.model, self._sort_keys(order_by)))
+        return list(self.session.scalars(statement.offset(skip).limit(limit)))
 
     def count(self, **filters: Any) -> int:
         statement = self._filtered(select(func.count()).select_from(self.model), filters)
         return int(self.session.scalar(statement) or 0)
+
+    def exists(self, **filters: Any) -> bool:
+        """Whether any row matches the filters; reads at most one row."""
+        primary_key = self.model.__mapper__.primary_key
+        return self.session.execute(self._filtered(select(*primary_key), filters).limit(1)).first() is not None
+
+    def get_one(self, **filters: Any) -> T:
+        """The one row matching the filters: ``NotFoundError`` when none does, ``DatabaseQueryError`` when several do."""
+        rows: list[T] = list(self.session.scalars(self._filtered(select(self.model), filters).limit(2)))
+        shown = ", ".join(f"{name}={value!r:.40}" for name, value in filters.items()) or "no filters"
+        if not rows:
+            raise NotFoundError(f"no {self.model.__name__} matches {shown}")
+        if len(rows) > 1:
+            raise DatabaseQueryError(f"more than one {self.model.__name__} matches {shown}; get_one expects one")
+        return rows[0]
+
+    def get_page(self, page: int = 1, per_page: int = 50, *, order_by: OrderBy = None, **filters: Any) -> Page[T]:
+        """Page ``page`` (from 1) of ``per_page`` rows and the total matching the filters, counted in the same session."""
+        _check_whole("page", page, 1, MAX_ROWS)
+        _check_whole("per_page", per_page, 1, MAX_PAGE_SIZE)
+        offset = (page - 1) * per_page
+        if offset > MAX_ROWS:
+            raise DatabaseQueryError(f"page {page} of {per_page} rows starts past the last row a database can skip")
+        items = self.get_all(offset, per_page, order_by=order_by, **filters)
+        total = offset + len(items) if 0 < len(items) < per_page else self.count(**filters)
+        return Page(items=items, total=total, page=page, size=per_page)
+
+    def get_cursor_page(
+        self, cursor: str | None = None, per_page: int = 50, *, order_by: OrderBy = None, **filters: Any
+    ) -> CursorPage[T]:
+        """The ``per_page`` rows after ``cursor`` (the first ones without it), by keyset: as fast on the last page as the first.
+
+        Pass back ``next_cursor`` (or ``previous_cursor``) with the same ``order_by`` and filters; a cursor of another
+        query, or edited, is an ``InvalidCursorError``. Sorting on a nullable column is refused here (NULLs have no
+        place in a keyset); the primary key always ends the sort.
+        """
+        _check_whole("per_page", per_page, 1, MAX_PAGE_SIZE)
+        conditions = self._conditions(filters)
+        keys = self._sort_keys(order_by)
+        self._refuse_nullable(keys)
+        fingerprint = query_fingerprint(self.model.__name__, keys, conditions)
+        statement = select(self.model).where(*[where_clause(self.model, c) for c in conditions])
+        backwards = False
+        if cursor is not None:
+            kinds = column_kinds(self.model)
+            position = decode_cursor(cursor, [kinds[key.column] for key in keys], fingerprint)
+            backwards = position.backwards
+            statement = statement.where(keyset_clause(self.model, keys, position.values, backwards))
+        statement = statement.order_by(*order_clauses(self.model, keys, reverse=backwards)).limit(per_page + 1)
+        rows = list(self.session.scalars(statement))
+        more, items = len(rows) > per_page, rows[:per_page]
+        if backwards:
+            items.reverse()
+
+        def boundary(row: T | None, towards_start: bool) -> str | None:
+            values = [getattr(row, key.column) for key in keys] if row is not None else None
+            return None if values is None else encode_cursor(values, towards_start, fingerprint)
+
+        first, last = (items[0], items[-1]) if items else (None, None)
+        has_next, has_previous = (True, more) if backwards else (more, cursor is not None)
+        return CursorPage(
+            items=items,
+            next_cursor=boundary(last, False) if has_next else None,
+            previous_cursor=boundary(first, True) if has_previous else None,
+        )
 
     def create(self, entity: T | None = None, /, **values: Any) -> T:
         """Add ``entity`` (or a new one built from ``values``) and flush, so its id is set."""
@@ -82,12 +157,24 @@ class BaseRepository(Generic[T]):
         self.session.flush()
         return True
 
-    def _filtered(self, statement: Any, filters: dict[str, Any]) -> Any:
-        self._check_columns(filters)
-        self._check_values(filters)
-        for name, value in filters.items():
-            statement = statement.where(getattr(self.model, name) == value)
-        return statement
+    def _filtered(self, statement: Any, filters: Mapping[str, Any]) -> Any:
+        return statement.where(*[where_clause(self.model, condition) for condition in self._conditions(filters)])
+
+    def _conditions(self, filters: Mapping[str, Any]) -> tuple[Condition, ...]:
+        return parse_filters(self.model.__name__, filters, column_kinds(self.model))
+
+    def _sort_keys(self, order_by: OrderBy) -> tuple[SortKey, ...]:
+        primary_key = [self.model.__mapper__.get_property_by_column(c).key for c in self.model.__mapper__.primary_key]
+        return parse_order_by(self.model.__name__, order_by, column_kinds(self.model), primary_key)
+
+    def _refuse_nullable(self, keys: Sequence[SortKey]) -> None:
+        columns = self.model.__mapper__.columns
+        nullable = [key.column for key in keys if columns[key.column].nullable]
+        if nullable:
+            raise DatabaseQueryError(
+                f"{self.model.__name__}.{nullable[0]} may be NULL, and cursor pages cannot sort on a nullable column "
+                "(NULLs have no place in a keyset): sort on NOT NULL columns, or use get_page"
+            )
 
     def _check_columns(self, names: dict[str, Any]) -> None:
         columns = set(self.model.__mapper__.columns.keys())
@@ -100,9 +187,11 @@ class BaseRepository(Generic[T]):
     def _check_values(self, values: dict[str, Any]) -> None:
         """No text value may hold a NUL character: PostgreSQL cannot store one, so none of the backends takes it here."""
         for name, value in values.items():
-            position = value.find(NUL) if isinstance(value, str) else -1
-            if position >= 0:
-                raise DatabaseQueryError(
-                    f"{self.model.__name__}.{name} holds a NUL character (\\x00) at position {position}; "
-                    "PostgreSQL cannot store one in text. Remove it, or store the data as bytes (LargeBinary)."
-                )
+            problem = nul_problem(self.model.__name__, name, value)
+            if problem:
+                raise DatabaseQueryError(problem)
+
+
+def _check_whole(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DatabaseQueryError(f"{name} must be a whole number from {low} to {high}, not {value!r}"[:200])
