@@ -74,6 +74,7 @@ class DatabaseConfig(_MaskedRepr):
     statement_timeout_ms: int | None = None
     application_name: str = "modules-infrastructure"
     replica_cooldown: float = 30.0
+    read_your_writes_seconds: float = 5.0
     ssl_mode: str | None = None  # libpq sslmode for PostgreSQL (None: the URL's, else libpq's default, prefer)
     tls: TLSFiles = TLSFiles()
 
