@@ -7,20 +7,17 @@ on the primary: which database a read-only session reached shows in what it sees
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import Integer, String, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from modules.infrastructure.module_api import DatabaseSession, InfrastructureService, InvalidArgumentError
+from tests.threads import on_another_thread
 
 session = InfrastructureService.get_database_session
-T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -49,14 +46,6 @@ def configure(monkeypatch: pytest.MonkeyPatch, folder: Path, seconds: str = "30"
     monkeypatch.setenv("DATABASE_REPLICA_URLS", f"sqlite:///{folder / 'replica'}.db")
     monkeypatch.setenv("DB_READ_YOUR_WRITES_SECONDS", seconds)
     InfrastructureService.reset()
-
-
-def on_another_thread(fn: Callable[[], T]) -> T:
-    got: list[T] = []
-    worker = threading.Thread(target=lambda: got.append(fn()))
-    worker.start()
-    worker.join()
-    return got[0]
 
 
 def notes(consistency_key: str | int | None = None) -> int:

@@ -8,14 +8,7 @@ import pytest
 
 from modules.infrastructure.domain.database.write_statements import is_write_sql
 from modules.infrastructure.domain.policies.recent_writers import RecentWriters, checked_key, key_scope, thread_scope
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fake_clock import FakeClock
 
 
 def test_a_writer_reads_from_the_primary_for_the_window_then_from_the_replicas() -> None:
@@ -23,9 +16,9 @@ def test_a_writer_reads_from_the_primary_for_the_window_then_from_the_replicas()
     writers = RecentWriters(5.0, clock=clock)
     writers.wrote([thread_scope(1), key_scope("user-7")])
     assert writers.reads_from_primary(thread_scope(1)) and writers.reads_from_primary(key_scope("user-7"))
-    clock.now += 4.99
+    clock.advance(4.99)
     assert writers.reads_from_primary(key_scope("user-7"))
-    clock.now += 0.01
+    clock.advance(0.01)
     assert not writers.reads_from_primary(thread_scope(1)) and not writers.reads_from_primary(key_scope("user-7"))
 
 
@@ -47,9 +40,9 @@ def test_a_new_write_starts_the_window_again() -> None:
     clock = FakeClock()
     writers = RecentWriters(5.0, clock=clock)
     writers.wrote([key_scope("a")])
-    clock.now += 4.0
+    clock.advance(4.0)
     writers.wrote([key_scope("a")])
-    clock.now += 4.0
+    clock.advance(4.0)
     assert writers.reads_from_primary(key_scope("a"))
 
 
@@ -64,7 +57,7 @@ def test_expired_writers_are_dropped_as_new_writes_come_in() -> None:
     clock = FakeClock()
     writers = RecentWriters(5.0, clock=clock)
     writers.wrote(key_scope(n) for n in range(100))
-    clock.now += 5.0
+    clock.advance(5.0)
     writers.wrote([key_scope("new")])
     assert len(writers) == 1
 
