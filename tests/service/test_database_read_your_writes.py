@@ -187,3 +187,16 @@ def test_without_replicas_a_key_is_still_checked_and_every_session_is_on_the_pri
     assert on_another_thread(lambda: notes("someone-else")) == 1
     with pytest.raises(InvalidArgumentError):
         session(consistency_key="")
+
+
+def test_sessions_carry_the_write_listeners_only_while_the_feature_is_on(databases: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with session() as db:
+        assert len(db.session.dispatch.do_orm_execute) == 1
+    configure(monkeypatch, databases, seconds="0")
+    with session() as db:
+        assert len(db.session.dispatch.do_orm_execute) == 0  # no statement pays for a listener that would do nothing
+    monkeypatch.delenv("DATABASE_REPLICA_URLS")
+    monkeypatch.setenv("DB_READ_YOUR_WRITES_SECONDS", "30")
+    InfrastructureService.reset()
+    with session() as db:
+        assert len(db.session.dispatch.do_orm_execute) == 0

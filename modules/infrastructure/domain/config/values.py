@@ -78,6 +78,11 @@ class DatabaseConfig(_MaskedRepr):
     ssl_mode: str | None = None  # libpq sslmode for PostgreSQL (None: the URL's, else libpq's default, prefer)
     tls: TLSFiles = TLSFiles()
 
+    @property
+    def reads_your_writes(self) -> bool:
+        """Whether a writer's reads go to the primary for a while: only with replicas, and a window above 0."""
+        return bool(self.replica_urls) and self.read_your_writes_seconds > 0
+
 @dataclass(frozen=True, repr=False)
 class LLMConfig(_MaskedRepr):
     """One LLM provider's settings, with the call policy shared by every provider."""

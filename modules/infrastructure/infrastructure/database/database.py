@@ -47,7 +47,7 @@ class Database:
         self._redactor = redactor
         self._session_observer = session_observer
         self._router = ReplicaRouter(replica_labels(config.replica_urls), config.replica_cooldown)
-        self._writers = RecentWriters(config.read_your_writes_seconds if config.replica_urls else 0.0)
+        self._writers = RecentWriters(config.read_your_writes_seconds if config.reads_your_writes else 0.0)
         self._engines: ConnectionManager | None = None
         self._probe: ReadinessProbe | None = None
         self._lock = threading.Lock()
