@@ -69,11 +69,7 @@ class Database:
         module's own background sessions would start a trace every poll)."""
         if not isinstance(read_only, bool):
             raise InvalidArgumentError(f"get_database_session(read_only=...) takes True or False, not {type(read_only).__name__} {read_only!r}"[:200])
-        try:
-            key = checked_key(consistency_key)
-        except ValueError as exc:
-            raise InvalidArgumentError(f"get_database_session: {exc}") from None
-        db = self._session(read_only, key)
+        db = self._session(read_only, _checked_key(consistency_key, "get_database_session"))
         if traced:
             db.tracer = self._tracer
         return db
@@ -110,10 +106,7 @@ class Database:
         your writes, whatever ``fn`` did (a unit of work is there to change data)."""
         from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
 
-        try:
-            key = checked_key(consistency_key)
-        except ValueError as exc:
-            raise InvalidArgumentError(f"run_in_transaction: {exc}") from None
+        key = _checked_key(consistency_key, "run_in_transaction")
         with self._tracer.span("database transaction", attributes={"infrastructure.db.retries": retries}):
             result = run_in_transaction(lambda: self.session(consistency_key=key), fn, retries)
         self._writers.wrote(_scopes(key))
@@ -192,6 +185,12 @@ class Database:
         with engines.errors():
             return action(MigrationRunner(engines.create_connection_pool()))
 
+
+def _checked_key(key: object, caller: str) -> str | int | None:
+    try:
+        return checked_key(key)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"{caller}: {exc}") from None
 
 
 def _scopes(key: str | int | None) -> list[Scope]:
