@@ -88,12 +88,12 @@ def test_writers_on_many_threads_at_once_stay_within_the_cap() -> None:
     assert len(writers) == 500
 
 
-@pytest.mark.parametrize("key", ["user-7", "x" * 200, 7, 0, -3, None])
+@pytest.mark.parametrize("key", ["user-7", "x" * 200, 7, 0, -3, 10**199 - 1, -(10**199) + 1, None], ids=range(8))
 def test_usable_consistency_keys(key: object) -> None:
     assert checked_key(key) == key
 
 
-@pytest.mark.parametrize("key", ["", "x" * 201, True, 1.5, b"user", ("a",), object()])
+@pytest.mark.parametrize("key", ["", "x" * 201, True, 1.5, b"user", ("a",), object(), 10**199, -(10**5000)], ids=range(9))
 def test_unusable_consistency_keys_are_refused_by_name(key: object) -> None:
     with pytest.raises(ValueError, match="consistency_key takes"):
         checked_key(key)

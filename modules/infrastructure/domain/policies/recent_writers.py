@@ -9,6 +9,7 @@ from collections.abc import Callable, Hashable, Iterable
 
 MAX_SCOPES = 10_000  # a few MB at most; past it the oldest writers are forgotten first
 MAX_KEY_CHARS = 200
+_INT_LIMIT = 10 ** (MAX_KEY_CHARS - 1)
 
 Scope = Hashable  # ("thread", ident) or ("key", text): a thread's writes never answer for a caller's key
 
@@ -23,12 +24,14 @@ def key_scope(key: str | int) -> Scope:
 
 
 def checked_key(key: object) -> str | int | None:
-    """``key`` when it is a usable consistency key (``None``, a non-empty text up to 200 characters, an int); else ``ValueError``."""
-    if key is None or (isinstance(key, int) and not isinstance(key, bool)):
+    """``key`` when it is a usable consistency key (``None``, a non-empty text up to 200 characters, an int of at most
+    199 digits, so that its text is one too); else ``ValueError``."""
+    if key is None or (isinstance(key, int) and not isinstance(key, bool) and abs(key) < _INT_LIMIT):
         return key
     if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS:
         return key
-    raise ValueError(f"consistency_key takes a non-empty text of at most {MAX_KEY_CHARS} characters or an int, not {type(key).__name__} {key!r}"[:200])
+    shown = "a longer int" if isinstance(key, int) and not isinstance(key, bool) else f"{type(key).__name__} {key!r}"  # no text of a huge int
+    raise ValueError(f"consistency_key takes a non-empty text of at most {MAX_KEY_CHARS} characters or an int of at most {MAX_KEY_CHARS - 1} digits, not {shown}"[:200])
 
 
 class RecentWriters:
