@@ -26,6 +26,7 @@ FIELD: dict[str, Callable[[AppConfig], float | None]] = {
     "DB_CONNECT_TIMEOUT": lambda c: c.database.connect_timeout,
     "DB_STATEMENT_TIMEOUT_MS": lambda c: c.database.statement_timeout_ms,
     "DB_REPLICA_COOLDOWN": lambda c: c.database.replica_cooldown,
+    "DB_READ_YOUR_WRITES_SECONDS": lambda c: c.database.read_your_writes_seconds,
     "DB_POOL_PRE_PING_IDLE_SECONDS": lambda c: c.database.pool_pre_ping_idle_seconds,
     "LLM_TIMEOUT": lambda c: c.llm_config.timeout,
     "LLM_MAX_RETRIES": lambda c: c.llm_config.max_retries,

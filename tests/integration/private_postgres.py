@@ -5,6 +5,9 @@
         server.restart("fast")      # pg_ctl restart -m fast: every session is cut, the server comes back
         server.restart("immediate") # -m immediate: as a crash, recovery on start
         server.log()                # the server's log so far
+        with PrivateStandby(server) as standby:  # a streaming replica of it (pg_basebackup -R), hot standby
+            standby.url
+            standby.stop()          # stopped by its pid, the folder kept until the block ends
 
 The binaries come from the folder ``pg_config --bindir`` prints (they are not on PATH). The server
 runs as the ``postgres`` user (it refuses root), so the scratch folder is that user's. The shared
@@ -22,7 +25,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import pytest
 
@@ -51,7 +54,7 @@ class PrivatePostgres:
         assert self._folder is not None, "the server is not started"
         return self._folder / "data"
 
-    def __enter__(self) -> PrivatePostgres:
+    def __enter__(self) -> Self:
         try:
             account = pwd.getpwnam(USER)
         except KeyError:
@@ -59,7 +62,7 @@ class PrivatePostgres:
         self._folder = Path(tempfile.mkdtemp(prefix="private-postgres-"))
         os.chown(self._folder, account.pw_uid, account.pw_gid)
         try:
-            self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8", "--no-sync")
+            self._create()
             settings = {
                 "listen_addresses": "'127.0.0.1'",
                 "port": str(self.port),
@@ -84,6 +87,14 @@ class PrivatePostgres:
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+    def stop(self) -> None:
+        """Stop the server by its pid (an immediate shutdown), keeping its folder until the ``with`` block ends."""
+        self._stop_by_pid()
+
+    def _create(self) -> None:
+        """The data folder: a new cluster (initdb's default pg_hba.conf trusts replication from 127.0.0.1 too)."""
+        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8", "--no-sync")
 
     def restart(self, mode: ShutdownMode = "fast") -> None:
         """``pg_ctl restart -m <mode>``: returns once the server accepts connections again."""
@@ -120,6 +131,60 @@ class PrivatePostgres:
                 os.kill(pid, signal.SIGKILL)
                 break
             time.sleep(0.05)
+
+
+class PrivateStandby(PrivatePostgres):
+    """A hot standby of ``primary`` streaming its WAL: ``pg_basebackup -R`` (which writes standby.signal and the
+    primary_conninfo), then its own port and socket folder. ``pause_replay()`` makes its lag as long as a test needs."""
+
+    def __init__(self, primary: PrivatePostgres, **settings: str) -> None:
+        super().__init__(**settings)
+        self.primary = primary
+
+    def _create(self) -> None:
+        self._as_postgres(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", USER, "-D", str(self.data), "-R", "-X", "stream",
+            "--no-sync", "-c", "fast",
+        )
+
+    def pause_replay(self) -> None:
+        """``pg_wal_replay_pause()``: the standby receives the primary's WAL but applies none of it until resumed."""
+        self.query("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        self.query("SELECT pg_wal_replay_resume()")
+
+    def caught_up(self, timeout: float = 30.0) -> bool:
+        """Whether the standby replays up to the primary's current WAL position within ``timeout`` seconds."""
+        target = self.primary_query("SELECT pg_current_wal_lsn()::text")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") is True:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def primary_query(self, sql: str) -> object:
+        return _query(self.primary.url, sql)
+
+    def query(self, sql: str) -> object:
+        """The first value ``sql`` returns on the standby, on a connection of its own."""
+        return _query(self.url, sql)
+
+
+def _query(url: str, sql: str) -> object:
+    """The first value ``sql`` returns, on a connection of its own in autocommit (never the facade's)."""
+    import psycopg2
+
+    connection = psycopg2.connect(url, connect_timeout=5)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone() if cursor.description else None
+            return None if row is None else row[0]
+    finally:
+        connection.close()
 
 
 def _bindir() -> Path:

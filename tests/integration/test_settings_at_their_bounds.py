@@ -159,6 +159,26 @@ def replica_cooldown(b: AtBound) -> None:
     assert time.monotonic() - started < 0.5  # the second read went straight to the primary
 
 
+def read_your_writes(b: AtBound) -> None:
+    """After a write, this thread's reads stay on the primary for the whole window; another thread's go to the replica."""
+    replica = b.folder / "replica.db"
+    b.sqlite(DATABASE_REPLICA_URLS=f"sqlite:///{replica}")
+    with InfrastructureService.get_database_session() as db:
+        db.execute(text("CREATE TABLE written (id integer)"))
+    reads: list[str] = []
+
+    def where() -> None:
+        with InfrastructureService.get_database_session(read_only=True) as db:
+            reads.append(db.connection_id.split("/")[0])
+
+    where()
+    waiter = threading.Thread(target=where)
+    waiter.start()
+    waiter.join()
+    assert reads == ["primary", "replica-1"]
+    assert replica.exists()
+
+
 def prompt_answered(b: AtBound, **settings: str) -> None:
     server = b.fault_server(**settings)
     response = InfrastructureService.execute_prompt(PROMPT, PromptContext({"word": "hi"}, use_cache=False))
@@ -373,6 +393,7 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "DB_CONNECT_TIMEOUT": postgres_session,
     "DB_STATEMENT_TIMEOUT_MS": statement_timeout,
     "DB_REPLICA_COOLDOWN": replica_cooldown,
+    "DB_READ_YOUR_WRITES_SECONDS": read_your_writes,
     "DB_POOL_PRE_PING_IDLE_SECONDS": postgres_sessions_reused,
     "ANTHROPIC_MAX_TOKENS": anthropic_max_tokens,
     "LLM_TIMEOUT": prompt_answered,

@@ -125,25 +125,29 @@ class InfrastructureService:
         return probes_app(lambda: _components().exposition, InfrastructureService.check_readiness)
 
     @staticmethod
-    def get_database_session(read_only: bool = False) -> DatabaseSession:
+    def get_database_session(read_only: bool = False, *, consistency_key: str | int | None = None) -> DatabaseSession:
         """A pooled session: on a replica when ``read_only`` (falling back to the primary), else the primary.
 
-        Raises ``DatabaseConnectionError`` when unreachable, ``DatabasePoolExhaustedError`` when no
-        connection frees up in time. ``with InfrastructureService.get_database_session() as db: db.add(x)``
+        Read your writes: for ``DB_READ_YOUR_WRITES_SECONDS`` after a session on the primary commits a
+        write, ``read_only`` sessions of the same thread, or of the same ``consistency_key`` (a user id,
+        say) when one is given, go to the primary too. Raises ``DatabaseConnectionError`` when unreachable,
+        ``DatabasePoolExhaustedError`` when no connection frees up in time, ``InvalidArgumentError`` for a bad key.
+        ``with InfrastructureService.get_database_session() as db: db.add(x)``
         """
-        return _components().database.session(read_only, traced=True)
+        return _components().database.session(read_only, traced=True, consistency_key=consistency_key)
 
     @staticmethod
-    def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3) -> R:
+    def run_in_transaction(fn: Callable[[DatabaseSession], R], *, retries: int = 3, consistency_key: str | int | None = None) -> R:
         """Run ``fn(session)`` in one committed transaction, retried when nothing can have been committed.
 
         Retried: a conflict or deadlock, a session that could not be opened, a connection lost before
         the commit. Not retried: ``DatabaseCommitUnknownError`` (lost during the commit, which may have
         happened; make ``fn`` idempotent to retry it yourself). Raises the ``DatabaseError`` subclass of
         the last failure.
+        Once committed it counts as a write of the thread and ``consistency_key`` (see ``get_database_session``).
         ``InfrastructureService.run_in_transaction(lambda db: transfer(db, a, b, 10))``
         """
-        return _components().database.run_in_transaction(fn, retries)
+        return _components().database.run_in_transaction(fn, retries, consistency_key)
 
     @staticmethod
     def get_database_stats() -> list[PoolStats]:

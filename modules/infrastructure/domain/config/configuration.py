@@ -205,6 +205,7 @@ class Configuration:
                 statement_timeout_ms=v["DB_STATEMENT_TIMEOUT_MS"],
                 application_name=v["DB_APPLICATION_NAME"],
                 replica_cooldown=v["DB_REPLICA_COOLDOWN"],
+                read_your_writes_seconds=v["DB_READ_YOUR_WRITES_SECONDS"],
                 ssl_mode=database_ssl_mode(v),
                 tls=_tls_files(v, "DB_SSLROOTCERT", "DB_SSLCERT", "DB_SSLKEY"),
             ),

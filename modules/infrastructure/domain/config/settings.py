@@ -96,6 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("DB_STATEMENT_TIMEOUT_MS", None, "PostgreSQL statement_timeout in milliseconds (unset: server default)", p.integer(1, MAX_POSTGRES_MILLISECONDS, note=_WAIT_NOTE)),
         ("DB_APPLICATION_NAME", "modules-infrastructure", "application_name shown in pg_stat_activity", p.text),
         ("DB_REPLICA_COOLDOWN", "30", "Seconds a replica that failed its ping is skipped", _seconds(above=None, minimum=0)),
+        ("DB_READ_YOUR_WRITES_SECONDS", "5", "Seconds after a session on the primary commits a write during which read_only sessions of its thread (or consistency_key) also go to the primary (0: off)", _seconds(above=None, minimum=0)),
     ),
     *_group(
         "llm",

@@ -74,8 +74,14 @@ class DatabaseConfig(_MaskedRepr):
     statement_timeout_ms: int | None = None
     application_name: str = "modules-infrastructure"
     replica_cooldown: float = 30.0
+    read_your_writes_seconds: float = 5.0
     ssl_mode: str | None = None  # libpq sslmode for PostgreSQL (None: the URL's, else libpq's default, prefer)
     tls: TLSFiles = TLSFiles()
+
+    @property
+    def reads_your_writes(self) -> bool:
+        """Whether a writer's reads go to the primary for a while: only with replicas, and a window above 0."""
+        return bool(self.replica_urls) and self.read_your_writes_seconds > 0
 
 @dataclass(frozen=True, repr=False)
 class LLMConfig(_MaskedRepr):

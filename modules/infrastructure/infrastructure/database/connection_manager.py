@@ -27,6 +27,7 @@ from modules.infrastructure.infrastructure.database.engine_options import engine
 from modules.infrastructure.infrastructure.database.error_mapping import DatabaseErrors, PoolFacts
 from modules.infrastructure.infrastructure.database.session import DatabaseSession
 from modules.infrastructure.infrastructure.database.sqlite_file import create_private, database_path
+from modules.infrastructure.infrastructure.database.write_aware_session import WriteAwareSession
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,9 @@ class ConnectionManager:
         event.listen(engine, "handle_error", errors.statement_error, retval=True)
         logger.debug("Database engine '%s' created for %s", label, mask_url(url))
         observe = self._session_observer(label) if self._session_observer else None
-        return _Pool(label, url, engine, sessionmaker(engine, expire_on_commit=False), errors, observe, credentials, _span_attributes(label, engine))
+        # The primary's sessions note their writes for read your writes; other sessions have no listener to run.
+        session_class = WriteAwareSession if label == PRIMARY and self.config.reads_your_writes else Session
+        return _Pool(label, url, engine, sessionmaker(engine, class_=session_class, expire_on_commit=False), errors, observe, credentials, _span_attributes(label, engine))
 
 
 def _span_attributes(label: str, engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:

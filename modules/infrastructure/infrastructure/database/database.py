@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from modules.infrastructure.domain.config.values import DatabaseConfig
 from modules.infrastructure.domain.database.values import PRIMARY, MigrationStatus, PoolStats, replica_labels
 from modules.infrastructure.domain.errors import ConfigurationError, DatabaseConnectionError, InvalidArgumentError
+from modules.infrastructure.domain.policies.recent_writers import RecentWriters, Scope, checked_key, key_scope, thread_scope
 from modules.infrastructure.domain.policies.replica_router import ReplicaRouter
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.domain.tracing.ports import NO_TRACING, Tracer
@@ -33,7 +34,9 @@ class Database:
 
     ``read_only`` sessions go to the replicas in turn; a replica that cannot be reached (or whose
     driver is not installed) is skipped for ``replica_cooldown`` seconds and the session falls
-    back to the primary.
+    back to the primary. Read your writes: for ``read_your_writes_seconds`` after a session on the
+    primary commits a write, read-only sessions of its thread, or of its ``consistency_key``, go to
+    the primary too (remembered in this process only).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class Database:
         self._redactor = redactor
         self._session_observer = session_observer
         self._router = ReplicaRouter(replica_labels(config.replica_urls), config.replica_cooldown)
+        self._writers = RecentWriters(config.read_your_writes_seconds if config.reads_your_writes else 0.0)
         self._engines: ConnectionManager | None = None
         self._probe: ReadinessProbe | None = None
         self._lock = threading.Lock()
@@ -59,17 +63,31 @@ class Database:
                     self._engines = ConnectionManager(self.config, self._redactor, self._session_observer)
         return self._engines
 
-    def session(self, read_only: bool = False, *, traced: bool = False) -> DatabaseSession:
-        """A session on the primary, or on a replica when ``read_only`` and replicas are configured; ``traced``: its ``with``
-        block is a span (a caller's session; the module's own background sessions would start a trace every poll)."""
+    def session(self, read_only: bool = False, *, traced: bool = False, consistency_key: str | int | None = None) -> DatabaseSession:
+        """A session on the primary, or on a replica when ``read_only`` and replicas are configured (unless its thread, or
+        ``consistency_key`` when given, wrote lately); ``traced``: its ``with`` block is a span (a caller's session; the
+        module's own background sessions would start a trace every poll)."""
         if not isinstance(read_only, bool):
             raise InvalidArgumentError(f"get_database_session(read_only=...) takes True or False, not {type(read_only).__name__} {read_only!r}"[:200])
-        db = self._session(read_only)
+        db = self._session(read_only, _checked_key(consistency_key, "get_database_session"))
         if traced:
             db.tracer = self._tracer
         return db
 
-    def _session(self, read_only: bool) -> DatabaseSession:
+    def _session(self, read_only: bool, key: str | int | None) -> DatabaseSession:
+        if not self._writers.enabled:
+            return self._routed(read_only)
+        if read_only:
+            if self._writers.reads_from_primary(key_scope(key) if key is not None else thread_scope(threading.get_ident())):
+                return self.engines.session(PRIMARY, read_only=True)
+            return self._routed(read_only)
+        from modules.infrastructure.infrastructure.database.write_aware_session import watch
+
+        db = self.engines.session(PRIMARY)
+        watch(db.session, self._writers, _scopes(key))
+        return db
+
+    def _routed(self, read_only: bool) -> DatabaseSession:
         if read_only:
             candidates = self._router.candidates()
             for n, label in enumerate(candidates, start=1):
@@ -82,13 +100,17 @@ class Database:
                     logger.warning("Replica %s %s, skipped for %gs; %s: %s", label, why, self.config.replica_cooldown, then, exc)
         return self.engines.session(PRIMARY, read_only=read_only)
 
-    def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3) -> R:
+    def run_in_transaction(self, fn: Callable[[DatabaseSession], R], retries: int = 3, consistency_key: str | int | None = None) -> R:
         """``fn(session)`` in one committed transaction, run again after a conflict or a connection failure that left
-        nothing committed (never after ``DatabaseCommitUnknownError``)."""
+        nothing committed (never after ``DatabaseCommitUnknownError``). Once committed it counts as a write for read
+        your writes, whatever ``fn`` did (a unit of work is there to change data)."""
         from modules.infrastructure.infrastructure.database.transactions import run_in_transaction
 
+        key = _checked_key(consistency_key, "run_in_transaction")
         with self._tracer.span("database transaction", attributes={"infrastructure.db.retries": retries}):
-            return run_in_transaction(self.session, fn, retries)
+            result = run_in_transaction(lambda: self.session(consistency_key=key), fn, retries)
+        self._writers.wrote(_scopes(key))
+        return result
 
     def migrate(self, target: str = "heads") -> MigrationStatus:
         """Upgrade the primary database to ``target`` with every module's migrations; an unknown ``target`` is an
@@ -149,6 +171,7 @@ class Database:
     def after_fork(self) -> None:
         """In a forked child: new pools, leaving the parent's connections open for the parent."""
         self._lock = threading.Lock()
+        self._writers.after_fork()
         probe, self._probe = self._probe, None  # the child builds its own on its first check
         if probe is not None:
             probe.after_fork()
@@ -162,3 +185,15 @@ class Database:
         with engines.errors():
             return action(MigrationRunner(engines.create_connection_pool()))
 
+
+def _checked_key(key: object, caller: str) -> str | int | None:
+    try:
+        return checked_key(key)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"{caller}: {exc}") from None
+
+
+def _scopes(key: str | int | None) -> list[Scope]:
+    """Who a write on the primary answers for: the calling thread, and the caller's key when given."""
+    thread = thread_scope(threading.get_ident())
+    return [thread] if key is None else [thread, key_scope(key)]
