@@ -344,7 +344,12 @@ def test_a_scope_left_in_a_copy_of_the_context_made_inside_it_logs_no_error(capl
 
 
 def test_an_outer_span_left_before_its_inner_one_restores_the_context_it_was_entered_in() -> None:
-    with fake_infrastructure():
+    """Spans left out of order (a generator holding one): each exit restores what was current at its entry, as
+    context variables do, so the inner one's exit makes the ended outer span current again. Run in a copy of the
+    context: in the test's own it would stay current for the tests after it."""
+    import contextvars
+
+    def out_of_order() -> None:
         outer = InfrastructureService.trace("outer")
         outer.__enter__()
         inner = InfrastructureService.trace("inner")
@@ -352,3 +357,7 @@ def test_an_outer_span_left_before_its_inner_one_restores_the_context_it_was_ent
         outer.__exit__(None, None, None)
         assert InfrastructureService.current_trace() is None
         inner.__exit__(None, None, None)
+
+    with fake_infrastructure():
+        contextvars.copy_context().run(out_of_order)
+        assert InfrastructureService.current_trace() is None
