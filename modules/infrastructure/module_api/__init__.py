@@ -92,6 +92,14 @@ from modules.infrastructure.module_api import setting_types
 from modules.infrastructure.module_api.infrastructure_service import InfrastructureService
 
 if typing.TYPE_CHECKING:
+    from modules.infrastructure.infrastructure.database.model_mixins import (
+        IntegerPrimaryKeyMixin,
+        SoftDeleteMixin,
+        TimestampMixin,
+        UTCDateTime,
+        UUIDPrimaryKeyMixin,
+        VersionedMixin,
+    )
     from modules.infrastructure.infrastructure.database.orm import Base
     from modules.infrastructure.infrastructure.database.repository import BaseRepository
     from modules.infrastructure.infrastructure.integrations.http_client import HttpClient
@@ -137,6 +145,7 @@ __all__ = [
     "HttpResponse",
     "InfrastructureError",
     "InfrastructureService",
+    "IntegerPrimaryKeyMixin",
     "IntegrationAuthenticationError",
     "IntegrationCircuitOpenError",
     "IntegrationClientError",
@@ -187,17 +196,22 @@ __all__ = [
     "RelayResult",
     "Secret",
     "SettingValues",
+    "SoftDeleteMixin",
     "StorageError",
     "StorageStats",
     "StorageUnavailableError",
     "StoredFile",
     "StoredFileNotFoundError",
+    "TimestampMixin",
     "Tool",
     "ToolCall",
     "ToolLoopResult",
     "TraceContext",
     "TraceSpan",
+    "UTCDateTime",
+    "UUIDPrimaryKeyMixin",
     "UsageStats",
+    "VersionedMixin",
     "setting",
     "tool_from_function",
 ]
@@ -205,6 +219,12 @@ __all__ = [
 _LAZY = {
     "Base": "modules.infrastructure.infrastructure.database.orm",
     "BaseRepository": "modules.infrastructure.infrastructure.database.repository",
+    "IntegerPrimaryKeyMixin": "modules.infrastructure.infrastructure.database.model_mixins",
+    "SoftDeleteMixin": "modules.infrastructure.infrastructure.database.model_mixins",
+    "TimestampMixin": "modules.infrastructure.infrastructure.database.model_mixins",
+    "UTCDateTime": "modules.infrastructure.infrastructure.database.model_mixins",
+    "UUIDPrimaryKeyMixin": "modules.infrastructure.infrastructure.database.model_mixins",
+    "VersionedMixin": "modules.infrastructure.infrastructure.database.model_mixins",
     "HttpClient": "modules.infrastructure.infrastructure.integrations.http_client",
     "ModuleMetrics": "modules.infrastructure.infrastructure.metrics.module_metrics",
 }

@@ -15,6 +15,7 @@ from typing import Literal, NoReturn
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.orm.exc import StaleDataError
 
 from modules.infrastructure.domain.errors import (
     DatabaseCommitUnknownError,
@@ -108,6 +109,11 @@ def map_database_error(exc: BaseException, facts: PoolFacts, redactor: Redactor)
         )
     detail = redactor.redact(_first_line(exc))
     where = f"database '{facts.label}'"
+    if isinstance(exc, StaleDataError):
+        return DatabaseConflictError(
+            f"A row on {where} was changed or deleted by another transaction since it was read ({detail}); "
+            "read it again and reapply the change (optimistic locking: VersionedMixin)."
+        )
     if sqlite_extended_code(exc) == SQLITE_BUSY:
         return DatabaseConflictError(_write_lock_message(where, detail, facts.timeout))
     if is_conflict(exc):

@@ -12,6 +12,7 @@ from modules.infrastructure.domain.database.cursor import decode_cursor, encode_
 from modules.infrastructure.domain.database.pages import CursorPage, Page
 from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, parse_filters, parse_order_by
 from modules.infrastructure.domain.errors import DatabaseQueryError, NotFoundError
+from modules.infrastructure.infrastructure.database.model_mixins import SoftDeleteMixin
 from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.query_builder import (
     column_kinds,
@@ -39,34 +40,39 @@ class BaseRepository(Generic[T]):
 
     def __init__(self, session: DatabaseSession | Session, model: type[T] | None = None) -> None:
         self.session: Session = session.session if isinstance(session, DatabaseSession) else session
+        # Flushes go through the DatabaseSession's error seam, so a stale version is a DatabaseConflictError here too.
+        self._flush = session.flush if isinstance(session, DatabaseSession) else self.session.flush
         if model is not None:
             self.model = model
         if getattr(self, "model", None) is None:
             raise DatabaseQueryError(f"{type(self).__name__} needs a model: set 'model = ...' or pass model=")
 
-    def get_by_id(self, id: Any) -> T | None:
-        return self.session.get(self.model, id)
+    def get_by_id(self, id: Any, *, include_deleted: bool = False) -> T | None:
+        entity = self.session.get(self.model, id)
+        return None if entity is None or (self._hidden(entity) and not include_deleted) else entity
 
-    def get_all(self, skip: int = 0, limit: int = 100, *, order_by: OrderBy = None, **filters: Any) -> list[T]:
+    def get_all(
+        self, skip: int = 0, limit: int = 100, *, order_by: OrderBy = None, include_deleted: bool = False, **filters: Any
+    ) -> list[T]:
         """Rows matching every filter (``price__gte=10``...), sorted by ``order_by`` then the primary key."""
         _check_whole("skip", skip, 0, MAX_ROWS)
         _check_whole("limit", limit, 0, MAX_ROWS)
-        statement = self._filtered(select(self.model), filters)
+        statement = self._filtered(select(self.model), filters, include_deleted)
         statement = statement.order_by(*order_clauses(self.model, self._sort_keys(order_by)))
         return list(self.session.scalars(statement.offset(skip).limit(limit)))
 
-    def count(self, **filters: Any) -> int:
-        statement = self._filtered(select(func.count()).select_from(self.model), filters)
+    def count(self, *, include_deleted: bool = False, **filters: Any) -> int:
+        statement = self._filtered(select(func.count()).select_from(self.model), filters, include_deleted)
         return int(self.session.scalar(statement) or 0)
 
-    def exists(self, **filters: Any) -> bool:
+    def exists(self, *, include_deleted: bool = False, **filters: Any) -> bool:
         """Whether any row matches the filters; reads at most one row."""
         primary_key = self.model.__mapper__.primary_key
-        return self.session.execute(self._filtered(select(*primary_key), filters).limit(1)).first() is not None
+        return self.session.execute(self._filtered(select(*primary_key), filters, include_deleted).limit(1)).first() is not None
 
-    def get_one(self, **filters: Any) -> T:
+    def get_one(self, *, include_deleted: bool = False, **filters: Any) -> T:
         """The one row matching the filters: ``NotFoundError`` when none does, ``DatabaseQueryError`` when several do."""
-        rows: list[T] = list(self.session.scalars(self._filtered(select(self.model), filters).limit(2)))
+        rows: list[T] = list(self.session.scalars(self._filtered(select(self.model), filters, include_deleted).limit(2)))
         shown = ", ".join(f"{name}={value!r:.40}" for name, value in filters.items()) or "no filters"
         if not rows:
             raise NotFoundError(f"no {self.model.__name__} matches {shown}")
@@ -74,19 +80,27 @@ class BaseRepository(Generic[T]):
             raise DatabaseQueryError(f"more than one {self.model.__name__} matches {shown}; get_one expects one")
         return rows[0]
 
-    def get_page(self, page: int = 1, per_page: int = 50, *, order_by: OrderBy = None, **filters: Any) -> Page[T]:
+    def get_page(
+        self, page: int = 1, per_page: int = 50, *, order_by: OrderBy = None, include_deleted: bool = False, **filters: Any
+    ) -> Page[T]:
         """Page ``page`` (from 1) of ``per_page`` rows and the total matching the filters, counted in the same session."""
         _check_whole("page", page, 1, MAX_ROWS)
         _check_whole("per_page", per_page, 1, MAX_PAGE_SIZE)
         offset = (page - 1) * per_page
         if offset > MAX_ROWS:
             raise DatabaseQueryError(f"page {page} of {per_page} rows starts past the last row a database can skip")
-        items = self.get_all(offset, per_page, order_by=order_by, **filters)
-        total = offset + len(items) if 0 < len(items) < per_page else self.count(**filters)
+        items = self.get_all(offset, per_page, order_by=order_by, include_deleted=include_deleted, **filters)
+        total = offset + len(items) if 0 < len(items) < per_page else self.count(include_deleted=include_deleted, **filters)
         return Page(items=items, total=total, page=page, size=per_page)
 
     def get_cursor_page(
-        self, cursor: str | None = None, per_page: int = 50, *, order_by: OrderBy = None, **filters: Any
+        self,
+        cursor: str | None = None,
+        per_page: int = 50,
+        *,
+        order_by: OrderBy = None,
+        include_deleted: bool = False,
+        **filters: Any,
     ) -> CursorPage[T]:
         """The ``per_page`` rows after ``cursor`` (the first ones without it), by keyset: as fast on the last page as the first.
 
@@ -98,8 +112,10 @@ class BaseRepository(Generic[T]):
         conditions = self._conditions(filters)
         keys = self._sort_keys(order_by)
         self._refuse_nullable(keys)
-        fingerprint = query_fingerprint(self.model.__name__, keys, conditions)
-        statement = select(self.model).where(*[where_clause(self.model, c) for c in conditions])
+        fingerprint = query_fingerprint(self.model.__name__ + ("+deleted" if include_deleted else ""), keys, conditions)
+        statement = self._filtered(select(self.model), {}, include_deleted).where(
+            *[where_clause(self.model, c) for c in conditions]
+        )
         backwards = False
         if cursor is not None:
             kinds = column_kinds(self.model)
@@ -133,7 +149,7 @@ class BaseRepository(Generic[T]):
         else:
             self._check_values({name: getattr(entity, name, None) for name in self.model.__mapper__.columns.keys()})
         self.session.add(entity)
-        self.session.flush()
+        self._flush()
         return entity
 
     def update(self, entity_or_id: T | Any, **values: Any) -> T | None:
@@ -145,20 +161,53 @@ class BaseRepository(Generic[T]):
             return None
         for name, value in values.items():
             setattr(entity, name, value)
-        self.session.flush()
+        self._flush()
         return entity
 
     def delete(self, entity_or_id: T | Any) -> bool:
-        """Delete the entity (or the row with that id); ``False`` when there was no such row."""
+        """Delete the entity (or the row with that id); ``False`` when there was no such row.
+
+        A ``SoftDeleteMixin`` model's row is kept, with ``deleted_at`` set by the database clock (``hard_delete``
+        removes it); an already soft-deleted row is ``False``.
+        """
         entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id)
+        if entity is None or self._hidden(entity):
+            return False
+        if _soft_deletes(self.model):
+            setattr(entity, "deleted_at", func.now())  # an SQL expression: the database clock, in the UPDATE
+        else:
+            self.session.delete(entity)
+        self._flush()
+        return True
+
+    def hard_delete(self, entity_or_id: T | Any) -> bool:
+        """Remove the row (soft-deleted or not) for good; ``False`` when there was no such row."""
+        entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id, include_deleted=True)
         if entity is None:
             return False
         self.session.delete(entity)
-        self.session.flush()
+        self._flush()
         return True
 
-    def _filtered(self, statement: Any, filters: Mapping[str, Any]) -> Any:
-        return statement.where(*[where_clause(self.model, condition) for condition in self._conditions(filters)])
+    def restore(self, entity_or_id: T | Any) -> T | None:
+        """Clear a soft-deleted row's ``deleted_at``, so queries see it again; ``None`` when there is no such row."""
+        if not _soft_deletes(self.model):
+            raise DatabaseQueryError(f"{self.model.__name__} has no soft delete: restore needs SoftDeleteMixin")
+        entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id, include_deleted=True)
+        if entity is None:
+            return None
+        setattr(entity, "deleted_at", None)
+        self._flush()
+        return entity
+
+    def _hidden(self, entity: T) -> bool:
+        return _soft_deletes(self.model) and getattr(entity, "deleted_at") is not None
+
+    def _filtered(self, statement: Any, filters: Mapping[str, Any], include_deleted: bool = False) -> Any:
+        statement = statement.where(*[where_clause(self.model, condition) for condition in self._conditions(filters)])
+        if _soft_deletes(self.model) and not include_deleted:
+            statement = statement.where(self.model.__table__.c.deleted_at.is_(None))
+        return statement
 
     def _conditions(self, filters: Mapping[str, Any]) -> tuple[Condition, ...]:
         return parse_filters(self.model.__name__, filters, column_kinds(self.model))
@@ -195,3 +244,8 @@ class BaseRepository(Generic[T]):
 def _check_whole(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise DatabaseQueryError(f"{name} must be a whole number from {low} to {high}, not {value!r}"[:200])
+
+
+def _soft_deletes(model: type) -> bool:
+    """Whether ``model`` has ``SoftDeleteMixin``'s ``deleted_at``: its deletes keep the row."""
+    return issubclass(model, SoftDeleteMixin)
