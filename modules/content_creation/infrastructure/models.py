@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modules.infrastructure.module_api import Base, BaseRepository
+from modules.infrastructure.module_api import Base, BaseRepository, UTCDateTime
 
 
 class QuestionRecord(Base):
@@ -21,7 +21,7 @@ class QuestionRecord(Base):
     options: Mapped[list[str]] = mapped_column(JSON)
     answer_index: Mapped[int] = mapped_column(Integer)
     written_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
 class QuestionRepository(BaseRepository[QuestionRecord]):
@@ -40,7 +40,7 @@ class IllustrationRecord(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
 class IllustrationRepository(BaseRepository[IllustrationRecord]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,12 @@ class TestIllustrationsOnTheFakes(IllustrationContract):
         assert stack.storage.stats().by_namespace == {"content_creation": (1, len(PNG))}
         url = QuestionService.illustration_url(attached.illustration_id)
         assert url.startswith(f"memory://content_creation/{attached.file_key}?expires=")
+
+    def test_created_at_is_read_back_as_aware_utc_on_sqlite(self) -> None:
+        question_id = a_question()
+        QuestionService.attach_illustration(question_id, PNG, uploaded_by="teacher")
+        (listed,) = QuestionService.illustrations(question_id)
+        assert listed.created_at.utcoffset() == timedelta(0)
 
 
 @pytest.fixture
