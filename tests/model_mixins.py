@@ -7,13 +7,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import MetaData, String, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, String, func, inspect, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.infrastructure.module_api import (
@@ -25,6 +25,7 @@ from modules.infrastructure.module_api import (
     IntegerPrimaryKeyMixin,
     SoftDeleteMixin,
     TimestampMixin,
+    UTCDateTime,
     UUIDPrimaryKeyMixin,
     VersionedMixin,
 )
@@ -187,3 +188,26 @@ class ModelMixinTests:
             note = db.scalars(select(Note)).one()
             assert note.version == 1 and note.deleted_at is None
             assert_recent_utc(note.created_at)
+
+    def test_a_migration_adds_the_columns_to_a_table_with_rows(self) -> None:
+        """The columns added later, as a sibling's own migration would: SQLite cannot ADD COLUMN with a default of
+        CURRENT_TIMESTAMP, so there the migration uses batch mode, which copies the table."""
+        legacy = "test_mixin_legacy"
+        with InfrastructureService.get_database_session() as db:
+            db.execute(text(f"DROP TABLE IF EXISTS {legacy}"))
+            db.execute(text(f"CREATE TABLE {legacy} (id INTEGER PRIMARY KEY, title VARCHAR(100) NOT NULL)"))
+            db.execute(text(f"INSERT INTO {legacy} (id, title) VALUES (1, 'old')"))
+        with InfrastructureService.get_database_session() as db:
+            connection = db.connection()
+            operations = Operations(MigrationContext.configure(connection))
+            recreate: Literal["always", "auto"] = "always" if connection.dialect.name == "sqlite" else "auto"
+            with operations.batch_alter_table(legacy, recreate=recreate) as batch:
+                batch.add_column(Column("created_at", UTCDateTime(), server_default=func.now(), nullable=False))
+                batch.add_column(Column("updated_at", UTCDateTime(), server_default=func.now(), nullable=False))
+                batch.add_column(Column("deleted_at", UTCDateTime(), nullable=True))
+                batch.add_column(Column("version", Integer(), server_default="1", nullable=False))
+        with InfrastructureService.get_database_session() as db:
+            row = db.execute(text(f"SELECT created_at, updated_at, deleted_at, version FROM {legacy}")).one()
+            assert row.created_at is not None and row.updated_at is not None
+            assert row.deleted_at is None and row.version == 1
+            db.execute(text(f"DROP TABLE {legacy}"))

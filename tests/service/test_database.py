@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, String, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.database.error_mapping import PoolFacts, map_database_error
@@ -249,6 +250,7 @@ FACTS = PoolFacts("primary", 5, 10, 30.0)
         (sa_exc.DataError("SELECT", {}, Exception("invalid input")), DatabaseQueryError),
         (sa_exc.InterfaceError("SELECT", {}, Exception("cursor closed")), DatabaseError),
         (sa_exc.InvalidRequestError("bad state"), DatabaseError),
+        (StaleDataError("UPDATE statement on table 'notes' expected to update 1 row(s); 0 were matched."), DatabaseConflictError),
     ],
 )
 def test_every_handled_driver_error_maps_to_a_database_error(error: Exception, expected: type) -> None:

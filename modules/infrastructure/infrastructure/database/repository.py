@@ -41,7 +41,7 @@ class BaseRepository(Generic[T]):
     def __init__(self, session: DatabaseSession | Session, model: type[T] | None = None) -> None:
         self.session: Session = session.session if isinstance(session, DatabaseSession) else session
         # Flushes go through the DatabaseSession's error seam, so a stale version is a DatabaseConflictError here too.
-        self._flush = session.flush if isinstance(session, DatabaseSession) else self.session.flush
+        self._flushing: DatabaseSession | Session = session
         if model is not None:
             self.model = model
         if getattr(self, "model", None) is None:
@@ -199,6 +199,9 @@ class BaseRepository(Generic[T]):
         setattr(entity, "deleted_at", None)
         self._flush()
         return entity
+
+    def _flush(self) -> None:
+        self._flushing.flush()
 
     def _hidden(self, entity: T) -> bool:
         return _soft_deletes(self.model) and getattr(entity, "deleted_at") is not None
