@@ -174,5 +174,14 @@ def _fits(kind: str, value: Any) -> bool:
     return not isinstance(value, (list, tuple, set, frozenset, dict))  # "other": any single value
 
 
+def value_problem(model: str, column: str, kind: str, value: Any) -> str | None:
+    """Why ``value`` cannot be written to a ``kind`` column (wrong type, NUL in text); ``None`` when it can."""
+    if kind not in _EXPECTED:
+        return None  # json and other columns take what their type takes
+    if not _fits(kind, value):
+        return f"{model}.{column} takes {_EXPECTED[kind]} for this {kind} column, not {_shown(value)}"
+    return nul_problem(model, column, value)
+
+
 def _shown(value: Any) -> str:
     return f"{type(value).__name__} {value!r:.60}"

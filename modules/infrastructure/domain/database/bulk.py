@@ -1,0 +1,110 @@
+"""Rows for a repository's bulk writes, checked before any SQL: known columns, one key set, values of the right kind.
+
+A batch holds at most as many rows as keep its bound parameters under the drivers' limits (SQLite takes
+32,766 host parameters in one statement, PostgreSQL 65,535), so one statement never fails on its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from modules.infrastructure.domain.database.query import value_problem
+from modules.infrastructure.domain.errors import DatabaseQueryError
+
+MAX_BOUND_PARAMETERS = 32_766  # SQLite's limit, the lower of the two
+MAX_BATCH_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """How many rows a bulk write inserted or updated, and their primary keys when the database returns them.
+
+    ``ids`` is ``None`` when the database cannot return them (SQLite before 3.35); one value per row for a
+    single-column primary key, a tuple per row for a composite one. An upsert's ``DO NOTHING`` rows are not counted.
+    """
+
+    count: int
+    ids: tuple[Any, ...] | None = None
+
+
+def batch_size(columns: int) -> int:
+    """Rows per statement so that ``columns`` parameters per row stay under every driver's limit."""
+    return max(1, min(MAX_BATCH_ROWS, MAX_BOUND_PARAMETERS // max(1, columns)))
+
+
+def batches(rows: Sequence[Mapping[str, Any]], columns: int) -> Iterator[Sequence[Mapping[str, Any]]]:
+    size = batch_size(columns)
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def check_rows(
+    model: str, rows: Sequence[Mapping[str, Any]], kinds: Mapping[str, str], nullable: Collection[str]
+) -> tuple[str, ...]:
+    """The rows' one key set, after checking every row: known columns, the same keys, a fitting value for each."""
+    if not rows:
+        return ()
+    keys = tuple(rows[0])
+    if not keys:
+        raise DatabaseQueryError(f"{model}: a bulk row needs at least one column")
+    check_columns(model, keys, kinds)
+    expected = set(keys)
+    for number, row in enumerate(rows):
+        if set(row) != expected:
+            missing, extra = sorted(expected - set(row)), sorted(set(row) - expected)
+            raise DatabaseQueryError(
+                f"{model}: row {number} has other columns than row 0 (missing {missing}, extra {extra}); "
+                "every row of a bulk write must name the same columns"
+            )
+        for name, value in row.items():
+            problem = _value_problem(model, name, kinds[name], value, name in nullable)
+            if problem:
+                raise DatabaseQueryError(f"row {number}: {problem}")
+    return keys
+
+
+def check_values(model: str, values: Mapping[str, Any], kinds: Mapping[str, str], nullable: Collection[str]) -> None:
+    """The ``SET`` values of an update: known columns, at least one, each fitting its column."""
+    if not values:
+        raise DatabaseQueryError(f"{model}: update_many needs at least one column to set")
+    check_columns(model, tuple(values), kinds)
+    for name, value in values.items():
+        problem = _value_problem(model, name, kinds[name], value, name in nullable)
+        if problem:
+            raise DatabaseQueryError(problem)
+
+
+def check_columns(model: str, names: Sequence[str], kinds: Mapping[str, str]) -> None:
+    unknown = sorted(set(names) - set(kinds))
+    if unknown:
+        raise DatabaseQueryError(f"{model} has no column {', '.join(unknown)}; known columns: {', '.join(sorted(kinds))}")
+
+
+def check_upsert_key(
+    model: str, keys: Sequence[str], unique_by: Sequence[str], update: Sequence[str], unique_sets: Collection[frozenset[str]]
+) -> None:
+    """``unique_by`` must be exactly the columns of the primary key, a unique constraint or a unique index, all in the rows."""
+    if isinstance(unique_by, str) or isinstance(update, str):
+        raise DatabaseQueryError(f"{model}: unique_by and update take a tuple of column names, such as ('email',)")
+    if not unique_by:
+        raise DatabaseQueryError(f"{model}: upsert needs unique_by, the columns of a unique constraint or the primary key")
+    if frozenset(unique_by) not in unique_sets:
+        known = "; ".join(sorted(", ".join(sorted(columns)) for columns in unique_sets)) or "none"
+        raise DatabaseQueryError(
+            f"{model}: ({', '.join(unique_by)}) is not the primary key, a unique constraint or a unique index; "
+            f"ON CONFLICT needs one of: {known}"
+        )
+    missing = sorted((set(unique_by) | set(update)) - set(keys))
+    if missing:
+        raise DatabaseQueryError(f"{model}: upsert rows do not hold {', '.join(missing)}, named in unique_by or update")
+    overlap = sorted(set(unique_by) & set(update))
+    if overlap:
+        raise DatabaseQueryError(f"{model}: upsert cannot update its unique_by columns ({', '.join(overlap)})")
+
+
+def _value_problem(model: str, column: str, kind: str, value: Any, nullable: bool) -> str | None:
+    if value is None:
+        return None if nullable else f"{model}.{column} is NOT NULL and cannot take None; leave the column out or give a value"
+    return value_problem(model, column, kind, value)
