@@ -30,8 +30,9 @@ class GadgetRepository(BaseRepository[Gadget]):
 
 def create_gadgets() -> None:
     with InfrastructureService.get_database_session() as db:
-        Base.metadata.drop_all(db.connection(), tables=[Gadget.__table__])
-        Base.metadata.create_all(db.connection(), tables=[Gadget.__table__])
+        table = Base.metadata.tables[Gadget.__tablename__]
+        Base.metadata.drop_all(db.connection(), tables=[table])
+        Base.metadata.create_all(db.connection(), tables=[table])
 
 
 def gadget(n: int, **extra: Any) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def gadget(n: int, **extra: Any) -> dict[str, Any]:
 def stored() -> list[tuple[str, float, str | None]]:
     with InfrastructureService.get_database_session(read_only=True) as db:
         rows = db.session.execute(select(Gadget.sku, Gadget.price, Gadget.note).order_by(Gadget.id))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [(sku, price, note) for sku, price, note in rows]
 
 
 BAD_ROWS: list[tuple[list[Any], str]] = [
