@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modules.infrastructure.domain.database.query import value_problem
+from modules.infrastructure.domain.database.query import INT64, NUL, value_problem
 from modules.infrastructure.domain.errors import DatabaseQueryError
 
 MAX_BOUND_PARAMETERS = 32_766  # SQLite's limit, the lower of the two
@@ -50,19 +50,40 @@ def check_rows(
     if not keys:
         raise DatabaseQueryError(f"{model}: a bulk row needs at least one column")
     check_columns(model, keys, kinds)
-    expected = set(keys)
+    expected = rows[0].keys()
     for number, row in enumerate(rows):
-        if set(row) != expected:
-            missing, extra = sorted(expected - set(row)), sorted(set(row) - expected)
+        if row.keys() != expected:
+            missing, extra = sorted(set(expected) - set(row)), sorted(set(row) - set(expected))
             raise DatabaseQueryError(
                 f"{model}: row {number} has other columns than row 0 (missing {missing}, extra {extra}); "
                 "every row of a bulk write must name the same columns"
             )
-        for name, value in row.items():
+    for name in keys:
+        values = [row[name] for row in rows]
+        if _column_fits(kinds[name], values, name in nullable):
+            continue  # the common case, checked a column at a time; the row-by-row check below finds the culprit
+        for number, value in enumerate(values):
             problem = _value_problem(model, name, kinds[name], value, name in nullable)
             if problem:
                 raise DatabaseQueryError(f"row {number}: {problem}")
     return keys
+
+
+def _column_fits(kind: str, values: list[Any], nullable: bool) -> bool:
+    """Whether every value surely fits a column of ``kind``; ``False`` means look row by row (it may still fit)."""
+    found = {type(value) for value in values}
+    if nullable:
+        found.discard(type(None))
+        values = [value for value in values if value is not None]
+    if not found:
+        return True
+    if kind == "text":
+        return found == {str} and NUL not in "".join(values)
+    if kind == "integer":
+        return found == {int} and INT64[0] <= min(values) and max(values) <= INT64[1]
+    if kind == "number":
+        return found <= {int, float} and all(value == value for value in values)  # NaN is not equal to itself
+    return False
 
 
 def check_values(model: str, values: Mapping[str, Any], kinds: Mapping[str, str], nullable: Collection[str]) -> None:

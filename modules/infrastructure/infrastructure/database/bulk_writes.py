@@ -100,7 +100,8 @@ class BulkWrites:
         params_keys = {key: _column_key(self.model, key) for key in keys}
         count, ids = 0, []
         for batch in batches(rows, len(keys)):
-            params = [{params_keys[k]: v for k, v in row.items()} for row in batch]
+            renamed = any(key != column for key, column in params_keys.items())
+            params = [{params_keys[k]: v for k, v in row.items()} for row in batch] if renamed else batch
             result: Any = self.session.execute(statement, params)
             if returning:
                 found = [row[0] if len(primary_key) == 1 else tuple(row) for row in result]
