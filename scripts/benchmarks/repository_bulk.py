@@ -11,17 +11,16 @@ for the upserts) before each round, outside the clock, so one operation per roun
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, create_engine, insert, text
+from sqlalchemy import BigInteger, Integer, String, insert, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.infrastructure.module_api import Base, BaseRepository, InfrastructureService
-from scripts.benchmarks.scratch import scratch_database
+from scripts.benchmarks.scratch import facade_on_scratch_database
 from scripts.benchmarks.timing import interleave, round_ratios
 
 DEFAULT_ROWS = 100_000
@@ -48,59 +47,52 @@ def run(ops: int, rounds: int, rows: int = DEFAULT_ROWS) -> dict[str, Any]:
     rounds = min(rounds, MAX_ROUNDS)
     new_rows = [{"id": n, "sku": f"sku-{n}", "title": f"item {n}", "score": n % 1000} for n in range(1, rows + 1)]
     table = Base.metadata.tables[BenchBulkRow.__tablename__]
-    with scratch_database("bulk") as url:
-        os.environ["DATABASE_URL"] = url
-        InfrastructureService.reset()
-        engine = create_engine(url)
-        try:
+    with facade_on_scratch_database("bulk") as engine:
+        with engine.begin() as connection:
+            Base.metadata.create_all(connection, tables=[table])
+
+        @contextmanager
+        def fresh_table(variant: str) -> Iterator[None]:
             with engine.begin() as connection:
-                Base.metadata.create_all(connection, tables=[table])
+                connection.execute(text("TRUNCATE bench_bulk_rows"))
+                if "upsert" in variant:
+                    connection.execute(text(FILL), {"rows": rows})
+            yield
 
-            @contextmanager
-            def fresh_table(variant: str) -> Iterator[None]:
-                with engine.begin() as connection:
-                    connection.execute(text("TRUNCATE bench_bulk_rows"))
-                    if "upsert" in variant:
-                        connection.execute(text(FILL), {"rows": rows})
-                yield
+        core_upsert = postgresql.insert(table)
+        core_upsert = core_upsert.on_conflict_do_update(
+            index_elements=["sku"], set_={"title": core_upsert.excluded.title, "score": core_upsert.excluded.score}
+        )
 
-            core_upsert = postgresql.insert(table)
-            core_upsert = core_upsert.on_conflict_do_update(
-                index_elements=["sku"], set_={"title": core_upsert.excluded.title, "score": core_upsert.excluded.score}
-            )
+        def repository_add_many() -> None:
+            with InfrastructureService.get_database_session() as db:
+                assert BenchBulkRowRepository(db).add_many(new_rows).count == rows
 
-            def repository_add_many() -> None:
-                with InfrastructureService.get_database_session() as db:
-                    assert BenchBulkRowRepository(db).add_many(new_rows).count == rows
+        def core_insert() -> None:
+            with engine.begin() as connection:
+                connection.execute(insert(table), new_rows)
 
-            def core_insert() -> None:
-                with engine.begin() as connection:
-                    connection.execute(insert(table), new_rows)
+        def core_insert_returning_ids() -> None:
+            with engine.begin() as connection:
+                assert len(connection.execute(insert(table).returning(table.c.id), new_rows).all()) == rows
 
-            def core_insert_returning_ids() -> None:
-                with engine.begin() as connection:
-                    assert len(connection.execute(insert(table).returning(table.c.id), new_rows).all()) == rows
+        def repository_upsert() -> None:
+            with InfrastructureService.get_database_session() as db:
+                result = BenchBulkRowRepository(db).upsert(new_rows, unique_by=("sku",), update=("title", "score"))
+                assert result.count == rows
 
-            def repository_upsert() -> None:
-                with InfrastructureService.get_database_session() as db:
-                    result = BenchBulkRowRepository(db).upsert(new_rows, unique_by=("sku",), update=("title", "score"))
-                    assert result.count == rows
+        def core_upsert_many() -> None:
+            with engine.begin() as connection:
+                connection.execute(core_upsert, new_rows)
 
-            def core_upsert_many() -> None:
-                with engine.begin() as connection:
-                    connection.execute(core_upsert, new_rows)
-
-            variants = {
-                "repository_add_many": repository_add_many,
-                "core_insert": core_insert,
-                "core_insert_returning_ids": core_insert_returning_ids,
-                "repository_upsert": repository_upsert,
-                "core_upsert": core_upsert_many,
-            }
-            results = interleave(variants, 1, rounds, warmup=1, scope=fresh_table)
-        finally:
-            engine.dispose()
-            InfrastructureService.shutdown()
+        variants = {
+            "repository_add_many": repository_add_many,
+            "core_insert": core_insert,
+            "core_insert_returning_ids": core_insert_returning_ids,
+            "repository_upsert": repository_upsert,
+            "core_upsert": core_upsert_many,
+        }
+        results = interleave(variants, 1, rounds, warmup=1, scope=fresh_table)
     ratios = {
         "add_many_vs_core_insert_throughput": round_ratios(results, "repository_add_many", "core_insert")["median"],
         "add_many_vs_core_insert_returning_ids_throughput": round_ratios(
