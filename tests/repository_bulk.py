@@ -138,12 +138,13 @@ class BulkWriteTests:
             (("sku",), ("sku",), "cannot update its unique_by"),
             (("sku",), ("colour",), "do not hold colour"),
             (("id",), None, "do not hold id"),
+            (("maker", "model_no"), None, "share \\(maker, model_no\\)"),
         ],
     )
     def test_bad_upsert_keys_are_refused(self, unique_by: Any, update: Any, message: str) -> None:
         with pytest.raises(DatabaseQueryError, match=message):
             with InfrastructureService.get_database_session() as db:
-                GadgetRepository(db).upsert([gadget(1)], unique_by=unique_by, update=update)
+                GadgetRepository(db).upsert([gadget(1), gadget(1, sku="other")], unique_by=unique_by, update=update)
         assert stored() == []
 
     def test_update_many_and_delete_many_by_filter(self) -> None:

@@ -125,6 +125,19 @@ def check_upsert_key(
         raise DatabaseQueryError(f"{model}: upsert cannot update its unique_by columns ({', '.join(overlap)})")
 
 
+def check_distinct_keys(model: str, rows: Sequence[Mapping[str, Any]], unique_by: Sequence[str]) -> None:
+    """No two upsert rows may share their ``unique_by`` values: PostgreSQL refuses to update one row twice."""
+    seen: dict[tuple[Any, ...], int] = {}
+    for number, row in enumerate(rows):
+        key = tuple(row[column] for column in unique_by)
+        if key in seen:
+            raise DatabaseQueryError(
+                f"{model}: upsert rows {seen[key]} and {number} share ({', '.join(unique_by)}) = {key!r:.80}; "
+                "ON CONFLICT cannot update one row twice in a statement: merge them first"
+            )
+        seen[key] = number
+
+
 def _value_problem(model: str, column: str, kind: str, value: Any, nullable: bool) -> str | None:
     if value is None:
         return None if nullable else f"{model}.{column} is NOT NULL and cannot take None; leave the column out or give a value"

@@ -15,7 +15,14 @@ from sqlalchemy import Index, UniqueConstraint, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from modules.infrastructure.domain.database.bulk import BulkResult, batches, check_rows, check_upsert_key, check_values
+from modules.infrastructure.domain.database.bulk import (
+    BulkResult,
+    batches,
+    check_distinct_keys,
+    check_rows,
+    check_upsert_key,
+    check_values,
+)
 from modules.infrastructure.domain.database.query import Condition, parse_filters
 from modules.infrastructure.domain.errors import DatabaseQueryError
 from modules.infrastructure.infrastructure.database.query_builder import column_kinds, where_clause
@@ -51,6 +58,7 @@ class BulkWrites:
         unique_by = tuple(unique_by) if not isinstance(unique_by, str) else unique_by
         chosen = tuple(key for key in keys if key not in unique_by) if update is None else update
         check_upsert_key(name, keys or tuple(unique_by), unique_by, chosen, _unique_sets(self.model))
+        check_distinct_keys(name, plain, unique_by)
         if not plain:
             return BulkResult(0, ())
         dialect = self.session.get_bind().dialect.name
