@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http", "tracing", "repository_pages")
+BENCHMARKS = ("database", "messaging", "outbox_latency", "outbox_batch", "listeners", "cache", "llm", "llm_chat", "llm_cold_start", "embed", "storage_local", "storage_s3", "storage_s3_memory", "http", "tracing", "repository_pages", "repository_bulk")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--ops", type=int, default=500, help="operations per variant per round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
-    parser.add_argument("--rows", type=int, help="table size, for the benchmarks that fill a table (repository_pages)")
+    parser.add_argument("--rows", type=int, help="table size, for the benchmarks that fill a table (repository_pages, repository_bulk)")
     args = parser.parse_args(argv)
     module = importlib.import_module(f"scripts.benchmarks.{args.benchmark}")
     extra = {} if args.rows is None else {"rows": args.rows}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -30,3 +31,17 @@ def scratch_database(label: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@contextmanager
+def facade_on_scratch_database(label: str) -> Iterator[Engine]:
+    """A scratch database that the facade uses (``DATABASE_URL``), and a plain engine on it for the baselines."""
+    with scratch_database(label) as url:
+        os.environ["DATABASE_URL"] = url
+        InfrastructureService.reset()
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            InfrastructureService.shutdown()

@@ -1,5 +1,6 @@
-"""Repository filters, sorting, counted pages, cursor pages, get_one and bad input on the real PostgreSQL, in a
-scratch database (the tests of tests/repository_queries.py, also run on SQLite in tests/service)."""
+"""Repository filters, sorting, counted pages, cursor pages, get_one, bulk writes and bad input on the real PostgreSQL,
+in a scratch database (the tests of tests/repository_queries.py and tests/repository_bulk.py, also run on SQLite in
+tests/service)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.postgres_scratch import scratch_database, use_postgres
+from tests.repository_bulk import BulkWriteTests, create_gadgets
 from tests.repository_queries import ROWS, RepositoryQueryTests, create_products
 
 
@@ -24,3 +26,10 @@ class TestRepositoryQueriesOnPostgres(RepositoryQueryTests):
         use_postgres(monkeypatch, products_database)
         create_products(ROWS)
         yield
+
+
+class TestRepositoryBulkOnPostgres(BulkWriteTests):
+    @pytest.fixture(autouse=True)
+    def empty_gadgets_table(self, clean_env: Path, monkeypatch: pytest.MonkeyPatch, products_database: str) -> None:
+        use_postgres(monkeypatch, products_database)
+        create_gadgets()

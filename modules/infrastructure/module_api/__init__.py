@@ -21,6 +21,7 @@ from modules.infrastructure.domain.config.values import (
     LoggingConfig,
     MessagingConfig,
 )
+from modules.infrastructure.domain.database.bulk import BulkResult
 from modules.infrastructure.domain.database.pages import CursorPage, Page
 from modules.infrastructure.domain.database.values import MigrationStatus, PoolStats
 from modules.infrastructure.domain.errors import (
@@ -110,6 +111,7 @@ __all__ = [
     "AppConfig",
     "Base",
     "BaseRepository",
+    "BulkResult",
     "Cache",
     "CacheConfig",
     "CacheConnectionError",

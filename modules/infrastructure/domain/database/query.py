@@ -46,7 +46,7 @@ _EXPECTED = {
     "uuid": "a uuid.UUID",
     "bytes": "bytes",
 }
-_INT64 = (-(2**63), 2**63 - 1)
+INT64 = (-(2**63), 2**63 - 1)
 NUL = "\x00"
 
 
@@ -160,7 +160,7 @@ def _scalar(model: str, column: str, where: str, kind: str, value: Any) -> Any:
 
 def _fits(kind: str, value: Any) -> bool:
     if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) and _INT64[0] <= value <= _INT64[1]
+        return isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]
     if kind == "number":
         numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
         return numeric and not (isinstance(value, float) and math.isnan(value))
@@ -172,6 +172,15 @@ def _fits(kind: str, value: Any) -> bool:
     if kind in types:
         return isinstance(value, types[kind])
     return not isinstance(value, (list, tuple, set, frozenset, dict))  # "other": any single value
+
+
+def value_problem(model: str, column: str, kind: str, value: Any) -> str | None:
+    """Why ``value`` cannot be written to a ``kind`` column (wrong type, NUL in text); ``None`` when it can."""
+    if kind not in _EXPECTED:
+        return None  # json and other columns take what their type takes
+    if not _fits(kind, value):
+        return f"{model}.{column} takes {_EXPECTED[kind]} for this {kind} column, not {_shown(value)}"
+    return nul_problem(model, column, value)
 
 
 def _shown(value: Any) -> str:

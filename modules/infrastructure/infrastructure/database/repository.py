@@ -12,6 +12,7 @@ from modules.infrastructure.domain.database.cursor import decode_cursor, encode_
 from modules.infrastructure.domain.database.pages import CursorPage, Page
 from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, parse_filters, parse_order_by
 from modules.infrastructure.domain.errors import DatabaseQueryError, NotFoundError
+from modules.infrastructure.infrastructure.database.bulk_writes import BulkWrites
 from modules.infrastructure.infrastructure.database.model_mixins import SoftDeleteMixin
 from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.query_builder import (
@@ -28,8 +29,8 @@ T = TypeVar("T", bound=Base)
 OrderBy = str | Sequence[str] | None
 
 
-class BaseRepository(Generic[T]):
-    """Get, list, create, update, delete and count one model's rows.
+class BaseRepository(BulkWrites, Generic[T]):
+    """Get, list, create, update, delete and count one model's rows; bulk writes come from ``BulkWrites``.
 
     Subclass with ``model = Question`` (or pass ``model=``) and give it a session:
     ``QuestionRepository(db).get_all(limit=10, topic="sql")``. Writes are flushed, not

@@ -1,0 +1,170 @@
+"""A repository's bulk writes: add many, update and delete many by filter, upsert with ``ON CONFLICT``, in batches.
+
+Mixed into ``BaseRepository``. Inserts go to the model's table as one executemany per batch (SQLAlchemy
+sends them as multi-row ``VALUES``), with ``RETURNING`` the primary key where the dialect can. Rows are
+checked before the first statement, so bad input writes nothing; writes are flushed, not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from modules.infrastructure.domain.database.bulk import (
+    BulkResult,
+    batches,
+    check_distinct_keys,
+    check_rows,
+    check_upsert_key,
+    check_values,
+)
+from modules.infrastructure.domain.database.query import Condition, parse_filters
+from modules.infrastructure.domain.errors import DatabaseQueryError
+from modules.infrastructure.infrastructure.database.query_builder import column_kinds, where_clause
+
+_UPSERT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class BulkWrites:
+    """``add_many``, ``update_many``, ``delete_many`` and ``upsert`` for a repository with ``model`` and ``session``."""
+
+    model: Any
+    session: Session
+
+    def add_many(self, rows: Iterable[Mapping[str, Any] | Any]) -> BulkResult:
+        """Insert the rows (dicts of column values, or model instances) in batches; an empty list writes nothing."""
+        plain = self._plain_rows(rows)
+        keys = self._checked(plain)
+        if not plain:
+            return BulkResult(0, ())
+        return self._insert(insert(self.model.__table__), plain, keys)
+
+    def upsert(
+        self, rows: Iterable[Mapping[str, Any] | Any], unique_by: Sequence[str], update: Sequence[str] | None = None
+    ) -> BulkResult:
+        """Insert the rows; a row whose ``unique_by`` columns match an existing row updates its ``update`` columns instead.
+
+        ``update`` defaults to every other column of the rows; ``()`` leaves existing rows as they are (``DO NOTHING``,
+        and they are not counted). ``unique_by`` must be the primary key, a unique constraint or a unique index.
+        """
+        plain = self._plain_rows(rows)
+        keys = self._checked(plain)
+        name = self.model.__name__
+        unique_by = tuple(unique_by) if not isinstance(unique_by, str) else unique_by
+        chosen = tuple(key for key in keys if key not in unique_by) if update is None else update
+        check_upsert_key(name, keys or tuple(unique_by), unique_by, chosen, _unique_sets(self.model))
+        check_distinct_keys(name, plain, unique_by)
+        if not plain:
+            return BulkResult(0, ())
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in _UPSERT_INSERTS:
+            raise DatabaseQueryError(f"{name}: upsert needs PostgreSQL or SQLite (ON CONFLICT), not {dialect}")
+        table = self.model.__table__
+        statement: Any = _UPSERT_INSERTS[dialect](table)
+        targets = [_column_key(self.model, column) for column in unique_by]
+        if chosen:
+            changes = {_column_key(self.model, c): statement.excluded[_column_key(self.model, c)] for c in chosen}
+            statement = statement.on_conflict_do_update(index_elements=targets, set_=changes)
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=targets)
+        return self._insert(statement, plain, keys)
+
+    def update_many(self, values: Mapping[str, Any], *, all: bool = False, **filters: Any) -> int:
+        """Set ``values`` on every row matching the filters (every row needs ``all=True``); the number of rows matched."""
+        check_values(self.model.__name__, values, column_kinds(self.model), _nullable(self.model))
+        self._refuse_unfiltered("update_many", filters, all)
+        statement = update(self.model).where(*self._bulk_where(filters)).values(dict(values))
+        self.session.flush()  # pending changes first: the expiry below would drop them
+        result: Any = self.session.execute(statement.execution_options(synchronize_session=False))
+        for loaded in [row for row in self.session.identity_map.values() if isinstance(row, self.model)]:
+            self.session.expire(loaded)  # loaded rows reread their columns, so they show the update
+        return int(result.rowcount)
+
+    def delete_many(self, *, all: bool = False, **filters: Any) -> int:
+        """Delete the rows matching the filters; with none, ``all=True`` must say so, so a typo cannot empty the table."""
+        self._refuse_unfiltered("delete_many", filters, all)
+        statement = delete(self.model).where(*self._bulk_where(filters))
+        result: Any = self.session.execute(statement.execution_options(synchronize_session="fetch"))
+        return int(result.rowcount)
+
+    def _refuse_unfiltered(self, method: str, filters: Mapping[str, Any], everything: bool) -> None:
+        if not filters and everything is not True:
+            raise DatabaseQueryError(
+                f"{self.model.__name__}: {method} without filters would change every row; pass all=True to mean it"
+            )
+
+    def _insert(self, statement: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> BulkResult:
+        """Run ``statement`` for the rows, one executemany per batch; the ids come back where the dialect can."""
+        self.session.flush()  # pending ORM changes go first, in their order
+        returning = self.session.get_bind().dialect.insert_executemany_returning
+        primary_key = list(self.model.__table__.primary_key.columns)
+        if returning:
+            statement = statement.returning(*primary_key)
+        params_keys = {key: _column_key(self.model, key) for key in keys}
+        count, ids = 0, []
+        for batch in batches(rows, len(keys)):
+            renamed = any(key != column for key, column in params_keys.items())
+            params = [{params_keys[k]: v for k, v in row.items()} for row in batch] if renamed else batch
+            result: Any = self.session.execute(statement, params)
+            if returning:
+                found = [row[0] if len(primary_key) == 1 else tuple(row) for row in result]
+                ids += found
+                count += len(found)
+            else:
+                count += result.rowcount if result.rowcount >= 0 else len(batch)
+        return BulkResult(count, tuple(ids) if returning else None)
+
+    def _plain_rows(self, rows: Iterable[Mapping[str, Any] | Any]) -> list[Mapping[str, Any]]:
+        if isinstance(rows, (str, bytes, Mapping)):
+            raise DatabaseQueryError(f"{self.model.__name__}: bulk writes take a list of rows, not one {type(rows).__name__}")
+        plain: list[Mapping[str, Any]] = []
+        names = self.model.__mapper__.columns.keys()
+        for row in rows:
+            if isinstance(row, Mapping):
+                plain.append(row)
+            elif isinstance(row, self.model):
+                state = vars(row)  # the columns set on the instance; unset ones take their defaults
+                plain.append({name: state[name] for name in names if name in state})
+            else:
+                raise DatabaseQueryError(
+                    f"{self.model.__name__}: a bulk row is a dict or a {self.model.__name__}, not {type(row).__name__}"
+                )
+        return plain
+
+    def _checked(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+        return check_rows(self.model.__name__, rows, column_kinds(self.model), _nullable(self.model))
+
+    def _bulk_where(self, filters: Mapping[str, Any]) -> list[Any]:
+        conditions: tuple[Condition, ...] = parse_filters(self.model.__name__, filters, column_kinds(self.model))
+        return [where_clause(self.model, condition) for condition in conditions]
+
+
+@cache
+def _nullable(model: Any) -> frozenset[str]:
+    return frozenset(key for key, column in model.__mapper__.columns.items() if column.nullable)
+
+
+@cache
+def _unique_sets(model: Any) -> frozenset[frozenset[str]]:
+    """The attribute-name sets ``ON CONFLICT`` can target: the primary key, unique constraints, unique indexes."""
+    table = model.__table__
+    by_column = {column.key: key for key, column in model.__mapper__.columns.items()}
+    sets = [table.primary_key.columns]
+    sets += [c.columns for c in table.constraints if isinstance(c, UniqueConstraint)]
+    sets += [i.columns for i in table.indexes if isinstance(i, Index) and i.unique and not _partial(i)]
+    sets += [[column] for column in table.columns if column.unique]
+    return frozenset(frozenset(by_column.get(column.key, column.key) for column in columns) for columns in sets if len(columns))
+
+
+def _partial(index: Index) -> bool:
+    """A partial unique index (``WHERE ...``) cannot be an ``ON CONFLICT`` target without its condition."""
+    return any(index.dialect_kwargs.get(f"{dialect}_where") is not None for dialect in ("postgresql", "sqlite"))
+
+
+def _column_key(model: Any, attribute: str) -> str:
+    return str(model.__mapper__.columns[attribute].key)

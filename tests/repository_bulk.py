@@ -1,0 +1,191 @@
+"""Repository bulk writes, one scenario run on SQLite (tests/service) and on the real PostgreSQL (tests/integration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Float, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from modules.infrastructure.domain.database.bulk import batch_size
+from modules.infrastructure.module_api import Base, BaseRepository, BulkResult, DatabaseQueryError, InfrastructureService
+
+
+class Gadget(Base):
+    __tablename__ = "test_bulk_gadgets"
+    __table_args__ = (UniqueConstraint("maker", "model_no"), Index("test_bulk_gadgets_serial", "serial", unique=True))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    maker: Mapped[str] = mapped_column(String(40))
+    model_no: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    price: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class GadgetRepository(BaseRepository[Gadget]):
+    model = Gadget
+
+
+def create_gadgets() -> None:
+    with InfrastructureService.get_database_session() as db:
+        table = Base.metadata.tables[Gadget.__tablename__]
+        Base.metadata.drop_all(db.connection(), tables=[table])
+        Base.metadata.create_all(db.connection(), tables=[table])
+
+
+def gadget(n: int, **extra: Any) -> dict[str, Any]:
+    return {"sku": f"sku-{n}", "maker": "acme", "model_no": n, "price": float(n), **extra}
+
+
+def stored() -> list[tuple[str, float, str | None]]:
+    with InfrastructureService.get_database_session(read_only=True) as db:
+        rows = db.session.execute(select(Gadget.sku, Gadget.price, Gadget.note).order_by(Gadget.id))
+        return [(sku, price, note) for sku, price, note in rows]
+
+
+BAD_ROWS: list[tuple[list[Any], str]] = [
+    ([gadget(1), {**gadget(2), "colour": "red"}], "other columns than row 0"),
+    ([gadget(1, colour="red"), gadget(2, colour="red")], "has no column colour"),
+    ([gadget(1), gadget(2, price="cheap")], "takes a number"),
+    ([gadget(1), gadget(2, model_no=1.5)], "takes a whole number"),
+    ([gadget(1), gadget(2, model_no=True)], "takes a whole number"),
+    ([gadget(1), gadget(2, model_no=2**63)], "takes a whole number"),
+    ([gadget(1), gadget(2, price=float("nan"))], "takes a number"),
+    ([gadget(1), gadget(2, sku=None)], "NOT NULL"),
+    ([gadget(1, note="ok"), gadget(2, note="a\x00b")], "NUL character"),
+    ([gadget(1), {k: v for k, v in gadget(2).items() if k != "price"}], "other columns than row 0"),
+    ([gadget(1), "not a row"], "a bulk row is a dict"),
+]
+
+
+class BulkWriteTests:
+    def test_add_many_counts_and_returns_ids(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).add_many([gadget(n) for n in range(1, 6)])
+        assert result.count == 5
+        assert result.ids is not None and len(set(result.ids)) == 5
+        assert [row[0] for row in stored()] == [f"sku-{n}" for n in range(1, 6)]
+
+    def test_add_many_takes_model_instances(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).add_many([Gadget(**gadget(n)) for n in range(1, 4)])
+        assert result.count == 3 and len(stored()) == 3
+
+    def test_add_many_in_several_batches(self) -> None:
+        rows = [gadget(n) for n in range(batch_size(5) * 2 + 7)]
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).add_many(rows)
+        assert result.count == len(rows) and result.ids is not None and len(set(result.ids)) == len(rows)
+        with InfrastructureService.get_database_session(read_only=True) as db:
+            assert GadgetRepository(db).count() == len(rows)
+
+    def test_empty_list_writes_nothing_and_counts_zero(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            repository = GadgetRepository(db)
+            assert repository.add_many([]) == BulkResult(0, ())
+            assert repository.upsert([], unique_by=("sku",)) == BulkResult(0, ())
+        assert stored() == []
+
+    @pytest.mark.parametrize(("rows", "message"), BAD_ROWS)
+    def test_bad_rows_are_refused_and_nothing_is_written(self, rows: list[Any], message: str) -> None:
+        for write in ("add_many", "upsert"):
+            with pytest.raises(DatabaseQueryError, match=message):
+                with InfrastructureService.get_database_session() as db:
+                    repository = GadgetRepository(db)
+                    repository.add_many(rows) if write == "add_many" else repository.upsert(rows, unique_by=("sku",))
+        assert stored() == []
+
+    def test_upsert_inserts_new_rows_and_updates_existing_ones(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(1, note="old"), gadget(2, note="old")])
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).upsert(
+                [gadget(2, price=20.0, note="new"), gadget(3, note="new")], unique_by=("sku",), update=("price",)
+            )
+        assert result.count == 2
+        assert stored() == [("sku-1", 1.0, "old"), ("sku-2", 20.0, "old"), ("sku-3", 3.0, "new")]
+
+    def test_upsert_by_composite_constraint_updates_every_other_column_by_default(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(1)])
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).upsert([gadget(1, price=9.5, note="x")], unique_by=("maker", "model_no"))
+        assert result.count == 1 and stored() == [("sku-1", 9.5, "x")]
+
+    def test_upsert_with_no_update_columns_keeps_existing_rows(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(1)])
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).upsert([gadget(1, price=5.0), gadget(2)], unique_by=("sku",), update=())
+        assert result.count == 1 and stored() == [("sku-1", 1.0, None), ("sku-2", 2.0, None)]
+
+    def test_upsert_by_unique_index(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(1, serial="s1")])
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).upsert([gadget(9, serial="s1", sku="sku-1")], unique_by=("serial",), update=("price",))
+        assert stored() == [("sku-1", 9.0, None)]
+
+    @pytest.mark.parametrize(
+        ("unique_by", "update", "message"),
+        [
+            ((), None, "needs unique_by"),
+            (("price",), None, "not the primary key, a unique constraint"),
+            (("maker",), None, "not the primary key, a unique constraint"),
+            ("sku", None, "tuple of column names"),
+            (("sku",), ("sku",), "cannot update its unique_by"),
+            (("sku",), ("colour",), "do not hold colour"),
+            (("id",), None, "do not hold id"),
+            (("maker", "model_no"), None, "share \\(maker, model_no\\)"),
+        ],
+    )
+    def test_bad_upsert_keys_are_refused(self, unique_by: Any, update: Any, message: str) -> None:
+        with pytest.raises(DatabaseQueryError, match=message):
+            with InfrastructureService.get_database_session() as db:
+                GadgetRepository(db).upsert([gadget(1), gadget(1, sku="other")], unique_by=unique_by, update=update)
+        assert stored() == []
+
+    def test_update_many_and_delete_many_by_filter(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(n) for n in range(1, 11)])
+        with InfrastructureService.get_database_session() as db:
+            repository = GadgetRepository(db)
+            assert repository.update_many({"note": "cheap"}, price__lt=4) == 3
+            assert repository.delete_many(model_no__in=[1, 2, 10]) == 3
+            assert repository.update_many({"price": 0.0}, all=True) == 7
+        assert stored() == [("sku-3", 0.0, "cheap")] + [(f"sku-{n}", 0.0, None) for n in range(4, 10)]
+        with InfrastructureService.get_database_session() as db:
+            assert GadgetRepository(db).delete_many(all=True) == 7
+        assert stored() == []
+
+    def test_update_many_refreshes_loaded_rows(self) -> None:
+        with InfrastructureService.get_database_session() as db:
+            repository = GadgetRepository(db)
+            loaded = repository.create(**gadget(1))
+            repository.update_many({"note": "seen"}, sku="sku-1")
+            assert loaded.note == "seen"
+            repository.delete_many(sku="sku-1")
+            assert repository.get_by_id(loaded.id) is None
+
+    @pytest.mark.parametrize(
+        ("call", "message"),
+        [
+            (lambda r: r.delete_many(), "pass all=True"),
+            (lambda r: r.update_many({"note": "x"}), "pass all=True"),
+            (lambda r: r.update_many({}, sku="sku-1"), "at least one column"),
+            (lambda r: r.update_many({"colour": "red"}, all=True), "has no column colour"),
+            (lambda r: r.update_many({"price": "free"}, all=True), "takes a number"),
+            (lambda r: r.update_many({"note": "\x00"}, all=True), "NUL character"),
+            (lambda r: r.delete_many(colour="red"), "has no column colour"),
+            (lambda r: r.delete_many(price__gt="x"), "takes a number"),
+        ],
+    )
+    def test_bad_update_and_delete_are_refused(self, call: Any, message: str) -> None:
+        with InfrastructureService.get_database_session() as db:
+            GadgetRepository(db).add_many([gadget(1)])
+        with pytest.raises(DatabaseQueryError, match=message):
+            with InfrastructureService.get_database_session() as db:
+                call(GadgetRepository(db))
+        assert stored() == [("sku-1", 1.0, None)]
