@@ -91,3 +91,9 @@ def test_the_exporter_headers_are_a_secret_never_shown() -> None:
     assert "s3cr3t" not in problem(OTEL_EXPORTER_OTLP_HEADERS="api-key=s3cr3t-header-value,broken")
     redactor = Redactor(secrets_in_environment(environ))
     assert "s3cr3t-header-value" not in redactor.redact("export failed with api-key s3cr3t-header-value")
+
+
+def test_a_password_in_the_endpoint_never_shows_in_the_configuration() -> None:
+    config = tracing(OTEL_EXPORTER_OTLP_ENDPOINT="https://user:s3cretpw@collector:4318")
+    assert config.endpoint == "https://user:s3cretpw@collector:4318/v1/traces"  # handed to the exporter as it is
+    assert "s3cretpw" not in repr(config) and "s3cretpw" not in str(config)

@@ -143,7 +143,7 @@ class TracingConfig(_MaskedRepr):
     ``disabled`` (no span at all); ``endpoint`` is the full OTLP/HTTP URL spans are posted to."""
 
     exporter: str = "none"
-    endpoint: str = "http://localhost:4318/v1/traces"
+    endpoint: str = field(default="http://localhost:4318/v1/traces", metadata=_URL)
     headers: tuple[tuple[str, Secret], ...] = ()
     timeout: float = 10.0
     service_name: str = "unknown_service"

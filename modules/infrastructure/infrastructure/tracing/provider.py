@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from modules.infrastructure.domain.config.values import TracingConfig
+from modules.infrastructure.domain.secrets import mask_url
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.infrastructure.tracing.counted_exporter import Count, CountedExporter, QueueFullFilter
 
@@ -45,7 +46,7 @@ def _provider(config: TracingConfig, count: Count) -> TracerProvider:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     attributes = {**dict(config.resource_attributes), "service.name": config.service_name}
-    exporter = CountedExporter(_exporter(config), count, config.endpoint if config.exporter == "otlp" else "the console")
+    exporter = CountedExporter(_exporter(config), count, mask_url(config.endpoint) if config.exporter == "otlp" else "the console")
     provider = BoundedShutdownProvider(exporter, resource=Resource.create(attributes), sampler=_sampler(config))
     _count_drops(count)
     provider.add_span_processor(
