@@ -167,6 +167,65 @@ class ModelMixinTests:
                     db.get(Note, note_id).title = "second"
                 stale_note.title = "lost"
 
+    def test_bulk_writes_leave_soft_deleted_rows_alone_and_soft_delete(self) -> None:
+        a, b, c = add_notes("a", "b", "c")
+        with InfrastructureService.get_database_session() as db:
+            notes = NoteRepository(db)
+            assert notes.delete(c) is True
+            assert notes.update_many({"title": "renamed"}, all=True) == 2
+            assert notes.delete_many(id__in=[b, c]) == 1  # c was already deleted: not counted again
+            assert notes.count() == 1 and notes.count(include_deleted=True) == 3
+            assert notes.get_by_id(c, include_deleted=True).title == "c"  # type: ignore[union-attr]
+            assert notes.update_many({"title": "all"}, include_deleted=True, all=True) == 3
+        with InfrastructureService.get_database_session() as db:
+            notes = NoteRepository(db)
+            deleted = notes.get_by_id(b, include_deleted=True)
+            assert deleted is not None and deleted.title == "all"
+            assert_recent_utc(deleted.deleted_at)  # type: ignore[arg-type]
+            assert notes.restore_many(id__in=[a, b]) == 1  # a was never deleted
+            assert sorted(n.id for n in notes.get_all()) == [a, b]
+            assert notes.hard_delete_many(title="all") == 3
+            assert notes.count(include_deleted=True) == 0
+
+    def test_bulk_updates_raise_the_version_so_an_older_copy_conflicts(self) -> None:
+        (note_id,) = add_notes("first")
+        with InfrastructureService.get_database_session() as stale:
+            stale_note = NoteRepository(stale).get_by_id(note_id)
+            assert stale_note is not None and stale_note.version == 1
+            with InfrastructureService.get_database_session() as db:
+                assert NoteRepository(db).update_many({"title": "bulk"}, id=note_id) == 1
+            with pytest.raises(DatabaseConflictError):
+                NoteRepository(stale).update(stale_note, title="lost")
+            stale.rollback()
+        with InfrastructureService.get_database_session() as db:
+            notes = NoteRepository(db)
+            notes.upsert([{"id": note_id, "title": "upserted", "version": 99}], unique_by=("id",))
+            notes.delete_many(id=note_id)
+            notes.restore_many(id=note_id)
+        with InfrastructureService.get_database_session() as db:
+            note = NoteRepository(db).get_by_id(note_id)
+            assert note is not None and (note.title, note.version) == ("upserted", 5)
+
+    @pytest.mark.parametrize(
+        ("call", "message"),
+        [
+            (lambda r: r.update_many({"version": 7}, all=True), "optimistic locking"),
+            (lambda r: r.upsert([{"id": 1, "title": "x", "version": 3}], unique_by=("id",), update=("version",)), "optimistic locking"),
+            (lambda r: r.restore_many(), "pass all=True"),
+            (lambda r: r.hard_delete_many(), "pass all=True"),
+            (lambda r: BaseRepository(r.session, model=Tag).restore_many(all=True), "SoftDeleteMixin"),
+            (lambda r: r.add_many([{"title": "x"}], return_ids="no"), "return_ids must be True or False"),
+        ],
+    )
+    def test_bad_bulk_writes_on_mixin_models_are_refused(self, call: Any, message: str) -> None:
+        add_notes("kept")
+        with pytest.raises(DatabaseQueryError, match=message):
+            with InfrastructureService.get_database_session() as db:
+                call(NoteRepository(db))
+        with InfrastructureService.get_database_session() as db:
+            note = NoteRepository(db).get_one(title="kept")
+            assert (note.version, note.deleted_at) == (1, None)
+
     def test_autogenerate_migrates_the_columns_and_server_defaults(self) -> None:
         with InfrastructureService.get_database_session() as db:
             Base.metadata.drop_all(db.connection(), tables=TABLES)

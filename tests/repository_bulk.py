@@ -68,6 +68,14 @@ class BulkWriteTests:
         assert result.ids is not None and len(set(result.ids)) == 5
         assert [row[0] for row in stored()] == [f"sku-{n}" for n in range(1, 6)]
 
+    def test_add_many_without_ids_counts_the_rows(self) -> None:
+        rows = [gadget(n) for n in range(batch_size(5) * 2 + 7)]  # several batches, each of several driver pages
+        with InfrastructureService.get_database_session() as db:
+            result = GadgetRepository(db).add_many(rows, return_ids=False)
+            assert GadgetRepository(db).add_many([], return_ids=False) == BulkResult(0, None)
+        assert result == BulkResult(len(rows), None)
+        assert len(stored()) == len(rows)
+
     def test_add_many_takes_model_instances(self) -> None:
         with InfrastructureService.get_database_session() as db:
             result = GadgetRepository(db).add_many([Gadget(**gadget(n)) for n in range(1, 4)])

@@ -4,7 +4,7 @@
 
 In a scratch PostgreSQL database, each operation writes ``--rows`` rows (default 100,000) in one session:
 ``BaseRepository.add_many`` (rows checked, batched, ids returned) against ``connection.execute(insert(table),
-rows)`` on the same engine (and the same with ``RETURNING id``, as add_many returns the ids); ``BaseRepository.upsert`` (every row an update of an existing one) against
+rows)`` on the same engine and the same with ``RETURNING id``; ``add_many(return_ids=False)`` against the former; ``BaseRepository.upsert`` (every row an update of an existing one) against
 ``postgresql.insert(table).on_conflict_do_update(...)`` with executemany. The table is emptied (or refilled,
 for the upserts) before each round, outside the clock, so one operation per round; rounds are capped.
 """
@@ -68,6 +68,10 @@ def run(ops: int, rounds: int, rows: int = DEFAULT_ROWS) -> dict[str, Any]:
             with InfrastructureService.get_database_session() as db:
                 assert BenchBulkRowRepository(db).add_many(new_rows).count == rows
 
+        def repository_add_many_without_ids() -> None:
+            with InfrastructureService.get_database_session() as db:
+                assert BenchBulkRowRepository(db).add_many(new_rows, return_ids=False).count == rows
+
         def core_insert() -> None:
             with engine.begin() as connection:
                 connection.execute(insert(table), new_rows)
@@ -87,6 +91,7 @@ def run(ops: int, rounds: int, rows: int = DEFAULT_ROWS) -> dict[str, Any]:
 
         variants = {
             "repository_add_many": repository_add_many,
+            "repository_add_many_without_ids": repository_add_many_without_ids,
             "core_insert": core_insert,
             "core_insert_returning_ids": core_insert_returning_ids,
             "repository_upsert": repository_upsert,
@@ -98,6 +103,9 @@ def run(ops: int, rounds: int, rows: int = DEFAULT_ROWS) -> dict[str, Any]:
         "add_many_vs_core_insert_returning_ids_throughput": round_ratios(
             results, "repository_add_many", "core_insert_returning_ids"
         )["median"],
+        "add_many_without_ids_vs_core_insert_throughput": round_ratios(
+            results, "repository_add_many_without_ids", "core_insert"
+        )["median"],
         "upsert_vs_core_upsert_throughput": round_ratios(results, "repository_upsert", "core_upsert")["median"],
     }
     report: dict[str, Any] = {
@@ -106,6 +114,6 @@ def run(ops: int, rounds: int, rows: int = DEFAULT_ROWS) -> dict[str, Any]:
         "ratios": ratios,
         "results": {name: result.to_dict() for name, result in results.items()},
         "notes": [f"1 operation per variant per round (--ops is ignored), {rounds} rounds (capped at {MAX_ROUNDS})"],
-        "target": {"both_throughput_ratios": f">= {TARGET}", "met": min(ratios["add_many_vs_core_insert_throughput"], ratios["upsert_vs_core_upsert_throughput"]) >= TARGET},
+        "target": {"add_many_like_for_like_and_upsert_throughput_ratios": f">= {TARGET}", "met": min(ratios["add_many_without_ids_vs_core_insert_throughput"], ratios["add_many_vs_core_insert_returning_ids_throughput"], ratios["upsert_vs_core_upsert_throughput"]) >= TARGET},
     }
     return report

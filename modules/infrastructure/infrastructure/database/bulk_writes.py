@@ -1,8 +1,9 @@
-"""A repository's bulk writes: add many, update and delete many by filter, upsert with ``ON CONFLICT``, in batches.
+"""A repository's bulk writes: add many, update, delete and restore many by filter, upsert with ``ON CONFLICT``, in batches.
 
 Mixed into ``BaseRepository``. Inserts go to the model's table as one executemany per batch (SQLAlchemy
 sends them as multi-row ``VALUES``), with ``RETURNING`` the primary key where the dialect can. Rows are
-checked before the first statement, so bad input writes nothing; writes are flushed, not committed.
+checked before the first statement, so bad input writes nothing; writes are flushed, not committed. Updates and
+deletes by filter follow the model's mixins as the single-row methods do: soft delete and the version column.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, delete, insert, update
+from sqlalchemy import Index, UniqueConstraint, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,24 +26,32 @@ from modules.infrastructure.domain.database.bulk import (
 )
 from modules.infrastructure.domain.database.query import Condition, parse_filters
 from modules.infrastructure.domain.errors import DatabaseQueryError
+from modules.infrastructure.infrastructure.database.model_mixins import soft_deletes
 from modules.infrastructure.infrastructure.database.query_builder import column_kinds, where_clause
 
-_UPSERT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_UPSERT_INSERTS: dict[str, Any] = {"postgresql": postgresql.Insert, "sqlite": sqlite.Insert}
 
 
 class BulkWrites:
-    """``add_many``, ``update_many``, ``delete_many`` and ``upsert`` for a repository with ``model`` and ``session``."""
+    """``add_many``, ``update_many``, ``delete_many``, ``hard_delete_many``, ``restore_many`` and ``upsert`` for a
+    repository with ``model`` and ``session``."""
 
     model: Any
     session: Session
 
-    def add_many(self, rows: Iterable[Mapping[str, Any] | Any]) -> BulkResult:
-        """Insert the rows (dicts of column values, or model instances) in batches; an empty list writes nothing."""
+    def add_many(self, rows: Iterable[Mapping[str, Any] | Any], *, return_ids: bool = True) -> BulkResult:
+        """Insert the rows (dicts of column values, or model instances) in batches; an empty list writes nothing.
+
+        ``return_ids=False`` skips ``RETURNING`` (``ids`` is then ``None``): the fastest insert, for loads that do not
+        need the new ids.
+        """
+        if not isinstance(return_ids, bool):
+            raise DatabaseQueryError(f"{self.model.__name__}: return_ids must be True or False, not {return_ids!r:.40}")
         plain = self._plain_rows(rows)
         keys = self._checked(plain)
         if not plain:
-            return BulkResult(0, ())
-        return self._insert(insert(self.model.__table__), plain, keys)
+            return BulkResult(0, () if return_ids else None)
+        return self._insert(insert(self.model.__table__), plain, keys, return_ids)
 
     def upsert(
         self, rows: Iterable[Mapping[str, Any] | Any], unique_by: Sequence[str], update: Sequence[str] | None = None
@@ -51,13 +60,19 @@ class BulkWrites:
 
         ``update`` defaults to every other column of the rows; ``()`` leaves existing rows as they are (``DO NOTHING``,
         and they are not counted). ``unique_by`` must be the primary key, a unique constraint or a unique index.
+        An updated row of a versioned model has its ``version`` raised by one; a soft-deleted row matches too, and
+        stays deleted unless the rows set ``deleted_at`` to ``None``.
         """
         plain = self._plain_rows(rows)
         keys = self._checked(plain)
         name = self.model.__name__
         unique_by = tuple(unique_by) if not isinstance(unique_by, str) else unique_by
-        chosen = tuple(key for key in keys if key not in unique_by) if update is None else update
+        version = _version_name(self.model)
+        chosen: Sequence[str] = (
+            tuple(key for key in keys if key not in unique_by and key != version) if update is None else update
+        )
         check_upsert_key(name, keys or tuple(unique_by), unique_by, chosen, _unique_sets(self.model))
+        self._refuse_version(chosen)
         check_distinct_keys(name, plain, unique_by)
         if not plain:
             return BulkResult(0, ())
@@ -69,26 +84,62 @@ class BulkWrites:
         targets = [_column_key(self.model, column) for column in unique_by]
         if chosen:
             changes = {_column_key(self.model, c): statement.excluded[_column_key(self.model, c)] for c in chosen}
+            if version is not None:
+                changes[_column_key(self.model, version)] = table.c[_column_key(self.model, version)] + 1
             statement = statement.on_conflict_do_update(index_elements=targets, set_=changes)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=targets)
         return self._insert(statement, plain, keys)
 
-    def update_many(self, values: Mapping[str, Any], *, all: bool = False, **filters: Any) -> int:
-        """Set ``values`` on every row matching the filters (every row needs ``all=True``); the number of rows matched."""
+    def update_many(
+        self, values: Mapping[str, Any], *, all: bool = False, include_deleted: bool = False, **filters: Any
+    ) -> int:
+        """Set ``values`` on every row matching the filters (every row needs ``all=True``); the number of rows matched.
+
+        Soft-deleted rows are left alone unless ``include_deleted=True``. A versioned model's ``version`` goes up by
+        one, so a transaction still holding an older copy of a row gets ``DatabaseConflictError`` when it updates it.
+        """
         check_values(self.model.__name__, values, column_kinds(self.model), _nullable(self.model))
+        self._refuse_version(values)
         self._refuse_unfiltered("update_many", filters, all)
-        statement = update(self.model).where(*self._bulk_where(filters)).values(dict(values))
+        return self._update_where(dict(values), self._bulk_where(filters, include_deleted))
+
+    def delete_many(self, *, all: bool = False, **filters: Any) -> int:
+        """Delete the rows matching the filters; with none, ``all=True`` must say so, so a typo cannot empty the table.
+
+        A ``SoftDeleteMixin`` model's rows are kept with ``deleted_at`` set by the database clock, like ``delete``:
+        the count is of rows deleted now, not of those deleted before. ``hard_delete_many`` removes rows for good.
+        """
+        self._refuse_unfiltered("delete_many", filters, all)
+        if soft_deletes(self.model):
+            return self._update_where({"deleted_at": func.now()}, self._bulk_where(filters, include_deleted=False))
+        return self._delete_where(self._bulk_where(filters, include_deleted=True))
+
+    def hard_delete_many(self, *, all: bool = False, **filters: Any) -> int:
+        """Remove the rows matching the filters for good, soft-deleted ones included; the number removed."""
+        self._refuse_unfiltered("hard_delete_many", filters, all)
+        return self._delete_where(self._bulk_where(filters, include_deleted=True))
+
+    def restore_many(self, *, all: bool = False, **filters: Any) -> int:
+        """Clear ``deleted_at`` on the soft-deleted rows matching the filters; the number restored."""
+        if not soft_deletes(self.model):
+            raise DatabaseQueryError(f"{self.model.__name__} has no soft delete: restore_many needs SoftDeleteMixin")
+        self._refuse_unfiltered("restore_many", filters, all)
+        deleted = self.model.__table__.c.deleted_at.is_not(None)
+        return self._update_where({"deleted_at": None}, [*self._bulk_where(filters, include_deleted=True), deleted])
+
+    def _update_where(self, values: dict[str, Any], where: Sequence[Any]) -> int:
+        version = self.model.__mapper__.version_id_col
+        changes: dict[Any, Any] = {**values, version: version + 1} if version is not None else values
+        statement = update(self.model).where(*where).values(changes)
         self.session.flush()  # pending changes first: the expiry below would drop them
         result: Any = self.session.execute(statement.execution_options(synchronize_session=False))
         for loaded in [row for row in self.session.identity_map.values() if isinstance(row, self.model)]:
             self.session.expire(loaded)  # loaded rows reread their columns, so they show the update
         return int(result.rowcount)
 
-    def delete_many(self, *, all: bool = False, **filters: Any) -> int:
-        """Delete the rows matching the filters; with none, ``all=True`` must say so, so a typo cannot empty the table."""
-        self._refuse_unfiltered("delete_many", filters, all)
-        statement = delete(self.model).where(*self._bulk_where(filters))
+    def _delete_where(self, where: Sequence[Any]) -> int:
+        statement = delete(self.model).where(*where)
         result: Any = self.session.execute(statement.execution_options(synchronize_session="fetch"))
         return int(result.rowcount)
 
@@ -98,10 +149,20 @@ class BulkWrites:
                 f"{self.model.__name__}: {method} without filters would change every row; pass all=True to mean it"
             )
 
-    def _insert(self, statement: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> BulkResult:
+    def _refuse_version(self, columns: Iterable[str]) -> None:
+        name = _version_name(self.model)
+        if name is not None and name in columns:
+            raise DatabaseQueryError(
+                f"{self.model.__name__}.{name} counts the row's versions for optimistic locking: "
+                "bulk updates raise it by one themselves, leave it out of the columns to update"
+            )
+
+    def _insert(
+        self, statement: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], return_ids: bool = True
+    ) -> BulkResult:
         """Run ``statement`` for the rows, one executemany per batch; the ids come back where the dialect can."""
         self.session.flush()  # pending ORM changes go first, in their order
-        returning = self.session.get_bind().dialect.insert_executemany_returning
+        returning = return_ids and self.session.get_bind().dialect.insert_executemany_returning
         primary_key = list(self.model.__table__.primary_key.columns)
         if returning:
             statement = statement.returning(*primary_key)
@@ -116,7 +177,9 @@ class BulkWrites:
                 ids += found
                 count += len(found)
             else:
-                count += result.rowcount if result.rowcount >= 0 else len(batch)
+                # A plain INSERT writes each row or fails; psycopg2 would count only the last page it sent.
+                upsert = isinstance(statement, tuple(_UPSERT_INSERTS.values()))
+                count += result.rowcount if upsert and result.rowcount >= 0 else len(batch)
         return BulkResult(count, tuple(ids) if returning else None)
 
     def _plain_rows(self, rows: Iterable[Mapping[str, Any] | Any]) -> list[Mapping[str, Any]]:
@@ -139,9 +202,12 @@ class BulkWrites:
     def _checked(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
         return check_rows(self.model.__name__, rows, column_kinds(self.model), _nullable(self.model))
 
-    def _bulk_where(self, filters: Mapping[str, Any]) -> list[Any]:
+    def _bulk_where(self, filters: Mapping[str, Any], include_deleted: bool) -> list[Any]:
         conditions: tuple[Condition, ...] = parse_filters(self.model.__name__, filters, column_kinds(self.model))
-        return [where_clause(self.model, condition) for condition in conditions]
+        where = [where_clause(self.model, condition) for condition in conditions]
+        if soft_deletes(self.model) and not include_deleted:
+            where.append(self.model.__table__.c.deleted_at.is_(None))
+        return where
 
 
 @cache
@@ -164,6 +230,12 @@ def _unique_sets(model: Any) -> frozenset[frozenset[str]]:
 def _partial(index: Index) -> bool:
     """A partial unique index (``WHERE ...``) cannot be an ``ON CONFLICT`` target without its condition."""
     return any(index.dialect_kwargs.get(f"{dialect}_where") is not None for dialect in ("postgresql", "sqlite"))
+
+
+def _version_name(model: Any) -> str | None:
+    """The attribute holding the model's optimistic-locking version (``VersionedMixin``'s ``version``), if any."""
+    column = model.__mapper__.version_id_col
+    return None if column is None else str(model.__mapper__.get_property_by_column(column).key)
 
 
 def _column_key(model: Any, attribute: str) -> str:

@@ -85,3 +85,8 @@ class VersionedMixin:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+
+def soft_deletes(model: type) -> bool:
+    """Whether ``model`` has ``SoftDeleteMixin``'s ``deleted_at``: its deletes keep the row."""
+    return issubclass(model, SoftDeleteMixin)

@@ -13,7 +13,7 @@ from modules.infrastructure.domain.database.pages import CursorPage, Page
 from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, parse_filters, parse_order_by
 from modules.infrastructure.domain.errors import DatabaseQueryError, NotFoundError
 from modules.infrastructure.infrastructure.database.bulk_writes import BulkWrites
-from modules.infrastructure.infrastructure.database.model_mixins import SoftDeleteMixin
+from modules.infrastructure.infrastructure.database.model_mixins import soft_deletes
 from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.query_builder import (
     column_kinds,
@@ -174,7 +174,7 @@ class BaseRepository(BulkWrites, Generic[T]):
         entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id)
         if entity is None or self._hidden(entity):
             return False
-        if _soft_deletes(self.model):
+        if soft_deletes(self.model):
             setattr(entity, "deleted_at", func.now())  # an SQL expression: the database clock, in the UPDATE
         else:
             self.session.delete(entity)
@@ -192,7 +192,7 @@ class BaseRepository(BulkWrites, Generic[T]):
 
     def restore(self, entity_or_id: T | Any) -> T | None:
         """Clear a soft-deleted row's ``deleted_at``, so queries see it again; ``None`` when there is no such row."""
-        if not _soft_deletes(self.model):
+        if not soft_deletes(self.model):
             raise DatabaseQueryError(f"{self.model.__name__} has no soft delete: restore needs SoftDeleteMixin")
         entity = entity_or_id if isinstance(entity_or_id, self.model) else self.get_by_id(entity_or_id, include_deleted=True)
         if entity is None:
@@ -205,11 +205,11 @@ class BaseRepository(BulkWrites, Generic[T]):
         self._flushing.flush()
 
     def _hidden(self, entity: T) -> bool:
-        return _soft_deletes(self.model) and getattr(entity, "deleted_at") is not None
+        return soft_deletes(self.model) and getattr(entity, "deleted_at") is not None
 
     def _filtered(self, statement: Any, filters: Mapping[str, Any], include_deleted: bool = False) -> Any:
         statement = statement.where(*[where_clause(self.model, condition) for condition in self._conditions(filters)])
-        if _soft_deletes(self.model) and not include_deleted:
+        if soft_deletes(self.model) and not include_deleted:
             statement = statement.where(self.model.__table__.c.deleted_at.is_(None))
         return statement
 
@@ -248,8 +248,3 @@ class BaseRepository(BulkWrites, Generic[T]):
 def _check_whole(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise DatabaseQueryError(f"{name} must be a whole number from {low} to {high}, not {value!r}"[:200])
-
-
-def _soft_deletes(model: type) -> bool:
-    """Whether ``model`` has ``SoftDeleteMixin``'s ``deleted_at``: its deletes keep the row."""
-    return issubclass(model, SoftDeleteMixin)
