@@ -132,6 +132,24 @@ class ModelMixinTests:
         with InfrastructureService.get_database_session() as db:
             assert NoteRepository(db).count(include_deleted=True) == 1
 
+    def test_database_set_timestamps_compare_with_the_values_read_back(self) -> None:
+        """Filters and cursors send a timestamp read from a row back to the database: it must equal the stored one."""
+        ids = add_notes(*"abcde")
+        with InfrastructureService.get_database_session() as db:
+            notes = NoteRepository(db)
+            created = notes.get_by_id(ids[2]).created_at  # type: ignore[union-attr]
+            assert ids[2] in [n.id for n in notes.get_all(created_at__lte=created)]
+            assert ids[2] in [n.id for n in notes.get_all(created_at__gte=created)]
+            assert ids[2] in [n.id for n in notes.get_all(created_at=created)]
+            seen, cursor = [], None
+            while True:
+                page = notes.get_cursor_page(cursor, 2, order_by=("-created_at", "-id"))
+                seen += [n.id for n in page.items]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+        assert seen == ids[::-1]
+
     def test_a_cursor_of_a_query_with_deleted_rows_is_refused_without_them(self) -> None:
         add_notes("a", "b")
         with InfrastructureService.get_database_session() as db:

@@ -11,8 +11,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Uuid, func
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+
+class _SQLiteUTCText(sqlite.DATETIME):
+    """UTC text as ``CURRENT_TIMESTAMP`` writes it (``2026-12-04 10:00:00``), with ``.ffffff`` only when there are
+    microseconds: database-set and Python-set values then compare as text in time order, as cursor pages and
+    range filters need (SQLAlchemy's own format always adds ``.000000``, which sorts after the same second)."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            whole = (
+                f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+            )
+            return f"{whole}.{value.microsecond:06d}" if value.microsecond else whole
+
+        return process
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -23,6 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteUTCText())
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
