@@ -96,6 +96,21 @@ def scratch_database(url: str, prefix: str) -> Iterator[str]:
 
 
 @contextmanager
+def migrated_scratch_facade(monkeypatch: pytest.MonkeyPatch, url: str, prefix: str, **settings: str) -> Iterator[str]:
+    """The facade on a new database on ``url``'s server, migrated to head, with ``settings``; yields its URL.
+
+    The facade's connections are closed before the database is dropped.
+    """
+    with scratch_database(url, prefix) as scratch_url:
+        use_postgres(monkeypatch, scratch_url, **settings)
+        try:
+            assert InfrastructureService.migrate().at_head
+            yield scratch_url
+        finally:
+            InfrastructureService.reset()
+
+
+@contextmanager
 def scratch_table(url: str, columns: str, prefix: str = "infra_test") -> Iterator[str]:
     """A new table with ``columns`` (SQL) in ``url``'s database; yields its name and drops it afterwards."""
     name = unique_name(prefix)

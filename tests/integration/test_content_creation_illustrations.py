@@ -16,21 +16,17 @@ from sqlalchemy.exc import OperationalError
 from modules.content_creation.module_api import Illustration, QuestionService
 from modules.content_creation.tests.contracts.illustration_contract import IllustrationContract, a_question, assert_nothing_kept
 from modules.content_creation.tests.images import PNG
-from modules.infrastructure.module_api import DatabaseConnectionError, InfrastructureService
-from tests.integration.postgres_scratch import execute, scratch_database, use_postgres
+from modules.infrastructure.module_api import DatabaseConnectionError
+from tests.integration.postgres_scratch import execute, migrated_scratch_facade
 
 
 class TestIllustrationsOnPostgresAndTheLocalDisk(IllustrationContract):
     @pytest.fixture(autouse=True)
     def stack(self, clean_env: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> Iterator[str]:
         """The facade on a migrated scratch database, its files under ``<tmp>/files``; yields the database URL."""
-        with scratch_database(postgres_url, "content_illustrations") as url:
-            use_postgres(monkeypatch, url, STORAGE_URL=str(clean_env / "files"))
-            try:
-                assert InfrastructureService.migrate().at_head
-                yield url
-            finally:
-                InfrastructureService.reset()  # close the facade's connections before the drop
+        files = str(clean_env / "files")
+        with migrated_scratch_facade(monkeypatch, postgres_url, "content_illustrations", STORAGE_URL=files) as url:
+            yield url
 
     def test_the_file_is_on_disk_under_the_module_s_folder(self, clean_env: Path) -> None:
         attached = QuestionService.attach_illustration(a_question(), PNG, uploaded_by="teacher")

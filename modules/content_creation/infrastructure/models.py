@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modules.infrastructure.module_api import Base, BaseRepository, UTCDateTime
+from modules.infrastructure.module_api import Base, BaseRepository, SoftDeleteMixin, UTCDateTime
 
 
-class QuestionRecord(Base):
-    """One stored question; ``options`` is a JSON list of strings, ``answer_index`` points into it."""
+class QuestionRecord(SoftDeleteMixin, Base):
+    """One stored question; ``options`` is a JSON list of strings, ``answer_index`` points into it.
+
+    A removed question keeps its row (``deleted_at``), so it can be restored and its illustrations keep their parent.
+    """
 
     __tablename__ = "content_questions"
+    # The question list reads newest first, of every topic or of one: each order walks an index.
+    __table_args__ = (
+        Index("ix_content_questions_created_at_id", "created_at", "id"),
+        Index("ix_content_questions_topic_created_at_id", "topic", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(100))

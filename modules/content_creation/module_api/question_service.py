@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from modules.content_creation.application import illustrations
+from modules.content_creation.application import illustrations, question_list
 from modules.content_creation.application.generation import Generated, generate_question
 from modules.content_creation.application.question_metrics import count_created
 from modules.content_creation.infrastructure.models import QuestionRepository
 from modules.content_creation.module_api.illustration import Illustration
+from modules.content_creation.module_api.question_list import QuestionList
 from modules.content_creation.settings import MODULE, current
 from modules.infrastructure.module_api import InfrastructureService
 
@@ -65,6 +66,33 @@ class QuestionService:
             question_id, topic, question.text, question.options, question.answer_index, event_id, generated.written_by,
             generated.prompt_tokens, generated.completion_tokens, generated.latency_ms, generated.tries, generated.cached,
         )
+
+    @staticmethod
+    def list_questions(
+        *, topic: str | None = None, search: str | None = None, cursor: str | None = None, per_page: int = 20
+    ) -> QuestionList:
+        """The stored questions, newest first, ``per_page`` (1 to 100) at a time, of ``topic`` and containing ``search``
+        (any case) when given; pass ``next_cursor`` back, with the same topic and search, for the next page.
+
+        Raises ``ValueError`` for an argument it cannot use and the infrastructure's ``InvalidCursorError`` for a cursor
+        that is not one of this list's. ``QuestionService.list_questions(topic="fractions", search="half").items``
+        """
+        return question_list.list_questions(topic, search, cursor, per_page)
+
+    @staticmethod
+    def remove_question(question_id: int) -> None:
+        """Remove the question from the list (it is kept, and ``restore_question`` brings it back); ``QuestionNotFoundError``."""
+        question_list.remove(question_id)
+
+    @staticmethod
+    def restore_question(question_id: int) -> None:
+        """Bring a removed question back into the list; ``QuestionNotFoundError`` when there is no such question."""
+        question_list.restore(question_id)
+
+    @staticmethod
+    def retire_topic(topic: str) -> int:
+        """Remove every question of ``topic`` at once (each restorable); the number removed."""
+        return question_list.retire_topic(topic)
 
     @staticmethod
     def attach_illustration(question_id: int, image: object, *, uploaded_by: str, size: int | None = None) -> Illustration:

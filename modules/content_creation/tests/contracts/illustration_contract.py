@@ -147,5 +147,7 @@ class IllustrationContract:
     def test_a_question_with_an_illustration_cannot_be_deleted_from_under_it(self) -> None:
         attached = QuestionService.attach_illustration(a_question(), PNG, uploaded_by="teacher")
         with pytest.raises(DatabaseIntegrityError), InfrastructureService.get_database_session() as db:
-            QuestionRepository(db).delete(attached.question_id)
+            QuestionRepository(db).hard_delete(attached.question_id)
+        QuestionService.remove_question(attached.question_id)  # a removal keeps the row, so its illustrations stay
         assert QuestionService.read_illustration(attached.illustration_id) == PNG
+        assert QuestionService.illustrations(attached.question_id) == [attached]
