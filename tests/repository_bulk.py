@@ -72,7 +72,6 @@ class BulkWriteTests:
         rows = [gadget(n) for n in range(batch_size(5) * 2 + 7)]  # several batches, each of several driver pages
         with InfrastructureService.get_database_session() as db:
             result = GadgetRepository(db).add_many(rows, return_ids=False)
-            assert GadgetRepository(db).add_many([], return_ids=False) == BulkResult(0, None)
         assert result == BulkResult(len(rows), None)
         assert len(stored()) == len(rows)
 
@@ -89,11 +88,27 @@ class BulkWriteTests:
         with InfrastructureService.get_database_session(read_only=True) as db:
             assert GadgetRepository(db).count() == len(rows)
 
-    def test_empty_list_writes_nothing_and_counts_zero(self) -> None:
-        with InfrastructureService.get_database_session() as db:
-            repository = GadgetRepository(db)
-            assert repository.add_many([]) == BulkResult(0, ())
-            assert repository.upsert([], unique_by=("sku",)) == BulkResult(0, ())
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda r: r.add_many([]),
+            lambda r: r.add_many(iter(())),
+            lambda r: r.add_many([], return_ids=False),
+            lambda r: r.upsert([], unique_by=("sku",)),
+        ],
+    )
+    def test_an_empty_list_is_refused(self, call: Any) -> None:
+        with pytest.raises(DatabaseQueryError, match="got no rows; skip the call"):
+            with InfrastructureService.get_database_session() as db:
+                call(GadgetRepository(db))
+        assert stored() == []
+
+    @pytest.mark.parametrize("rows", [None, 5, gadget(1), "sku-1", b"rows"])
+    def test_rows_that_are_not_a_list_are_refused(self, rows: Any) -> None:
+        for call in (lambda r: r.add_many(rows), lambda r: r.upsert(rows, unique_by=("sku",))):
+            with pytest.raises(DatabaseQueryError, match="bulk writes take a list of rows"):
+                with InfrastructureService.get_database_session() as db:
+                    call(GadgetRepository(db))
         assert stored() == []
 
     @pytest.mark.parametrize(("rows", "message"), BAD_ROWS)
@@ -147,12 +162,23 @@ class BulkWriteTests:
             (("sku",), ("colour",), "do not hold colour"),
             (("id",), None, "do not hold id"),
             (("maker", "model_no"), None, "share \\(maker, model_no\\)"),
+            (None, None, "needs unique_by"),
+            (5, None, "unique_by takes a tuple of column names"),
+            ((1,), None, "unique_by takes a tuple of column names"),
+            (("sku",), 5, "update takes a tuple of column names"),
+            (("sku",), (None,), "update takes a tuple of column names"),
         ],
     )
     def test_bad_upsert_keys_are_refused(self, unique_by: Any, update: Any, message: str) -> None:
         with pytest.raises(DatabaseQueryError, match=message):
             with InfrastructureService.get_database_session() as db:
                 GadgetRepository(db).upsert([gadget(1), gadget(1, sku="other")], unique_by=unique_by, update=update)
+        assert stored() == []
+
+    def test_an_upsert_without_a_unique_key_is_refused(self) -> None:
+        with pytest.raises(DatabaseQueryError, match="upsert needs unique_by"):
+            with InfrastructureService.get_database_session() as db:
+                GadgetRepository(db).upsert([gadget(1)])
         assert stored() == []
 
     def test_update_many_and_delete_many_by_filter(self) -> None:

@@ -354,6 +354,20 @@ def database_cases() -> list[Case]:
         Case("database", "migrate to an unknown revision", lambda: S.migrate("nope"), "nope", InvalidArgumentError),
         Case("database", "a raw statement that is not SQL", repository(lambda r: r.session.execute(__import__("sqlalchemy").text("SELEC 1"))), "SELEC", query),
         Case("database", "a row that breaks a NOT NULL", repository(lambda r: r.create(**{**row, "topic": None})), "topic", query),
+        Case("database", "add_many of an empty list", repository(lambda r: r.add_many([])), "no rows", query),
+        Case("database", "add_many of None", repository(lambda r: r.add_many(None)), "list of rows", query),  # type: ignore[arg-type]
+        Case("database", "add_many of one dict", repository(lambda r: r.add_many(row)), "list of rows", query),
+        Case("database", "add_many with an unknown column", repository(lambda r: r.add_many([{**row, "nope": 1}])), "nope", query),
+        Case("database", "add_many with 2**70", repository(lambda r: r.add_many([{**row, "answer_index": 2**70}])), "answer_index", query),
+        Case("database", "add_many return_ids 'no'", repository(lambda r: r.add_many([row], return_ids="no")), "return_ids", query),  # type: ignore[arg-type]
+        Case("database", "upsert without unique_by", repository(lambda r: r.upsert([row])), "unique_by", query),
+        Case("database", "upsert unique_by None", repository(lambda r: r.upsert([row], unique_by=None)), "unique_by", query),  # type: ignore[arg-type]
+        Case("database", "upsert on a column that is not unique", repository(lambda r: r.upsert([row], unique_by=("topic",))), "topic", query),
+        Case("database", "update_many without a filter", repository(lambda r: r.update_many({"topic": "t"})), "all=True", query),
+        Case("database", "update_many of no values", repository(lambda r: r.update_many({}, all=True)), "column", query),
+        Case("database", "delete_many without a filter", repository(lambda r: r.delete_many()), "all=True", query),
+        Case("database", "hard_delete_many on an unknown column", repository(lambda r: r.hard_delete_many(nope=1)), "nope", query),
+        Case("database", "restore_many with a wrong value type", repository(lambda r: r.restore_many(id="1")), "id", query),
     ]
 
 

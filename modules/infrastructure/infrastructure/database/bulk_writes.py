@@ -40,21 +40,19 @@ class BulkWrites:
     session: Session
 
     def add_many(self, rows: Iterable[Mapping[str, Any] | Any], *, return_ids: bool = True) -> BulkResult:
-        """Insert the rows (dicts of column values, or model instances) in batches; an empty list writes nothing.
+        """Insert the rows (dicts of column values, or model instances) in batches; an empty list is refused.
 
         ``return_ids=False`` skips ``RETURNING`` (``ids`` is then ``None``): the fastest insert, for loads that do not
         need the new ids.
         """
         if not isinstance(return_ids, bool):
             raise DatabaseQueryError(f"{self.model.__name__}: return_ids must be True or False, not {return_ids!r:.40}")
-        plain = self._plain_rows(rows)
+        plain = self._plain_rows(rows, "add_many")
         keys = self._checked(plain)
-        if not plain:
-            return BulkResult(0, () if return_ids else None)
         return self._insert(insert(self.model.__table__), plain, keys, return_ids)
 
     def upsert(
-        self, rows: Iterable[Mapping[str, Any] | Any], unique_by: Sequence[str], update: Sequence[str] | None = None
+        self, rows: Iterable[Mapping[str, Any] | Any], unique_by: Sequence[str] = (), update: Sequence[str] | None = None
     ) -> BulkResult:
         """Insert the rows; a row whose ``unique_by`` columns match an existing row updates its ``update`` columns instead.
 
@@ -63,19 +61,19 @@ class BulkWrites:
         An updated row of a versioned model has its ``version`` raised by one; a soft-deleted row matches too, and
         stays deleted unless the rows set ``deleted_at`` to ``None``.
         """
-        plain = self._plain_rows(rows)
+        plain = self._plain_rows(rows, "upsert")
         keys = self._checked(plain)
         name = self.model.__name__
-        unique_by = tuple(unique_by) if not isinstance(unique_by, str) else unique_by
+        unique_by = _names(name, "unique_by", () if unique_by is None else unique_by)
         version = _version_name(self.model)
         chosen: Sequence[str] = (
-            tuple(key for key in keys if key not in unique_by and key != version) if update is None else update
+            tuple(key for key in keys if key not in unique_by and key != version)
+            if update is None
+            else _names(name, "update", update)
         )
         check_upsert_key(name, keys or tuple(unique_by), unique_by, chosen, _unique_sets(self.model))
         self._refuse_version(chosen)
         check_distinct_keys(name, plain, unique_by)
-        if not plain:
-            return BulkResult(0, ())
         dialect = self.session.get_bind().dialect.name
         if dialect not in _UPSERT_INSERTS:
             raise DatabaseQueryError(f"{name}: upsert needs PostgreSQL or SQLite (ON CONFLICT), not {dialect}")
@@ -182,8 +180,8 @@ class BulkWrites:
                 count += result.rowcount if upsert and result.rowcount >= 0 else len(batch)
         return BulkResult(count, tuple(ids) if returning else None)
 
-    def _plain_rows(self, rows: Iterable[Mapping[str, Any] | Any]) -> list[Mapping[str, Any]]:
-        if isinstance(rows, (str, bytes, Mapping)):
+    def _plain_rows(self, rows: Iterable[Mapping[str, Any] | Any], method: str) -> list[Mapping[str, Any]]:
+        if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
             raise DatabaseQueryError(f"{self.model.__name__}: bulk writes take a list of rows, not one {type(rows).__name__}")
         plain: list[Mapping[str, Any]] = []
         names = self.model.__mapper__.columns.keys()
@@ -197,6 +195,10 @@ class BulkWrites:
                 raise DatabaseQueryError(
                     f"{self.model.__name__}: a bulk row is a dict or a {self.model.__name__}, not {type(row).__name__}"
                 )
+        if not plain:
+            raise DatabaseQueryError(
+                f"{self.model.__name__}: {method} got no rows; skip the call when there is nothing to write"
+            )
         return plain
 
     def _checked(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -230,6 +232,16 @@ def _unique_sets(model: Any) -> frozenset[frozenset[str]]:
 def _partial(index: Index) -> bool:
     """A partial unique index (``WHERE ...``) cannot be an ``ON CONFLICT`` target without its condition."""
     return any(index.dialect_kwargs.get(f"{dialect}_where") is not None for dialect in ("postgresql", "sqlite"))
+
+
+def _names(model: str, argument: str, value: Any) -> Sequence[str]:
+    """``value`` as a tuple of column names (a ``str`` is left for ``check_upsert_key`` to name), or the error."""
+    if isinstance(value, str):
+        return value
+    names = tuple(value) if isinstance(value, Iterable) else None
+    if names is None or not all(isinstance(item, str) for item in names):
+        raise DatabaseQueryError(f"{model}: {argument} takes a tuple of column names, such as ('email',), not {value!r:.60}")
+    return names
 
 
 def _version_name(model: Any) -> str | None:
