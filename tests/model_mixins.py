@@ -106,6 +106,13 @@ class ModelMixinTests:
             assert note.created_at == created
             assert note.updated_at > updated
             assert_recent_utc(note.updated_at)
+            updated = note.updated_at
+        time.sleep(1.05)
+        with InfrastructureService.get_database_session() as db:  # ON CONFLICT DO UPDATE sets it too
+            NoteRepository(db).upsert([{"id": note_id, "title": "c"}], unique_by=("id",))
+        with InfrastructureService.get_database_session() as db:
+            note = NoteRepository(db).get_by_id(note_id)
+            assert note is not None and note.title == "c" and note.updated_at > updated
 
     def test_soft_deleted_rows_are_hidden_until_asked_for_or_restored(self) -> None:
         kept, gone = add_notes("kept", "gone")
@@ -232,7 +239,7 @@ class ModelMixinTests:
             (lambda r: r.restore_many(), "pass all=True"),
             (lambda r: r.hard_delete_many(), "pass all=True"),
             (lambda r: BaseRepository(r.session, model=Tag).restore_many(all=True), "SoftDeleteMixin"),
-            (lambda r: r.add_many([{"title": "x"}], return_ids="no"), "return_ids must be True or False"),
+            (lambda r: r.add_many([{"title": "x"}], return_ids="no"), "return_ids takes True or False"),
         ],
     )
     def test_bad_bulk_writes_on_mixin_models_are_refused(self, call: Any, message: str) -> None:

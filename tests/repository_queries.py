@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -193,7 +194,7 @@ def check_get_one() -> None:
         repo = ProductRepository(db)
         assert repo.get_one(id=3).id == 3
         assert repo.get_one(title="Plain 0", active=False).id == 3
-        with pytest.raises(NotFoundError, match=r"no Product matches id=999"):
+        with pytest.raises(NotFoundError, match=r"no Product matches the filters on id"):
             repo.get_one(id=999)
         with pytest.raises(DatabaseQueryError, match="more than one Product"):
             repo.get_one(active=True)
@@ -240,8 +241,16 @@ BAD_CALLS: list[tuple[str, Callable[[ProductRepository], object], tuple[str, ...
     ("integer for text", lambda r: r.get_all(title=5), ("Product.title__eq", "a str", "int 5")),
     ("text for a datetime", lambda r: r.get_all(created_at__gte="2026-01-01"), ("Product.created_at__gte", "datetime", "str")),
     ("datetime for a date", lambda r: r.get_all(released=START), ("Product.released__eq", "a date (not a datetime)")),
-    ("text for a float", lambda r: r.get_all(rating__lt="2"), ("Product.rating__lt", "a number",)),
-    ("NaN for a float", lambda r: r.get_all(rating__lt=float("nan")), ("Product.rating__lt", "a number",)),
+    ("text for a float", lambda r: r.get_all(rating__lt="2"), ("Product.rating__lt", "a finite number",)),
+    ("NaN for a float", lambda r: r.get_all(rating__lt=float("nan")), ("Product.rating__lt", "a finite number",)),
+    ("infinity for a float", lambda r: r.get_all(rating__lt=float("inf")), ("Product.rating__lt", "a finite number",)),
+    ("Decimal NaN for a float", lambda r: r.get_all(rating=Decimal("NaN")), ("Product.rating", "a finite number",)),
+    ("Decimal sNaN for a float", lambda r: r.get_all(rating__in=[Decimal("sNaN")]), ("Product.rating__in", "a finite number",)),
+    ("Decimal infinity for a float", lambda r: r.get_all(rating__gt=Decimal("-Infinity")), ("Product.rating__gt", "a finite number",)),
+    ("order_by an int", lambda r: r.get_all(order_by=5), ("order_by takes a column name or a list",)),
+    ("order_by a set", lambda r: r.get_all(order_by={"name", "id"}), ("order_by takes a column name or a list",)),
+    ("order_by a double minus", lambda r: r.get_all(order_by="--rating"), ("order_by takes column names",)),
+    ("include_deleted 'false'", lambda r: r.count(include_deleted="false"), ("include_deleted takes True or False",)),
     ("text for a bool", lambda r: r.get_all(active="yes"), ("Product.active__eq", "True or False")),
     ("in with a str", lambda r: r.get_all(id__in="123"), ("Product.id__in", "list, tuple or set", "str")),
     ("in with an int", lambda r: r.get_all(id__in=5), ("Product.id__in", "list, tuple or set", "int 5")),

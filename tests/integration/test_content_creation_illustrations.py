@@ -33,7 +33,7 @@ class TestIllustrationsOnPostgresAndTheLocalDisk(IllustrationContract):
         assert (clean_env / "files" / "content_creation" / attached.file_key).read_bytes() == PNG
         assert QuestionService.illustration_url(attached.illustration_id).startswith("/files/")
 
-    def test_the_question_cannot_be_deleted_while_an_image_streams_in(self, stack: str) -> None:
+    def test_the_question_cannot_be_deleted_or_removed_while_an_image_streams_in(self, stack: str) -> None:
         question_id = a_question()
         streaming, finish = threading.Event(), threading.Event()
         outcome: list[Illustration] = []
@@ -53,6 +53,9 @@ class TestIllustrationsOnPostgresAndTheLocalDisk(IllustrationContract):
             assert streaming.wait(30)
             with pytest.raises(OperationalError, match="lock timeout"):
                 execute(stack, "SET lock_timeout = '300ms'", f"DELETE FROM content_questions WHERE id = {question_id}")
+            removal = f"UPDATE content_questions SET deleted_at = now() WHERE id = {question_id}"  # remove_question's
+            with pytest.raises(OperationalError, match="lock timeout"):
+                execute(stack, "SET lock_timeout = '300ms'", removal)
         finally:
             finish.set()
             uploader.join(30)

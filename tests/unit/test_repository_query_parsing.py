@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -59,6 +60,14 @@ def test_cursor_values_round_trip_with_their_type(value: object) -> None:
         ([1], ["text"], "not a text"),
         (["1.x"], ["number"], "malformed"),
         ([1, 2], ["integer"], "holds 2 sort values"),
+        # Values of the right type that no filter could hold: a forger can recompute the digest.
+        ([2**70], ["integer"], "not one a integer column holds"),
+        ([float("nan")], ["number"], "not one a number column holds"),
+        ([float("inf")], ["number"], "not one a number column holds"),
+        (["sNaN"], ["number"], "not one a number column holds"),
+        (["Infinity"], ["number"], "not one a number column holds"),
+        (["a\x00b"], ["text"], "not one a text column holds"),
+        (["0001-01-01T00:30:00+01:00"], ["datetime"], "not one a datetime column holds"),
     ],
 )
 def test_a_cursor_with_a_valid_digest_but_wrong_values_is_refused(values: list[object], kinds: list[str], words: str) -> None:
@@ -82,3 +91,12 @@ def test_page_arithmetic() -> None:
     assert Page(items=[1] * 5, total=12, page=2, size=5).has_next
     assert Page(items=[], total=0, page=1, size=5).pages == 0
     assert not CursorPage(items=[], next_cursor=None, previous_cursor=None).has_next
+
+
+def test_a_cursor_nested_past_the_json_parser_s_depth_is_refused() -> None:
+    deep = '{"v":' + "[" * 100_000 + "]" * 100_000 + ',"b":false,"h":"x"}'
+    cursor = base64.urlsafe_b64encode(deep.encode()).decode()[:4000]  # under the length limit, still too deep
+    nested = base64.urlsafe_b64encode(('{"v":' + "[" * 1000 + "]" * 1000 + ',"b":false,"h":"x"}').encode()).decode()
+    for crafted in (cursor, nested):
+        with pytest.raises(InvalidCursorError, match="not base64 JSON"):
+            decode_cursor(crafted, ["integer"], "f")

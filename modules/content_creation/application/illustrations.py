@@ -97,9 +97,9 @@ def image_limit() -> int:
 
 def _hold_question(db: DatabaseSession, question_id: int) -> None:
     """``QuestionNotFoundError`` (also for a removed question) before any byte is read; on PostgreSQL the row is held
-    (FOR KEY SHARE) until the commit, so the question cannot be deleted under the new illustration."""
+    (FOR SHARE) until the commit, so the question cannot be removed or deleted under the new illustration."""
     live = (QuestionRecord.id == question_id, QuestionRecord.deleted_at.is_(None))  # a removed question takes none
-    held = select(QuestionRecord.id).where(*live).with_for_update(read=True, key_share=True)
+    held = select(QuestionRecord.id).where(*live).with_for_update(read=True)  # FOR SHARE: a removal (an UPDATE) waits
     if db.scalar(held) is None:
         raise QuestionNotFoundError(question_id)
 

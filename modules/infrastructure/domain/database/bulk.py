@@ -6,6 +6,8 @@ A batch holds at most as many rows as keep its bound parameters under the driver
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +23,9 @@ MAX_BATCH_ROWS = 5_000
 class BulkResult:
     """How many rows a bulk write inserted or updated, and their primary keys when the database returns them.
 
-    ``ids`` is ``None`` when the database cannot return them (SQLite before 3.35); one value per row for a
-    single-column primary key, a tuple per row for a composite one. An upsert's ``DO NOTHING`` rows are not counted.
+    ``ids`` is ``None`` when the database cannot return them (SQLite before 3.35) or ``return_ids=False``; one value
+    per row, in the rows' order, for a single-column primary key, a tuple per row for a composite one. An upsert's
+    ``DO NOTHING`` rows are neither counted nor in ``ids``.
     """
 
     count: int
@@ -82,12 +85,14 @@ def _column_fits(kind: str, values: list[Any], nullable: bool) -> bool:
     if kind == "integer":
         return found == {int} and INT64[0] <= min(values) and max(values) <= INT64[1]
     if kind == "number":
-        return found <= {int, float} and all(value == value for value in values)  # NaN is not equal to itself
+        return found <= {int, float} and all(type(value) is int or math.isfinite(value) for value in values)
     return False
 
 
 def check_values(model: str, values: Mapping[str, Any], kinds: Mapping[str, str], nullable: Collection[str]) -> None:
     """The ``SET`` values of an update: known columns, at least one, each fitting its column."""
+    if not isinstance(values, Mapping):
+        raise DatabaseQueryError(f"{model}: update_many takes a dict of column values, such as {{'title': 'x'}}, not {type(values).__name__}")
     if not values:
         raise DatabaseQueryError(f"{model}: update_many needs at least one column to set")
     check_columns(model, tuple(values), kinds)
@@ -98,6 +103,9 @@ def check_values(model: str, values: Mapping[str, Any], kinds: Mapping[str, str]
 
 
 def check_columns(model: str, names: Sequence[str], kinds: Mapping[str, str]) -> None:
+    odd = [name for name in names if not isinstance(name, str)]
+    if odd:
+        raise DatabaseQueryError(f"{model}: column names are str, not {type(odd[0]).__name__} {odd[0]!r:.40}")
     unknown = sorted(set(names) - set(kinds))
     if unknown:
         raise DatabaseQueryError(f"{model} has no column {', '.join(unknown)}; known columns: {', '.join(sorted(kinds))}")

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modules.infrastructure.domain.database.query import Condition, SortKey
+from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, value_fits
 from modules.infrastructure.domain.errors import InvalidCursorError
 
 MAX_CURSOR_LENGTH = 4096
@@ -52,8 +52,8 @@ def decode_cursor(cursor: object, kinds: Sequence[str], fingerprint: str) -> Cur
         raise InvalidCursorError(f"a cursor is a non-empty str of at most {MAX_CURSOR_LENGTH} characters, not {type(cursor).__name__}")
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursorError("the cursor is not one this repository gave out (not base64 JSON)") from exc
+    except (binascii.Error, ValueError, RecursionError) as exc:  # RecursionError: JSON nested past the parser's depth
+        raise InvalidCursorError("the cursor is not one this repository gave out (not base64 JSON)") from None
     if not isinstance(payload, dict) or set(payload) != {"v", "b", "h"} or not isinstance(payload["v"], list):
         raise InvalidCursorError("the cursor is not one this repository gave out (unexpected fields)")
     encoded, backwards = payload["v"], payload["b"]
@@ -89,6 +89,14 @@ _NATIVE: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, f
 
 
 def _decode_value(value: Any, kind: str) -> Any:
+    """The sort value, typed; it must also be one a filter could hold (the digest stops mistakes, not forgers)."""
+    decoded = _typed(value, kind)
+    if not value_fits(kind, decoded) or nul_problem("", "", decoded):
+        raise InvalidCursorError(f"the cursor's sort value {value!r:.40} is not one a {kind} column holds")
+    return decoded
+
+
+def _typed(value: Any, kind: str) -> Any:
     try:
         if kind in _PARSERS and isinstance(value, str):
             return _PARSERS[kind](value)

@@ -11,7 +11,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -37,9 +37,9 @@ OPERATORS: dict[str, frozenset[str]] = {
 }
 _EXPECTED = {
     "integer": "a whole number within 64 bits",
-    "number": "a number (int, float or Decimal)",
+    "number": "a finite number (int, float or Decimal; not NaN or infinity)",
     "text": "a str",
-    "datetime": "a datetime",
+    "datetime": "a datetime (within years 1 to 9999 in UTC)",
     "date": "a date (not a datetime)",
     "time": "a time",
     "bool": "True or False",
@@ -87,12 +87,16 @@ def parse_order_by(
     model: str, order_by: str | Sequence[str] | None, kinds: Mapping[str, str], primary_key: Sequence[str]
 ) -> tuple[SortKey, ...]:
     """``("-created_at", "id")`` as sort keys, ending with every primary-key column so the order is total."""
+    if order_by is not None and not isinstance(order_by, (str, list, tuple)):
+        raise DatabaseQueryError(
+            f"{model}: order_by takes a column name or a list or tuple of them, in order, not {_shown(order_by)}"
+        )
     names = (order_by,) if isinstance(order_by, str) else tuple(order_by or ())
     keys: list[SortKey] = []
     for name in names:
-        if not isinstance(name, str) or not name.lstrip("-"):
+        column = name[1:] if isinstance(name, str) and name.startswith("-") else name
+        if not isinstance(column, str) or not column or column.startswith("-"):
             raise DatabaseQueryError(f"{model}: order_by takes column names such as 'title' or '-created_at', not {name!r:.60}")
-        column = name.lstrip("-")
         kind = _known_column(model, column, kinds)
         if kind not in SORTABLE_KINDS and kind != "other":
             raise DatabaseQueryError(f"{model}.{column}: a {kind} column cannot be sorted on")
@@ -150,7 +154,7 @@ def _checked_value(model: str, column: str, operator: str, kind: str, value: Any
 def _scalar(model: str, column: str, where: str, kind: str, value: Any) -> Any:
     if value is None:
         raise DatabaseQueryError(f"{where} cannot compare with None; use {column}__isnull=True")
-    if not _fits(kind, value):
+    if not value_fits(kind, value):
         raise DatabaseQueryError(f"{where} takes {_EXPECTED[kind]} for this {kind} column, not {_shown(value)}")
     problem = nul_problem(model, column, value)
     if problem:
@@ -158,14 +162,20 @@ def _scalar(model: str, column: str, where: str, kind: str, value: Any) -> Any:
     return value
 
 
-def _fits(kind: str, value: Any) -> bool:
+def value_fits(kind: str, value: Any) -> bool:
+    """Whether ``value`` is one a ``kind`` column can hold and compare: the type, and for numbers and times the range."""
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]
     if kind == "number":
-        numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-        return numeric and not (isinstance(value, float) and math.isnan(value))
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            return False
+        if isinstance(value, Decimal):
+            return value.is_finite()
+        return isinstance(value, int) or math.isfinite(value)
+    if kind == "datetime":
+        return isinstance(value, datetime) and _in_utc_range(value)
     types: dict[str, type | tuple[type, ...]] = {
-        "text": str, "datetime": datetime, "time": time, "bool": bool, "uuid": uuid.UUID, "bytes": (bytes, bytearray)
+        "text": str, "time": time, "bool": bool, "uuid": uuid.UUID, "bytes": (bytes, bytearray)
     }
     if kind == "date":
         return isinstance(value, date) and not isinstance(value, datetime)
@@ -174,11 +184,22 @@ def _fits(kind: str, value: Any) -> bool:
     return not isinstance(value, (list, tuple, set, frozenset, dict))  # "other": any single value
 
 
+def _in_utc_range(value: datetime) -> bool:
+    """An aware datetime must stay within years 1 to 9999 in UTC, where the database keeps it."""
+    if value.tzinfo is None:
+        return True
+    try:
+        value.astimezone(timezone.utc)
+    except OverflowError:
+        return False
+    return True
+
+
 def value_problem(model: str, column: str, kind: str, value: Any) -> str | None:
     """Why ``value`` cannot be written to a ``kind`` column (wrong type, NUL in text); ``None`` when it can."""
     if kind not in _EXPECTED:
         return None  # json and other columns take what their type takes
-    if not _fits(kind, value):
+    if not value_fits(kind, value):
         return f"{model}.{column} takes {_EXPECTED[kind]} for this {kind} column, not {_shown(value)}"
     return nul_problem(model, column, value)
 

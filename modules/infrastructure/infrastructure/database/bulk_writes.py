@@ -45,8 +45,7 @@ class BulkWrites:
         ``return_ids=False`` skips ``RETURNING`` (``ids`` is then ``None``): the fastest insert, for loads that do not
         need the new ids.
         """
-        if not isinstance(return_ids, bool):
-            raise DatabaseQueryError(f"{self.model.__name__}: return_ids must be True or False, not {return_ids!r:.40}")
+        check_flag(self.model.__name__, "return_ids", return_ids)
         plain = self._plain_rows(rows, "add_many")
         keys = self._checked(plain)
         return self._insert(insert(self.model.__table__), plain, keys, return_ids)
@@ -71,8 +70,9 @@ class BulkWrites:
             if update is None
             else _names(name, "update", update)
         )
+        if not isinstance(chosen, str):
+            self._refuse_version(chosen)
         check_upsert_key(name, keys or tuple(unique_by), unique_by, chosen, _unique_sets(self.model))
-        self._refuse_version(chosen)
         check_distinct_keys(name, plain, unique_by)
         dialect = self.session.get_bind().dialect.name
         if dialect not in _UPSERT_INSERTS:
@@ -84,6 +84,7 @@ class BulkWrites:
             changes = {_column_key(self.model, c): statement.excluded[_column_key(self.model, c)] for c in chosen}
             if version is not None:
                 changes[_column_key(self.model, version)] = table.c[_column_key(self.model, version)] + 1
+            changes = {**_on_update_values(table, skip=set(changes) | set(targets)), **changes}
             statement = statement.on_conflict_do_update(index_elements=targets, set_=changes)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=targets)
@@ -162,8 +163,8 @@ class BulkWrites:
         self.session.flush()  # pending ORM changes go first, in their order
         returning = return_ids and self.session.get_bind().dialect.insert_executemany_returning
         primary_key = list(self.model.__table__.primary_key.columns)
-        if returning:
-            statement = statement.returning(*primary_key)
+        if returning:  # in the rows' order, so ids[i] is the id of rows[i]
+            statement = statement.returning(*primary_key, sort_by_parameter_order=True)
         params_keys = {key: _column_key(self.model, key) for key in keys}
         count, ids = 0, []
         for batch in batches(rows, len(keys)):
@@ -205,6 +206,7 @@ class BulkWrites:
         return check_rows(self.model.__name__, rows, column_kinds(self.model), _nullable(self.model))
 
     def _bulk_where(self, filters: Mapping[str, Any], include_deleted: bool) -> list[Any]:
+        check_flag(self.model.__name__, "include_deleted", include_deleted)
         conditions: tuple[Condition, ...] = parse_filters(self.model.__name__, filters, column_kinds(self.model))
         where = [where_clause(self.model, condition) for condition in conditions]
         if soft_deletes(self.model) and not include_deleted:
@@ -232,6 +234,24 @@ def _unique_sets(model: Any) -> frozenset[frozenset[str]]:
 def _partial(index: Index) -> bool:
     """A partial unique index (``WHERE ...``) cannot be an ``ON CONFLICT`` target without its condition."""
     return any(index.dialect_kwargs.get(f"{dialect}_where") is not None for dialect in ("postgresql", "sqlite"))
+
+
+def _on_update_values(table: Any, skip: set[str]) -> dict[str, Any]:
+    """The ``onupdate`` SQL or constant of each column not set otherwise (``updated_at = now()``): ``ON CONFLICT DO
+    UPDATE`` does not apply them by itself. A Python function as ``onupdate`` is left out (it needs a statement context)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.onupdate
+        if column.key in skip or default is None or not (default.is_clause_element or default.is_scalar):
+            continue
+        values[column.key] = default.arg
+    return values
+
+
+def check_flag(model: str, name: str, value: object) -> None:
+    """``value`` must be True or False: a truthy string such as ``"false"`` would mean the opposite of what it says."""
+    if not isinstance(value, bool):
+        raise DatabaseQueryError(f"{model}: {name} takes True or False, not {type(value).__name__} {value!r:.40}")
 
 
 def _names(model: str, argument: str, value: Any) -> Sequence[str]:

@@ -67,7 +67,9 @@ class UUIDPrimaryKeyMixin:
 
 
 class IntegerPrimaryKeyMixin:
-    """An ``id`` primary key the database numbers: ``BIGINT`` identity on PostgreSQL, ``INTEGER`` rowid on SQLite."""
+    """An ``id`` primary key the database numbers: ``BIGSERIAL`` (a sequence) on PostgreSQL, ``INTEGER`` rowid on SQLite.
+
+    An id inserted by hand on PostgreSQL does not move the sequence: later numbered rows may collide with it."""
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 

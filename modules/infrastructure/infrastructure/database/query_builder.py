@@ -10,6 +10,7 @@ from sqlalchemy import and_, literal, or_, tuple_, types
 from sqlalchemy.sql.elements import ColumnElement
 
 from modules.infrastructure.domain.database.query import Condition, SortKey
+from modules.infrastructure.infrastructure.database.model_mixins import UTCDateTime
 
 # Most specific first: Enum is a String, Float a Numeric, JSONB a JSON.
 _KINDS: tuple[tuple[type, str], ...] = (
@@ -36,7 +37,10 @@ def column_kinds(model: Any) -> Mapping[str, str]:
 
 
 def _kind(column_type: Any) -> str:
-    column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator: what it stores
+    if isinstance(column_type, types.TypeDecorator):
+        # Its own bind step turns values into what it stores, so the stored type says nothing of the values it takes
+        # (JSON kept as text, Interval as a datetime): "other". UTCDateTime takes and gives datetimes.
+        return "datetime" if isinstance(column_type, UTCDateTime) else "other"
     for sa_type, kind in _KINDS:
         if isinstance(column_type, sa_type):
             return kind

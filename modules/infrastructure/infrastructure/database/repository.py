@@ -7,12 +7,13 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from modules.infrastructure.domain.database.cursor import decode_cursor, encode_cursor, query_fingerprint
 from modules.infrastructure.domain.database.pages import CursorPage, Page
-from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, parse_filters, parse_order_by
+from modules.infrastructure.domain.database.query import Condition, SortKey, parse_filters, parse_order_by, value_problem
 from modules.infrastructure.domain.errors import DatabaseQueryError, NotFoundError
-from modules.infrastructure.infrastructure.database.bulk_writes import BulkWrites
+from modules.infrastructure.infrastructure.database.bulk_writes import BulkWrites, check_flag
 from modules.infrastructure.infrastructure.database.model_mixins import soft_deletes
 from modules.infrastructure.infrastructure.database.orm import Base
 from modules.infrastructure.infrastructure.database.query_builder import (
@@ -74,7 +75,8 @@ class BaseRepository(BulkWrites, Generic[T]):
     def get_one(self, *, include_deleted: bool = False, **filters: Any) -> T:
         """The one row matching the filters: ``NotFoundError`` when none does, ``DatabaseQueryError`` when several do."""
         rows: list[T] = list(self.session.scalars(self._filtered(select(self.model), filters, include_deleted).limit(2)))
-        shown = ", ".join(f"{name}={value!r:.40}" for name, value in filters.items()) or "no filters"
+        # The filters' names only: their values (an email address, a token) would end up in logs.
+        shown = f"the filters on {', '.join(filters)}" if filters else "no filters"
         if not rows:
             raise NotFoundError(f"no {self.model.__name__} matches {shown}")
         if len(rows) > 1:
@@ -208,6 +210,7 @@ class BaseRepository(BulkWrites, Generic[T]):
         return soft_deletes(self.model) and getattr(entity, "deleted_at") is not None
 
     def _filtered(self, statement: Any, filters: Mapping[str, Any], include_deleted: bool = False) -> Any:
+        check_flag(self.model.__name__, "include_deleted", include_deleted)
         statement = statement.where(*[where_clause(self.model, condition) for condition in self._conditions(filters)])
         if soft_deletes(self.model) and not include_deleted:
             statement = statement.where(self.model.__table__.c.deleted_at.is_(None))
@@ -238,9 +241,13 @@ class BaseRepository(BulkWrites, Generic[T]):
             )
 
     def _check_values(self, values: dict[str, Any]) -> None:
-        """No text value may hold a NUL character: PostgreSQL cannot store one, so none of the backends takes it here."""
+        """Each value must fit its column as in the filters and bulk writes (so SQLite does not store ``"abc"`` in an
+        integer column); no text may hold NUL, which PostgreSQL cannot store. SQL expressions are left to the database."""
+        kinds = column_kinds(self.model)
         for name, value in values.items():
-            problem = nul_problem(self.model.__name__, name, value)
+            if value is None or isinstance(value, ClauseElement):
+                continue
+            problem = value_problem(self.model.__name__, name, kinds[name], value)
             if problem:
                 raise DatabaseQueryError(problem)
 
