@@ -24,8 +24,8 @@ class BulkResult:
     """How many rows a bulk write inserted or updated, and their primary keys when the database returns them.
 
     ``ids`` is ``None`` when the database cannot return them (SQLite before 3.35) or ``return_ids=False``; one value
-    per row, in the rows' order, for a single-column primary key, a tuple per row for a composite one. An upsert's
-    ``DO NOTHING`` rows are neither counted nor in ``ids``.
+    per row for a single-column primary key, a tuple per row for a composite one. ``add_many``'s follow the rows'
+    order; an upsert's are of the rows it wrote, in no set order (``DO NOTHING`` rows are neither counted nor in it).
     """
 
     count: int

@@ -163,8 +163,11 @@ class BulkWrites:
         self.session.flush()  # pending ORM changes go first, in their order
         returning = return_ids and self.session.get_bind().dialect.insert_executemany_returning
         primary_key = list(self.model.__table__.primary_key.columns)
-        if returning:  # in the rows' order, so ids[i] is the id of rows[i]
-            statement = statement.returning(*primary_key, sort_by_parameter_order=True)
+        upsert = isinstance(statement, tuple(_UPSERT_INSERTS.values()))
+        if returning:
+            # add_many's ids follow the rows (ids[i] is rows[i]'s); asking that of ON CONFLICT makes SQLAlchemy send
+            # one row per statement, several times slower, and its ids skip DO NOTHING rows anyway.
+            statement = statement.returning(*primary_key, sort_by_parameter_order=not upsert)
         params_keys = {key: _column_key(self.model, key) for key in keys}
         count, ids = 0, []
         for batch in batches(rows, len(keys)):
@@ -177,7 +180,6 @@ class BulkWrites:
                 count += len(found)
             else:
                 # A plain INSERT writes each row or fails; psycopg2 would count only the last page it sent.
-                upsert = isinstance(statement, tuple(_UPSERT_INSERTS.values()))
                 count += result.rowcount if upsert and result.rowcount >= 0 else len(batch)
         return BulkResult(count, tuple(ids) if returning else None)
 
