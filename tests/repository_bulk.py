@@ -119,6 +119,8 @@ class BulkWriteTests:
             repository.create(spec=["list"], every=timedelta(days=1))
             assert result.count == 1
             assert repository.count(every=timedelta(hours=1)) == 1
+            with pytest.raises(DatabaseQueryError, match="Job.spec__eq takes a single value"):
+                repository.count(spec={"steps": [1, 2]})  # a filter compares one value; JSON text is not one
             assert repository.update_many({"spec": {"steps": []}}, every=timedelta(days=1)) == 1
         with InfrastructureService.get_database_session(read_only=True) as db:
             specs = [job.spec for job in BaseRepository(db, model=Job).get_all()]

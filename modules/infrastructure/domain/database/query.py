@@ -45,6 +45,7 @@ _EXPECTED = {
     "bool": "True or False",
     "uuid": "a uuid.UUID",
     "bytes": "bytes",
+    "other": "a single value (not a list, set or dict)",
 }
 INT64 = (-(2**63), 2**63 - 1)
 NUL = "\x00"
@@ -197,7 +198,7 @@ def _in_utc_range(value: datetime) -> bool:
 
 def value_problem(model: str, column: str, kind: str, value: Any) -> str | None:
     """Why ``value`` cannot be written to a ``kind`` column (wrong type, NUL in text); ``None`` when it can."""
-    if kind not in _EXPECTED:
+    if kind not in _EXPECTED or kind == "other":
         return None  # json and other columns take what their type takes
     if not value_fits(kind, value):
         return f"{model}.{column} takes {_EXPECTED[kind]} for this {kind} column, not {_shown(value)}"
