@@ -10,7 +10,11 @@ A test class inherits ``CacheContract`` and provides two fixtures: ``cache``, an
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -187,3 +191,141 @@ class CacheContract:
         assert after.backend in {"memory", "redis"}
         assert (after.hits - before.hits, after.misses - before.misses, after.errors) == (2, 2, 0)
         assert after.hit_rate == pytest.approx(after.hits / (after.hits + after.misses))
+
+
+class GetOrSetContract:
+    """``get_or_set``: compute once, share the result, cache nothing on failure; same fixtures as ``CacheContract``."""
+
+    def test_a_missing_key_is_computed_once_then_read(self, cache: Cache) -> None:
+        calls: list[int] = []
+
+        def compute() -> dict[str, object]:
+            calls.append(1)
+            return {"lesson": 42, "tags": ["sql"]}
+
+        assert cache.get_or_set("lesson:42", compute, ttl=60) == {"lesson": 42, "tags": ["sql"]}
+        assert cache.get_or_set("lesson:42", compute, ttl=60) == {"lesson": 42, "tags": ["sql"]}
+        assert len(calls) == 1
+        assert cache.get_json("lesson:42") == {"lesson": 42, "tags": ["sql"]}  # the same JSON as set_json writes
+
+    def test_the_first_call_returns_what_later_calls_read_back(self, cache: Cache) -> None:
+        first = cache.get_or_set("pair", lambda: (1, "a"))
+        assert first == [1, "a"] == cache.get_or_set("pair", lambda: (2, "b"))  # JSON has lists, not tuples
+
+    def test_none_is_a_value_too(self, cache: Cache) -> None:
+        calls: list[int] = []
+        for _ in range(3):
+            assert cache.get_or_set("nothing", lambda: calls.append(1)) is None
+        assert len(calls) == 1
+
+    def test_an_error_in_the_computation_is_raised_and_not_cached(self, cache: Cache) -> None:
+        def fail() -> int:
+            raise RuntimeError("the database is down")
+
+        with pytest.raises(RuntimeError, match="the database is down"):
+            cache.get_or_set("flaky", fail)
+        assert cache.get("flaky") is None
+        assert cache.get_or_set("flaky", lambda: 7) == 7
+
+    def test_a_value_json_cannot_hold_is_a_cache_error(self, cache: Cache) -> None:
+        with pytest.raises(CacheError, match="as JSON"):
+            cache.get_or_set("odd", lambda: {1, 2})
+        assert cache.get("odd") is None
+
+    def test_a_value_that_is_not_json_is_computed_again_and_replaced(self, cache: Cache) -> None:
+        cache.set("legacy", "not json {")
+        assert cache.get_or_set("legacy", lambda: [1]) == [1]
+        assert cache.get_json("legacy") == [1]
+
+    def test_threads_asking_together_share_one_computation(self, cache: Cache) -> None:
+        calls: list[int] = []
+        started = threading.Barrier(16)
+
+        def compute() -> int:
+            calls.append(1)
+            time.sleep(0.2)
+            return 99
+
+        def ask() -> int:
+            started.wait()
+            return int(cache.get_or_set("popular", compute, ttl=60))
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda _: ask(), range(16)))
+        assert results == [99] * 16 and len(calls) == 1
+
+    def test_threads_sharing_a_computation_each_get_their_own_object(self, cache: Cache) -> None:
+        started = threading.Barrier(4)
+
+        def ask() -> dict[str, list[int]]:
+            started.wait()
+            return dict(cache.get_or_set("shared", lambda: time.sleep(0.1) or {"items": [1]}))
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: ask(), range(4)))
+        assert len({id(result["items"]) for result in results}) == 4
+
+    def test_the_waiting_threads_get_the_computation_s_error(self, cache: Cache) -> None:
+        calls: list[int] = []
+        started = threading.Barrier(8)
+
+        def fail() -> int:
+            calls.append(1)
+            time.sleep(0.2)
+            raise LookupError("no such lesson")
+
+        def ask() -> str:
+            started.wait()
+            try:
+                cache.get_or_set("missing", fail)
+            except LookupError as exc:
+                return str(exc)
+            return "no error"
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(lambda _: ask(), range(8))) == ["no such lesson"] * 8
+        assert len(calls) == 1 and cache.get("missing") is None
+
+    def test_a_value_close_to_expiry_is_refreshed_while_it_is_still_served(self, cache: Cache, wait: Wait) -> None:
+        versions = iter(range(1, 10))
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 1
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 1  # 3 s left: fresh
+        wait(1.5)
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 2  # 1.5 s left: refreshed
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 2
+
+    def test_a_failed_refresh_keeps_serving_the_value(self, cache: Cache, wait: Wait) -> None:
+        cache.get_or_set("rates", lambda: 1, ttl=3, refresh_ahead=2)
+        wait(1.5)
+
+        def fail() -> int:
+            raise RuntimeError("upstream down")
+
+        assert cache.get_or_set("rates", fail, ttl=3, refresh_ahead=2) == 1
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            ({"lock_wait": 0}, "lock_wait must be a number of seconds above 0"),
+            ({"lock_wait": -1}, "lock_wait must be"),
+            ({"lock_wait": float("nan")}, "lock_wait must be"),
+            ({"lock_wait": "5"}, "lock_wait must be"),
+            ({"lock_ttl": 0}, "lock_ttl must be"),
+            ({"lock_ttl": 10**9}, "lock_ttl must be"),
+            ({"lock_ttl": True}, "lock_ttl must be"),
+            ({"ttl": 0}, "ttl must be a positive number"),
+            ({"ttl": 10, "refresh_ahead": 10}, "refresh_ahead \\(10 s\\) must be shorter than ttl"),
+            ({"refresh_ahead": 0}, "refresh_ahead must be"),
+            ({"refresh_ahead": "soon"}, "refresh_ahead must be"),
+        ],
+    )
+    def test_options_it_cannot_use_are_refused_before_computing(self, cache: Cache, arguments: dict[str, Any], message: str) -> None:
+        calls: list[int] = []
+        with pytest.raises(InvalidArgumentError, match=message):
+            cache.get_or_set("k", lambda: calls.append(1), **arguments)
+        assert calls == []
+
+    @pytest.mark.parametrize(("key", "compute"), [(None, lambda: 1), (b"k", lambda: 1), ("k", "not a function"), ("k", None)])
+    def test_a_bad_key_or_function_is_refused(self, cache: Cache, key: Any, compute: Any) -> None:
+        with pytest.raises(InvalidArgumentError):
+            cache.get_or_set(key, compute)

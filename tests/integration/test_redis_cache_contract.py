@@ -11,7 +11,7 @@ import pytest
 from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 from modules.infrastructure.infrastructure.cache.redis_cache import RedisCache
 from modules.infrastructure.module_api import Cache
-from tests.contracts.cache_contract import CacheContract, Wait
+from tests.contracts.cache_contract import CacheContract, GetOrSetContract, Wait
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def wait() -> Wait:
     return time.sleep
 
 
-class TestRedisCache(CacheContract):
+class TestRedisCache(CacheContract, GetOrSetContract):
     @pytest.fixture
     def cache(self, redis_url: str) -> Iterator[Cache]:
         backend = RedisCache(redis_url, strict=True)  # strict: a Redis failure fails the test, not a silent miss

@@ -7,7 +7,7 @@ import pytest
 from modules.infrastructure.infrastructure.cache.memory_cache import MemoryCache
 from modules.infrastructure.domain.cache.namespaced import NamespacedCache
 from modules.infrastructure.module_api import Cache
-from tests.contracts.cache_contract import CacheContract, Wait
+from tests.contracts.cache_contract import CacheContract, GetOrSetContract, Wait
 from tests.fake_clock import FakeClock
 
 
@@ -21,13 +21,13 @@ def wait(clock: FakeClock) -> Wait:
     return clock.advance
 
 
-class TestMemoryCache(CacheContract):
+class TestMemoryCache(CacheContract, GetOrSetContract):
     @pytest.fixture
     def cache(self, clock: FakeClock) -> Cache:
         return MemoryCache(clock=clock)
 
 
-class TestNamespacedMemoryCache(CacheContract):
+class TestNamespacedMemoryCache(CacheContract, GetOrSetContract):
     @pytest.fixture
     def cache(self, clock: FakeClock) -> Cache:
         return NamespacedCache(MemoryCache(clock=clock), "contract")

@@ -8,6 +8,7 @@ access (type checkers see them directly).
 
 import typing
 
+from modules.infrastructure.domain.cache.cached_function import CachedFunction
 from modules.infrastructure.domain.cache.ports import Cache, CacheStats
 from modules.infrastructure.domain.config.reload import ConfigReload
 from modules.infrastructure.domain.config.module_settings import ModuleSetting, ModuleSettings, SettingValues, setting
@@ -117,6 +118,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "CacheStats",
+    "CachedFunction",
     "ChatStream",
     "CheckStatus",
     "ComponentCheck",

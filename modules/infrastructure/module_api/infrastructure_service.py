@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from modules.infrastructure.domain.cache.cached_function import CachedFunction
 from modules.infrastructure.domain.cache.ports import Cache
 from modules.infrastructure.domain.config.reload import ConfigReload
 from modules.infrastructure.domain.config.module_settings import ModuleSettings, SettingValues, settings_of
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from modules.infrastructure.infrastructure.bootstrap import Infrastructure
 
 R = TypeVar("R")
+P = ParamSpec("P")
 
 # The components the facade reads: the process's, or the innermost override's. Importing the runtime
 # imports no driver; each component imports its own when first used.
@@ -295,6 +297,32 @@ class InfrastructureService:
         from modules.infrastructure.domain.cache.namespaced import module_cache
 
         return module_cache(_components().cache, namespace, strict=strict)
+
+    @staticmethod
+    def cached(
+        namespace: str,
+        *,
+        ttl: float | None = None,
+        key: str | None = None,
+        refresh_ahead: float | None = None,
+        lock_ttl: float = 10.0,
+        lock_wait: float = 10.0,
+    ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]:
+        """A decorator keeping a function's results in the ``namespace`` cache for ``ttl`` seconds, computed once per key.
+
+        ``key`` is a template of the function's arguments (``"lesson:{lesson_id}"``, ``"user:{user.id}"``); without
+        one, plain arguments (text, numbers, dates, UUIDs, tuples of them) make it. Results must be JSON values. The
+        function gets ``invalidate(...)`` and ``cache_key(...)``. See ``Cache.get_or_set`` for ``refresh_ahead``,
+        ``lock_ttl`` and ``lock_wait``. A bad option, or a template naming an argument the function does not take, is
+        an ``InvalidArgumentError`` where the decorator is applied; an unhashable argument, when it is called.
+        ``@InfrastructureService.cached("lessons", ttl=300, key="lesson:{lesson_id}")``
+        """
+        from modules.infrastructure.domain.cache.cached_function import cached_decorator
+
+        return cached_decorator(
+            InfrastructureService.get_cache, namespace, ttl=ttl, key=key, refresh_ahead=refresh_ahead,
+            lock_ttl=lock_ttl, lock_wait=lock_wait,
+        )
 
     @staticmethod
     def get_file_storage(namespace: str) -> FileStorage:

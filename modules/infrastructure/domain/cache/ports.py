@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from modules.infrastructure.domain.lifecycle import Resource
@@ -47,6 +48,20 @@ class Cache(Protocol):
         ...
 
     def set_json(self, key: str, value: Any, ttl: float | None = None) -> None: ...
+
+    def get_or_set(
+        self,
+        key: str,
+        compute: Callable[[], Any],
+        ttl: float | None = None,
+        *,
+        refresh_ahead: float | None = None,
+        lock_ttl: float = 10.0,
+        lock_wait: float = 10.0,
+    ) -> Any:
+        """The JSON value under ``key``, or ``compute()``'s, stored for ``ttl``: one caller computes a missing key at
+        a time, in this process and across processes; ``refresh_ahead`` seconds before expiry one caller recomputes."""
+        ...
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Delete every key matching the glob ``pattern``; returns how many were deleted."""

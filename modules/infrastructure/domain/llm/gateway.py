@@ -181,24 +181,28 @@ class LLMGateway:
         self, provider: LLMProvider, turn: Turn, context: PromptContext, deadline: Deadline, tried: list[str]
     ) -> tuple[Completion, bool, LLMResponse]:
         check_context(turn.messages, turn.parameters.get("max_tokens"), provider.config.context_size, turn.tools)
-        key = None
-        if self._answers is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
-            key = cache_key(provider.config, turn.messages, turn.parameters, context.module, turn.tools, turn.tool_choice)
-            hit = self._answers.get(key)
-            if hit is not None:
-                hit = checked_calls(hit, turn.tools)
-                return hit, True, turn_response(self.ledger, self.providers.prices, provider, turn, context, hit, time.perf_counter(), 0, True, tried)
         started = time.perf_counter()
         sent = Attempts()
+        made = [0]
+
+        def call() -> Completion:
+            completion, made[0] = provider.complete(turn.request(context.module), deadline, sent)
+            return checked_calls(completion, turn.tools)
+
         try:
-            completion, attempts = provider.complete(turn.request(context.module), deadline, sent)
+            if self._answers is not None and cache_wanted(turn.parameters, context.use_cache, provider.config.cache_ttl):
+                key = cache_key(provider.config, turn.messages, turn.parameters, context.module, turn.tools, turn.tool_choice)
+                ttl = provider.config.cache_ttl
+                completion, called = self._answers.get_or_call(key, call, turn.parameters, ttl, deadline.remaining())
+            else:
+                completion, called = call(), True
         except LLMProviderError as exc:
             record_turn(self.ledger, self.providers.prices, provider, turn, context, None, started, False, type(exc).__name__, sent.count)
             raise
-        completion = checked_calls(completion, turn.tools)
-        if key is not None and self._answers is not None:
-            self._answers.put(key, completion, turn.parameters, provider.config.cache_ttl)
-        return completion, False, turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, attempts, False, tried)
+        if not called:  # from the cache, or another caller's identical call: no tokens spent here
+            hit = checked_calls(completion, turn.tools)
+            return hit, True, turn_response(self.ledger, self.providers.prices, provider, turn, context, hit, time.perf_counter(), 0, True, tried)
+        return completion, False, turn_response(self.ledger, self.providers.prices, provider, turn, context, completion, started, made[0], False, tried)
 
     def _chain(self, context: PromptContext) -> list[LLMProvider]:
         return [self.provider(context.provider)] if context.provider else list(self.providers)

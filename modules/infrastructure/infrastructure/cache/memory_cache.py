@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -11,13 +12,16 @@ from modules.infrastructure.domain.cache.glob import compile_glob
 from modules.infrastructure.domain.cache.keys import check_key, check_ttl
 from modules.infrastructure.domain.cache.ports import CacheStats
 from modules.infrastructure.domain.cache.values import encode
+from modules.infrastructure.domain.cache.get_or_compute import Lock
+from modules.infrastructure.domain.cache.single_flight import SingleFlight
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
+from modules.infrastructure.infrastructure.cache.compute_once import ComputeOnce
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
 
 _Entry = tuple[bytes, float | None]  # value, expiry on the clock (None: never)
 
 
-class MemoryCache(TextAndJson):
+class MemoryCache(ComputeOnce, TextAndJson):
     """Holds at most ``max_items`` keys, dropping the least recently used; never fails.
 
     ``clock`` (seconds, monotonic) can be injected so tests expire keys without sleeping.
@@ -36,6 +40,8 @@ class MemoryCache(TextAndJson):
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._stats = StatsCounter(self.backend)
         self._lock = threading.Lock()
+        self._flights = SingleFlight()
+        self._key_locks: dict[str, tuple[str, float]] = {}  # get_or_set's locks: key -> token, expiry on the clock
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss."""
@@ -47,6 +53,34 @@ class MemoryCache(TextAndJson):
                 self._entries.move_to_end(key)
         self._stats.read(value is not None)
         return value
+
+    def get_bytes_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+        """The bytes under ``key`` and the seconds they have left (``None``: no expiry); ``(None, None)`` on a miss."""
+        value = self.get_bytes(key)
+        with self._lock:
+            entry = self._entries.get(key)
+        expires = entry[1] if entry is not None and value is not None else None
+        return value, None if expires is None else max(0.0, expires - self._clock())
+
+    def lock(self, key: str, ttl: float) -> Lock:
+        """Take ``key``'s computation lock for ``ttl`` seconds unless another caller holds it (``token`` is then ``None``)."""
+        now = self._clock()
+        with self._lock:
+            held = self._key_locks.get(key)
+            if held is not None and held[1] > now:
+                return Lock(None)
+            token = uuid.uuid4().hex
+            self._key_locks[key] = (token, now + ttl)
+            if len(self._key_locks) > self.max_items:  # expired locks of keys never asked again
+                self._key_locks = {k: v for k, v in self._key_locks.items() if v[1] > now}
+        return Lock(token)
+
+    def unlock(self, key: str, token: str) -> None:
+        """Release ``key``'s lock if ``token`` still holds it (an expired one may be another caller's now)."""
+        with self._lock:
+            held = self._key_locks.get(key)
+            if held is not None and held[0] == token:
+                del self._key_locks[key]
 
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever)."""
@@ -112,6 +146,7 @@ class MemoryCache(TextAndJson):
     def after_fork(self) -> None:
         """In a forked child: fresh locks (another thread may have held one at the fork)."""
         self._lock = threading.Lock()
+        self._flights.after_fork()
         self._stats.after_fork()
 
     def _live(self, key: str) -> bytes | None:

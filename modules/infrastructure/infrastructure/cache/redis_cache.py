@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar, cast
 from urllib.parse import unquote
@@ -21,7 +22,10 @@ from modules.infrastructure.domain.errors import CacheConnectionError, CacheErro
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.domain.cache.get_or_compute import Lock
+from modules.infrastructure.domain.cache.single_flight import SingleFlight
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
+from modules.infrastructure.infrastructure.cache.compute_once import LOCK_PREFIX, ComputeOnce
 from modules.infrastructure.infrastructure.cache.redis_errors import REDIS_ERRORS, RedisErrors
 from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
@@ -29,6 +33,9 @@ from modules.infrastructure.infrastructure.cache.stats import StatsCounter
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_UNAVAILABLE = object()
+# Delete the lock only while it holds this caller's token: an expired lock may be another caller's by now.
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 SCAN_COUNT = 1000
 DELETE_BATCH = 500
 DEGRADED = "Reads are misses and writes are skipped until Redis answers"
@@ -38,7 +45,7 @@ STRICT = (
 )
 
 
-class RedisCache(TextAndJson):
+class RedisCache(ComputeOnce, TextAndJson):
     """Redis through one thread-safe connection pool.
 
     When Redis fails, reads are misses and writes are skipped; each failure is counted in
@@ -74,6 +81,8 @@ class RedisCache(TextAndJson):
         self._stats = StatsCounter(self.backend)
         self._warnings = Throttle(warn_interval, clock)
         self._outage = Outage(retry_interval, clock)
+        self._flights = SingleFlight()
+        self._unlock = self._client.register_script(_UNLOCK)
 
     def get_bytes(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; ``None`` on a miss or when Redis fails."""
@@ -83,6 +92,35 @@ class RedisCache(TextAndJson):
         value = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
         self._stats.read(value is not None)
         return value
+
+    def get_bytes_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+        """The bytes under ``key`` and their remaining seconds (``None``: no expiry), in one round trip."""
+        if type(key) is not str or not key.isascii():
+            check_key(key)
+
+        def read() -> tuple[bytes | None, float | None]:
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.get(key)
+            pipeline.pttl(key)
+            value, pttl = pipeline.execute()
+            return value, (pttl / 1000 if pttl >= 0 else None)
+
+        missed: tuple[bytes | None, float | None] = (None, None)
+        value, remaining = self._call("read", key, read, missed)
+        self._stats.read(value is not None)
+        return value, remaining
+
+    def lock(self, key: str, ttl: float) -> Lock:
+        """Take ``key``'s computation lock for ``ttl`` seconds (SET NX PX) unless another process holds it."""
+        token = uuid.uuid4().hex
+        taken = self._call("lock", key, lambda: self._client.set(LOCK_PREFIX + key, token, nx=True, px=max(1, round(ttl * 1000))), _UNAVAILABLE)
+        if taken is _UNAVAILABLE:
+            return Lock(None, available=False)
+        return Lock(token if taken else None)
+
+    def unlock(self, key: str, token: str) -> None:
+        """Release ``key``'s lock if ``token`` still holds it; when Redis fails, it expires by itself."""
+        self._call("unlock", key, lambda: self._unlock(keys=[LOCK_PREFIX + key], args=[token]), None)
 
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
@@ -129,6 +167,7 @@ class RedisCache(TextAndJson):
     def after_fork(self) -> None:
         """In a forked child: forget the parent's connections (without closing them) and locks."""
         self._pool.reset()
+        self._flights.after_fork()
         self._stats.after_fork()
         self._warnings.after_fork()
 
