@@ -75,7 +75,7 @@ def test_two_processes_share_one_rate_limit_through_redis(http_server: HttpFault
         granted = [int(child.communicate(timeout=60)[0]) for child in children]
     finally:
         client = redis.Redis.from_url(redis_url)
-        client.delete(f"integration:ratelimit:{name}:rpm")
+        client.delete(f"{{integration:ratelimit:{name}}}:rpm")
         client.close()
     assert sum(granted) == 5, granted  # 8 calls within the minute, 5 allowed across both processes
     assert len(http_server.received("/limited")) == 5

@@ -40,7 +40,7 @@ def test_two_processes_share_one_rpm_budget(redis_url: str) -> None:
         granted = [int(child.communicate(timeout=30)[0]) for child in children]
     finally:
         client = redis.Redis.from_url(redis_url)
-        client.delete(f"llm:ratelimit:openai:{model}:rpm")
+        client.delete(f"{{llm:ratelimit:openai:{model}}}:rpm")
         client.close()
     assert sum(granted) == 5  # 8 asked within the minute, 5 allowed at once across both processes
 
@@ -77,7 +77,7 @@ def test_a_hung_redis_costs_one_socket_timeout_then_calls_keep_their_speed_and_s
         limiter = RedisRateLimiter(client, "llm:ratelimit:fake:m", rpm=6000, tpm=None, retry_interval=1.0)
         fake = FakeLLM(respond=lambda prompt: "ok")  # an instant provider: what is timed is the limiter
         provider = LLMProvider(LLMConfig(provider="fake", model="m", rpm_limit=6000), lambda _: fake, limiter=limiter)
-        bucket = "llm:ratelimit:fake:m:rpm"
+        bucket = "{llm:ratelimit:fake:m}:rpm"
         observer = redis.Redis.from_url(server.url)
 
         def call() -> float:

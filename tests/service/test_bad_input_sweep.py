@@ -304,6 +304,15 @@ def cache_cases() -> list[Case]:
         Case("cache", "pattern '['", lambda: S.get_cache("sweep").invalidate_pattern("["), accepted="Redis's glob rules on both backends (README, Cache)"),
         Case("cache", "get_json of text that is not JSON", lambda: (S.get_cache("sweep").set("t", "{no"), S.get_cache("sweep").get_json("t")), "JSON", CacheError),
         Case("cache", "get of bytes that are not UTF-8", lambda: (S.get_cache("sweep").set("b", b"\xff\xfe"), S.get_cache("sweep").get("b")), "UTF-8", CacheError),
+        Case("cache", "get_or_set lock_wait 0", lambda: S.get_cache("sweep").get_or_set("k", lambda: 1, lock_wait=0), "lock_wait", bad),
+        Case("cache", "get_or_set lock_ttl 10**9", lambda: S.get_cache("sweep").get_or_set("k", lambda: 1, lock_ttl=10**9), "lock_ttl", bad),
+        Case("cache", "get_or_set compute None", lambda: S.get_cache("sweep").get_or_set("k", None), "function", bad),  # type: ignore[arg-type]
+        Case("cache", "get_or_set refresh_ahead >= ttl", lambda: S.get_cache("sweep").get_or_set("k", lambda: 1, ttl=5, refresh_ahead=5), "refresh_ahead", bad),
+        Case("cache", "get_or_set of a set", lambda: S.get_cache("sweep").get_or_set("set", lambda: {1}), "JSON", CacheError),
+        Case("cache", "cached key naming no argument", lambda: S.cached("sweep", key="k:{nope}")(lambda a: a), "nope", bad),
+        Case("cache", "cached in the llm namespace", lambda: S.cached("llm"), "llm", bad),
+        Case("cache", "cached lock_wait -1", lambda: S.cached("sweep", lock_wait=-1), "lock_wait", bad),
+        Case("cache", "cached function called with a list", lambda: S.cached("sweep")(lambda values: 1)([1, 2]), "hashable", bad),
     ]
 
 

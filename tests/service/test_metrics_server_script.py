@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -75,7 +76,7 @@ def test_ctrl_c_in_the_middle_of_scrapes_still_stops_the_script(clean_env: Path)
         while not done.is_set():
             try:
                 scrape(url)
-            except OSError:  # the server went away mid-request: that is the point
+            except (OSError, http.client.HTTPException):  # the server went away mid-request (or mid-body): the point
                 pass
 
     try:

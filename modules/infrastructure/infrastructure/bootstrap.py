@@ -124,9 +124,16 @@ def _cache_backend(config: AppConfig, redactor: Redactor, tracing: Tracing) -> C
     from modules.infrastructure.infrastructure.cache.traced_cache import TracedCache
 
     redis = RedisCache(
-        settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor, tls=settings.tls
+        settings.redis_url, socket_timeout=settings.socket_timeout, default_ttl=settings.default_ttl, redactor=redactor,
+        tls=settings.tls, compress_min_bytes=settings.compress_min_bytes,
     )
-    return TracedCache(redis, tracing)
+    if not settings.near_max_items:
+        return TracedCache(redis, tracing)
+    from modules.infrastructure.infrastructure.cache.near_cache import NearCache
+    from modules.infrastructure.infrastructure.cache.near_copies import NearCopies
+
+    # Spans around what reaches Redis; a near-cache hit does not.
+    return NearCache(TracedCache(redis, tracing), NearCopies(settings.near_max_items, settings.near_ttl))
 
 
 def build_publisher(config: AppConfig, redactor: Redactor) -> MessagePublisher | None:

@@ -21,6 +21,7 @@ class CacheStats:
     misses: int = 0
     errors: int = 0
     hit_rate: float = 0.0
+    near_hits: int = 0  # of the hits, those the in-process near cache answered without asking Redis
 
 
 class Cache(Protocol):

@@ -218,6 +218,9 @@ class Configuration:
                 default_ttl=v["CACHE_DEFAULT_TTL"],
                 socket_timeout=v["CACHE_SOCKET_TIMEOUT"],
                 tls=_tls_files(v, "REDIS_TLS_CA_FILE", "REDIS_TLS_CERT_FILE", "REDIS_TLS_KEY_FILE"),
+                compress_min_bytes=v["CACHE_COMPRESS_MIN_BYTES"],
+                near_max_items=v["CACHE_NEAR_MAX_ITEMS"],
+                near_ttl=v["CACHE_NEAR_TTL"],
             ),
             storage=StorageConfig(
                 url=v["STORAGE_URL"],

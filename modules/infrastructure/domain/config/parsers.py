@@ -169,9 +169,15 @@ _REDIS_URL = url(("redis", "rediss", "unix"))
 
 def redis_url(raw: str) -> str:
     """A Redis URL; on ``redis://`` and ``rediss://`` a path is the database number (``redis://cache:6379/2``).
+    ``redis+sentinel://`` and ``redis+cluster://`` name a Sentinel group's master or a Cluster (``redis_topology``).
 
     redis-py would read any other path as database 0, without a word.
     """
+    from modules.infrastructure.domain.config.redis_topology import is_topology_url, parse_topology
+
+    if is_topology_url(raw):
+        parse_topology(raw)
+        return raw.strip()
     value: str = _REDIS_URL(raw)
     parts = urlsplit(value)
     database = unquote(parts.path).replace("/", "")

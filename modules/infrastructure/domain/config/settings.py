@@ -131,10 +131,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     *_group(
         "cache",
-        ("REDIS_URL", None, "Redis URL (redis://, rediss://, unix://); unset: in-memory cache", p.redis_url),
+        ("REDIS_URL", None, "Redis URL: one server (redis://, rediss://, unix://), a Sentinel group's master (redis+sentinel://host:26379,host:26379/<master>) or a Cluster (redis+cluster://host:7000,host:7001); unset: in-memory cache", p.redis_url),
         ("CACHE_MAX_ITEMS", "10000", "Keys the in-memory cache holds before dropping the least recently used", p.integer(1, 100_000_000)),
         ("CACHE_DEFAULT_TTL", None, "Seconds a cached value lives when set() gives no ttl (unset: no expiry)", p.number(maximum=MAX_TTL_SECONDS, above=0, note=_TTL_NOTE)),
         ("CACHE_SOCKET_TIMEOUT", "0.5", "Seconds to wait for Redis to connect or answer before treating it as down", _seconds()),
+        ("CACHE_NEAR_MAX_ITEMS", "0", "Hot keys each process keeps in front of Redis, invalidated across processes through Redis pub/sub (0: no near cache; needs REDIS_URL)", p.integer(0, 10_000_000)),
+        ("CACHE_NEAR_TTL", "5", "Seconds a process keeps a near-cache copy at most (never past the value's own TTL)", p.number(maximum=3600, above=0, note="an hour")),
+        ("CACHE_COMPRESS_MIN_BYTES", "1024", "Values of at least this many bytes are stored in Redis compressed (zlib) when that makes them smaller; 0: never", p.integer(0, 512 * 1024 * 1024, note="512 MiB, Redis's largest value")),
     ),
     *_group(
         "messaging",

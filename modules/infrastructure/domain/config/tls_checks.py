@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from modules.infrastructure.domain.config.redis_topology import is_topology_url, parse_topology
 from modules.infrastructure.domain.config.tls_files import readable_by_others
 
 DB_FILES = {"DB_SSLROOTCERT": "sslrootcert", "DB_SSLCERT": "sslcert", "DB_SSLKEY": "sslkey"}
@@ -107,7 +108,7 @@ def _redis(values: Mapping[str, Any], malformed: frozenset[str]) -> Iterator[str
     url = values.get("REDIS_URL")
     if not given or "REDIS_URL" in malformed:
         return
-    if not url or urlsplit(url).scheme != "rediss":
+    if not url or urlsplit(url).scheme not in ("rediss", "rediss+sentinel", "rediss+cluster"):
         shown = f"{urlsplit(url).scheme}://..." if url else "unset (the in-memory cache)"
         yield f"{given[0]} needs a rediss:// REDIS_URL (Redis over TLS), but REDIS_URL is {shown}"
         return
@@ -143,8 +144,8 @@ def _plain_connections(values: Mapping[str, Any], malformed: frozenset[str]) -> 
             if _is_postgres(url) and mode not in ENCRYPTED_MODES:
                 yield from _remote(setting, _postgres_hosts(url, query), f"sslmode={mode}")
     redis_url = values.get("REDIS_URL")
-    if redis_url and "REDIS_URL" not in malformed and urlsplit(redis_url).scheme == "redis":
-        yield from _remote("REDIS_URL", [urlsplit(redis_url).hostname], "redis://")
+    if redis_url and "REDIS_URL" not in malformed and urlsplit(redis_url).scheme in ("redis", "redis+sentinel", "redis+cluster"):
+        yield from _remote("REDIS_URL", _redis_hosts(redis_url), f"{urlsplit(redis_url).scheme}://")
     if "RABBITMQ_URL" not in malformed:
         for url in values.get("RABBITMQ_URL") or ():
             if urlsplit(url).scheme == "amqp":
@@ -193,3 +194,10 @@ def _query(url: str) -> dict[str, list[str]]:
 def _first(query: Mapping[str, list[str]], name: str) -> str | None:
     found = query.get(name)
     return found[0] if found else None
+
+
+def _redis_hosts(url: str) -> list[str | None]:
+    """The hosts a Redis URL names: one server's, or every node of a Sentinel or Cluster URL."""
+    if is_topology_url(url):
+        return [host for host, _ in parse_topology(url).nodes]
+    return [urlsplit(url).hostname]

@@ -182,6 +182,9 @@ class CacheConfig(_MaskedRepr):
     default_ttl: float | None = None
     socket_timeout: float = 0.5
     tls: TLSFiles = TLSFiles()  # with a rediss:// URL
+    compress_min_bytes: int = 1024  # 0: never
+    near_max_items: int = 0  # 0: no near cache
+    near_ttl: float = 5.0
 
 @dataclass(frozen=True, repr=False)
 class StorageConfig(_MaskedRepr):

@@ -11,6 +11,7 @@ from typing import TypeVar, cast
 from urllib.parse import unquote
 
 import redis
+from redis.client import PubSub
 from redis.exceptions import ResponseError
 
 from modules.infrastructure.domain.cache.glob import check_pattern
@@ -22,12 +23,13 @@ from modules.infrastructure.domain.errors import CacheConnectionError, CacheErro
 from modules.infrastructure.domain.policies.outage import Outage
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor, mask_url, url_password
+from modules.infrastructure.domain.cache.compression import Compression
 from modules.infrastructure.domain.cache.get_or_compute import Lock
 from modules.infrastructure.domain.cache.single_flight import SingleFlight
 from modules.infrastructure.infrastructure.cache.base import TextAndJson
 from modules.infrastructure.infrastructure.cache.compute_once import LOCK_PREFIX, ComputeOnce
 from modules.infrastructure.infrastructure.cache.redis_errors import REDIS_ERRORS, RedisErrors
-from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+from modules.infrastructure.infrastructure.cache.redis_pool import build_client, close_client, describe_target, reset_after_fork
 from modules.infrastructure.infrastructure.cache.stats import StatsCounter
 
 logger = logging.getLogger(__name__)
@@ -68,12 +70,14 @@ class RedisCache(ComputeOnce, TextAndJson):
         clock: Callable[[], float] = time.monotonic,
         redactor: Redactor | None = None,
         tls: TLSFiles = TLSFiles(),
+        compress_min_bytes: int = 0,
     ) -> None:
         self.masked_url = mask_url(url)
+        self._socket_timeout = socket_timeout
         self.default_ttl = check_ttl(default_ttl)
         self.strict = strict
-        self._pool = build_pool(url, socket_timeout, tls)
-        self._client = redis.Redis(connection_pool=self._pool)
+        self._target = describe_target(url)
+        self._client = build_client(url, socket_timeout, tls)
         password = url_password(url)
         self._redactor = redactor or Redactor()
         self._redactor.add({password, unquote(password)} if password else ())
@@ -82,6 +86,7 @@ class RedisCache(ComputeOnce, TextAndJson):
         self._warnings = Throttle(warn_interval, clock)
         self._outage = Outage(retry_interval, clock)
         self._flights = SingleFlight()
+        self._compression = Compression(compress_min_bytes)
         self._unlock = self._client.register_script(_UNLOCK)
 
     def get_bytes(self, key: str) -> bytes | None:
@@ -89,7 +94,8 @@ class RedisCache(ComputeOnce, TextAndJson):
         if type(key) is not str or not key.isascii():  # redis-py takes bytes, counts None as a failed read; text is checked
             check_key(key)
         # decode_responses is off, so GET answers bytes.
-        value = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
+        stored = cast("bytes | None", self._call("read", key, lambda: self._client.get(key), None))
+        value = None if stored is None else self._unpacked(key, stored)
         self._stats.read(value is not None)
         return value
 
@@ -106,9 +112,10 @@ class RedisCache(ComputeOnce, TextAndJson):
             return value, (pttl / 1000 if pttl >= 0 else None)
 
         missed: tuple[bytes | None, float | None] = (None, None)
-        value, remaining = self._call("read", key, read, missed)
+        stored, remaining = self._call("read", key, read, missed)
+        value = None if stored is None else self._unpacked(key, stored)
         self._stats.read(value is not None)
-        return value, remaining
+        return value, (remaining if value is not None else None)
 
     def lock(self, key: str, ttl: float) -> Lock:
         """Take ``key``'s computation lock for ``ttl`` seconds (SET NX PX) unless another process holds it."""
@@ -122,9 +129,26 @@ class RedisCache(ComputeOnce, TextAndJson):
         """Release ``key``'s lock if ``token`` still holds it; when Redis fails, it expires by itself."""
         self._call("unlock", key, lambda: self._unlock(keys=[LOCK_PREFIX + key], args=[token]), None)
 
+    def publish(self, channel: str, message: bytes) -> None:
+        """Send ``message`` to ``channel``'s subscribers; skipped (counted, logged) when Redis fails."""
+        self._call("publish", channel, lambda: self._client.publish(channel, message), None)
+
+    def subscribe(self, channel: str) -> PubSub:
+        """A subscription to ``channel`` the server has confirmed (messages published from now on reach it); raises
+        redis-py's errors, for the caller's reconnection loop."""
+        subscription = self._client.pubsub()
+        subscription.subscribe(channel)
+        deadline = time.monotonic() + max(1.0, self._socket_timeout * 4)
+        while time.monotonic() < deadline:
+            message = subscription.get_message(timeout=0.1)
+            if message is not None and message.get("type") == "subscribe":
+                return subscription
+        subscription.close()
+        raise redis.exceptions.TimeoutError(f"Redis did not confirm the subscription to {channel}")
+
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
-        data, ttl = encode(value), check_ttl(ttl) or self.default_ttl
+        data, ttl = self._compression.pack(encode(value)), check_ttl(ttl) or self.default_ttl
         if type(key) is not str or not key.isascii():
             check_key(key)
         px = None if ttl is None else max(1, round(ttl * 1000))
@@ -152,7 +176,7 @@ class RedisCache(ComputeOnce, TextAndJson):
         return (time.perf_counter() - started) * 1000
 
     def describe(self) -> str:
-        return f"redis {self.masked_url}"
+        return f"redis {self._target}"
 
     def with_strict(self, strict: bool = True) -> RedisCache:
         """The same cache (pool, counters, warnings) raising ``CacheError`` on failure when ``strict``."""
@@ -162,17 +186,24 @@ class RedisCache(ComputeOnce, TextAndJson):
 
     def close(self) -> None:
         """Close every pooled connection; the next call opens new ones."""
-        self._pool.disconnect()
+        close_client(self._client)
 
     def after_fork(self) -> None:
         """In a forked child: forget the parent's connections (without closing them) and locks."""
-        self._pool.reset()
+        reset_after_fork(self._client)
         self._flights.after_fork()
         self._stats.after_fork()
         self._warnings.after_fork()
 
     def __repr__(self) -> str:
         return f"RedisCache({self.masked_url!r}, strict={self.strict})"
+
+    def _unpacked(self, key: str, stored: bytes) -> bytes | None:
+        """The value ``stored`` holds; a marked value that does not unpack is a failed read (a miss unless strict)."""
+        try:
+            return self._compression.unpack(key, stored)
+        except CacheError as error:
+            return self._failed(f"{self._errors.where}: {error}", None, error)
 
     def _delete_matching(self, pattern: str) -> int:
         deleted, batch = 0, []

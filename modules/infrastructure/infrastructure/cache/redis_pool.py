@@ -1,11 +1,19 @@
-"""The redis-py connection pool for ``REDIS_URL``: short timeouts, one immediate retry on a dropped connection."""
+"""The redis-py client for ``REDIS_URL``: one server's pool, a Sentinel group's master, or a Cluster; short timeouts,
+one immediate retry on a dropped connection (a few, briefly spaced, in a Cluster, to follow a failover)."""
 
 from __future__ import annotations
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from typing import Any
 
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+from modules.infrastructure.domain.config.parsers import InvalidValue
+from modules.infrastructure.domain.config.redis_topology import RedisTopology, is_topology_url, parse_topology
 from modules.infrastructure.domain.config.values import TLSFiles
 from modules.infrastructure.domain.errors import ConfigurationError
 from modules.infrastructure.domain.secrets import mask_url
@@ -46,3 +54,76 @@ def _tls_options(tls: TLSFiles) -> dict[str, str]:
     """redis-py's ssl_* options for the given files; an option in the URL's query string wins (it is the same one)."""
     given = {"ssl_ca_certs": tls.ca_file, "ssl_certfile": tls.cert_file, "ssl_keyfile": tls.key_file}
     return {option: path for option, path in given.items() if path}
+
+
+RedisClient = redis.Redis | RedisCluster
+CLUSTER_RETRIES = 3  # a failover moves slots: a retry or two, 20 ms apart and more, finds their new master
+
+
+def build_client(url: str, socket_timeout: float, tls: TLSFiles = TLSFiles()) -> RedisClient:
+    """The client for ``url``: ``redis.Redis`` on one server's pool or on the master the sentinels name, or
+    ``RedisCluster``. Connects on first use; a query string redis-py cannot read is a ``ConfigurationError``."""
+    if not is_topology_url(url):
+        return redis.Redis(connection_pool=build_pool(url, socket_timeout, tls))
+    try:
+        topology = parse_topology(url)
+        options = _options(topology, socket_timeout, tls)
+    except (InvalidValue, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"REDIS_URL={mask_url(url)} cannot be used: {str(exc).rstrip('.')}") from None
+    if topology.kind == "cluster":
+        retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), CLUSTER_RETRIES)
+        nodes = [ClusterNode(host, port) for host, port in topology.nodes]  # type: ignore[no-untyped-call]
+        return RedisCluster(startup_nodes=nodes, retry=retry, require_full_coverage=False, **options)
+    sentinel_options = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
+    sentinel = Sentinel(list(topology.nodes), sentinel_kwargs=sentinel_options)
+    assert topology.master is not None
+    retry = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
+    master: redis.Redis = sentinel.master_for(topology.master, db=topology.db, retry=retry, **options)
+    return master
+
+
+def _options(topology: RedisTopology, socket_timeout: float, tls: TLSFiles) -> dict[str, Any]:
+    """The data nodes' connection options: timeouts, credentials, TLS, and what the URL's query string sets."""
+    scheme = "rediss" if topology.tls else "redis"
+    given: dict[str, Any] = parse_url(f"{scheme}://node?{topology.query}") if topology.query else {}  # type: ignore[no-untyped-call]
+    for taken in ("host", "port", "db", "username", "password", "path", "connection_class"):
+        given.pop(taken, None)
+    options: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": socket_timeout,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+        "username": topology.username,
+        "password": topology.password,
+    }
+    if topology.tls:
+        options.update({"ssl": True, **_tls_options(tls)})
+    return {**options, **given}
+
+
+def close_client(client: RedisClient) -> None:
+    """Close every connection the client holds; the next call opens new ones."""
+    if isinstance(client, RedisCluster):
+        client.close()
+    else:
+        client.connection_pool.disconnect()
+
+
+def reset_after_fork(client: RedisClient) -> None:
+    """In a forked child: forget the parent's connections without closing them (they are the parent's)."""
+    if isinstance(client, RedisCluster):
+        for node in client.get_nodes():  # type: ignore[no-untyped-call]
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.reset()
+    else:
+        client.connection_pool.reset()
+
+
+def describe_target(url: str) -> str:
+    """Where the client goes, for the start-up report (no password)."""
+    if not is_topology_url(url):
+        return mask_url(url)
+    topology = parse_topology(url)
+    nodes = ", ".join(f"{host}:{port}" for host, port in topology.nodes)
+    if topology.kind == "cluster":
+        return f"cluster via {nodes}"
+    return f"sentinel master {topology.master!r} via {nodes}"

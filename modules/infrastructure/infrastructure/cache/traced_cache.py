@@ -32,6 +32,16 @@ class TracedCache:
     def get_json(self, key: str) -> Any:
         return self._read(self._cache.get_json, key)
 
+    def get_bytes_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+        with self._tracer.span("GET", "client", _GET) as span:
+            value, remaining = self._cache.get_bytes_with_ttl(key)  # type: ignore[attr-defined]
+            span.set_attributes({"infrastructure.cache.hit": value is not None})
+            return value, remaining
+
+    def __getattr__(self, name: str) -> Any:
+        """What a near cache needs of Redis beyond the port (locks, pub/sub, the default TTL), untraced."""
+        return getattr(self._cache, name)
+
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         with self._tracer.span("SET", "client", _SET):
             self._cache.set(key, value, ttl)

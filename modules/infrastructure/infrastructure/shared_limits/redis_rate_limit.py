@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Callable
 
-import redis
 
 from modules.infrastructure.domain.config.values import CacheConfig
 from modules.infrastructure.domain.errors import CacheError
@@ -15,7 +14,7 @@ from modules.infrastructure.domain.policies.rate_limit import RateLimiter
 from modules.infrastructure.domain.policies.throttle import Throttle
 from modules.infrastructure.domain.secrets import Redactor
 from modules.infrastructure.infrastructure.cache.redis_errors import RedisErrors
-from modules.infrastructure.infrastructure.cache.redis_pool import build_pool
+from modules.infrastructure.infrastructure.cache.redis_pool import RedisClient, build_client
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +41,17 @@ WARN_EVERY = 30.0
 RETRY_INTERVAL = 1.0  # seconds Redis is skipped after a failure: a hung Redis costs one socket timeout per interval
 
 
-def shared_redis(cache: CacheConfig) -> redis.Redis:
-    """The client the shared limits count on: REDIS_URL with the cache's timeout and TLS files, a pool of its own."""
+def shared_redis(cache: CacheConfig) -> RedisClient:
+    """The client the shared limits count on: REDIS_URL (one server, Sentinel or Cluster) with the cache's timeout and
+    TLS files, connections of its own."""
     assert cache.redis_url is not None
-    return redis.Redis(connection_pool=build_pool(cache.redis_url, cache.socket_timeout, cache.tls))
+    return build_client(cache.redis_url, cache.socket_timeout, cache.tls)
 
 
 class RedisRateLimiter:
-    """The buckets under ``<key>:rpm`` and ``<key>:tpm`` (``llm:ratelimit:<provider>:<model>``,
-    ``integration:ratelimit:<name>``); ``settings`` names the variables that set them, for the messages.
+    """The buckets under ``{<key>}:rpm`` and ``{<key>}:tpm`` (``llm:ratelimit:<provider>:<model>``,
+    ``integration:ratelimit:<name>``): the braces are a Cluster hash tag, which puts both in one slot, as the script
+    that updates them together needs. ``settings`` names the variables that set them, for the messages.
 
     When Redis fails, the in-process buckets take over: Redis is skipped for ``retry_interval``
     seconds, then one call tries it again (the others keep counting locally) and shared limiting
@@ -59,7 +60,7 @@ class RedisRateLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         key: str,
         rpm: int | None,
         tpm: int | None,
@@ -73,7 +74,7 @@ class RedisRateLimiter:
         self._errors = RedisErrors(f"Redis (shared limits {key})", redactor or Redactor())
         self._fallback = f"This process's own {settings} buckets apply until it answers; check REDIS_URL"
         self._script = client.register_script(_RESERVE)
-        self._buckets = [(f"{key}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
+        self._buckets = [(f"{{{key}}}:{kind}", limit, kind == "rpm") for kind, limit in (("rpm", rpm), ("tpm", tpm)) if limit]
         self._local = RateLimiter(rpm, tpm, clock)
         # Open after one failure: Redis is skipped; after the interval one trial call decides, as for a provider.
         self._redis_failing = CircuitBreaker(threshold=1, cooldown=retry_interval, clock=clock)
