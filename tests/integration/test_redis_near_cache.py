@@ -152,3 +152,15 @@ def test_the_facade_puts_a_near_cache_in_front_of_redis_when_asked(server: Priva
     assert "near cache" in str(report)
     InfrastructureService.reset()
     eventually(lambda: not any(t.name == "near-cache-listener" and t.is_alive() for t in __import__("threading").enumerate()), "the listener to stop")
+
+
+def test_refresh_ahead_sees_the_value_s_time_left_through_a_copy(server: PrivateRedis) -> None:
+    cache = near(server.url, ttl=30)
+    try:
+        versions = iter(range(1, 10))
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 1
+        eventually(lambda: cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 1 and len(cache._copies) == 1, "a copy")
+        time.sleep(1.2)  # 1.8 s left in Redis: the copy knows it
+        assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 2
+    finally:
+        cache.close()

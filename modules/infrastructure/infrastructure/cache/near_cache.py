@@ -64,10 +64,10 @@ class NearCache(ComputeOnce, TextAndJson):
         return self.get_bytes_with_ttl(key)[0]
 
     def get_bytes_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
-        """The bytes under ``key`` and their remaining seconds in Redis (``None``: no expiry, or a near copy)."""
+        """The bytes under ``key`` and their remaining seconds in Redis (``None``: no expiry)."""
         near = self._copies.get(key)
         if near is not None:
-            return near, None
+            return near
         epoch = self._copies.epoch
         value, remaining = self._redis.get_bytes_with_ttl(key)
         if value is not None:

@@ -21,31 +21,36 @@ class NearCopies:
         self.hits = 0
         self.epoch = 0  # changes at every invalidation heard or made
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        # key -> value, when the copy expires, when the value expires in Redis (None: never), on the clock
+        self._entries: OrderedDict[str, tuple[bytes, float, float | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
-        """The live copy of ``key``, if there is one and invalidations are being heard."""
+    def get(self, key: str) -> tuple[bytes, float | None] | None:
+        """The live copy of ``key`` and the seconds its value has left in Redis (``None``: no expiry), if there is a
+        copy and invalidations are being heard."""
         if not self.listening.is_set():
             return None
+        now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry[1] <= self._clock():
+            value, expires, remote_expires = entry
+            if expires <= now:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return entry[0]
+        return value, None if remote_expires is None else max(0.0, remote_expires - now)
 
     def keep(self, key: str, value: bytes, remaining: float | None, epoch: int) -> None:
         """Keep ``value`` (read or written when ``epoch`` was current) unless an invalidation came in since."""
         lifetime = self.ttl if remaining is None else min(self.ttl, remaining)
+        now = self._clock()
         with self._lock:
             if not self.listening.is_set() or epoch != self.epoch or lifetime <= 0:
                 return
-            self._entries[key] = (value, self._clock() + lifetime)
+            self._entries[key] = (value, now + lifetime, None if remaining is None else now + remaining)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_items:
                 self._entries.popitem(last=False)
