@@ -286,6 +286,32 @@ class GetOrSetContract:
             assert list(pool.map(lambda _: ask(), range(8))) == ["no such lesson"] * 8
         assert len(calls) == 1 and cache.get("missing") is None
 
+    def test_a_computation_asking_for_its_own_key_is_refused_not_left_waiting_for_itself(self, cache: Cache) -> None:
+        def recurse() -> int:
+            return int(cache.get_or_set("loop", recurse)) + 1
+
+        with pytest.raises(InvalidArgumentError, match="asked for the same key"):
+            cache.get_or_set("loop", recurse)
+        assert cache.get_or_set("loop", lambda: 1) == 1  # the key is free again
+
+    def test_a_thread_waits_for_another_s_computation_at_most_lock_wait(self, cache: Cache) -> None:
+        started, calls = threading.Event(), []
+
+        def slow() -> str:
+            calls.append("slow")
+            started.set()
+            time.sleep(1.0)
+            return "slow"
+
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(cache.get_or_set, "k", slow)
+            assert started.wait(5)
+            began = time.monotonic()
+            assert cache.get_or_set("k", lambda: calls.append("own") or "own", lock_wait=0.2) == "own"
+            assert time.monotonic() - began < 0.8
+            assert first.result() == "slow"
+        assert calls == ["slow", "own"]
+
     def test_a_value_close_to_expiry_is_refreshed_while_it_is_still_served(self, cache: Cache, wait: Wait) -> None:
         versions = iter(range(1, 10))
         assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 1

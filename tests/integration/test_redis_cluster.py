@@ -129,3 +129,13 @@ def test_a_master_killed_under_load_costs_misses_never_an_error(tmp_path: Path) 
         assert killed not in cluster.master_ports()
         print(f"\ncluster failover: master {killed} killed; {load.calls} calls, {load.misses} misses, 0 errors raised; "
               f"{backend.stats().errors} failed Redis calls counted")
+
+
+def test_a_cluster_that_is_down_at_start_up_costs_misses_not_the_start(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis+cluster://127.0.0.1:1,127.0.0.1:2")
+    InfrastructureService.reset()
+    cache = InfrastructureService.get_cache("down")
+    assert cache.get("k") is None and cache.get_or_set("k", lambda: "computed") == "computed"
+    assert cache.stats().errors >= 1
+    limiter = RedisRateLimiter(build_client("redis+cluster://127.0.0.1:1", 0.2), "llm:ratelimit:fake:down", rpm=2, tpm=None)
+    assert [limiter.reserve(1) for _ in range(2)] == [0.0, 0.0]  # this process's own bucket takes over

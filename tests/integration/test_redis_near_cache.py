@@ -3,6 +3,7 @@ while invalidations cannot be heard. Each test has its own private redis-server 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -164,3 +165,59 @@ def test_refresh_ahead_sees_the_value_s_time_left_through_a_copy(server: Private
         assert cache.get_or_set("rates", lambda: next(versions), ttl=3, refresh_ahead=2) == 2
     finally:
         cache.close()
+
+
+def test_a_subscription_redis_py_reconnected_serves_no_copy_it_may_have_missed_an_announcement_for(
+    pair: tuple[NearCache, NearCache], server: PrivateRedis
+) -> None:
+    writer, reader = pair
+    writer.set("k", "v1", ttl=600)
+    eventually(lambda: reader.get("k") == "v1" and len(reader._copies) == 1, "a copy")
+    raw = redis.Redis.from_url(server.url)
+    atomically = raw.pipeline(transaction=True)  # the subscription drops, a write is announced while it is down
+    atomically.client_kill_filter(_type="pubsub")
+    atomically.set("k", "v2", px=600_000)
+    atomically.publish(CHANNEL, b"another-process kk")
+    atomically.execute()
+    eventually(lambda: reader.get("k") == "v2", "the reader to drop the copy it could not hear about")
+    writer.set("k", "v3")
+    eventually(lambda: reader.get("k") == "v3", "announcements to be heard again")
+
+
+def test_a_read_of_the_old_value_racing_a_write_in_the_same_process_is_not_kept(server: PrivateRedis) -> None:
+    inner = RedisCache(server.url)
+    cache = NearCache(inner, NearCopies(100, 60.0))
+    try:
+        eventually(lambda: cache._copies.listening.is_set(), "the listener")
+        inner.set("k", "v0", 600)
+        read_old, written = threading.Event(), threading.Event()
+        real = inner.get_bytes_with_ttl
+
+        def slow_read(key: str) -> tuple[bytes | None, float | None]:
+            value = real(key)  # the old value, then the thread is descheduled until the write is done
+            read_old.set()
+            written.wait(5)
+            return value
+
+        inner.get_bytes_with_ttl = slow_read  # type: ignore[method-assign]
+        reader = threading.Thread(target=lambda: cache.get("k"))
+        reader.start()
+        assert read_old.wait(5)
+        inner.get_bytes_with_ttl = real  # type: ignore[method-assign]
+        cache.set("k", "v1", ttl=600)
+        written.set()
+        reader.join(5)
+        assert cache.get("k") == "v1" and redis.Redis.from_url(server.url).get("k") == b"v1"
+    finally:
+        cache.close()
+
+
+def test_a_write_redis_refused_is_not_kept_as_a_copy(pair: tuple[NearCache, NearCache], server: PrivateRedis) -> None:
+    writer, reader = pair
+    writer.set("price", "10", ttl=600)
+    raw = redis.Redis.from_url(server.url)
+    raw.config_set("maxmemory-policy", "noeviction")  # the private server only
+    raw.config_set("maxmemory", int(raw.info("memory")["used_memory"]) + 1024)
+    writer.set("price", "12" + " " * 200_000, ttl=600)  # OOM: skipped, counted
+    assert writer.stats().errors == 1
+    assert writer.get("price") == "10" == reader.get("price") and raw.get("price") == b"10"

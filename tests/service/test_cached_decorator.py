@@ -70,19 +70,104 @@ def test_without_a_template_plain_arguments_and_defaults_make_the_key() -> None:
     assert search.cache_key("1") != search.cache_key(1)  # type: ignore[arg-type]
 
 
-def test_a_method_s_instance_is_not_part_of_a_key_without_template() -> None:
-    class Catalogue:
-        def __init__(self) -> None:
-            self.calls = 0
+def test_a_method_needs_a_template_naming_its_instance() -> None:
+    with pytest.raises(InvalidArgumentError, match="takes self: its results may differ between instances"):
 
-        @S.cached("catalogue", ttl=30)
-        def price(self, sku: str) -> float:
+        class Shared:
+            @S.cached("catalogue", ttl=30)
+            def price(self, sku: str) -> float:
+                return 9.5
+
+    class Catalogue:
+        def __init__(self, tenant: str) -> None:
+            self.tenant, self.calls = tenant, 0
+
+        @S.cached("catalogue", ttl=30, key="price:{self.tenant}:{sku}")
+        def price(self, sku: str) -> str:
             self.calls += 1
+            return f"{self.tenant} {sku}"
+
+    acme, other = Catalogue("acme"), Catalogue("other")
+    assert [acme.price("a"), other.price("a"), acme.price("a")] == ["acme a", "other a", "acme a"]
+    assert (acme.calls, other.calls) == (1, 1)
+
+
+def test_keyword_arguments_in_any_order_make_one_key() -> None:
+    @S.cached("search")
+    def search(query: str, **options: str) -> list[str]:
+        return [query, *sorted(options)]
+
+    assert search.cache_key("q", a="1", b="2") == search.cache_key("q", b="2", a="1") != search.cache_key("q", a="2", b="1")
+    assert search("q") == ["q"] and search("q", a="x") == ["q", "a"]
+
+
+def test_a_huge_integer_argument_makes_a_key() -> None:
+    @S.cached("numbers")
+    def square(n: int) -> str:
+        return "big"
+
+    assert square(10**5000) == "big"
+
+
+@pytest.mark.parametrize(
+    ("template", "argument", "problem"),
+    [("n:{n:d}", "text", "ValueError"), ("n:{n.missing}", 5, "AttributeError"), ("n:{n[3]}", (1,), "IndexError")],
+)
+def test_a_template_the_arguments_cannot_fill_is_an_invalid_argument_error(template: str, argument: Any, problem: str) -> None:
+    @S.cached("numbers", key=template)
+    def of(n: Any) -> int:
+        return 1
+
+    with pytest.raises(InvalidArgumentError, match=f"which these arguments cannot fill: {problem}"):
+        of(argument)
+
+
+def test_a_template_reading_an_attribute_does_not_need_the_whole_argument_hashable() -> None:
+    @dataclass
+    class Mutable:  # not frozen: unhashable
+        id: int
+
+    @S.cached("profiles", key="user:{user.id}")
+    def profile(user: Mutable) -> int:
+        return user.id
+
+    assert profile(Mutable(4)) == 4
+
+
+def test_static_and_class_methods_are_decorated_from_below() -> None:
+    with pytest.raises(InvalidArgumentError, match="put @cached below @staticmethod"):
+        S.cached("catalogue")(staticmethod(lambda sku: 1))  # type: ignore[arg-type]
+
+    class Catalogue:
+        @staticmethod
+        @S.cached("catalogue", ttl=30)
+        def price(sku: str) -> float:
             return 9.5
 
-    first, second = Catalogue(), Catalogue()
-    assert first.price("a") == second.price("a") == 9.5
-    assert first.calls + second.calls == 1
+    assert Catalogue.price("a") == 9.5 == Catalogue().price("a")
+
+
+def test_a_partial_is_cached_like_a_function() -> None:
+    import functools
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    cached_add = S.cached("numbers")(functools.partial(add, 1))
+    assert cached_add(b=2) == 3
+
+
+def test_a_result_nested_deeper_than_json_goes_is_a_cache_error() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+
+    @S.cached("deep")
+    def nested() -> list[Any]:
+        return deep
+
+    with pytest.raises(CacheError, match="as JSON"):
+        nested()
 
 
 def test_errors_are_raised_and_not_cached() -> None:

@@ -142,8 +142,9 @@ def test_close_disconnects_the_pool_and_after_fork_resets_it(mocker: MockerFixtu
 
 def test_the_pool_fails_fast(mocker: MockerFixture) -> None:
     cache = RedisCache("rediss://app:pw@cache.internal:6380/2", socket_timeout=0.25)
-    kwargs = cache._pool.connection_kwargs
+    pool = cache._client.connection_pool  # type: ignore[union-attr]
+    kwargs = pool.connection_kwargs
     assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.25, 0.25)
     assert kwargs["retry"].get_retries() == 1
-    assert cache._pool.connection_class is redis.SSLConnection
+    assert pool.connection_class is redis.SSLConnection
     assert "pw" not in repr(cache)

@@ -366,7 +366,7 @@ def test_every_redis_exception_class_leaves_the_seam_as_a_cache_error() -> None:
         mapped = raised_through(CACHE, error)
         assert isinstance(mapped, CacheError), f"{name(cls)} escaped the seam as {mapped!r}"
         assert mapped.__cause__ is error and "REDIS_URL" in str(mapped), name(cls)
-        unreachable = issubclass(cls, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+        unreachable = issubclass(cls, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.RedisClusterUnreachableError))
         assert isinstance(mapped, CacheConnectionError) is unreachable, name(cls)
 
 

@@ -2,7 +2,8 @@
 
 The key is a template naming the function's arguments (``"lesson:{lesson_id}"``, ``"user:{user.id}"``) or, without
 one, the function's name and a digest of its arguments, which must then be plain values (text, numbers, dates,
-UUIDs, and tuples of them) so that every process makes the same key.
+UUIDs, and tuples of them) so that every process makes the same key; a method needs a template (its instance must be
+part of the key).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from modules.infrastructure.domain.errors import InvalidArgumentError
 P = ParamSpec("P")
 R = TypeVar("R")
 _PLAIN = (str, int, float, bool, bytes, Decimal, uuid.UUID, date, datetime, time, timedelta, Enum, type(None))
-_RECEIVERS = ("self", "cls")  # a method's instance or class: not part of a key made without a template
+_RECEIVERS = ("self", "cls")  # a method's instance or class: a key must say which
 
 
 class CachedFunction(Generic[P, R]):
@@ -41,7 +42,7 @@ class CachedFunction(Generic[P, R]):
         self._template = template
         self._options = options
         self._signature = inspect.signature(fn)
-        self._name = f"{fn.__module__}.{fn.__qualname__}"
+        self._name = _name_of(fn)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -69,17 +70,30 @@ class CachedFunction(Generic[P, R]):
         bound.apply_defaults()
         arguments = bound.arguments
         if self._template is not None:
-            for name in _fields(self._template):
-                _check_hashable(self._name, name, arguments[name])
-            return self._template.format(**arguments)
+            return self._formatted(arguments)
         parts = []
-        for position, (name, value) in enumerate(arguments.items()):
-            if position == 0 and name in _RECEIVERS:
-                continue
+        for name, value in arguments.items():
+            if self._signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                value = tuple(sorted(value.items()))  # f(a=1, b=2) and f(b=2, a=1) are one call
             _check_hashable(self._name, name, value)
             parts.append(f"{name}={_plain(self._name, name, value)}")
         digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return f"{self._name}:{digest}"
+
+
+    def _formatted(self, arguments: dict[str, Any]) -> str:
+        template = self._template
+        assert template is not None
+        for field in _fields(template, whole=True):
+            if field.isidentifier():  # a plain argument: hashable, like every argument of a cached call
+                _check_hashable(self._name, field, arguments[field])
+        try:
+            return template.format(**arguments)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(
+                f"{self._name} is cached with key={template!r:.80}, which these arguments cannot fill: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
 
 
 def cached_decorator(
@@ -99,12 +113,16 @@ def cached_decorator(
         raise InvalidArgumentError(f"cached(key=...) is a template such as 'lesson:{{lesson_id}}', not {key!r:.60}")
 
     def decorate(fn: Callable[P, R]) -> CachedFunction[P, R]:
+        if isinstance(fn, staticmethod | classmethod):
+            raise InvalidArgumentError(f"put @cached below @{type(fn).__name__}, next to the function, not above it")
         if not callable(fn):
             raise InvalidArgumentError(f"@cached decorates a function, not {type(fn).__name__}")
         if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-            raise InvalidArgumentError(f"@cached cannot keep the result of {fn.__qualname__}: it is async")
+            raise InvalidArgumentError(f"@cached cannot keep the result of {_name_of(fn)}: it is async")
         if key is not None:
             _check_template(fn, key)
+        else:
+            _refuse_receiver(fn)
         return CachedFunction(fn, lambda: cache(namespace), key, options)
 
     return decorate
@@ -131,13 +149,34 @@ def _check_template(fn: Callable[..., Any], template: str) -> None:
             raise InvalidArgumentError(f"cached(key={template!r:.80}) names *{name}; a key names single arguments")
 
 
-def _fields(template: str) -> list[str]:
-    """The argument each field of ``template`` starts from: ``user`` for ``{user.id}`` and ``{user[0]}``."""
+def _fields(template: str, *, whole: bool = False) -> list[str]:
+    """The argument each field of ``template`` starts from (``user`` for ``{user.id}`` and ``{user[0]}``), fields in
+    format specs (``{x:{width}}``) included; with ``whole``, the fields as written."""
     names = []
-    for _, field, _, _ in string.Formatter().parse(template):
+    for _, field, spec, _ in string.Formatter().parse(template):
         if field is not None:
-            names.append(field.split(".", 1)[0].split("[", 1)[0])
+            names.append(field if whole else field.split(".", 1)[0].split("[", 1)[0])
+        if spec and "{" in spec:
+            names += _fields(spec, whole=whole)
     return names
+
+
+def _refuse_receiver(fn: Callable[..., Any]) -> None:
+    """A method without a key template would share its results across instances (tenants, connections)."""
+    first = next(iter(inspect.signature(fn).parameters), None)
+    if first in _RECEIVERS:
+        raise InvalidArgumentError(
+            f"{_name_of(fn)} takes {first}: its results may differ between instances, which a key made of the other "
+            f"arguments would mix up. Give @cached a key naming what tells instances apart, such as "
+            f"'{{{first}.id}}:{{...}}', or cache a plain function"
+        )
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    """``module.qualified_name`` (a ``functools.partial`` or a callable object has its type's)."""
+    module = getattr(fn, "__module__", None) or type(fn).__module__
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{name}"
 
 
 def _check_hashable(function: str, name: str, value: object) -> None:
@@ -155,6 +194,8 @@ def _plain(function: str, name: str, value: object) -> str:
     if isinstance(value, tuple | frozenset):
         items = sorted(value, key=repr) if isinstance(value, frozenset) else value
         return "(" + ",".join(_plain(function, name, item) for item in items) + ")"
+    if isinstance(value, int) and not isinstance(value, bool | Enum):
+        return f"int:{value:x}"  # hex: repr refuses ints past 4,300 digits
     if isinstance(value, _PLAIN):
         return f"{type(value).__name__}:{value!r}"
     raise InvalidArgumentError(

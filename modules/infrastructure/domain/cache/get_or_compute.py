@@ -101,7 +101,8 @@ def get_or_compute(
     text, remaining = store.read_text(key, options.refresh_ahead is not None)
     value = _loaded(text)
     if value is MISS:
-        return json.loads(flights.run(key, lambda: _fill(store, key, compute, options, clock, sleep)))
+        deadline = clock() + options.lock_wait  # one wait in all: for this process's threads, then for others
+        return json.loads(flights.run(key, lambda: _fill(store, key, compute, options, deadline, clock, sleep), options.lock_wait))
     if options.refresh_ahead is not None and remaining is not None and remaining <= options.refresh_ahead:
         ran, fresh = flights.try_run("\0refresh\0" + key, lambda: _refresh(store, key, compute, options))
         if ran and fresh is not None:
@@ -114,11 +115,12 @@ def _fill(
     key: str,
     compute: Callable[[], Any],
     options: ComputeOptions,
+    deadline: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> str:
-    """Compute ``key`` under its lock, or wait (bounded) for the process that holds it; the value's JSON text."""
-    deadline, pause = clock() + options.lock_wait, FIRST_PAUSE
+    """Compute ``key`` under its lock, or wait until ``deadline`` for the process that holds it; the value's JSON."""
+    pause = FIRST_PAUSE
     while True:
         lock = store.lock(key, options.lock_ttl)
         if not lock.available:

@@ -8,14 +8,13 @@ Redis matches a pattern against a key byte by byte (``stringmatchlen`` in its ``
   no closing ``]`` takes the rest of the pattern as its set (``[`` alone matches nothing);
 - ``\\`` makes the next byte literal, inside a set too (``a\\*b`` is the three bytes ``a*b``).
 
-``compile_glob`` turns a pattern into an equivalent regular expression over the UTF-8 bytes
-of a key, for the in-memory cache. One thing is refused, on both backends: a range whose end is
-not ASCII (``[à-ÿ]``), which Redis compares as C ``char``s, signed on some CPUs and not others.
+``compile_glob`` turns a pattern into a matcher over the UTF-8 bytes of a key, for the in-memory and the near
+cache. It matches in time proportional to the key's length times the pattern's (a regular expression would
+backtrack exponentially on ``a*a*a*...b``). One thing is refused, on both backends: a range whose end is not
+ASCII (``[à-ÿ]``), which Redis compares as C ``char``s, signed on some CPUs and not others.
 """
 
 from __future__ import annotations
-
-import re
 
 from modules.infrastructure.domain.errors import InvalidArgumentError
 
@@ -29,30 +28,58 @@ def check_pattern(pattern: object) -> str:
     return text
 
 
-def compile_glob(pattern: object) -> re.Pattern[bytes]:
-    """A regular expression whose ``fullmatch`` on a key's UTF-8 bytes says what Redis's ``SCAN MATCH`` would."""
+class GlobPattern:
+    """A compiled pattern: ``fullmatch(key_bytes)`` says what Redis's ``SCAN MATCH`` would."""
+
+    def __init__(self, tokens: list[bytes | None]) -> None:
+        self._tokens = tokens  # None: *; else a 256-byte table, 1 where the byte matches
+
+    def fullmatch(self, key: bytes) -> bool:
+        """Greedy matching that backs up to the last ``*`` only: O(len(key) x len(pattern)), never exponential."""
+        tokens, p, k = self._tokens, 0, 0
+        star, resume = -1, 0
+        while k < len(key):
+            token = tokens[p] if p < len(tokens) else b""
+            if token is None:
+                star, resume, p = p, k, p + 1
+            elif token and token[key[k]]:
+                p, k = p + 1, k + 1
+            elif star >= 0:
+                resume += 1
+                p, k = star + 1, resume
+            else:
+                return False
+        while p < len(tokens) and tokens[p] is None:
+            p += 1
+        return p == len(tokens)
+
+
+_ANY = bytes([1]) * 256
+
+
+def compile_glob(pattern: object) -> GlobPattern:
+    """The matcher of ``pattern``; a pattern no backend can match alike is an ``InvalidArgumentError``."""
     text = _text(pattern)
     raw = text.encode()
-    parts: list[bytes] = []
+    tokens: list[bytes | None] = []
     i, n = 0, len(raw)
     while i < n:
         byte = raw[i]
         if byte == _STAR:
-            while i + 1 < n and raw[i + 1] == _STAR:
-                i += 1
-            parts.append(b".*")
+            if not tokens or tokens[-1] is not None:  # ** is *
+                tokens.append(None)
         elif byte == _QUESTION:
-            parts.append(b".")
+            tokens.append(_ANY)
         elif byte == _OPEN:
-            i, part = _byte_set(raw, i + 1, text)
-            parts.append(part)
+            i, table = _byte_set(raw, i + 1, text)
+            tokens.append(table)
         elif byte == _ESCAPE and i + 1 < n:
             i += 1
-            parts.append(_literal(raw[i]))
+            tokens.append(_one(raw[i]))
         else:
-            parts.append(_literal(byte))
+            tokens.append(_one(byte))
         i += 1
-    return re.compile(b"".join(parts), re.DOTALL)
+    return GlobPattern(tokens)
 
 
 def _text(pattern: object) -> str:
@@ -67,7 +94,7 @@ def _text(pattern: object) -> str:
 
 
 def _byte_set(raw: bytes, i: int, pattern: str) -> tuple[int, bytes]:
-    """The set opened by the ``[`` before ``raw[i]``: the index of its closing ``]`` (or of the last byte), and its regex."""
+    """The set opened by the ``[`` before ``raw[i]``: the index of its closing ``]`` (or of the last byte), and its table."""
     n = len(raw)
     negate = i < n and raw[i] == _CARET
     if negate:
@@ -89,15 +116,11 @@ def _byte_set(raw: bytes, i: int, pattern: str) -> tuple[int, bytes]:
         else:
             members.add(raw[i])
         i += 1
-    if not members:
-        return min(i, n - 1), b"." if negate else b"(?!)"
-    body = b"".join(_in_set(byte) for byte in sorted(members))
-    return min(i, n - 1), b"[" + (b"^" if negate else b"") + body + b"]"
+    table = bytes(1 if (byte in members) != negate else 0 for byte in range(256))
+    return min(i, n - 1), table
 
 
-def _literal(byte: int) -> bytes:
-    return re.escape(bytes([byte]))
-
-
-def _in_set(byte: int) -> bytes:
-    return b"\\x%02x" % byte
+def _one(byte: int) -> bytes:
+    table = bytearray(256)
+    table[byte] = 1
+    return bytes(table)

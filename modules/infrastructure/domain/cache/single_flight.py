@@ -7,19 +7,21 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from modules.infrastructure.domain.errors import InvalidArgumentError
+
 T = TypeVar("T")
 
 
 class _Flight(Generic[T]):
-    """One call in progress: its waiters block on ``done`` and then read ``value`` or ``error``."""
+    """One call in progress, by thread ``owner``: its waiters block on ``done``, then read ``value`` or ``error``."""
 
-    __slots__ = ("done", "value", "error", "waiters")
+    __slots__ = ("done", "value", "error", "owner")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
-        self.waiters = 0
+        self.owner = threading.get_ident()
 
 
 class SingleFlight:
@@ -30,21 +32,31 @@ class SingleFlight:
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight[Any]] = {}
 
-    def run(self, key: str, fn: Callable[[], T]) -> T:
-        with self._lock:
-            flight: _Flight[T] | None = self._flights.get(key)
-            if flight is None:
-                flight = self._flights[key] = _Flight()
-                leading = True
-            else:
-                flight.waiters += 1
-                leading = False
-        if leading:
-            return self._lead(key, flight, fn)
-        flight.done.wait()
-        if flight.error is not None:
-            raise flight.error
-        return flight.value  # type: ignore[no-any-return]
+    def run(self, key: str, fn: Callable[[], T], wait: float | None = None) -> T:
+        """``fn()``'s result, or that of the call already in progress for ``key``. A waiter gives that call at most
+        ``wait`` seconds (``None``: as long as it takes), then calls ``fn`` itself."""
+        while True:
+            with self._lock:
+                flight: _Flight[T] | None = self._flights.get(key)
+                if flight is None:
+                    flight = self._flights[key] = _Flight()
+                    leading = True
+                else:
+                    leading = False
+            if leading:
+                return self._lead(key, flight, fn)
+            if flight.owner == threading.get_ident():
+                raise InvalidArgumentError(
+                    "The computation of a cache key asked for the same key (directly, or through another cached "
+                    "function making the same key): it would wait for itself forever. Give the two different keys."
+                )
+            if not flight.done.wait(wait):
+                return fn()  # waited long enough: this caller's own call
+            if flight.error is None:
+                return flight.value  # type: ignore[no-any-return]
+            if isinstance(flight.error, Exception):
+                raise flight.error
+            # The computing thread was interrupted (KeyboardInterrupt, SystemExit): that is its own, not ours.
 
     def try_run(self, key: str, fn: Callable[[], T]) -> tuple[bool, T | None]:
         """Call ``fn`` unless a call for ``key`` is already in progress, without waiting for it: ``(ran, result)``."""

@@ -34,7 +34,7 @@ def dump_json(key: str, value: Any) -> str:
     """``value`` as compact JSON; a value JSON cannot hold is a ``CacheError`` at call time."""
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the encoder goes
         raise CacheError(f"Cannot cache {shown(key)} as JSON: {exc}; convert it to dicts, lists, str, numbers") from exc
     odd = _non_text_keys(value)
     if odd:  # json.dumps turns 1 into "1" and None into "null": get_json would not give the value back

@@ -26,6 +26,7 @@ EXPECTED = (
 )
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,251}[A-Za-z0-9])?")
 _MASTER = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ def parse_topology(url: str) -> RedisTopology:
     if not separator or scheme not in SENTINEL_SCHEMES + CLUSTER_SCHEMES:
         raise InvalidValue("is not a Sentinel or Cluster URL", EXPECTED)
     kind = "sentinel" if scheme in SENTINEL_SCHEMES else "cluster"
+    # The credentials first, up to the last "@": a password may hold "/", "?" or "#", and is never quoted below.
+    credentials, at, rest = rest.rpartition("@")
+    username, password = _credentials(credentials) if at else (None, None)
     rest, _, query = rest.partition("?")
     if "#" in rest or "#" in query:
         raise InvalidValue("has a fragment (#...)", EXPECTED)
-    location, _, path = rest.partition("/")
-    credentials, at, hosts = location.rpartition("@")
-    username, password = _credentials(credentials) if at else (None, None)
+    hosts, _, path = rest.partition("/")
     nodes = _nodes(hosts, DEFAULT_PORTS[kind])
     segments = [unquote(segment) for segment in path.split("/")] if path else []
     master, db = None, 0
@@ -107,13 +109,13 @@ def _node(text: str, default_port: int) -> tuple[str, int]:
         raise InvalidValue(f"has the node {text[:60]!r}, whose host cannot be one", EXPECTED)
     if not port_text:
         return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not _DIGITS.fullmatch(port_text) or not 0 < int(port_text) < 65536:
         raise InvalidValue(f"has the node {text[:60]!r}, whose port is not 1 to 65535", EXPECTED)
     return host, int(port_text)
 
 
 def _database(segments: list[str], kind: str) -> int:
-    if len(segments) != 1 or not segments[0].isdigit() or len(segments[0]) > 10:
+    if len(segments) != 1 or not _DIGITS.fullmatch(segments[0]) or len(segments[0]) > 10:
         raise InvalidValue(f"has the path {'/'.join(segments)[:40]!r}, which is not a database number", EXPECTED)
     db = int(segments[0])
     if kind == "cluster" and db != 0:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from modules.infrastructure.domain.cache.ports import Cache
-from modules.infrastructure.domain.errors import CacheError
+from modules.infrastructure.domain.errors import CacheError, LLMTimeoutError
 from modules.infrastructure.domain.llm.values import Completion
 
 # Seconds a waiting caller gives another's call when its own deadline allows more: a provider call can take a minute.
@@ -33,7 +34,8 @@ class ResponseCache:
     ) -> tuple[Completion, bool]:
         """The cached answer, or ``call()``'s: ``(completion, called)``; ``called`` is false for an answer this caller
         did not pay for (a hit, or another caller's call it waited for). Concurrent callers of one key make one call;
-        a caller of another process waits for it at most ``within`` seconds (its deadline), then calls itself."""
+        a waiting caller gives it at most ``within`` seconds (its deadline), then calls itself, as it does when the
+        call it waited for timed out on a shorter deadline than its own."""
 
         mine: list[Completion] = []  # this caller's own answer, as the provider gave it
 
@@ -44,6 +46,7 @@ class ResponseCache:
                 raise _NotKept(data)
             return data
 
+        started = time.monotonic()
         try:
             wait = min(CALL_LOCK_SECONDS, max(0.001, within))
             data = self.cache.get_or_set(key, counted, ttl=ttl, lock_ttl=wait, lock_wait=wait)
@@ -51,6 +54,11 @@ class ResponseCache:
             data = kept.data
         except CacheError:  # an answer get_or_set could not store or read: this caller's, uncached
             return (mine[0] if mine else call()), True
+        except LLMTimeoutError:
+            # Another caller's call ran out of its own deadline; this caller may have time left for one of its own.
+            if mine or time.monotonic() - started >= within:
+                raise
+            return call(), True
         if mine:
             return mine[0], True
         completion = _completion(data)

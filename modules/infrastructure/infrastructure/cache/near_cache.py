@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from modules.infrastructure.domain.cache.get_or_compute import Lock
@@ -42,9 +43,11 @@ class Remote(CacheBackend, Protocol):
 
     def unlock(self, key: str, token: str) -> None: ...
 
+    def write(self, key: str, value: str | bytes, ttl: float | None = None) -> bool: ...
+
     def publish(self, channel: str, message: bytes) -> None: ...
 
-    def subscribe(self, channel: str) -> Any: ...
+    def subscribe(self, channel: str, on_reconnect: Callable[[Any], None] | None = None) -> Any: ...
 
 
 class NearCache(ComputeOnce, TextAndJson):
@@ -75,11 +78,18 @@ class NearCache(ComputeOnce, TextAndJson):
         return value, remaining
 
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
-        """Redis first; then this process's copy and the other processes' invalidation."""
-        data, epoch = encode(value), self._copies.epoch
-        self._redis.set(key, data, ttl)
+        """Redis first; then this process's copy and the other processes' invalidation.
+
+        The copy is dropped before the write and again after it, so a read of the old value in flight on another
+        thread is not kept; the new value is kept only when Redis stored it."""
+        data = encode(value)
+        self._copies.drop(key)
+        written = self._redis.write(key, data, ttl)
+        self._copies.drop(key)
+        epoch = self._copies.epoch
         self._announce(KEY, key)
-        self._copies.keep(key, data, ttl or self._redis.default_ttl, epoch)
+        if written:
+            self._copies.keep(key, data, ttl or self._redis.default_ttl, epoch)
 
     def delete(self, key: str) -> bool:
         deleted = self._redis.delete(key)
@@ -155,6 +165,12 @@ class NearCache(ComputeOnce, TextAndJson):
         else:
             self._copies.clear()  # a message this version does not know: be safe
 
+    def _reconnected(self, connection: Any) -> None:
+        """redis-py reconnected the subscription: announcements sent while it was down are lost. Serve no copy until
+        the server confirms the subscription again (the ``subscribe`` message), starting from none."""
+        self._copies.listening.clear()
+        self._copies.clear()
+
     def _start_listener(self) -> threading.Thread:
         listener = threading.Thread(target=self._listen, name="near-cache-listener", daemon=True)
         listener.start()
@@ -166,14 +182,18 @@ class NearCache(ComputeOnce, TextAndJson):
         while not stop.is_set():
             subscription = None
             try:
-                subscription = self._redis.subscribe(CHANNEL)
+                subscription = self._redis.subscribe(CHANNEL, self._reconnected)
                 copies.clear()  # what was kept before this subscription may have changed unheard
                 copies.listening.set()
                 pause = RECONNECT_PAUSE[0]
                 while not stop.is_set():
-                    message = subscription.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message.get("type") == "message":
+                    message = subscription.get_message(timeout=1.0)
+                    kind = None if message is None else message.get("type")
+                    if kind == "message":
                         self._heard(message["data"])
+                    elif kind == "subscribe":  # subscribed again after redis-py reconnected: listening from now on
+                        copies.clear()
+                        copies.listening.set()
             except Exception as exc:  # a listener that died would leave stale copies: it never dies
                 if not stop.is_set():
                     logger.warning(

@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote
 
 import redis
@@ -133,11 +133,15 @@ class RedisCache(ComputeOnce, TextAndJson):
         """Send ``message`` to ``channel``'s subscribers; skipped (counted, logged) when Redis fails."""
         self._call("publish", channel, lambda: self._client.publish(channel, message), None)
 
-    def subscribe(self, channel: str) -> PubSub:
+    def subscribe(self, channel: str, on_reconnect: Callable[[Any], None] | None = None) -> PubSub:
         """A subscription to ``channel`` the server has confirmed (messages published from now on reach it); raises
-        redis-py's errors, for the caller's reconnection loop."""
+        redis-py's errors, for the caller's reconnection loop. redis-py reconnects and resubscribes a dropped
+        subscription by itself, and messages sent meanwhile are lost: ``on_reconnect`` hears of each reconnection."""
         subscription = self._client.pubsub()
         subscription.subscribe(channel)
+        connection: Any = subscription.connection  # set by subscribe()
+        if on_reconnect is not None and connection is not None:
+            connection.register_connect_callback(on_reconnect)  # held weakly: the caller keeps it
         deadline = time.monotonic() + max(1.0, self._socket_timeout * 4)
         while time.monotonic() < deadline:
             message = subscription.get_message(timeout=0.1)
@@ -148,11 +152,16 @@ class RedisCache(ComputeOnce, TextAndJson):
 
     def set(self, key: str, value: str | bytes, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (``None``: the default TTL, else forever); skipped when Redis fails."""
+        self.write(key, value, ttl)
+
+    def write(self, key: str, value: str | bytes, ttl: float | None = None) -> bool:
+        """``set``, saying whether Redis stored the value (false when the write was skipped after a failure)."""
         data, ttl = self._compression.pack(encode(value)), check_ttl(ttl) or self.default_ttl
         if type(key) is not str or not key.isascii():
             check_key(key)
         px = None if ttl is None else max(1, round(ttl * 1000))
-        self._call("write", key, lambda: self._client.set(key, data, px=px), None)
+        stored: object = self._call("write", key, lambda: bool(self._client.set(key, data, px=px)), False)
+        return stored is True
 
     def delete(self, key: str) -> bool:
         if type(key) is not str or not key.isascii():

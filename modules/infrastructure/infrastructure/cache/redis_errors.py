@@ -10,6 +10,7 @@ from redis.exceptions import (
     ChildDeadlockedError,
     IncorrectPolicyType,
     RedisClusterException,
+    RedisClusterUnreachableError,
     RedisError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,7 +23,7 @@ from modules.infrastructure.infrastructure.tls_advice import REDIS_TLS, tls_advi
 # redis.exceptions: RedisError and, outside it, the cluster errors, ChildDeadlockedError and IncorrectPolicyType.
 REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException, ChildDeadlockedError, IncorrectPolicyType)
 # Refused, dropped, timed out (and redis-py's own connection-level refusals: AUTH, LOADING, a full pool).
-UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, RedisClusterUnreachableError)
 CHECK_REDIS = "Check that Redis is running and that REDIS_URL is right"
 
 

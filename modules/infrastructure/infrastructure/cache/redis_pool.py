@@ -3,11 +3,14 @@ one immediate retry on a dropped connection (a few, briefly spaced, in a Cluster
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.commands.core import Script
 from redis.connection import parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel
@@ -41,6 +44,7 @@ def build_pool(url: str, socket_timeout: float, tls: TLSFiles = TLSFiles()) -> r
         # A connection object reads every option of the URL's query string (it connects on first use only):
         # an unknown or malformed one fails here, not in the middle of a cache call.
         pool.connection_class(**pool.connection_kwargs)
+        _refuse_decoding(pool.connection_kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(
             f"REDIS_URL={mask_url(url)} cannot be used: {str(exc).rstrip('.')}; expected a URL such as "
@@ -56,7 +60,50 @@ def _tls_options(tls: TLSFiles) -> dict[str, str]:
     return {option: path for option, path in given.items() if path}
 
 
-RedisClient = redis.Redis | RedisCluster
+class LazyCluster:
+    """A ``RedisCluster`` made on first use: redis-py's connects to the seed nodes when made, and a Cluster that is
+    down at start-up must cost the cache misses (a failed call, retried after the outage pause), not the start-up."""
+
+    def __init__(self, factory: Callable[[], RedisCluster]) -> None:
+        self._factory = factory
+        self._client: RedisCluster | None = None
+        self._lock = threading.Lock()
+
+    def cluster(self) -> RedisCluster:
+        """The client, made now if it is not yet (which connects to the seed nodes)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._factory()
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cluster(), name)
+
+    def register_script(self, script: str) -> Callable[..., Any]:
+        """The script, registered with the cluster client on its first run, so registering it connects nothing."""
+        registered: list[Script] = []
+
+        def run(keys: list[Any] | None = None, args: list[Any] | None = None) -> Any:
+            if not registered:
+                registered.append(self.cluster().register_script(script))
+            return registered[0](keys=keys, args=args)
+
+        return run
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        if self._client is not None:
+            for node in self._client.get_nodes():  # type: ignore[no-untyped-call]
+                if node.redis_connection is not None:
+                    node.redis_connection.connection_pool.reset()
+
+
+RedisClient = redis.Redis | LazyCluster
 CLUSTER_RETRIES = 3  # a failover moves slots: a retry or two, 20 ms apart and more, finds their new master
 
 
@@ -73,7 +120,7 @@ def build_client(url: str, socket_timeout: float, tls: TLSFiles = TLSFiles()) ->
     if topology.kind == "cluster":
         retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), CLUSTER_RETRIES)
         nodes = [ClusterNode(host, port) for host, port in topology.nodes]  # type: ignore[no-untyped-call]
-        return RedisCluster(startup_nodes=nodes, retry=retry, require_full_coverage=False, **options)
+        return LazyCluster(lambda: RedisCluster(startup_nodes=nodes, retry=retry, require_full_coverage=False, **options))
     sentinel_options = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
     sentinel = Sentinel(list(topology.nodes), sentinel_kwargs=sentinel_options)
     assert topology.master is not None
@@ -97,12 +144,22 @@ def _options(topology: RedisTopology, socket_timeout: float, tls: TLSFiles) -> d
     }
     if topology.tls:
         options.update({"ssl": True, **_tls_options(tls)})
-    return {**options, **given}
+    options = {**options, **given}
+    _refuse_decoding(options)
+    connection_class = redis.SSLConnection if topology.tls else redis.Connection
+    connection_class(**{name: value for name, value in options.items() if name != "ssl"})  # an unknown option: here
+    return options
+
+
+def _refuse_decoding(options: dict[str, Any]) -> None:
+    """The cache reads bytes (compressed frames, binary values): redis-py must not decode them to text."""
+    if options.get("decode_responses"):
+        raise ValueError("decode_responses must stay off (the cache reads bytes and decodes text itself); remove it")
 
 
 def close_client(client: RedisClient) -> None:
     """Close every connection the client holds; the next call opens new ones."""
-    if isinstance(client, RedisCluster):
+    if isinstance(client, LazyCluster):
         client.close()
     else:
         client.connection_pool.disconnect()
@@ -110,10 +167,8 @@ def close_client(client: RedisClient) -> None:
 
 def reset_after_fork(client: RedisClient) -> None:
     """In a forked child: forget the parent's connections without closing them (they are the parent's)."""
-    if isinstance(client, RedisCluster):
-        for node in client.get_nodes():  # type: ignore[no-untyped-call]
-            if node.redis_connection is not None:
-                node.redis_connection.connection_pool.reset()
+    if isinstance(client, LazyCluster):
+        client.reset_after_fork()
     else:
         client.connection_pool.reset()
 

@@ -46,6 +46,10 @@ class TracedCache:
         with self._tracer.span("SET", "client", _SET):
             self._cache.set(key, value, ttl)
 
+    def write(self, key: str, value: str | bytes, ttl: float | None = None) -> bool:
+        with self._tracer.span("SET", "client", _SET):
+            return bool(self._cache.write(key, value, ttl))  # type: ignore[attr-defined]
+
     def set_json(self, key: str, value: Any, ttl: float | None = None) -> None:
         with self._tracer.span("SET", "client", _SET):
             self._cache.set_json(key, value, ttl)
