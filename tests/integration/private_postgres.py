@@ -20,7 +20,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Literal, Self
 
 import pytest
+
+from tests.integration.free_ports import server_port
 
 from tests.integration.postgres_scratch import wait_until_ready
 
@@ -206,7 +207,5 @@ def _running(pid: int) -> bool:
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A free port below the ephemeral range: the server is restarted on it."""
+    return server_port()

@@ -22,6 +22,8 @@ from typing import Self
 
 import pytest
 
+from tests.integration.free_ports import server_port
+
 BIN = Path("/usr/lib/rabbitmq/bin")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -140,7 +142,5 @@ def _port_open(port: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A free port below the ephemeral range: the node is restarted on it."""
+    return server_port()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Self
 
 import pytest
 import redis
+
+from tests.integration.free_ports import server_port
 
 START_TIMEOUT = 10.0
 
@@ -94,7 +95,5 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A free port below the ephemeral range: the server may be restarted on it."""
+    return server_port()

@@ -11,10 +11,8 @@ a scratch folder, no persistence; every process stopped by its pid at the end. T
 
 from __future__ import annotations
 
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 import redis
 from redis.cluster import key_slot
 
+from tests.integration.free_ports import server_port
 from tests.integration.private_redis import _free_port, stop_process
 
 START_TIMEOUT = 30.0
@@ -75,24 +74,6 @@ class _Servers:
         self.processes.clear()
 
 
-def _cluster_port() -> int:
-    """A free port at most 55535 whose cluster bus port (10000 above) is free too."""
-    for _ in range(200):
-        port = random.randint(20000, 45000)
-        if _bindable(port) and _bindable(port + 10000):
-            return port
-    raise RuntimeError("found no free pair of ports for a cluster node")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 class _Topology:
     """Starts its servers on entering (``_start``), stops every one of them on leaving or when starting fails."""
 
@@ -121,7 +102,7 @@ class PrivateRedisCluster(_Topology):
     """Three masters with a replica each, a node timeout of one second (a killed master is replaced in about two)."""
 
     def __init__(self, folder: Path, masters: int = 3) -> None:
-        self.ports = [_cluster_port() for _ in range(masters * 2)]
+        self.ports = [server_port(bus_offset=10000) for _ in range(masters * 2)]
         self.masters = masters
         self._servers = _Servers(folder)
 

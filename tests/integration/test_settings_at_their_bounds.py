@@ -228,7 +228,7 @@ def shared_rate_limit(b: AtBound) -> None:
     b.fault_server(REDIS_URL=b.service("redis_url"))
     model = InfrastructureService.get_config().llm_config.model
     kind = "rpm" if b.setting.name == "LLM_RPM_LIMIT" else "tpm"
-    key = f"llm:ratelimit:openai:{model}:{kind}"
+    key = f"{{llm:ratelimit:openai:{model}}}:{kind}"  # a Cluster hash tag keeps both buckets in one slot
     try:
         started = time.monotonic()
         InfrastructureService.execute_prompt(PROMPT, PromptContext({"word": "hi"}, use_cache=False))
@@ -407,6 +407,9 @@ USES: dict[str, Callable[[AtBound], None]] = {
     "CACHE_MAX_ITEMS": memory_cache,
     "CACHE_DEFAULT_TTL": redis_cache,
     "CACHE_SOCKET_TIMEOUT": redis_cache,
+    "CACHE_COMPRESS_MIN_BYTES": redis_cache,
+    "CACHE_NEAR_MAX_ITEMS": redis_cache,
+    "CACHE_NEAR_TTL": redis_cache,
     "RABBITMQ_HEARTBEAT": published_to_rabbitmq,
     "RABBITMQ_BLOCKED_TIMEOUT": published_to_rabbitmq,
     "RABBITMQ_CONNECT_TIMEOUT": published_to_rabbitmq,
