@@ -312,7 +312,9 @@ def cache_cases() -> list[Case]:
         Case("cache", "cached key naming no argument", lambda: S.cached("sweep", key="k:{nope}")(lambda a: a), "nope", bad),
         Case("cache", "cached in the llm namespace", lambda: S.cached("llm"), "llm", bad),
         Case("cache", "cached lock_wait -1", lambda: S.cached("sweep", lock_wait=-1), "lock_wait", bad),
-        Case("cache", "cached function called with a list", lambda: S.cached("sweep")(lambda values: 1)([1, 2]), "hashable", bad),
+        Case("cache", "cached function called with a list", lambda: S.cached("sweep", key="v:{values}")(lambda values: 1)([1, 2]), "hashable", bad),
+        Case("cache", "cached over a partial", lambda: S.cached("sweep")(__import__("functools").partial(max, 1)), "function", bad),
+        Case("cache", "pattern with 1001 stars", lambda: S.get_cache("sweep").invalidate_pattern("*a" * 1001), "'*'", bad),
     ]
 
 

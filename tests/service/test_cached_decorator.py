@@ -147,14 +147,28 @@ def test_static_and_class_methods_are_decorated_from_below() -> None:
     assert Catalogue.price("a") == 9.5 == Catalogue().price("a")
 
 
-def test_a_partial_is_cached_like_a_function() -> None:
+def test_only_plain_functions_are_decorated() -> None:
     import functools
 
-    def add(a: int, b: int) -> int:
-        return a + b
+    def price(currency: str, item: str) -> str:
+        return f"{item} in {currency}"
 
-    cached_add = S.cached("numbers")(functools.partial(add, 1))
-    assert cached_add(b=2) == 3
+    class Repo:
+        def __init__(self, tenant: str) -> None:
+            self.tenant = tenant
+
+        def get(self, key: str) -> str:
+            return f"{self.tenant}:{key}"
+
+        def __call__(self, key: str) -> str:
+            return key
+
+    for stateful in (functools.partial(price, "EUR"), Repo("a").get, Repo("a")):  # state the key could not see
+        with pytest.raises(InvalidArgumentError, match="decorates a function \\(def\\)"):
+            S.cached("catalogue")(stateful)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="a lambda has no name of its own"):
+        S.cached("catalogue")(lambda item: item)
+    assert S.cached("catalogue", key="item:{item}")(lambda item: item.upper())("book") == "BOOK"
 
 
 def test_a_result_nested_deeper_than_json_goes_is_a_cache_error() -> None:

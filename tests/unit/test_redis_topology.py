@@ -69,3 +69,24 @@ def test_the_configuration_names_redis_url_and_never_shows_the_password() -> Non
 def test_one_server_urls_are_not_topologies() -> None:
     for url in ("redis://a:6379/0", "rediss://a", "unix:///tmp/redis.sock"):
         assert not is_topology_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "nodes", "password", "query"),
+    [
+        ("redis+cluster://u:PW@h:7000?client_name=a@b", (("h", 7000),), "PW", "client_name=a@b"),  # @ in an option
+        ("redis+sentinel://:S3cr3t/PW@h:26379/m", (("h", 26379),), "S3cr3t/PW", ""),  # / in the password
+        ("redis+sentinel://:p@ss@h:26379/m", (("h", 26379),), "p@ss", ""),  # @ in the password
+        ("redis+sentinel://s1/m?ssl_ca_certs=/etc/a@b.pem", (("s1", 26379),), None, "ssl_ca_certs=/etc/a@b.pem"),
+    ],
+)
+def test_the_credentials_end_where_the_nodes_begin(url: str, nodes: tuple[tuple[str, int], ...], password: str | None, query: str) -> None:
+    topology = parse_topology(url)
+    assert (topology.nodes, topology.password, topology.query) == (nodes, password, query)
+
+
+@pytest.mark.parametrize("url", ["redis+sentinel://:S3cr3t/PW@h:99999/m", "redis+sentinel://u:S3cr3t@h:26379", "redis+cluster://u:S3cr3t@bad host:7000"])
+def test_a_malformed_url_with_credentials_never_quotes_the_password(url: str) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_topology(url)
+    assert "S3cr3t" not in str(caught.value)

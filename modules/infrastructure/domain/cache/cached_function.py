@@ -115,8 +115,14 @@ def cached_decorator(
     def decorate(fn: Callable[P, R]) -> CachedFunction[P, R]:
         if isinstance(fn, staticmethod | classmethod):
             raise InvalidArgumentError(f"put @cached below @{type(fn).__name__}, next to the function, not above it")
-        if not callable(fn):
-            raise InvalidArgumentError(f"@cached decorates a function, not {type(fn).__name__}")
+        if not inspect.isfunction(fn):
+            # A partial's bound arguments, a bound method's instance, a callable object's state: none is in the key.
+            raise InvalidArgumentError(
+                f"@cached decorates a function (def), not a {type(fn).__name__}: its state would not be in the key; "
+                "write a function that takes what varies as arguments"
+            )
+        if key is None and fn.__name__ == "<lambda>":
+            raise InvalidArgumentError("a lambda has no name of its own to key by: give @cached a key template, or use a def")
         if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
             raise InvalidArgumentError(f"@cached cannot keep the result of {_name_of(fn)}: it is async")
         if key is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from modules.infrastructure.domain.errors import InvalidArgumentError
 
 _STAR, _QUESTION, _OPEN, _CLOSE, _CARET, _DASH, _ESCAPE = b"*?[]^-\\"
+MAX_STARS = 1000  # Redis's stringmatchlen gives up (no match) past this nesting
 
 
 def check_pattern(pattern: object) -> str:
@@ -79,6 +80,11 @@ def compile_glob(pattern: object) -> GlobPattern:
         else:
             tokens.append(_one(byte))
         i += 1
+    stars = tokens.count(None)
+    if stars > MAX_STARS:
+        raise InvalidArgumentError(
+            f"Cache pattern has {stars} runs of '*', more than Redis matches ({MAX_STARS}: past that it matches nothing)"
+        )
     return GlobPattern(tokens)
 
 

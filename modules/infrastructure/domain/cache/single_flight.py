@@ -4,6 +4,7 @@ share its outcome instead of calling it again."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -35,6 +36,7 @@ class SingleFlight:
     def run(self, key: str, fn: Callable[[], T], wait: float | None = None) -> T:
         """``fn()``'s result, or that of the call already in progress for ``key``. A waiter gives that call at most
         ``wait`` seconds (``None``: as long as it takes), then calls ``fn`` itself."""
+        deadline = None if wait is None else time.monotonic() + wait
         while True:
             with self._lock:
                 flight: _Flight[T] | None = self._flights.get(key)
@@ -50,7 +52,8 @@ class SingleFlight:
                     "The computation of a cache key asked for the same key (directly, or through another cached "
                     "function making the same key): it would wait for itself forever. Give the two different keys."
                 )
-            if not flight.done.wait(wait):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not flight.done.wait(left):
                 return fn()  # waited long enough: this caller's own call
             if flight.error is None:
                 return flight.value  # type: ignore[no-any-return]

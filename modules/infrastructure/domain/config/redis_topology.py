@@ -26,7 +26,8 @@ EXPECTED = (
 )
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-_]{0,251}[A-Za-z0-9])?")
 _MASTER = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit takes "²", which int() refuses
+_DIGITS = re.compile(r"[0-9]+")
+_NODE_CHARACTERS = re.compile(r"[A-Za-z0-9.\-_:,\[\]]+")  # ASCII only: str.isdigit takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,34 @@ def is_topology_url(url: str) -> bool:
 
 
 def parse_topology(url: str) -> RedisTopology:
-    """The topology ``url`` names; ``InvalidValue`` saying what is wrong (no node, no master name, a bad port...)."""
+    """The topology ``url`` names; ``InvalidValue`` saying what is wrong (no node, no master name, a bad port...).
+
+    Where the user and password end is found by reading: the URL without credentials first, then with them up to
+    each "@" in turn (a password may hold "@", "/" or "?"; a query option may hold "@"); the first reading that
+    makes a whole URL wins. When none does, the problem of the reading up to the last "@" is told: it quotes only
+    what follows that "@", never the password.
+    """
     scheme, separator, rest = url.strip().partition("://")
     scheme = scheme.lower()
     if not separator or scheme not in SENTINEL_SCHEMES + CLUSTER_SCHEMES:
         raise InvalidValue("is not a Sentinel or Cluster URL", EXPECTED)
     kind = "sentinel" if scheme in SENTINEL_SCHEMES else "cluster"
-    # The credentials first, up to the last "@": a password may hold "/", "?" or "#", and is never quoted below.
-    credentials, at, rest = rest.rpartition("@")
-    username, password = _credentials(credentials) if at else (None, None)
+    tls = scheme.startswith("rediss")
+    if "@" not in rest:
+        return _topology(kind, tls, None, rest)
+    last: InvalidValue | None = None
+    for at in [None] + [i for i, char in enumerate(rest) if char == "@"]:
+        credentials, remainder = (None, rest) if at is None else (rest[:at], rest[at + 1 :])
+        try:
+            return _topology(kind, tls, credentials, remainder)
+        except InvalidValue as problem:
+            last = problem  # the reading up to the last "@" quotes only what follows it: never the password
+    assert last is not None
+    raise last
+
+
+def _topology(kind: str, tls: bool, credentials: str | None, rest: str) -> RedisTopology:
+    username, password = _credentials(credentials) if credentials is not None else (None, None)
     rest, _, query = rest.partition("?")
     if "#" in rest or "#" in query:
         raise InvalidValue("has a fragment (#...)", EXPECTED)
@@ -73,7 +93,7 @@ def parse_topology(url: str) -> RedisTopology:
             raise InvalidValue(f"names the master {master[:40]!r}, which is not a Sentinel master name", EXPECTED)
     if segments and segments != [""]:
         db = _database(segments, kind)
-    return RedisTopology(kind, nodes, master, db, username, password, scheme.startswith("rediss"), query)
+    return RedisTopology(kind, nodes, master, db, username, password, tls, query)
 
 
 def _credentials(text: str) -> tuple[str | None, str | None]:

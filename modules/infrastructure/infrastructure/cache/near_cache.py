@@ -81,15 +81,15 @@ class NearCache(ComputeOnce, TextAndJson):
         """Redis first; then this process's copy and the other processes' invalidation.
 
         The copy is dropped before the write and again after it, so a read of the old value in flight on another
-        thread is not kept; the new value is kept only when Redis stored it."""
+        thread is not kept; the new value is kept only when Redis stored it and no invalidation came in meanwhile
+        (another process may have written after us)."""
         data = encode(value)
-        self._copies.drop(key)
+        before = self._copies.drop(key)
         written = self._redis.write(key, data, ttl)
-        self._copies.drop(key)
-        epoch = self._copies.epoch
+        after = self._copies.drop(key)
         self._announce(KEY, key)
-        if written:
-            self._copies.keep(key, data, ttl or self._redis.default_ttl, epoch)
+        if written and after == before + 1:  # no announcement came in while writing: no newer write is known
+            self._copies.keep(key, data, ttl or self._redis.default_ttl, after)
 
     def delete(self, key: str) -> bool:
         deleted = self._redis.delete(key)

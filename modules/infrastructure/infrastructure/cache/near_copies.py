@@ -55,12 +55,13 @@ class NearCopies:
             while len(self._entries) > self.max_items:
                 self._entries.popitem(last=False)
 
-    def drop(self, key: str | None = None) -> None:
-        """Forget ``key``'s copy (``None``: none is dropped, but reads in flight are not kept)."""
+    def drop(self, key: str | None = None) -> int:
+        """Forget ``key``'s copy (``None``: none is dropped, but reads in flight are not kept); the new epoch."""
         with self._lock:
             self.epoch += 1
             if key is not None:
                 self._entries.pop(key, None)
+            return self.epoch
 
     def drop_matching(self, pattern: str) -> None:
         matches = compile_glob(pattern).fullmatch
