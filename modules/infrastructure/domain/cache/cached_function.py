@@ -40,6 +40,8 @@ class CachedFunction(Generic[P, R]):
         self._fn = fn
         self._cache = cache
         self._template = template
+        # The template's fields that are whole arguments (not user.id): checked hashable at each call.
+        self._plain_fields = [field for field in _fields(template, whole=True) if field.isidentifier()] if template else []
         self._options = options
         self._signature = inspect.signature(fn)
         self._name = _name_of(fn)
@@ -84,9 +86,8 @@ class CachedFunction(Generic[P, R]):
     def _formatted(self, arguments: dict[str, Any]) -> str:
         template = self._template
         assert template is not None
-        for field in _fields(template, whole=True):
-            if field.isidentifier():  # a plain argument: hashable, like every argument of a cached call
-                _check_hashable(self._name, field, arguments[field])
+        for field in self._plain_fields:
+            _check_hashable(self._name, field, arguments[field])
         try:
             return template.format(**arguments)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:

@@ -49,19 +49,9 @@ class NamespacedCache:
     def set_json(self, key: str, value: Any, ttl: float | None = None) -> None:
         self._backend.set_json(self._key(key), value, ttl)
 
-    def get_or_set(
-        self,
-        key: str,
-        compute: Callable[[], Any],
-        ttl: float | None = None,
-        *,
-        refresh_ahead: float | None = None,
-        lock_ttl: float = 10.0,
-        lock_wait: float = 10.0,
-    ) -> Any:
-        return self._backend.get_or_set(
-            self._key(key), compute, ttl, refresh_ahead=refresh_ahead, lock_ttl=lock_ttl, lock_wait=lock_wait
-        )
+    def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None = None, **options: Any) -> Any:
+        """``Cache.get_or_set`` under this namespace (``options``: ``refresh_ahead``, ``lock_ttl``, ``lock_wait``)."""
+        return self._backend.get_or_set(self._key(key), compute, ttl, **options)
 
     def invalidate_pattern(self, pattern: str) -> int:
         """Delete this namespace's keys matching ``pattern`` (``"*"``: all of them)."""

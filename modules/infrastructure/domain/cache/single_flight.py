@@ -83,10 +83,6 @@ class SingleFlight:
             flight.done.set()
         return flight.value  # type: ignore[no-any-return]
 
-    def in_flight(self) -> int:
-        """How many keys are being computed now."""
-        return len(self._flights)
-
     def after_fork(self) -> None:
         """In a forked child: the parent's flights belong to threads the child does not have."""
         self._lock = threading.Lock()

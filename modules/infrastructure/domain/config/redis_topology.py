@@ -18,6 +18,8 @@ from modules.infrastructure.domain.config.parsers import InvalidValue
 
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+TLS_SCHEMES = ("rediss", "rediss+sentinel", "rediss+cluster")  # every REDIS_URL scheme that speaks TLS
+PLAIN_SCHEMES = ("redis", "redis+sentinel", "redis+cluster")  # every network scheme that does not
 DEFAULT_PORTS = {"sentinel": 26379, "cluster": 6379}
 MAX_NODES = 64
 EXPECTED = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from modules.infrastructure.domain.config.redis_topology import is_topology_url, parse_topology
+from modules.infrastructure.domain.config.redis_topology import PLAIN_SCHEMES, TLS_SCHEMES, is_topology_url, parse_topology
 from modules.infrastructure.domain.config.tls_files import readable_by_others
 
 DB_FILES = {"DB_SSLROOTCERT": "sslrootcert", "DB_SSLCERT": "sslcert", "DB_SSLKEY": "sslkey"}
@@ -108,7 +108,7 @@ def _redis(values: Mapping[str, Any], malformed: frozenset[str]) -> Iterator[str
     url = values.get("REDIS_URL")
     if not given or "REDIS_URL" in malformed:
         return
-    if not url or urlsplit(url).scheme not in ("rediss", "rediss+sentinel", "rediss+cluster"):
+    if not url or urlsplit(url).scheme not in TLS_SCHEMES:
         shown = f"{urlsplit(url).scheme}://..." if url else "unset (the in-memory cache)"
         yield f"{given[0]} needs a rediss:// REDIS_URL (Redis over TLS), but REDIS_URL is {shown}"
         return
@@ -144,7 +144,7 @@ def _plain_connections(values: Mapping[str, Any], malformed: frozenset[str]) -> 
             if _is_postgres(url) and mode not in ENCRYPTED_MODES:
                 yield from _remote(setting, _postgres_hosts(url, query), f"sslmode={mode}")
     redis_url = values.get("REDIS_URL")
-    if redis_url and "REDIS_URL" not in malformed and urlsplit(redis_url).scheme in ("redis", "redis+sentinel", "redis+cluster"):
+    if redis_url and "REDIS_URL" not in malformed and urlsplit(redis_url).scheme in PLAIN_SCHEMES:
         yield from _remote("REDIS_URL", _redis_hosts(redis_url), f"{urlsplit(redis_url).scheme}://")
     if "RABBITMQ_URL" not in malformed:
         for url in values.get("RABBITMQ_URL") or ():

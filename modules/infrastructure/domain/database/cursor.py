@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modules.infrastructure.domain.database.query import Condition, SortKey, nul_problem, value_fits
+from modules.infrastructure.domain.database.query import NUL, Condition, SortKey, value_fits
 from modules.infrastructure.domain.errors import InvalidCursorError
 
 MAX_CURSOR_LENGTH = 4096
@@ -91,7 +91,7 @@ _NATIVE: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, f
 def _decode_value(value: Any, kind: str) -> Any:
     """The sort value, typed; it must also be one a filter could hold (the digest stops mistakes, not forgers)."""
     decoded = _typed(value, kind)
-    if not value_fits(kind, decoded) or nul_problem("", "", decoded):
+    if not value_fits(kind, decoded) or (isinstance(decoded, str) and NUL in decoded):
         raise InvalidCursorError(f"the cursor's sort value {value!r:.40} is not one a {kind} column holds")
     return decoded
 

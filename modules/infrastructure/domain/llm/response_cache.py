@@ -68,13 +68,6 @@ class ResponseCache:
             return completion, True
         return completion, False
 
-    def get(self, key: str) -> Completion | None:
-        try:
-            data = self.cache.get_json(key)
-        except CacheError:  # an entry that is not JSON (or not UTF-8): a miss, and the answer overwrites it
-            return None
-        return _completion(data)
-
     def put(self, key: str, completion: Completion, parameters: Mapping[str, Any], ttl: int) -> None:
         if worth_caching(parameters, completion):
             self.cache.set_json(key, completion.to_data(), ttl=ttl)

@@ -58,21 +58,10 @@ class TracedCache:
         with self._tracer.span("DEL", "client", _DEL):
             return self._cache.delete(key)
 
-    def get_or_set(
-        self,
-        key: str,
-        compute: Callable[[], Any],
-        ttl: float | None = None,
-        *,
-        refresh_ahead: float | None = None,
-        lock_ttl: float = 10.0,
-        lock_wait: float = 10.0,
-    ) -> Any:
+    def get_or_set(self, key: str, compute: Callable[[], Any], ttl: float | None = None, **options: Any) -> Any:
         """One span for the whole call: its reads, lock and write, and the computation when there is one."""
         with self._tracer.span("get_or_set", "client", {**_REDIS, "db.operation.name": "GET+SET"}):
-            return self._cache.get_or_set(
-                key, compute, ttl, refresh_ahead=refresh_ahead, lock_ttl=lock_ttl, lock_wait=lock_wait
-            )
+            return self._cache.get_or_set(key, compute, ttl, **options)
 
     def _read(self, read: Callable[[str], T], key: str) -> T:
         with self._tracer.span("GET", "client", _GET) as span:
